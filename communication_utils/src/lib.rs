@@ -1,0 +1,18 @@
+//! Gateway websocket client and S3 bucket client for the platform's Rust
+//! microservices.
+//!
+//! - [`ws`] (feature `ws`): `MicroServiceWs`, the gateway client.
+//! - [`s3`] (feature `s3`): `S3BucketClient`, the bucket client.
+//! - [`dev`] (feature `test-util`): in-process development gateway and S3
+//!   server, for tests and local development.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "ws")]
+pub mod ws;
+
+#[cfg(feature = "s3")]
+pub mod s3;
+
+#[cfg(feature = "test-util")]
+pub mod dev;

@@ -1,0 +1,1 @@
+//! The gateway websocket client (under construction).

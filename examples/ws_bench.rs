@@ -1,0 +1,5 @@
+//! `ws_bench` (not written yet).
+fn main() {
+    eprintln!("ws_bench: not written yet");
+    std::process::exit(2);
+}
