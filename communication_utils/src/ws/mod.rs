@@ -1,1 +1,2 @@
 //! The gateway websocket client (under construction).
+pub mod chunks;

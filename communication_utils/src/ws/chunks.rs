@@ -1,0 +1,499 @@
+//! Chunked messages (PROTOCOL §3.1): a bounded reassembler and the splitter.
+//!
+//! The core is pure: no I/O, no tasks, no clock of its own. The caller passes
+//! `now` into [`ChunkAssembler::push`] and [`ChunkAssembler::expire`], so TTL
+//! behaviour is tested with fabricated instants and the connection actor can
+//! drive expiry from its own timer ([`ChunkAssembler::next_expiry`]).
+//!
+//! ```
+//! use communication_utils::ws::chunks::{chunk_messages, ChunkAssembler, ChunkLimits};
+//! use serde_json::json;
+//! use tokio::time::Instant;
+//!
+//! let original = json!({"event": "ms-task", "data": {"blob": "x".repeat(10_000)}});
+//! let pieces = chunk_messages("job-1", &original, 4096).unwrap();
+//! assert_eq!(pieces.len(), 3);
+//!
+//! let mut assembler = ChunkAssembler::new(ChunkLimits::default());
+//! let now = Instant::now();
+//! let mut whole = None;
+//! for piece in pieces.into_iter().rev() {
+//!     assert!(ChunkAssembler::is_chunk(&piece));
+//!     whole = assembler.push(piece, now).unwrap();
+//! }
+//! assert_eq!(whole, Some(original));
+//! assert_eq!(assembler.pending_jobs(), 0);
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use serde_json::Value;
+use tokio::time::Instant;
+
+mod error;
+mod split;
+
+pub use error::{ChunkDrop, ChunkError};
+pub use split::{chunk_messages, chunk_texts};
+
+/// Decodes the standard alphabet with or without padding: Node's
+/// `Buffer.toString("base64")` pads, other senders may not, and the bytes are
+/// the same either way.
+const LENIENT_STANDARD: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// What an out-of-order piece costs beyond its bytes (map node, vector
+/// header). Charged against [`ChunkLimits::max_job_bytes`] so that a flood of
+/// empty pieces with distinct indices under a huge `max_index` stays bounded.
+const PIECE_OVERHEAD: usize = 64;
+
+/// Limits for chunk reassembly.
+///
+/// ```
+/// use std::time::Duration;
+/// use communication_utils::ws::chunks::ChunkLimits;
+///
+/// let mut limits = ChunkLimits::default();
+/// limits.ttl = Duration::from_secs(30);
+/// assert_eq!(limits.max_job_bytes, 64 * 1024 * 1024);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChunkLimits {
+    /// How long a partial job may wait for its missing chunks, counted from
+    /// its first chunk. Default 5 minutes.
+    pub ttl: Duration,
+    /// Most decoded bytes one job may hold (the reassembled message size).
+    /// Default 64 MiB.
+    pub max_job_bytes: usize,
+    /// Most partial jobs held at once; a chunk that would start one more is
+    /// dropped. Default 1024.
+    pub max_pending_jobs: usize,
+}
+
+impl Default for ChunkLimits {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(300),
+            max_job_bytes: 64 * 1024 * 1024,
+            max_pending_jobs: 1024,
+        }
+    }
+}
+
+/// One partial job. Pieces that arrive in order are decoded straight onto
+/// the end of `prefix`, so the common case keeps a single growing buffer and
+/// no base64 text; pieces that arrive early wait in `early` until the gap
+/// before them is filled.
+struct Job {
+    max_index: u64,
+    deadline: Instant,
+    prefix: Vec<u8>,
+    /// Number of pieces in `prefix` (pieces `0..next`).
+    next: u64,
+    early: BTreeMap<u64, Vec<u8>>,
+    /// Bytes charged against the limit: decoded bytes plus
+    /// [`PIECE_OVERHEAD`] per early piece.
+    charged: usize,
+}
+
+/// The fields of a chunk message, read before anything is stored.
+struct Header {
+    job_id: String,
+    index: u64,
+    max_index: u64,
+}
+
+/// Bounded reassembly of chunked messages (PROTOCOL §3.1).
+///
+/// Unlike the Python original, a repeated index is ignored instead of
+/// counted, an index out of range or a changed `max_index` drops the job,
+/// partial jobs expire after [`ChunkLimits::ttl`], and both the bytes per job
+/// and the number of partial jobs are bounded. Every drop comes back as a
+/// [`ChunkDrop`] so the caller can log and count it.
+///
+/// ```
+/// use communication_utils::ws::chunks::{ChunkAssembler, ChunkLimits};
+/// use serde_json::json;
+/// use tokio::time::Instant;
+///
+/// let mut assembler = ChunkAssembler::new(ChunkLimits::default());
+/// let now = Instant::now();
+/// // `{"a":1}` as two pieces: the second in Node Buffer form, the first base64.
+/// let second = json!({"jobId": "j", "index": "1", "max_index": 2,
+///                     "chunk": {"type": "Buffer", "data": [b':', b'1', b'}']}});
+/// let first = json!({"jobId": "j", "index": 0, "max_index": "2", "chunk": "eyJhIg=="});
+/// assert_eq!(assembler.push(second, now).unwrap(), None);
+/// assert_eq!(assembler.push(first, now).unwrap(), Some(json!({"a": 1})));
+/// ```
+pub struct ChunkAssembler {
+    limits: ChunkLimits,
+    jobs: HashMap<String, Job>,
+    pending_bytes: usize,
+}
+
+impl fmt::Debug for ChunkAssembler {
+    // Buffers can be tens of MiB: show the totals, never the bytes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChunkAssembler")
+            .field("limits", &self.limits)
+            .field("pending_jobs", &self.jobs.len())
+            .field("pending_bytes", &self.pending_bytes)
+            .finish()
+    }
+}
+
+impl ChunkAssembler {
+    /// An empty assembler with the given limits.
+    ///
+    /// ```
+    /// use communication_utils::ws::chunks::{ChunkAssembler, ChunkLimits};
+    /// let assembler = ChunkAssembler::new(ChunkLimits::default());
+    /// assert_eq!(assembler.pending_jobs(), 0);
+    /// ```
+    pub fn new(limits: ChunkLimits) -> Self {
+        Self {
+            limits,
+            jobs: HashMap::new(),
+            pending_bytes: 0,
+        }
+    }
+
+    /// True when `msg` is a chunk message: an object with a `chunk` key that
+    /// is not `null` (the original's test).
+    ///
+    /// ```
+    /// use communication_utils::ws::chunks::ChunkAssembler;
+    /// use serde_json::json;
+    /// assert!(ChunkAssembler::is_chunk(&json!({"jobId": "j", "chunk": "AA=="})));
+    /// assert!(!ChunkAssembler::is_chunk(&json!({"chunk": null})));
+    /// assert!(!ChunkAssembler::is_chunk(&json!(["chunk"])));
+    /// ```
+    pub fn is_chunk(msg: &Value) -> bool {
+        msg.get("chunk").is_some_and(|c| !c.is_null())
+    }
+
+    /// Feeds one chunk message (already parsed).
+    ///
+    /// Returns `Ok(None)` while the job needs more chunks, `Ok(Some(value))`
+    /// with the reassembled JSON value when this chunk completed it (the job
+    /// is then forgotten), or `Err` when this chunk, or its whole job, was
+    /// dropped (see [`ChunkDrop::kills_job`]). The piece is decoded into the
+    /// job's buffer at once; its base64 text is not kept.
+    ///
+    /// `now` is the arrival time (`tokio::time::Instant::now()` in a client).
+    ///
+    /// # Errors
+    /// Any [`ChunkDrop`]; a chunk for a job whose TTL has passed returns
+    /// [`ChunkDrop::Expired`] and drops that job.
+    pub fn push(&mut self, mut msg: Value, now: Instant) -> Result<Option<Value>, ChunkDrop> {
+        let header = read_header(&msg)?;
+        let piece = msg
+            .as_object_mut()
+            .and_then(|m| m.remove("chunk"))
+            .unwrap_or(Value::Null);
+        let Header {
+            job_id,
+            index,
+            max_index,
+        } = header;
+
+        if let Some(job) = self.jobs.get(&job_id) {
+            if job.deadline <= now {
+                self.remove(&job_id);
+                return Err(ChunkDrop::Expired { job_id });
+            }
+            if job.max_index != max_index {
+                let was = job.max_index;
+                self.remove(&job_id);
+                return Err(ChunkDrop::MaxIndexChanged {
+                    job_id,
+                    was,
+                    now: max_index,
+                });
+            }
+        }
+        if index >= max_index {
+            self.remove(&job_id);
+            return Err(ChunkDrop::IndexOutOfRange {
+                job_id,
+                index,
+                max_index,
+            });
+        }
+
+        let limit = self.limits.max_job_bytes;
+        let Some(job) = self.jobs.get_mut(&job_id) else {
+            return self.start_job(job_id, index, max_index, &piece, now);
+        };
+        if index < job.next || job.early.contains_key(&index) {
+            return Err(ChunkDrop::Duplicate { job_id, index });
+        }
+
+        let before = job.charged;
+        let decoded = if index == job.next {
+            let start = job.prefix.len();
+            let res = decode_piece(&piece, &mut job.prefix, limit.saturating_sub(job.charged));
+            job.charged += job.prefix.len() - start;
+            if res.is_ok() {
+                job.next += 1;
+                // Fill the gap this piece closed with the early pieces behind it.
+                while let Some(slot) = job.early.remove(&job.next) {
+                    job.prefix.extend_from_slice(&slot);
+                    job.charged -= PIECE_OVERHEAD;
+                    job.next += 1;
+                }
+            }
+            res
+        } else {
+            let mut slot = Vec::new();
+            let res = match limit.checked_sub(job.charged + PIECE_OVERHEAD) {
+                Some(room) => decode_piece(&piece, &mut slot, room),
+                None => Err(PieceFault::TooBig),
+            };
+            if res.is_ok() {
+                job.charged += slot.len() + PIECE_OVERHEAD;
+                job.early.insert(index, slot);
+            }
+            res
+        };
+        let complete = job.next >= job.max_index;
+        self.pending_bytes = self.pending_bytes - before + job.charged;
+        if let Err(fault) = decoded {
+            self.remove(&job_id);
+            return Err(fault.into_drop(job_id, index, limit));
+        }
+        if !complete {
+            return Ok(None);
+        }
+        match self.remove(&job_id) {
+            Some(job) => finish(job_id, &job.prefix).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn start_job(
+        &mut self,
+        job_id: String,
+        index: u64,
+        max_index: u64,
+        piece: &Value,
+        now: Instant,
+    ) -> Result<Option<Value>, ChunkDrop> {
+        let limit = self.limits.max_job_bytes;
+        let single = max_index == 1;
+        if !single && self.jobs.len() >= self.limits.max_pending_jobs {
+            return Err(ChunkDrop::TooManyJobs {
+                job_id,
+                limit: self.limits.max_pending_jobs,
+            });
+        }
+        let mut job = Job {
+            max_index,
+            deadline: now + self.limits.ttl,
+            prefix: Vec::new(),
+            next: 0,
+            early: BTreeMap::new(),
+            charged: 0,
+        };
+        let decoded = if index == 0 {
+            let res = decode_piece(piece, &mut job.prefix, limit);
+            job.charged = job.prefix.len();
+            job.next = 1;
+            res
+        } else {
+            let mut slot = Vec::new();
+            let res = match limit.checked_sub(PIECE_OVERHEAD) {
+                Some(room) => decode_piece(piece, &mut slot, room),
+                None => Err(PieceFault::TooBig),
+            };
+            job.charged = slot.len() + PIECE_OVERHEAD;
+            job.early.insert(index, slot);
+            res
+        };
+        if let Err(fault) = decoded {
+            return Err(fault.into_drop(job_id, index, limit));
+        }
+        if single {
+            // A one-piece job never waits, so it never counts as pending.
+            return finish(job_id, &job.prefix).map(Some);
+        }
+        self.pending_bytes += job.charged;
+        self.jobs.insert(job_id, job);
+        Ok(None)
+    }
+
+    fn remove(&mut self, job_id: &str) -> Option<Job> {
+        let job = self.jobs.remove(job_id)?;
+        self.pending_bytes -= job.charged;
+        Some(job)
+    }
+
+    /// Drops every partial job whose TTL has passed at `now` and returns
+    /// their ids (for the caller to log and count).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use communication_utils::ws::chunks::{ChunkAssembler, ChunkLimits};
+    /// use serde_json::json;
+    /// use tokio::time::Instant;
+    ///
+    /// let mut assembler = ChunkAssembler::new(ChunkLimits::default());
+    /// let t0 = Instant::now();
+    /// let first = json!({"jobId": "j", "index": 0, "max_index": 2, "chunk": "AA=="});
+    /// assembler.push(first, t0).unwrap();
+    /// assert!(assembler.expire(t0 + Duration::from_secs(299)).is_empty());
+    /// assert_eq!(assembler.expire(t0 + Duration::from_secs(300)), vec!["j".to_string()]);
+    /// ```
+    pub fn expire(&mut self, now: Instant) -> Vec<String> {
+        let expired: Vec<String> = self
+            .jobs
+            .iter()
+            .filter(|(_, job)| job.deadline <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &expired {
+            self.remove(id);
+        }
+        expired
+    }
+
+    /// Number of partial jobs held.
+    pub fn pending_jobs(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// Bytes held by partial jobs (decoded bytes, plus a small fixed charge
+    /// per piece that arrived ahead of a gap).
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    /// When the oldest partial job expires, if any: the time to call
+    /// [`ChunkAssembler::expire`] next.
+    pub fn next_expiry(&self) -> Option<Instant> {
+        self.jobs.values().map(|job| job.deadline).min()
+    }
+}
+
+fn read_header(msg: &Value) -> Result<Header, ChunkDrop> {
+    let job_id = match msg.get("jobId") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => {
+            return Err(ChunkDrop::BadFields {
+                job_id: None,
+                field: "jobId",
+            });
+        }
+    };
+    let Some(index) = msg.get("index").and_then(read_count) else {
+        return Err(ChunkDrop::BadFields {
+            job_id: Some(job_id),
+            field: "index",
+        });
+    };
+    let Some(max_index) = msg.get("max_index").and_then(read_count) else {
+        return Err(ChunkDrop::BadFields {
+            job_id: Some(job_id),
+            field: "max_index",
+        });
+    };
+    Ok(Header {
+        job_id,
+        index,
+        max_index,
+    })
+}
+
+/// A non-negative integer given as a JSON number (`3` or `3.0`) or as a
+/// numeric string (`"3"`), as the original's `int(...)` accepts.
+fn read_count(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < u64::MAX as f64)
+                .map(|f| f as u64)
+        }),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// How decoding a piece failed, before the job id is attached.
+enum PieceFault {
+    Bad(Option<base64::DecodeError>),
+    TooBig,
+}
+
+impl PieceFault {
+    fn into_drop(self, job_id: String, index: u64, limit: usize) -> ChunkDrop {
+        match self {
+            Self::Bad(source) => ChunkDrop::BadPiece {
+                job_id,
+                index,
+                source,
+            },
+            Self::TooBig => ChunkDrop::TooManyBytes { job_id, limit },
+        }
+    }
+}
+
+/// Appends the decoded piece to `out`, refusing to grow it by more than
+/// `room` bytes. On error `out` is left as it was.
+fn decode_piece(piece: &Value, out: &mut Vec<u8>, room: usize) -> Result<(), PieceFault> {
+    let start = out.len();
+    match piece {
+        Value::String(text) => {
+            // Check the size before decoding so an oversized piece costs nothing.
+            if text.len() / 4 * 3 > room.saturating_add(3) {
+                return Err(PieceFault::TooBig);
+            }
+            if let Err(e) = LENIENT_STANDARD.decode_vec(text.as_bytes(), out) {
+                out.truncate(start);
+                return Err(PieceFault::Bad(Some(e)));
+            }
+        }
+        Value::Object(buffer) => {
+            let Some(Value::Array(bytes)) = buffer.get("data") else {
+                return Err(PieceFault::Bad(None));
+            };
+            if bytes.len() > room {
+                return Err(PieceFault::TooBig);
+            }
+            out.reserve(bytes.len());
+            for b in bytes {
+                match b.as_u64().and_then(|b| u8::try_from(b).ok()) {
+                    Some(b) => out.push(b),
+                    None => {
+                        out.truncate(start);
+                        return Err(PieceFault::Bad(None));
+                    }
+                }
+            }
+        }
+        _ => return Err(PieceFault::Bad(None)),
+    }
+    if out.len() - start > room {
+        out.truncate(start);
+        return Err(PieceFault::TooBig);
+    }
+    Ok(())
+}
+
+fn finish(job_id: String, bytes: &[u8]) -> Result<Value, ChunkDrop> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(source) => return Err(ChunkDrop::NotUtf8 { job_id, source }),
+    };
+    serde_json::from_str(text).map_err(|source| ChunkDrop::NotJson { job_id, source })
+}
+
+#[cfg(test)]
+mod tests;
