@@ -1,2 +1,119 @@
-//! The platform's common logger (under construction).
+//! The platform's common logger: the Python `ms_utils` line format, on
+//! [`tracing`], to the console and to `logs/combined.log`.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use logging_lib::{Logger, time_it};
+//!
+//! fn main() -> Result<(), logging_lib::Error> {
+//!     // Keep the guard until the end of main: dropping it flushes the file.
+//!     let _guard = Logger::setup("my_service")?;
+//!
+//!     tracing::info!("connected");
+//!     // [INFO] [22-11-2026 14:03:07] (main:9) -> connected
+//!     tracing::warn!(job = 7, user = "bob", "slow job");
+//!     // [WARNING] [22-11-2026 14:03:07] (main:11) -> slow job job=7 user=bob
+//!
+//!     let sum = time_it!("sum", (1..=1000u64).sum::<u64>());
+//!     // [INFO] [22-11-2026 14:03:07] (main:14) -> sum executed in 0.00000120s
+//!     # let _ = sum;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! For more control, [`Logger::builder`]:
+//!
+//! ```no_run
+//! use logging_lib::{Format, Logger, Rotation};
+//!
+//! let _guard = Logger::builder()
+//!     .name("my_service")
+//!     .level(tracing::Level::INFO)
+//!     .run_debug(false)                  // true forces DEBUG
+//!     .directives("hyper=warn")          // after RUST_LOG, which is read too
+//!     .file("logs/combined.log")         // or .no_file() for console only
+//!     .rotation(Rotation::Daily)         // logs/combined.2026-11-22.log, ...
+//!     .file_format(Format::Json)         // one JSON object per line
+//!     .console(true)                     // stderr, coloured on a terminal
+//!     .init()?;
+//! # Ok::<(), logging_lib::Error>(())
+//! ```
+//!
+//! # What is written
+//!
+//! - The line: `[LEVEL] [dd-mm-YYYY HH:MM:SS] (module:line) -> message key=value`,
+//!   as the Python original writes it, with Python's level names (`DEBUG`,
+//!   `INFO`, `WARNING`, `ERROR`; `TRACE` for tracing's extra level), local
+//!   time, and the module as the source file's stem (like `%(module)s`;
+//!   [`ModuleStyle::Target`] shows the full target instead). Event fields
+//!   follow the message as `key=value`. [`format_line`] is the format as a
+//!   pure function.
+//! - Or JSON lines ([`Format::Json`], see [`JsonFormat`]).
+//! - The console is stderr, like Python's `StreamHandler`; colour only when
+//!   stderr is a terminal.
+//! - Records of the [`log`](https://docs.rs/log) crate, which many
+//!   dependencies use, are bridged in and show their real file and line.
+//!
+//! # Levels
+//!
+//! The base level is INFO ([`LoggerBuilder::level`]), DEBUG with
+//! [`LoggerBuilder::run_debug`]. Directives in the `RUST_LOG` syntax then
+//! override it: first those of the `RUST_LOG` variable, then those given to
+//! [`LoggerBuilder::directives`].
+//!
+//! # Writing never waits on the disk
+//!
+//! Each output has a writer thread; a logging call formats its line and queues
+//! it. The queue is bounded but not lossy: when it is full, the call waits for
+//! room rather than dropping a line. The [`LogGuard`] returned by setup
+//! writes out everything queued when dropped: keep it alive until the end of
+//! `main`.
+//!
+//! # Setting up twice
+//!
+//! [`Logger::setup`] and [`LoggerBuilder::init`] install one logger for the
+//! whole process. Exactly one call wins; any other, from any thread, returns
+//! [`Error::AlreadyInitialized`] and changes nothing, so no line is written
+//! twice. [`LoggerBuilder::build`] installs nothing and may be called freely
+//! (tests use it with `tracing::dispatcher::with_default`).
+//!
+//! # Nothing happens before setup
+//!
+//! Unlike the original, which creates `./logs/` when imported, this crate
+//! touches the disk only when the logger is built.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+mod builder;
+mod error;
+mod json;
+mod line;
+mod text;
+mod time_it;
+mod writer;
+
+pub use builder::{DEFAULT_LOG_FILE, Format, Logger, LoggerBuilder, Rotation};
+pub use error::{DirectiveOrigin, Error};
+pub use json::JsonFormat;
+pub use line::{
+    LineParts, ModuleStyle, format_line, level_name, module_name, push_field, write_line,
+};
+pub use text::PythonFormat;
+pub use time_it::TimeItGuard;
+pub use writer::LogGuard;
+
+/// `tracing`, re-exported so that a service can log with
+/// `logging_lib::tracing::info!` without depending on it separately.
+///
+/// # Examples
+///
+/// ```
+/// logging_lib::tracing::info!("through the re-export");
+/// ```
+pub use tracing;
+
+/// Paths used by this crate's macros; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use tracing;
+}

@@ -1,0 +1,676 @@
+//! `Logger::setup`, the builder behind it, and the one global install.
+
+use std::fmt;
+use std::fs::{self, OpenOptions};
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use tracing::{Dispatch, Level};
+use tracing_log::AsLog;
+use tracing_appender::non_blocking::NonBlocking;
+use tracing_appender::rolling::{RollingFileAppender, Rotation as AppenderRotation};
+use tracing_subscriber::filter::{Directive, EnvFilter, LevelFilter};
+use tracing_subscriber::fmt::format::JsonFields;
+use tracing_subscriber::layer::{Layered, SubscriberExt};
+use tracing_subscriber::{Layer, Registry};
+
+use crate::error::{DirectiveOrigin, Error};
+use crate::json::JsonFormat;
+use crate::line::ModuleStyle;
+use crate::text::PythonFormat;
+use crate::writer::{self, DEFAULT_BUFFERED_LINES, DEFAULT_FLUSH_TIMEOUT, LogGuard};
+
+/// The file the Python original writes to, relative to the working directory.
+pub const DEFAULT_LOG_FILE: &str = "logs/combined.log";
+
+/// The environment variable read for directives.
+const ENV_VAR: &str = "RUST_LOG";
+
+/// Who installed the global logger, if this crate did. The lock also makes
+/// check-then-install one step when several threads set up at once.
+static INSTALLED: Mutex<Option<String>> = Mutex::new(None);
+
+/// Entry point: sets up the process-wide logger.
+///
+/// See the [crate docs](crate) for the line format and the outputs.
+///
+/// # Examples
+///
+/// ```no_run
+/// use logging_lib::Logger;
+///
+/// let _guard = Logger::setup("my_service")?;
+/// tracing::info!(job = 7, "connected");
+/// # Ok::<(), logging_lib::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Logger {
+    _private: (),
+}
+
+impl Logger {
+    /// Installs the default logger for the whole process, as the Python
+    /// original's `Logger.setup_logger(name)` does: level INFO (or what
+    /// `RUST_LOG` says), console (stderr) and `logs/combined.log`, the Python
+    /// line format. Shorthand for `Logger::builder().name(name).init()`.
+    ///
+    /// Safe to call more than once and from several threads: exactly one
+    /// call installs the logger; every other call returns
+    /// [`Error::AlreadyInitialized`], creates nothing on disk and leaves the
+    /// installed logger as it was, so no line is ever written twice.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyInitialized`] as above, [`Error::LogFile`] when
+    /// `logs/combined.log` cannot be opened, [`Error::InvalidDirective`] for a
+    /// bad `RUST_LOG`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let _guard = logging_lib::Logger::setup("my_service")?;
+    /// tracing::warn!("disk almost full");
+    /// # Ok::<(), logging_lib::Error>(())
+    /// ```
+    pub fn setup(name: impl Into<String>) -> Result<LogGuard, Error> {
+        Self::builder().name(name).init()
+    }
+
+    /// A builder for everything else: level, directives, file, console,
+    /// format, rotation.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use logging_lib::{Format, Logger};
+    ///
+    /// let _guard = Logger::builder()
+    ///     .name("my_service")
+    ///     .run_debug(std::env::var_os("DEBUG").is_some())
+    ///     .directives("hyper=warn")
+    ///     .file("/var/log/my_service.log")
+    ///     .file_format(Format::Json)
+    ///     .init()?;
+    /// # Ok::<(), logging_lib::Error>(())
+    /// ```
+    pub fn builder() -> LoggerBuilder {
+        LoggerBuilder::default()
+    }
+}
+
+/// How a line is written.
+///
+/// # Examples
+///
+/// ```
+/// use logging_lib::{Format, Logger};
+///
+/// let builder = Logger::builder().format(Format::Json);
+/// # let _ = builder;
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// `[LEVEL] [dd-mm-YYYY HH:MM:SS] (module:line) -> message key=value`
+    /// (see [`PythonFormat`]). The default.
+    #[default]
+    Text,
+    /// One JSON object per line (see [`JsonFormat`]).
+    Json,
+}
+
+/// When the log file starts afresh.
+///
+/// # Examples
+///
+/// ```
+/// use logging_lib::{Logger, Rotation};
+///
+/// // logs/combined.2026-11-22.log, logs/combined.2026-11-23.log, ...
+/// let builder = Logger::builder().rotation(Rotation::Daily);
+/// # let _ = builder;
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rotation {
+    /// One file, appended to across runs (the Python original's behaviour).
+    #[default]
+    Never,
+    /// A new file each day: `combined.log` becomes `combined.YYYY-MM-DD.log`
+    /// in the same folder. The date is UTC (`tracing-appender` rolls on UTC
+    /// midnight).
+    Daily,
+}
+
+/// Everything [`Logger::setup`] fixes, made choosable. Create it with
+/// [`Logger::builder`]; the setters never fail, and bad input is reported by
+/// [`build`](Self::build) or [`init`](Self::init).
+///
+/// # Examples
+///
+/// ```
+/// use logging_lib::Logger;
+///
+/// // A logger for a test: console only, into a buffer, nothing installed.
+/// let (dispatch, guard) = Logger::builder()
+///     .no_file()
+///     .console_writer(std::io::sink())
+///     .build()?;
+/// tracing::dispatcher::with_default(&dispatch, || tracing::info!("hello"));
+/// drop(guard);
+/// # Ok::<(), logging_lib::Error>(())
+/// ```
+#[must_use = "a builder does nothing until `init` or `build` is called"]
+pub struct LoggerBuilder {
+    name: String,
+    level: Level,
+    run_debug: bool,
+    env_directives: bool,
+    directives: String,
+    file: Option<PathBuf>,
+    rotation: Rotation,
+    console: bool,
+    console_writer: Option<Box<dyn Write + Send>>,
+    ansi: Option<bool>,
+    file_format: Format,
+    console_format: Format,
+    module_style: ModuleStyle,
+    buffered_lines: usize,
+    flush_timeout: Duration,
+}
+
+impl Default for LoggerBuilder {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            level: Level::INFO,
+            run_debug: false,
+            env_directives: true,
+            directives: String::new(),
+            file: Some(PathBuf::from(DEFAULT_LOG_FILE)),
+            rotation: Rotation::Never,
+            console: true,
+            console_writer: None,
+            ansi: None,
+            file_format: Format::Text,
+            console_format: Format::Text,
+            module_style: ModuleStyle::FileStem,
+            buffered_lines: DEFAULT_BUFFERED_LINES,
+            flush_timeout: DEFAULT_FLUSH_TIMEOUT,
+        }
+    }
+}
+
+impl fmt::Debug for LoggerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoggerBuilder")
+            .field("name", &self.name)
+            .field("level", &self.level)
+            .field("run_debug", &self.run_debug)
+            .field("env_directives", &self.env_directives)
+            .field("directives", &self.directives)
+            .field("file", &self.file)
+            .field("rotation", &self.rotation)
+            .field("console", &self.console)
+            .field("console_writer", &self.console_writer.as_ref().map(|_| ".."))
+            .field("ansi", &self.ansi)
+            .field("file_format", &self.file_format)
+            .field("console_format", &self.console_format)
+            .field("module_style", &self.module_style)
+            .field("buffered_lines", &self.buffered_lines)
+            .field("flush_timeout", &self.flush_timeout)
+            .finish()
+    }
+}
+
+type BaseSubscriber = Layered<EnvFilter, Registry>;
+type BoxedLayer = Box<dyn Layer<BaseSubscriber> + Send + Sync>;
+
+impl LoggerBuilder {
+    /// Names the logger (Python's `setup_logger(name)`): shown by
+    /// [`LogGuard::name`], in [`Error::AlreadyInitialized`], as `logger` in
+    /// JSON lines and in the writer threads' names. Default: empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = logging_lib::Logger::builder().name("billing");
+    /// # let _ = builder;
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The base level (default INFO). Directives override it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = logging_lib::Logger::builder().level(tracing::Level::WARN);
+    /// # let _ = builder;
+    /// ```
+    pub fn level(mut self, level: Level) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// With `true`, the base level is DEBUG whatever [`level`](Self::level)
+    /// says (the original's `run_debug`). Directives still override it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = logging_lib::Logger::builder().run_debug(true);
+    /// # let _ = builder;
+    /// ```
+    pub fn run_debug(mut self, run_debug: bool) -> Self {
+        self.run_debug = run_debug;
+        self
+    }
+
+    /// `RUST_LOG`-style directives (`"info,hyper=warn,my_service::db=trace"`),
+    /// applied after those of the `RUST_LOG` variable, so they win where both
+    /// name the same target. A bare level (`"warn"`) replaces the base level.
+    /// Calling it again replaces the earlier string.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = logging_lib::Logger::builder().directives("hyper=warn,aws_config=error");
+    /// # let _ = builder;
+    /// ```
+    pub fn directives(mut self, directives: impl Into<String>) -> Self {
+        self.directives = directives.into();
+        self
+    }
+
+    /// Whether the `RUST_LOG` environment variable is read (default: yes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Tests that must not depend on the caller's environment:
+    /// let builder = logging_lib::Logger::builder().env_directives(false);
+    /// # let _ = builder;
+    /// ```
+    pub fn env_directives(mut self, read_env: bool) -> Self {
+        self.env_directives = read_env;
+        self
+    }
+
+    /// Writes to `path` too (default `logs/combined.log`). Its folder is
+    /// created when the logger is built, never before.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = logging_lib::Logger::builder().file("/var/log/my_service/app.log");
+    /// # let _ = builder;
+    /// ```
+    pub fn file(mut self, path: impl AsRef<Path>) -> Self {
+        self.file = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Console only: no file (the original's `log_file=None` meant the
+    /// default file; this is the Rust way to ask for none).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = logging_lib::Logger::builder().no_file();
+    /// # let _ = builder;
+    /// ```
+    pub fn no_file(mut self) -> Self {
+        self.file = None;
+        self
+    }
+
+    /// How the file rolls over (default: never).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use logging_lib::{Logger, Rotation};
+    ///
+    /// let builder = Logger::builder().rotation(Rotation::Daily);
+    /// # let _ = builder;
+    /// ```
+    pub fn rotation(mut self, rotation: Rotation) -> Self {
+        self.rotation = rotation;
+        self
+    }
+
+    /// Whether lines go to the console (default: yes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = logging_lib::Logger::builder().console(false);
+    /// # let _ = builder;
+    /// ```
+    pub fn console(mut self, on: bool) -> Self {
+        self.console = on;
+        self
+    }
+
+    /// Sends the console's lines to `writer` instead of stderr (for tests,
+    /// benchmarks, or a service that wants stdout). No colour unless
+    /// [`ansi`](Self::ansi) asks for it. Implies `console(true)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = logging_lib::Logger::builder().console_writer(std::io::stdout());
+    /// # let _ = builder;
+    /// ```
+    pub fn console_writer(mut self, writer: impl Write + Send + 'static) -> Self {
+        self.console = true;
+        self.console_writer = Some(Box::new(writer));
+        self
+    }
+
+    /// Forces colour on the console on or off. By default it is on only when
+    /// stderr is a terminal. Files never get colour.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = logging_lib::Logger::builder().ansi(false);
+    /// # let _ = builder;
+    /// ```
+    pub fn ansi(mut self, on: bool) -> Self {
+        self.ansi = Some(on);
+        self
+    }
+
+    /// The format of both file and console.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use logging_lib::{Format, Logger};
+    ///
+    /// let builder = Logger::builder().format(Format::Json);
+    /// # let _ = builder;
+    /// ```
+    pub fn format(mut self, format: Format) -> Self {
+        self.file_format = format;
+        self.console_format = format;
+        self
+    }
+
+    /// The format of the file only.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use logging_lib::{Format, Logger};
+    ///
+    /// // People read the console, the shipper reads the file.
+    /// let builder = Logger::builder().file_format(Format::Json);
+    /// # let _ = builder;
+    /// ```
+    pub fn file_format(mut self, format: Format) -> Self {
+        self.file_format = format;
+        self
+    }
+
+    /// The format of the console only.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use logging_lib::{Format, Logger};
+    ///
+    /// let builder = Logger::builder().console_format(Format::Json);
+    /// # let _ = builder;
+    /// ```
+    pub fn console_format(mut self, format: Format) -> Self {
+        self.console_format = format;
+        self
+    }
+
+    /// How `(module:line)` names the source (default: file stem, as Python).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use logging_lib::{Logger, ModuleStyle};
+    ///
+    /// let builder = Logger::builder().module_style(ModuleStyle::Target);
+    /// # let _ = builder;
+    /// ```
+    pub fn module_style(mut self, style: ModuleStyle) -> Self {
+        self.module_style = style;
+        self
+    }
+
+    /// How many lines may wait for each writer before a logging call waits
+    /// for room (default 128,000). Lines are never dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = logging_lib::Logger::builder().buffered_lines(10_000);
+    /// # let _ = builder;
+    /// ```
+    pub fn buffered_lines(mut self, lines: usize) -> Self {
+        self.buffered_lines = lines;
+        self
+    }
+
+    /// How long dropping the [`LogGuard`] may wait for queued lines to be
+    /// written (default 30 s).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let builder = logging_lib::Logger::builder().flush_timeout(Duration::from_secs(5));
+    /// # let _ = builder;
+    /// ```
+    pub fn flush_timeout(mut self, timeout: Duration) -> Self {
+        self.flush_timeout = timeout;
+        self
+    }
+
+    /// Builds the logger without installing it: a [`Dispatch`] to install
+    /// yourself (`tracing::dispatcher::with_default` in a test,
+    /// `set_global_default` elsewhere) and the guard for its writers. Opens
+    /// the file (creating its folder) and starts the writer threads; may be
+    /// called any number of times.
+    ///
+    /// `log`-crate records reach the dispatch only once `log` is bridged,
+    /// which [`init`](Self::init) does; with `build`, call
+    /// `tracing_log::LogTracer::init()` yourself if you need them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidDirective`] (checked before anything touches the
+    /// disk), [`Error::LogFile`] or [`Error::RollingFile`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use logging_lib::Logger;
+    ///
+    /// let path = dir.path().join("logs/app.log");
+    /// let (dispatch, guard) = Logger::builder().file(&path).console(false).build()?;
+    /// tracing::dispatcher::with_default(&dispatch, || tracing::info!(user = "bob", "login"));
+    /// drop(guard);
+    /// let text = std::fs::read_to_string(&path)?;
+    /// assert!(text.ends_with("-> login user=bob\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn build(mut self) -> Result<(Dispatch, LogGuard), Error> {
+        let filter = self.filter()?;
+        let mut layers: Vec<BoxedLayer> = Vec::new();
+        let mut writers = Vec::new();
+        let thread = |what: &str| match self.name.as_str() {
+            "" => format!("log-{what}"),
+            name => format!("log-{what}-{name}"),
+        };
+
+        if let Some(path) = &self.file {
+            let file = open_file(path, self.rotation)?;
+            let (writer, handle) = writer::spawn(file, &thread("file"), self.buffered_lines);
+            layers.push(self.layer(writer, self.file_format, false));
+            writers.push(handle);
+        }
+        if self.console {
+            let (target, ansi): (Box<dyn Write + Send>, bool) = match self.console_writer.take() {
+                Some(custom) => (custom, self.ansi.unwrap_or(false)),
+                None => (
+                    Box::new(io::stderr()),
+                    self.ansi.unwrap_or_else(|| io::stderr().is_terminal()),
+                ),
+            };
+            let (writer, handle) = writer::spawn(target, &thread("console"), self.buffered_lines);
+            layers.push(self.layer(writer, self.console_format, ansi));
+            writers.push(handle);
+        }
+
+        let subscriber = Registry::default().with(filter).with(layers);
+        let guard = LogGuard::new(self.name, writers, self.flush_timeout);
+        Ok((Dispatch::new(subscriber), guard))
+    }
+
+    /// Builds the logger and installs it for the whole process, and bridges
+    /// `log`-crate records into it (unless another `log` logger is already
+    /// set, which is left alone). [`Logger::setup`] is this with defaults.
+    ///
+    /// Safe to call more than once and from several threads: exactly one
+    /// call installs a logger; every later one returns
+    /// [`Error::AlreadyInitialized`] without opening any file or starting any
+    /// thread, and the installed logger is left as it was (no line is
+    /// duplicated).
+    ///
+    /// # Errors
+    ///
+    /// As [`build`](Self::build), and [`Error::AlreadyInitialized`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use logging_lib::Logger;
+    ///
+    /// let _guard = Logger::builder().name("worker").no_file().init()?;
+    /// log::info!("from a dependency that uses the log crate");
+    /// # Ok::<(), logging_lib::Error>(())
+    /// ```
+    pub fn init(self) -> Result<LogGuard, Error> {
+        let mut installed = INSTALLED.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(by) = installed.as_ref() {
+            return Err(Error::AlreadyInitialized {
+                by: Some(by.clone()),
+            });
+        }
+        let name = self.name.clone();
+        let (dispatch, guard) = self.build()?;
+        tracing::dispatcher::set_global_default(dispatch)
+            .map_err(|_| Error::AlreadyInitialized { by: None })?;
+        // A `log` logger set by someone else keeps working for them; our
+        // subscriber is installed either way, so this is not an error.
+        let _ = tracing_log::LogTracer::builder()
+            .with_max_level(LevelFilter::current().as_log())
+            .init();
+        *installed = Some(name);
+        Ok(guard)
+    }
+
+    fn filter(&self) -> Result<EnvFilter, Error> {
+        let base = if self.run_debug {
+            Level::DEBUG
+        } else {
+            self.level
+        };
+        let mut filter = EnvFilter::default().add_directive(LevelFilter::from_level(base).into());
+        if self.env_directives
+            && let Some(value) = std::env::var_os(ENV_VAR)
+        {
+            filter = add_directives(filter, &value.to_string_lossy(), DirectiveOrigin::Env)?;
+        }
+        add_directives(filter, &self.directives, DirectiveOrigin::Builder)
+    }
+
+    fn layer(&self, writer: NonBlocking, format: Format, ansi: bool) -> BoxedLayer {
+        let layer = tracing_subscriber::fmt::layer().with_writer(writer);
+        match format {
+            Format::Json => layer
+                .with_ansi(false)
+                .fmt_fields(JsonFields::new())
+                .event_format(
+                    JsonFormat::new()
+                        .module_style(self.module_style)
+                        .logger(self.name.as_str()),
+                )
+                .boxed(),
+            _ => layer
+                .with_ansi(ansi)
+                .event_format(PythonFormat::new().module_style(self.module_style))
+                .boxed(),
+        }
+    }
+}
+
+/// Adds each comma-separated directive in order, so that later ones replace
+/// earlier ones for the same target.
+fn add_directives(
+    mut filter: EnvFilter,
+    directives: &str,
+    origin: DirectiveOrigin,
+) -> Result<EnvFilter, Error> {
+    for piece in directives.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let directive: Directive = piece.parse().map_err(|source| Error::InvalidDirective {
+            directive: piece.to_owned(),
+            origin,
+            source,
+        })?;
+        filter = filter.add_directive(directive);
+    }
+    Ok(filter)
+}
+
+fn open_file(path: &Path, rotation: Rotation) -> Result<Box<dyn Write + Send>, Error> {
+    let log_file = |source| Error::LogFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir).map_err(log_file)?;
+    match rotation {
+        Rotation::Daily => {
+            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+            let ext = path.extension().map(|s| s.to_string_lossy().into_owned());
+            let mut builder = RollingFileAppender::builder().rotation(AppenderRotation::DAILY);
+            if let Some(stem) = stem {
+                builder = builder.filename_prefix(stem);
+            }
+            if let Some(ext) = ext {
+                builder = builder.filename_suffix(ext);
+            }
+            let appender = builder.build(dir).map_err(|source| Error::RollingFile {
+                dir: dir.to_path_buf(),
+                source,
+            })?;
+            Ok(Box::new(appender))
+        }
+        _ => {
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(log_file)?;
+            Ok(Box::new(file))
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The text event formatter: gathers an event's parts and hands them to
+//! [`write_line`](crate::write_line).
+
+use std::cell::RefCell;
+use std::fmt::{self, Write};
+
+use chrono::Local;
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_log::NormalizeEvent;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::line::{LineParts, ModuleStyle, module_name, push_field, start_field, write_line};
+
+/// The Python original's line format as a `tracing-subscriber` event
+/// formatter: `[INFO] [22-11-2026 14:03:07] (handler:42) -> connected key=value`.
+///
+/// [`Logger`](crate::Logger) uses it for every text output; it is public so
+/// that a service that builds its own subscriber can still write the fleet's
+/// format. Records bridged from the `log` crate show their own file and line,
+/// and their `log.*` bookkeeping fields are left out. Spans are not shown (the
+/// Python format has no place for them; the JSON format has).
+///
+/// # Examples
+///
+/// ```
+/// use logging_lib::{ModuleStyle, PythonFormat};
+///
+/// let subscriber = tracing_subscriber::fmt()
+///     .event_format(PythonFormat::new().module_style(ModuleStyle::Target))
+///     .with_writer(std::io::stderr)
+///     .finish();
+/// tracing::subscriber::with_default(subscriber, || tracing::info!("ready"));
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PythonFormat {
+    module_style: ModuleStyle,
+}
+
+impl PythonFormat {
+    /// The default: module shown as the file stem.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let format = logging_lib::PythonFormat::new();
+    /// # let _ = format;
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Chooses how the `(module:line)` part names the source.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use logging_lib::{ModuleStyle, PythonFormat};
+    ///
+    /// let format = PythonFormat::new().module_style(ModuleStyle::Target);
+    /// # let _ = format;
+    /// ```
+    #[must_use]
+    pub fn module_style(mut self, style: ModuleStyle) -> Self {
+        self.module_style = style;
+        self
+    }
+}
+
+/// Message and fields of one event. Reused per thread, so that a line costs no
+/// allocation once the buffers have grown.
+#[derive(Default)]
+struct Scratch {
+    message: String,
+    fields: String,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+impl<S, N> FormatEvent<S, N> for PythonFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let time = Local::now().naive_local();
+        let normalized = event.normalized_metadata();
+        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
+        let ansi = writer.has_ansi_escapes();
+        let mut write = |scratch: &mut Scratch| {
+            scratch.message.clear();
+            scratch.fields.clear();
+            event.record(&mut EventVisitor {
+                scratch,
+                skip_log_fields: normalized.is_some(),
+            });
+            let parts = LineParts {
+                level: *meta.level(),
+                time,
+                module: module_name(self.module_style, meta.file(), meta.target()),
+                line: meta.line(),
+                message: &scratch.message,
+                fields: &scratch.fields,
+            };
+            write_line(&mut writer, &parts, ansi)?;
+            writer.write_char('\n')
+        };
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => write(&mut scratch),
+            // A field's `Debug` logged while being formatted: fresh buffers
+            // instead of a `RefCell` panic.
+            Err(_) => write(&mut Scratch::default()),
+        })
+    }
+}
+
+struct EventVisitor<'a> {
+    scratch: &'a mut Scratch,
+    /// `log` records carry their metadata as `log.file`, `log.line`, ... fields;
+    /// the normalized metadata already shows them.
+    skip_log_fields: bool,
+}
+
+impl EventVisitor<'_> {
+    fn skip(&self, field: &Field) -> bool {
+        self.skip_log_fields && field.name().starts_with("log.")
+    }
+}
+
+impl Visit for EventVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.scratch.message.push_str(value);
+        } else if !self.skip(field) {
+            push_field(&mut self.scratch.fields, field.name(), value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.scratch.message, "{value:?}");
+        } else if !self.skip(field) {
+            start_field(&mut self.scratch.fields, field.name());
+            let _ = write!(self.scratch.fields, "{value:?}");
+        }
+    }
+}
