@@ -8,9 +8,9 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use tracing::{Dispatch, Level};
-use tracing_log::AsLog;
 use tracing_appender::non_blocking::NonBlocking;
 use tracing_appender::rolling::{RollingFileAppender, Rotation as AppenderRotation};
+use tracing_log::AsLog;
 use tracing_subscriber::filter::{Directive, EnvFilter, LevelFilter};
 use tracing_subscriber::fmt::format::JsonFields;
 use tracing_subscriber::layer::{Layered, SubscriberExt};
@@ -214,7 +214,10 @@ impl fmt::Debug for LoggerBuilder {
             .field("file", &self.file)
             .field("rotation", &self.rotation)
             .field("console", &self.console)
-            .field("console_writer", &self.console_writer.as_ref().map(|_| ".."))
+            .field(
+                "console_writer",
+                &self.console_writer.as_ref().map(|_| ".."),
+            )
             .field("ansi", &self.ansi)
             .field("file_format", &self.file_format)
             .field("console_format", &self.console_format)
@@ -626,7 +629,11 @@ fn add_directives(
     directives: &str,
     origin: DirectiveOrigin,
 ) -> Result<EnvFilter, Error> {
-    for piece in directives.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for piece in directives
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let directive: Directive = piece.parse().map_err(|source| Error::InvalidDirective {
             directive: piece.to_owned(),
             origin,

@@ -150,7 +150,11 @@ pub struct LineParts<'a> {
 /// write_line(&mut out, &parts, false).unwrap();
 /// assert_eq!(out, "[WARNING] [02-01-2026 03:04:05] (s3:7) -> slow upload bucket=media secs=12.5");
 /// ```
-pub fn write_line<W: Write + ?Sized>(out: &mut W, parts: &LineParts<'_>, ansi: bool) -> fmt::Result {
+pub fn write_line<W: Write + ?Sized>(
+    out: &mut W,
+    parts: &LineParts<'_>,
+    ansi: bool,
+) -> fmt::Result {
     let name = level_name(parts.level);
     if ansi {
         write!(out, "[{}{name}\x1b[0m] ", level_colour(parts.level))?;

@@ -1,0 +1,82 @@
+//! Level filtering: base level, run_debug, and directives that override both.
+
+mod common;
+
+use common::{SharedBuf, capture, console_only};
+use tracing::Level;
+
+fn messages(lines: &[String]) -> Vec<&str> {
+    lines
+        .iter()
+        .map(|l| l.rsplit("-> ").next().unwrap())
+        .collect()
+}
+
+fn every_level() {
+    tracing::trace!("trace");
+    tracing::debug!("debug");
+    tracing::info!("info");
+    tracing::warn!("warn");
+    tracing::error!("error");
+}
+
+#[test]
+fn default_level_is_info() {
+    let console = SharedBuf::new();
+    let lines = capture(console_only(&console), &console, every_level);
+    assert_eq!(messages(&lines), ["info", "warn", "error"]);
+}
+
+#[test]
+fn level_sets_the_threshold() {
+    let console = SharedBuf::new();
+    let lines = capture(
+        console_only(&console).level(Level::WARN),
+        &console,
+        every_level,
+    );
+    assert_eq!(messages(&lines), ["warn", "error"]);
+}
+
+#[test]
+fn run_debug_forces_debug_over_the_level() {
+    let console = SharedBuf::new();
+    let builder = console_only(&console).level(Level::ERROR).run_debug(true);
+    let lines = capture(builder, &console, every_level);
+    assert_eq!(messages(&lines), ["debug", "info", "warn", "error"]);
+}
+
+#[test]
+fn a_bare_level_directive_overrides_the_base_level() {
+    let console = SharedBuf::new();
+    let builder = console_only(&console).run_debug(true).directives("error");
+    let lines = capture(builder, &console, every_level);
+    assert_eq!(messages(&lines), ["error"]);
+}
+
+#[test]
+fn a_target_directive_changes_only_that_target() {
+    let console = SharedBuf::new();
+    let builder = console_only(&console).directives("noisy=error,chatty=trace");
+    let lines = capture(builder, &console, || {
+        tracing::info!(target: "noisy", "noisy info");
+        tracing::error!(target: "noisy", "noisy error");
+        tracing::trace!(target: "chatty", "chatty trace");
+        tracing::debug!(target: "other", "other debug");
+        tracing::info!(target: "other", "other info");
+    });
+    assert_eq!(
+        messages(&lines),
+        ["noisy error", "chatty trace", "other info"]
+    );
+}
+
+#[test]
+fn a_later_directive_for_the_same_target_wins() {
+    let console = SharedBuf::new();
+    let builder = console_only(&console).directives("app=error,app=debug");
+    let lines = capture(builder, &console, || {
+        tracing::debug!(target: "app", "shown");
+    });
+    assert_eq!(messages(&lines), ["shown"]);
+}

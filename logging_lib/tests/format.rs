@@ -1,0 +1,148 @@
+//! The line format on real output: text as the Python original, and JSON lines.
+
+mod common;
+
+use chrono::{Local, NaiveDateTime};
+use common::{SharedBuf, capture, console_only, line_regex};
+use logging_lib::{Format, ModuleStyle};
+use serde_json::Value;
+
+#[test]
+fn text_line_has_python_level_local_time_file_stem_and_caller_line() {
+    let console = SharedBuf::new();
+    let mut line = 0;
+    let lines = capture(console_only(&console), &console, || {
+        line = line!() + 1;
+        tracing::warn!("disk almost full");
+    });
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let caps = line_regex().captures(&lines[0]).expect(&lines[0]);
+    assert_eq!(&caps[1], "WARNING");
+    assert_eq!(
+        &caps[3], "format",
+        "module is the file stem of tests/format.rs"
+    );
+    assert_eq!(caps[4].parse::<u32>().unwrap(), line);
+    assert_eq!(&caps[5], "disk almost full");
+
+    let time = NaiveDateTime::parse_from_str(&caps[2], "%d-%m-%Y %H:%M:%S").unwrap();
+    let skew = (Local::now().naive_local() - time).num_seconds().abs();
+    assert!(skew < 60, "time {time} is not local now");
+}
+
+#[test]
+fn fields_are_appended_as_key_value_after_the_message() {
+    let console = SharedBuf::new();
+    let lines = capture(console_only(&console), &console, || {
+        tracing::info!(
+            job = 7,
+            user = "bob",
+            reason = "bad token",
+            ok = true,
+            "job done"
+        );
+    });
+    assert!(
+        lines[0].ends_with(r#"-> job done job=7 user=bob reason="bad token" ok=true"#),
+        "{}",
+        lines[0]
+    );
+}
+
+#[test]
+fn every_level_is_written_with_its_python_name() {
+    let console = SharedBuf::new();
+    let builder = console_only(&console).level(tracing::Level::TRACE);
+    let lines = capture(builder, &console, || {
+        tracing::trace!("t");
+        tracing::debug!("d");
+        tracing::info!("i");
+        tracing::warn!("w");
+        tracing::error!("e");
+    });
+    let levels: Vec<String> = lines
+        .iter()
+        .map(|l| line_regex().captures(l).expect(l)[1].to_owned())
+        .collect();
+    assert_eq!(levels, ["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"]);
+}
+
+#[test]
+fn target_style_shows_the_full_target() {
+    let console = SharedBuf::new();
+    let builder = console_only(&console).module_style(ModuleStyle::Target);
+    let lines = capture(builder, &console, || {
+        tracing::info!(target: "svc::handlers::connect", "hello");
+    });
+    assert!(
+        lines[0].contains("(svc::handlers::connect:"),
+        "{}",
+        lines[0]
+    );
+}
+
+#[test]
+fn custom_console_writer_gets_no_colour_unless_asked() {
+    let plain = SharedBuf::new();
+    let lines = capture(console_only(&plain), &plain, || tracing::error!("x"));
+    assert!(lines[0].starts_with("[ERROR] "), "{:?}", lines[0]);
+
+    let coloured = SharedBuf::new();
+    let lines = capture(console_only(&coloured).ansi(true), &coloured, || {
+        tracing::error!("x")
+    });
+    assert!(
+        lines[0].starts_with("[\x1b[31mERROR\x1b[0m] "),
+        "{:?}",
+        lines[0]
+    );
+}
+
+#[test]
+fn json_lines_each_parse_with_the_documented_keys() {
+    let console = SharedBuf::new();
+    let builder = console_only(&console).name("svc").format(Format::Json);
+    let mut line = 0;
+    let lines = capture(builder, &console, || {
+        let span = tracing::info_span!("request", id = "abc", n = 3);
+        let _entered = span.enter();
+        line = line!() + 1;
+        tracing::info!(job = 7, user = "bob", "connected");
+        tracing::warn!("second \"quoted\"\nline");
+    });
+    assert_eq!(
+        lines.len(),
+        2,
+        "a message's newline stays inside its JSON line"
+    );
+
+    let first: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(first["level"], "INFO");
+    assert_eq!(first["message"], "connected");
+    assert_eq!(first["module"], "format");
+    assert_eq!(first["target"], "format");
+    assert_eq!(first["line"], line);
+    assert_eq!(first["fields"]["job"], 7);
+    assert_eq!(first["fields"]["user"], "bob");
+    assert_eq!(first["span"]["name"], "request");
+    assert_eq!(first["span"]["id"], "abc");
+    assert_eq!(first["span"]["n"], 3);
+    assert_eq!(first["logger"], "svc");
+    let time = first["time"].as_str().unwrap();
+    chrono::DateTime::parse_from_rfc3339(time).expect(time);
+
+    let second: Value = serde_json::from_str(&lines[1]).unwrap();
+    assert_eq!(second["level"], "WARNING");
+    assert_eq!(second["message"], "second \"quoted\"\nline");
+    assert_eq!(second["fields"], serde_json::json!({}));
+}
+
+#[test]
+fn json_span_is_null_outside_any_span() {
+    let console = SharedBuf::new();
+    let builder = console_only(&console).format(Format::Json);
+    let lines = capture(builder, &console, || tracing::info!("alone"));
+    let value: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(value["span"], Value::Null);
+    assert!(value.get("logger").is_none(), "no name, no logger key");
+}
