@@ -1,2 +1,80 @@
-//! The gateway websocket client (under construction).
+//! The gateway websocket client: [`MicroServiceWs`].
+//!
+//! A Rust microservice's link to the platform gateway, speaking the same wire
+//! protocol as the Python `ms_utils` (`msutils-lib` 1.0.7) so that both can sit
+//! on one gateway: HTTP login for a token, a websocket carrying JSON messages,
+//! large messages split into chunk messages.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use communication_utils::ws::{Message, MicroServiceWs};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), communication_utils::ws::Error> {
+//!     // Or WsConfigBuilder::from_env() with GATEWAY_HOST, GATEWAY_USER, GATEWAY_PASSWORD, ...
+//!     let ms = MicroServiceWs::builder("gateway.example.com")
+//!         .credentials("my-service", "secret")
+//!         .connect()
+//!         .await?;
+//!
+//!     let replier = ms.clone();
+//!     let run = ms.run(move |msg: Message| {
+//!         let ms = replier.clone();
+//!         async move {
+//!             if msg.event() == Some("ms-task") {
+//!                 let data = msg.data().cloned().unwrap_or_default();
+//!                 let from = data["from"].as_str().unwrap_or_default().to_owned();
+//!                 let job = data["jobId"].as_str().unwrap_or_default().to_owned();
+//!                 ms.send_task_to_ms(&from, &job, &job, serde_json::json!({"ok": true})).await?;
+//!             }
+//!             Ok::<(), communication_utils::ws::Error>(())
+//!         }
+//!     });
+//!
+//!     tokio::signal::ctrl_c().await.ok();
+//!     ms.close().await?;
+//!     run.finished().await
+//! }
+//! ```
+//!
+//! # What it guarantees
+//!
+//! - One task owns the socket ([`MicroServiceWs`] is a handle to it). Messages
+//!   accepted by [`send`](MicroServiceWs::send) are written in order and
+//!   survive reconnects; a frame whose write failed is written again.
+//! - After any loss it logs in again and reconnects with exponential backoff and
+//!   full jitter ([`ReconnectPolicy`]), reporting each step on
+//!   [`state`](MicroServiceWs::state) and [`events`](MicroServiceWs::events).
+//! - Wrong credentials fail `connect` at once with [`Error::BadCredentials`].
+//! - [`run`](MicroServiceWs::run) gives each message to a handler task, bounded
+//!   (the socket is not read while all handlers are busy), with per-key
+//!   [`Strategy`]; errors and panics are logged and counted, never fatal.
+//! - Chunked messages are reassembled with bounded memory ([`chunks`]); bad
+//!   frames are logged and dropped, never fatal.
+//! - Passwords and tokens appear in no log line, no error and no `Debug`.
+
+mod auth;
+mod backoff;
 pub mod chunks;
+mod client;
+mod config;
+mod connection;
+mod dispatch;
+mod error;
+mod inbound;
+mod jwt;
+mod message;
+mod state;
+mod uri;
+
+pub use backoff::ReconnectPolicy;
+pub use chunks::{ChunkAssembler, ChunkDrop, ChunkLimits};
+pub use client::MicroServiceWs;
+pub use config::{WsConfig, WsConfigBuilder, env};
+pub use dispatch::{Handler, HandlerError, Router, RunHandle, RunOptions, Strategy};
+pub use error::Error;
+pub use jwt::{jwt_claims, jwt_expiry};
+pub use message::{Message, PythonFormatter, ms_send_task, to_python_json};
+pub use state::{ConnectionState, Event, Stats};
+pub use uri::{login_url, redacted_ws_uri, ws_uri};

@@ -1,0 +1,183 @@
+//! TLS setup shared by login and websocket, and the HTTP login (PROTOCOL §1).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use rustls::RootCertStore;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+
+use super::config::WsConfig;
+use super::error::Error;
+use super::jwt::jwt_expiry;
+use super::uri::login_url;
+
+/// The rustls client configuration used by both the login (reqwest) and the
+/// websocket, so that both trust exactly the same roots: the webpki roots plus
+/// the extra CA certificates, if any.
+pub(crate) fn tls_config(extra_ca_pem: Option<&[u8]>) -> Result<rustls::ClientConfig, Error> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(pem) = extra_ca_pem {
+        let mut added = 0usize;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| Error::config(format!("extra CA PEM: {e}")))?;
+            roots.add(cert).map_err(|source| Error::Tls { source })?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(Error::config("extra CA PEM holds no certificate"));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|source| Error::Tls { source })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    // No ALPN: the same config serves HTTP/1.1 login and the websocket upgrade,
+    // which must not be negotiated to h2.
+    Ok(config)
+}
+
+/// A gateway token. `Debug` shows only whether it is a JWT and when it expires.
+#[derive(Clone)]
+pub(crate) struct Token {
+    pub(crate) value: String,
+    pub(crate) expires: Option<SystemTime>,
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("value", &"***")
+            .field("expires", &self.expires)
+            .finish()
+    }
+}
+
+/// Logs in to the gateway. Holds the HTTP client (connection pool, TLS config).
+pub(crate) struct Authenticator {
+    client: reqwest::Client,
+    url: String,
+    username: String,
+    password: String,
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &"***")
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(serde::Serialize)]
+struct LoginBody<'a> {
+    name: &'a str,
+    password: &'a str,
+}
+
+/// Keeps error bodies short: they go into errors and logs.
+fn truncate(body: &str) -> String {
+    match body.char_indices().nth(500) {
+        Some((i, _)) => format!("{}...", &body[..i]),
+        None => body.to_owned(),
+    }
+}
+
+impl Authenticator {
+    pub(crate) fn new(config: &WsConfig, tls: Option<rustls::ClientConfig>) -> Result<Self, Error> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(config.login_timeout)
+            .connect_timeout(config.connect_timeout);
+        if let Some(tls) = tls {
+            builder = builder.use_preconfigured_tls(tls);
+        }
+        let client = builder.build().map_err(|source| Error::Login { source })?;
+        Ok(Self {
+            client,
+            url: login_url(config.tls, &config.host),
+            username: config.username.clone().unwrap_or_default(),
+            password: config.password.clone().unwrap_or_default(),
+        })
+    }
+
+    /// One login attempt: 201 with `access_token` is success; 4xx is
+    /// [`Error::BadCredentials`], 5xx [`Error::LoginUnavailable`], anything else a
+    /// transport error.
+    pub(crate) async fn login(&self) -> Result<Token, Error> {
+        let resp = self
+            .client
+            .post(&self.url)
+            .json(&LoginBody {
+                name: &self.username,
+                password: &self.password,
+            })
+            .send()
+            .await
+            .map_err(|source| Error::Login { source })?;
+        let status = resp.status().as_u16();
+        let text = resp
+            .text()
+            .await
+            .map_err(|source| Error::Login { source })?;
+        match status {
+            201 => {
+                let value: serde_json::Value =
+                    serde_json::from_str(&text).map_err(|_| Error::BadLoginResponse)?;
+                let token = value
+                    .get("access_token")
+                    .and_then(serde_json::Value::as_str)
+                    .filter(|t| !t.is_empty())
+                    .ok_or(Error::BadLoginResponse)?
+                    .to_owned();
+                let expires = jwt_expiry(&token);
+                Ok(Token {
+                    value: token,
+                    expires,
+                })
+            }
+            500..=599 => Err(Error::LoginUnavailable {
+                status,
+                body: truncate(&text),
+            }),
+            // 4xx and any other non-201 answer: the gateway said no to these credentials.
+            _ => Err(Error::BadCredentials {
+                status,
+                body: truncate(&text),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncate_keeps_500_chars() {
+        let long = "é".repeat(600);
+        let t = truncate(&long);
+        assert_eq!(t.chars().count(), 503);
+        assert_eq!(truncate("short"), "short");
+    }
+
+    #[test]
+    fn token_debug_hides_the_value() {
+        let t = Token {
+            value: "secret-token".into(),
+            expires: None,
+        };
+        assert!(!format!("{t:?}").contains("secret-token"));
+    }
+
+    #[test]
+    fn tls_config_accepts_no_extra_ca_and_refuses_empty_pem() {
+        assert!(tls_config(None).is_ok());
+        assert!(tls_config(Some(b"")).unwrap_err().is_config());
+    }
+}

@@ -1,0 +1,176 @@
+//! Reconnect delays: exponential backoff with full jitter, as a pure function.
+
+use std::time::Duration;
+
+use rand::Rng;
+
+/// When and how often to reconnect after the connection is lost.
+///
+/// The delay before attempt `n` (1-based) is drawn uniformly from
+/// `[0, min(max_delay, initial_delay * 2^(n-1))]` ("full jitter"), so that many
+/// services cut off by the same gateway restart do not come back in lockstep.
+///
+/// ```
+/// use std::time::Duration;
+/// use communication_utils::ws::ReconnectPolicy;
+///
+/// let policy = ReconnectPolicy::default();
+/// assert_eq!(policy.ceiling(1), Duration::from_millis(500));
+/// assert_eq!(policy.ceiling(3), Duration::from_secs(2));
+/// assert_eq!(policy.ceiling(50), Duration::from_secs(30));
+/// let d = policy.delay(3, &mut rand::rng());
+/// assert!(d <= Duration::from_secs(2));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReconnectPolicy {
+    /// Ceiling of the first delay (default 0.5 s).
+    pub initial_delay: Duration,
+    /// Largest ceiling (default 30 s).
+    pub max_delay: Duration,
+    /// Give up (and close the client) after this many failed attempts in a row;
+    /// `None` (the default) never gives up.
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for ReconnectPolicy {
+    fn default() -> Self {
+        Self {
+            initial_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            max_attempts: None,
+        }
+    }
+}
+
+impl ReconnectPolicy {
+    /// A policy with the given first and largest ceiling, never giving up.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use communication_utils::ws::ReconnectPolicy;
+    /// let p = ReconnectPolicy::new(Duration::from_millis(10), Duration::from_secs(1));
+    /// assert_eq!(p.ceiling(2), Duration::from_millis(20));
+    /// ```
+    pub fn new(initial_delay: Duration, max_delay: Duration) -> Self {
+        Self {
+            initial_delay,
+            max_delay,
+            max_attempts: None,
+        }
+    }
+
+    /// The same policy giving up after `attempts` failed attempts in a row.
+    ///
+    /// ```
+    /// # use communication_utils::ws::ReconnectPolicy;
+    /// let p = ReconnectPolicy::default().with_max_attempts(Some(5));
+    /// assert_eq!(p.max_attempts, Some(5));
+    /// ```
+    #[must_use]
+    pub fn with_max_attempts(mut self, attempts: Option<u32>) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// The upper bound of the delay before attempt `attempt` (1-based; 0 is
+    /// treated as 1): `min(max_delay, initial_delay * 2^(attempt-1))`.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use communication_utils::ws::ReconnectPolicy;
+    /// assert_eq!(ReconnectPolicy::default().ceiling(2), Duration::from_secs(1));
+    /// ```
+    pub fn ceiling(&self, attempt: u32) -> Duration {
+        let shift = attempt.saturating_sub(1).min(32);
+        let factor = 1u64 << shift;
+        let nanos = self
+            .initial_delay
+            .as_nanos()
+            .saturating_mul(u128::from(factor));
+        let capped = nanos.min(self.max_delay.as_nanos());
+        Duration::from_nanos(u64::try_from(capped).unwrap_or(u64::MAX))
+    }
+
+    /// The delay before attempt `attempt`: uniform in `[0, ceiling(attempt)]`.
+    /// Pure apart from `rng`: pass a seeded generator to reproduce a sequence.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use communication_utils::ws::ReconnectPolicy;
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    /// let p = ReconnectPolicy::default();
+    /// assert!(p.delay(10, &mut rng) <= Duration::from_secs(30));
+    /// ```
+    pub fn delay<R: Rng + ?Sized>(&self, attempt: u32, rng: &mut R) -> Duration {
+        let ceiling = self.ceiling(attempt);
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        if nanos == 0 {
+            return Duration::ZERO;
+        }
+        Duration::from_nanos(rng.random_range(0..=nanos))
+    }
+
+    /// True when `attempts` failed attempts exhaust the policy.
+    ///
+    /// ```
+    /// # use communication_utils::ws::ReconnectPolicy;
+    /// let p = ReconnectPolicy::default().with_max_attempts(Some(2));
+    /// assert!(!p.gives_up_after(1));
+    /// assert!(p.gives_up_after(2));
+    /// assert!(!ReconnectPolicy::default().gives_up_after(1_000_000));
+    /// ```
+    pub fn gives_up_after(&self, attempts: u32) -> bool {
+        self.max_attempts.is_some_and(|max| attempts >= max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn ceiling_doubles_from_half_a_second_to_thirty() {
+        let p = ReconnectPolicy::default();
+        let got: Vec<u64> = (1..=9).map(|a| p.ceiling(a).as_millis() as u64).collect();
+        assert_eq!(
+            got,
+            [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]
+        );
+        assert_eq!(p.ceiling(0), p.ceiling(1));
+        assert_eq!(p.ceiling(u32::MAX), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn delay_is_full_jitter_within_the_ceiling() {
+        let p = ReconnectPolicy::default();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let delays: Vec<Duration> = (0..1000).map(|_| p.delay(4, &mut rng)).collect();
+        assert!(delays.iter().all(|d| *d <= Duration::from_secs(4)));
+        // Full jitter spreads over the whole range, not just near the ceiling.
+        assert!(delays.iter().any(|d| *d < Duration::from_secs(1)));
+        assert!(delays.iter().any(|d| *d > Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn same_seed_same_delays() {
+        let p = ReconnectPolicy::default();
+        let a: Vec<_> = {
+            let mut r = rand::rngs::StdRng::seed_from_u64(9);
+            (1..10).map(|n| p.delay(n, &mut r)).collect()
+        };
+        let b: Vec<_> = {
+            let mut r = rand::rngs::StdRng::seed_from_u64(9);
+            (1..10).map(|n| p.delay(n, &mut r)).collect()
+        };
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn zero_initial_delay_never_waits() {
+        let p = ReconnectPolicy::new(Duration::ZERO, Duration::ZERO);
+        assert_eq!(p.delay(5, &mut rand::rng()), Duration::ZERO);
+    }
+}

@@ -1,0 +1,726 @@
+//! Client configuration: [`WsConfig`] and its builder.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::backoff::ReconnectPolicy;
+use super::chunks::ChunkLimits;
+use super::error::Error;
+
+/// Everything [`MicroServiceWs::connect`](super::MicroServiceWs::connect) needs.
+///
+/// Built with [`WsConfig::builder`] (or [`MicroServiceWs::builder`](super::MicroServiceWs::builder),
+/// or [`WsConfigBuilder::from_env`]). `Debug` never shows the password.
+///
+/// ```
+/// use communication_utils::ws::WsConfig;
+///
+/// let config = WsConfig::builder("gateway.example.com")
+///     .credentials("my-service", "secret")
+///     .build()
+///     .unwrap();
+/// assert_eq!(config.host(), "gateway.example.com");
+/// assert!(!format!("{config:?}").contains("secret"));
+/// ```
+#[derive(Clone)]
+pub struct WsConfig {
+    pub(crate) host: String,
+    pub(crate) path: String,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<String>,
+    pub(crate) need_token: bool,
+    pub(crate) tls: bool,
+    pub(crate) extra_ca_pem: Option<Vec<u8>>,
+    pub(crate) login_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) keepalive_interval: Duration,
+    pub(crate) keepalive_timeout: Duration,
+    pub(crate) reconnect: ReconnectPolicy,
+    pub(crate) retry_initial_connect: bool,
+    pub(crate) queue_size: usize,
+    pub(crate) inbound_buffer: usize,
+    pub(crate) max_concurrency: usize,
+    pub(crate) chunk_limits: ChunkLimits,
+    pub(crate) chunk_piece_size: usize,
+    pub(crate) max_message_size: usize,
+    pub(crate) close_timeout: Duration,
+    pub(crate) token_refresh_margin: Duration,
+}
+
+impl fmt::Debug for WsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WsConfig")
+            .field("host", &self.host)
+            .field("path", &self.path)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("need_token", &self.need_token)
+            .field("tls", &self.tls)
+            .field("extra_ca_pem", &self.extra_ca_pem.as_ref().map(Vec::len))
+            .field("login_timeout", &self.login_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("keepalive_interval", &self.keepalive_interval)
+            .field("keepalive_timeout", &self.keepalive_timeout)
+            .field("reconnect", &self.reconnect)
+            .field("retry_initial_connect", &self.retry_initial_connect)
+            .field("queue_size", &self.queue_size)
+            .field("inbound_buffer", &self.inbound_buffer)
+            .field("max_concurrency", &self.max_concurrency)
+            .field("chunk_limits", &self.chunk_limits)
+            .field("chunk_piece_size", &self.chunk_piece_size)
+            .field("max_message_size", &self.max_message_size)
+            .field("close_timeout", &self.close_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WsConfig {
+    /// A builder for the gateway at `host` (`name` or `name:port`, no scheme).
+    ///
+    /// ```
+    /// let b = communication_utils::ws::WsConfig::builder("127.0.0.1:8080");
+    /// let c = b.tls(false).need_token(false).build().unwrap();
+    /// assert!(!c.tls());
+    /// ```
+    pub fn builder(host: impl Into<String>) -> WsConfigBuilder {
+        WsConfigBuilder::new(host)
+    }
+
+    /// The gateway host (`name[:port]`).
+    ///
+    /// ```
+    /// # let c = communication_utils::ws::WsConfig::builder("h:1").need_token(false).build().unwrap();
+    /// assert_eq!(c.host(), "h:1");
+    /// ```
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The login name, when set.
+    ///
+    /// ```
+    /// # let c = communication_utils::ws::WsConfig::builder("h").credentials("svc", "pw").build().unwrap();
+    /// assert_eq!(c.username(), Some("svc"));
+    /// ```
+    pub fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
+
+    /// Whether TLS (`https`/`wss`) is used.
+    ///
+    /// ```
+    /// # let c = communication_utils::ws::WsConfig::builder("h").credentials("svc", "pw").build().unwrap();
+    /// assert!(c.tls());
+    /// ```
+    pub fn tls(&self) -> bool {
+        self.tls
+    }
+
+    /// The reconnect policy.
+    ///
+    /// ```
+    /// # let c = communication_utils::ws::WsConfig::builder("h").credentials("svc", "pw").build().unwrap();
+    /// assert_eq!(c.reconnect().max_attempts, None);
+    /// ```
+    pub fn reconnect(&self) -> &ReconnectPolicy {
+        &self.reconnect
+    }
+
+    /// The largest message sent or received, in bytes.
+    ///
+    /// ```
+    /// # let c = communication_utils::ws::WsConfig::builder("h").credentials("svc", "pw").build().unwrap();
+    /// assert_eq!(c.max_message_size(), 64 << 20);
+    /// ```
+    pub fn max_message_size(&self) -> usize {
+        self.max_message_size
+    }
+}
+
+/// Builder of [`WsConfig`]. Setters never fail; [`WsConfigBuilder::build`] checks.
+///
+/// Defaults: TLS on with the webpki roots, `need_token` on, empty path, login and
+/// connect timeouts 10 s, keepalive ping every 20 s and peer dead after 20 s more,
+/// [`ReconnectPolicy::default`], outbound queue 1024 messages, handler concurrency
+/// 64, max message size 64 MiB, close timeout 10 s.
+///
+/// ```
+/// use std::time::Duration;
+/// use communication_utils::ws::{ReconnectPolicy, WsConfig};
+///
+/// let config = WsConfig::builder("gateway.internal:8443")
+///     .credentials("worker", "pw")
+///     .path("/ws")
+///     .login_timeout(Duration::from_secs(5))
+///     .reconnect(ReconnectPolicy::default().with_max_attempts(Some(20)))
+///     .max_concurrency(16)
+///     .build()
+///     .unwrap();
+/// # let _ = config;
+/// ```
+#[must_use]
+#[derive(Clone)]
+pub struct WsConfigBuilder {
+    config: WsConfig,
+    ca_file: Option<PathBuf>,
+    deferred: Option<String>,
+}
+
+impl fmt::Debug for WsConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WsConfigBuilder")
+            .field("config", &self.config)
+            .field("ca_file", &self.ca_file)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Names of the variables [`WsConfigBuilder::from_env`] reads.
+pub mod env {
+    /// Gateway host, `name[:port]` (required).
+    pub const GATEWAY_HOST: &str = "GATEWAY_HOST";
+    /// Login name.
+    pub const GATEWAY_USER: &str = "GATEWAY_USER";
+    /// Login password.
+    pub const GATEWAY_PASSWORD: &str = "GATEWAY_PASSWORD";
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`): TLS on or off (default on).
+    pub const GATEWAY_TLS: &str = "GATEWAY_TLS";
+    /// Websocket path, e.g. `/ws` (default empty).
+    pub const GATEWAY_PATH: &str = "GATEWAY_PATH";
+    /// `true`/`false`: log in for a token (default true).
+    pub const GATEWAY_NEED_TOKEN: &str = "GATEWAY_NEED_TOKEN";
+    /// Path of a PEM file with extra CA certificates to trust.
+    pub const GATEWAY_CA_FILE: &str = "GATEWAY_CA_FILE";
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!("{name} must be true or false, not {value:?}")),
+    }
+}
+
+impl WsConfigBuilder {
+    /// A builder with the defaults for the gateway at `host`.
+    ///
+    /// ```
+    /// let b = communication_utils::ws::WsConfigBuilder::new("gw:443");
+    /// # let _ = b;
+    /// ```
+    pub fn new(host: impl Into<String>) -> Self {
+        Self {
+            config: WsConfig {
+                host: host.into(),
+                path: String::new(),
+                username: None,
+                password: None,
+                need_token: true,
+                tls: true,
+                extra_ca_pem: None,
+                login_timeout: Duration::from_secs(10),
+                connect_timeout: Duration::from_secs(10),
+                keepalive_interval: Duration::from_secs(20),
+                keepalive_timeout: Duration::from_secs(20),
+                reconnect: ReconnectPolicy::default(),
+                retry_initial_connect: true,
+                queue_size: 1024,
+                inbound_buffer: 256,
+                max_concurrency: 64,
+                chunk_limits: ChunkLimits::default(),
+                chunk_piece_size: 512 * 1024,
+                max_message_size: 64 << 20,
+                close_timeout: Duration::from_secs(10),
+                token_refresh_margin: Duration::from_secs(30),
+            },
+            ca_file: None,
+            deferred: None,
+        }
+    }
+
+    /// A builder from the environment: `GATEWAY_HOST` (required), `GATEWAY_USER`,
+    /// `GATEWAY_PASSWORD`, `GATEWAY_TLS`, `GATEWAY_PATH`, `GATEWAY_NEED_TOKEN`,
+    /// `GATEWAY_CA_FILE` (see [`env`]). Problems (missing host, bad boolean,
+    /// unreadable CA file) are reported by [`build`](Self::build).
+    ///
+    /// ```no_run
+    /// let config = communication_utils::ws::WsConfigBuilder::from_env().build()?;
+    /// # Ok::<(), communication_utils::ws::Error>(())
+    /// ```
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env) but reading variables through `lookup`
+    /// (for tests and for other configuration sources).
+    ///
+    /// ```
+    /// use communication_utils::ws::WsConfigBuilder;
+    /// let c = WsConfigBuilder::from_lookup(|k| match k {
+    ///     "GATEWAY_HOST" => Some("gw:80".into()),
+    ///     "GATEWAY_TLS" => Some("false".into()),
+    ///     "GATEWAY_NEED_TOKEN" => Some("0".into()),
+    ///     _ => None,
+    /// })
+    /// .build()
+    /// .unwrap();
+    /// assert!(!c.tls());
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let mut b = Self::new(lookup(env::GATEWAY_HOST).unwrap_or_default());
+        if b.config.host.is_empty() {
+            b.deferred = Some(format!("{} is not set", env::GATEWAY_HOST));
+        }
+        b.config.username = lookup(env::GATEWAY_USER);
+        b.config.password = lookup(env::GATEWAY_PASSWORD);
+        if let Some(path) = lookup(env::GATEWAY_PATH) {
+            b.config.path = path;
+        }
+        for (name, slot) in [
+            (env::GATEWAY_TLS, &mut b.config.tls),
+            (env::GATEWAY_NEED_TOKEN, &mut b.config.need_token),
+        ] {
+            if let Some(v) = lookup(name) {
+                match parse_bool(name, &v) {
+                    Ok(x) => *slot = x,
+                    Err(e) => b.deferred = Some(e),
+                }
+            }
+        }
+        b.ca_file = lookup(env::GATEWAY_CA_FILE).map(PathBuf::from);
+        b
+    }
+
+    /// Login name and password (PROTOCOL §1).
+    ///
+    /// ```
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let b = b.credentials("svc", "pw");
+    /// # let _ = b;
+    /// ```
+    pub fn credentials(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.config.username = Some(username.into());
+        self.config.password = Some(password.into());
+        self
+    }
+
+    /// Whether to log in for a token before connecting (default true).
+    ///
+    /// ```
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let c = b.need_token(false).build().unwrap();
+    /// # let _ = c;
+    /// ```
+    pub fn need_token(mut self, need: bool) -> Self {
+        self.config.need_token = need;
+        self
+    }
+
+    /// Websocket path after the host (default empty; the URI always ends in `/`).
+    ///
+    /// ```
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let b = b.path("/ws");
+    /// # let _ = b;
+    /// ```
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.config.path = path.into();
+        self
+    }
+
+    /// TLS on (`https` + `wss`, the default) or off (`http` + `ws`).
+    ///
+    /// ```
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let b = b.tls(false);
+    /// # let _ = b;
+    /// ```
+    pub fn tls(mut self, on: bool) -> Self {
+        self.config.tls = on;
+        self
+    }
+
+    /// Extra CA certificates (PEM) to trust besides the webpki roots, for private
+    /// gateways. Used by both the login and the websocket.
+    ///
+    /// ```
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let pem = std::fs::read("ca.pem").unwrap_or_default();
+    /// let b = b.extra_ca_pem(pem);
+    /// # let _ = b;
+    /// ```
+    pub fn extra_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.config.extra_ca_pem = Some(pem.into());
+        self
+    }
+
+    /// Like [`extra_ca_pem`](Self::extra_ca_pem), read from a file at `build()`.
+    ///
+    /// ```
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let b = b.extra_ca_file("/etc/ssl/private-ca.pem");
+    /// # let _ = b;
+    /// ```
+    pub fn extra_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    /// Deadline of one HTTP login (default 10 s).
+    ///
+    /// ```
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let b = b.login_timeout(std::time::Duration::from_secs(3));
+    /// # let _ = b;
+    /// ```
+    pub fn login_timeout(mut self, timeout: Duration) -> Self {
+        self.config.login_timeout = timeout;
+        self
+    }
+
+    /// Deadline of one websocket connect + handshake (default 10 s).
+    ///
+    /// ```
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let b = b.connect_timeout(std::time::Duration::from_secs(3));
+    /// # let _ = b;
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// Ping after `interval` without traffic; the peer is gone when nothing
+    /// arrives for `timeout` more (defaults 20 s and 20 s).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let b = b.keepalive(Duration::from_secs(10), Duration::from_secs(5));
+    /// # let _ = b;
+    /// ```
+    pub fn keepalive(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.config.keepalive_interval = interval;
+        self.config.keepalive_timeout = timeout;
+        self
+    }
+
+    /// Reconnect policy (backoff and optional max attempts).
+    ///
+    /// ```
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let b = b.reconnect(communication_utils::ws::ReconnectPolicy::default());
+    /// # let _ = b;
+    /// ```
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.config.reconnect = policy;
+        self
+    }
+
+    /// Whether `connect()` retries transport failures (and 5xx logins) with the
+    /// reconnect policy (default true) or reports the first one.
+    ///
+    /// ```
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let b = b.retry_initial_connect(false);
+    /// # let _ = b;
+    /// ```
+    pub fn retry_initial_connect(mut self, retry: bool) -> Self {
+        self.config.retry_initial_connect = retry;
+        self
+    }
+
+    /// Outbound queue length in messages (default 1024): `send` waits and
+    /// `try_send` fails when it is full.
+    ///
+    /// ```
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let b = b.queue_size(64);
+    /// # let _ = b;
+    /// ```
+    pub fn queue_size(mut self, size: usize) -> Self {
+        self.config.queue_size = size;
+        self
+    }
+
+    /// Frames read ahead of the handlers (default 256). When it is full the
+    /// socket is not read: a slow service pushes back on the gateway.
+    ///
+    /// ```
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let b = b.inbound_buffer(32);
+    /// # let _ = b;
+    /// ```
+    pub fn inbound_buffer(mut self, size: usize) -> Self {
+        self.config.inbound_buffer = size;
+        self
+    }
+
+    /// Handler tasks running at once under [`run`](super::MicroServiceWs::run) (default 64).
+    ///
+    /// ```
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let b = b.max_concurrency(8);
+    /// # let _ = b;
+    /// ```
+    pub fn max_concurrency(mut self, n: usize) -> Self {
+        self.config.max_concurrency = n;
+        self
+    }
+
+    /// Limits of chunk reassembly (PROTOCOL §3.1).
+    ///
+    /// ```
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let b = b.chunk_limits(communication_utils::ws::ChunkLimits::default());
+    /// # let _ = b;
+    /// ```
+    pub fn chunk_limits(mut self, limits: ChunkLimits) -> Self {
+        self.config.chunk_limits = limits;
+        self
+    }
+
+    /// Raw bytes per piece for [`send_chunked`](super::MicroServiceWs::send_chunked)
+    /// (default 512 KiB, so that frames stay under a Python peer's 1 MiB limit).
+    ///
+    /// ```
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let b = b.chunk_piece_size(256 * 1024);
+    /// # let _ = b;
+    /// ```
+    pub fn chunk_piece_size(mut self, bytes: usize) -> Self {
+        self.config.chunk_piece_size = bytes;
+        self
+    }
+
+    /// Largest message sent or received (default 64 MiB). Larger sends are
+    /// refused with [`Error::MessageTooLarge`] before queueing.
+    ///
+    /// ```
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let b = b.max_message_size(1 << 20);
+    /// # let _ = b;
+    /// ```
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.config.max_message_size = bytes;
+        self
+    }
+
+    /// Bound of each stage of `close()`: flushing the queue, and waiting for
+    /// running handlers (default 10 s each).
+    ///
+    /// ```
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let b = b.close_timeout(std::time::Duration::from_secs(2));
+    /// # let _ = b;
+    /// ```
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.config.close_timeout = timeout;
+        self
+    }
+
+    /// How long before a JWT's `exp` the client logs in again and reconnects
+    /// (default 30 s).
+    ///
+    /// ```
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let b = b.token_refresh_margin(std::time::Duration::from_secs(60));
+    /// # let _ = b;
+    /// ```
+    pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
+        self.config.token_refresh_margin = margin;
+        self
+    }
+
+    /// Check and build the configuration.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an empty or malformed host (a scheme, a path or
+    /// spaces in it), a path not starting with `/`, missing credentials while
+    /// `need_token` is on, zero sizes, an unreadable CA file or a bad variable from
+    /// [`from_env`](Self::from_env); [`Error::Tls`] for a CA PEM without usable
+    /// certificates.
+    ///
+    /// ```
+    /// use communication_utils::ws::WsConfig;
+    /// let err = WsConfig::builder("https://gw").credentials("a", "b").build().unwrap_err();
+    /// assert!(err.is_config());
+    /// ```
+    pub fn build(mut self) -> Result<WsConfig, Error> {
+        if let Some(reason) = self.deferred.take() {
+            return Err(Error::config(reason));
+        }
+        let c = &mut self.config;
+        if c.host.is_empty() {
+            return Err(Error::config("empty host"));
+        }
+        if c.host.contains("://")
+            || c.host.contains(['/', '?', '#', '@'])
+            || c.host.contains(char::is_whitespace)
+        {
+            return Err(Error::config(
+                "host must be `name` or `name:port`, without scheme, path or spaces",
+            ));
+        }
+        if !c.path.is_empty()
+            && (!c.path.starts_with('/')
+                || c.path.contains(['?', '#'])
+                || c.path.contains(char::is_whitespace))
+        {
+            return Err(Error::config(
+                "path must be empty or start with `/`, without query or spaces",
+            ));
+        }
+        // The URI adds its own trailing slash (PROTOCOL §2).
+        while c.path.ends_with('/') {
+            c.path.pop();
+        }
+        if c.need_token && (c.username.is_none() || c.password.is_none()) {
+            return Err(Error::config(
+                "need_token is on but credentials are missing",
+            ));
+        }
+        if c.queue_size == 0
+            || c.inbound_buffer == 0
+            || c.max_concurrency == 0
+            || c.chunk_piece_size == 0
+            || c.max_message_size == 0
+        {
+            return Err(Error::config(
+                "queue sizes, concurrency, piece size and max message size must be > 0",
+            ));
+        }
+        if c.keepalive_interval.is_zero() || c.keepalive_timeout.is_zero() {
+            return Err(Error::config("keepalive interval and timeout must be > 0"));
+        }
+        if let Some(path) = self.ca_file.take() {
+            let pem = std::fs::read(&path).map_err(|e| {
+                Error::config(format!("cannot read CA file {}: {e}", path.display()))
+            })?;
+            c.extra_ca_pem = Some(pem);
+        }
+        if c.tls {
+            // Fail at build time, not at the first connect.
+            super::auth::tls_config(c.extra_ca_pem.as_deref())?;
+        }
+        Ok(self.config)
+    }
+
+    /// Build the configuration and connect: shorthand for
+    /// `MicroServiceWs::connect(builder.build()?)`.
+    ///
+    /// # Errors
+    /// Those of [`build`](Self::build) and of
+    /// [`MicroServiceWs::connect`](super::MicroServiceWs::connect).
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), communication_utils::ws::Error> {
+    /// let ms = communication_utils::ws::MicroServiceWs::builder("gw:443")
+    ///     .credentials("svc", "pw")
+    ///     .connect()
+    ///     .await?;
+    /// # let _ = ms; Ok(()) }
+    /// ```
+    pub async fn connect(self) -> Result<super::MicroServiceWs, Error> {
+        super::MicroServiceWs::connect(self.build()?).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_password() {
+        let c = WsConfig::builder("h")
+            .credentials("user", "hunter2")
+            .build()
+            .unwrap();
+        let shown = format!(
+            "{c:?} {:?}",
+            WsConfig::builder("h").credentials("u", "hunter2")
+        );
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("***"));
+    }
+
+    #[test]
+    fn from_env_reads_every_documented_variable() {
+        let c = WsConfigBuilder::from_lookup(lookup(&[
+            ("GATEWAY_HOST", "gw:8080"),
+            ("GATEWAY_USER", "svc"),
+            ("GATEWAY_PASSWORD", "pw"),
+            ("GATEWAY_TLS", "false"),
+            ("GATEWAY_PATH", "/ws/"),
+            ("GATEWAY_NEED_TOKEN", "yes"),
+        ]))
+        .build()
+        .unwrap();
+        assert_eq!(c.host, "gw:8080");
+        assert_eq!(c.username.as_deref(), Some("svc"));
+        assert_eq!(c.password.as_deref(), Some("pw"));
+        assert!(!c.tls);
+        assert_eq!(c.path, "/ws");
+        assert!(c.need_token);
+    }
+
+    #[test]
+    fn from_env_reports_missing_host_and_bad_bool_and_missing_ca() {
+        assert!(
+            WsConfigBuilder::from_lookup(lookup(&[]))
+                .build()
+                .unwrap_err()
+                .is_config()
+        );
+        let bad = WsConfigBuilder::from_lookup(lookup(&[
+            ("GATEWAY_HOST", "h"),
+            ("GATEWAY_TLS", "maybe"),
+        ]));
+        assert!(bad.build().unwrap_err().is_config());
+        let no_ca = WsConfigBuilder::from_lookup(lookup(&[
+            ("GATEWAY_HOST", "h"),
+            ("GATEWAY_NEED_TOKEN", "false"),
+            ("GATEWAY_CA_FILE", "/nonexistent/ca.pem"),
+        ]));
+        assert!(no_ca.build().unwrap_err().is_config());
+    }
+
+    #[test]
+    fn malformed_hosts_and_paths_are_refused() {
+        for host in ["", "wss://gw", "gw/path", "gw ", "u@gw"] {
+            let r = WsConfig::builder(host).need_token(false).build();
+            assert!(r.unwrap_err().is_config(), "{host:?}");
+        }
+        assert!(
+            WsConfig::builder("gw")
+                .need_token(false)
+                .path("ws")
+                .build()
+                .unwrap_err()
+                .is_config()
+        );
+        assert!(
+            WsConfig::builder("gw").build().unwrap_err().is_config(),
+            "credentials missing"
+        );
+    }
+
+    #[test]
+    fn garbage_ca_pem_is_a_tls_or_config_error() {
+        let err = WsConfig::builder("gw")
+            .need_token(false)
+            .extra_ca_pem(b"not a pem".to_vec())
+            .build()
+            .unwrap_err();
+        assert!(err.is_config(), "{err:?}");
+    }
+}

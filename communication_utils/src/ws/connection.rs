@@ -1,0 +1,573 @@
+//! The connection actor: the one task that owns the socket.
+//!
+//! Why an actor: reads, writes, keepalive and reconnects all touch the same
+//! socket, and the Python original shows what happens when several tasks share
+//! it (lost and reordered messages, a listener surviving `close()`). Here one
+//! task owns the socket and everything else talks to it over channels, so the
+//! order of writes is the order of the outbound queue, and a frame leaves the
+//! task's outbox only once its write was flushed.
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, SystemTime};
+
+use futures_util::{SinkExt, StreamExt};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep, sleep_until, timeout};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+use super::auth::{Authenticator, Token, tls_config};
+use super::client::Shared;
+use super::config::WsConfig;
+use super::error::Error;
+use super::inbound::{Inbound, process};
+use super::state::{ConnectionState, Counters, Event};
+use super::uri::{redacted_ws_uri, ws_uri};
+
+pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Frames read per turn of the loop before the other branches get a look.
+const READ_BATCH: usize = 64;
+/// Frames taken from the outbound queue per turn; also bounds the outbox.
+const WRITE_BATCH: usize = 64;
+
+/// Logs in and opens websockets; owns what every (re)connect needs.
+#[derive(Debug)]
+pub(crate) struct Dialer {
+    config: WsConfig,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    auth: Option<Authenticator>,
+}
+
+impl Dialer {
+    pub(crate) fn new(config: &WsConfig) -> Result<Self, Error> {
+        let tls = if config.tls {
+            Some(tls_config(config.extra_ca_pem.as_deref())?)
+        } else {
+            None
+        };
+        let auth = if config.need_token {
+            Some(Authenticator::new(config, tls.clone())?)
+        } else {
+            None
+        };
+        Ok(Self {
+            config: config.clone(),
+            tls: tls.map(Arc::new),
+            auth,
+        })
+    }
+
+    /// One attempt: log in (fresh token) when needed, then open the websocket.
+    pub(crate) async fn dial(&self) -> Result<(WsStream, Option<Token>), Error> {
+        let c = &self.config;
+        let token = match &self.auth {
+            Some(auth) => Some(timeout(c.login_timeout, auth.login()).await.map_err(|_| {
+                Error::Timeout {
+                    what: "login",
+                    after: c.login_timeout,
+                }
+            })??),
+            None => None,
+        };
+        let shown = redacted_ws_uri(c.tls, &c.host, &c.path, token.is_some());
+        tracing::debug!(uri = %shown, "opening websocket");
+        let uri = ws_uri(
+            c.tls,
+            &c.host,
+            &c.path,
+            token.as_ref().map(|t| t.value.as_str()),
+        );
+        let request = uri
+            .into_client_request()
+            .map_err(|_| Error::config(format!("not a valid websocket URI: {shown}")))?;
+        let ws_config = WebSocketConfig::default()
+            .max_message_size(Some(c.max_message_size))
+            .max_frame_size(Some(c.max_message_size));
+        let connector = match &self.tls {
+            Some(tls) => Connector::Rustls(tls.clone()),
+            None => Connector::Plain,
+        };
+        let connecting = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(ws_config),
+            true,
+            Some(connector),
+        );
+        let (ws, _response) = timeout(c.connect_timeout, connecting)
+            .await
+            .map_err(|_| Error::Timeout {
+                what: "connect",
+                after: c.connect_timeout,
+            })?
+            .map_err(handshake_error)?;
+        tracing::info!(uri = %shown, "websocket connected");
+        Ok((ws, token))
+    }
+}
+
+/// A refused upgrade (401/403) means the token or credentials were refused.
+fn handshake_error(e: WsError) -> Error {
+    match &e {
+        WsError::Http(resp) if matches!(resp.status().as_u16(), 401 | 403) => {
+            let body = resp
+                .body()
+                .as_deref()
+                .map(|b| String::from_utf8_lossy(&b[..b.len().min(500)]).into_owned())
+                .unwrap_or_default();
+            Error::BadCredentials {
+                status: resp.status().as_u16(),
+                body,
+            }
+        }
+        _ => Error::connect(e),
+    }
+}
+
+/// Frames accepted from the queue and not yet known to be written. A frame
+/// leaves only after the flush that carried it succeeded; after a lost
+/// connection, everything still here is written again, first, in order.
+#[derive(Debug, Default)]
+struct Outbox {
+    frames: VecDeque<WsMessage>,
+    /// How many of `frames` were handed to the socket since the last flush.
+    started: usize,
+}
+
+impl Outbox {
+    /// Drive writes: Ready(Ok(n)) when a flush completed (`n` data frames
+    /// written) or there was nothing to write (`n` = 0).
+    fn poll_write(
+        &mut self,
+        ws: &mut WsStream,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<u64, WsError>> {
+        if self.frames.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        while self.started < self.frames.len() {
+            ready!(ws.poll_ready_unpin(cx))?;
+            ws.start_send_unpin(self.frames[self.started].clone())?;
+            self.started += 1;
+        }
+        ready!(ws.poll_flush_unpin(cx))?;
+        let data = self
+            .frames
+            .drain(..self.started)
+            .filter(|f| f.is_text() || f.is_binary())
+            .count();
+        self.started = 0;
+        Poll::Ready(Ok(data as u64))
+    }
+
+    /// A new connection: rewrite from the first unconfirmed frame; pings of the
+    /// old connection mean nothing to the new one.
+    fn restart(&mut self) {
+        self.started = 0;
+        self.frames.retain(|f| f.is_text() || f.is_binary());
+    }
+}
+
+/// Why the loop over one connection ended.
+#[derive(Debug)]
+enum Exit {
+    /// `close()` or the last handle dropped: the outbox was flushed (bounded).
+    Close,
+    /// Hard stop.
+    Cancelled,
+    /// The connection was lost; reconnect.
+    Lost(String),
+    /// The token is about to expire; log in again and reconnect now.
+    TokenRefresh,
+}
+
+enum IoEvent {
+    Progress,
+    CloseRequested,
+    Exit(Exit),
+}
+
+/// One open websocket and its keepalive bookkeeping.
+struct Conn {
+    ws: WsStream,
+    last_read: Instant,
+    ping_sent: bool,
+}
+
+pub(crate) struct Actor {
+    shared: Arc<Shared>,
+    dialer: Dialer,
+    cmd_rx: mpsc::Receiver<WsMessage>,
+    inbound_tx: mpsc::Sender<Inbound>,
+    outbox: Outbox,
+    /// A frame read while the inbound buffer was full; the socket is not read
+    /// until it is delivered (backpressure).
+    pending_in: Option<Inbound>,
+    rng: StdRng,
+    gave_up: bool,
+}
+
+impl std::fmt::Debug for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Actor")
+            .field("outbox", &self.outbox.frames.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Actor {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        dialer: Dialer,
+        cmd_rx: mpsc::Receiver<WsMessage>,
+        inbound_tx: mpsc::Sender<Inbound>,
+    ) -> Self {
+        Self {
+            shared,
+            dialer,
+            cmd_rx,
+            inbound_tx,
+            outbox: Outbox::default(),
+            pending_in: None,
+            rng: StdRng::from_rng(&mut rand::rng()),
+            gave_up: false,
+        }
+    }
+
+    fn set_state(&self, state: ConnectionState) {
+        self.shared.state_tx.send_replace(state);
+    }
+
+    pub(crate) async fn run(mut self, ws: WsStream, token: Option<Token>) {
+        let mut current = Some((ws, token));
+        while let Some((ws, token)) = current.take() {
+            self.set_state(ConnectionState::Connected);
+            let _ = self.shared.events.send(Event::Connected);
+            let refresh_at = token
+                .as_ref()
+                .and_then(|t| refresh_deadline(t, self.shared.config.token_refresh_margin));
+            let exit = self.serve(ws, refresh_at).await;
+            let immediate = match exit {
+                Exit::Close | Exit::Cancelled => break,
+                Exit::Lost(reason) => {
+                    tracing::warn!(%reason, "gateway connection lost");
+                    let _ = self.shared.events.send(Event::Disconnected { reason });
+                    false
+                }
+                Exit::TokenRefresh => {
+                    tracing::info!("token about to expire: logging in again");
+                    let _ = self.shared.events.send(Event::Disconnected {
+                        reason: "token refresh".into(),
+                    });
+                    true
+                }
+            };
+            current = self.reconnect(immediate).await;
+            if current.is_some() {
+                Counters::add(&self.shared.counters.reconnects, 1);
+            }
+        }
+        self.finish();
+    }
+
+    /// Log in and connect again, with backoff; `None` when closed or given up.
+    async fn reconnect(&mut self, immediate: bool) -> Option<(WsStream, Option<Token>)> {
+        let policy = self.shared.config.reconnect.clone();
+        let mut attempt: u32 = 0;
+        loop {
+            attempt = attempt.saturating_add(1);
+            let delay = if immediate && attempt == 1 {
+                Duration::ZERO
+            } else {
+                policy.delay(attempt, &mut self.rng)
+            };
+            self.set_state(ConnectionState::Reconnecting { attempt, delay });
+            let _ = self
+                .shared
+                .events
+                .send(Event::Reconnecting { attempt, delay });
+            tracing::info!(attempt, ?delay, "reconnecting");
+            let shared = self.shared.clone();
+            let result = tokio::select! {
+                () = shared.shutdown.cancelled() => return None,
+                () = shared.close_requested.cancelled() => return None,
+                r = async { sleep(delay).await; self.dialer.dial().await } => r,
+            };
+            match result {
+                Ok(conn) => return Some(conn),
+                Err(error) => {
+                    tracing::warn!(attempt, %error, "reconnect failed");
+                    let _ = self.shared.events.send(Event::ConnectFailed {
+                        error: error.to_string(),
+                        bad_credentials: error.is_bad_credentials(),
+                    });
+                    if policy.gives_up_after(attempt) {
+                        tracing::error!(attempts = attempt, %error, "giving up reconnecting; closing the client");
+                        self.gave_up = true;
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn serve(&mut self, ws: WsStream, refresh_at: Option<Instant>) -> Exit {
+        self.outbox.restart();
+        let interval = self.shared.config.keepalive_interval;
+        let dead_after = interval + self.shared.config.keepalive_timeout;
+        let mut conn = Conn {
+            ws,
+            last_read: Instant::now(),
+            ping_sent: false,
+        };
+        let mut batch = Vec::with_capacity(WRITE_BATCH);
+        let shared = self.shared.clone();
+        let keepalive = sleep_until(conn.last_read + interval);
+        tokio::pin!(keepalive);
+        let refresh = sleep_until(
+            refresh_at.unwrap_or_else(|| Instant::now() + Duration::from_secs(86400 * 365)),
+        );
+        tokio::pin!(refresh);
+        loop {
+            let read_enabled = self.pending_in.is_none();
+            let outbox_room = self.outbox.frames.len() < WRITE_BATCH;
+            let ev = tokio::select! {
+                biased;
+                () = shared.shutdown.cancelled() => return Exit::Cancelled,
+                () = shared.close_requested.cancelled() => IoEvent::CloseRequested,
+                ev = poll_fn(|cx| poll_io(&mut conn, cx, &mut self.outbox, read_enabled, &self.inbound_tx, &mut self.pending_in, &shared)) => ev,
+                n = self.cmd_rx.recv_many(&mut batch, WRITE_BATCH), if outbox_room => {
+                    if n == 0 {
+                        return Exit::Cancelled;
+                    }
+                    self.outbox.frames.extend(batch.drain(..));
+                    IoEvent::Progress
+                }
+                permit = self.inbound_tx.reserve(), if !read_enabled => {
+                    match (permit, self.pending_in.take()) {
+                        (Ok(p), Some(frame)) => p.send(frame),
+                        (Err(_), _) => return Exit::Cancelled,
+                        (Ok(_), None) => {}
+                    }
+                    IoEvent::Progress
+                }
+                () = &mut keepalive => {
+                    let now = Instant::now();
+                    if !read_enabled {
+                        // Not reading on purpose (handlers busy): silence proves nothing.
+                        conn.last_read = now;
+                        conn.ping_sent = false;
+                    } else if now >= conn.last_read + dead_after {
+                        return Exit::Lost(format!("no answer from the gateway for {dead_after:?}"));
+                    } else if now >= conn.last_read + interval && !conn.ping_sent {
+                        self.outbox.frames.push_back(WsMessage::Ping(Default::default()));
+                        conn.ping_sent = true;
+                    }
+                    IoEvent::Progress
+                }
+                () = &mut refresh, if refresh_at.is_some() => return Exit::TokenRefresh,
+            };
+            match ev {
+                IoEvent::Progress => {}
+                IoEvent::CloseRequested => return self.graceful_close(conn).await,
+                // No last flush on a lost connection: it could deliver frames that
+                // are about to be written again on the next one.
+                IoEvent::Exit(exit) => return exit,
+            }
+            let next = if conn.ping_sent {
+                conn.last_read + dead_after
+            } else {
+                conn.last_read + interval
+            };
+            if keepalive.deadline() != next {
+                keepalive.as_mut().reset(next);
+            }
+        }
+    }
+
+    /// Write out everything accepted before `close()`, bounded, then say goodbye.
+    async fn graceful_close(&mut self, mut conn: Conn) -> Exit {
+        self.cmd_rx.close();
+        while let Ok(frame) = self.cmd_rx.try_recv() {
+            self.outbox.frames.push_back(frame);
+        }
+        let limit = self.shared.config.close_timeout;
+        let outbox = &mut self.outbox;
+        let flushed = timeout(
+            limit,
+            poll_fn(|cx| {
+                loop {
+                    match outbox.poll_write(&mut conn.ws, cx) {
+                        Poll::Ready(Ok(_)) if outbox.frames.is_empty() => {
+                            return Poll::Ready(Ok(()));
+                        }
+                        Poll::Ready(Ok(_)) => continue,
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                        Poll::Pending => return Poll::Pending,
+                    }
+                }
+            }),
+        )
+        .await;
+        match flushed {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(%error, unsent = self.outbox.frames.len(), "write failed while closing")
+            }
+            Err(_) => tracing::warn!(
+                unsent = self.outbox.frames.len(),
+                ?limit,
+                "close: queue not flushed in time"
+            ),
+        }
+        // Close frame, then wait briefly for the gateway's answer.
+        let _ = timeout(Duration::from_secs(1), async {
+            if conn.ws.close(None).await.is_ok() {
+                while let Some(Ok(_)) = conn.ws.next().await {}
+            }
+        })
+        .await;
+        Exit::Close
+    }
+
+    fn finish(mut self) {
+        self.shared.closing.store(true, Ordering::Release);
+        self.cmd_rx.close();
+        let mut unsent = self
+            .outbox
+            .frames
+            .iter()
+            .filter(|f| f.is_text() || f.is_binary())
+            .count();
+        while self.cmd_rx.try_recv().is_ok() {
+            unsent += 1;
+        }
+        if unsent > 0 {
+            tracing::warn!(
+                unsent,
+                "client closed with messages that were never written"
+            );
+        }
+        // Waiting requests fail now with Closed instead of waiting for their deadline.
+        self.shared
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        if self.gave_up {
+            self.shared.gave_up.store(true, Ordering::Release);
+        }
+        // The frame read but not yet handed over is still delivered.
+        if let Some(frame) = self.pending_in.take() {
+            let tx = self.inbound_tx.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(frame).await;
+            });
+        }
+        self.set_state(ConnectionState::Closed);
+        let _ = self.shared.events.send(Event::Closed);
+        tracing::info!("gateway client closed");
+    }
+}
+
+/// Log in again `margin` before `exp`; for short-lived tokens halfway through.
+fn refresh_deadline(token: &Token, margin: Duration) -> Option<Instant> {
+    let remaining = token.expires?.duration_since(SystemTime::now()).ok()?;
+    let wait = if remaining > margin * 2 {
+        remaining - margin
+    } else {
+        remaining / 2
+    };
+    Some(Instant::now() + wait.max(Duration::from_secs(1)))
+}
+
+/// Drive the socket: writes first, then up to [`READ_BATCH`] reads.
+fn poll_io(
+    conn: &mut Conn,
+    cx: &mut Context<'_>,
+    outbox: &mut Outbox,
+    read: bool,
+    inbound: &mpsc::Sender<Inbound>,
+    pending_in: &mut Option<Inbound>,
+    shared: &Shared,
+) -> Poll<IoEvent> {
+    match outbox.poll_write(&mut conn.ws, cx) {
+        Poll::Ready(Ok(0)) | Poll::Pending => {}
+        Poll::Ready(Ok(n)) => {
+            Counters::add(&shared.counters.messages_out, n);
+            return Poll::Ready(IoEvent::Progress);
+        }
+        Poll::Ready(Err(e)) => {
+            return Poll::Ready(IoEvent::Exit(Exit::Lost(format!("write failed: {e}"))));
+        }
+    }
+    if !read {
+        return Poll::Pending;
+    }
+    let mut got = 0u64;
+    let result = loop {
+        if got as usize >= READ_BATCH {
+            break Poll::Ready(IoEvent::Progress);
+        }
+        let msg = match conn.ws.poll_next_unpin(cx) {
+            Poll::Pending => break Poll::Pending,
+            Poll::Ready(None) => {
+                break Poll::Ready(IoEvent::Exit(Exit::Lost("connection closed".into())));
+            }
+            Poll::Ready(Some(Err(e))) => {
+                break Poll::Ready(IoEvent::Exit(Exit::Lost(format!("read failed: {e}"))));
+            }
+            Poll::Ready(Some(Ok(msg))) => msg,
+        };
+        got += 1;
+        let frame = match msg {
+            WsMessage::Text(t) => Inbound::Text(t),
+            WsMessage::Binary(b) => Inbound::Binary(b),
+            WsMessage::Close(frame) => {
+                let why = frame
+                    .map(|f| format!("{} {}", u16::from(f.code), f.reason))
+                    .unwrap_or_default();
+                break Poll::Ready(IoEvent::Exit(Exit::Lost(format!(
+                    "closed by the gateway {why}"
+                ))));
+            }
+            // Pings are answered by tungstenite; any frame proves the peer alive.
+            _ => continue,
+        };
+        Counters::add(&shared.counters.messages_in, 1);
+        // While requests wait, replies must be matched even if nobody consumes
+        // the inbound buffer, so frames are processed here instead.
+        let frame = if shared.pending_count.load(Ordering::Acquire) > 0 {
+            match process(shared, frame) {
+                Some(m) => Inbound::Parsed(m),
+                None => continue,
+            }
+        } else {
+            frame
+        };
+        match inbound.try_send(frame) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(frame)) => {
+                *pending_in = Some(frame);
+                break Poll::Ready(IoEvent::Progress);
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                break Poll::Ready(IoEvent::Exit(Exit::Cancelled));
+            }
+        }
+    };
+    if got > 0 {
+        conn.last_read = Instant::now();
+        conn.ping_sent = false;
+    }
+    result
+}

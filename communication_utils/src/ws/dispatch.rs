@@ -1,0 +1,589 @@
+//! The receive loop: each message in its own task, a concurrency bound that
+//! pushes back on the socket, per-key strategies, and isolation of handler
+//! errors and panics.
+
+use std::any::Any;
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use futures_util::FutureExt as _;
+use futures_util::TryFutureExt as _;
+use futures_util::future::{BoxFuture, MapErr};
+use serde::de::DeserializeOwned;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::{AbortHandle, JoinHandle};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+
+use super::client::{MicroServiceWs, Shared};
+use super::error::Error;
+use super::inbound::{Inbound, process};
+use super::message::Message;
+use super::state::Counters;
+
+/// What a handler may fail with; logged with the message's key, never fatal.
+pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Handles one message. Implemented for every
+/// `Fn(Message) -> impl Future<Output = Result<(), E>>` with `E: Into<HandlerError>`
+/// (so `anyhow::Error`, `std::io::Error`, `Infallible`, ... all work), and by [`Router`].
+///
+/// ```
+/// use communication_utils::ws::{Handler, Message};
+/// fn takes<H: Handler>(_: H) {}
+/// takes(|msg: Message| async move {
+///     let _ = msg.event();
+///     Ok::<(), std::io::Error>(())
+/// });
+/// ```
+pub trait Handler: Send + Sync + 'static {
+    /// The future of one call.
+    type Future: Future<Output = Result<(), HandlerError>> + Send + 'static;
+    /// Handle `msg`.
+    fn call(&self, msg: Message) -> Self::Future;
+}
+
+impl<F, Fut, E> Handler for F
+where
+    F: Fn(Message) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: Into<HandlerError> + 'static,
+{
+    type Future = MapErr<Fut, fn(E) -> HandlerError>;
+    fn call(&self, msg: Message) -> Self::Future {
+        (self)(msg).map_err(Into::into as fn(E) -> HandlerError)
+    }
+}
+
+/// What to do with a message whose key already has a handler running.
+///
+/// ```
+/// use communication_utils::ws::Strategy;
+/// assert_eq!(Strategy::default(), Strategy::Parallel);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Strategy {
+    /// Run it at once, beside the running one (only the concurrency bound applies).
+    #[default]
+    Parallel,
+    /// Run it after the running one (and those queued before it): one at a time
+    /// per key, in arrival order.
+    Queue,
+    /// Cancel the running one and run the new one.
+    Replace,
+    /// Drop the new one while one runs.
+    Ignore,
+}
+
+type KeyFn = Arc<dyn Fn(&Message) -> Option<String> + Send + Sync>;
+
+/// Options of [`MicroServiceWs::run_with`].
+///
+/// ```
+/// use communication_utils::ws::{RunOptions, Strategy};
+/// let opts = RunOptions::new()
+///     .strategy(Strategy::Queue)
+///     .key(|m| m.job_id().map(str::to_owned))
+///     .concurrency(16);
+/// # let _ = opts;
+/// ```
+#[must_use]
+#[derive(Clone, Default)]
+pub struct RunOptions {
+    strategy: Strategy,
+    key: Option<KeyFn>,
+    concurrency: Option<usize>,
+}
+
+impl fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("strategy", &self.strategy)
+            .field("custom_key", &self.key.is_some())
+            .field("concurrency", &self.concurrency)
+            .finish()
+    }
+}
+
+impl RunOptions {
+    /// Parallel, keyed by `jobId`, concurrency from the client's config.
+    ///
+    /// ```
+    /// let o = communication_utils::ws::RunOptions::new();
+    /// # let _ = o;
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The per-key strategy.
+    ///
+    /// ```
+    /// # use communication_utils::ws::{RunOptions, Strategy};
+    /// let o = RunOptions::new().strategy(Strategy::Replace);
+    /// # let _ = o;
+    /// ```
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// How to key a message (default: its `jobId`). Messages without a key run
+    /// in parallel whatever the strategy. The key also names the message in logs.
+    ///
+    /// ```
+    /// # use communication_utils::ws::RunOptions;
+    /// let o = RunOptions::new().key(|m| m.event().map(str::to_owned));
+    /// # let _ = o;
+    /// ```
+    pub fn key(mut self, key: impl Fn(&Message) -> Option<String> + Send + Sync + 'static) -> Self {
+        self.key = Some(Arc::new(key));
+        self
+    }
+
+    /// Handlers running at once (overrides the config's `max_concurrency`; at least 1).
+    ///
+    /// ```
+    /// # use communication_utils::ws::RunOptions;
+    /// let o = RunOptions::new().concurrency(4);
+    /// # let _ = o;
+    /// ```
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = Some(n.max(1));
+        self
+    }
+
+    fn key_of(&self, msg: &Message) -> Option<String> {
+        match &self.key {
+            Some(f) => f(msg),
+            None => msg.job_id().map(str::to_owned),
+        }
+    }
+}
+
+/// A running receive loop, from [`MicroServiceWs::run`]. Holds a client handle,
+/// so the client stays open while it exists. Dropping it leaves the loop running.
+#[derive(Debug)]
+pub struct RunHandle {
+    client: MicroServiceWs,
+    stop: CancellationToken,
+    join: JoinHandle<Result<(), Error>>,
+}
+
+impl RunHandle {
+    /// Stop taking new messages (running handlers finish on their own).
+    ///
+    /// ```no_run
+    /// # fn f(run: communication_utils::ws::RunHandle) { run.stop(); }
+    /// ```
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
+    /// The client this loop receives for.
+    ///
+    /// ```no_run
+    /// # fn f(run: communication_utils::ws::RunHandle) { let _ms = run.client().clone(); }
+    /// ```
+    pub fn client(&self) -> &MicroServiceWs {
+        &self.client
+    }
+
+    /// Wait until the loop ends: after [`stop`](Self::stop), or once the client is
+    /// closed and every buffered message was handed out.
+    ///
+    /// # Errors
+    /// [`Error::ReceiverBusy`] when another `run` loop was already receiving.
+    ///
+    /// # Cancellation safety
+    /// Cancel-safe; the loop keeps running.
+    ///
+    /// ```no_run
+    /// # async fn f(run: communication_utils::ws::RunHandle) -> Result<(), communication_utils::ws::Error> {
+    /// run.finished().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn finished(self) -> Result<(), Error> {
+        self.join.await.unwrap_or(Ok(()))
+    }
+}
+
+impl MicroServiceWs {
+    /// Start the receive loop: each message goes to `handler` in its own task,
+    /// at most `max_concurrency` at once (the socket is not read while all are
+    /// busy). A handler's error or panic is logged and counted; the loop goes on.
+    /// Chunked messages arrive reassembled; non-JSON text frames are dropped.
+    ///
+    /// ```no_run
+    /// use communication_utils::ws::{Message, MicroServiceWs};
+    /// # async fn f(ms: MicroServiceWs) {
+    /// let run = ms.run(|msg: Message| async move {
+    ///     if msg.event() == Some("ms-task") {
+    ///         // ... do the work ...
+    ///     }
+    ///     Ok::<(), std::io::Error>(())
+    /// });
+    /// let _ = run.finished().await;
+    /// # }
+    /// ```
+    pub fn run<H: Handler>(&self, handler: H) -> RunHandle {
+        self.run_with(RunOptions::new(), handler)
+    }
+
+    /// [`run`](Self::run) with a per-key strategy and concurrency.
+    ///
+    /// ```no_run
+    /// use communication_utils::ws::{Message, MicroServiceWs, RunOptions, Strategy};
+    /// # async fn f(ms: MicroServiceWs) {
+    /// // One job at a time per jobId, in order.
+    /// let run = ms.run_with(RunOptions::new().strategy(Strategy::Queue), |msg: Message| async move {
+    ///     Ok::<(), std::io::Error>(())
+    /// });
+    /// # drop(run); }
+    /// ```
+    pub fn run_with<H: Handler>(&self, options: RunOptions, handler: H) -> RunHandle {
+        let stop = CancellationToken::new();
+        let shared = self.shared.clone();
+        let busy = shared.receiving.swap(true, Ordering::AcqRel);
+        let join = if busy {
+            tokio::spawn(async { Err(Error::ReceiverBusy) })
+        } else {
+            shared.handlers.spawn(run_loop(
+                shared.clone(),
+                Arc::new(handler),
+                options,
+                stop.clone(),
+            ))
+        };
+        RunHandle {
+            client: self.clone(),
+            stop,
+            join,
+        }
+    }
+}
+
+async fn run_loop<H: Handler>(
+    shared: Arc<Shared>,
+    handler: Arc<H>,
+    options: RunOptions,
+    stop: CancellationToken,
+) -> Result<(), Error> {
+    let mut rx = shared.inbound_rx.lock().await;
+    let limit = options.concurrency.unwrap_or(shared.config.max_concurrency);
+    let permits = Arc::new(Semaphore::new(limit));
+    let options = Arc::new(options);
+    let keyed = (options.strategy != Strategy::Parallel).then(|| Keyed {
+        slots: Arc::new(Mutex::new(HashMap::new())),
+        next_gen: 0,
+    });
+    let mut keyed = keyed;
+    let mut batch: Vec<Inbound> = Vec::with_capacity(64);
+    'outer: loop {
+        let n = tokio::select! {
+            biased;
+            () = stop.cancelled() => break,
+            () = shared.shutdown.cancelled() => break,
+            n = rx.recv_many(&mut batch, 64) => n,
+        };
+        if n == 0 {
+            break; // closed and drained
+        }
+        for frame in batch.drain(..) {
+            // A permit before the next message: when all are taken this loop
+            // stops pulling, the buffer fills, and the connection stops reading.
+            let permit = match permits.clone().try_acquire_owned() {
+                Ok(p) => p,
+                Err(_) => tokio::select! {
+                    biased;
+                    () = shared.shutdown.cancelled() => break 'outer,
+                    p = permits.clone().acquire_owned() => match p {
+                        Ok(p) => p,
+                        Err(_) => break 'outer,
+                    },
+                },
+            };
+            match keyed.as_mut() {
+                None => {
+                    let (shared2, handler, options) =
+                        (shared.clone(), handler.clone(), options.clone());
+                    shared.handlers.spawn(async move {
+                        if let Some(msg) = process(&shared2, frame) {
+                            let key = options.key_of(&msg);
+                            invoke(&shared2, &*handler, msg, key).await;
+                        }
+                        drop(permit);
+                    });
+                }
+                // Keyed strategies need the key in arrival order, so the frame is
+                // parsed here rather than in the handler task.
+                Some(k) => {
+                    if let Some(msg) = process(&shared, frame) {
+                        k.dispatch(&shared, &handler, &options, msg, permit);
+                    }
+                }
+            }
+        }
+    }
+    shared.receiving.store(false, Ordering::Release);
+    Ok(())
+}
+
+fn panic_text(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(non-string panic)")
+}
+
+async fn invoke<H: Handler>(shared: &Shared, handler: &H, msg: Message, key: Option<String>) {
+    let span = tracing::debug_span!("ws_message", key = key.as_deref());
+    let outcome = AssertUnwindSafe(handler.call(msg))
+        .catch_unwind()
+        .instrument(span)
+        .await;
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            Counters::add(&shared.counters.handler_errors, 1);
+            tracing::error!(key = key.as_deref().unwrap_or("-"), %error, "message handler failed");
+        }
+        Err(panic) => {
+            Counters::add(&shared.counters.handler_errors, 1);
+            tracing::error!(
+                key = key.as_deref().unwrap_or("-"),
+                panic = panic_text(&*panic),
+                "message handler panicked"
+            );
+        }
+    }
+}
+
+/// Per-key bookkeeping of the Queue, Replace and Ignore strategies.
+struct Keyed {
+    slots: Arc<Mutex<HashMap<String, Slot>>>,
+    next_gen: u64,
+}
+
+#[derive(Default)]
+struct Slot {
+    generation: u64,
+    queue: VecDeque<(Message, OwnedSemaphorePermit)>,
+    running: Option<AbortHandle>,
+}
+
+impl Keyed {
+    fn dispatch<H: Handler>(
+        &mut self,
+        shared: &Arc<Shared>,
+        handler: &Arc<H>,
+        options: &Arc<RunOptions>,
+        msg: Message,
+        permit: OwnedSemaphorePermit,
+    ) {
+        let Some(key) = options.key_of(&msg) else {
+            let (shared, handler) = (shared.clone(), handler.clone());
+            shared.clone().handlers.spawn(async move {
+                invoke(&shared, &*handler, msg, None).await;
+                drop(permit);
+            });
+            return;
+        };
+        self.next_gen += 1;
+        let generation = self.next_gen;
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        match (options.strategy, slots.get_mut(&key)) {
+            (Strategy::Queue, Some(slot)) => slot.queue.push_back((msg, permit)),
+            (Strategy::Ignore, Some(_)) => {
+                tracing::debug!(%key, "message ignored: a handler for this key is running");
+            }
+            (strategy, existing) => {
+                if let Some(slot) = existing {
+                    // Replace: the running handler is cancelled at its next await.
+                    if let Some(running) = slot.running.take() {
+                        tracing::debug!(%key, "replacing the running handler");
+                        running.abort();
+                    }
+                }
+                let task = {
+                    let (shared, handler, slots_ref, key) = (
+                        shared.clone(),
+                        handler.clone(),
+                        self.slots.clone(),
+                        key.clone(),
+                    );
+                    shared.clone().handlers.spawn(async move {
+                        let (mut msg, mut permit) = (msg, permit);
+                        loop {
+                            invoke(&shared, &*handler, msg, Some(key.clone())).await;
+                            drop(permit);
+                            let mut slots = slots_ref.lock().unwrap_or_else(|p| p.into_inner());
+                            let Some(slot) = slots.get_mut(&key) else {
+                                return;
+                            };
+                            if slot.generation != generation {
+                                return; // replaced meanwhile
+                            }
+                            match (strategy, slot.queue.pop_front()) {
+                                (Strategy::Queue, Some(next)) => (msg, permit) = next,
+                                _ => {
+                                    slots.remove(&key);
+                                    return;
+                                }
+                            }
+                        }
+                    })
+                };
+                slots.insert(
+                    key,
+                    Slot {
+                        generation,
+                        queue: VecDeque::new(),
+                        running: Some(task.abort_handle()),
+                    },
+                );
+            }
+        }
+    }
+}
+
+type RouteFn = Box<dyn Fn(Message) -> BoxFuture<'static, Result<(), HandlerError>> + Send + Sync>;
+
+/// A [`Handler`] that routes messages by their `event` name, with typed
+/// (serde) payloads read from `data`.
+///
+/// ```no_run
+/// use communication_utils::ws::{Message, MicroServiceWs, Router};
+/// #[derive(serde::Deserialize)]
+/// struct Task { #[serde(rename = "jobId")] job_id: String, data: serde_json::Value }
+///
+/// # fn f(ms: MicroServiceWs) {
+/// let router = Router::new()
+///     .route("ms-task", |task: Task| async move {
+///         println!("job {} with {}", task.job_id, task.data);
+///         Ok::<(), std::io::Error>(())
+///     })
+///     .fallback(|msg: Message| async move {
+///         println!("unrouted: {:?}", msg.event());
+///         Ok::<(), std::io::Error>(())
+///     });
+/// let _run = ms.run(router);
+/// # }
+/// ```
+#[derive(Default)]
+pub struct Router {
+    routes: HashMap<String, RouteFn>,
+    fallback: Option<RouteFn>,
+}
+
+impl fmt::Debug for Router {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Router")
+            .field("events", &self.routes.keys().collect::<Vec<_>>())
+            .field("fallback", &self.fallback.is_some())
+            .finish()
+    }
+}
+
+impl Router {
+    /// An empty router (messages without a route are logged at debug and dropped).
+    ///
+    /// ```
+    /// let r = communication_utils::ws::Router::new();
+    /// # let _ = r;
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Route messages with `event == name` to `f`, with `data` deserialized
+    /// into `T`. A payload that does not fit `T` is a handler error (logged).
+    ///
+    /// ```
+    /// # use communication_utils::ws::Router;
+    /// let r = Router::new().route("ping", |n: u64| async move { Ok::<(), std::io::Error>(()) });
+    /// # let _ = r;
+    /// ```
+    #[must_use]
+    pub fn route<T, F, Fut, E>(mut self, name: impl Into<String>, f: F) -> Self
+    where
+        T: DeserializeOwned + Send + 'static,
+        F: Fn(T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<HandlerError>,
+    {
+        let f = Arc::new(f);
+        self.routes.insert(
+            name.into(),
+            Box::new(move |msg: Message| {
+                let f = f.clone();
+                async move {
+                    let data = match msg {
+                        Message::Json(serde_json::Value::Object(mut map)) => {
+                            map.remove("data").unwrap_or_default()
+                        }
+                        _ => serde_json::Value::Null,
+                    };
+                    let payload: T =
+                        serde_json::from_value(data).map_err(|e| Box::new(e) as HandlerError)?;
+                    f(payload).await.map_err(Into::into)
+                }
+                .boxed()
+            }),
+        );
+        self
+    }
+
+    /// Route messages with `event == name` to `f`, untouched.
+    ///
+    /// ```
+    /// # use communication_utils::ws::{Message, Router};
+    /// let r = Router::new().route_message("ms-task", |m: Message| async move { Ok::<(), std::io::Error>(()) });
+    /// # let _ = r;
+    /// ```
+    #[must_use]
+    pub fn route_message<H: Handler>(mut self, name: impl Into<String>, handler: H) -> Self {
+        let handler = Arc::new(handler);
+        self.routes
+            .insert(name.into(), Box::new(move |msg| handler.call(msg).boxed()));
+        self
+    }
+
+    /// Where messages without a route go (binary ones included).
+    ///
+    /// ```
+    /// # use communication_utils::ws::{Message, Router};
+    /// let r = Router::new().fallback(|m: Message| async move { Ok::<(), std::io::Error>(()) });
+    /// # let _ = r;
+    /// ```
+    #[must_use]
+    pub fn fallback<H: Handler>(mut self, handler: H) -> Self {
+        let handler = Arc::new(handler);
+        self.fallback = Some(Box::new(move |msg| handler.call(msg).boxed()));
+        self
+    }
+}
+
+impl Handler for Router {
+    type Future = BoxFuture<'static, Result<(), HandlerError>>;
+
+    fn call(&self, msg: Message) -> Self::Future {
+        let route = msg
+            .event()
+            .and_then(|e| self.routes.get(e))
+            .or(self.fallback.as_ref());
+        match route {
+            Some(f) => f(msg),
+            None => {
+                tracing::debug!(event = msg.event().unwrap_or("-"), "no route for message");
+                futures_util::future::ready(Ok(())).boxed()
+            }
+        }
+    }
+}

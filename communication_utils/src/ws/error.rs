@@ -1,0 +1,249 @@
+//! The one error type of the gateway client.
+
+use std::time::Duration;
+
+/// Everything that can go wrong in [`MicroServiceWs`](super::MicroServiceWs).
+///
+/// Match on the predicates ([`Error::is_bad_credentials`], [`Error::is_timeout`],
+/// [`Error::is_closed`], ...) rather than on message text. No variant ever
+/// carries a URL with a token or a password.
+///
+/// ```
+/// use communication_utils::ws::Error;
+///
+/// let err = Error::Closed;
+/// assert!(err.is_closed());
+/// assert!(!err.is_bad_credentials());
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration cannot work (empty host, unreadable CA file, bad number in
+    /// an environment variable, ...).
+    #[error("invalid configuration: {reason}")]
+    Config {
+        /// What is wrong, for humans.
+        reason: String,
+    },
+    /// The TLS setup failed (bad CA PEM, provider error).
+    #[error("TLS setup failed")]
+    Tls {
+        /// The rustls error.
+        #[source]
+        source: rustls::Error,
+    },
+    /// The gateway refused the login with a 4xx status: wrong user or password.
+    /// Not retried.
+    #[error("login refused by the gateway (HTTP {status}): {body}")]
+    BadCredentials {
+        /// The HTTP status code (401, 403, ...).
+        status: u16,
+        /// The response body (JSON or text), at most 500 characters.
+        body: String,
+    },
+    /// The gateway answered the login with a 5xx status; a transient failure.
+    #[error("login failed on the gateway side (HTTP {status}): {body}")]
+    LoginUnavailable {
+        /// The HTTP status code.
+        status: u16,
+        /// The response body, at most 500 characters.
+        body: String,
+    },
+    /// The login answered 201 without a usable `access_token`.
+    #[error("login answer has no usable access_token")]
+    BadLoginResponse,
+    /// The HTTP login could not be carried out (connection refused, TLS, timeout).
+    #[error("login request failed")]
+    Login {
+        /// The HTTP client error (its URL carries no secret).
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The websocket handshake or connection failed.
+    #[error("websocket connection failed")]
+    Connect {
+        /// The websocket error.
+        #[source]
+        source: Box<tokio_tungstenite::tungstenite::Error>,
+    },
+    /// An operation did not finish in time.
+    #[error("timed out after {after:?} ({what})")]
+    Timeout {
+        /// What timed out (`"login"`, `"connect"`, `"request"`, ...).
+        what: &'static str,
+        /// The limit that passed.
+        after: Duration,
+    },
+    /// The client was closed (by `close()`, by dropping every handle, or after
+    /// giving up reconnecting); nothing more is sent or received.
+    #[error("the gateway client is closed")]
+    Closed,
+    /// `try_send` found the outbound queue full; nothing was queued.
+    #[error("the outbound queue is full")]
+    QueueFull,
+    /// A message was refused before queueing because it is larger than the
+    /// configured maximum message size.
+    #[error("message of {size} bytes is larger than the limit of {limit} bytes")]
+    MessageTooLarge {
+        /// Serialized size of the refused message.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A value could not be serialized or a payload could not be parsed.
+    #[error("JSON (de)serialization failed")]
+    Json {
+        /// The serde_json error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A JWT could not be read (not three dot-separated parts, bad base64, not JSON).
+    #[error("malformed JWT: {reason}")]
+    BadJwt {
+        /// Which part is wrong.
+        reason: &'static str,
+    },
+    /// `receive()` was called while a `run()` loop owns the incoming messages.
+    #[error("a run() loop is receiving the messages")]
+    ReceiverBusy,
+    /// A request for the same `jobId` is already waiting for its answer.
+    #[error("a request with jobId {job_id} is already pending")]
+    DuplicateRequest {
+        /// The job id.
+        job_id: String,
+    },
+    /// The gateway answered a request with an `ms-error` message.
+    #[error("the gateway reported an error for job {job_id}: {message}")]
+    Remote {
+        /// The job id of the request.
+        job_id: String,
+        /// The gateway's message (e.g. "unknown microservice").
+        message: String,
+    },
+    /// Chunking a message for `send_chunked` failed.
+    #[error("chunking failed: {reason}")]
+    Chunking {
+        /// Why.
+        reason: String,
+    },
+    /// Reconnecting was given up after the configured maximum number of attempts.
+    #[error("gave up after {attempts} connection attempts")]
+    GaveUp {
+        /// How many attempts were made.
+        attempts: u32,
+        /// The last failure.
+        #[source]
+        last: Box<Error>,
+    },
+}
+
+impl Error {
+    /// True when the gateway refused the credentials (a 4xx login answer).
+    ///
+    /// ```
+    /// # use communication_utils::ws::Error;
+    /// let e = Error::BadCredentials { status: 401, body: "no".into() };
+    /// assert!(e.is_bad_credentials());
+    /// ```
+    pub fn is_bad_credentials(&self) -> bool {
+        match self {
+            Error::BadCredentials { .. } => true,
+            Error::GaveUp { last, .. } => last.is_bad_credentials(),
+            _ => false,
+        }
+    }
+
+    /// True for deadlines that passed (login, connect, request, close).
+    ///
+    /// ```
+    /// # use communication_utils::ws::Error;
+    /// # use std::time::Duration;
+    /// let e = Error::Timeout { what: "request", after: Duration::from_secs(1) };
+    /// assert!(e.is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Timeout { .. } => true,
+            Error::Login { source } => source.is_timeout(),
+            Error::GaveUp { last, .. } => last.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// True when the client is closed and will not send or receive again.
+    ///
+    /// ```
+    /// # use communication_utils::ws::Error;
+    /// assert!(Error::Closed.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Error::Closed | Error::GaveUp { .. })
+    }
+
+    /// True when retrying later may succeed (transport failures, 5xx logins,
+    /// timeouts). Bad credentials and bad configuration are not transient.
+    ///
+    /// ```
+    /// # use communication_utils::ws::Error;
+    /// assert!(Error::LoginUnavailable { status: 503, body: String::new() }.is_transient());
+    /// assert!(!Error::BadCredentials { status: 401, body: String::new() }.is_transient());
+    /// ```
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Error::LoginUnavailable { .. }
+                | Error::Login { .. }
+                | Error::Connect { .. }
+                | Error::Timeout { .. }
+                | Error::BadLoginResponse
+        )
+    }
+
+    /// True when the outbound queue was full (`try_send`).
+    ///
+    /// ```
+    /// # use communication_utils::ws::Error;
+    /// assert!(Error::QueueFull.is_queue_full());
+    /// ```
+    pub fn is_queue_full(&self) -> bool {
+        matches!(self, Error::QueueFull)
+    }
+
+    /// True when a message was refused for its size.
+    ///
+    /// ```
+    /// # use communication_utils::ws::Error;
+    /// assert!(Error::MessageTooLarge { size: 2, limit: 1 }.is_too_large());
+    /// ```
+    pub fn is_too_large(&self) -> bool {
+        matches!(self, Error::MessageTooLarge { .. })
+    }
+
+    /// True for configuration errors (including TLS setup).
+    ///
+    /// ```
+    /// # use communication_utils::ws::Error;
+    /// assert!(Error::Config { reason: "empty host".into() }.is_config());
+    /// ```
+    pub fn is_config(&self) -> bool {
+        matches!(self, Error::Config { .. } | Error::Tls { .. })
+    }
+
+    pub(crate) fn config(reason: impl Into<String>) -> Self {
+        Error::Config {
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn connect(source: tokio_tungstenite::tungstenite::Error) -> Self {
+        Error::Connect {
+            source: Box::new(source),
+        }
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(source: serde_json::Error) -> Self {
+        Error::Json { source }
+    }
+}

@@ -1,0 +1,169 @@
+//! From frames to messages: JSON parsing, chunk reassembly (PROTOCOL §3.1) and
+//! request/reply correlation. Runs on whichever task consumes the frame (a
+//! handler task, `receive()`, or the connection task while requests are
+//! pending), so that parsing is spread over the runtime's workers instead of
+//! serialising on the socket reader.
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use serde_json::Value;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::chunks::ChunkAssembler;
+use super::client::Shared;
+use super::message::Message;
+use super::state::{Counters, Event};
+
+/// One frame read from the socket, not yet parsed.
+#[derive(Debug)]
+pub(crate) enum Inbound {
+    /// A text frame, still as received (no copy).
+    Text(Utf8Bytes),
+    /// A binary frame.
+    Binary(Bytes),
+    /// Already turned into a message (by the connection task while requests wait).
+    Parsed(Message),
+}
+
+/// The first `max` characters of `text`, for log lines.
+fn preview(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    }
+}
+
+/// Turn one frame into the message to deliver, or `None` when there is nothing to
+/// deliver (not JSON, a chunk of an unfinished job, a dropped chunk, or a reply
+/// handed to a waiting `request`).
+pub(crate) fn process(shared: &Shared, frame: Inbound) -> Option<Message> {
+    let value = match frame {
+        Inbound::Parsed(m) => return correlate(shared, m),
+        Inbound::Binary(b) => return Some(Message::Binary(b)),
+        Inbound::Text(text) => match serde_json::from_str::<Value>(text.as_str()) {
+            Ok(v) => v,
+            Err(error) => {
+                tracing::warn!(len = text.len(), %error, frame = preview(text.as_str(), 500), "dropping a text frame that is not JSON");
+                Counters::add(&shared.counters.frames_dropped, 1);
+                let _ = shared.events.send(Event::FrameDropped { len: text.len() });
+                return None;
+            }
+        },
+    };
+    let value = if ChunkAssembler::is_chunk(&value) {
+        reassemble(shared, value)?
+    } else {
+        value
+    };
+    correlate(shared, Message::Json(value))
+}
+
+fn reassemble(shared: &Shared, chunk: Value) -> Option<Value> {
+    let (result, pending) = {
+        let mut asm = shared.chunks.lock().unwrap_or_else(|p| p.into_inner());
+        let r = asm.push(chunk, Instant::now());
+        (r, asm.pending_jobs())
+    };
+    shared
+        .counters
+        .chunk_jobs_pending
+        .store(pending as u64, Ordering::Relaxed);
+    match result {
+        Ok(None) => None,
+        Ok(Some(value)) => {
+            Counters::add(&shared.counters.chunk_jobs_completed, 1);
+            Some(value)
+        }
+        Err(drop) => {
+            let job_id = drop.job_id().map(str::to_owned);
+            if drop.kills_job() {
+                Counters::add(&shared.counters.chunk_jobs_dropped, 1);
+                tracing::warn!(job_id = job_id.as_deref().unwrap_or("?"), reason = %drop, "chunk job dropped");
+            } else {
+                Counters::add(&shared.counters.chunks_ignored, 1);
+                tracing::debug!(job_id = job_id.as_deref().unwrap_or("?"), reason = %drop, "chunk ignored");
+            }
+            let _ = shared.events.send(Event::ChunkDropped {
+                job_id,
+                reason: drop.to_string(),
+            });
+            None
+        }
+    }
+}
+
+/// Hand `msg` to the `request` waiting for its `jobId`, if any.
+fn correlate(shared: &Shared, msg: Message) -> Option<Message> {
+    if shared.pending_count.load(Ordering::Acquire) == 0 {
+        return Some(msg);
+    }
+    let Some(job_id) = msg.job_id() else {
+        return Some(msg);
+    };
+    let waiter = shared
+        .pending
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(job_id);
+    match waiter {
+        Some(tx) => {
+            shared.pending_count.fetch_sub(1, Ordering::AcqRel);
+            // The requester may have given up just now; then deliver normally.
+            tx.send(msg).err()
+        }
+        None => Some(msg),
+    }
+}
+
+/// Drops partial chunk jobs past their TTL, on a timer, until the client ends.
+pub(crate) async fn expire_chunks(shared: std::sync::Arc<Shared>) {
+    let ttl = shared
+        .config
+        .chunk_limits
+        .ttl
+        .max(std::time::Duration::from_millis(10));
+    loop {
+        let next = {
+            let asm = shared.chunks.lock().unwrap_or_else(|p| p.into_inner());
+            asm.next_expiry()
+        };
+        // A job started after this sleep began expires after it ends, so sleeping
+        // at most one TTL never misses one.
+        let deadline = next
+            .unwrap_or_else(|| Instant::now() + ttl)
+            .min(Instant::now() + ttl);
+        tokio::select! {
+            () = shared.shutdown.cancelled() => return,
+            () = tokio::time::sleep_until(deadline) => {}
+        }
+        let (expired, pending) = {
+            let mut asm = shared.chunks.lock().unwrap_or_else(|p| p.into_inner());
+            (asm.expire(Instant::now()), asm.pending_jobs())
+        };
+        shared
+            .counters
+            .chunk_jobs_pending
+            .store(pending as u64, Ordering::Relaxed);
+        for job_id in expired {
+            Counters::add(&shared.counters.chunk_jobs_dropped, 1);
+            tracing::warn!(%job_id, "chunk job expired before its last chunk");
+            let _ = shared.events.send(Event::ChunkDropped {
+                job_id: Some(job_id),
+                reason: "expired".into(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::preview;
+
+    #[test]
+    fn preview_cuts_on_char_boundaries() {
+        assert_eq!(preview("ééé", 2), "éé");
+        assert_eq!(preview("ab", 5), "ab");
+    }
+}

@@ -1,0 +1,186 @@
+//! What the client reports: connection state, events and counters.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The connection's state, published on a `watch` channel
+/// ([`MicroServiceWs::state`](super::MicroServiceWs::state)).
+///
+/// ```
+/// use communication_utils::ws::ConnectionState;
+/// assert!(ConnectionState::Connected.is_connected());
+/// assert!(ConnectionState::Closed.is_closed());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionState {
+    /// Logging in and opening the first connection.
+    Connecting,
+    /// The websocket is open.
+    Connected,
+    /// The connection was lost; attempt `attempt` (1-based) starts after `delay`.
+    Reconnecting {
+        /// 1-based number of the coming attempt.
+        attempt: u32,
+        /// The backoff delay before it.
+        delay: Duration,
+    },
+    /// Closed for good (by `close()`, by dropping every handle, or after giving up).
+    Closed,
+}
+
+impl ConnectionState {
+    /// True in [`ConnectionState::Connected`].
+    ///
+    /// ```
+    /// # use communication_utils::ws::ConnectionState;
+    /// assert!(!ConnectionState::Connecting.is_connected());
+    /// ```
+    pub fn is_connected(&self) -> bool {
+        matches!(self, ConnectionState::Connected)
+    }
+
+    /// True in [`ConnectionState::Closed`].
+    ///
+    /// ```
+    /// # use communication_utils::ws::ConnectionState;
+    /// assert!(!ConnectionState::Connected.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        matches!(self, ConnectionState::Closed)
+    }
+}
+
+/// Something that happened to the client, on the stream from
+/// [`MicroServiceWs::events`](super::MicroServiceWs::events). Never carries a
+/// secret.
+///
+/// ```
+/// use communication_utils::ws::Event;
+/// assert_eq!(Event::Connected.to_string(), "connected");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The websocket is open (first time or after a reconnect).
+    Connected,
+    /// The connection was lost.
+    Disconnected {
+        /// Why, for humans.
+        reason: String,
+    },
+    /// A reconnect attempt is scheduled.
+    Reconnecting {
+        /// 1-based attempt number.
+        attempt: u32,
+        /// Backoff delay before it.
+        delay: Duration,
+    },
+    /// A (re)connect attempt failed.
+    ConnectFailed {
+        /// The error, displayed.
+        error: String,
+        /// Whether the gateway refused the credentials.
+        bad_credentials: bool,
+    },
+    /// A chunk message or a whole chunk job was dropped (PROTOCOL §3.1).
+    ChunkDropped {
+        /// The job, when known.
+        job_id: Option<String>,
+        /// Why, for humans.
+        reason: String,
+    },
+    /// A text frame that is not JSON was dropped.
+    FrameDropped {
+        /// Size of the dropped frame in bytes.
+        len: usize,
+    },
+    /// The client is closed.
+    Closed,
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Connected => f.write_str("connected"),
+            Event::Disconnected { reason } => write!(f, "disconnected: {reason}"),
+            Event::Reconnecting { attempt, delay } => {
+                write!(f, "reconnecting (attempt {attempt}) in {delay:?}")
+            }
+            Event::ConnectFailed { error, .. } => write!(f, "connect failed: {error}"),
+            Event::ChunkDropped { job_id, reason } => {
+                write!(
+                    f,
+                    "chunk dropped (job {}): {reason}",
+                    job_id.as_deref().unwrap_or("?")
+                )
+            }
+            Event::FrameDropped { len } => write!(f, "non-JSON text frame of {len} bytes dropped"),
+            Event::Closed => f.write_str("closed"),
+        }
+    }
+}
+
+/// A snapshot of the client's counters ([`MicroServiceWs::stats`](super::MicroServiceWs::stats)).
+///
+/// ```
+/// let s = communication_utils::ws::Stats::default();
+/// assert_eq!(s.messages_in, 0);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Data frames received (text and binary, chunk messages included).
+    pub messages_in: u64,
+    /// Data frames written and flushed.
+    pub messages_out: u64,
+    /// Successful reconnects after a loss.
+    pub reconnects: u64,
+    /// Chunk jobs waiting for more chunks.
+    pub chunk_jobs_pending: u64,
+    /// Chunk jobs dropped (defect, limit or expiry).
+    pub chunk_jobs_dropped: u64,
+    /// Chunk messages ignored without killing their job (duplicates).
+    pub chunks_ignored: u64,
+    /// Chunked messages reassembled and delivered.
+    pub chunk_jobs_completed: u64,
+    /// Non-JSON text frames dropped.
+    pub frames_dropped: u64,
+    /// Handler calls that returned an error or panicked.
+    pub handler_errors: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) messages_in: AtomicU64,
+    pub(crate) messages_out: AtomicU64,
+    pub(crate) reconnects: AtomicU64,
+    pub(crate) chunk_jobs_pending: AtomicU64,
+    pub(crate) chunk_jobs_dropped: AtomicU64,
+    pub(crate) chunks_ignored: AtomicU64,
+    pub(crate) chunk_jobs_completed: AtomicU64,
+    pub(crate) frames_dropped: AtomicU64,
+    pub(crate) handler_errors: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> Stats {
+        let r = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Stats {
+            messages_in: r(&self.messages_in),
+            messages_out: r(&self.messages_out),
+            reconnects: r(&self.reconnects),
+            chunk_jobs_pending: r(&self.chunk_jobs_pending),
+            chunk_jobs_dropped: r(&self.chunk_jobs_dropped),
+            chunks_ignored: r(&self.chunks_ignored),
+            chunk_jobs_completed: r(&self.chunk_jobs_completed),
+            frames_dropped: r(&self.frames_dropped),
+            handler_errors: r(&self.handler_errors),
+        }
+    }
+}
