@@ -1,9 +1,37 @@
-//! `ms_utils`: the facade (under construction).
+//! `ms_utils`: what every Rust microservice of the platform uses to talk to the
+//! rest of it: the gateway websocket client, the S3 bucket client, the common
+//! logger and the embedding-job helpers. This crate is the facade: it
+//! re-exports the workspace's crates, and cargo features pick the parts.
+//!
+//! | feature | default | module |
+//! |---|---|---|
+//! | `ws` | yes | [`communication_utils::ws`]: `MicroServiceWs`, the gateway client |
+//! | `s3` | yes | [`communication_utils::s3`]: `S3BucketClient`, the bucket client |
+//! | `encoding` | yes | [`encoding_utils`]: embedding jobs (turns on `ws` and `s3`) |
+//! | `logging` | yes | [`logging_lib`]: `Logger`, the common log format |
+//! | `test-util` | no | [`communication_utils::dev`]: in-process development gateway and S3 server, and the `ms-utils-dev` binary |
+//!
+//! The names of the Python package are kept: `ms_utils::communication_utils`,
+//! `ms_utils::logging_lib`, `ms_utils::encoding_utils`, and the main types are
+//! also at the crate root.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(any(feature = "ws", feature = "s3"))]
+/// The gateway websocket client and the S3 bucket client (features `ws`, `s3`).
+#[cfg(any(feature = "ws", feature = "s3", feature = "test-util"))]
 pub use communication_utils;
+
+/// Embedding jobs over the gateway and the bucket, and their codecs (feature `encoding`).
+///
+/// The crate is published as `ms_utils_encoding` (`encoding-utils` is taken on
+/// crates.io); here it keeps the Python package's name.
 #[cfg(feature = "encoding")]
 pub use ms_utils_encoding as encoding_utils;
+
+/// The platform's common logger (feature `logging`).
 #[cfg(feature = "logging")]
 pub use logging_lib;
+
+// The README's code blocks are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
