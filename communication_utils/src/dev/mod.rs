@@ -1,3 +1,6 @@
 //! In-process development servers for tests and local development: the
 //! gateway (PROTOCOL §4) and an S3-compatible server. Enabled by the
 //! `test-util` feature; both bind loopback only.
+
+#[cfg(feature = "ws")]
+pub mod gateway;

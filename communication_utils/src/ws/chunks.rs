@@ -38,7 +38,7 @@ mod error;
 mod split;
 
 pub use error::{ChunkDrop, ChunkError};
-pub use split::{chunk_messages, chunk_texts};
+pub use split::{ChunkFrames, chunk_frames, chunk_messages, chunk_texts};
 
 /// Decodes the standard alphabet with or without padding: Node's
 /// `Buffer.toString("base64")` pads, other senders may not, and the bytes are
@@ -75,6 +75,40 @@ pub struct ChunkLimits {
     /// Most partial jobs held at once; a chunk that would start one more is
     /// dropped. Default 1024.
     pub max_pending_jobs: usize,
+}
+
+impl ChunkLimits {
+    /// These limits with another [`ChunkLimits::ttl`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use communication_utils::ws::chunks::ChunkLimits;
+    ///
+    /// let limits = ChunkLimits::default()
+    ///     .with_ttl(Duration::from_secs(30))
+    ///     .with_max_job_bytes(1 << 20)
+    ///     .with_max_pending_jobs(16);
+    /// assert_eq!(limits.max_pending_jobs, 16);
+    /// ```
+    #[must_use]
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// These limits with another [`ChunkLimits::max_job_bytes`].
+    #[must_use]
+    pub fn with_max_job_bytes(mut self, bytes: usize) -> Self {
+        self.max_job_bytes = bytes;
+        self
+    }
+
+    /// These limits with another [`ChunkLimits::max_pending_jobs`].
+    #[must_use]
+    pub fn with_max_pending_jobs(mut self, jobs: usize) -> Self {
+        self.max_pending_jobs = jobs;
+        self
+    }
 }
 
 impl Default for ChunkLimits {

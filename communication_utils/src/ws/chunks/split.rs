@@ -63,32 +63,89 @@ pub fn chunk_texts(
     serialized: &[u8],
     piece_size: usize,
 ) -> Result<Vec<String>, ChunkError> {
+    Ok(chunk_frames(job_id, serialized, piece_size)?.collect())
+}
+
+/// Like [`chunk_texts`], but lazy: each frame's text (and its base64) is
+/// built only when the iterator reaches it, so a sender holds one frame at a
+/// time beside the serialized message.
+///
+/// # Errors
+/// [`ChunkError::ZeroPieceSize`] when `piece_size` is 0.
+///
+/// ```
+/// use communication_utils::ws::chunks::chunk_frames;
+///
+/// let mut frames = chunk_frames("j1", br#"{"a":1}"#, 4).unwrap();
+/// assert_eq!(frames.len(), 2);
+/// assert_eq!(frames.next().unwrap(), r#"{"jobId":"j1","index":0,"max_index":2,"chunk":"eyJhIg=="}"#);
+/// ```
+pub fn chunk_frames<'a>(
+    job_id: &str,
+    serialized: &'a [u8],
+    piece_size: usize,
+) -> Result<ChunkFrames<'a>, ChunkError> {
     if piece_size == 0 {
         return Err(ChunkError::ZeroPieceSize);
     }
-    let total = serialized.len().div_ceil(piece_size).max(1);
     // serde_json escapes the id exactly as it would inside a Value.
     let id = serde_json::to_string(job_id).map_err(ChunkError::Serialize)?;
-    let pieces: Vec<&[u8]> = if serialized.is_empty() {
-        vec![&[]]
-    } else {
-        serialized.chunks(piece_size).collect()
-    };
-    Ok(pieces
-        .into_iter()
-        .enumerate()
-        .map(|(index, piece)| {
-            let mut frame = String::with_capacity(piece.len() / 3 * 4 + id.len() + 64);
-            frame.push_str("{\"jobId\":");
-            frame.push_str(&id);
-            frame.push_str(",\"index\":");
-            frame.push_str(&index.to_string());
-            frame.push_str(",\"max_index\":");
-            frame.push_str(&total.to_string());
-            frame.push_str(",\"chunk\":\"");
-            base64::engine::general_purpose::STANDARD.encode_string(piece, &mut frame);
-            frame.push_str("\"}");
-            frame
-        })
-        .collect())
+    Ok(ChunkFrames {
+        id,
+        serialized,
+        piece_size,
+        total: serialized.len().div_ceil(piece_size).max(1),
+        index: 0,
+    })
 }
+
+/// The chunk messages of one serialized message, as frame texts; made by
+/// [`chunk_frames`].
+#[derive(Debug, Clone)]
+pub struct ChunkFrames<'a> {
+    /// The job id, already JSON-escaped and quoted.
+    id: String,
+    serialized: &'a [u8],
+    piece_size: usize,
+    total: usize,
+    index: usize,
+}
+
+impl ChunkFrames<'_> {
+    /// The `max_index` every frame carries: how many frames there are.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+}
+
+impl Iterator for ChunkFrames<'_> {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        if self.index >= self.total {
+            return None;
+        }
+        let start = (self.index * self.piece_size).min(self.serialized.len());
+        let end = (start + self.piece_size).min(self.serialized.len());
+        let piece = &self.serialized[start..end];
+        let mut frame = String::with_capacity(piece.len().div_ceil(3) * 4 + self.id.len() + 64);
+        frame.push_str("{\"jobId\":");
+        frame.push_str(&self.id);
+        frame.push_str(",\"index\":");
+        frame.push_str(&self.index.to_string());
+        frame.push_str(",\"max_index\":");
+        frame.push_str(&self.total.to_string());
+        frame.push_str(",\"chunk\":\"");
+        base64::engine::general_purpose::STANDARD.encode_string(piece, &mut frame);
+        frame.push_str("\"}");
+        self.index += 1;
+        Some(frame)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.total - self.index;
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for ChunkFrames<'_> {}

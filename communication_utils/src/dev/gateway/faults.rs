@@ -1,0 +1,254 @@
+//! Fault injection and observation for tests: a cheap clone-able handle on
+//! a running [`DevGateway`](super::DevGateway).
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::Value;
+use tracing::info;
+
+use super::session::outbound_for;
+use super::state::{GatewayCounters, Outbound, Shared, lock};
+
+/// Why a fault-injection call could not be carried out.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GatewayError {
+    /// No open websocket connection for that user.
+    #[error("user {user} has no open connection to the gateway")]
+    NotConnected {
+        /// The user asked for.
+        user: String,
+    },
+}
+
+impl GatewayError {
+    /// True for [`GatewayError::NotConnected`].
+    pub fn is_not_connected(&self) -> bool {
+        matches!(self, Self::NotConnected { .. })
+    }
+}
+
+/// Injects faults into a running [`DevGateway`](super::DevGateway) and
+/// observes it. Cheap to clone; get one from
+/// [`DevGateway::faults`](super::DevGateway::faults).
+///
+/// Waiting methods ([`FaultControl::wait_for`],
+/// [`FaultControl::wait_connected`]) never time out on their own: wrap them
+/// in `tokio::time::timeout`.
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// use std::time::Duration;
+/// use communication_utils::dev::gateway::DevGateway;
+///
+/// let gateway = DevGateway::builder().user("svc", "pw").start().await?;
+/// let faults = gateway.faults();
+/// // ... connect a client as "svc" ...
+/// tokio::time::timeout(Duration::from_secs(5), faults.wait_connected("svc")).await?;
+/// faults.close_all_now();
+/// tokio::time::timeout(Duration::from_secs(5), faults.wait_for(|c| c.connections >= 2)).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct FaultControl {
+    pub(super) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for FaultControl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FaultControl")
+            .field("counters", &*self.shared.counters.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FaultControl {
+    /// Drops every open websocket connection now, without a close frame
+    /// (as a crashed or restarted gateway would). Returns how many.
+    pub fn close_all_now(&self) -> usize {
+        let n = self.shared.close_sessions(None);
+        info!(connections = n, "closing every connection (fault injected)");
+        n
+    }
+
+    /// Drops every connection of `user` now; returns how many.
+    pub fn close_user(&self, user: &str) -> usize {
+        self.shared.close_sessions(Some(user))
+    }
+
+    /// Drops every connection open at the time `delay` from now (tokio
+    /// time, so paused-time tests control it).
+    pub fn close_all_after(&self, delay: Duration) {
+        let shared = Arc::clone(&self.shared);
+        self.shared.tracker.spawn(async move {
+            tokio::select! {
+                _ = shared.cancel.cancelled() => {}
+                _ = tokio::time::sleep(delay) => {
+                    let n = shared.close_sessions(None);
+                    info!(connections = n, "closing every connection (fault injected)");
+                }
+            }
+        });
+    }
+
+    /// While on, every login is answered `401 Unauthorized`, even with
+    /// the right password.
+    pub fn refuse_logins(&self, on: bool) {
+        self.shared.refuse_logins.store(on, Ordering::Relaxed);
+    }
+
+    /// While `Some(code)`, every login is answered with that HTTP status
+    /// (e.g. 500) and a JSON error body. Takes precedence over
+    /// [`FaultControl::refuse_logins`].
+    pub fn login_status(&self, status: Option<u16>) {
+        *lock(&self.shared.login_status) = status;
+    }
+
+    /// While on, the gateway neither reads nor writes on any websocket
+    /// (pings go unanswered, queued frames wait) but keeps every socket
+    /// open: what a hung peer looks like. Logins still work.
+    pub fn stall(&self, on: bool) {
+        self.shared.stalled.send_replace(on);
+    }
+
+    /// Forgets every token issued so far: upgrades with them are refused
+    /// until the client logs in again.
+    pub fn revoke_tokens(&self) {
+        lock(&self.shared.tokens).revoke_all();
+    }
+
+    /// Sends `text` as one text frame, as is (not necessarily JSON), to
+    /// `to_user`'s newest connection.
+    ///
+    /// # Errors
+    /// [`GatewayError::NotConnected`] when `to_user` has no connection.
+    ///
+    /// # Cancellation safety
+    /// Cancel-safe: if cancelled while the connection's queue is full,
+    /// nothing was queued.
+    pub async fn send_raw_text(
+        &self,
+        to_user: &str,
+        text: impl Into<String>,
+    ) -> Result<(), GatewayError> {
+        self.queue(to_user, Outbound::Text(text.into())).await
+    }
+
+    /// Sends `bytes` as one binary frame to `to_user`'s newest connection.
+    ///
+    /// # Errors
+    /// [`GatewayError::NotConnected`] when `to_user` has no connection.
+    ///
+    /// # Cancellation safety
+    /// Cancel-safe, as [`FaultControl::send_raw_text`].
+    pub async fn send_raw_binary(
+        &self,
+        to_user: &str,
+        bytes: impl Into<Bytes>,
+    ) -> Result<(), GatewayError> {
+        self.queue(to_user, Outbound::Binary(bytes.into())).await
+    }
+
+    /// Sends `value` to `to_user` the way routed tasks are sent: whole, or
+    /// as chunk messages when its serialization is above the gateway's
+    /// chunk threshold.
+    ///
+    /// # Errors
+    /// [`GatewayError::NotConnected`] when `to_user` has no connection.
+    ///
+    /// # Cancellation safety
+    /// Cancel-safe, as [`FaultControl::send_raw_text`].
+    pub async fn deliver(&self, to_user: &str, value: &Value) -> Result<(), GatewayError> {
+        self.queue(to_user, outbound_for(&self.shared, value)).await
+    }
+
+    async fn queue(&self, to_user: &str, out: Outbound) -> Result<(), GatewayError> {
+        let not_connected = || GatewayError::NotConnected {
+            user: to_user.to_owned(),
+        };
+        let tx = self.shared.sender_for(to_user).ok_or_else(not_connected)?;
+        tx.send(out).await.map_err(|_| not_connected())
+    }
+
+    /// The users with an open connection, sorted, once per connection.
+    pub fn connected_users(&self) -> Vec<String> {
+        self.shared.connected_users()
+    }
+
+    /// A snapshot of the counters.
+    pub fn counters(&self) -> GatewayCounters {
+        self.shared.counters.borrow().clone()
+    }
+
+    /// Logins answered 201 so far.
+    pub fn logins(&self) -> u64 {
+        self.shared.counters.borrow().logins
+    }
+
+    /// Websocket connections established so far.
+    pub fn connections(&self) -> u64 {
+        self.shared.counters.borrow().connections
+    }
+
+    /// A `watch` on the counters, updated on every change.
+    pub fn watch_counters(&self) -> tokio::sync::watch::Receiver<GatewayCounters> {
+        self.shared.counters.subscribe()
+    }
+
+    /// Waits until `pred` holds for the counters and returns them.
+    ///
+    /// # Cancellation safety
+    /// Cancel-safe (it only observes).
+    pub async fn wait_for(
+        &self,
+        mut pred: impl FnMut(&GatewayCounters) -> bool,
+    ) -> GatewayCounters {
+        let mut rx = self.shared.counters.subscribe();
+        match rx.wait_for(|c| pred(c)).await {
+            Ok(c) => c.clone(),
+            // The sender lives as long as `self.shared`: unreachable, but
+            // answering the current value beats a panic.
+            Err(_) => self.counters(),
+        }
+    }
+
+    /// Waits until `user` has an open connection.
+    ///
+    /// # Cancellation safety
+    /// Cancel-safe (it only observes).
+    pub async fn wait_connected(&self, user: &str) {
+        let mut rx = self.shared.counters.subscribe();
+        loop {
+            // Mark the current value seen before looking, so a connection
+            // made right after the look still wakes us.
+            rx.borrow_and_update();
+            if self.shared.connected_users().iter().any(|u| u == user) {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Waits until `user` has no open connection.
+    ///
+    /// # Cancellation safety
+    /// Cancel-safe (it only observes).
+    pub async fn wait_disconnected(&self, user: &str) {
+        let mut rx = self.shared.counters.subscribe();
+        loop {
+            rx.borrow_and_update();
+            if !self.shared.connected_users().iter().any(|u| u == user) {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}

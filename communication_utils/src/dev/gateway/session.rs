@@ -1,0 +1,494 @@
+//! One websocket connection: a reader that routes what the client sends and
+//! a writer that drains the connection's queue, joined in one task.
+//!
+//! Reader and writer are separate futures so that a client that stops
+//! reading (pushing back) never stops the gateway from reading what that
+//! client sends, and the other way round.
+
+use std::sync::Arc;
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::state::{Outbound, SessionHandle, Shared};
+use crate::ws::chunks::{ChunkAssembler, ChunkLimits, chunk_frames};
+
+/// Frames queued for one connection before routers to it wait.
+const OUTBOUND_QUEUE: usize = 256;
+/// Flood frames written between flushes (tungstenite also writes out on its
+/// own whenever its buffer passes `write_buffer_size`).
+const FLOOD_FLUSH_EVERY: u64 = 1024;
+/// Frames drained from the queue before one flush.
+const DRAIN_BATCH: usize = 64;
+/// Upper bound on `bench-chunked` payloads, so a typo cannot eat the host.
+const MAX_BENCH_BYTES: u64 = 1 << 30;
+/// Printable, never escaped in JSON, and not periodic on a power of two, so
+/// a reordered or lost piece shows in the reassembled blob.
+const BLOB_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-_.";
+
+type Sink<S> = SplitSink<WebSocketStream<S>, Message>;
+type Stream<S> = SplitStream<WebSocketStream<S>>;
+
+/// Serves one upgraded connection of `user` until either side ends it, the
+/// gateway shuts down or a fault closes it.
+pub(super) async fn serve<S>(shared: Arc<Shared>, user: String, ws: WebSocketStream<S>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
+    let close = shared.cancel.child_token();
+    let id = shared.add_session(SessionHandle {
+        user: user.clone(),
+        tx: tx.clone(),
+        close: close.clone(),
+    });
+    info!(user = %user, "websocket connected");
+    let (sink, stream) = ws.split();
+    let reader = async {
+        read_loop(&shared, &user, stream, &tx, &close).await;
+        close.cancel();
+    };
+    let writer = async {
+        write_loop(&shared, sink, rx, &close).await;
+        close.cancel();
+    };
+    tokio::join!(reader, writer);
+    shared.remove_session(id);
+    info!(user = %user, "websocket closed");
+}
+
+/// Waits while the gateway is stalled. Returns false if the connection was
+/// closed meanwhile.
+async fn wait_unstalled(stalled: &mut watch::Receiver<bool>, close: &CancellationToken) -> bool {
+    if !*stalled.borrow_and_update() {
+        return true;
+    }
+    tokio::select! {
+        _ = close.cancelled() => false,
+        r = stalled.wait_for(|s| !*s) => r.is_ok(),
+    }
+}
+
+async fn read_loop<S>(
+    shared: &Shared,
+    user: &str,
+    mut stream: Stream<S>,
+    tx: &mpsc::Sender<Outbound>,
+    close: &CancellationToken,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut stalled = shared.stalled.subscribe();
+    let limits = ChunkLimits::default().with_max_job_bytes(shared.settings.max_message_size);
+    let mut assembler = ChunkAssembler::new(limits);
+    loop {
+        if !wait_unstalled(&mut stalled, close).await {
+            return;
+        }
+        let frame = tokio::select! {
+            biased;
+            _ = close.cancelled() => return,
+            // A stall must stop reading at once, not after the next frame.
+            _ = stalled.changed() => continue,
+            frame = stream.next() => frame,
+        };
+        match frame {
+            None => return,
+            Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => return,
+            Some(Err(e)) => {
+                debug!(user, error = %e, "websocket read failed");
+                return;
+            }
+            Some(Ok(Message::Text(text))) => {
+                shared.count(|c| c.messages_in += 1);
+                let value = match serde_json::from_str::<Value>(text.as_str()) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let preview: String = text.as_str().chars().take(200).collect();
+                        debug!(user, error = %e, %preview, "non-JSON text frame ignored");
+                        continue;
+                    }
+                };
+                drop(text);
+                let Some(value) = reassemble(shared, user, &mut assembler, value) else {
+                    continue;
+                };
+                let handled = tokio::select! {
+                    _ = close.cancelled() => return,
+                    handled = handle_message(shared, user, value, tx) => handled,
+                };
+                if !handled {
+                    return;
+                }
+            }
+            Some(Ok(Message::Binary(b))) => {
+                debug!(user, len = b.len(), "binary frame ignored");
+            }
+            // Pings are answered and closes completed by tungstenite while
+            // the stream is polled; keep reading until it ends.
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+/// Passes a plain message through; feeds a chunk message to the assembler
+/// and returns the whole message once its last chunk is in.
+fn reassemble(
+    shared: &Shared,
+    user: &str,
+    assembler: &mut ChunkAssembler,
+    value: Value,
+) -> Option<Value> {
+    if !ChunkAssembler::is_chunk(&value) {
+        return Some(value);
+    }
+    let now = Instant::now();
+    if assembler.next_expiry().is_some_and(|t| t <= now) {
+        for job_id in assembler.expire(now) {
+            warn!(user, %job_id, "chunked message from client expired incomplete");
+            shared.count(|c| c.chunk_drops += 1);
+        }
+    }
+    match assembler.push(value, now) {
+        Ok(whole) => whole,
+        Err(dropped) => {
+            warn!(user, job_id = dropped.job_id().unwrap_or("?"), error = %dropped, "chunk from client dropped");
+            shared.count(|c| c.chunk_drops += 1);
+            None
+        }
+    }
+}
+
+/// Acts on one whole message. Returns false when this connection's own
+/// writer is gone (the connection is ending).
+async fn handle_message(
+    shared: &Shared,
+    user: &str,
+    mut value: Value,
+    tx: &mpsc::Sender<Outbound>,
+) -> bool {
+    let event = value.get("event").and_then(Value::as_str).unwrap_or("");
+    match event {
+        "ms-send-task" => {
+            let data = value
+                .get_mut("data")
+                .map(Value::take)
+                .unwrap_or(Value::Null);
+            route_task(shared, user, data, tx).await
+        }
+        "bench-flood" => {
+            let count = value["data"]["count"].as_u64().unwrap_or(0);
+            let size = value["data"]["size"]
+                .as_u64()
+                .and_then(|s| usize::try_from(s).ok())
+                .unwrap_or(200)
+                .min(shared.settings.max_message_size);
+            debug!(user, count, size, "bench-flood");
+            tx.send(Outbound::Flood { count, size }).await.is_ok()
+        }
+        "bench-chunked" => {
+            let bytes = value["data"]["bytes"]
+                .as_u64()
+                .unwrap_or(0)
+                .min(MAX_BENCH_BYTES);
+            let piece = value["data"]["chunk"]
+                .as_u64()
+                .and_then(|c| usize::try_from(c).ok())
+                .unwrap_or(shared.settings.chunk_piece_size)
+                .clamp(1, shared.settings.max_message_size);
+            debug!(user, bytes, piece, "bench-chunked");
+            let payload = bench_payload(usize::try_from(bytes).unwrap_or(0));
+            let job_id = uuid::Uuid::new_v4().to_string();
+            let out = Outbound::Chunked {
+                job_id,
+                payload,
+                piece,
+            };
+            tx.send(out).await.is_ok()
+        }
+        "bench-echo" => {
+            let data = value
+                .get_mut("data")
+                .map(Value::take)
+                .unwrap_or(Value::Null);
+            let reply = json!({"event": "bench-echo-reply", "data": data}).to_string();
+            tx.send(Outbound::Text(reply)).await.is_ok()
+        }
+        other => {
+            debug!(
+                user,
+                event = other,
+                "message with no gateway meaning ignored"
+            );
+            true
+        }
+    }
+}
+
+/// `{"event":"bench-payload","data":{"blob":"<bytes ASCII bytes>"}}`, serialized.
+fn bench_payload(bytes: usize) -> Vec<u8> {
+    const HEAD: &[u8] = br#"{"event":"bench-payload","data":{"blob":""#;
+    const TAIL: &[u8] = br#""}}"#;
+    let mut out = Vec::with_capacity(HEAD.len() + bytes + TAIL.len());
+    out.extend_from_slice(HEAD);
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(BLOB_ALPHABET.len());
+        out.extend_from_slice(&BLOB_ALPHABET[..n]);
+        left -= n;
+    }
+    out.extend_from_slice(TAIL);
+    out
+}
+
+/// Routes an `ms-send-task` (its `data`) to the named microservice, or
+/// answers `ms-error` when it is not connected.
+async fn route_task(
+    shared: &Shared,
+    from: &str,
+    mut data: Value,
+    tx: &mpsc::Sender<Outbound>,
+) -> bool {
+    let job_id = data.get("jobId").cloned().unwrap_or(Value::Null);
+    let to = data.get("to").and_then(Value::as_str).map(str::to_owned);
+    let dest = to.as_deref().and_then(|to| shared.sender_for(to));
+    let (Some(to), Some(dest)) = (to, dest) else {
+        shared.count(|c| c.unknown_recipients += 1);
+        warn!(from, to = ?data.get("to"), "ms-send-task for a microservice that is not connected");
+        let error = json!({"event": "ms-error",
+                           "data": {"jobId": job_id, "message": "unknown microservice"}});
+        return tx.send(Outbound::Text(error.to_string())).await.is_ok();
+    };
+    let mut take = |key: &str| data.get_mut(key).map(Value::take).unwrap_or(Value::Null);
+    let mut reference_id = take("referenceId");
+    let mut workflow_id = take("workflowId");
+    let payload = take("data");
+    // Senders that give only one of the two ids still get both filled in.
+    if reference_id.is_null() {
+        reference_id = workflow_id.clone();
+    } else if workflow_id.is_null() {
+        workflow_id = reference_id.clone();
+    }
+    let task = json!({"event": "ms-task", "data": {
+        "from": from,
+        "referenceId": reference_id,
+        "workflowId": workflow_id,
+        "jobId": job_id,
+        "data": payload,
+    }});
+    let out = outbound_for(shared, &task);
+    let chunked = matches!(out, Outbound::Chunked { .. });
+    debug!(from, %to, chunked, "ms-send-task routed");
+    if dest.send(out).await.is_err() {
+        // The recipient went away between lookup and delivery.
+        shared.count(|c| c.unknown_recipients += 1);
+        let error = json!({"event": "ms-error",
+                           "data": {"jobId": task["data"]["jobId"], "message": "unknown microservice"}});
+        return tx.send(Outbound::Text(error.to_string())).await.is_ok();
+    }
+    shared.count(|c| {
+        c.tasks_routed += 1;
+        c.tasks_chunked += u64::from(chunked);
+    });
+    true
+}
+
+/// A message as it goes to a client: whole, or as chunk messages when its
+/// serialization is above the threshold (PROTOCOL §4).
+pub(super) fn outbound_for(shared: &Shared, value: &Value) -> Outbound {
+    let text = value.to_string();
+    if text.len() > shared.settings.chunk_threshold {
+        Outbound::Chunked {
+            job_id: uuid::Uuid::new_v4().to_string(),
+            payload: text.into_bytes(),
+            piece: shared.settings.chunk_piece_size,
+        }
+    } else {
+        Outbound::Text(text)
+    }
+}
+
+async fn write_loop<S>(
+    shared: &Shared,
+    mut sink: Sink<S>,
+    mut rx: mpsc::Receiver<Outbound>,
+    close: &CancellationToken,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut stalled = shared.stalled.subscribe();
+    loop {
+        if !wait_unstalled(&mut stalled, close).await {
+            return;
+        }
+        let first = tokio::select! {
+            biased;
+            _ = close.cancelled() => return,
+            _ = stalled.changed() => continue,
+            out = rx.recv() => match out {
+                Some(out) => out,
+                None => return,
+            },
+        };
+        let written = tokio::select! {
+            _ = close.cancelled() => return,
+            r = write_batch(&mut sink, first, &mut rx, &mut stalled, close) => r,
+        };
+        if let Err(e) = written {
+            debug!(error = %e, "websocket write failed");
+            return;
+        }
+    }
+}
+
+/// Writes `first` and whatever else is already queued (up to a batch),
+/// then flushes once.
+async fn write_batch<S>(
+    sink: &mut Sink<S>,
+    first: Outbound,
+    rx: &mut mpsc::Receiver<Outbound>,
+    stalled: &mut watch::Receiver<bool>,
+    close: &CancellationToken,
+) -> Result<(), WsError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    write_one(sink, first, stalled, close).await?;
+    for _ in 1..DRAIN_BATCH {
+        match rx.try_recv() {
+            Ok(out) => write_one(sink, out, stalled, close).await?,
+            Err(_) => break,
+        }
+    }
+    sink.flush().await
+}
+
+async fn write_one<S>(
+    sink: &mut Sink<S>,
+    out: Outbound,
+    stalled: &mut watch::Receiver<bool>,
+    close: &CancellationToken,
+) -> Result<(), WsError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    match out {
+        Outbound::Text(text) => sink.feed(Message::text(text)).await,
+        Outbound::Binary(bytes) => sink.feed(Message::binary(bytes)).await,
+        Outbound::Chunked {
+            job_id,
+            payload,
+            piece,
+        } => {
+            let frames = match chunk_frames(&job_id, &payload, piece) {
+                Ok(frames) => frames,
+                Err(e) => {
+                    warn!(error = %e, "could not chunk a message");
+                    return Ok(());
+                }
+            };
+            for frame in frames {
+                // Each frame is hundreds of KiB: flushing each costs nothing
+                // extra and keeps one frame's worth of buffer.
+                sink.send(Message::text(frame)).await?;
+                if !wait_unstalled(stalled, close).await {
+                    return Ok(());
+                }
+            }
+            Ok(())
+        }
+        Outbound::Flood { count, size } => flood(sink, count, size, stalled, close).await,
+    }
+}
+
+/// The `bench-flood` answer: `count` frames of about `size` bytes, then
+/// `bench-end`. Only the `seq` digits differ between frames, so each frame
+/// is the same prefix, number and suffix pasted together.
+async fn flood<S>(
+    sink: &mut Sink<S>,
+    count: u64,
+    size: usize,
+    stalled: &mut watch::Receiver<bool>,
+    close: &CancellationToken,
+) -> Result<(), WsError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    const PREFIX: &str = r#"{"event":"bench","data":{"seq":"#;
+    const MIDDLE: &str = r#","pad":""#;
+    const SUFFIX: &str = r#""}}"#;
+    let digits = count.max(1).ilog10() as usize + 1;
+    let fixed = PREFIX.len() + MIDDLE.len() + SUFFIX.len() + digits;
+    let suffix = format!("{MIDDLE}{}{SUFFIX}", "x".repeat(size.saturating_sub(fixed)));
+    let mut number = itoa_buf();
+    for seq in 0..count {
+        let seq_text = number.format(seq);
+        let mut frame = String::with_capacity(PREFIX.len() + seq_text.len() + suffix.len());
+        frame.push_str(PREFIX);
+        frame.push_str(seq_text);
+        frame.push_str(&suffix);
+        sink.feed(Message::text(frame)).await?;
+        if seq % FLOOD_FLUSH_EVERY == FLOOD_FLUSH_EVERY - 1 {
+            sink.flush().await?;
+            if !wait_unstalled(stalled, close).await {
+                return Ok(());
+            }
+        }
+    }
+    let end = json!({"event": "bench-end", "data": {"count": count}}).to_string();
+    sink.feed(Message::text(end)).await
+}
+
+/// A tiny reusable integer formatter (no extra dependency for `itoa`).
+fn itoa_buf() -> Itoa {
+    Itoa { buf: [0; 20] }
+}
+
+struct Itoa {
+    buf: [u8; 20],
+}
+
+impl Itoa {
+    fn format(&mut self, mut n: u64) -> &str {
+        let mut i = self.buf.len();
+        loop {
+            i -= 1;
+            self.buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        std::str::from_utf8(&self.buf[i..]).unwrap_or("0")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn itoa_formats_like_display() {
+        let mut f = itoa_buf();
+        for n in [0u64, 7, 10, 99, 12345, u64::MAX] {
+            assert_eq!(f.format(n), n.to_string());
+        }
+    }
+
+    #[test]
+    fn bench_payload_is_the_documented_json() {
+        let payload = bench_payload(100);
+        let v: Value = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(v["event"], "bench-payload");
+        assert_eq!(v["data"]["blob"].as_str().unwrap().len(), 100);
+        assert_eq!(bench_payload(0).len(), payload.len() - 100);
+    }
+}
