@@ -8,11 +8,12 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use tracing::{Dispatch, Level};
-use tracing_appender::non_blocking::NonBlocking;
 use tracing_appender::rolling::{RollingFileAppender, Rotation as AppenderRotation};
 use tracing_log::AsLog;
 use tracing_subscriber::filter::{Directive, EnvFilter, LevelFilter};
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::JsonFields;
+use tracing_subscriber::fmt::writer::MakeWriterExt;
 use tracing_subscriber::layer::{Layered, SubscriberExt};
 use tracing_subscriber::{Layer, Registry};
 
@@ -520,10 +521,11 @@ impl LoggerBuilder {
             name => format!("log-{what}-{name}"),
         };
 
+        let mut outputs = Vec::new();
         if let Some(path) = &self.file {
             let file = open_file(path, self.rotation)?;
             let (writer, handle) = writer::spawn(file, &thread("file"), self.buffered_lines);
-            layers.push(self.layer(writer, self.file_format, false));
+            outputs.push((writer, self.file_format, false));
             writers.push(handle);
         }
         if self.console {
@@ -535,8 +537,23 @@ impl LoggerBuilder {
                 ),
             };
             let (writer, handle) = writer::spawn(target, &thread("console"), self.buffered_lines);
-            layers.push(self.layer(writer, self.console_format, ansi));
+            outputs.push((writer, self.console_format, ansi));
             writers.push(handle);
+        }
+        // When file and console want the same bytes, format each line once
+        // and hand it to both writers: that halves the caller's cost.
+        if let [
+            (file, file_format, file_ansi),
+            (console, console_format, console_ansi),
+        ] = outputs.as_slice()
+            && (file_format, file_ansi) == (console_format, console_ansi)
+        {
+            let both = file.clone().and(console.clone());
+            layers.push(self.layer(both, *file_format, *file_ansi));
+        } else {
+            for (writer, format, ansi) in outputs {
+                layers.push(self.layer(writer, format, ansi));
+            }
         }
 
         let subscriber = Registry::default().with(filter).with(layers);
@@ -602,7 +619,10 @@ impl LoggerBuilder {
         add_directives(filter, &self.directives, DirectiveOrigin::Builder)
     }
 
-    fn layer(&self, writer: NonBlocking, format: Format, ansi: bool) -> BoxedLayer {
+    fn layer<W>(&self, writer: W, format: Format, ansi: bool) -> BoxedLayer
+    where
+        W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    {
         let layer = tracing_subscriber::fmt::layer().with_writer(writer);
         match format {
             Format::Json => layer

@@ -11,13 +11,13 @@
 //!     let _guard = Logger::setup("my_service")?;
 //!
 //!     tracing::info!("connected");
-//!     // [INFO] [22-11-2026 14:03:07] (main:9) -> connected
+//!     // [INFO] [22-11-2026 14:03:07] (main:7) -> connected
 //!     tracing::warn!(job = 7, user = "bob", "slow job");
-//!     // [WARNING] [22-11-2026 14:03:07] (main:11) -> slow job job=7 user=bob
+//!     // [WARNING] [22-11-2026 14:03:07] (main:9) -> slow job job=7 user=bob
 //!
 //!     let sum = time_it!("sum", (1..=1000u64).sum::<u64>());
-//!     // [INFO] [22-11-2026 14:03:07] (main:14) -> sum executed in 0.00000120s
-//!     # let _ = sum;
+//!     // [INFO] [22-11-2026 14:03:07] (main:12) -> sum executed in 0.00000120s
+//!     assert_eq!(sum, 500_500);
 //!     Ok(())
 //! }
 //! ```
@@ -111,6 +111,11 @@ pub use writer::LogGuard;
 /// logging_lib::tracing::info!("through the re-export");
 /// ```
 pub use tracing;
+
+// The README's examples are compiled as doctests too, so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// Paths used by this crate's macros; not part of the public API.
 #[doc(hidden)]
