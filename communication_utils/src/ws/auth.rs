@@ -90,14 +90,13 @@ fn truncate(body: &str) -> String {
 }
 
 impl Authenticator {
-    pub(crate) fn new(config: &WsConfig, tls: Option<rustls::ClientConfig>) -> Result<Self, Error> {
-        let mut builder = reqwest::Client::builder()
+    pub(crate) fn new(config: &WsConfig, tls: rustls::ClientConfig) -> Result<Self, Error> {
+        let client = reqwest::Client::builder()
             .timeout(config.login_timeout)
-            .connect_timeout(config.connect_timeout);
-        if let Some(tls) = tls {
-            builder = builder.use_preconfigured_tls(tls);
-        }
-        let client = builder.build().map_err(|source| Error::Login { source })?;
+            .connect_timeout(config.connect_timeout)
+            .use_preconfigured_tls(tls)
+            .build()
+            .map_err(|source| Error::Login { source })?;
         Ok(Self {
             client,
             url: login_url(config.tls, &config.host),

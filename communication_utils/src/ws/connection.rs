@@ -50,19 +50,22 @@ pub(crate) struct Dialer {
 
 impl Dialer {
     pub(crate) fn new(config: &WsConfig) -> Result<Self, Error> {
-        let tls = if config.tls {
-            Some(tls_config(config.extra_ca_pem.as_deref())?)
+        // reqwest is built without a default crypto provider, so it always gets
+        // a preconfigured TLS config, even for plain HTTP.
+        let rustls = tls_config(if config.tls {
+            config.extra_ca_pem.as_deref()
         } else {
             None
-        };
+        })?;
         let auth = if config.need_token {
-            Some(Authenticator::new(config, tls.clone())?)
+            Some(Authenticator::new(config, rustls.clone())?)
         } else {
             None
         };
+        let tls = config.tls.then(|| Arc::new(rustls));
         Ok(Self {
             config: config.clone(),
-            tls: tls.map(Arc::new),
+            tls,
             auth,
         })
     }

@@ -1,0 +1,161 @@
+//! Reconnecting: after the gateway closes every socket, with backoff, with a
+//! fresh login each time.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use communication_utils::ws::{ConnectionState, Event, MicroServiceWs, ReconnectPolicy};
+
+#[tokio::test]
+async fn reconnects_after_the_gateway_closes_every_socket_and_logs_in_again() {
+    let gw = gateway().await;
+    let alice = connect(&gw, ALICE).await;
+    let bob = connect(&gw, BOB).await;
+    wait_connected(&gw, "bob").await;
+    let mut state = alice.state();
+    let mut events = alice.events();
+    let logins_before = gw.faults().logins();
+
+    assert_eq!(gw.faults().close_all_now(), 2);
+    wait_state(&mut state, |s| {
+        matches!(s, ConnectionState::Reconnecting { .. })
+    })
+    .await;
+    wait_state(&mut state, ConnectionState::is_connected).await;
+    within(
+        "bob back",
+        gw.faults().wait_for(|c| c.open_connections == 2),
+    )
+    .await;
+    // One fresh login per reconnect, for each client.
+    assert!(gw.faults().logins() >= logins_before + 2);
+    within("disconnected event", async {
+        while !matches!(events.recv().await.unwrap(), Event::Disconnected { .. }) {}
+    })
+    .await;
+
+    alice
+        .send_task_to_ms("bob", "r", "after-reconnect", serde_json::json!(1))
+        .await
+        .unwrap();
+    let msg = next(&bob).await;
+    assert_eq!(msg.job_id(), Some("after-reconnect"));
+    assert!(alice.stats().reconnects >= 1);
+}
+
+#[tokio::test]
+async fn messages_sent_while_disconnected_are_written_after_the_reconnect() {
+    let gw = gateway().await;
+    let bob = connect(&gw, BOB).await;
+    let alice = connect(&gw, ALICE).await;
+    wait_connected(&gw, "bob").await;
+    // Logins fail for a while: alice stays disconnected, her sends queue up.
+    gw.faults().login_status(Some(500));
+    gw.faults().close_user("alice");
+    let mut state = alice.state();
+    wait_state(&mut state, |s| !s.is_connected()).await;
+    for i in 0..20 {
+        alice
+            .send_task_to_ms("bob", "r", &format!("j{i}"), i)
+            .await
+            .unwrap();
+    }
+    within(
+        "failed logins",
+        gw.faults().wait_for(|c| c.login_attempts >= 4),
+    )
+    .await;
+    gw.faults().login_status(None);
+    for i in 0..20 {
+        assert_eq!(next(&bob).await.job_id(), Some(format!("j{i}").as_str()));
+    }
+}
+
+#[tokio::test]
+async fn a_dead_gateway_is_detected_by_keepalive() {
+    let gw = gateway().await;
+    let alice = within(
+        "connect",
+        config(&gw, ALICE)
+            .keepalive(Duration::from_millis(100), Duration::from_millis(100))
+            .connect(),
+    )
+    .await
+    .unwrap();
+    let mut events = alice.events();
+    // A stalled gateway keeps the socket open but answers nothing.
+    gw.faults().stall(true);
+    let mut state = alice.state();
+    wait_state(&mut state, |s| !s.is_connected()).await;
+    let reason = within("disconnected event", async {
+        loop {
+            if let Event::Disconnected { reason } = events.recv().await.unwrap() {
+                return reason;
+            }
+        }
+    })
+    .await;
+    assert!(reason.contains("no answer"), "{reason}");
+    gw.faults().stall(false);
+    wait_state(&mut state, ConnectionState::is_connected).await;
+}
+
+/// Backoff under paused time: the delays published on the state watch follow
+/// the policy (full jitter under a doubling ceiling), and the attempts are
+/// spaced by them.
+#[tokio::test]
+async fn reconnect_delays_follow_the_backoff_policy() {
+    let gw = communication_utils::dev::gateway::DevGateway::builder()
+        .allow_anonymous(true)
+        .start()
+        .await
+        .unwrap();
+    let policy = ReconnectPolicy::new(Duration::from_millis(500), Duration::from_secs(4))
+        .with_max_attempts(Some(7));
+    let ms = within(
+        "connect",
+        MicroServiceWs::builder(gw.host())
+            .tls(false)
+            .need_token(false)
+            .reconnect(policy.clone())
+            .connect(),
+    )
+    .await
+    .unwrap();
+    let mut state = ms.state();
+    // Nothing listens any more: every attempt is refused at once.
+    gw.shutdown().await;
+    tokio::time::pause();
+    let mut seen = Vec::new();
+    loop {
+        within("state", state.changed()).await.unwrap();
+        let s = *state.borrow_and_update();
+        match s {
+            ConnectionState::Reconnecting { attempt, delay } => {
+                seen.push((attempt, delay, tokio::time::Instant::now()))
+            }
+            ConnectionState::Closed => break,
+            _ => {}
+        }
+    }
+    let attempts: Vec<u32> = seen.iter().map(|s| s.0).collect();
+    assert_eq!(
+        attempts,
+        [1, 2, 3, 4, 5, 6, 7],
+        "gives up after max_attempts"
+    );
+    for (attempt, delay, _) in &seen {
+        assert!(
+            *delay <= policy.ceiling(*attempt),
+            "attempt {attempt}: {delay:?}"
+        );
+    }
+    // Each attempt started no earlier than the previous one's delay after it.
+    for w in seen.windows(2) {
+        assert!(w[1].2 - w[0].2 >= w[0].1, "{:?} then {:?}", w[0], w[1]);
+    }
+    // The ceilings doubled: with full jitter the later delays reach past the first ceiling.
+    assert!(ms.send(1).await.unwrap_err().is_closed());
+}
