@@ -141,7 +141,8 @@ pub struct Stats {
     pub chunk_jobs_pending: u64,
     /// Chunk jobs dropped (defect, limit or expiry).
     pub chunk_jobs_dropped: u64,
-    /// Chunk messages ignored without killing their job (duplicates).
+    /// Chunk messages dropped without killing a job (duplicates, chunk
+    /// messages whose header cannot be read).
     pub chunks_ignored: u64,
     /// Chunked messages reassembled and delivered.
     pub chunk_jobs_completed: u64,
