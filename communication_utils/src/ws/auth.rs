@@ -118,12 +118,12 @@ impl Authenticator {
             })
             .send()
             .await
-            .map_err(|source| Error::Login { source })?;
+            .map_err(Error::login)?;
         let status = resp.status().as_u16();
         let text = resp
             .text()
             .await
-            .map_err(|source| Error::Login { source })?;
+            .map_err(Error::login)?;
         match status {
             201 => {
                 let value: serde_json::Value =

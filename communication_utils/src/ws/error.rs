@@ -199,6 +199,21 @@ impl Error {
         )
     }
 
+    /// True when TLS failed: a setup problem, or a gateway certificate that is
+    /// not trusted (give the gateway's CA with `extra_ca_pem`).
+    ///
+    /// ```
+    /// # use communication_utils::ws::Error;
+    /// assert!(Error::Tls { source: rustls::Error::DecryptError }.is_tls());
+    /// ```
+    pub fn is_tls(&self) -> bool {
+        match self {
+            Error::Tls { .. } => true,
+            Error::GaveUp { last, .. } => last.is_tls(),
+            _ => false,
+        }
+    }
+
     /// True when the outbound queue was full (`try_send`).
     ///
     /// ```
@@ -236,10 +251,47 @@ impl Error {
     }
 
     pub(crate) fn connect(source: tokio_tungstenite::tungstenite::Error) -> Self {
+        if let Some(tls) = find_rustls_error(&source) {
+            return Error::Tls { source: tls };
+        }
         Error::Connect {
             source: Box::new(source),
         }
     }
+
+    pub(crate) fn login(source: reqwest::Error) -> Self {
+        if let Some(tls) = find_rustls_error(&source) {
+            return Error::Tls { source: tls };
+        }
+        Error::Login { source }
+    }
+}
+
+/// The rustls error somewhere in `err`'s chain (an untrusted certificate is
+/// not worth retrying, unlike the transport failures it is wrapped in).
+fn find_rustls_error(err: &(dyn std::error::Error + 'static)) -> Option<rustls::Error> {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls.clone());
+        }
+        if let Some(tokio_tungstenite::tungstenite::Error::Tls(
+            tokio_tungstenite::tungstenite::error::TlsError::Rustls(tls),
+        )) = e.downcast_ref::<tokio_tungstenite::tungstenite::Error>()
+        {
+            return Some((**tls).clone());
+        }
+        // io::Error::source() skips the wrapped error itself; step into it instead.
+        let wrapped = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref());
+        if let Some(inner) = wrapped {
+            current = Some(inner);
+            continue;
+        }
+        current = e.source();
+    }
+    None
 }
 
 impl From<serde_json::Error> for Error {

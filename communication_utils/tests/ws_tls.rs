@@ -1,0 +1,111 @@
+//! TLS: a private gateway's CA, generated here, trusted when given and
+//! refused when not, for both the login and the websocket.
+
+mod common;
+
+use common::*;
+use communication_utils::dev::gateway::DevGateway;
+use communication_utils::ws::MicroServiceWs;
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+
+/// (CA certificate PEM, server certificate PEM, server key PEM) for 127.0.0.1.
+fn private_pki() -> (String, String, String) {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&server_key, &ca)
+        .unwrap();
+    (ca.pem(), server.pem(), server_key.serialize_pem())
+}
+
+async fn tls_gateway() -> (DevGateway, String) {
+    let (ca, cert, key) = private_pki();
+    let gw = DevGateway::builder()
+        .user(ALICE.0, ALICE.1)
+        .tls(cert, key)
+        .start()
+        .await
+        .unwrap();
+    (gw, ca)
+}
+
+#[tokio::test]
+async fn a_private_ca_given_as_pem_is_trusted_for_login_and_websocket() {
+    let (gw, ca) = tls_gateway().await;
+    let ms = within(
+        "connect",
+        MicroServiceWs::builder(gw.host())
+            .credentials(ALICE.0, ALICE.1)
+            .extra_ca_pem(ca.into_bytes())
+            .connect(),
+    )
+    .await
+    .unwrap();
+    assert!(ms.is_connected());
+    ms.send(serde_json::json!({"event": "bench-echo", "data": "over tls"}))
+        .await
+        .unwrap();
+    assert_eq!(next(&ms).await.data(), Some(&serde_json::json!("over tls")));
+}
+
+#[tokio::test]
+async fn a_private_ca_from_a_file_is_trusted() {
+    let (gw, ca) = tls_gateway().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ca.pem");
+    std::fs::write(&path, ca).unwrap();
+    let ms = within(
+        "connect",
+        MicroServiceWs::builder(gw.host())
+            .credentials(ALICE.0, ALICE.1)
+            .extra_ca_file(&path)
+            .connect(),
+    )
+    .await
+    .unwrap();
+    assert!(ms.is_connected());
+}
+
+#[tokio::test]
+async fn an_unknown_ca_is_refused_at_once_with_a_tls_error() {
+    let (gw, _ca) = tls_gateway().await;
+    let err = within(
+        "connect",
+        MicroServiceWs::builder(gw.host())
+            .credentials(ALICE.0, ALICE.1)
+            .connect(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_tls(), "{err:?}");
+    assert!(
+        !err.is_transient(),
+        "an untrusted certificate is not retried"
+    );
+    assert_eq!(gw.faults().logins(), 0);
+}
+
+#[tokio::test]
+async fn an_unknown_ca_is_refused_by_the_websocket_too() {
+    // No login (need_token off), so the websocket handshake meets the certificate first.
+    let (ca, cert, key) = private_pki();
+    let _ = ca;
+    let gw = DevGateway::builder()
+        .allow_anonymous(true)
+        .tls(cert, key)
+        .start()
+        .await
+        .unwrap();
+    let err = within(
+        "connect",
+        MicroServiceWs::builder(gw.host())
+            .need_token(false)
+            .connect(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_tls(), "{err:?}");
+}
