@@ -1,0 +1,138 @@
+//! The `ms-utils-dev` binary: prints where it listens, serves a real login and
+//! websocket there (and S3), and exits cleanly on SIGTERM.
+#![cfg(all(feature = "test-util", feature = "ws", feature = "s3", unix))]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use ms_utils::communication_utils::s3::{S3BucketClient, S3Config};
+use ms_utils::communication_utils::ws::MicroServiceWs;
+
+/// Kills the child if a test fails half-way, so no server outlives the test.
+struct Running(Child);
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(args: &[&str]) -> (Running, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ms-utils-dev"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn ms-utils-dev");
+    let stdout = child.stdout.take().expect("stdout");
+    let running = Running(child);
+    // Read up to the line that says it is serving; a reader thread keeps the
+    // test bounded even if the binary printed nothing.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let done = line.starts_with("# serving");
+            if tx.send(line).is_err() || done {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("ms-utils-dev printed its lines");
+        let done = line.starts_with("# serving");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    (running, lines)
+}
+
+fn value_after<'a>(lines: &'a [String], prefix: &str) -> &'a str {
+    lines
+        .iter()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no line starting with {prefix:?} in {lines:?}"))
+}
+
+#[tokio::test]
+async fn prints_addresses_serves_them_and_stops_on_sigterm() {
+    let (mut running, lines) = start(&["--user", "svc:svc-pw", "--bucket", "data"]);
+    assert!(
+        lines[0].starts_with("GATEWAY 127.0.0.1:"),
+        "first line: {:?}",
+        lines[0]
+    );
+    let host = value_after(&lines, "export GATEWAY_HOST=").to_string();
+    assert_eq!(lines[0], format!("GATEWAY {host}"));
+    assert_eq!(value_after(&lines, "export GATEWAY_USER="), "svc");
+
+    // The gateway takes a real login and websocket for the user given.
+    let config = MicroServiceWs::builder(&host)
+        .credentials("svc", "svc-pw")
+        .tls(false)
+        .build()
+        .unwrap();
+    let ws = tokio::time::timeout(Duration::from_secs(20), MicroServiceWs::connect(config))
+        .await
+        .expect("connect in time")
+        .expect("connected");
+    assert!(ws.is_connected());
+    ws.close().await.unwrap();
+
+    // The S3 line and the exports agree, and the server answers with the bucket asked for.
+    let s3_line = lines
+        .iter()
+        .find(|l| l.starts_with("S3 "))
+        .expect("S3 line");
+    let endpoint = value_after(&lines, "export S3_ENDPOINT=").to_string();
+    assert!(s3_line.starts_with(&format!("S3 {endpoint} access_key=")));
+    let config = S3Config::builder()
+        .endpoint(&endpoint)
+        .credentials(
+            value_after(&lines, "export S3_ACCESS_KEY_ID="),
+            value_after(&lines, "export S3_SECRET_ACCESS_KEY="),
+        )
+        .build()
+        .unwrap();
+    let s3 = S3BucketClient::new("dev", config).await.unwrap();
+    let buckets = tokio::time::timeout(Duration::from_secs(20), s3.list_buckets())
+        .await
+        .expect("list in time")
+        .unwrap();
+    assert!(buckets.contains(&"data".to_string()), "{buckets:?}");
+
+    // SIGTERM ends it with success.
+    let pid = running.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::task::spawn_blocking(move || {
+        let status = running.0.wait();
+        (running, status)
+    });
+    let (_running, status) = tokio::time::timeout(Duration::from_secs(20), status)
+        .await
+        .expect("exited in time")
+        .unwrap();
+    assert!(status.unwrap().success());
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ms-utils-dev"))
+        .args(["--user", "no-colon"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NAME:PASSWORD"));
+}
