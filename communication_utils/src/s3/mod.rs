@@ -1,1 +1,60 @@
-//! The S3 bucket client (under construction).
+//! The S3 bucket client, [`S3BucketClient`]: every operation of the Python
+//! original on aws-sdk-s3, with typed errors, multipart uploads, parallel
+//! ranged downloads, progress reporting and presigned URLs.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use communication_utils::s3::{DownloadOptions, S3BucketClient, UploadOptions};
+//!
+//! # async fn run() -> Result<(), communication_utils::s3::Error> {
+//! // S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY (and S3_REGION,
+//! // default "fr-par") are read now; without them the AWS chain is used.
+//! let client = S3BucketClient::from_env("documents").await?;
+//! client.test_connection().await?;
+//!
+//! // Key defaults to the file name; FileName/FileSize/FileType/CreationTime are stored.
+//! client.upload_file("report.pdf", "my-bucket", None, UploadOptions::new()).await?;
+//!
+//! let meta = client.get_file_metadata("my-bucket", "report.pdf").await?;
+//! println!("{:?}", meta.get("FileSize")); // Some("0.12 MB")
+//!
+//! client.download_file("my-bucket", "report.pdf", "copy.pdf", DownloadOptions::new()).await?;
+//! for key in client.list_files("my-bucket").await? {
+//!     println!("{key}");
+//! }
+//! match client.delete_file("my-bucket", "report.pdf").await {
+//!     Err(e) if e.is_access_denied() => eprintln!("read-only credentials"),
+//!     other => other?,
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Differences from the Python original
+//! - Failures are [`Error`]s with predicates, never `False`/`None`/`[]`.
+//! - [`list_files`](S3BucketClient::list_files) returns every key, not the first 1,000.
+//! - Metadata read back has lower-case keys (S3 lower-cases them, in Python
+//!   too); non-ASCII values are stored RFC 2047-encoded (see [`metadata`]).
+//! - The caller's metadata map is copied, never modified.
+//! - Progress goes to a [`ProgressListener`] (e.g. [`ProgressBarListener`]),
+//!   not to stdout.
+//!
+//! # Compatible stores
+//! A custom endpoint turns on path-style addressing and "checksums only when
+//! required", which MinIO, Scaleway, OVH, Ceph and Backblaze need.
+
+mod client;
+mod config;
+mod download;
+mod error;
+pub mod metadata;
+mod progress;
+mod upload;
+
+pub use client::{ListPages, ObjectInfo, S3BucketClient};
+pub use config::{DEFAULT_REGION, S3Config, S3ConfigBuilder, TransferConfig};
+pub use download::{DownloadOptions, DownloadOutput};
+pub use error::{BoxError, Error};
+pub use metadata::ObjectMetadata;
+pub use progress::{Direction, Progress, ProgressBarListener, ProgressListener};
+pub use upload::{UploadOptions, UploadOutput};

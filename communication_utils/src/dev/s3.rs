@@ -1,0 +1,334 @@
+//! An S3-compatible server in-process: `s3s` + `s3s-fs` serving a folder
+//! over HTTP on 127.0.0.1, with signature checks, for tests and local
+//! development.
+//!
+//! What `s3s-fs` 0.14.1 supports (checked with aws-sdk-s3): put/get/head/
+//! delete, ranges, user metadata, copy, multipart, paging, presigned URLs and
+//! SigV4 signature checks. Object ACLs and `ListMultipartUploads` answer
+//! `NotImplemented`, and a PUT into a missing bucket creates it.
+//!
+//! ```no_run
+//! use communication_utils::dev::s3::DevS3Server;
+//! use communication_utils::s3::S3BucketClient;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = DevS3Server::builder().bucket("test").start().await?;
+//! let client = S3BucketClient::new("dev", server.client_config()).await?;
+//! client.upload_bytes(b"hi".to_vec(), "test", "hi.txt", Default::default()).await?;
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::s3::S3Config;
+
+/// The access key used when none is given.
+pub const DEFAULT_ACCESS_KEY: &str = "ms-utils-dev";
+/// The secret key used when none is given (a development server on loopback).
+pub const DEFAULT_SECRET_KEY: &str = "ms-utils-dev-secret";
+
+/// A running S3-compatible server on `127.0.0.1`. Stops on
+/// [`shutdown`](Self::shutdown) or drop; a temporary root is deleted then.
+///
+/// ```no_run
+/// # async fn f() -> std::io::Result<()> {
+/// let server = communication_utils::dev::s3::DevS3Server::builder().start().await?;
+/// println!("S3 {}", server.endpoint());
+/// # Ok(()) }
+/// ```
+pub struct DevS3Server {
+    addr: SocketAddr,
+    root: PathBuf,
+    access_key: String,
+    secret_key: String,
+    stop: CancellationToken,
+    task: Option<JoinHandle<()>>,
+    // Dropped last: the folder must outlive the server task.
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl fmt::Debug for DevS3Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DevS3Server")
+            .field("addr", &self.addr)
+            .field("root", &self.root)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Builder for [`DevS3Server`].
+///
+/// ```no_run
+/// # async fn f() -> std::io::Result<()> {
+/// use communication_utils::dev::s3::DevS3Server;
+/// let server = DevS3Server::builder()
+///     .root("/tmp/s3-data")
+///     .port(9000)
+///     .credentials("dev", "dev-secret")
+///     .bucket("uploads")
+///     .start()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Default)]
+#[must_use]
+pub struct DevS3ServerBuilder {
+    root: Option<PathBuf>,
+    port: u16,
+    credentials: Option<(String, String)>,
+    buckets: Vec<String>,
+}
+
+impl fmt::Debug for DevS3ServerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DevS3ServerBuilder")
+            .field("root", &self.root)
+            .field("port", &self.port)
+            .field(
+                "access_key",
+                &self.credentials.as_ref().map(|c| c.0.as_str()),
+            )
+            .field("buckets", &self.buckets)
+            .finish()
+    }
+}
+
+impl DevS3ServerBuilder {
+    /// Serve this folder (created if missing; kept after shutdown). Default:
+    /// a fresh temporary folder, deleted on shutdown.
+    ///
+    /// ```
+    /// let b = communication_utils::dev::s3::DevS3Server::builder().root("./s3-data");
+    /// # let _ = b;
+    /// ```
+    pub fn root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.root = Some(root.into());
+        self
+    }
+
+    /// Listen on this port of 127.0.0.1 (default 0: any free port).
+    ///
+    /// ```
+    /// let b = communication_utils::dev::s3::DevS3Server::builder().port(9000);
+    /// # let _ = b;
+    /// ```
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// The only credentials accepted (default [`DEFAULT_ACCESS_KEY`] /
+    /// [`DEFAULT_SECRET_KEY`]). Requests signed with others are refused (403).
+    ///
+    /// ```
+    /// let b = communication_utils::dev::s3::DevS3Server::builder().credentials("ak", "sk");
+    /// # let _ = b;
+    /// ```
+    pub fn credentials(
+        mut self,
+        access_key: impl Into<String>,
+        secret_key: impl Into<String>,
+    ) -> Self {
+        self.credentials = Some((access_key.into(), secret_key.into()));
+        self
+    }
+
+    /// Create this bucket at start (may be called several times).
+    ///
+    /// ```
+    /// let b = communication_utils::dev::s3::DevS3Server::builder().bucket("a").bucket("b");
+    /// # let _ = b;
+    /// ```
+    pub fn bucket(mut self, name: impl Into<String>) -> Self {
+        self.buckets.push(name.into());
+        self
+    }
+
+    /// Binds, creates the buckets and starts serving in a background task.
+    ///
+    /// # Errors
+    /// The port is taken, or the root folder cannot be created or read.
+    ///
+    /// ```no_run
+    /// # async fn f() -> std::io::Result<()> {
+    /// let server = communication_utils::dev::s3::DevS3Server::builder().start().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn start(self) -> std::io::Result<DevS3Server> {
+        let (root, temp) = match self.root {
+            Some(r) => {
+                tokio::fs::create_dir_all(&r).await?;
+                (r, None)
+            }
+            None => {
+                let t = tempfile::Builder::new().prefix("ms-utils-s3-").tempdir()?;
+                (t.path().to_owned(), Some(t))
+            }
+        };
+        for b in &self.buckets {
+            tokio::fs::create_dir_all(root.join(b)).await?;
+        }
+        let fs = s3s_fs::FileSystem::new(&root)
+            .map_err(|e| std::io::Error::other(format!("s3s-fs root: {e:?}")))?;
+        let (access_key, secret_key) = self
+            .credentials
+            .unwrap_or_else(|| (DEFAULT_ACCESS_KEY.to_owned(), DEFAULT_SECRET_KEY.to_owned()));
+        let service = {
+            let mut b = S3ServiceBuilder::new(fs);
+            b.set_auth(SimpleAuth::from_single(
+                access_key.clone(),
+                secret_key.clone(),
+            ));
+            b.build()
+        };
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port)).await?;
+        let addr = listener.local_addr()?;
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(serve(listener, service, stop.clone()));
+        tracing::debug!(%addr, root = %root.display(), "dev S3 server started");
+        Ok(DevS3Server {
+            addr,
+            root,
+            access_key,
+            secret_key,
+            stop,
+            task: Some(task),
+            _temp: temp,
+        })
+    }
+}
+
+/// Accepts until stopped; each connection is dropped (closed hard, even
+/// mid-response) when the server stops, which is what lets tests cut a
+/// transfer half-way.
+async fn serve(listener: TcpListener, service: s3s::service::S3Service, stop: CancellationToken) {
+    let http = ConnBuilder::new(TokioExecutor::new());
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        let socket = tokio::select! {
+            () = stop.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((socket, _)) => socket,
+                Err(e) => {
+                    tracing::warn!(error = %e, "dev S3 server: accept failed");
+                    continue;
+                }
+            },
+            // Reap finished connections so the set does not grow.
+            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+        };
+        let conn = http
+            .serve_connection(TokioIo::new(socket), service.clone())
+            .into_owned();
+        let stop = stop.clone();
+        conns.spawn(async move {
+            tokio::select! {
+                _ = conn => {}
+                () = stop.cancelled() => {}
+            }
+        });
+    }
+    drop(listener);
+    conns.shutdown().await;
+}
+
+impl DevS3Server {
+    /// A builder: temporary root, any free port, default credentials.
+    ///
+    /// ```
+    /// let b = communication_utils::dev::s3::DevS3Server::builder();
+    /// # let _ = b;
+    /// ```
+    pub fn builder() -> DevS3ServerBuilder {
+        DevS3ServerBuilder::default()
+    }
+
+    /// The bound address (`127.0.0.1:port`).
+    ///
+    /// ```no_run
+    /// # async fn f(s: communication_utils::dev::s3::DevS3Server) { println!("{}", s.addr().port()); }
+    /// ```
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The endpoint URL, `http://127.0.0.1:port`.
+    ///
+    /// ```no_run
+    /// # async fn f(s: communication_utils::dev::s3::DevS3Server) { println!("S3 {}", s.endpoint()); }
+    /// ```
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The folder served: one sub-folder per bucket, one file per object.
+    ///
+    /// ```no_run
+    /// # async fn f(s: communication_utils::dev::s3::DevS3Server) { println!("{}", s.root().display()); }
+    /// ```
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The access key the server accepts.
+    ///
+    /// ```no_run
+    /// # async fn f(s: communication_utils::dev::s3::DevS3Server) { println!("{}", s.access_key()); }
+    /// ```
+    pub fn access_key(&self) -> &str {
+        &self.access_key
+    }
+
+    /// The secret key the server accepts (print it only for local use).
+    ///
+    /// ```no_run
+    /// # async fn f(s: communication_utils::dev::s3::DevS3Server) { let _ = s.secret_key(); }
+    /// ```
+    pub fn secret_key(&self) -> &str {
+        &self.secret_key
+    }
+
+    /// A ready-made configuration for [`S3BucketClient`](crate::s3::S3BucketClient):
+    /// this endpoint, these credentials, region `fr-par`, path-style.
+    ///
+    /// ```no_run
+    /// # async fn f(s: communication_utils::dev::s3::DevS3Server) -> Result<(), communication_utils::s3::Error> {
+    /// let client = communication_utils::s3::S3BucketClient::new("dev", s.client_config()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn client_config(&self) -> S3Config {
+        S3Config::local(self.endpoint(), &self.access_key, &self.secret_key)
+    }
+
+    /// Stops accepting, closes every connection (cutting transfers in
+    /// progress) and waits for the server task to end.
+    ///
+    /// ```no_run
+    /// # async fn f(s: communication_utils::dev::s3::DevS3Server) { s.shutdown().await; }
+    /// ```
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for DevS3Server {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}

@@ -1,0 +1,558 @@
+//! Client configuration: endpoint, region, credentials, TLS, timeouts,
+//! retries and transfer tuning.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::error::Error;
+
+/// The region the original client always used (Scaleway Paris).
+pub const DEFAULT_REGION: &str = "fr-par";
+
+/// Sizes and parallelism of large transfers.
+///
+/// The defaults were chosen from `cargo run --release --example s3_bench`
+/// (see `BENCHMARKS.md`): 8 MiB parts (boto3's default), 4 parts in flight
+/// (memory for a file upload stays near one part per task; a file is never
+/// read whole), downloads split into 8 MiB ranges fetched 8 at a time.
+///
+/// ```
+/// use communication_utils::s3::TransferConfig;
+///
+/// let mut t = TransferConfig::default();
+/// t.part_size = 16 * 1024 * 1024;
+/// t.concurrency = 8;
+/// assert!(t.multipart_threshold >= 5 * 1024 * 1024);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TransferConfig {
+    /// Uploads of at least this many bytes go multipart (default 8 MiB, boto3's).
+    pub multipart_threshold: u64,
+    /// Size of each multipart part (default 8 MiB; S3's minimum is 5 MiB,
+    /// and at most 10,000 parts are allowed: larger files get larger parts).
+    pub part_size: u64,
+    /// Parts uploaded at once (default 4). Memory is bounded by this times
+    /// `part_size` for streams; file parts are streamed from disk.
+    pub concurrency: usize,
+    /// Objects of at least this size are downloaded as parallel ranges (default 16 MiB).
+    pub download_threshold: u64,
+    /// Size of each download range (default 8 MiB).
+    pub download_part_size: u64,
+    /// Ranges fetched at once (default 8).
+    pub download_concurrency: usize,
+    /// Ask the server for stored checksums on whole-object downloads and let
+    /// the SDK verify them (default true). Sizes are always verified.
+    pub verify_checksums: bool,
+}
+
+impl Default for TransferConfig {
+    fn default() -> Self {
+        const MIB: u64 = 1024 * 1024;
+        TransferConfig {
+            multipart_threshold: 8 * MIB,
+            part_size: 8 * MIB,
+            concurrency: 4,
+            download_threshold: 16 * MIB,
+            download_part_size: 8 * MIB,
+            download_concurrency: 8,
+            verify_checksums: true,
+        }
+    }
+}
+
+/// Static credentials; the secret never appears in `Debug`.
+#[derive(Clone)]
+pub(crate) struct StaticKeys {
+    pub(crate) access_key: String,
+    pub(crate) secret_key: String,
+    pub(crate) session_token: Option<String>,
+}
+
+/// Everything [`S3BucketClient::new`](super::S3BucketClient::new) needs.
+///
+/// Build it with [`S3Config::builder`] or read it from the environment with
+/// [`S3Config::from_env`]. Its `Debug` output never shows the secret key.
+///
+/// ```
+/// use communication_utils::s3::S3Config;
+///
+/// let config = S3Config::builder()
+///     .endpoint("https://s3.fr-par.scw.cloud")
+///     .credentials("SCWXXXXXXXX", "secret")
+///     .build()?;
+/// assert!(!format!("{config:?}").contains("secret\""));
+/// # Ok::<(), communication_utils::s3::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct S3Config {
+    pub(crate) endpoint: Option<String>,
+    pub(crate) region: String,
+    pub(crate) keys: Option<StaticKeys>,
+    pub(crate) force_path_style: bool,
+    pub(crate) checksums_when_required: bool,
+    pub(crate) extra_ca_pem: Option<Vec<u8>>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) read_timeout: Option<Duration>,
+    pub(crate) operation_timeout: Option<Duration>,
+    pub(crate) attempt_timeout: Option<Duration>,
+    pub(crate) max_attempts: u32,
+    pub(crate) transfer: TransferConfig,
+}
+
+impl fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field(
+                "access_key",
+                &self.keys.as_ref().map(|k| k.access_key.as_str()),
+            )
+            .field("secret_key", &self.keys.as_ref().map(|_| "<redacted>"))
+            .field("force_path_style", &self.force_path_style)
+            .field("checksums_when_required", &self.checksums_when_required)
+            .field("extra_ca", &self.extra_ca_pem.is_some())
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("operation_timeout", &self.operation_timeout)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("max_attempts", &self.max_attempts)
+            .field("transfer", &self.transfer)
+            .finish()
+    }
+}
+
+impl S3Config {
+    /// A builder with the defaults: region `fr-par`, credentials from the
+    /// standard AWS chain, 10 s connect timeout, 3 attempts (standard retry mode).
+    ///
+    /// ```
+    /// let builder = communication_utils::s3::S3Config::builder();
+    /// let config = builder.region("nl-ams").build()?;
+    /// assert_eq!(config.region(), "nl-ams");
+    /// # Ok::<(), communication_utils::s3::Error>(())
+    /// ```
+    #[must_use]
+    pub fn builder() -> S3ConfigBuilder {
+        S3ConfigBuilder::default()
+    }
+
+    /// Reads `S3_ENDPOINT`, `S3_ACCESS_KEY_ID`, `S3_SECRET_ACCESS_KEY` and
+    /// `S3_REGION` (else `AWS_REGION`, else `fr-par`) now, at call time.
+    /// Without both keys the standard AWS chain supplies credentials
+    /// (`AWS_ACCESS_KEY_ID`, profiles, instance roles, ...).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `S3_ENDPOINT` is not an `http(s)://` URL.
+    ///
+    /// ```no_run
+    /// let config = communication_utils::s3::S3Config::from_env()?;
+    /// # Ok::<(), communication_utils::s3::Error>(())
+    /// ```
+    pub fn from_env() -> Result<S3Config, Error> {
+        S3ConfigBuilder::from_env().build()
+    }
+
+    /// A configuration for a local S3-compatible server (path-style, checksums
+    /// only when required), which cannot fail to build.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn local(endpoint: String, access_key: &str, secret_key: &str) -> S3Config {
+        S3Config {
+            endpoint: Some(endpoint),
+            region: DEFAULT_REGION.to_owned(),
+            keys: Some(StaticKeys {
+                access_key: access_key.to_owned(),
+                secret_key: secret_key.to_owned(),
+                session_token: None,
+            }),
+            force_path_style: true,
+            checksums_when_required: true,
+            extra_ca_pem: None,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: None,
+            operation_timeout: None,
+            attempt_timeout: None,
+            max_attempts: 3,
+            transfer: TransferConfig::default(),
+        }
+    }
+
+    /// The endpoint URL, if a custom one is set.
+    ///
+    /// ```
+    /// let c = communication_utils::s3::S3Config::builder().build()?;
+    /// assert_eq!(c.endpoint(), None);
+    /// # Ok::<(), communication_utils::s3::Error>(())
+    /// ```
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+
+    /// The signing region.
+    ///
+    /// ```
+    /// let c = communication_utils::s3::S3Config::builder().build()?;
+    /// assert_eq!(c.region(), "fr-par");
+    /// # Ok::<(), communication_utils::s3::Error>(())
+    /// ```
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The access key id, if static credentials are set.
+    ///
+    /// ```
+    /// let c = communication_utils::s3::S3Config::builder().credentials("AK", "SK").build()?;
+    /// assert_eq!(c.access_key(), Some("AK"));
+    /// # Ok::<(), communication_utils::s3::Error>(())
+    /// ```
+    pub fn access_key(&self) -> Option<&str> {
+        self.keys.as_ref().map(|k| k.access_key.as_str())
+    }
+
+    /// The transfer tuning in use.
+    ///
+    /// ```
+    /// let c = communication_utils::s3::S3Config::builder().build()?;
+    /// assert_eq!(c.transfer().part_size, 8 * 1024 * 1024);
+    /// # Ok::<(), communication_utils::s3::Error>(())
+    /// ```
+    pub fn transfer(&self) -> &TransferConfig {
+        &self.transfer
+    }
+}
+
+/// Builder for [`S3Config`]; setters never fail, [`build`](Self::build) validates.
+///
+/// ```
+/// use std::time::Duration;
+/// use communication_utils::s3::S3Config;
+///
+/// let config = S3Config::builder()
+///     .endpoint("http://127.0.0.1:9000")
+///     .credentials("minio", "minio123")
+///     .connect_timeout(Duration::from_secs(2))
+///     .max_attempts(5)
+///     .build()?;
+/// # Ok::<(), communication_utils::s3::Error>(())
+/// ```
+#[derive(Clone, Default)]
+#[must_use]
+pub struct S3ConfigBuilder {
+    endpoint: Option<String>,
+    region: Option<String>,
+    keys: Option<StaticKeys>,
+    force_path_style: Option<bool>,
+    checksums_when_required: Option<bool>,
+    extra_ca_pem: Option<Vec<u8>>,
+    connect_timeout: Option<Duration>,
+    read_timeout: Option<Duration>,
+    operation_timeout: Option<Duration>,
+    attempt_timeout: Option<Duration>,
+    max_attempts: Option<u32>,
+    transfer: Option<TransferConfig>,
+}
+
+impl fmt::Debug for S3ConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3ConfigBuilder")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field(
+                "access_key",
+                &self.keys.as_ref().map(|k| k.access_key.as_str()),
+            )
+            .field("secret_key", &self.keys.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl S3ConfigBuilder {
+    /// A builder pre-filled from `S3_ENDPOINT`, `S3_ACCESS_KEY_ID`,
+    /// `S3_SECRET_ACCESS_KEY`, `S3_REGION` / `AWS_REGION` (read now).
+    ///
+    /// ```no_run
+    /// use communication_utils::s3::S3ConfigBuilder;
+    /// let config = S3ConfigBuilder::from_env().max_attempts(5).build()?;
+    /// # Ok::<(), communication_utils::s3::Error>(())
+    /// ```
+    pub fn from_env() -> S3ConfigBuilder {
+        let mut b = S3ConfigBuilder::default();
+        b.endpoint = env_nonempty("S3_ENDPOINT");
+        b.region = env_nonempty("S3_REGION").or_else(|| env_nonempty("AWS_REGION"));
+        if let (Some(ak), Some(sk)) = (
+            env_nonempty("S3_ACCESS_KEY_ID"),
+            env_nonempty("S3_SECRET_ACCESS_KEY"),
+        ) {
+            b.keys = Some(StaticKeys {
+                access_key: ak,
+                secret_key: sk,
+                session_token: None,
+            });
+        }
+        b
+    }
+
+    /// A custom endpoint (MinIO, Scaleway, Ceph, ...). Turns on path-style
+    /// addressing and "checksums only when required" unless set otherwise.
+    ///
+    /// ```
+    /// let b = communication_utils::s3::S3Config::builder().endpoint("https://s3.fr-par.scw.cloud");
+    /// # let _ = b;
+    /// ```
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+
+    /// The signing region (default `fr-par`).
+    ///
+    /// ```
+    /// let b = communication_utils::s3::S3Config::builder().region("eu-west-3");
+    /// # let _ = b;
+    /// ```
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Static credentials. Without them the standard AWS chain is used.
+    ///
+    /// ```
+    /// let b = communication_utils::s3::S3Config::builder().credentials("AK", "SK");
+    /// # let _ = b;
+    /// ```
+    pub fn credentials(
+        mut self,
+        access_key: impl Into<String>,
+        secret_key: impl Into<String>,
+    ) -> Self {
+        self.keys = Some(StaticKeys {
+            access_key: access_key.into(),
+            secret_key: secret_key.into(),
+            session_token: None,
+        });
+        self
+    }
+
+    /// A session token to go with the static credentials (STS).
+    ///
+    /// ```
+    /// let b = communication_utils::s3::S3Config::builder().credentials("AK", "SK").session_token("T");
+    /// # let _ = b;
+    /// ```
+    pub fn session_token(mut self, token: impl Into<String>) -> Self {
+        if let Some(k) = self.keys.as_mut() {
+            k.session_token = Some(token.into());
+        }
+        self
+    }
+
+    /// Force path-style (`https://host/bucket/key`) or virtual-hosted-style
+    /// addressing. Default: path-style on custom endpoints, virtual-hosted on AWS.
+    ///
+    /// ```
+    /// let b = communication_utils::s3::S3Config::builder().force_path_style(true);
+    /// # let _ = b;
+    /// ```
+    pub fn force_path_style(mut self, on: bool) -> Self {
+        self.force_path_style = Some(on);
+        self
+    }
+
+    /// Compute request checksums (and validate response ones) only when the
+    /// operation requires it. Default: on for custom endpoints, because since
+    /// aws-sdk-s3 1.69 the default CRC32 trailer is rejected by Scaleway, OVH
+    /// and Backblaze; off (the SDK default) on AWS.
+    ///
+    /// ```
+    /// let b = communication_utils::s3::S3Config::builder().checksums_when_required(true);
+    /// # let _ = b;
+    /// ```
+    pub fn checksums_when_required(mut self, on: bool) -> Self {
+        self.checksums_when_required = Some(on);
+        self
+    }
+
+    /// Trust this PEM certificate (or bundle) in addition to the system roots,
+    /// for private endpoints.
+    ///
+    /// ```no_run
+    /// let pem = std::fs::read("/etc/ssl/private-ca.pem")?;
+    /// let b = communication_utils::s3::S3Config::builder().extra_ca_pem(pem);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn extra_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.extra_ca_pem = Some(pem.into());
+        self
+    }
+
+    /// TCP/TLS connect timeout (default 10 s).
+    ///
+    /// ```
+    /// let b = communication_utils::s3::S3Config::builder().connect_timeout(std::time::Duration::from_secs(3));
+    /// # let _ = b;
+    /// ```
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = Some(t);
+        self
+    }
+
+    /// Time to wait for the first byte of a response (default: none).
+    ///
+    /// ```
+    /// let b = communication_utils::s3::S3Config::builder().read_timeout(std::time::Duration::from_secs(30));
+    /// # let _ = b;
+    /// ```
+    pub fn read_timeout(mut self, t: Duration) -> Self {
+        self.read_timeout = Some(t);
+        self
+    }
+
+    /// Whole-operation timeout, retries included (default: none, as large
+    /// transfers take long). Applies to each request of a multipart transfer.
+    ///
+    /// ```
+    /// let b = communication_utils::s3::S3Config::builder().operation_timeout(std::time::Duration::from_secs(300));
+    /// # let _ = b;
+    /// ```
+    pub fn operation_timeout(mut self, t: Duration) -> Self {
+        self.operation_timeout = Some(t);
+        self
+    }
+
+    /// Timeout of one attempt (default: none).
+    ///
+    /// ```
+    /// let b = communication_utils::s3::S3Config::builder().attempt_timeout(std::time::Duration::from_secs(60));
+    /// # let _ = b;
+    /// ```
+    pub fn attempt_timeout(mut self, t: Duration) -> Self {
+        self.attempt_timeout = Some(t);
+        self
+    }
+
+    /// Attempts per request in standard retry mode (default 3; 1 = no retry).
+    ///
+    /// ```
+    /// let b = communication_utils::s3::S3Config::builder().max_attempts(1);
+    /// # let _ = b;
+    /// ```
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = Some(n);
+        self
+    }
+
+    /// Multipart and ranged-download tuning.
+    ///
+    /// ```
+    /// use communication_utils::s3::{S3Config, TransferConfig};
+    /// let b = S3Config::builder().transfer(TransferConfig::default());
+    /// # let _ = b;
+    /// ```
+    pub fn transfer(mut self, t: TransferConfig) -> Self {
+        self.transfer = Some(t);
+        self
+    }
+
+    /// Validates and builds.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an endpoint that is not an `http://` or
+    /// `https://` URL, a part size under 5 MiB, a zero concurrency or zero attempts.
+    ///
+    /// ```
+    /// let err = communication_utils::s3::S3Config::builder().endpoint("ftp://x").build();
+    /// assert!(err.is_err());
+    /// ```
+    pub fn build(self) -> Result<S3Config, Error> {
+        if let Some(e) = &self.endpoint
+            && !(e.starts_with("http://") || e.starts_with("https://"))
+        {
+            return Err(Error::config(
+                format!("endpoint `{e}` must start with http:// or https://"),
+                None,
+            ));
+        }
+        let transfer = self.transfer.unwrap_or_default();
+        if transfer.part_size < 5 * 1024 * 1024 {
+            return Err(Error::config("part_size must be at least 5 MiB", None));
+        }
+        if transfer.concurrency == 0 || transfer.download_concurrency == 0 {
+            return Err(Error::config("concurrency must be at least 1", None));
+        }
+        if transfer.download_part_size == 0 {
+            return Err(Error::config("download_part_size must be at least 1", None));
+        }
+        let max_attempts = self.max_attempts.unwrap_or(3);
+        if max_attempts == 0 {
+            return Err(Error::config("max_attempts must be at least 1", None));
+        }
+        let custom = self.endpoint.is_some();
+        Ok(S3Config {
+            endpoint: self.endpoint.map(|e| e.trim_end_matches('/').to_owned()),
+            region: self.region.unwrap_or_else(|| DEFAULT_REGION.to_owned()),
+            keys: self.keys,
+            force_path_style: self.force_path_style.unwrap_or(custom),
+            checksums_when_required: self.checksums_when_required.unwrap_or(custom),
+            extra_ca_pem: self.extra_ca_pem,
+            connect_timeout: self.connect_timeout.unwrap_or(Duration::from_secs(10)),
+            read_timeout: self.read_timeout,
+            operation_timeout: self.operation_timeout,
+            attempt_timeout: self.attempt_timeout,
+            max_attempts,
+            transfer,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_secret_key() {
+        let c = S3Config::builder()
+            .credentials("AKIDVISIBLE", "very-secret-value")
+            .build()
+            .unwrap();
+        let shown = format!("{c:?}");
+        assert!(shown.contains("AKIDVISIBLE"));
+        assert!(!shown.contains("very-secret-value"));
+        let b = S3Config::builder().credentials("AK", "very-secret-value");
+        assert!(!format!("{b:?}").contains("very-secret-value"));
+    }
+
+    #[test]
+    fn custom_endpoint_turns_on_path_style_and_required_checksums() {
+        let c = S3Config::builder()
+            .endpoint("http://127.0.0.1:9000/")
+            .build()
+            .unwrap();
+        assert!(c.force_path_style && c.checksums_when_required);
+        assert_eq!(c.endpoint(), Some("http://127.0.0.1:9000"));
+        let aws = S3Config::builder().build().unwrap();
+        assert!(!aws.force_path_style && !aws.checksums_when_required);
+    }
+
+    #[test]
+    fn build_rejects_bad_values() {
+        assert!(
+            S3Config::builder()
+                .endpoint("localhost:9000")
+                .build()
+                .is_err()
+        );
+        let t = TransferConfig {
+            part_size: 1024,
+            ..TransferConfig::default()
+        };
+        assert!(S3Config::builder().transfer(t).build().is_err());
+        assert!(S3Config::builder().max_attempts(0).build().is_err());
+    }
+}

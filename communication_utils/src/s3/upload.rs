@@ -1,0 +1,667 @@
+//! Uploads: from a path, from bytes, from any `AsyncRead`. One PUT below the
+//! multipart threshold; above it, parts uploaded in parallel with at most
+//! `concurrency` in flight, and the upload aborted on any failure (or when the
+//! caller drops the future), so no orphan parts stay behind.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_smithy_types::byte_stream::Length;
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::task::JoinSet;
+
+use super::client::S3BucketClient;
+use super::error::Error;
+use super::metadata::{self, OCTET_STREAM};
+use super::progress::{Direction, ProgressListener, Tracker};
+
+/// S3 allows at most this many parts per upload.
+const MAX_PARTS: u64 = 10_000;
+
+/// Options of an upload: extra metadata, Content-Type, progress.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use communication_utils::s3::UploadOptions;
+///
+/// let mut meta = HashMap::new();
+/// meta.insert("owner".to_owned(), "team-a".to_owned());
+/// let options = UploadOptions::new().metadata(meta).content_type("text/csv");
+/// # let _ = options;
+/// ```
+#[derive(Clone, Default)]
+#[must_use]
+pub struct UploadOptions {
+    metadata: Option<HashMap<String, String>>,
+    content_type: Option<String>,
+    progress: Option<Arc<dyn ProgressListener>>,
+}
+
+impl fmt::Debug for UploadOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UploadOptions")
+            .field("metadata", &self.metadata)
+            .field("content_type", &self.content_type)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl UploadOptions {
+    /// No extra metadata, type guessed, no progress.
+    ///
+    /// ```
+    /// let o = communication_utils::s3::UploadOptions::new();
+    /// # let _ = o;
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// User metadata to store besides the four standard keys (the map is
+    /// copied; the standard keys win on a clash, as in the original).
+    ///
+    /// ```
+    /// let o = communication_utils::s3::UploadOptions::new().metadata([("k".to_owned(), "v".to_owned())].into());
+    /// # let _ = o;
+    /// ```
+    pub fn metadata(mut self, metadata: HashMap<String, String>) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+
+    /// The Content-Type (and `FileType`), instead of the guess from the extension.
+    ///
+    /// ```
+    /// let o = communication_utils::s3::UploadOptions::new().content_type("application/x-ndjson");
+    /// # let _ = o;
+    /// ```
+    pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.content_type = Some(content_type.into());
+        self
+    }
+
+    /// Progress reports go to this listener.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use communication_utils::s3::{Progress, UploadOptions};
+    /// let o = UploadOptions::new().progress(Arc::new(|p: &Progress| eprintln!("{}", p.transferred)));
+    /// # let _ = o;
+    /// ```
+    pub fn progress(mut self, listener: Arc<dyn ProgressListener>) -> Self {
+        self.progress = Some(listener);
+        self
+    }
+}
+
+/// What an upload did.
+///
+/// ```no_run
+/// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+/// let out = c.upload_bytes(b"hello".to_vec(), "bucket", "hello.txt", Default::default()).await?;
+/// assert_eq!(out.size, 5);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UploadOutput {
+    /// The key written.
+    pub key: String,
+    /// Bytes uploaded.
+    pub size: u64,
+    /// The ETag the server returned.
+    pub e_tag: Option<String>,
+    /// Number of parts (0 for a single PUT).
+    pub parts: usize,
+}
+
+/// Where the parts come from.
+enum Source {
+    File { path: std::path::PathBuf, size: u64 },
+    Bytes(Bytes),
+    Reader(Box<dyn AsyncRead + Unpin + Send>),
+}
+
+struct Prepared {
+    bucket: String,
+    key: String,
+    content_type: String,
+    metadata: HashMap<String, String>,
+    tracker: Tracker,
+}
+
+impl S3BucketClient {
+    /// Uploads a local file. The key defaults to the file's name (not its
+    /// path). Stores `FileName`, `FileSize`, `FileType`, `CreationTime`
+    /// (plus the caller's metadata) and the guessed Content-Type. The file is
+    /// streamed from disk, never read whole.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file is missing, unreadable or not a regular file
+    /// (nothing is sent); [`Error::NotFound`] for a missing bucket on servers
+    /// that do not create it; transport and service errors.
+    ///
+    /// # Cancellation safety
+    /// Dropping the future stops the upload; a multipart upload in progress
+    /// is aborted in the background. The object is then either absent or the
+    /// previous version.
+    ///
+    /// ```no_run
+    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+    /// use communication_utils::s3::UploadOptions;
+    /// c.upload_file("/data/model.bin", "bucket", Some("models/v2.bin"), UploadOptions::new()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn upload_file(
+        &self,
+        path: impl AsRef<Path>,
+        bucket: &str,
+        object_name: Option<&str>,
+        options: UploadOptions,
+    ) -> Result<UploadOutput, Error> {
+        let path = path.as_ref();
+        let meta = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| Error::io(path, e))?;
+        if !meta.is_file() {
+            return Err(Error::io(
+                path,
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
+            ));
+        }
+        // Opening now turns a permission problem into an error before any request.
+        drop(
+            tokio::fs::File::open(path)
+                .await
+                .map_err(|e| Error::io(path, e))?,
+        );
+        let file_name = path.file_name().and_then(|n| n.to_str());
+        let key = match (object_name, file_name) {
+            (Some(k), _) => k.to_owned(),
+            (None, Some(n)) => n.to_owned(),
+            (None, None) => {
+                return Err(Error::InvalidInput(format!(
+                    "`{}` has no UTF-8 file name; pass an object name",
+                    path.display()
+                )));
+            }
+        };
+        let size = meta.len();
+        let content_type = options
+            .content_type
+            .clone()
+            .unwrap_or_else(|| metadata::guess_content_type(path).to_owned());
+        let metadata = metadata::upload_metadata(
+            options.metadata.as_ref(),
+            file_name,
+            size,
+            &content_type,
+            metadata::ctime(&meta),
+        );
+        let prepared = Prepared {
+            tracker: Tracker::new(
+                options.progress.as_ref(),
+                Direction::Upload,
+                &key,
+                Some(size),
+            ),
+            bucket: bucket.to_owned(),
+            key,
+            content_type,
+            metadata,
+        };
+        let source = Source::File {
+            path: path.to_owned(),
+            size,
+        };
+        self.upload_source(prepared, source, Some(size)).await
+    }
+
+    /// Uploads bytes held in memory under `key`. Stores `FileSize`,
+    /// `FileType` (`application/octet-stream` unless set) and `CreationTime`
+    /// (now), like the original does for a `BytesIO`.
+    ///
+    /// # Errors
+    /// Transport and service errors.
+    ///
+    /// # Cancellation safety
+    /// As for [`upload_file`](Self::upload_file).
+    ///
+    /// ```no_run
+    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+    /// let json = serde_json::to_vec(&serde_json::json!({"ok": true})).unwrap();
+    /// c.upload_bytes(json, "bucket", "status.json", Default::default()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn upload_bytes(
+        &self,
+        data: impl Into<Bytes>,
+        bucket: &str,
+        key: &str,
+        options: UploadOptions,
+    ) -> Result<UploadOutput, Error> {
+        let data = data.into();
+        let size = data.len() as u64;
+        let prepared = self.prepare_unnamed(bucket, key, Some(size), &options, size);
+        self.upload_source(prepared, Source::Bytes(data), Some(size))
+            .await
+    }
+
+    /// Uploads everything `reader` yields under `key`. Memory stays bounded
+    /// by the parts in flight (`concurrency` × `part_size`), whatever the
+    /// stream's length. `FileSize` is the size known up front, if given
+    /// (`size_hint`); a stream that ends before the threshold goes as one PUT
+    /// with the exact size.
+    ///
+    /// # Errors
+    /// [`Error::Reader`] when `reader` fails (a started multipart upload is
+    /// aborted); transport and service errors.
+    ///
+    /// # Cancellation safety
+    /// As for [`upload_file`](Self::upload_file).
+    ///
+    /// ```no_run
+    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let file = tokio::fs::File::open("big.tar").await?;
+    /// c.upload_reader(file, "bucket", "backups/big.tar", None, Default::default()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn upload_reader<R>(
+        &self,
+        reader: R,
+        bucket: &str,
+        key: &str,
+        size_hint: Option<u64>,
+        options: UploadOptions,
+    ) -> Result<UploadOutput, Error>
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+    {
+        let mut reader: Box<dyn AsyncRead + Unpin + Send> = Box::new(reader);
+        let first_len = self
+            .transfer
+            .multipart_threshold
+            .max(self.transfer.part_size);
+        let first = read_up_to(reader.as_mut(), first_len).await?;
+        if (first.len() as u64) < self.transfer.multipart_threshold {
+            let size = first.len() as u64;
+            let prepared = self.prepare_unnamed(bucket, key, Some(size), &options, size);
+            return self
+                .upload_source(prepared, Source::Bytes(first), Some(size))
+                .await;
+        }
+        let prepared =
+            self.prepare_unnamed(bucket, key, size_hint, &options, size_hint.unwrap_or(0));
+        self.multipart(prepared, Source::Reader(reader), Some(first), None)
+            .await
+    }
+
+    fn prepare_unnamed(
+        &self,
+        bucket: &str,
+        key: &str,
+        total: Option<u64>,
+        options: &UploadOptions,
+        size_for_metadata: u64,
+    ) -> Prepared {
+        let content_type = options
+            .content_type
+            .clone()
+            .unwrap_or_else(|| OCTET_STREAM.to_owned());
+        let metadata = metadata::upload_metadata(
+            options.metadata.as_ref(),
+            None,
+            size_for_metadata,
+            &content_type,
+            SystemTime::now(),
+        );
+        Prepared {
+            tracker: Tracker::new(options.progress.as_ref(), Direction::Upload, key, total),
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            content_type,
+            metadata,
+        }
+    }
+
+    async fn upload_source(
+        &self,
+        p: Prepared,
+        source: Source,
+        size: Option<u64>,
+    ) -> Result<UploadOutput, Error> {
+        let small = size.is_some_and(|s| s < self.transfer.multipart_threshold);
+        if !small {
+            return self.multipart(p, source, None, size).await;
+        }
+        let body = match &source {
+            Source::File { path, size } => file_range(path, 0, *size).await?,
+            Source::Bytes(b) => ByteStream::from(b.clone()),
+            Source::Reader(_) => {
+                return Err(Error::InvalidInput(
+                    "reader sources are read before this point".into(),
+                ));
+            }
+        };
+        let size = size.unwrap_or(0);
+        let out = self
+            .sdk
+            .put_object()
+            .bucket(&p.bucket)
+            .key(&p.key)
+            .content_type(&p.content_type)
+            .set_metadata(Some(p.metadata))
+            .content_length(i64::try_from(size).unwrap_or(i64::MAX))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("PutObject", &p.bucket, Some(&p.key), e))?;
+        p.tracker.add(size);
+        Ok(UploadOutput {
+            key: p.key,
+            size,
+            e_tag: out.e_tag,
+            parts: 0,
+        })
+    }
+
+    async fn multipart(
+        &self,
+        p: Prepared,
+        mut source: Source,
+        first: Option<Bytes>,
+        size: Option<u64>,
+    ) -> Result<UploadOutput, Error> {
+        let created = self
+            .sdk
+            .create_multipart_upload()
+            .bucket(&p.bucket)
+            .key(&p.key)
+            .content_type(&p.content_type)
+            .set_metadata(Some(p.metadata.clone()))
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("CreateMultipartUpload", &p.bucket, Some(&p.key), e))?;
+        let upload_id = created
+            .upload_id
+            .ok_or_else(|| Error::InvalidInput("server returned no upload id".into()))?;
+        let mut guard = AbortGuard {
+            sdk: self.sdk.clone(),
+            bucket: p.bucket.clone(),
+            key: p.key.clone(),
+            upload_id: upload_id.clone(),
+            armed: true,
+        };
+        let result = self
+            .upload_parts(&p, &upload_id, &mut source, first, size)
+            .await;
+        let (parts, total) = match result {
+            Ok(v) => v,
+            Err(e) => {
+                guard.armed = false;
+                guard.abort_now().await;
+                return Err(e);
+            }
+        };
+        let completed = CompletedMultipartUpload::builder()
+            .set_parts(Some(parts.clone()))
+            .build();
+        let out = self
+            .sdk
+            .complete_multipart_upload()
+            .bucket(&p.bucket)
+            .key(&p.key)
+            .upload_id(&upload_id)
+            .multipart_upload(completed)
+            .send()
+            .await;
+        let out = match out {
+            Ok(o) => o,
+            Err(e) => {
+                guard.armed = false;
+                guard.abort_now().await;
+                return Err(Error::from_sdk(
+                    "CompleteMultipartUpload",
+                    &p.bucket,
+                    Some(&p.key),
+                    e,
+                ));
+            }
+        };
+        guard.armed = false;
+        if size.is_none() {
+            p.tracker.finish(total);
+        }
+        Ok(UploadOutput {
+            key: p.key.clone(),
+            size: total,
+            e_tag: out.e_tag,
+            parts: parts.len(),
+        })
+    }
+
+    /// Uploads all parts, at most `concurrency` at once; returns them in
+    /// order with the total size.
+    async fn upload_parts(
+        &self,
+        p: &Prepared,
+        upload_id: &str,
+        source: &mut Source,
+        first: Option<Bytes>,
+        size: Option<u64>,
+    ) -> Result<(Vec<CompletedPart>, u64), Error> {
+        let mut part_size = self.transfer.part_size;
+        if let Some(s) = size {
+            // Keep within S3's 10,000-part limit for very large files.
+            part_size = part_size.max(s.div_ceil(MAX_PARTS));
+        }
+        let mut run = PartRun {
+            tasks: JoinSet::new(),
+            done: Vec::new(),
+            first,
+            offset: 0,
+            number: 0,
+        };
+        let result = self
+            .spawn_parts(p, upload_id, source, part_size, &mut run)
+            .await;
+        // Let every part in flight finish before the caller aborts: a part the
+        // server is still writing could otherwise land after the abort.
+        let mut failure = result.err();
+        while let Some(joined) = run.tasks.join_next().await {
+            match flatten(joined) {
+                Ok(part) => run.done.push(part),
+                Err(e) => failure = failure.or(Some(e)),
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        run.done.sort_by_key(|p| p.part_number);
+        Ok((run.done, run.offset))
+    }
+
+    async fn spawn_parts(
+        &self,
+        p: &Prepared,
+        upload_id: &str,
+        source: &mut Source,
+        part_size: u64,
+        run: &mut PartRun,
+    ) -> Result<(), Error> {
+        loop {
+            // Wait for a free slot before reading the next part: this is what
+            // bounds memory for streams.
+            while run.tasks.len() >= self.transfer.concurrency {
+                if let Some(joined) = run.tasks.join_next().await {
+                    run.done.push(flatten(joined)?);
+                }
+            }
+            let next = match source {
+                Source::File { path, size } => {
+                    if run.offset >= *size && run.number > 0 {
+                        None
+                    } else {
+                        let len = part_size.min(*size - run.offset);
+                        Some((file_range(path, run.offset, len).await?, len))
+                    }
+                }
+                Source::Bytes(b) => {
+                    let total = b.len() as u64;
+                    if run.offset >= total && run.number > 0 {
+                        None
+                    } else {
+                        let len = part_size.min(total - run.offset);
+                        let start = usize::try_from(run.offset).unwrap_or(usize::MAX);
+                        let end = usize::try_from(run.offset + len).unwrap_or(usize::MAX);
+                        Some((ByteStream::from(b.slice(start..end)), len))
+                    }
+                }
+                Source::Reader(r) => {
+                    let buf = match run.first.take() {
+                        Some(b) => b,
+                        None => read_up_to(r.as_mut(), part_size).await?,
+                    };
+                    if buf.is_empty() && run.number > 0 {
+                        None
+                    } else {
+                        let len = buf.len() as u64;
+                        Some((ByteStream::from(buf), len))
+                    }
+                }
+            };
+            let Some((body, len)) = next else {
+                return Ok(());
+            };
+            run.number += 1;
+            run.offset += len;
+            let sdk = self.sdk.clone();
+            let (bucket, key, id) = (p.bucket.clone(), p.key.clone(), upload_id.to_owned());
+            let tracker = p.tracker.clone();
+            let part_number = run.number;
+            run.tasks.spawn(async move {
+                let out = sdk
+                    .upload_part()
+                    .bucket(&bucket)
+                    .key(&key)
+                    .upload_id(id)
+                    .part_number(part_number)
+                    .content_length(i64::try_from(len).unwrap_or(i64::MAX))
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|e| Error::from_sdk("UploadPart", &bucket, Some(&key), e))?;
+                tracker.add(len);
+                Ok(CompletedPart::builder()
+                    .part_number(part_number)
+                    .set_e_tag(out.e_tag)
+                    .build())
+            });
+            // A short part is the last one (a reader's first buffer may be
+            // longer than `part_size`, and shorter only at the end).
+            if len < part_size {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The state of one multipart run, kept outside the spawning loop so that
+/// the parts in flight can be drained whichever way the loop ends.
+struct PartRun {
+    tasks: JoinSet<Result<CompletedPart, Error>>,
+    done: Vec<CompletedPart>,
+    first: Option<Bytes>,
+    offset: u64,
+    number: i32,
+}
+
+fn flatten(
+    joined: Result<Result<CompletedPart, Error>, tokio::task::JoinError>,
+) -> Result<CompletedPart, Error> {
+    joined.map_err(|source| Error::Task { source })?
+}
+
+/// A retryable body reading `len` bytes of `path` from `offset`.
+async fn file_range(path: &Path, offset: u64, len: u64) -> Result<ByteStream, Error> {
+    ByteStream::read_from()
+        .path(path)
+        .offset(offset)
+        .length(Length::Exact(len))
+        .build()
+        .await
+        .map_err(|e| Error::io(path, std::io::Error::other(e)))
+}
+
+/// Reads until `limit` bytes or EOF.
+async fn read_up_to(
+    reader: &mut (dyn AsyncRead + Unpin + Send),
+    limit: u64,
+) -> Result<Bytes, Error> {
+    let cap = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut buf = BytesMut::with_capacity(cap);
+    let mut taken = AsyncReadExt::take(reader, limit);
+    while buf.len() < cap {
+        let n = taken
+            .read_buf(&mut buf)
+            .await
+            .map_err(|source| Error::Reader { source })?;
+        if n == 0 {
+            break;
+        }
+    }
+    Ok(buf.freeze())
+}
+
+/// Aborts a multipart upload when dropped armed (the caller dropped the
+/// upload future): parts already stored would otherwise be billed forever.
+struct AbortGuard {
+    sdk: aws_sdk_s3::Client,
+    bucket: String,
+    key: String,
+    upload_id: String,
+    armed: bool,
+}
+
+impl AbortGuard {
+    async fn abort_now(&self) {
+        abort(&self.sdk, &self.bucket, &self.key, &self.upload_id).await;
+    }
+}
+
+async fn abort(sdk: &aws_sdk_s3::Client, bucket: &str, key: &str, upload_id: &str) {
+    let res = sdk
+        .abort_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .send()
+        .await;
+    if let Err(e) = res {
+        tracing::warn!(bucket, key, upload_id, error = %Error::from_sdk("AbortMultipartUpload", bucket, Some(key), e), "could not abort multipart upload");
+    }
+}
+
+impl Drop for AbortGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let (sdk, bucket, key, id) = (
+                self.sdk.clone(),
+                std::mem::take(&mut self.bucket),
+                std::mem::take(&mut self.key),
+                std::mem::take(&mut self.upload_id),
+            );
+            handle.spawn(async move { abort(&sdk, &bucket, &key, &id).await });
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! Shared support for the `s3_*` tests: one S3 server per test, either the
+//! in-process `DevS3Server` (default) or an external one named by
+//! `MS_UTILS_S3_TEST_ENDPOINT` (e.g. moto's server in `.ci/run`):
+//!
+//! ```text
+//! MS_UTILS_S3_TEST_ENDPOINT=http://127.0.0.1:5000   # use this server
+//! MS_UTILS_S3_TEST_ACCESS_KEY=testing               # default "testing"
+//! MS_UTILS_S3_TEST_SECRET_KEY=testing               # default "testing"
+//! MS_UTILS_S3_TEST_REGION=fr-par                    # default "fr-par"
+//! ```
+//!
+//! Every test gets its own fresh bucket, so tests run in parallel on one
+//! external server.
+#![allow(dead_code, unreachable_pub)]
+
+use std::time::Duration;
+
+use communication_utils::dev::s3::DevS3Server;
+use communication_utils::s3::{S3BucketClient, S3Config, TransferConfig};
+use sha2::{Digest, Sha256};
+
+pub const MIB: usize = 1024 * 1024;
+
+/// An S3 server for one test, a client for it and a fresh bucket.
+pub struct TestS3 {
+    pub server: Option<DevS3Server>,
+    pub client: S3BucketClient,
+    pub bucket: String,
+    endpoint: String,
+    access_key: String,
+    secret_key: String,
+    region: String,
+}
+
+fn external() -> Option<(String, String, String, String)> {
+    let endpoint = std::env::var("MS_UTILS_S3_TEST_ENDPOINT").ok()?;
+    let var = |n: &str, d: &str| std::env::var(n).unwrap_or_else(|_| d.to_owned());
+    Some((
+        endpoint,
+        var("MS_UTILS_S3_TEST_ACCESS_KEY", "testing"),
+        var("MS_UTILS_S3_TEST_SECRET_KEY", "testing"),
+        var("MS_UTILS_S3_TEST_REGION", "fr-par"),
+    ))
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{:016x}", rand::random::<u64>())
+}
+
+impl TestS3 {
+    pub async fn start() -> TestS3 {
+        Self::with_transfer(TransferConfig::default()).await
+    }
+
+    pub async fn with_transfer(transfer: TransferConfig) -> TestS3 {
+        let (server, endpoint, ak, sk, region) = match external() {
+            Some((e, a, s, r)) => (None, e, a, s, r),
+            None => {
+                let server = DevS3Server::builder().start().await.unwrap();
+                let (e, a, s) = (
+                    server.endpoint(),
+                    server.access_key().to_owned(),
+                    server.secret_key().to_owned(),
+                );
+                (Some(server), e, a, s, "fr-par".to_owned())
+            }
+        };
+        let config = S3Config::builder()
+            .endpoint(&endpoint)
+            .credentials(&ak, &sk)
+            .region(&region)
+            .transfer(transfer)
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let client = S3BucketClient::new("test", config).await.unwrap();
+        let t = TestS3 {
+            server,
+            client,
+            bucket: unique("bkt"),
+            endpoint,
+            access_key: ak,
+            secret_key: sk,
+            region,
+        };
+        t.create_bucket(&t.bucket).await;
+        t
+    }
+
+    pub fn is_external(&self) -> bool {
+        self.server.is_none()
+    }
+
+    /// Prints why a test does not apply to the external server; true = skip.
+    pub fn skip_on_external(&self, why: &str) -> bool {
+        if self.is_external() {
+            eprintln!("skipped against the external S3 server: {why}");
+        }
+        self.is_external()
+    }
+
+    pub fn config_builder(&self) -> communication_utils::s3::S3ConfigBuilder {
+        S3Config::builder()
+            .endpoint(&self.endpoint)
+            .credentials(&self.access_key, &self.secret_key)
+            .region(&self.region)
+    }
+
+    pub async fn client_with(
+        &self,
+        builder: communication_utils::s3::S3ConfigBuilder,
+    ) -> S3BucketClient {
+        S3BucketClient::new("test", builder.build().unwrap())
+            .await
+            .unwrap()
+    }
+
+    pub async fn create_bucket(&self, name: &str) {
+        use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+        let mut req = self.client.sdk().create_bucket().bucket(name);
+        // moto (like AWS) wants the region spelled out outside us-east-1.
+        if self.region != "us-east-1" {
+            req = req.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(self.region.as_str()))
+                    .build(),
+            );
+        }
+        req.send().await.unwrap();
+    }
+
+    /// Multipart uploads still open in the test bucket. On the dev server
+    /// (`s3s-fs` answers ListMultipartUploads with NotImplemented) these are
+    /// its `.upload*` bookkeeping files and part files in the root folder.
+    pub async fn open_multipart_uploads(&self) -> usize {
+        match &self.server {
+            Some(server) => std::fs::read_dir(server.root())
+                .unwrap()
+                .filter_map(Result::ok)
+                .filter(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    n.starts_with(".upload") || n.contains(".upload-")
+                })
+                .count(),
+            None => self
+                .client
+                .sdk()
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .send()
+                .await
+                .unwrap()
+                .uploads()
+                .len(),
+        }
+    }
+}
+
+/// Deterministic, incompressible-looking test data.
+pub fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut v = Vec::with_capacity(len + 8);
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
+
+pub fn sha256(bytes: &[u8]) -> Vec<u8> {
+    Sha256::digest(bytes).to_vec()
+}
+
+pub fn sha256_file(path: &std::path::Path) -> Vec<u8> {
+    sha256(&std::fs::read(path).unwrap())
+}
+
+/// A bare HTTP/1.1 request to a loopback URL (for presigned URLs): returns
+/// the status and body.
+pub async fn http(method: &str, url: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(body).await.unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).await.unwrap();
+    let split = resp.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&resp[..split]).into_owned();
+    let status: u16 = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let mut body = resp[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = b.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&b[..line_end]).unwrap().trim(), 16).unwrap();
+        b = &b[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[..size]);
+        b = &b[size + 2..];
+    }
+}

@@ -1,0 +1,50 @@
+//! Configuration from the environment, read when called.
+#![cfg(all(feature = "s3", feature = "test-util"))]
+
+mod common_s3;
+
+use std::process::Command;
+
+use common_s3::TestS3;
+use communication_utils::s3::{S3BucketClient, S3Config};
+
+/// The child half of `from_env_reads_the_variables_when_called`: runs only
+/// inside the re-executed test binary, where the variables are set (tests
+/// may not set variables in their own process: `set_var` is unsafe).
+#[tokio::test]
+async fn from_env_child() {
+    let Ok(bucket) = std::env::var("MS_UTILS_S3_CHILD_BUCKET") else {
+        return;
+    };
+    let config = S3Config::from_env().unwrap();
+    assert_eq!(config.region(), "fr-par");
+    assert!(!format!("{config:?}").contains(&std::env::var("S3_SECRET_ACCESS_KEY").unwrap()));
+    let client = S3BucketClient::from_env("child").await.unwrap();
+    assert!(client.list_buckets().await.unwrap().contains(&bucket));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_env_reads_the_variables_when_called() {
+    let t = TestS3::start().await;
+    if t.skip_on_external("the child reads the dev server's keys") {
+        return;
+    }
+    let server = t.server.as_ref().unwrap();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["from_env_child", "--exact", "--nocapture"])
+        .env("MS_UTILS_S3_CHILD_BUCKET", &t.bucket)
+        .env("S3_ENDPOINT", server.endpoint())
+        .env("S3_ACCESS_KEY_ID", server.access_key())
+        .env("S3_SECRET_ACCESS_KEY", server.secret_key())
+        .env_remove("S3_REGION")
+        .env_remove("AWS_REGION")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("1 passed"), "{text}");
+}

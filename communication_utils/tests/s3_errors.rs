@@ -1,0 +1,197 @@
+//! Typed errors: wrong credentials, missing bucket or key, unreadable local
+//! files, ACLs where the server lacks them.
+#![cfg(all(feature = "s3", feature = "test-util"))]
+
+mod common_s3;
+
+use std::time::Duration;
+
+use common_s3::{TestS3, unique};
+use communication_utils::s3::{DownloadOptions, UploadOptions};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_fail_fast_with_access_denied() {
+    let t = TestS3::start().await;
+    if t.skip_on_external("moto accepts any credentials") {
+        return;
+    }
+    let bad = t
+        .client_with(
+            t.config_builder()
+                .credentials("ms-utils-dev", "not-the-secret"),
+        )
+        .await;
+    let unknown = t
+        .client_with(t.config_builder().credentials("nobody", "x"))
+        .await;
+    for client in [bad, unknown] {
+        let err = tokio::time::timeout(Duration::from_secs(5), client.test_connection())
+            .await
+            .expect("a refused signature is not retried")
+            .unwrap_err();
+        assert!(err.is_access_denied(), "{err:?}");
+        let err = client
+            .upload_bytes(b"x".to_vec(), &t.bucket, "k", UploadOptions::new())
+            .await
+            .unwrap_err();
+        assert!(err.is_access_denied(), "{err:?}");
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "the SDK error is kept"
+        );
+    }
+    assert!(!t.client.exists(&t.bucket, "k").await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_key_and_missing_bucket_are_not_found() {
+    let t = TestS3::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("never.bin");
+
+    let err = t
+        .client
+        .get_file_metadata(&t.bucket, "nope")
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+    let err = t
+        .client
+        .download_file(&t.bucket, "nope", &dest, DownloadOptions::new())
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+    assert!(!dest.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no temp file left"
+    );
+    let err = t
+        .client
+        .download_bytes(&t.bucket, "nope", DownloadOptions::new())
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+
+    let missing = unique("missing");
+    let err = t.client.list_files(&missing).await.unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+    assert_eq!(err.code(), Some("NoSuchBucket"));
+    let err = t.client.get_file_metadata(&missing, "k").await.unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+    let err = t.client.exists(&missing, "k").await;
+    assert!(err.is_err() || err.as_ref().is_ok_and(|e| !e), "{err:?}");
+    let err = t
+        .client
+        .copy(&t.bucket, "nope", &t.bucket, "dst")
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_local_files_are_io_errors_and_send_nothing() {
+    let t = TestS3::start().await;
+    let dir = tempfile::tempdir().unwrap();
+
+    let missing = dir.path().join("absent.txt");
+    let err = t
+        .client
+        .upload_file(&missing, &t.bucket, None, UploadOptions::new())
+        .await
+        .unwrap_err();
+    assert!(err.is_io(), "{err:?}");
+
+    // A directory opens on Linux but cannot be read as a file (and, unlike
+    // chmod 000, this holds when the tests run as root).
+    let err = t
+        .client
+        .upload_file(dir.path(), &t.bucket, Some("dir"), UploadOptions::new())
+        .await
+        .unwrap_err();
+    assert!(err.is_io(), "{err:?}");
+
+    assert!(
+        t.client.list_files(&t.bucket).await.unwrap().is_empty(),
+        "nothing was uploaded"
+    );
+
+    // A destination folder that does not exist is a local error too.
+    t.client
+        .upload_bytes(b"x".to_vec(), &t.bucket, "x", UploadOptions::new())
+        .await
+        .unwrap();
+    let err = t
+        .client
+        .download_file(
+            &t.bucket,
+            "x",
+            dir.path().join("no/such/dir/x"),
+            DownloadOptions::new(),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_io(), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acl_is_set_where_supported_and_a_typed_error_where_not() {
+    let t = TestS3::start().await;
+    t.client
+        .upload_bytes(b"x".to_vec(), &t.bucket, "pub.txt", UploadOptions::new())
+        .await
+        .unwrap();
+    let res = t
+        .client
+        .set_file_permission(&t.bucket, "pub.txt", "public-read")
+        .await;
+    if t.is_external() {
+        res.unwrap();
+        let acl = t
+            .client
+            .sdk()
+            .get_object_acl()
+            .bucket(&t.bucket)
+            .key("pub.txt")
+            .send()
+            .await
+            .unwrap();
+        let public = acl.grants().iter().any(|g| {
+            g.grantee()
+                .and_then(|x| x.uri())
+                .is_some_and(|u| u.ends_with("/global/AllUsers"))
+                && g.permission().is_some_and(|p| p.as_str() == "READ")
+        });
+        assert!(public, "{acl:?}");
+    } else {
+        let err = res.unwrap_err();
+        assert!(
+            err.is_not_implemented(),
+            "s3s-fs has no object ACLs: {err:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_endpoint_is_a_transport_error() {
+    let t = TestS3::start().await;
+    // A port that was just free: connection refused, quickly.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = t
+        .client_with(
+            t.config_builder()
+                .endpoint(format!("http://127.0.0.1:{port}"))
+                .max_attempts(1),
+        )
+        .await;
+    let err = tokio::time::timeout(Duration::from_secs(10), client.list_buckets())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(err.is_transport() || err.is_timeout(), "{err:?}");
+}
