@@ -189,6 +189,8 @@ enum Exit {
     Cancelled,
     /// The connection was lost; reconnect.
     Lost(String),
+    /// The gateway sent a close frame; reconnect.
+    PeerClosed(String),
     /// The token is about to expire; log in again and reconnect now.
     TokenRefresh,
 }
@@ -261,7 +263,7 @@ impl Actor {
             let exit = self.serve(ws, refresh_at).await;
             let immediate = match exit {
                 Exit::Close | Exit::Cancelled => break,
-                Exit::Lost(reason) => {
+                Exit::Lost(reason) | Exit::PeerClosed(reason) => {
                     tracing::warn!(%reason, "gateway connection lost");
                     let _ = self.shared.events.send(Event::Disconnected { reason });
                     false
@@ -382,8 +384,10 @@ impl Actor {
             match ev {
                 IoEvent::Progress => {}
                 IoEvent::CloseRequested => return self.graceful_close(conn).await,
-                // No last flush on a lost connection: it could deliver frames that
-                // are about to be written again on the next one.
+                IoEvent::Exit(Exit::PeerClosed(reason)) => {
+                    self.settle_after_peer_close(&mut conn).await;
+                    return Exit::Lost(reason);
+                }
                 IoEvent::Exit(exit) => return exit,
             }
             let next = if conn.ping_sent {
@@ -394,6 +398,34 @@ impl Actor {
             if keepalive.deadline() != next {
                 keepalive.as_mut().reset(next);
             }
+        }
+    }
+
+    /// A gateway closing gracefully still reads what was sent before its close
+    /// frame. Frames already handed to the socket but not yet flushed are
+    /// finished here, and count as written only if that succeeds; otherwise
+    /// they are written again on the next connection. (After a read or write
+    /// error there is no such last flush: it could deliver frames that are
+    /// about to be written again.)
+    async fn settle_after_peer_close(&mut self, conn: &mut Conn) {
+        if self.outbox.started == 0 {
+            return;
+        }
+        let flushed = timeout(
+            Duration::from_secs(1),
+            poll_fn(|cx| conn.ws.poll_flush_unpin(cx)),
+        )
+        .await;
+        if let Ok(Ok(())) = flushed {
+            let n = self.outbox.started;
+            let data = self
+                .outbox
+                .frames
+                .drain(..n)
+                .filter(|f| f.is_text() || f.is_binary())
+                .count();
+            self.outbox.started = 0;
+            Counters::add(&self.shared.counters.messages_out, data as u64);
         }
     }
 
@@ -539,7 +571,7 @@ fn poll_io(
                 let why = frame
                     .map(|f| format!("{} {}", u16::from(f.code), f.reason))
                     .unwrap_or_default();
-                break Poll::Ready(IoEvent::Exit(Exit::Lost(format!(
+                break Poll::Ready(IoEvent::Exit(Exit::PeerClosed(format!(
                     "closed by the gateway {why}"
                 ))));
             }
