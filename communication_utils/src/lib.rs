@@ -16,3 +16,10 @@ pub mod s3;
 
 #[cfg(feature = "test-util")]
 pub mod dev;
+
+// The two clients at the crate root, as in the Python package
+// (`from ms_utils.communication_utils import MicroServiceWs, S3BucketClient`).
+#[cfg(feature = "s3")]
+pub use s3::S3BucketClient;
+#[cfg(feature = "ws")]
+pub use ws::MicroServiceWs;

@@ -31,6 +31,18 @@ pub use ms_utils_encoding as encoding_utils;
 #[cfg(feature = "logging")]
 pub use logging_lib;
 
+/// The gateway websocket client (feature `ws`); see [`communication_utils::ws`].
+#[cfg(feature = "ws")]
+pub use communication_utils::ws::MicroServiceWs;
+
+/// The S3 bucket client (feature `s3`); see [`communication_utils::s3`].
+#[cfg(feature = "s3")]
+pub use communication_utils::s3::S3BucketClient;
+
+/// The common logger and the timing macro (feature `logging`); see [`logging_lib`].
+#[cfg(feature = "logging")]
+pub use logging_lib::{Logger, time_it};
+
 // The README's code blocks are compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
