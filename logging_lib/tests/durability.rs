@@ -26,7 +26,7 @@ fn assert_numbered(lines: &[String], n: usize) {
 
 #[test]
 fn every_line_of_a_burst_is_written_when_the_guard_drops_right_after() {
-    const N: usize = 100_000;
+    const N: usize = 50_000;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("burst.log");
     let console = SharedBuf::new();
@@ -43,11 +43,11 @@ fn every_line_of_a_burst_is_written_when_the_guard_drops_right_after() {
 
 #[test]
 fn a_full_queue_makes_callers_wait_instead_of_dropping_lines() {
-    const N: usize = 20_000;
+    const N: usize = 5_000;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("small-queue.log");
     let console = SharedBuf::new();
-    let builder = console_and_file(&console, &path).buffered_lines(1);
+    let builder = console_and_file(&console, &path).buffered_lines(8);
     let (dispatch, guard) = builder.build().unwrap();
     tracing::dispatcher::with_default(&dispatch, || {
         for n in 0..N {
@@ -60,12 +60,12 @@ fn a_full_queue_makes_callers_wait_instead_of_dropping_lines() {
 }
 
 /// A writer as slow as a congested disk: each write of the worker's buffer
-/// takes 20 ms.
+/// takes 40 ms.
 struct SlowWriter(SharedBuf);
 
 impl Write for SlowWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(40));
         self.0.write(buf)
     }
 
@@ -76,9 +76,9 @@ impl Write for SlowWriter {
 
 #[test]
 fn the_guard_waits_for_a_slow_writer_past_tracing_appenders_one_second() {
-    // ~6 MB in 64 KiB writes of 20 ms each: about 2 s of backlog at the drop,
+    // ~3 MB in 64 KiB writes of 40 ms each: about 2 s of backlog at the drop,
     // more than the 1 s that tracing-appender's own guard waits.
-    const N: usize = 100_000;
+    const N: usize = 50_000;
     let console = SharedBuf::new();
     let builder = console_only(&SharedBuf::new()).console_writer(SlowWriter(console.clone()));
     let (dispatch, guard) = builder.build().unwrap();
