@@ -1,33 +1,27 @@
 //! `Logger::setup`, the builder behind it, and the one global install.
 
 use std::fmt;
-use std::fs::{self, OpenOptions};
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use tracing::{Dispatch, Level};
-use tracing_appender::rolling::{RollingFileAppender, Rotation as AppenderRotation};
 use tracing_log::AsLog;
-use tracing_subscriber::filter::{Directive, EnvFilter, LevelFilter};
+use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::JsonFields;
 use tracing_subscriber::fmt::writer::MakeWriterExt;
 use tracing_subscriber::layer::{Layered, SubscriberExt};
 use tracing_subscriber::{Layer, Registry};
 
-use crate::error::{DirectiveOrigin, Error};
+use crate::error::Error;
+use crate::filter::{self, ENV_VAR};
 use crate::json::JsonFormat;
 use crate::line::ModuleStyle;
+use crate::output::{DEFAULT_LOG_FILE, Format, Rotation, open_file};
 use crate::text::PythonFormat;
 use crate::writer::{self, DEFAULT_BUFFERED_LINES, DEFAULT_FLUSH_TIMEOUT, LogGuard};
-
-/// The file the Python original writes to, relative to the working directory.
-pub const DEFAULT_LOG_FILE: &str = "logs/combined.log";
-
-/// The environment variable read for directives.
-const ENV_VAR: &str = "RUST_LOG";
 
 /// Who installed the global logger, if this crate did. The lock also makes
 /// check-then-install one step when several threads set up at once.
@@ -99,50 +93,6 @@ impl Logger {
     pub fn builder() -> LoggerBuilder {
         LoggerBuilder::default()
     }
-}
-
-/// How a line is written.
-///
-/// # Examples
-///
-/// ```
-/// use logging_lib::{Format, Logger};
-///
-/// let builder = Logger::builder().format(Format::Json);
-/// # let _ = builder;
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Format {
-    /// `[LEVEL] [dd-mm-YYYY HH:MM:SS] (module:line) -> message key=value`
-    /// (see [`PythonFormat`]). The default.
-    #[default]
-    Text,
-    /// One JSON object per line (see [`JsonFormat`]).
-    Json,
-}
-
-/// When the log file starts afresh.
-///
-/// # Examples
-///
-/// ```
-/// use logging_lib::{Logger, Rotation};
-///
-/// // logs/combined.2026-11-22.log, logs/combined.2026-11-23.log, ...
-/// let builder = Logger::builder().rotation(Rotation::Daily);
-/// # let _ = builder;
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Rotation {
-    /// One file, appended to across runs (the Python original's behaviour).
-    #[default]
-    Never,
-    /// A new file each day: `combined.log` becomes `combined.YYYY-MM-DD.log`
-    /// in the same folder. The date is UTC (`tracing-appender` rolls on UTC
-    /// midnight).
-    Daily,
 }
 
 /// Everything [`Logger::setup`] fixes, made choosable. Create it with
@@ -610,13 +560,12 @@ impl LoggerBuilder {
         } else {
             self.level
         };
-        let mut filter = EnvFilter::default().add_directive(LevelFilter::from_level(base).into());
-        if self.env_directives
-            && let Some(value) = std::env::var_os(ENV_VAR)
-        {
-            filter = add_directives(filter, &value.to_string_lossy(), DirectiveOrigin::Env)?;
-        }
-        add_directives(filter, &self.directives, DirectiveOrigin::Builder)
+        let env = if self.env_directives {
+            std::env::var_os(ENV_VAR).map(|v| v.to_string_lossy().into_owned())
+        } else {
+            None
+        };
+        filter::build(base, env.as_deref(), &self.directives)
     }
 
     fn layer<W>(&self, writer: W, format: Format, ansi: bool) -> BoxedLayer
@@ -638,66 +587,6 @@ impl LoggerBuilder {
                 .with_ansi(ansi)
                 .event_format(PythonFormat::new().module_style(self.module_style))
                 .boxed(),
-        }
-    }
-}
-
-/// Adds each comma-separated directive in order, so that later ones replace
-/// earlier ones for the same target.
-fn add_directives(
-    mut filter: EnvFilter,
-    directives: &str,
-    origin: DirectiveOrigin,
-) -> Result<EnvFilter, Error> {
-    for piece in directives
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        let directive: Directive = piece.parse().map_err(|source| Error::InvalidDirective {
-            directive: piece.to_owned(),
-            origin,
-            source,
-        })?;
-        filter = filter.add_directive(directive);
-    }
-    Ok(filter)
-}
-
-fn open_file(path: &Path, rotation: Rotation) -> Result<Box<dyn Write + Send>, Error> {
-    let log_file = |source| Error::LogFile {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(dir).map_err(log_file)?;
-    match rotation {
-        Rotation::Daily => {
-            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-            let ext = path.extension().map(|s| s.to_string_lossy().into_owned());
-            let mut builder = RollingFileAppender::builder().rotation(AppenderRotation::DAILY);
-            if let Some(stem) = stem {
-                builder = builder.filename_prefix(stem);
-            }
-            if let Some(ext) = ext {
-                builder = builder.filename_suffix(ext);
-            }
-            let appender = builder.build(dir).map_err(|source| Error::RollingFile {
-                dir: dir.to_path_buf(),
-                source,
-            })?;
-            Ok(Box::new(appender))
-        }
-        _ => {
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(log_file)?;
-            Ok(Box::new(file))
         }
     }
 }

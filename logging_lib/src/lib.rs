@@ -86,18 +86,21 @@
 
 mod builder;
 mod error;
+mod filter;
 mod json;
 mod line;
+mod output;
 mod text;
 mod time_it;
 mod writer;
 
-pub use builder::{DEFAULT_LOG_FILE, Format, Logger, LoggerBuilder, Rotation};
+pub use builder::{Logger, LoggerBuilder};
 pub use error::{DirectiveOrigin, Error};
 pub use json::JsonFormat;
 pub use line::{
     LineParts, ModuleStyle, format_line, level_name, module_name, push_field, write_line,
 };
+pub use output::{DEFAULT_LOG_FILE, Format, Rotation};
 pub use text::PythonFormat;
 pub use time_it::TimeItGuard;
 pub use writer::LogGuard;

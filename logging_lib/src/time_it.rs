@@ -77,6 +77,12 @@ impl<F: FnOnce(Duration)> fmt::Debug for TimeItGuard<F> {
 /// panicking, or (for a future) by being dropped before it finished. The name
 /// is any `Display` value.
 ///
+/// # Cancellation safety
+///
+/// The `async` form adds no state of its own beyond the wrapped future's:
+/// dropping it (in a `select!` branch that lost, on a timeout) drops the
+/// wrapped future and logs the time it had run, if it was ever polled.
+///
 /// # Examples
 ///
 /// ```
