@@ -146,8 +146,7 @@ async fn run_strategy(strategy: Strategy) -> Vec<(String, u64)> {
     within("b handled", b_done.notified()).await;
     release.notify_one();
     within("close", bob.close()).await.unwrap();
-    let got = finished.lock().unwrap().clone();
-    got
+    finished.lock().unwrap().clone()
 }
 
 fn pairs(v: &[(&str, u64)]) -> Vec<(String, u64)> {

@@ -241,7 +241,7 @@ impl WsConfigBuilder {
 
     /// A builder from the environment: `GATEWAY_HOST` (required), `GATEWAY_USER`,
     /// `GATEWAY_PASSWORD`, `GATEWAY_TLS`, `GATEWAY_PATH`, `GATEWAY_NEED_TOKEN`,
-    /// `GATEWAY_CA_FILE` (see [`env`]). Problems (missing host, bad boolean,
+    /// `GATEWAY_CA_FILE` (see [`mod@env`]). Problems (missing host, bad boolean,
     /// unreadable CA file) are reported by [`build`](Self::build).
     ///
     /// ```no_run
