@@ -1,10 +1,11 @@
 //! The text event formatter: gathers an event's parts and hands them to
 //! [`write_line`](crate::write_line).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt::{self, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use chrono::Local;
+use chrono::{Local, NaiveDateTime, TimeZone};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_log::NormalizeEvent;
@@ -80,6 +81,30 @@ struct Scratch {
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    static LAST_SECOND: Cell<Option<(u64, NaiveDateTime)>> = const { Cell::new(None) };
+}
+
+/// Local wall-clock time to the second, which is all the line shows.
+///
+/// Converting to local time costs more than reading the clock, and a busy
+/// thread logs many lines within one second, so the conversion is done once
+/// per second per thread.
+fn local_now() -> NaiveDateTime {
+    let Ok(since_epoch) = SystemTime::now().duration_since(UNIX_EPOCH) else {
+        return Local::now().naive_local();
+    };
+    let second = since_epoch.as_secs();
+    if let Some((cached, time)) = LAST_SECOND.get()
+        && cached == second
+    {
+        return time;
+    }
+    let time = i64::try_from(second)
+        .ok()
+        .and_then(|s| Local.timestamp_opt(s, 0).single())
+        .map_or_else(|| Local::now().naive_local(), |t| t.naive_local());
+    LAST_SECOND.set(Some((second, time)));
+    time
 }
 
 impl<S, N> FormatEvent<S, N> for PythonFormat
@@ -93,7 +118,7 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let time = Local::now().naive_local();
+        let time = local_now();
         let normalized = event.normalized_metadata();
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
         let ansi = writer.has_ansi_escapes();
