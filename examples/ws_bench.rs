@@ -1,5 +1,658 @@
-//! `ws_bench` (not written yet).
-fn main() {
-    eprintln!("ws_bench: not written yet");
-    std::process::exit(2);
+//! `ws_bench`: `MicroServiceWs` against a bare tokio-tungstenite client (and,
+//! optionally, the Python original) on the PROTOCOL §4 bench commands.
+//!
+//! ```text
+//! cargo run --release --example ws_bench -- [--host H:P --user U --password P]
+//!     --scenario flood|chunked|echo [--count N --size S] [--bytes B --chunk C]
+//!     [--rounds R] [--client ms|bare|both] [--python PATH]
+//! ```
+//!
+//! Prints one JSON object per line per client (`client`, `scenario`, the
+//! parameters, `secs`, `msgs_per_s`, `mb_per_s`, `p50_us`, `p99_us`,
+//! `peak_rss_mb` as they apply; medians over `--rounds`, default 3), then,
+//! with `--client both`, one `ratio` line per baseline. `--client ms` prints
+//! exactly one line. Without `--host` the development gateway runs in this
+//! process.
+//!
+//! Each client run is a child process (this same program with `--child`), so
+//! that `peak_rss_mb` is that client's alone; runs of the clients alternate.
+//! The Python baseline (`examples/bench/ws_bench.py`, the original
+//! `MicroServiceWs`) runs when `--python PATH` is given or `MS_UTILS_PYTHON`
+//! is set, for `flood` and `chunked` (with pieces of at most 512 KiB: the
+//! original closes the connection on a frame over 1 MiB).
+//!
+//! For `echo`, pin everything to one CPU: `taskset -c 0 cargo run ...`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use futures_util::{SinkExt as _, StreamExt as _};
+use ms_utils::communication_utils::dev::gateway::DevGateway;
+use ms_utils::communication_utils::ws::chunks::ChunkLimits;
+use ms_utils::communication_utils::ws::{Message, MicroServiceWs};
+use serde_json::{Map, Value, json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::sync::{Notify, mpsc};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A child run that takes longer than this is killed and reported.
+const CHILD_TIMEOUT: Duration = Duration::from_secs(600);
+/// The Python original refuses frames over 1 MiB: 512 KiB pieces are the
+/// largest that fit once base64-encoded.
+const PYTHON_MAX_CHUNK: usize = 512 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    Flood,
+    Chunked,
+    Echo,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Flood => "flood",
+            Self::Chunked => "chunked",
+            Self::Echo => "echo",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Args {
+    host: Option<String>,
+    user: String,
+    password: String,
+    scenario: Scenario,
+    count: Option<u64>,
+    size: usize,
+    bytes: usize,
+    chunk: usize,
+    rounds: usize,
+    client: String,
+    python: Option<PathBuf>,
+    child: bool,
+}
+
+impl Args {
+    fn count(&self) -> u64 {
+        self.count.unwrap_or(match self.scenario {
+            Scenario::Echo => 5_000,
+            _ => 200_000,
+        })
+    }
+
+    fn parse() -> Result<Self, String> {
+        let mut args = Self {
+            host: None,
+            user: "bench".into(),
+            password: "bench-pw".into(),
+            scenario: Scenario::Flood,
+            count: None,
+            size: 200,
+            bytes: 64 * 1024 * 1024,
+            chunk: 1024 * 1024,
+            rounds: 3,
+            client: "both".into(),
+            python: std::env::var_os("MS_UTILS_PYTHON").map(PathBuf::from),
+            child: false,
+        };
+        let mut it = std::env::args().skip(1);
+        while let Some(flag) = it.next() {
+            if flag == "--child" {
+                args.child = true;
+                continue;
+            }
+            let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            let num = |v: &str| v.parse::<u64>().map_err(|e| format!("{flag} {v}: {e}"));
+            match flag.as_str() {
+                "--host" => args.host = Some(value),
+                "--user" => args.user = value,
+                "--password" => args.password = value,
+                "--scenario" => {
+                    args.scenario = match value.as_str() {
+                        "flood" => Scenario::Flood,
+                        "chunked" => Scenario::Chunked,
+                        "echo" => Scenario::Echo,
+                        other => return Err(format!("unknown scenario {other}")),
+                    }
+                }
+                "--count" => args.count = Some(num(&value)?),
+                "--size" => args.size = num(&value)? as usize,
+                "--bytes" => args.bytes = num(&value)? as usize,
+                "--chunk" => args.chunk = num(&value)?.max(1) as usize,
+                "--rounds" => args.rounds = num(&value)?.max(1) as usize,
+                "--client" if ["ms", "bare", "both"].contains(&value.as_str()) => {
+                    args.client = value
+                }
+                "--python" => args.python = Some(PathBuf::from(value)),
+                other => return Err(format!("unknown argument {other} {value}")),
+            }
+        }
+        Ok(args)
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match Args::parse() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("ws_bench: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ws_bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = if args.child {
+        runtime.block_on(child(args))
+    } else {
+        runtime.block_on(parent(args))
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ws_bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+// ---------------------------------------------------------------- parent
+
+async fn parent(args: Args) -> Result<(), BoxError> {
+    let mut args = args;
+    let _gateway = match &args.host {
+        Some(_) => None,
+        None => {
+            let gw = DevGateway::builder()
+                .user(args.user.clone(), args.password.clone())
+                .start()
+                .await?;
+            args.host = Some(gw.host());
+            Some(gw)
+        }
+    };
+    let mut clients: Vec<&str> = match args.client.as_str() {
+        "ms" => vec!["ms"],
+        "bare" => vec!["bare"],
+        _ => vec!["bare", "ms"],
+    };
+    if args.client == "both" && args.python.is_some() && args.scenario != Scenario::Echo {
+        clients.push("python");
+    }
+
+    let mut runs: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    for _ in 0..args.rounds {
+        for &client in &clients {
+            let a = args.clone();
+            let line = tokio::task::spawn_blocking(move || run_child(&a, client)).await??;
+            runs.entry(client).or_default().push(line);
+        }
+    }
+    let medians: BTreeMap<&str, Value> = runs
+        .iter()
+        .map(|(client, lines)| (*client, median_line(lines, args.rounds)))
+        .collect();
+    for client in &clients {
+        println!("{}", medians[client]);
+    }
+    if let Some(ms) = medians.get("ms") {
+        for base in ["bare", "python"] {
+            if let Some(b) = medians.get(base) {
+                println!("{}", ratio_line(ms, b, base, args.scenario));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs one client in a child process and returns its JSON line.
+fn run_child(args: &Args, client: &str) -> Result<Value, BoxError> {
+    let host = args.host.clone().unwrap_or_default();
+    let scratch = std::env::temp_dir().join(format!("ws_bench_py_{}", std::process::id()));
+    let mut cmd = if client == "python" {
+        let python = args.python.clone().unwrap_or_else(|| "python3".into());
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench/ws_bench.py");
+        // The original writes ./logs/combined.log: keep it out of the repo.
+        std::fs::create_dir_all(&scratch)?;
+        let mut cmd = Command::new(python);
+        cmd.arg(script).current_dir(&scratch);
+        cmd.args(["--chunk", &args.chunk.min(PYTHON_MAX_CHUNK).to_string()]);
+        cmd
+    } else {
+        let mut cmd = Command::new(std::env::current_exe()?);
+        cmd.args(["--child", "--client", client]);
+        cmd.args(["--chunk", &args.chunk.to_string()]);
+        cmd.args(["--count", &args.count().to_string()]);
+        cmd
+    };
+    cmd.args([
+        "--host",
+        &host,
+        "--user",
+        &args.user,
+        "--password",
+        &args.password,
+    ]);
+    cmd.args(["--scenario", args.scenario.name()]);
+    cmd.args([
+        "--size",
+        &args.size.to_string(),
+        "--bytes",
+        &args.bytes.to_string(),
+    ]);
+    if client == "python" {
+        cmd.args(["--count", &args.count().to_string()]);
+    }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut child = cmd.spawn()?;
+    let started = Instant::now();
+    // A benchmark harness: polling the child is simpler than a reaper task.
+    while child.try_wait()?.is_none() {
+        if started.elapsed() > CHILD_TIMEOUT {
+            child.kill()?;
+            return Err(format!("{client} run timed out").into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output()?;
+    if client == "python" {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .ok_or_else(|| format!("{client} run printed no result ({})", out.status))?;
+    Ok(serde_json::from_str(line)?)
+}
+
+/// The median of every numeric field over the rounds; other fields from
+/// the first run.
+fn median_line(lines: &[Value], rounds: usize) -> Value {
+    let mut out = lines.first().cloned().unwrap_or_else(|| json!({}));
+    if let Some(obj) = out.as_object_mut() {
+        let keys: Vec<String> = obj.keys().cloned().collect();
+        for key in keys {
+            let mut xs: Vec<f64> = lines.iter().filter_map(|l| l[&key].as_f64()).collect();
+            if xs.len() == lines.len() && obj[&key].is_number() {
+                xs.sort_by(f64::total_cmp);
+                obj.insert(key, round3(xs[xs.len() / 2]));
+            }
+        }
+        obj.insert("rounds".into(), json!(rounds));
+    }
+    out
+}
+
+fn round3(x: f64) -> Value {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        json!(x as i64)
+    } else {
+        json!((x * 1000.0).round() / 1000.0)
+    }
+}
+
+/// `ms` over `base` for each figure both have (>1 means ms is higher).
+fn ratio_line(ms: &Value, base: &Value, base_name: &str, scenario: Scenario) -> Value {
+    let mut out = Map::new();
+    out.insert("ratio".into(), json!(format!("ms/{base_name}")));
+    out.insert("scenario".into(), json!(scenario.name()));
+    for key in [
+        "secs",
+        "msgs_per_s",
+        "mb_per_s",
+        "p50_us",
+        "p99_us",
+        "peak_rss_mb",
+    ] {
+        if let (Some(a), Some(b)) = (ms[key].as_f64(), base[key].as_f64())
+            && b > 0.0
+        {
+            out.insert(key.into(), round3(a / b));
+        }
+    }
+    Value::Object(out)
+}
+
+// ----------------------------------------------------------------- child
+
+async fn child(args: Args) -> Result<(), BoxError> {
+    let mut line = match args.client.as_str() {
+        "bare" => bare(&args).await?,
+        _ => ms(&args).await?,
+    };
+    line.insert("peak_rss_mb".into(), round3(peak_rss_mb()));
+    println!("{}", Value::Object(line));
+    Ok(())
+}
+
+/// Peak resident set of this process (VmHWM), in MiB.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn result(args: &Args, client: &str, secs: f64) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("client".into(), json!(client));
+    m.insert("scenario".into(), json!(args.scenario.name()));
+    match args.scenario {
+        Scenario::Flood => {
+            let n = args.count();
+            m.insert("count".into(), json!(n));
+            m.insert("size".into(), json!(args.size));
+            m.insert("secs".into(), round3(secs));
+            m.insert("msgs_per_s".into(), round3(n as f64 / secs));
+            m.insert(
+                "mb_per_s".into(),
+                round3(n as f64 * args.size as f64 / secs / 1e6),
+            );
+        }
+        Scenario::Chunked => {
+            m.insert("bytes".into(), json!(args.bytes));
+            m.insert("chunk".into(), json!(args.chunk));
+            m.insert("secs".into(), round3(secs));
+            m.insert("mb_per_s".into(), round3(args.bytes as f64 / secs / 1e6));
+        }
+        Scenario::Echo => {
+            m.insert("count".into(), json!(args.count()));
+            m.insert("secs".into(), round3(secs));
+        }
+    }
+    m
+}
+
+fn add_latencies(m: &mut Map<String, Value>, mut lat: Vec<Duration>) {
+    lat.sort();
+    let pick = |q: f64| lat.get(((lat.len() as f64 - 1.0) * q).round() as usize);
+    if let (Some(p50), Some(p99)) = (pick(0.5), pick(0.99)) {
+        m.insert("p50_us".into(), round3(p50.as_secs_f64() * 1e6));
+        m.insert("p99_us".into(), round3(p99.as_secs_f64() * 1e6));
+    }
+}
+
+/// Round trips not counted, so that connection warm-up does not weigh in.
+fn echo_warmup(count: u64) -> u64 {
+    (count / 10).min(200)
+}
+
+// ------------------------------------------------------------ bare client
+
+/// The bare baseline logs in with a hand-written HTTP/1.1 request, so that
+/// it needs nothing beyond tokio.
+async fn bare_login(args: &Args) -> Result<String, BoxError> {
+    let host = args.host.as_deref().unwrap_or_default();
+    let body = json!({"name": args.user, "password": args.password}).to_string();
+    let request = format!(
+        "POST /auth-ms/login HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(host).await?;
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    let response = String::from_utf8_lossy(&response);
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or("malformed login response")?;
+    if !head.starts_with("HTTP/1.1 201") {
+        return Err(format!("login failed: {}", head.lines().next().unwrap_or("")).into());
+    }
+    let body: Value = serde_json::from_str(body)?;
+    Ok(body["access_token"]
+        .as_str()
+        .ok_or("no access_token")?
+        .to_owned())
+}
+
+async fn bare(args: &Args) -> Result<Map<String, Value>, BoxError> {
+    let token = bare_login(args).await?;
+    let url = format!(
+        "ws://{}/?token={token}",
+        args.host.as_deref().unwrap_or_default()
+    );
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(256 << 20))
+        .max_frame_size(Some(256 << 20));
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
+    let text = |v: Value| WsMessage::text(v.to_string());
+    match args.scenario {
+        Scenario::Flood => {
+            let n = args.count();
+            let start = Instant::now();
+            ws.send(text(
+                json!({"event": "bench-flood", "data": {"count": n, "size": args.size}}),
+            ))
+            .await?;
+            let mut seen = 0u64;
+            while let Some(frame) = ws.next().await {
+                let WsMessage::Text(t) = frame? else { continue };
+                let v: Value = serde_json::from_str(t.as_str())?;
+                match v["event"].as_str() {
+                    Some("bench") => seen += 1,
+                    Some("bench-end") => break,
+                    _ => {}
+                }
+            }
+            if seen != n {
+                return Err(format!("bare flood got {seen} of {n}").into());
+            }
+            Ok(result(args, "bare", start.elapsed().as_secs_f64()))
+        }
+        Scenario::Chunked => {
+            let start = Instant::now();
+            ws.send(text(json!({"event": "bench-chunked",
+                                 "data": {"bytes": args.bytes, "chunk": args.chunk}})))
+                .await?;
+            // Pieces arrive in order: each is decoded onto the end of one
+            // buffer (early ones wait aside), as a careful hand-written
+            // client would.
+            let mut buf = Vec::new();
+            let mut next = 0u64;
+            let mut early: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+            let b64 = &base64::engine::general_purpose::STANDARD;
+            while let Some(frame) = ws.next().await {
+                let WsMessage::Text(t) = frame? else { continue };
+                let v: Value = serde_json::from_str(t.as_str())?;
+                drop(t);
+                let (Some(index), Some(total), Some(piece)) = (
+                    v["index"].as_u64(),
+                    v["max_index"].as_u64(),
+                    v["chunk"].as_str(),
+                ) else {
+                    continue;
+                };
+                if index == next {
+                    b64.decode_vec(piece, &mut buf)?;
+                    next += 1;
+                    while let Some(p) = early.remove(&next) {
+                        buf.extend_from_slice(&p);
+                        next += 1;
+                    }
+                } else {
+                    early.insert(index, b64.decode(piece)?);
+                }
+                if next == total {
+                    break;
+                }
+            }
+            let whole: Value = serde_json::from_str(std::str::from_utf8(&buf)?)?;
+            drop(buf);
+            let got = whole["data"]["blob"].as_str().map_or(0, str::len);
+            if got != args.bytes {
+                return Err(format!("bare chunked blob of {got} bytes").into());
+            }
+            Ok(result(args, "bare", start.elapsed().as_secs_f64()))
+        }
+        Scenario::Echo => {
+            let n = args.count();
+            let warm = echo_warmup(n);
+            let mut lat = Vec::with_capacity(n as usize);
+            let start = Instant::now();
+            for i in 0..n + warm {
+                let t = Instant::now();
+                ws.send(text(json!({"event": "bench-echo", "data": {"i": i}})))
+                    .await?;
+                loop {
+                    let frame = ws.next().await.ok_or("connection closed")??;
+                    let WsMessage::Text(t) = frame else { continue };
+                    let v: Value = serde_json::from_str(t.as_str())?;
+                    if v["event"] == "bench-echo-reply" {
+                        break;
+                    }
+                }
+                if i >= warm {
+                    lat.push(t.elapsed());
+                }
+            }
+            let mut m = result(args, "bare", start.elapsed().as_secs_f64());
+            add_latencies(&mut m, lat);
+            Ok(m)
+        }
+    }
+}
+
+// ------------------------------------------------------- MicroServiceWs
+
+async fn ms(args: &Args) -> Result<Map<String, Value>, BoxError> {
+    // Room for the 64 MiB bench payload plus its JSON envelope.
+    let max = args.bytes.max(64 << 20) + (1 << 20);
+    let client = MicroServiceWs::builder(args.host.clone().unwrap_or_default())
+        .credentials(args.user.clone(), args.password.clone())
+        .tls(false)
+        .max_message_size(max)
+        .chunk_limits(ChunkLimits::default().with_max_job_bytes(max))
+        .connect()
+        .await?;
+    let out = match args.scenario {
+        Scenario::Flood => ms_flood(&client, args).await?,
+        Scenario::Chunked => ms_chunked(&client, args).await?,
+        Scenario::Echo => ms_echo(&client, args).await?,
+    };
+    client.close().await?;
+    Ok(out)
+}
+
+async fn ms_flood(client: &MicroServiceWs, args: &Args) -> Result<Map<String, Value>, BoxError> {
+    let n = args.count();
+    let seen = Arc::new(AtomicU64::new(0));
+    let ended = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(Notify::new());
+    let (s, e, d) = (seen.clone(), ended.clone(), done.clone());
+    // Handlers run concurrently: `bench-end` can be handled before the
+    // last `bench` frames, so completion needs both.
+    // SeqCst: each side writes one counter then reads the other, and weaker
+    // orderings would let both miss the other's write.
+    let _run = client.run(move |msg: Message| {
+        let (seen, ended, done) = (s.clone(), e.clone(), d.clone());
+        async move {
+            let event = msg.event();
+            let finished = if event == Some("bench") {
+                seen.fetch_add(1, Ordering::SeqCst) + 1 == n && ended.load(Ordering::SeqCst)
+            } else if event == Some("bench-end") {
+                ended.store(true, Ordering::SeqCst);
+                seen.load(Ordering::SeqCst) == n
+            } else {
+                false
+            };
+            if finished {
+                done.notify_one();
+            }
+            Ok::<(), std::convert::Infallible>(())
+        }
+    });
+    let start = Instant::now();
+    client
+        .send(json!({"event": "bench-flood", "data": {"count": n, "size": args.size}}))
+        .await?;
+    while !(ended.load(Ordering::SeqCst) && seen.load(Ordering::SeqCst) == n) {
+        tokio::time::timeout(Duration::from_secs(120), done.notified())
+            .await
+            .map_err(|_| format!("ms flood stuck at {}", seen.load(Ordering::SeqCst)))?;
+    }
+    Ok(result(args, "ms", start.elapsed().as_secs_f64()))
+}
+
+async fn ms_chunked(client: &MicroServiceWs, args: &Args) -> Result<Map<String, Value>, BoxError> {
+    let (tx, mut rx) = mpsc::channel::<usize>(1);
+    let _run = client.run(move |msg: Message| {
+        let tx = tx.clone();
+        async move {
+            if msg.event() == Some("bench-payload") {
+                let len = msg
+                    .data()
+                    .and_then(|d| d["blob"].as_str())
+                    .map_or(0, str::len);
+                drop(msg);
+                let _ = tx.send(len).await;
+            }
+            Ok::<(), std::convert::Infallible>(())
+        }
+    });
+    let start = Instant::now();
+    client
+        .send(json!({"event": "bench-chunked", "data": {"bytes": args.bytes, "chunk": args.chunk}}))
+        .await?;
+    let got = tokio::time::timeout(Duration::from_secs(300), rx.recv())
+        .await?
+        .ok_or("receive loop ended")?;
+    let secs = start.elapsed().as_secs_f64();
+    if got != args.bytes {
+        return Err(format!("ms chunked blob of {got} bytes").into());
+    }
+    Ok(result(args, "ms", secs))
+}
+
+async fn ms_echo(client: &MicroServiceWs, args: &Args) -> Result<Map<String, Value>, BoxError> {
+    let (tx, mut rx) = mpsc::channel::<()>(1);
+    let _run = client.run(move |msg: Message| {
+        let tx = tx.clone();
+        async move {
+            if msg.event() == Some("bench-echo-reply") {
+                let _ = tx.send(()).await;
+            }
+            Ok::<(), std::convert::Infallible>(())
+        }
+    });
+    let n = args.count();
+    let warm = echo_warmup(n);
+    let mut lat = Vec::with_capacity(n as usize);
+    let start = Instant::now();
+    for i in 0..n + warm {
+        let t = Instant::now();
+        client
+            .send(json!({"event": "bench-echo", "data": {"i": i}}))
+            .await?;
+        tokio::time::timeout(Duration::from_secs(30), rx.recv())
+            .await?
+            .ok_or("receive loop ended")?;
+        if i >= warm {
+            lat.push(t.elapsed());
+        }
+    }
+    let mut m = result(args, "ms", start.elapsed().as_secs_f64());
+    add_latencies(&mut m, lat);
+    Ok(m)
 }

@@ -1,0 +1,97 @@
+"""Baseline for examples/ws_bench.rs: the Python original's MicroServiceWs
+(PyPI msutils-lib 1.0.7) running the same PROTOCOL §4 bench scenarios
+against the same gateway. Prints one JSON line in ws_bench's format.
+
+Run by ws_bench when --python PATH is given (or MS_UTILS_PYTHON is set);
+by hand:
+
+    python examples/bench/ws_bench.py --host 127.0.0.1:PORT --user U \
+        --password P --scenario flood --count 200000 --size 200
+
+The original logs to ./logs/combined.log and stderr: run it from a
+scratch directory (ws_bench does).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import time
+
+from ms_utils.communication_utils.microservice_ws import MicroServiceWs
+
+
+def peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+async def flood(ms: MicroServiceWs, count: int, size: int) -> dict:
+    start = time.perf_counter()
+    await ms.send({"event": "bench-flood", "data": {"count": count, "size": size}})
+    received = 0
+    while True:
+        msg = await ms.receive()
+        event = msg.get("event")
+        if event == "bench":
+            received += 1
+        elif event == "bench-end":
+            break
+    secs = time.perf_counter() - start
+    return {
+        "count": received,
+        "size": size,
+        "secs": secs,
+        "msgs_per_s": received / secs,
+        "mb_per_s": received * size / secs / 1e6,
+    }
+
+
+async def chunked(ms: MicroServiceWs, nbytes: int, chunk: int) -> dict:
+    start = time.perf_counter()
+    await ms.send({"event": "bench-chunked", "data": {"bytes": nbytes, "chunk": chunk}})
+    while True:
+        msg = await ms.receive()
+        if msg.get("event") == "bench-payload":
+            break
+    secs = time.perf_counter() - start
+    blob = msg["data"]["blob"]
+    if len(blob) != nbytes:
+        raise SystemExit(f"blob of {len(blob)} bytes, expected {nbytes}")
+    return {
+        "bytes": nbytes,
+        "chunk": chunk,
+        "secs": secs,
+        "mb_per_s": nbytes / secs / 1e6,
+    }
+
+
+async def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--host", required=True)
+    p.add_argument("--user", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--scenario", choices=["flood", "chunked"], required=True)
+    p.add_argument("--count", type=int, default=200_000)
+    p.add_argument("--size", type=int, default=200)
+    p.add_argument("--bytes", type=int, default=64 * 1024 * 1024)
+    p.add_argument("--chunk", type=int, default=512 * 1024)
+    args = p.parse_args()
+
+    ms = MicroServiceWs(args.host, args.user, args.password, ssl=False)
+    await ms.connect()
+    if args.scenario == "flood":
+        result = await flood(ms, args.count, args.size)
+    else:
+        result = await chunked(ms, args.bytes, args.chunk)
+    line = {"client": "python", "scenario": args.scenario, **result,
+            "peak_rss_mb": peak_rss_mb()}
+    print(json.dumps(line), flush=True)
+    await ms.close()
+    # The original's reconnection manager never stops after close().
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
