@@ -159,3 +159,76 @@ async fn reconnect_delays_follow_the_backoff_policy() {
     // The ceilings doubled: with full jitter the later delays reach past the first ceiling.
     assert!(ms.send(1).await.unwrap_err().is_closed());
 }
+
+/// A token close to its `exp` is replaced before it expires: the client logs in
+/// again and hands over to a new connection gracefully, losing nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_in_again_before_the_token_expires_without_losing_messages() {
+    let gw = communication_utils::dev::gateway::DevGateway::builder()
+        .user(ALICE.0, ALICE.1)
+        .user(BOB.0, BOB.1)
+        .token_ttl(Duration::from_secs(3))
+        .start()
+        .await
+        .unwrap();
+    // Bob refreshes only at expiry, well after alice (halfway), so that this
+    // test watches alice's handover alone.
+    let bob = within(
+        "connect",
+        config(&gw, BOB)
+            .token_refresh_margin(Duration::ZERO)
+            .connect(),
+    )
+    .await
+    .unwrap();
+    let alice = connect(&gw, ALICE).await;
+    wait_connected(&gw, "bob").await;
+    let mut events = alice.events();
+    let sender = {
+        let alice = alice.clone();
+        tokio::spawn(async move {
+            let mut seq = 0u64;
+            // Send until the handover has happened (bounded by the test's LIMIT below).
+            while alice.stats().reconnects == 0 {
+                alice
+                    .send_task_to_ms(
+                        "bob",
+                        "r",
+                        &format!("j{seq}"),
+                        serde_json::json!({ "seq": seq }),
+                    )
+                    .await
+                    .unwrap();
+                seq += 1;
+                if seq % 50 == 0 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+            alice
+                .send_task_to_ms("bob", "r", "end", serde_json::json!({ "seq": seq }))
+                .await
+                .unwrap();
+            seq
+        })
+    };
+    let reason = within("disconnected event", async {
+        loop {
+            if let Event::Disconnected { reason } = events.recv().await.unwrap() {
+                return reason;
+            }
+        }
+    })
+    .await;
+    assert_eq!(reason, "token refresh");
+    let last = within("sender", sender).await.unwrap();
+    for expected in 0..=last {
+        let msg = next(&bob).await;
+        assert_eq!(
+            msg.data().unwrap()["data"]["seq"].as_u64(),
+            Some(expected),
+            "lost or reordered"
+        );
+    }
+    assert!(gw.faults().logins() >= 3, "bob, alice, and alice again");
+    assert!(alice.is_connected());
+}

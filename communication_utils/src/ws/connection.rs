@@ -39,6 +39,8 @@ pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 const READ_BATCH: usize = 64;
 /// Frames taken from the outbound queue per turn; also bounds the outbox.
 const WRITE_BATCH: usize = 64;
+/// How long a connection being replaced (token refresh) may take to close.
+const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
 /// Logs in and opens websockets; owns what every (re)connect needs.
 #[derive(Debug)]
@@ -342,6 +344,7 @@ impl Actor {
             refresh_at.unwrap_or_else(|| Instant::now() + Duration::from_secs(86400 * 365)),
         );
         tokio::pin!(refresh);
+        let mut draining = false;
         loop {
             let read_enabled = self.pending_in.is_none();
             let outbox_room = self.outbox.frames.len() < WRITE_BATCH;
@@ -350,7 +353,7 @@ impl Actor {
                 () = shared.shutdown.cancelled() => return Exit::Cancelled,
                 () = shared.close_requested.cancelled() => IoEvent::CloseRequested,
                 ev = poll_fn(|cx| poll_io(&mut conn, cx, &mut self.outbox, read_enabled, &self.inbound_tx, &mut self.pending_in, &shared)) => ev,
-                n = self.cmd_rx.recv_many(&mut batch, WRITE_BATCH), if outbox_room => {
+                n = self.cmd_rx.recv_many(&mut batch, WRITE_BATCH), if outbox_room && !draining => {
                     if n == 0 {
                         return Exit::Cancelled;
                     }
@@ -379,15 +382,31 @@ impl Actor {
                     }
                     IoEvent::Progress
                 }
-                () = &mut refresh, if refresh_at.is_some() => return Exit::TokenRefresh,
+                () = &mut refresh, if refresh_at.is_some() => {
+                    if draining {
+                        return Exit::TokenRefresh;
+                    }
+                    // Hand over gracefully: no new frames on this connection, a
+                    // close frame after those already queued, and the gateway's
+                    // last messages still read until it answers.
+                    draining = true;
+                    self.outbox.frames.push_back(WsMessage::Close(None));
+                    refresh.as_mut().reset(Instant::now() + DRAIN_LIMIT);
+                    IoEvent::Progress
+                }
             };
             match ev {
                 IoEvent::Progress => {}
                 IoEvent::CloseRequested => return self.graceful_close(conn).await,
                 IoEvent::Exit(Exit::PeerClosed(reason)) => {
                     self.settle_after_peer_close(&mut conn).await;
-                    return Exit::Lost(reason);
+                    return if draining {
+                        Exit::TokenRefresh
+                    } else {
+                        Exit::Lost(reason)
+                    };
                 }
+                IoEvent::Exit(Exit::Lost(_)) if draining => return Exit::TokenRefresh,
                 IoEvent::Exit(exit) => return exit,
             }
             let next = if conn.ping_sent {
@@ -465,9 +484,22 @@ impl Actor {
             ),
         }
         // Close frame, then wait briefly for the gateway's answer.
+        // Messages the gateway sent before it saw the close frame are still
+        // delivered (if the inbound buffer has room).
+        let (inbound, counters) = (&self.inbound_tx, &self.shared.counters);
         let _ = timeout(Duration::from_secs(1), async {
             if conn.ws.close(None).await.is_ok() {
-                while let Some(Ok(_)) = conn.ws.next().await {}
+                while let Some(Ok(msg)) = conn.ws.next().await {
+                    let frame = match msg {
+                        WsMessage::Text(t) => Inbound::Text(t),
+                        WsMessage::Binary(b) => Inbound::Binary(b),
+                        _ => continue,
+                    };
+                    Counters::add(&counters.messages_in, 1);
+                    if inbound.try_send(frame).is_err() {
+                        tracing::warn!("inbound buffer full while closing: a message was dropped");
+                    }
+                }
             }
         })
         .await;
@@ -493,19 +525,31 @@ impl Actor {
             );
         }
         // Waiting requests fail now with Closed instead of waiting for their deadline.
-        self.shared
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        {
+            let mut pending = self
+                .shared
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            pending.clear();
+            self.shared.pending_count.store(0, Ordering::Release);
+        }
         if self.gave_up {
             self.shared.gave_up.store(true, Ordering::Release);
         }
-        // The frame read but not yet handed over is still delivered.
+        // The frame read but not yet handed over is still delivered, if a
+        // consumer takes it within the close timeout.
         if let Some(frame) = self.pending_in.take() {
             let tx = self.inbound_tx.clone();
-            tokio::spawn(async move {
-                let _ = tx.send(frame).await;
+            let shared = self.shared.clone();
+            self.shared.tasks.spawn(async move {
+                tokio::select! {
+                    _ = tx.send(frame) => {}
+                    () = shared.shutdown.cancelled() => {}
+                    () = sleep(shared.config.close_timeout) => {
+                        tracing::warn!("a message read before closing was never consumed");
+                    }
+                }
             });
         }
         self.set_state(ConnectionState::Closed);

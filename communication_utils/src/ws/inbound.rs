@@ -136,6 +136,9 @@ pub(crate) async fn expire_chunks(shared: std::sync::Arc<Shared>) {
             .min(Instant::now() + ttl);
         tokio::select! {
             () = shared.shutdown.cancelled() => return,
+            // Closing: buffered chunks are still consumed, but nothing waits long
+            // enough for a TTL to matter, and this task must not keep the client alive.
+            () = shared.close_requested.cancelled() => return,
             () = tokio::time::sleep_until(deadline) => {}
         }
         let (expired, pending) = {
