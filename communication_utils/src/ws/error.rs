@@ -189,14 +189,21 @@ impl Error {
     /// assert!(!Error::BadCredentials { status: 401, body: String::new() }.is_transient());
     /// ```
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
+        use tokio_tungstenite::tungstenite::Error as WsError;
+        match self {
             Error::LoginUnavailable { .. }
-                | Error::Login { .. }
-                | Error::Connect { .. }
-                | Error::Timeout { .. }
-                | Error::BadLoginResponse
-        )
+            | Error::Login { .. }
+            | Error::Timeout { .. }
+            | Error::BadLoginResponse => true,
+            // A 4xx answer to the upgrade (wrong path, ...) or a bad URL will
+            // not change by retrying; everything else on the wire may.
+            Error::Connect { source } => match &**source {
+                WsError::Http(resp) => !resp.status().is_client_error(),
+                WsError::Url(_) => false,
+                _ => true,
+            },
+            _ => false,
+        }
     }
 
     /// True when TLS failed: a setup problem, or a gateway certificate that is
@@ -297,5 +304,38 @@ fn find_rustls_error(err: &(dyn std::error::Error + 'static)) -> Option<rustls::
 impl From<serde_json::Error> for Error {
     fn from(source: serde_json::Error) -> Self {
         Error::Json { source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    use tokio_tungstenite::tungstenite::http::Response;
+
+    fn upgrade_answered(status: u16) -> Error {
+        Error::connect(WsError::Http(Box::new(
+            Response::builder().status(status).body(None).unwrap(),
+        )))
+    }
+
+    #[test]
+    fn a_4xx_upgrade_answer_is_not_transient_but_5xx_and_io_are() {
+        assert!(!upgrade_answered(404).is_transient());
+        assert!(upgrade_answered(502).is_transient());
+        let io = Error::connect(WsError::Io(std::io::ErrorKind::ConnectionRefused.into()));
+        assert!(io.is_transient());
+    }
+
+    #[test]
+    fn tls_errors_are_found_inside_io_errors() {
+        let inner = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        let outer = std::io::Error::other(inner);
+        let err = Error::connect(WsError::Io(outer));
+        assert!(err.is_tls(), "{err:?}");
+        assert!(!err.is_transient());
     }
 }
