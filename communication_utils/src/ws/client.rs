@@ -109,6 +109,7 @@ fn _assert_impls() {
         let other = ms.clone();
         assert_send(async move { ms.send(1).await });
         assert_send(async move { other.receive().await });
+        assert_send(MicroServiceWs::builder("h").connect());
     }
 }
 

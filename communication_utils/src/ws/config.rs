@@ -177,6 +177,11 @@ impl fmt::Debug for WsConfigBuilder {
 }
 
 /// Names of the variables [`WsConfigBuilder::from_env`] reads.
+///
+/// ```
+/// use communication_utils::ws::env;
+/// assert_eq!(env::GATEWAY_HOST, "GATEWAY_HOST");
+/// ```
 pub mod env {
     /// Gateway host, `name[:port]` (required).
     pub const GATEWAY_HOST: &str = "GATEWAY_HOST";

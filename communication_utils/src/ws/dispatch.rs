@@ -284,6 +284,7 @@ async fn run_loop<H: Handler>(
     });
     let mut keyed = keyed;
     let mut batch: Vec<Inbound> = Vec::with_capacity(64);
+    let ctx = Arc::new((shared.clone(), handler.clone(), options.clone()));
     'outer: loop {
         let n = tokio::select! {
             biased;
@@ -310,12 +311,12 @@ async fn run_loop<H: Handler>(
             };
             match keyed.as_mut() {
                 None => {
-                    let (shared2, handler, options) =
-                        (shared.clone(), handler.clone(), options.clone());
+                    // One reference count per task, not three.
+                    let ctx = ctx.clone();
                     shared.handlers.spawn(async move {
-                        if let Some(msg) = process(&shared2, frame) {
-                            let key = options.key_of(&msg);
-                            invoke(&shared2, &*handler, msg, key).await;
+                        if let Some(msg) = process(&ctx.0, frame) {
+                            let key = ctx.2.key_of(&msg);
+                            invoke(&ctx.0, &*ctx.1, msg, key).await;
                         }
                         drop(permit);
                     });
