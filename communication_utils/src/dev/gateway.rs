@@ -53,6 +53,26 @@ use state::{Settings, Shared};
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Builds a [`DevGateway`]; see [`DevGateway::builder`].
+///
+/// ```no_run
+/// # async fn demo(cert_pem: Vec<u8>, key_pem: Vec<u8>) -> std::io::Result<()> {
+/// use std::time::Duration;
+/// use communication_utils::dev::gateway::DevGateway;
+///
+/// let gateway = DevGateway::builder()
+///     .user("svc-a", "pw-a")
+///     .user("svc-b", "pw-b")
+///     .port(0)
+///     .tls(cert_pem, key_pem)
+///     .chunk_threshold(768 * 1024)
+///     .chunk_piece_size(512 * 1024)
+///     .token_ttl(Duration::from_secs(3600))
+///     .max_message_size(128 * 1024 * 1024)
+///     .start()
+///     .await?;
+/// assert!(gateway.login_url().starts_with("https://127.0.0.1:"));
+/// # Ok(()) }
+/// ```
 #[must_use]
 pub struct DevGatewayBuilder {
     users: Vec<(String, String)>,
@@ -319,12 +339,29 @@ impl DevGateway {
     }
 
     /// The websocket URL for a token (`ws(s)://127.0.0.1:port/?token=...`).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use communication_utils::dev::gateway::DevGateway;
+    /// let gateway = DevGateway::builder().user("svc", "pw").start().await?;
+    /// assert!(gateway.ws_url("t").ends_with("/?token=t"));
+    /// # Ok(()) }
+    /// ```
     pub fn ws_url(&self, token: &str) -> String {
         let scheme = if self.tls { "wss" } else { "ws" };
         format!("{scheme}://{}/?token={token}", self.addr)
     }
 
     /// A handle for fault injection and observation.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use communication_utils::dev::gateway::DevGateway;
+    /// let gateway = DevGateway::builder().user("svc", "pw").start().await?;
+    /// let faults = gateway.faults();
+    /// faults.refuse_logins(true);
+    /// # Ok(()) }
+    /// ```
     pub fn faults(&self) -> FaultControl {
         FaultControl {
             shared: Arc::clone(&self.shared),
@@ -337,6 +374,14 @@ impl DevGateway {
     /// # Cancellation safety
     /// If cancelled, the gateway is still stopping (its tasks end on their
     /// own); only the wait is lost.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use communication_utils::dev::gateway::DevGateway;
+    /// let gateway = DevGateway::builder().user("svc", "pw").start().await?;
+    /// gateway.shutdown().await;
+    /// # Ok(()) }
+    /// ```
     pub async fn shutdown(self) {
         self.shared.cancel.cancel();
         self.shared.tracker.close();

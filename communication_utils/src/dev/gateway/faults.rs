@@ -69,6 +69,13 @@ impl fmt::Debug for FaultControl {
 impl FaultControl {
     /// Drops every open websocket connection now, without a close frame
     /// (as a crashed or restarted gateway would). Returns how many.
+    ///
+    /// ```no_run
+    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// let closed = gateway.faults().close_all_now();
+    /// println!("dropped {closed} connections");
+    /// # }
+    /// ```
     pub fn close_all_now(&self) -> usize {
         let n = self.shared.close_sessions(None);
         info!(connections = n, "closing every connection (fault injected)");
@@ -82,6 +89,12 @@ impl FaultControl {
 
     /// Drops every connection open at the time `delay` from now (tokio
     /// time, so paused-time tests control it).
+    ///
+    /// ```no_run
+    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// gateway.faults().close_all_after(std::time::Duration::from_millis(50));
+    /// # }
+    /// ```
     pub fn close_all_after(&self, delay: Duration) {
         let shared = Arc::clone(&self.shared);
         self.shared.tracker.spawn(async move {
@@ -97,6 +110,13 @@ impl FaultControl {
 
     /// While on, every login is answered `401 Unauthorized`, even with
     /// the right password.
+    ///
+    /// ```no_run
+    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// gateway.faults().refuse_logins(true); // every login: 401
+    /// gateway.faults().refuse_logins(false);
+    /// # }
+    /// ```
     pub fn refuse_logins(&self, on: bool) {
         self.shared.refuse_logins.store(on, Ordering::Relaxed);
     }
@@ -104,6 +124,13 @@ impl FaultControl {
     /// While `Some(code)`, every login is answered with that HTTP status
     /// (e.g. 500) and a JSON error body. Takes precedence over
     /// [`FaultControl::refuse_logins`].
+    ///
+    /// ```no_run
+    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// gateway.faults().login_status(Some(500)); // a gateway in trouble
+    /// gateway.faults().login_status(None);
+    /// # }
+    /// ```
     pub fn login_status(&self, status: Option<u16>) {
         *lock(&self.shared.login_status) = status;
     }
@@ -111,6 +138,13 @@ impl FaultControl {
     /// While on, the gateway neither reads nor writes on any websocket
     /// (pings go unanswered, queued frames wait) but keeps every socket
     /// open: what a hung peer looks like. Logins still work.
+    ///
+    /// ```no_run
+    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// gateway.faults().stall(true); // pings go unanswered
+    /// gateway.faults().stall(false);
+    /// # }
+    /// ```
     pub fn stall(&self, on: bool) {
         self.shared.stalled.send_replace(on);
     }
@@ -130,6 +164,12 @@ impl FaultControl {
     /// # Cancellation safety
     /// Cancel-safe: if cancelled while the connection's queue is full,
     /// nothing was queued.
+    ///
+    /// ```no_run
+    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// gateway.faults().send_raw_text("svc", "not json {").await.unwrap();
+    /// # }
+    /// ```
     pub async fn send_raw_text(
         &self,
         to_user: &str,
@@ -162,6 +202,13 @@ impl FaultControl {
     ///
     /// # Cancellation safety
     /// Cancel-safe, as [`FaultControl::send_raw_text`].
+    ///
+    /// ```no_run
+    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// let value = serde_json::json!({"event": "ms-task", "data": {"big": "x".repeat(2 << 20)}});
+    /// gateway.faults().deliver("svc", &value).await.unwrap(); // arrives as chunks
+    /// # }
+    /// ```
     pub async fn deliver(&self, to_user: &str, value: &Value) -> Result<(), GatewayError> {
         self.queue(to_user, outbound_for(&self.shared, value)).await
     }
@@ -175,6 +222,12 @@ impl FaultControl {
     }
 
     /// The users with an open connection, sorted, once per connection.
+    ///
+    /// ```no_run
+    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// assert_eq!(gateway.faults().connected_users(), ["svc"]);
+    /// # }
+    /// ```
     pub fn connected_users(&self) -> Vec<String> {
         self.shared.connected_users()
     }
@@ -203,6 +256,18 @@ impl FaultControl {
     ///
     /// # Cancellation safety
     /// Cancel-safe (it only observes).
+    ///
+    /// ```no_run
+    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// use std::time::Duration;
+    /// let faults = gateway.faults();
+    /// // e.g. wait for a client to log in again after a fault
+    /// let c = tokio::time::timeout(Duration::from_secs(5), faults.wait_for(|c| c.logins >= 2))
+    ///     .await
+    ///     .unwrap();
+    /// assert!(c.connections >= 1);
+    /// # }
+    /// ```
     pub async fn wait_for(
         &self,
         mut pred: impl FnMut(&GatewayCounters) -> bool,
