@@ -525,3 +525,36 @@ async fn tls_serves_login_and_wss_with_the_given_certificate() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn a_task_goes_to_the_newest_connection_of_its_recipient() {
+    let gw = gateway().await;
+    let mut alice = connect(&gw, "alice").await;
+    let mut old_bob = connect(&gw, "bob").await;
+    let mut new_bob = connect(&gw, "bob").await;
+    assert_eq!(gw.faults().connected_users(), ["alice", "bob", "bob"]);
+    send_json(
+        &mut alice,
+        json!({"event": "ms-send-task", "data": {"to": "bob", "workflowId": "r",
+               "referenceId": "r", "jobId": "newest", "data": null}}),
+    )
+    .await;
+    assert_eq!(next_json(&mut new_bob).await["data"]["jobId"], "newest");
+    // The old connection got nothing: an echo on it is the next frame it sees.
+    send_json(&mut old_bob, json!({"event": "bench-echo", "data": "old"})).await;
+    assert_eq!(next_json(&mut old_bob).await["event"], "bench-echo-reply");
+}
+
+#[tokio::test]
+async fn close_user_drops_only_that_users_connections() {
+    let gw = gateway().await;
+    let mut alice = connect(&gw, "alice").await;
+    let _bob = connect(&gw, "bob").await;
+    assert_eq!(gw.faults().close_user("bob"), 1);
+    timeout(WAIT, gw.faults().wait_disconnected("bob"))
+        .await
+        .unwrap();
+    assert_eq!(gw.faults().connected_users(), ["alice"]);
+    send_json(&mut alice, json!({"event": "bench-echo", "data": 2})).await;
+    assert_eq!(next_json(&mut alice).await["data"], 2);
+}
