@@ -239,12 +239,19 @@ fn bench_payload(bytes: usize) -> Vec<u8> {
     const TAIL: &[u8] = br#""}}"#;
     let mut out = Vec::with_capacity(HEAD.len() + bytes + TAIL.len());
     out.extend_from_slice(HEAD);
-    let mut left = bytes;
-    while left > 0 {
-        let n = left.min(BLOB_ALPHABET.len());
-        out.extend_from_slice(&BLOB_ALPHABET[..n]);
-        left -= n;
+    // Whole copies of the alphabet, then of ever larger runs of them: a
+    // 64 MiB blob takes a few dozen copies instead of a million small ones.
+    let start = out.len();
+    let whole = bytes - bytes % BLOB_ALPHABET.len();
+    if whole > 0 {
+        out.extend_from_slice(BLOB_ALPHABET);
+        while out.len() - start < whole {
+            let have = out.len() - start;
+            let n = have.min(whole - have);
+            out.extend_from_within(start..start + n);
+        }
     }
+    out.extend_from_slice(&BLOB_ALPHABET[..bytes - whole]);
     out.extend_from_slice(TAIL);
     out
 }
@@ -485,10 +492,15 @@ mod tests {
 
     #[test]
     fn bench_payload_is_the_documented_json() {
-        let payload = bench_payload(100);
-        let v: Value = serde_json::from_slice(&payload).unwrap();
-        assert_eq!(v["event"], "bench-payload");
-        assert_eq!(v["data"]["blob"].as_str().unwrap().len(), 100);
-        assert_eq!(bench_payload(0).len(), payload.len() - 100);
+        for len in [0, 1, 64, 65, 66, 100, 1000, 65 * 7, 1 << 20] {
+            let payload = bench_payload(len);
+            let v: Value = serde_json::from_slice(&payload).unwrap();
+            assert_eq!(v["event"], "bench-payload");
+            let blob = v["data"]["blob"].as_str().unwrap().as_bytes();
+            assert_eq!(blob.len(), len);
+            for (i, b) in blob.iter().enumerate() {
+                assert_eq!(*b, BLOB_ALPHABET[i % BLOB_ALPHABET.len()], "len {len} at {i}");
+            }
+        }
     }
 }
