@@ -499,7 +499,11 @@ mod tests {
             let blob = v["data"]["blob"].as_str().unwrap().as_bytes();
             assert_eq!(blob.len(), len);
             for (i, b) in blob.iter().enumerate() {
-                assert_eq!(*b, BLOB_ALPHABET[i % BLOB_ALPHABET.len()], "len {len} at {i}");
+                assert_eq!(
+                    *b,
+                    BLOB_ALPHABET[i % BLOB_ALPHABET.len()],
+                    "len {len} at {i}"
+                );
             }
         }
     }
