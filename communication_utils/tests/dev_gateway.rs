@@ -558,3 +558,61 @@ async fn close_user_drops_only_that_users_connections() {
     send_json(&mut alice, json!({"event": "bench-echo", "data": 2})).await;
     assert_eq!(next_json(&mut alice).await["data"], 2);
 }
+
+#[tokio::test]
+async fn a_graceful_close_still_routes_what_the_client_sent_before_seeing_it() {
+    let gw = gateway().await;
+    let mut alice = connect(&gw, "alice").await;
+    let mut bob = connect(&gw, "bob").await;
+    assert_eq!(gw.faults().close_user_gracefully("alice").await, 1);
+    // alice has not read the close frame yet: what she sends now must still
+    // be read and routed by the gateway.
+    for i in 0..50 {
+        send_json(
+            &mut alice,
+            json!({"event": "ms-send-task", "data": {"to": "bob", "workflowId": "r",
+                   "referenceId": "r", "jobId": format!("late-{i}"), "data": i}}),
+        )
+        .await;
+    }
+    let close = loop {
+        match timeout(WAIT, alice.next()).await.unwrap() {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(u16::from(close.unwrap().code), 1001);
+    for i in 0..50 {
+        assert_eq!(
+            next_json(&mut bob).await["data"]["jobId"],
+            format!("late-{i}")
+        );
+    }
+    // Reading on lets tungstenite answer the close, which ends the connection
+    // well before the gateway's grace period.
+    assert!(timeout(WAIT, alice.next()).await.unwrap().is_none());
+    timeout(
+        Duration::from_secs(2),
+        gw.faults().wait_disconnected("alice"),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn nothing_is_routed_to_a_connection_that_is_closing() {
+    let gw = gateway().await;
+    let mut alice = connect(&gw, "alice").await;
+    let _bob = connect(&gw, "bob").await;
+    assert_eq!(gw.faults().close_user_gracefully("bob").await, 1);
+    send_json(
+        &mut alice,
+        json!({"event": "ms-send-task", "data": {"to": "bob", "workflowId": "r",
+               "referenceId": "r", "jobId": "too-late", "data": null}}),
+    )
+    .await;
+    let got = next_json(&mut alice).await;
+    assert_eq!(got["event"], "ms-error");
+    assert_eq!(got["data"]["jobId"], "too-late");
+}

@@ -82,6 +82,56 @@ impl FaultControl {
         n
     }
 
+    /// Closes every open connection the polite way: frames already queued
+    /// for it are written, then a close frame (1001, going away), and the
+    /// gateway goes on reading until the client's end, so that everything
+    /// the client sent before it saw the close is routed. Nothing more is
+    /// routed to those connections meanwhile. Returns how many. (A client
+    /// that never answers the close is dropped after 5 seconds.)
+    ///
+    /// # Cancellation safety
+    /// If cancelled while a connection's queue is full, some connections
+    /// are marked closing (no longer routed to) without a close frame queued.
+    ///
+    /// ```no_run
+    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// let closed = gateway.faults().close_all_gracefully().await;
+    /// # let _ = closed; }
+    /// ```
+    pub async fn close_all_gracefully(&self) -> usize {
+        self.close_gracefully(None).await
+    }
+
+    /// [`FaultControl::close_all_gracefully`] for the connections of `user`
+    /// only; returns how many.
+    ///
+    /// # Cancellation safety
+    /// As [`FaultControl::close_all_gracefully`].
+    ///
+    /// ```no_run
+    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// assert_eq!(gateway.faults().close_user_gracefully("svc").await, 1);
+    /// # }
+    /// ```
+    pub async fn close_user_gracefully(&self, user: &str) -> usize {
+        self.close_gracefully(Some(user)).await
+    }
+
+    async fn close_gracefully(&self, user: Option<&str>) -> usize {
+        let queues = self.shared.start_closing(user);
+        info!(
+            connections = queues.len(),
+            "closing connections gracefully (fault injected)"
+        );
+        let mut n = 0;
+        for tx in queues {
+            if tx.send(Outbound::Close).await.is_ok() {
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// Drops every connection of `user` now; returns how many.
     pub fn close_user(&self, user: &str) -> usize {
         self.shared.close_sessions(Some(user))

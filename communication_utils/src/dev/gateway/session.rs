@@ -6,6 +6,8 @@
 //! client sends, and the other way round.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -14,6 +16,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -28,6 +32,8 @@ const OUTBOUND_QUEUE: usize = 256;
 const FLOOD_FLUSH_EVERY: u64 = 1024;
 /// Frames drained from the queue before one flush.
 const DRAIN_BATCH: usize = 64;
+/// How long a client gets to answer a close frame before it is dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// Upper bound on `bench-chunked` payloads, so a typo cannot eat the host.
 const MAX_BENCH_BYTES: u64 = 1 << 30;
 /// Printable, never escaped in JSON, and not periodic on a power of two, so
@@ -49,6 +55,7 @@ where
         user: user.clone(),
         tx: tx.clone(),
         close: close.clone(),
+        closing: Arc::new(AtomicBool::new(false)),
     });
     info!(user = %user, "websocket connected");
     let (sink, stream) = ws.split();
@@ -349,11 +356,40 @@ async fn write_loop<S>(
             _ = close.cancelled() => return,
             r = write_batch(&mut sink, first, &mut rx, &mut stalled, close) => r,
         };
-        if let Err(e) = written {
-            debug!(error = %e, "websocket write failed");
-            return;
+        match written {
+            Ok(Flow::Continue) => {}
+            Ok(Flow::Closing) => break,
+            Err(e) => {
+                debug!(error = %e, "websocket write failed");
+                return;
+            }
         }
     }
+    // A close frame went out: the reader drains until the client's end
+    // (which cancels `close`). Frames routed here meanwhile cannot be sent
+    // any more; they are discarded so that routers never wait on this queue.
+    let deadline = tokio::time::sleep(CLOSE_GRACE);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            _ = close.cancelled() => return,
+            () = &mut deadline => {
+                debug!("client did not answer the close frame in time");
+                return;
+            }
+            out = rx.recv() => match out {
+                Some(_) => debug!("frame queued after the close frame discarded"),
+                None => return,
+            },
+        }
+    }
+}
+
+/// Whether the writer may go on after a batch.
+enum Flow {
+    Continue,
+    /// A close frame was written: nothing else may be.
+    Closing,
 }
 
 /// Writes `first` and whatever else is already queued (up to a batch),
@@ -364,18 +400,29 @@ async fn write_batch<S>(
     rx: &mut mpsc::Receiver<Outbound>,
     stalled: &mut watch::Receiver<bool>,
     close: &CancellationToken,
-) -> Result<(), WsError>
+) -> Result<Flow, WsError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    write_one(sink, first, stalled, close).await?;
-    for _ in 1..DRAIN_BATCH {
-        match rx.try_recv() {
-            Ok(out) => write_one(sink, out, stalled, close).await?,
-            Err(_) => break,
+    let mut next = Some(first);
+    let mut written = 0;
+    while let Some(out) = next.take() {
+        if matches!(out, Outbound::Close) {
+            let frame = CloseFrame {
+                code: CloseCode::Away,
+                reason: "closing (fault injected)".into(),
+            };
+            sink.send(Message::Close(Some(frame))).await?;
+            return Ok(Flow::Closing);
+        }
+        write_one(sink, out, stalled, close).await?;
+        written += 1;
+        if written < DRAIN_BATCH {
+            next = rx.try_recv().ok();
         }
     }
-    sink.flush().await
+    sink.flush().await?;
+    Ok(Flow::Continue)
 }
 
 async fn write_one<S>(
@@ -413,6 +460,8 @@ where
             Ok(())
         }
         Outbound::Flood { count, size } => flood(sink, count, size, stalled, close).await,
+        // Handled by the caller, which must stop writing after it.
+        Outbound::Close => Ok(()),
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -58,6 +58,9 @@ pub(super) enum Outbound {
     },
     /// The `bench-flood` answer, generated in the writer.
     Flood { count: u64, size: usize },
+    /// A close frame; the writer then stops and the reader drains what the
+    /// client sent before it saw the close.
+    Close,
 }
 
 /// A connected websocket, as the rest of the gateway sees it.
@@ -66,6 +69,8 @@ pub(super) struct SessionHandle {
     pub(super) tx: mpsc::Sender<Outbound>,
     /// Cancelled to drop this connection at once.
     pub(super) close: CancellationToken,
+    /// Set once a close frame is queued: nothing more is routed here.
+    pub(super) closing: Arc<AtomicBool>,
 }
 
 /// Fixed at start.
@@ -149,8 +154,19 @@ impl Shared {
         lock(&self.sessions)
             .values()
             .rev()
-            .find(|s| s.user == user)
+            .find(|s| s.user == user && !s.closing.load(Ordering::Relaxed))
             .map(|s| s.tx.clone())
+    }
+
+    /// Marks every connection (of `user` only, when given) as closing and
+    /// returns their writer queues, to which the caller sends a close.
+    pub(super) fn start_closing(&self, user: Option<&str>) -> Vec<mpsc::Sender<Outbound>> {
+        lock(&self.sessions)
+            .values()
+            .filter(|s| user.is_none_or(|u| u == s.user))
+            .filter(|s| !s.closing.swap(true, Ordering::Relaxed))
+            .map(|s| s.tx.clone())
+            .collect()
     }
 
     /// Users with an open connection, sorted, one entry per connection.
