@@ -616,3 +616,29 @@ async fn nothing_is_routed_to_a_connection_that_is_closing() {
     assert_eq!(got["event"], "ms-error");
     assert_eq!(got["data"]["jobId"], "too-late");
 }
+
+#[tokio::test]
+async fn a_senders_messages_stay_in_order_across_a_graceful_close_and_reconnect() {
+    let gw = gateway().await;
+    let mut bob = connect(&gw, "bob").await;
+    let task = |i: u32| {
+        json!({"event": "ms-send-task", "data": {"to": "bob", "workflowId": "r",
+               "referenceId": "r", "jobId": "j", "data": i}})
+    };
+    let mut next_seq = 0;
+    for _round in 0..5 {
+        let mut alice = connect(&gw, "alice").await;
+        gw.faults().close_user_gracefully("alice").await;
+        // Sent after the close was queued, before alice reads it.
+        for _ in 0..200 {
+            send_json(&mut alice, task(next_seq)).await;
+            next_seq += 1;
+        }
+        // Answer the close and go at once: the next connection's frames
+        // must not overtake what this one still has in flight.
+        while timeout(WAIT, alice.next()).await.unwrap().is_some() {}
+    }
+    for i in 0..next_seq {
+        assert_eq!(next_json(&mut bob).await["data"]["data"], i);
+    }
+}

@@ -86,8 +86,10 @@ impl FaultControl {
     /// for it are written, then a close frame (1001, going away), and the
     /// gateway goes on reading until the client's end, so that everything
     /// the client sent before it saw the close is routed. Nothing more is
-    /// routed to those connections meanwhile. Returns how many. (A client
-    /// that never answers the close is dropped after 5 seconds.)
+    /// routed to those connections meanwhile, and a new connection of the
+    /// same user is not read until the old one has ended, so a client that
+    /// reconnects at once keeps its messages in order. Returns how many. (A
+    /// client that never answers the close is dropped after 5 seconds.)
     ///
     /// # Cancellation safety
     /// If cancelled while a connection's queue is full, some connections

@@ -51,15 +51,25 @@ where
 {
     let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
     let close = shared.cancel.child_token();
+    let predecessors = shared.predecessors(&user);
     let id = shared.add_session(SessionHandle {
         user: user.clone(),
         tx: tx.clone(),
         close: close.clone(),
         closing: Arc::new(AtomicBool::new(false)),
+        ended: CancellationToken::new(),
     });
     info!(user = %user, "websocket connected");
     let (sink, stream) = ws.split();
     let reader = async {
+        // Keep the user's messages in order across a reconnect: the old
+        // connection's reader may still be routing what it read.
+        for ended in &predecessors {
+            tokio::select! {
+                _ = close.cancelled() => return,
+                _ = ended.cancelled() => {}
+            }
+        }
         read_loop(&shared, &user, stream, &tx, &close).await;
         close.cancel();
     };

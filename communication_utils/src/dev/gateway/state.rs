@@ -71,6 +71,8 @@ pub(super) struct SessionHandle {
     pub(super) close: CancellationToken,
     /// Set once a close frame is queued: nothing more is routed here.
     pub(super) closing: Arc<AtomicBool>,
+    /// Cancelled once the session is gone and everything it read is routed.
+    pub(super) ended: CancellationToken,
 }
 
 /// Fixed at start.
@@ -143,8 +145,9 @@ impl Shared {
     }
 
     pub(super) fn remove_session(&self, id: u64) {
-        let removed = lock(&self.sessions).remove(&id).is_some();
-        if removed {
+        let removed = lock(&self.sessions).remove(&id);
+        if let Some(session) = removed {
+            session.ended.cancel();
             self.count(|c| c.open_connections -= 1);
         }
     }
@@ -156,6 +159,20 @@ impl Shared {
             .rev()
             .find(|s| s.user == user && !s.closing.load(Ordering::Relaxed))
             .map(|s| s.tx.clone())
+    }
+
+    /// The `ended` tokens of `user`'s connections that are going away
+    /// (closing, or dropped but not yet torn down). A new connection of the
+    /// same user reads nothing until they have ended, so that what a client
+    /// sent on its old connection is routed before what it sends on the new
+    /// one.
+    pub(super) fn predecessors(&self, user: &str) -> Vec<CancellationToken> {
+        lock(&self.sessions)
+            .values()
+            .filter(|s| s.user == user)
+            .filter(|s| s.closing.load(Ordering::Relaxed) || s.close.is_cancelled())
+            .map(|s| s.ended.clone())
+            .collect()
     }
 
     /// Marks every connection (of `user` only, when given) as closing and
