@@ -44,9 +44,11 @@ async fn presigned_get_and_put_need_no_credentials() {
         .unwrap();
     assert_eq!(&got[..], b"from a browser");
 
-    // Tampering with the URL breaks the signature.
-    let (status, _) = http("GET", &url.replace("up.txt", "doc.txt"), b"").await;
-    assert_eq!(status, 403);
+    if !t.skip_on_external("moto does not check signatures") {
+        // Tampering with the URL breaks the signature.
+        let (status, _) = http("GET", &url.replace("up.txt", "doc.txt"), b"").await;
+        assert_eq!(status, 403);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

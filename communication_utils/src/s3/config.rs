@@ -133,7 +133,6 @@ impl S3Config {
     /// assert_eq!(config.region(), "nl-ams");
     /// # Ok::<(), communication_utils::s3::Error>(())
     /// ```
-    #[must_use]
     pub fn builder() -> S3ConfigBuilder {
         S3ConfigBuilder::default()
     }
@@ -282,20 +281,23 @@ impl S3ConfigBuilder {
     /// # Ok::<(), communication_utils::s3::Error>(())
     /// ```
     pub fn from_env() -> S3ConfigBuilder {
-        let mut b = S3ConfigBuilder::default();
-        b.endpoint = env_nonempty("S3_ENDPOINT");
-        b.region = env_nonempty("S3_REGION").or_else(|| env_nonempty("AWS_REGION"));
-        if let (Some(ak), Some(sk)) = (
+        let keys = match (
             env_nonempty("S3_ACCESS_KEY_ID"),
             env_nonempty("S3_SECRET_ACCESS_KEY"),
         ) {
-            b.keys = Some(StaticKeys {
-                access_key: ak,
-                secret_key: sk,
+            (Some(access_key), Some(secret_key)) => Some(StaticKeys {
+                access_key,
+                secret_key,
                 session_token: None,
-            });
+            }),
+            _ => None,
+        };
+        S3ConfigBuilder {
+            endpoint: env_nonempty("S3_ENDPOINT"),
+            region: env_nonempty("S3_REGION").or_else(|| env_nonempty("AWS_REGION")),
+            keys,
+            ..S3ConfigBuilder::default()
         }
-        b
     }
 
     /// A custom endpoint (MinIO, Scaleway, Ceph, ...). Turns on path-style

@@ -87,6 +87,10 @@ impl TestS3 {
         t
     }
 
+    pub fn endpoint_and_keys(&self) -> (&str, &str, &str) {
+        (&self.endpoint, &self.access_key, &self.secret_key)
+    }
+
     pub fn is_external(&self) -> bool {
         self.server.is_none()
     }
