@@ -1,0 +1,61 @@
+//! HTTPS and WSS with a certificate generated in the test.
+
+use super::*;
+
+#[tokio::test]
+async fn tls_serves_login_and_wss_with_the_given_certificate() {
+    install_crypto();
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let cert_pem = cert.cert.pem();
+    let gw = DevGateway::builder()
+        .user("alice", "alice-pw")
+        .tls(cert_pem.clone(), cert.signing_key.serialize_pem())
+        .start()
+        .await
+        .unwrap();
+    assert!(gw.login_url().starts_with("https://"));
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.cert.der().clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let client_config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls(client_config.clone())
+        .build()
+        .unwrap();
+    let res = http
+        .post(gw.login_url())
+        .json(&json!({"name": "alice", "password": "alice-pw"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    let token = body["access_token"].as_str().unwrap();
+
+    let connector = tokio_tungstenite::Connector::Rustls(Arc::new(client_config));
+    let (mut ws, _) = tokio_tungstenite::connect_async_tls_with_config(
+        gw.ws_url(token),
+        None,
+        false,
+        Some(connector),
+    )
+    .await
+    .unwrap();
+    send_json(&mut ws, json!({"event": "bench-echo", "data": "over tls"})).await;
+    assert_eq!(next_json(&mut ws).await["data"], "over tls");
+
+    // A client that does not trust the certificate is refused.
+    assert!(
+        reqwest::Client::new()
+            .post(gw.login_url())
+            .send()
+            .await
+            .is_err()
+    );
+}
