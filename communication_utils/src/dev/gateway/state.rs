@@ -157,7 +157,9 @@ impl Shared {
         lock(&self.sessions)
             .values()
             .rev()
-            .find(|s| s.user == user && !s.closing.load(Ordering::Relaxed))
+            .find(|s| {
+                s.user == user && !s.closing.load(Ordering::Relaxed) && !s.close.is_cancelled()
+            })
             .map(|s| s.tx.clone())
     }
 
