@@ -36,6 +36,11 @@
 //! ```
 
 /// The dimension of [`embed`]'s vectors.
+///
+/// ```
+/// use ms_utils_encoding::hashing_embedding::{DIMENSIONS, embed};
+/// assert_eq!(embed("x", false).len(), DIMENSIONS);
+/// ```
 pub const DIMENSIONS: usize = 384;
 
 const INDEX_BASIS: u64 = 0xcbf2_9ce4_8422_2325;

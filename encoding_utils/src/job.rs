@@ -11,6 +11,12 @@ use crate::tracker::{JobOutcome, TaskTracker};
 
 /// What [`send_encoding_job`] returns: one vector per input text, and the
 /// worker's `consumption` value (any JSON, as the worker reports it).
+///
+/// ```
+/// let (vectors, consumption): ms_utils_encoding::Embeddings = (vec![vec![0.0; 3]], serde_json::json!(12));
+/// assert_eq!(vectors[0].len(), 3);
+/// # let _ = consumption;
+/// ```
 pub type Embeddings = (Vec<Vec<f32>>, Value);
 
 /// Deletes the uploaded input when the job does not end well, including when

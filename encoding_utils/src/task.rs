@@ -7,12 +7,25 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The microservice that runs embedding jobs.
+///
+/// ```
+/// assert_eq!(ms_utils_encoding::WORKERS_MANAGER, "workers_manager");
+/// ```
 pub const WORKERS_MANAGER: &str = "workers_manager";
 
 /// The embedding model asked for when none is given.
+///
+/// ```
+/// let job = ms_utils_encoding::EncodingJob::new(["t"], "r", "j");
+/// assert_eq!(job.model_name, ms_utils_encoding::DEFAULT_MODEL);
+/// ```
 pub const DEFAULT_MODEL: &str = "BAAI/bge-m3";
 
 /// Where job inputs are uploaded: `encoder/<uuid4>.json`.
+///
+/// ```
+/// assert_eq!(ms_utils_encoding::INPUT_PREFIX, "encoder/");
+/// ```
 pub const INPUT_PREFIX: &str = "encoder/";
 
 /// One embedding job: the parameters of the original's `send_encoding_job`
@@ -194,6 +207,11 @@ impl EncodingJob {
 }
 
 /// The `job_task` of embedding jobs.
+///
+/// ```
+/// let task = ms_utils_encoding::EncodingJob::new(["t"], "r", "j").task("b", "o");
+/// assert_eq!(task.job_task, ms_utils_encoding::TEXT_TO_EMBEDDINGS);
+/// ```
 pub const TEXT_TO_EMBEDDINGS: &str = "text-to-embeddings";
 
 /// The task payload sent to `workers_manager` (the `data` of the

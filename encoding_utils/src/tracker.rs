@@ -23,6 +23,11 @@ use tokio::sync::oneshot;
 use crate::error::Error;
 
 /// The event name of a job's result message.
+///
+/// ```
+/// let m = ms_utils_encoding::JobOutcome::error("x").to_message("j");
+/// assert_eq!(m["event"], ms_utils_encoding::TASK_RESULT_EVENT);
+/// ```
 pub const TASK_RESULT_EVENT: &str = "ms-task-result";
 
 /// How a job ended, as the worker reported it.

@@ -22,6 +22,10 @@ use crate::task::{EncodingTask, TEXT_TO_EMBEDDINGS};
 use crate::tracker::JobOutcome;
 
 /// Where results are written, followed by `<jobId>-<uuid4>.json`.
+///
+/// ```
+/// assert!(ms_utils_encoding::worker::RESULT_PREFIX.starts_with(ms_utils_encoding::INPUT_PREFIX));
+/// ```
 pub const RESULT_PREFIX: &str = "encoder/results/";
 
 /// What a worker task can fail with. Each is also answered to the sender
