@@ -1,0 +1,64 @@
+//! Interop with the Python original: its `send_encoding_job` (msutils-lib
+//! 1.0.7), with the application handler it expects, gets its vectors from
+//! the Rust `workers_manager` stand-in through the development gateway and
+//! S3 server. Skipped (with a message) unless `MS_UTILS_PYTHON` names a
+//! Python with `msutils-lib` installed.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{BUCKET, CONSUMER, LIMIT, Servers};
+use ms_utils_encoding::hashing_embedding::embed;
+use ms_utils_encoding::worker::EmbeddingWorker;
+use serde_json::Value;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_send_encoding_job_gets_its_vectors_from_the_rust_worker() {
+    let Ok(python) = std::env::var("MS_UTILS_PYTHON") else {
+        eprintln!(
+            "skipped: set MS_UTILS_PYTHON to a Python with msutils-lib (e.g. /work/pyenv/bin/python)"
+        );
+        return;
+    };
+    let servers = Servers::start().await;
+    let _worker =
+        EmbeddingWorker::new(servers.connect("workers_manager").await, servers.s3.clone()).serve();
+    let texts = ["héllo wörld", "the cat sat on the mat", ""];
+    // The original writes logs/combined.log into its working directory.
+    let cwd = std::env::temp_dir().join(format!("ms_utils_encoding-py-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&cwd).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/send_encoding_job.py");
+    let mut cmd = Command::new(python);
+    cmd.arg(script)
+        .current_dir(&cwd)
+        .env("GATEWAY_HOST", servers.gateway.host())
+        .env("GATEWAY_USER", CONSUMER)
+        .env("GATEWAY_PASSWORD", "consumer-pw")
+        .env("S3_ENDPOINT", servers.s3_server.endpoint())
+        .env("S3_ACCESS_KEY_ID", servers.s3_server.access_key())
+        .env("S3_SECRET_ACCESS_KEY", servers.s3_server.secret_key())
+        .env("S3_BUCKET", BUCKET)
+        .env("TEXTS", serde_json::to_string(&texts).unwrap());
+    // The script bounds itself at 30 s; the servers keep running on this runtime meanwhile.
+    let out = tokio::time::timeout(LIMIT * 2, tokio::task::spawn_blocking(move || cmd.output()))
+        .await
+        .expect("the Python script ends")
+        .unwrap()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&cwd);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let vectors: Vec<Vec<f32>> = serde_json::from_value(got["vectors"].clone()).unwrap();
+    let expected: Vec<Vec<f32>> = texts.iter().map(|t| embed(t, true)).collect();
+    assert_eq!(vectors, expected);
+    assert_eq!(got["consumption"]["texts"], 3);
+    // Python's input was read and deleted by the worker; the result by Python.
+    assert!(servers.keys("encoder/").await.is_empty());
+}
