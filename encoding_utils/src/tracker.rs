@@ -477,6 +477,36 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn the_tracking_handler_consumes_results_of_waiting_jobs_only() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let t = TaskTracker::new();
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = seen.clone();
+        let h = t.handler(move |_m: Message| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            std::future::ready(Ok::<(), std::io::Error>(()))
+        });
+        let mut w = t.register("j1").unwrap();
+        h.call(Message::Json(JobOutcome::error("e").to_message("j1")))
+            .await
+            .unwrap();
+        assert_eq!(
+            seen.load(Ordering::SeqCst),
+            0,
+            "a waited-for result is consumed"
+        );
+        assert_eq!((&mut w.rx).await.unwrap(), JobOutcome::error("e"));
+        // A result nobody waits for, and any other message, reach the application.
+        h.call(Message::Json(JobOutcome::error("e").to_message("j2")))
+            .await
+            .unwrap();
+        h.call(Message::Json(json!({"event": "ms-task", "data": {}})))
+            .await
+            .unwrap();
+        assert_eq!(seen.load(Ordering::SeqCst), 2);
+    }
+
     #[test]
     fn to_message_and_parse_are_inverse() {
         for o in [

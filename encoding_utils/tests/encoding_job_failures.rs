@@ -246,3 +246,34 @@ async fn closing_the_client_ends_a_waiting_job() {
     assert!(result.unwrap_err().is_closed());
     assert!(servers.keys("encoder/").await.is_empty(), "input deleted");
 }
+
+#[tokio::test]
+async fn a_cancelled_job_forgets_its_slot_and_deletes_its_input() {
+    let servers = Servers::start().await;
+    let (_worker, mut inbox) = servers.manual_worker().await;
+    let (ms, tracker) = consumer(&servers).await;
+
+    let job = EncodingJob::new(["x"], "ref", "job-cancel");
+    let arrived = bounded("task arrives", async {
+        tokio::select! {
+            _ = send_encoding_job(&ms, &servers.s3, BUCKET, &tracker, &job) => panic!("nobody answers"),
+            task = inbox.recv() => task.unwrap(),
+        }
+    })
+    .await;
+    // The select dropped the job's future once the task arrived.
+    let input = task_parts(&arrived).3["params"]["object_name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(tracker.waiting(), 0);
+    assert!(!tracker.is_waiting("job-cancel"));
+    // The input is deleted by a background task: wait for it (each look is a
+    // request to the server, not a spin).
+    bounded("input deleted", async {
+        while servers.keys("encoder/").await.contains(&input) {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+}
