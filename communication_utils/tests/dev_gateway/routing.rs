@@ -131,3 +131,35 @@ async fn a_task_goes_to_the_newest_connection_of_its_recipient() {
     send_json(&mut old_bob, json!({"event": "bench-echo", "data": "old"})).await;
     assert_eq!(next_json(&mut old_bob).await["event"], "bench-echo-reply");
 }
+
+#[tokio::test]
+async fn frames_queued_for_a_dead_connection_go_to_the_users_newer_one() {
+    let gw = gateway().await;
+    let mut alice = connect(&gw, "alice").await;
+    // bob's first connection never reads: once the socket buffers are full,
+    // routed tasks wait in the gateway's queue for it.
+    let bob_old = connect(&gw, "bob").await;
+    let n = 30u64;
+    let pad = "x".repeat(500 * 1024);
+    for seq in 0..n {
+        send_json(
+            &mut alice,
+            json!({"event": "ms-send-task", "data": {"to": "bob", "workflowId": "r",
+                   "referenceId": "r", "jobId": format!("q{seq}"), "data": {"seq": seq, "pad": pad}}}),
+        )
+        .await;
+    }
+    timeout(WAIT, gw.faults().wait_for(|c| c.tasks_routed == n))
+        .await
+        .unwrap();
+    let mut bob_new = connect(&gw, "bob").await;
+    drop(bob_old);
+    let mut seen = Vec::new();
+    while seen.last() != Some(&(n - 1)) {
+        let got = next_json(&mut bob_new).await;
+        seen.push(got["data"]["data"]["seq"].as_u64().unwrap());
+    }
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    assert!(seen.len() > 1, "nothing was handed over: {seen:?}");
+    assert_eq!(gw.faults().counters().undelivered, 0);
+}

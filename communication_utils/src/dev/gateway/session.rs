@@ -49,7 +49,7 @@ pub(super) async fn serve<S>(shared: Arc<Shared>, user: String, ws: WebSocketStr
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
+    let (tx, mut rx) = mpsc::channel(OUTBOUND_QUEUE);
     let close = shared.cancel.child_token();
     let predecessors = shared.predecessors(&user);
     let id = shared.add_session(SessionHandle {
@@ -74,12 +74,59 @@ where
         close.cancel();
     };
     let writer = async {
-        write_loop(&shared, sink, rx, &close).await;
+        write_loop(&shared, sink, &mut rx, &close).await;
         close.cancel();
     };
     tokio::join!(reader, writer);
     shared.remove_session(id);
     info!(user = %user, "websocket closed");
+    redeliver(&shared, &user, &mut rx).await;
+}
+
+/// Hands what was still queued for an ended connection (routed tasks,
+/// injected frames) to the user's newest remaining connection, so that a
+/// client that opens its new connection before closing the old one loses
+/// nothing. With no other connection, the frames are dropped and counted.
+async fn redeliver(shared: &Shared, user: &str, rx: &mut mpsc::Receiver<Outbound>) {
+    rx.close();
+    let mut left = Vec::new();
+    while let Ok(out) = rx.try_recv() {
+        if matches!(
+            out,
+            Outbound::Text(_) | Outbound::Binary(_) | Outbound::Chunked { .. }
+        ) {
+            left.push(out);
+        }
+    }
+    if left.is_empty() {
+        return;
+    }
+    let n = left.len();
+    if let Some(tx) = shared.sender_for(user) {
+        let mut sent = 0;
+        for out in left {
+            if tx.send(out).await.is_err() {
+                break;
+            }
+            sent += 1;
+        }
+        debug!(
+            user,
+            frames = sent,
+            "frames of an ended connection handed to the newer one"
+        );
+        if sent == n {
+            return;
+        }
+        shared.count(|c| c.undelivered += (n - sent) as u64);
+    } else {
+        warn!(
+            user,
+            frames = n,
+            "frames queued for an ended connection dropped: no other connection"
+        );
+        shared.count(|c| c.undelivered += n as u64);
+    }
 }
 
 /// Waits while the gateway is stalled. Returns false if the connection was
@@ -311,8 +358,16 @@ async fn route_task(
     let out = outbound_for(shared, &task);
     let chunked = matches!(out, Outbound::Chunked { .. });
     debug!(from, %to, chunked, "ms-send-task routed");
-    if dest.send(out).await.is_err() {
-        // The recipient went away between lookup and delivery.
+    // The recipient may go away between lookup and delivery: then its
+    // newest other connection, if any, takes the task.
+    let undelivered = match dest.send(out).await {
+        Ok(()) => false,
+        Err(mpsc::error::SendError(out)) => match shared.sender_for(&to) {
+            Some(next) => next.send(out).await.is_err(),
+            None => true,
+        },
+    };
+    if undelivered {
         shared.count(|c| c.unknown_recipients += 1);
         let error = json!({"event": "ms-error",
                            "data": {"jobId": task["data"]["jobId"], "message": "unknown microservice"}});
@@ -343,7 +398,7 @@ pub(super) fn outbound_for(shared: &Shared, value: &Value) -> Outbound {
 async fn write_loop<S>(
     shared: &Shared,
     mut sink: Sink<S>,
-    mut rx: mpsc::Receiver<Outbound>,
+    rx: &mut mpsc::Receiver<Outbound>,
     close: &CancellationToken,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -364,7 +419,7 @@ async fn write_loop<S>(
         };
         let written = tokio::select! {
             _ = close.cancelled() => return,
-            r = write_batch(&mut sink, first, &mut rx, &mut stalled, close) => r,
+            r = write_batch(&mut sink, first, rx, &mut stalled, close) => r,
         };
         match written {
             Ok(Flow::Continue) => {}
@@ -376,21 +431,12 @@ async fn write_loop<S>(
         }
     }
     // A close frame went out: the reader drains until the client's end
-    // (which cancels `close`). Frames routed here meanwhile cannot be sent
-    // any more; they are discarded so that routers never wait on this queue.
-    let deadline = tokio::time::sleep(CLOSE_GRACE);
-    tokio::pin!(deadline);
-    loop {
-        tokio::select! {
-            _ = close.cancelled() => return,
-            () = &mut deadline => {
-                debug!("client did not answer the close frame in time");
-                return;
-            }
-            out = rx.recv() => match out {
-                Some(_) => debug!("frame queued after the close frame discarded"),
-                None => return,
-            },
+    // (which cancels `close`). Nothing more may be written; what is still
+    // queued is handed on when the session ends (see `redeliver`).
+    tokio::select! {
+        _ = close.cancelled() => {}
+        () = tokio::time::sleep(CLOSE_GRACE) => {
+            debug!("client did not answer the close frame in time");
         }
     }
 }

@@ -41,6 +41,9 @@ pub struct GatewayCounters {
     pub unknown_recipients: u64,
     /// Chunk messages from clients that were dropped (see `ChunkDrop`).
     pub chunk_drops: u64,
+    /// Frames still queued for a connection when it ended that no other
+    /// connection of the same user could take.
+    pub undelivered: u64,
 }
 
 /// What a connection's writer is asked to send.
