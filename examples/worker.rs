@@ -6,8 +6,11 @@
 //! run and tested without a GPU service.
 //!
 //! ```text
-//! eval "$(cargo run -p ms_utils --features test-util --bin ms-utils-dev)"   # or a real gateway
-//! GATEWAY_USER=workers_manager GATEWAY_PASSWORD=... cargo run --example worker
+//! # terminal 1: a development gateway and S3 server (or use a real gateway)
+//! cargo run -p ms_utils --features test-util --bin ms-utils-dev -- \
+//!     --user workers_manager:wm-pw --user my_service:svc-pw --bucket documents
+//! # terminal 2: paste the `export ...` lines it printed, then
+//! GATEWAY_USER=workers_manager GATEWAY_PASSWORD=wm-pw cargo run --example worker
 //! ```
 //!
 //! For each task it reads the input object named by the task (a JSON array
