@@ -86,7 +86,9 @@ where
 /// Hands what was still queued for an ended connection (routed tasks,
 /// injected frames) to the user's newest remaining connection, so that a
 /// client that opens its new connection before closing the old one loses
-/// nothing. With no other connection, the frames are dropped and counted.
+/// nothing. They queue behind what was routed to the newer connection
+/// meanwhile: losing nothing is preferred to keeping that order. With no
+/// other connection, the frames are dropped and counted.
 async fn redeliver(shared: &Shared, user: &str, rx: &mut mpsc::Receiver<Outbound>) {
     rx.close();
     let mut left = Vec::new();
