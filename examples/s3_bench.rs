@@ -1,5 +1,475 @@
-//! `s3_bench` (not written yet).
+//! `s3_bench`: upload and download throughput of `S3BucketClient` against the
+//! development S3 server (s3s-fs), beside boto3's default transfer and the
+//! Python original in the same run. Not a test: it prints JSON lines.
+//!
+//! ```text
+//! cargo run --release --example s3_bench -- [--size-mib 256] [--runs 3] [--big-mib 1024] [--no-python]
+//! MS_UTILS_PYTHON=/work/pyenv/bin/python cargo run --release --example s3_bench
+//! ```
+//!
+//! The server runs in a child process (this binary with `--serve`), so the
+//! CPU time and peak RSS reported are the client's alone; Python clients run
+//! in their own processes too (`examples/bench/s3_bench.py`). Each line:
+//! `{"client","op","size_mib","median_s","mb_per_s","cpu_s","peak_rss_mib"}`;
+//! then `{"ratio": ...}` lines comparing clients of the same run, and a
+//! `{"check":"peak_rss_1gib_upload"}` line for the memory bound.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use ms_utils::communication_utils::dev::s3::DevS3Server;
+use ms_utils::communication_utils::s3::{
+    DownloadOptions, S3BucketClient, S3Config, TransferConfig, UploadOptions,
+};
+use serde_json::{Value, json};
+
+const MIB: u64 = 1024 * 1024;
+const BUCKET: &str = "bench";
+
+struct Args {
+    size_mib: u64,
+    runs: usize,
+    big_mib: u64,
+    python: bool,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        size_mib: 256,
+        runs: 3,
+        big_mib: 1024,
+        python: true,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut num = || it.next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        match flag.as_str() {
+            "--size-mib" => a.size_mib = num(),
+            "--runs" => a.runs = num().max(1) as usize,
+            "--big-mib" => a.big_mib = num(),
+            "--no-python" => a.python = false,
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    a
+}
+
 fn main() {
-    eprintln!("s3_bench: not written yet");
-    std::process::exit(2);
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--serve") {
+        serve(Path::new(&args[2]));
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(bench(parse_args()));
+}
+
+/// Child mode: serve `root` and print the endpoint; exit when stdin closes.
+fn serve(root: &Path) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let server = DevS3Server::builder()
+            .root(root)
+            .bucket(BUCKET)
+            .start()
+            .await
+            .unwrap();
+        println!(
+            "{} {} {}",
+            server.endpoint(),
+            server.access_key(),
+            server.secret_key()
+        );
+        std::io::stdout().flush().unwrap();
+        tokio::task::spawn_blocking(|| {
+            let mut sink = String::new();
+            while std::io::stdin()
+                .read_line(&mut sink)
+                .map(|n| n > 0)
+                .unwrap_or(false)
+            {}
+        })
+        .await
+        .unwrap();
+        server.shutdown().await;
+    });
+}
+
+/// CPU seconds of this process (user + system, all threads).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 of stat (utime, stime), counted after the `)`; 100 ticks/s.
+    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+#[derive(Clone, Copy)]
+struct Sample {
+    seconds: f64,
+    cpu: f64,
+    rss: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn summarize(client: &str, op: &str, size: u64, samples: &[Sample]) -> Value {
+    let s = median(samples.iter().map(|x| x.seconds).collect());
+    let line = json!({
+        "client": client,
+        "op": op,
+        "size_mib": size / MIB,
+        "runs": samples.len(),
+        "median_s": s,
+        "mb_per_s": size as f64 / 1e6 / s,
+        "cpu_s": median(samples.iter().map(|x| x.cpu).collect()),
+        "peak_rss_mib": samples.iter().map(|x| x.rss).fold(0.0, f64::max),
+    });
+    println!("{line}");
+    line
+}
+
+fn write_source(path: &Path, size: u64) {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut block = vec![0u8; MIB as usize];
+    for _ in 0..size / MIB {
+        for c in block.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            c.copy_from_slice(&x.to_le_bytes());
+        }
+        f.write_all(&block).unwrap();
+    }
+    f.flush().unwrap();
+}
+
+struct Server {
+    child: std::process::Child,
+    endpoint: String,
+    ak: String,
+    sk: String,
+}
+
+fn start_server(root: &Path) -> Server {
+    std::fs::create_dir_all(root).unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .arg("--serve")
+        .arg(root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let mut p = line.split_whitespace().map(str::to_owned);
+    Server {
+        endpoint: p.next().unwrap(),
+        ak: p.next().unwrap(),
+        sk: p.next().unwrap(),
+        child,
+    }
+}
+
+async fn client(server: &Server, transfer: TransferConfig) -> S3BucketClient {
+    let config = S3Config::builder()
+        .endpoint(&server.endpoint)
+        .credentials(&server.ak, &server.sk)
+        .transfer(transfer)
+        .build()
+        .unwrap();
+    S3BucketClient::new("bench", config).await.unwrap()
+}
+
+async fn rust_runs(
+    name: &str,
+    c: &S3BucketClient,
+    src: &Path,
+    dest: &Path,
+    size: u64,
+    runs: usize,
+    download: bool,
+) -> Vec<Value> {
+    let key = format!("rust-{name}.bin");
+    let mut up = Vec::new();
+    let mut down = Vec::new();
+    for _ in 0..runs {
+        reset_peak_rss();
+        let (c0, t0) = (cpu_seconds(), Instant::now());
+        c.upload_file(src, BUCKET, Some(&key), UploadOptions::new())
+            .await
+            .unwrap();
+        up.push(Sample {
+            seconds: t0.elapsed().as_secs_f64(),
+            cpu: cpu_seconds() - c0,
+            rss: peak_rss_mib(),
+        });
+        if download {
+            reset_peak_rss();
+            let (c0, t0) = (cpu_seconds(), Instant::now());
+            c.download_file(BUCKET, &key, dest, DownloadOptions::new())
+                .await
+                .unwrap();
+            down.push(Sample {
+                seconds: t0.elapsed().as_secs_f64(),
+                cpu: cpu_seconds() - c0,
+                rss: peak_rss_mib(),
+            });
+            std::fs::remove_file(dest).unwrap();
+        }
+    }
+    let mut out = vec![summarize(name, "upload", size, &up)];
+    if download {
+        out.push(summarize(name, "download", size, &down));
+    }
+    c.delete_file(BUCKET, &key).await.unwrap();
+    out
+}
+
+fn python_interpreter() -> Option<String> {
+    let py = std::env::var("MS_UTILS_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let ok = Command::new(&py)
+        .args(["-c", "import boto3"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then_some(py)
+}
+
+fn python_runs(
+    py: &str,
+    client: &str,
+    op: &str,
+    server: &Server,
+    src: &Path,
+    dir: &Path,
+    runs: usize,
+) -> Option<Vec<Sample>> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/s3_bench.py");
+    let out = Command::new(py)
+        .arg(script)
+        .args([
+            "--client",
+            client,
+            "--op",
+            op,
+            "--endpoint",
+            &server.endpoint,
+        ])
+        .args([
+            "--access-key",
+            &server.ak,
+            "--secret-key",
+            &server.sk,
+            "--bucket",
+            BUCKET,
+        ])
+        .args(["--key", &format!("py-{client}.bin")])
+        .arg("--file")
+        .arg(src)
+        .arg("--dest")
+        .arg(dir.join("py-dl.bin"))
+        .args(["--runs", &runs.to_string()])
+        .current_dir(dir)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!(
+            "python {client} {op} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    let samples = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|v| Sample {
+            seconds: v["seconds"].as_f64().unwrap_or(f64::NAN),
+            cpu: v["cpu_seconds"].as_f64().unwrap_or(f64::NAN),
+            rss: v["peak_rss_mib"].as_f64().unwrap_or(f64::NAN),
+        })
+        .collect();
+    Some(samples)
+}
+
+fn ratio(name: &str, lines: &[Value], a: (&str, &str), b: (&str, &str), target: Option<f64>) {
+    let find = |(c, o): (&str, &str)| {
+        lines
+            .iter()
+            .find(|l| l["client"] == c && l["op"] == o)
+            .and_then(|l| l["mb_per_s"].as_f64())
+    };
+    if let (Some(x), Some(y)) = (find(a), find(b)) {
+        let mut line =
+            json!({"ratio": name, "value": x / y, "of": format!("{}/{}", a.0, b.0), "op": a.1});
+        if let Some(t) = target {
+            line["target"] = json!(t);
+            line["met"] = json!(x / y >= t);
+        }
+        println!("{line}");
+    }
+}
+
+async fn bench(args: Args) {
+    let dir = std::env::temp_dir().join(format!("ms-utils-s3-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = start_server(&dir.join("root"));
+    let size = args.size_mib * MIB;
+    let src = dir.join("src.bin");
+    write_source(&src, size);
+    let dest = dir.join("dl.bin");
+
+    let mut lines = Vec::new();
+    let default = TransferConfig::default();
+    let c = client(&server, default.clone()).await;
+    lines.extend(rust_runs("rust", &c, &src, &dest, size, args.runs, true).await);
+
+    // Variants, to choose the defaults from measurements.
+    let mut single = default.clone();
+    single.multipart_threshold = u64::MAX;
+    let c = client(&server, single).await;
+    lines.extend(rust_runs("rust-single-put", &c, &src, &dest, size, args.runs, false).await);
+    for (conc, part) in [(8, 8), (4, 16), (8, 16)] {
+        let mut t = default.clone();
+        t.concurrency = conc;
+        t.part_size = part * MIB;
+        let c = client(&server, t).await;
+        let name = format!("rust-c{conc}-p{part}");
+        lines.extend(rust_runs(&name, &c, &src, &dest, size, args.runs, false).await);
+    }
+    for (conc, part) in [(4, 8), (16, 8), (8, 16)] {
+        let mut t = default.clone();
+        t.download_concurrency = conc;
+        t.download_part_size = part * MIB;
+        let c = client(&server, t).await;
+        let name = format!("rust-dl-c{conc}-p{part}");
+        let key = "rust-dl-variant.bin";
+        c.upload_file(&src, BUCKET, Some(key), UploadOptions::new())
+            .await
+            .unwrap();
+        let mut samples = Vec::new();
+        for _ in 0..args.runs {
+            reset_peak_rss();
+            let (c0, t0) = (cpu_seconds(), Instant::now());
+            c.download_file(BUCKET, key, &dest, DownloadOptions::new())
+                .await
+                .unwrap();
+            samples.push(Sample {
+                seconds: t0.elapsed().as_secs_f64(),
+                cpu: cpu_seconds() - c0,
+                rss: peak_rss_mib(),
+            });
+            std::fs::remove_file(&dest).unwrap();
+        }
+        lines.push(summarize(&name, "download", size, &samples));
+    }
+
+    if args.python {
+        match python_interpreter() {
+            Some(py) => {
+                for client in ["boto3", "original"] {
+                    for op in ["upload", "download"] {
+                        if let Some(s) =
+                            python_runs(&py, client, op, &server, &src, &dir, args.runs)
+                        {
+                            lines.push(summarize(client, op, size, &s));
+                        }
+                    }
+                }
+            }
+            None => eprintln!(
+                "python3 with boto3 not found (set MS_UTILS_PYTHON): Python baselines skipped"
+            ),
+        }
+    }
+    ratio(
+        "upload_vs_boto3",
+        &lines,
+        ("rust", "upload"),
+        ("boto3", "upload"),
+        Some(1.5),
+    );
+    ratio(
+        "upload_vs_original",
+        &lines,
+        ("rust", "upload"),
+        ("original", "upload"),
+        None,
+    );
+    ratio(
+        "download_vs_original",
+        &lines,
+        ("rust", "download"),
+        ("original", "download"),
+        Some(3.0),
+    );
+    ratio(
+        "download_vs_boto3",
+        &lines,
+        ("rust", "download"),
+        ("boto3", "download"),
+        Some(1.0),
+    );
+    ratio(
+        "single_put_vs_multipart",
+        &lines,
+        ("rust-single-put", "upload"),
+        ("rust", "upload"),
+        None,
+    );
+
+    if args.big_mib > 0 {
+        let big = dir.join("big.bin");
+        write_source(&big, args.big_mib * MIB);
+        let c = client(&server, TransferConfig::default()).await;
+        reset_peak_rss();
+        let t0 = Instant::now();
+        let up = c
+            .upload_file(&big, BUCKET, Some("big.bin"), UploadOptions::new())
+            .await
+            .unwrap();
+        let rss = peak_rss_mib();
+        println!(
+            "{}",
+            json!({"check": "peak_rss_big_upload", "size_mib": args.big_mib, "parts": up.parts,
+                   "seconds": t0.elapsed().as_secs_f64(), "peak_rss_mib": rss,
+                   "target_mib": 80, "met": rss < 80.0})
+        );
+        std::fs::remove_file(&big).unwrap();
+    }
+
+    let mut child = server.child;
+    drop(child.stdin.take());
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
 }
