@@ -8,6 +8,7 @@ mod bench;
 mod faults;
 mod login;
 mod routing;
+mod secrets;
 mod tls;
 
 use std::sync::Arc;
