@@ -120,10 +120,7 @@ impl Authenticator {
             .await
             .map_err(Error::login)?;
         let status = resp.status().as_u16();
-        let text = resp
-            .text()
-            .await
-            .map_err(Error::login)?;
+        let text = resp.text().await.map_err(Error::login)?;
         match status {
             201 => {
                 let value: serde_json::Value =

@@ -17,8 +17,9 @@ use super::chunks::{ChunkAssembler, chunk_texts};
 use super::config::{WsConfig, WsConfigBuilder};
 use super::connection::{Actor, Dialer};
 use super::error::Error;
-use super::inbound::{Inbound, expire_chunks, process};
+use super::inbound::{expire_chunks, process};
 use super::message::{Message, ms_send_task};
+use super::queue::InboundQueue;
 use super::state::{ConnectionState, Counters, Event, Stats};
 
 /// What the handles, the connection task and the handler tasks share.
@@ -28,7 +29,7 @@ pub(crate) struct Shared {
     pub(crate) state_tx: watch::Sender<ConnectionState>,
     pub(crate) events: broadcast::Sender<Event>,
     pub(crate) counters: Counters,
-    pub(crate) inbound_rx: tokio::sync::Mutex<mpsc::Receiver<Inbound>>,
+    pub(crate) inbound: InboundQueue,
     pub(crate) receiving: AtomicBool,
     pub(crate) pending: Mutex<HashMap<String, oneshot::Sender<Message>>>,
     pub(crate) pending_count: AtomicUsize,
@@ -195,16 +196,15 @@ impl MicroServiceWs {
             }
         };
         let (cmd_tx, cmd_rx) = mpsc::channel(config.queue_size);
-        let (inbound_tx, inbound_rx) = mpsc::channel(config.inbound_buffer);
         let (events, _) = broadcast::channel(256);
         let shared = Arc::new(Shared {
             chunks: Mutex::new(ChunkAssembler::new(config.chunk_limits.clone())),
+            inbound: InboundQueue::new(config.inbound_buffer),
             config,
             cmd_tx,
             state_tx: watch::Sender::new(ConnectionState::Connecting),
             events,
             counters: Counters::default(),
-            inbound_rx: tokio::sync::Mutex::new(inbound_rx),
             receiving: AtomicBool::new(false),
             pending: Mutex::new(HashMap::new()),
             pending_count: AtomicUsize::new(0),
@@ -215,7 +215,7 @@ impl MicroServiceWs {
             tasks: TaskTracker::new(),
             handlers: TaskTracker::new(),
         });
-        let actor = Actor::new(shared.clone(), dialer, cmd_rx, inbound_tx);
+        let actor = Actor::new(shared.clone(), dialer, cmd_rx);
         // Connected before returning, so `is_connected()` is true right away.
         shared.state_tx.send_replace(ConnectionState::Connected);
         shared.tasks.spawn(actor.run(ws, token));
@@ -479,9 +479,8 @@ impl MicroServiceWs {
         if self.shared.receiving.load(Ordering::Acquire) {
             return Err(Error::ReceiverBusy);
         }
-        let mut rx = self.shared.inbound_rx.lock().await;
         loop {
-            let frame = rx.recv().await.ok_or(Error::Closed)?;
+            let frame = self.shared.inbound.pop().await.ok_or(Error::Closed)?;
             // `process` is synchronous: once a frame is taken it is delivered or
             // deliberately dropped, never lost to cancellation.
             if let Some(msg) = process(&self.shared, frame) {

@@ -30,6 +30,7 @@ use super::client::Shared;
 use super::config::WsConfig;
 use super::error::Error;
 use super::inbound::{Inbound, process};
+use super::queue::{InboundQueue, PushError};
 use super::state::{ConnectionState, Counters, Event};
 use super::uri::{redacted_ws_uri, ws_uri};
 
@@ -214,7 +215,6 @@ pub(crate) struct Actor {
     shared: Arc<Shared>,
     dialer: Dialer,
     cmd_rx: mpsc::Receiver<WsMessage>,
-    inbound_tx: mpsc::Sender<Inbound>,
     outbox: Outbox,
     /// A frame read while the inbound buffer was full; the socket is not read
     /// until it is delivered (backpressure).
@@ -236,13 +236,11 @@ impl Actor {
         shared: Arc<Shared>,
         dialer: Dialer,
         cmd_rx: mpsc::Receiver<WsMessage>,
-        inbound_tx: mpsc::Sender<Inbound>,
     ) -> Self {
         Self {
             shared,
             dialer,
             cmd_rx,
-            inbound_tx,
             outbox: Outbox::default(),
             pending_in: None,
             rng: StdRng::from_rng(&mut rand::rng()),
@@ -345,14 +343,20 @@ impl Actor {
         );
         tokio::pin!(refresh);
         let mut draining = false;
+        // Created once: a cancellation future registers itself when first polled,
+        // which should not happen on every turn of the loop.
+        let shutdown = shared.shutdown.cancelled();
+        tokio::pin!(shutdown);
+        let close_requested = shared.close_requested.cancelled();
+        tokio::pin!(close_requested);
         loop {
             let read_enabled = self.pending_in.is_none();
             let outbox_room = self.outbox.frames.len() < WRITE_BATCH;
             let ev = tokio::select! {
                 biased;
-                () = shared.shutdown.cancelled() => return Exit::Cancelled,
-                () = shared.close_requested.cancelled() => IoEvent::CloseRequested,
-                ev = poll_fn(|cx| poll_io(&mut conn, cx, &mut self.outbox, read_enabled, &self.inbound_tx, &mut self.pending_in, &shared)) => ev,
+                () = &mut shutdown => return Exit::Cancelled,
+                () = &mut close_requested => IoEvent::CloseRequested,
+                ev = poll_fn(|cx| poll_io(&mut conn, cx, &mut self.outbox, read_enabled, &shared.inbound, &mut self.pending_in, &shared)) => ev,
                 n = self.cmd_rx.recv_many(&mut batch, WRITE_BATCH), if outbox_room && !draining => {
                     if n == 0 {
                         return Exit::Cancelled;
@@ -360,11 +364,13 @@ impl Actor {
                     self.outbox.frames.extend(batch.drain(..));
                     IoEvent::Progress
                 }
-                permit = self.inbound_tx.reserve(), if !read_enabled => {
-                    match (permit, self.pending_in.take()) {
-                        (Ok(p), Some(frame)) => p.send(frame),
-                        (Err(_), _) => return Exit::Cancelled,
-                        (Ok(_), None) => {}
+                () = shared.inbound.room(), if !read_enabled => {
+                    if let Some(frame) = self.pending_in.take() {
+                        match shared.inbound.try_push(frame) {
+                            Ok(()) => {}
+                            Err(PushError::Full(frame)) => self.pending_in = Some(frame),
+                            Err(PushError::Closed) => return Exit::Cancelled,
+                        }
                     }
                     IoEvent::Progress
                 }
@@ -380,6 +386,10 @@ impl Actor {
                         self.outbox.frames.push_back(WsMessage::Ping(Default::default()));
                         conn.ping_sent = true;
                     }
+                    // Re-armed only here: resetting a timer per read batch costs
+                    // more than an early wake-up that finds fresh traffic.
+                    let next = if conn.ping_sent { conn.last_read + dead_after } else { conn.last_read + interval };
+                    keepalive.as_mut().reset(next.max(now + Duration::from_millis(1)));
                     IoEvent::Progress
                 }
                 () = &mut refresh, if refresh_at.is_some() => {
@@ -408,14 +418,6 @@ impl Actor {
                 }
                 IoEvent::Exit(Exit::Lost(_)) if draining => return Exit::TokenRefresh,
                 IoEvent::Exit(exit) => return exit,
-            }
-            let next = if conn.ping_sent {
-                conn.last_read + dead_after
-            } else {
-                conn.last_read + interval
-            };
-            if keepalive.deadline() != next {
-                keepalive.as_mut().reset(next);
             }
         }
     }
@@ -486,7 +488,7 @@ impl Actor {
         // Close frame, then wait briefly for the gateway's answer.
         // Messages the gateway sent before it saw the close frame are still
         // delivered (if the inbound buffer has room).
-        let (inbound, counters) = (&self.inbound_tx, &self.shared.counters);
+        let (inbound, counters) = (&self.shared.inbound, &self.shared.counters);
         let _ = timeout(Duration::from_secs(1), async {
             if conn.ws.close(None).await.is_ok() {
                 while let Some(Ok(msg)) = conn.ws.next().await {
@@ -496,7 +498,7 @@ impl Actor {
                         _ => continue,
                     };
                     Counters::add(&counters.messages_in, 1);
-                    if inbound.try_send(frame).is_err() {
+                    if inbound.try_push(frame).is_err() {
                         tracing::warn!("inbound buffer full while closing: a message was dropped");
                     }
                 }
@@ -539,18 +541,31 @@ impl Actor {
         }
         // The frame read but not yet handed over is still delivered, if a
         // consumer takes it within the close timeout.
-        if let Some(frame) = self.pending_in.take() {
-            let tx = self.inbound_tx.clone();
-            let shared = self.shared.clone();
-            self.shared.tasks.spawn(async move {
-                tokio::select! {
-                    _ = tx.send(frame) => {}
-                    () = shared.shutdown.cancelled() => {}
-                    () = sleep(shared.config.close_timeout) => {
-                        tracing::warn!("a message read before closing was never consumed");
+        // Then the buffer closes: consumers drain it and see the end.
+        match self.pending_in.take() {
+            Some(frame) => {
+                let shared = self.shared.clone();
+                self.shared.tasks.spawn(async move {
+                    let mut frame = Some(frame);
+                    let deliver = async {
+                        while let Some(f) = frame.take() {
+                            shared.inbound.room().await;
+                            if let Err(PushError::Full(f)) = shared.inbound.try_push(f) {
+                                frame = Some(f);
+                            }
+                        }
+                    };
+                    tokio::select! {
+                        () = deliver => {}
+                        () = shared.shutdown.cancelled() => {}
+                        () = sleep(shared.config.close_timeout) => {
+                            tracing::warn!("a message read before closing was never consumed");
+                        }
                     }
-                }
-            });
+                    shared.inbound.close();
+                });
+            }
+            None => self.shared.inbound.close(),
         }
         self.set_state(ConnectionState::Closed);
         let _ = self.shared.events.send(Event::Closed);
@@ -575,7 +590,7 @@ fn poll_io(
     cx: &mut Context<'_>,
     outbox: &mut Outbox,
     read: bool,
-    inbound: &mpsc::Sender<Inbound>,
+    inbound: &InboundQueue,
     pending_in: &mut Option<Inbound>,
     shared: &Shared,
 ) -> Poll<IoEvent> {
@@ -633,13 +648,13 @@ fn poll_io(
         } else {
             frame
         };
-        match inbound.try_send(frame) {
+        match inbound.try_push(frame) {
             Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(frame)) => {
+            Err(PushError::Full(frame)) => {
                 *pending_in = Some(frame);
                 break Poll::Ready(IoEvent::Progress);
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
+            Err(PushError::Closed) => {
                 break Poll::Ready(IoEvent::Exit(Exit::Cancelled));
             }
         }

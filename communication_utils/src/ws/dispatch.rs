@@ -14,14 +14,14 @@ use futures_util::FutureExt as _;
 use futures_util::TryFutureExt as _;
 use futures_util::future::{BoxFuture, MapErr};
 use serde::de::DeserializeOwned;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::{AbortHandle, JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::client::{MicroServiceWs, Shared};
 use super::error::Error;
-use super::inbound::{Inbound, process};
+use super::gate::{Gate, GatePermit};
+use super::inbound::process;
 use super::message::Message;
 use super::state::Counters;
 
@@ -274,65 +274,114 @@ async fn run_loop<H: Handler>(
     options: RunOptions,
     stop: CancellationToken,
 ) -> Result<(), Error> {
-    let mut rx = shared.inbound_rx.lock().await;
     let limit = options.concurrency.unwrap_or(shared.config.max_concurrency);
-    let permits = Arc::new(Semaphore::new(limit));
     let options = Arc::new(options);
-    let keyed = (options.strategy != Strategy::Parallel).then(|| Keyed {
-        slots: Arc::new(Mutex::new(HashMap::new())),
-        next_gen: 0,
-    });
-    let mut keyed = keyed;
-    let mut batch: Vec<Inbound> = Vec::with_capacity(64);
-    let ctx = Arc::new((shared.clone(), handler.clone(), options.clone()));
-    'outer: loop {
-        let n = tokio::select! {
-            biased;
-            () = stop.cancelled() => break,
-            () = shared.shutdown.cancelled() => break,
-            n = rx.recv_many(&mut batch, 64) => n,
-        };
-        if n == 0 {
-            break; // closed and drained
+    if options.strategy == Strategy::Parallel {
+        // `limit` workers take messages from the inbound buffer one at a time:
+        // at most `limit` handler calls at once, and when all are busy nobody
+        // takes from the buffer, it fills, and the connection stops reading.
+        // Cheaper than a task per message (a spawn costs more than parsing a
+        // small frame), with the same isolation: each call is caught on its own.
+        let workers: Vec<_> = (0..limit)
+            .map(|_| {
+                shared.handlers.spawn(worker(
+                    shared.clone(),
+                    handler.clone(),
+                    options.clone(),
+                    stop.clone(),
+                ))
+            })
+            .collect();
+        for w in workers {
+            let _ = w.await;
         }
-        for frame in batch.drain(..) {
-            // A permit before the next message: when all are taken this loop
-            // stops pulling, the buffer fills, and the connection stops reading.
-            let permit = match permits.clone().try_acquire_owned() {
-                Ok(p) => p,
-                Err(_) => tokio::select! {
-                    biased;
-                    () = shared.shutdown.cancelled() => break 'outer,
-                    p = permits.clone().acquire_owned() => match p {
-                        Ok(p) => p,
-                        Err(_) => break 'outer,
-                    },
-                },
-            };
-            match keyed.as_mut() {
-                None => {
-                    // One reference count per task, not three.
-                    let ctx = ctx.clone();
-                    shared.handlers.spawn(async move {
-                        if let Some(msg) = process(&ctx.0, frame) {
-                            let key = ctx.2.key_of(&msg);
-                            invoke(&ctx.0, &*ctx.1, msg, key).await;
-                        }
-                        drop(permit);
-                    });
-                }
-                // Keyed strategies need the key in arrival order, so the frame is
-                // parsed here rather than in the handler task.
-                Some(k) => {
-                    if let Some(msg) = process(&shared, frame) {
-                        k.dispatch(&shared, &handler, &options, msg, permit);
-                    }
-                }
-            }
-        }
+    } else {
+        keyed_loop(&shared, &handler, &options, &stop, limit).await;
     }
     shared.receiving.store(false, Ordering::Release);
     Ok(())
+}
+
+/// One of the parallel strategy's workers.
+async fn worker<H: Handler>(
+    shared: Arc<Shared>,
+    handler: Arc<H>,
+    options: Arc<RunOptions>,
+    stop: CancellationToken,
+) {
+    // Created once: a cancellation future registers itself when first polled.
+    let stopped = stop.cancelled();
+    tokio::pin!(stopped);
+    let shutdown = shared.shutdown.cancelled();
+    tokio::pin!(shutdown);
+    loop {
+        if stop.is_cancelled() || shared.shutdown.is_cancelled() {
+            return;
+        }
+        let frame = match shared.inbound.try_pop() {
+            Some(f) => f,
+            None => tokio::select! {
+                biased;
+                () = &mut stopped => return,
+                () = &mut shutdown => return,
+                f = shared.inbound.pop() => match f {
+                    Some(f) => f,
+                    None => return, // closed and drained
+                },
+            },
+        };
+        if let Some(msg) = process(&shared, frame) {
+            let key = options.key_of(&msg);
+            invoke(&shared, &*handler, msg, key).await;
+        }
+        // The buffer never makes this task wait while it has frames, so give
+        // the scheduler its turn now and then (cooperative budget).
+        tokio::task::consume_budget().await;
+    }
+}
+
+/// Queue, Replace and Ignore: messages are keyed in arrival order, here, and
+/// each runs in its own task under the concurrency bound.
+async fn keyed_loop<H: Handler>(
+    shared: &Arc<Shared>,
+    handler: &Arc<H>,
+    options: &Arc<RunOptions>,
+    stop: &CancellationToken,
+    limit: usize,
+) {
+    let gate = Gate::new(limit);
+    let mut keyed = Keyed {
+        slots: Arc::new(Mutex::new(HashMap::new())),
+        next_gen: 0,
+    };
+    let stopped = stop.cancelled();
+    tokio::pin!(stopped);
+    let shutdown = shared.shutdown.cancelled();
+    tokio::pin!(shutdown);
+    loop {
+        // A place before the next message: when all are taken this loop stops
+        // taking from the buffer, it fills, and the connection stops reading.
+        let permit = match gate.try_acquire() {
+            Some(p) => p,
+            None => tokio::select! {
+                biased;
+                () = &mut shutdown => return,
+                p = gate.acquire() => p,
+            },
+        };
+        let frame = tokio::select! {
+            biased;
+            () = &mut stopped => return,
+            () = &mut shutdown => return,
+            f = shared.inbound.pop() => match f {
+                Some(f) => f,
+                None => return,
+            },
+        };
+        if let Some(msg) = process(shared, frame) {
+            keyed.dispatch(shared, handler, options, msg, permit);
+        }
+    }
 }
 
 fn panic_text(payload: &(dyn Any + Send)) -> &str {
@@ -375,7 +424,7 @@ struct Keyed {
 #[derive(Default)]
 struct Slot {
     generation: u64,
-    queue: VecDeque<(Message, OwnedSemaphorePermit)>,
+    queue: VecDeque<(Message, GatePermit)>,
     running: Option<AbortHandle>,
 }
 
@@ -386,7 +435,7 @@ impl Keyed {
         handler: &Arc<H>,
         options: &Arc<RunOptions>,
         msg: Message,
-        permit: OwnedSemaphorePermit,
+        permit: GatePermit,
     ) {
         let Some(key) = options.key_of(&msg) else {
             let (shared, handler) = (shared.clone(), handler.clone());

@@ -62,9 +62,11 @@ mod config;
 mod connection;
 mod dispatch;
 mod error;
+mod gate;
 mod inbound;
 mod jwt;
 mod message;
+mod queue;
 mod state;
 mod uri;
 

@@ -1,0 +1,223 @@
+//! The inbound buffer between the connection task and the consumers (handler
+//! workers, `receive()`): a bounded FIFO under a plain mutex, with wake-ups
+//! only for a consumer that is actually waiting or a producer that found it
+//! full. Under a flood neither waits, so handing over a frame costs a lock and
+//! a push, not a task wake-up.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::Notify;
+
+use super::inbound::Inbound;
+
+#[derive(Debug)]
+pub(crate) struct InboundQueue {
+    state: Mutex<State>,
+    cap: usize,
+    closed: AtomicBool,
+    /// Signalled when items arrive for waiting consumers (or the queue closes).
+    arrived: Notify,
+    /// Signalled when a full queue gets room (or closes).
+    room: Notify,
+}
+
+#[derive(Debug)]
+struct State {
+    items: VecDeque<Inbound>,
+    /// Consumers blocked in `pop`.
+    waiting: usize,
+}
+
+/// Why `try_push` did not take the frame.
+#[derive(Debug)]
+pub(crate) enum PushError {
+    Full(Inbound),
+    Closed,
+}
+
+impl InboundQueue {
+    pub(crate) fn new(cap: usize) -> Self {
+        Self {
+            state: Mutex::new(State {
+                items: VecDeque::with_capacity(cap.min(4096)),
+                waiting: 0,
+            }),
+            cap: cap.max(1),
+            closed: AtomicBool::new(false),
+            arrived: Notify::new(),
+            room: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn try_push(&self, frame: Inbound) -> Result<(), PushError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(PushError::Closed);
+        }
+        let wake = {
+            let mut st = self.lock();
+            let before = st.items.len();
+            if before >= self.cap {
+                return Err(PushError::Full(frame));
+            }
+            st.items.push_back(frame);
+            // Wake an idle consumer when work appears; a backlog is spread by
+            // the consumers themselves (see `try_pop`), not one wake per push.
+            st.waiting > 0 && before == 0
+        };
+        if wake {
+            self.arrived.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Resolves when there is room (or the queue is closed). Cancel-safe.
+    pub(crate) async fn room(&self) {
+        loop {
+            let notified = self.room.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.closed.load(Ordering::Acquire) || self.lock().items.len() < self.cap {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    pub(crate) fn try_pop(&self) -> Option<Inbound> {
+        let (frame, was_full, wake_peer) = {
+            let mut st = self.lock();
+            let was_full = st.items.len() >= self.cap;
+            let frame = st.items.pop_front();
+            // Work left and an idle consumer: hand it on, so that a backlog
+            // reaches as many consumers as it needs (once all are busy, nobody
+            // waits and nothing is signalled).
+            let wake_peer = !st.items.is_empty() && st.waiting > 0;
+            (frame, was_full, wake_peer)
+        };
+        if frame.is_some() && was_full {
+            self.room.notify_one();
+        }
+        if wake_peer {
+            self.arrived.notify_one();
+        }
+        frame
+    }
+
+    /// The next frame; `None` once closed and drained. Cancel-safe.
+    pub(crate) async fn pop(&self) -> Option<Inbound> {
+        loop {
+            if let Some(frame) = self.try_pop() {
+                return Some(frame);
+            }
+            if self.closed.load(Ordering::Acquire) {
+                // Pushes that raced with close are still handed out.
+                return self.try_pop();
+            }
+            let notified = self.arrived.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let must_wait = {
+                let mut st = self.lock();
+                let must_wait = st.items.is_empty() && !self.closed.load(Ordering::Acquire);
+                if must_wait {
+                    st.waiting += 1;
+                }
+                must_wait
+            };
+            if must_wait {
+                // Leave the waiting count however this ends (even if cancelled).
+                let _guard = Waiting(self);
+                notified.await;
+            }
+        }
+    }
+
+    /// No more pushes; waiting consumers see the rest, then `None`.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.arrived.notify_waiters();
+        self.room.notify_waiters();
+    }
+}
+
+struct Waiting<'a>(&'a InboundQueue);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut st = self.0.lock();
+        st.waiting = st.waiting.saturating_sub(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn text(s: &'static str) -> Inbound {
+        Inbound::Text(s.into())
+    }
+
+    fn as_text(f: Inbound) -> String {
+        match f {
+            Inbound::Text(t) => t.as_str().to_owned(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn fifo_and_bounded() {
+        let q = InboundQueue::new(2);
+        q.try_push(text("a")).unwrap();
+        q.try_push(text("b")).unwrap();
+        assert!(matches!(q.try_push(text("c")), Err(PushError::Full(_))));
+        assert_eq!(as_text(q.try_pop().unwrap()), "a");
+        q.try_push(text("c")).unwrap();
+        assert_eq!(as_text(q.try_pop().unwrap()), "b");
+        assert_eq!(as_text(q.try_pop().unwrap()), "c");
+        assert!(q.try_pop().is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_consumers_get_every_item_once_and_close_ends_them() {
+        let q = Arc::new(InboundQueue::new(8));
+        let consumers: Vec<_> = (0..4)
+            .map(|_| {
+                let q = q.clone();
+                tokio::spawn(async move {
+                    let mut n = 0;
+                    while q.pop().await.is_some() {
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        for _ in 0..10_000 {
+            loop {
+                match q.try_push(text("x")) {
+                    Ok(()) => break,
+                    Err(PushError::Full(_)) => q.room().await,
+                    Err(PushError::Closed) => unreachable!(),
+                }
+            }
+        }
+        q.close();
+        let mut total = 0;
+        for c in consumers {
+            total += tokio::time::timeout(Duration::from_secs(10), c)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        assert_eq!(total, 10_000);
+        assert!(matches!(q.try_push(text("late")), Err(PushError::Closed)));
+    }
+}
