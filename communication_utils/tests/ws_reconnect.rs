@@ -200,7 +200,7 @@ async fn logs_in_again_before_the_token_expires_without_losing_messages() {
                     .await
                     .unwrap();
                 seq += 1;
-                if seq % 50 == 0 {
+                if seq.is_multiple_of(50) {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
             }

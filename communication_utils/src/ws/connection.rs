@@ -216,9 +216,10 @@ pub(crate) struct Actor {
     dialer: Dialer,
     cmd_rx: mpsc::Receiver<WsMessage>,
     outbox: Outbox,
-    /// A frame read while the inbound buffer was full; the socket is not read
-    /// until it is delivered (backpressure).
-    pending_in: Option<Inbound>,
+    /// Frames read and not yet in the inbound buffer: handed over in groups
+    /// (one lock per group); while the buffer is full they wait here and the
+    /// socket is not read (backpressure).
+    staged: VecDeque<Inbound>,
     rng: StdRng,
     gave_up: bool,
 }
@@ -242,7 +243,7 @@ impl Actor {
             dialer,
             cmd_rx,
             outbox: Outbox::default(),
-            pending_in: None,
+            staged: VecDeque::with_capacity(READ_BATCH),
             rng: StdRng::from_rng(&mut rand::rng()),
             gave_up: false,
         }
@@ -350,13 +351,13 @@ impl Actor {
         let close_requested = shared.close_requested.cancelled();
         tokio::pin!(close_requested);
         loop {
-            let read_enabled = self.pending_in.is_none();
+            let read_enabled = self.staged.is_empty();
             let outbox_room = self.outbox.frames.len() < WRITE_BATCH;
             let ev = tokio::select! {
                 biased;
                 () = &mut shutdown => return Exit::Cancelled,
                 () = &mut close_requested => IoEvent::CloseRequested,
-                ev = poll_fn(|cx| poll_io(&mut conn, cx, &mut self.outbox, read_enabled, &shared.inbound, &mut self.pending_in, &shared)) => ev,
+                ev = poll_fn(|cx| poll_io(&mut conn, cx, &mut self.outbox, read_enabled, &shared.inbound, &mut self.staged, &shared)) => ev,
                 n = self.cmd_rx.recv_many(&mut batch, WRITE_BATCH), if outbox_room && !draining => {
                     if n == 0 {
                         return Exit::Cancelled;
@@ -365,12 +366,8 @@ impl Actor {
                     IoEvent::Progress
                 }
                 () = shared.inbound.room(), if !read_enabled => {
-                    if let Some(frame) = self.pending_in.take() {
-                        match shared.inbound.try_push(frame) {
-                            Ok(()) => {}
-                            Err(PushError::Full(frame)) => self.pending_in = Some(frame),
-                            Err(PushError::Closed) => return Exit::Cancelled,
-                        }
+                    if shared.inbound.push_many(&mut self.staged).is_err() {
+                        return Exit::Cancelled;
                     }
                     IoEvent::Progress
                 }
@@ -498,7 +495,7 @@ impl Actor {
                         _ => continue,
                     };
                     Counters::add(&counters.messages_in, 1);
-                    if inbound.try_push(frame).is_err() {
+                    if let Err(PushError::Full) = inbound.try_push(frame) {
                         tracing::warn!("inbound buffer full while closing: a message was dropped");
                     }
                 }
@@ -539,33 +536,32 @@ impl Actor {
         if self.gave_up {
             self.shared.gave_up.store(true, Ordering::Release);
         }
-        // The frame read but not yet handed over is still delivered, if a
-        // consumer takes it within the close timeout.
-        // Then the buffer closes: consumers drain it and see the end.
-        match self.pending_in.take() {
-            Some(frame) => {
-                let shared = self.shared.clone();
-                self.shared.tasks.spawn(async move {
-                    let mut frame = Some(frame);
-                    let deliver = async {
-                        while let Some(f) = frame.take() {
-                            shared.inbound.room().await;
-                            if let Err(PushError::Full(f)) = shared.inbound.try_push(f) {
-                                frame = Some(f);
-                            }
-                        }
-                    };
-                    tokio::select! {
-                        () = deliver => {}
-                        () = shared.shutdown.cancelled() => {}
-                        () = sleep(shared.config.close_timeout) => {
-                            tracing::warn!("a message read before closing was never consumed");
+        // Frames read but not yet handed over are still delivered, if a
+        // consumer takes them within the close timeout. Then the buffer
+        // closes: consumers drain it and see the end.
+        if self.staged.is_empty() {
+            self.shared.inbound.close();
+        } else {
+            let shared = self.shared.clone();
+            let mut staged = std::mem::take(&mut self.staged);
+            self.shared.tasks.spawn(async move {
+                let deliver = async {
+                    while !staged.is_empty() {
+                        shared.inbound.room().await;
+                        if shared.inbound.push_many(&mut staged).is_err() {
+                            return;
                         }
                     }
-                    shared.inbound.close();
-                });
-            }
-            None => self.shared.inbound.close(),
+                };
+                tokio::select! {
+                    () = deliver => {}
+                    () = shared.shutdown.cancelled() => {}
+                    () = sleep(shared.config.close_timeout) => {
+                        tracing::warn!("messages read before closing were never consumed");
+                    }
+                }
+                shared.inbound.close();
+            });
         }
         self.set_state(ConnectionState::Closed);
         let _ = self.shared.events.send(Event::Closed);
@@ -591,7 +587,7 @@ fn poll_io(
     outbox: &mut Outbox,
     read: bool,
     inbound: &InboundQueue,
-    pending_in: &mut Option<Inbound>,
+    staged: &mut VecDeque<Inbound>,
     shared: &Shared,
 ) -> Poll<IoEvent> {
     match outbox.poll_write(&mut conn.ws, cx) {
@@ -609,7 +605,7 @@ fn poll_io(
     }
     let mut got = 0u64;
     let result = loop {
-        if got as usize >= READ_BATCH {
+        if staged.len() >= READ_BATCH || got as usize >= READ_BATCH {
             break Poll::Ready(IoEvent::Progress);
         }
         let msg = match conn.ws.poll_next_unpin(cx) {
@@ -648,20 +644,19 @@ fn poll_io(
         } else {
             frame
         };
-        match inbound.try_push(frame) {
-            Ok(()) => {}
-            Err(PushError::Full(frame)) => {
-                *pending_in = Some(frame);
-                break Poll::Ready(IoEvent::Progress);
-            }
-            Err(PushError::Closed) => {
-                break Poll::Ready(IoEvent::Exit(Exit::Cancelled));
-            }
-        }
+        staged.push_back(frame);
     };
     if got > 0 {
         conn.last_read = Instant::now();
         conn.ping_sent = false;
+    }
+    // Hand the group over (also before an exit: what was read is delivered).
+    if !staged.is_empty() && inbound.push_many(staged).is_err() {
+        return Poll::Ready(IoEvent::Exit(Exit::Cancelled));
+    }
+    if !staged.is_empty() && result.is_pending() {
+        // The buffer is full: stop reading; the room branch resumes.
+        return Poll::Ready(IoEvent::Progress);
     }
     result
 }

@@ -33,7 +33,8 @@ struct State {
 /// Why `try_push` did not take the frame.
 #[derive(Debug)]
 pub(crate) enum PushError {
-    Full(Inbound),
+    /// The buffer is full; the frame was not taken (and is dropped).
+    Full,
     Closed,
 }
 
@@ -63,12 +64,32 @@ impl InboundQueue {
             let mut st = self.lock();
             let before = st.items.len();
             if before >= self.cap {
-                return Err(PushError::Full(frame));
+                drop(frame);
+                return Err(PushError::Full);
             }
             st.items.push_back(frame);
             // Wake an idle consumer when work appears; a backlog is spread by
             // the consumers themselves (see `try_pop`), not one wake per push.
             st.waiting > 0 && before == 0
+        };
+        if wake {
+            self.arrived.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Moves frames from the front of `frames` while there is room, under one
+    /// lock. Errors only when closed.
+    pub(crate) fn push_many(&self, frames: &mut VecDeque<Inbound>) -> Result<(), PushError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(PushError::Closed);
+        }
+        let wake = {
+            let mut st = self.lock();
+            let before = st.items.len();
+            let room = self.cap.saturating_sub(before).min(frames.len());
+            st.items.extend(frames.drain(..room));
+            room > 0 && before == 0 && st.waiting > 0
         };
         if wake {
             self.arrived.notify_one();
@@ -177,7 +198,7 @@ mod tests {
         let q = InboundQueue::new(2);
         q.try_push(text("a")).unwrap();
         q.try_push(text("b")).unwrap();
-        assert!(matches!(q.try_push(text("c")), Err(PushError::Full(_))));
+        assert!(matches!(q.try_push(text("c")), Err(PushError::Full)));
         assert_eq!(as_text(q.try_pop().unwrap()), "a");
         q.try_push(text("c")).unwrap();
         assert_eq!(as_text(q.try_pop().unwrap()), "b");
@@ -204,7 +225,7 @@ mod tests {
             loop {
                 match q.try_push(text("x")) {
                     Ok(()) => break,
-                    Err(PushError::Full(_)) => q.room().await,
+                    Err(PushError::Full) => q.room().await,
                     Err(PushError::Closed) => unreachable!(),
                 }
             }
