@@ -157,4 +157,3 @@ async fn without_token_the_upgrade_needs_an_anonymous_gateway() {
         "a refused upgrade is a credentials error: {err:?}"
     );
 }
-
