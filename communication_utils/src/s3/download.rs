@@ -242,21 +242,21 @@ impl S3BucketClient {
         let mut buf = vec![0u8; size];
         let single = plan.ranges.len() <= 1;
         // Each range fills its own disjoint slice of one buffer: no copy, no
-        // reassembly, and the futures run concurrently on this task.
-        let mut slices: Vec<&mut [u8]> = Vec::with_capacity(plan.ranges.len());
+        // reassembly, and the futures run concurrently on this task. They are
+        // built in a plain loop, not by a closure over `&mut [u8]`: such a
+        // closure trips rustc's higher-ranked lifetime check and makes the
+        // whole future non-`Send` (tests/s3_send.rs guards this).
+        let mut pending = Vec::with_capacity(plan.ranges.len());
         let mut rest: &mut [u8] = &mut buf;
         for &(start, end) in &plan.ranges {
             let len = usize::try_from(end - start + 1)
                 .unwrap_or(usize::MAX)
                 .min(rest.len());
             let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
-            slices.push(head);
             rest = tail;
-            let _ = start;
+            pending.push(self.range_to_slice(&plan, (start, end), single, head, &tracker));
         }
-        let results = stream::iter(plan.ranges.iter().copied().zip(slices))
-            .map(|(range, slice)| self.range_to_slice(&plan, range, single, slice, &tracker))
-            .buffer_unordered(self.transfer.download_concurrency);
+        let results = stream::iter(pending).buffer_unordered(self.transfer.download_concurrency);
         results.try_collect::<Vec<()>>().await?;
         Ok(Bytes::from(buf))
     }
