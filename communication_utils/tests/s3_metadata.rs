@@ -178,3 +178,58 @@ async fn multipart_uploads_keep_metadata_too() {
     assert_eq!(meta.get("FileSize"), Some("9.00 MB"));
     assert_eq!(meta.content_type.as_deref(), Some("video/mp4"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reader_upload_stores_the_real_size_below_and_above_the_threshold() {
+    let t = TestS3::start().await;
+    let mut mine = HashMap::new();
+    mine.insert("Owner".to_owned(), "team-b".to_owned());
+    // (length, size hint): no hint below and above the 8 MiB threshold, and a
+    // wrong hint above it; the stored FileSize is the real one in every case.
+    let cases = [
+        (3 * MIB, None, "3.00 MB"),
+        (17 * MIB + MIB / 2, None, "17.50 MB"),
+        (9 * MIB, Some(1u64), "9.00 MB"),
+    ];
+    for (i, (len, hint, expected)) in cases.into_iter().enumerate() {
+        let bytes = data(len, 40 + i as u64);
+        let key = format!("stream-{i}.csv");
+        let up = t
+            .client
+            .upload_reader(
+                std::io::Cursor::new(bytes.clone()),
+                &t.bucket,
+                &key,
+                hint,
+                UploadOptions::new()
+                    .metadata(mine.clone())
+                    .content_type("text/csv"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(up.size, len as u64);
+        assert_eq!(up.parts > 0, len >= 8 * MIB, "{len} bytes");
+        let meta = t.client.get_file_metadata(&t.bucket, &key).await.unwrap();
+        assert_eq!(
+            meta.get("FileSize"),
+            Some(expected),
+            "{len} bytes, hint {hint:?}"
+        );
+        assert_eq!(meta.get("FileType"), Some("text/csv"));
+        assert_eq!(meta.content_type.as_deref(), Some("text/csv"));
+        assert_eq!(
+            meta.get("Owner"),
+            Some("team-b"),
+            "caller's keys kept by the rewrite"
+        );
+        assert!(is_python_isoformat(meta.get("CreationTime").unwrap()));
+        assert_eq!(meta.content_length, len as u64);
+        let got = t
+            .client
+            .download_bytes(&t.bucket, &key, Default::default())
+            .await
+            .unwrap();
+        assert!(got.as_ref() == bytes.as_slice(), "{len} bytes intact");
+    }
+    assert_eq!(t.open_multipart_uploads().await, 0);
+}

@@ -558,7 +558,7 @@ fn presign_config(expires_in: Duration) -> Result<PresigningConfig, Error> {
 }
 
 /// Percent-encodes a key for `x-amz-copy-source`, keeping `/`.
-fn encode_key(key: &str) -> String {
+pub(crate) fn encode_key(key: &str) -> String {
     let mut out = String::with_capacity(key.len());
     for b in key.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {

@@ -43,10 +43,12 @@
 //! A custom endpoint turns on path-style addressing and "checksums only when
 //! required", which MinIO, Scaleway, OVH, Ceph and Backblaze need.
 
+mod abort;
 mod client;
 mod config;
 mod download;
 mod error;
+mod fix_size;
 pub mod metadata;
 mod progress;
 mod upload;

@@ -14,10 +14,11 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_smithy_types::byte_stream::Length;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::task::JoinSet;
 
+use super::abort::{AbortGuard, PartTasks};
 use super::client::S3BucketClient;
 use super::error::Error;
+use super::fix_size::{COPY_OBJECT_LIMIT, Stored};
 use super::metadata::{self, OCTET_STREAM};
 use super::progress::{Direction, ProgressListener, Tracker};
 
@@ -134,6 +135,8 @@ struct Prepared {
     key: String,
     content_type: String,
     metadata: HashMap<String, String>,
+    /// The size `FileSize` says, when it was known before the upload.
+    size_in_metadata: Option<u64>,
     tracker: Tracker,
 }
 
@@ -216,6 +219,7 @@ impl S3BucketClient {
             key,
             content_type,
             metadata,
+            size_in_metadata: Some(size),
         };
         let source = Source::File {
             path: path.to_owned(),
@@ -249,20 +253,26 @@ impl S3BucketClient {
     ) -> Result<UploadOutput, Error> {
         let data = data.into();
         let size = data.len() as u64;
-        let prepared = self.prepare_unnamed(bucket, key, Some(size), &options, size);
+        let prepared = self.prepare_unnamed(bucket, key, Some(size), &options);
         self.upload_source(prepared, Source::Bytes(data), Some(size))
             .await
     }
 
     /// Uploads everything `reader` yields under `key`. Memory stays bounded
     /// by the parts in flight (`concurrency` × `part_size`), whatever the
-    /// stream's length. `FileSize` is the size known up front, if given
-    /// (`size_hint`); a stream that ends before the threshold goes as one PUT
-    /// with the exact size.
+    /// stream's length. `FileSize` always holds the real size, as in the
+    /// original: a stream that ends before the multipart threshold goes as
+    /// one PUT with the exact size; a longer one is uploaded multipart with
+    /// `size_hint` (or 0) as `FileSize`, and when that turns out wrong the
+    /// completed object is copied onto itself on the server with the real
+    /// size (`CopyObject`, or a multipart copy above 5 GiB; no bytes travel
+    /// back). Passing the exact `size_hint` saves that copy.
     ///
     /// # Errors
     /// [`Error::Reader`] when `reader` fails (a started multipart upload is
-    /// aborted); transport and service errors.
+    /// aborted); transport and service errors. If only the metadata copy
+    /// fails, the error is that copy's (`CopyObject`) and the object is
+    /// stored with the hinted `FileSize`.
     ///
     /// # Cancellation safety
     /// As for [`upload_file`](Self::upload_file).
@@ -292,13 +302,14 @@ impl S3BucketClient {
         let first = read_up_to(reader.as_mut(), first_len).await?;
         if (first.len() as u64) < self.transfer.multipart_threshold {
             let size = first.len() as u64;
-            let prepared = self.prepare_unnamed(bucket, key, Some(size), &options, size);
+            let prepared = self.prepare_unnamed(bucket, key, Some(size), &options);
             return self
                 .upload_source(prepared, Source::Bytes(first), Some(size))
                 .await;
         }
-        let prepared =
-            self.prepare_unnamed(bucket, key, size_hint, &options, size_hint.unwrap_or(0));
+        // Above the threshold the length is known only at the end: `FileSize`
+        // is the hint for now, fixed after completion if it was wrong or missing.
+        let prepared = self.prepare_unnamed(bucket, key, size_hint, &options);
         self.multipart(prepared, Source::Reader(reader), Some(first), None)
             .await
     }
@@ -309,7 +320,6 @@ impl S3BucketClient {
         key: &str,
         total: Option<u64>,
         options: &UploadOptions,
-        size_for_metadata: u64,
     ) -> Prepared {
         let content_type = options
             .content_type
@@ -318,7 +328,7 @@ impl S3BucketClient {
         let metadata = metadata::upload_metadata(
             options.metadata.as_ref(),
             None,
-            size_for_metadata,
+            total.unwrap_or(0),
             &content_type,
             SystemTime::now(),
         );
@@ -328,6 +338,7 @@ impl S3BucketClient {
             key: key.to_owned(),
             content_type,
             metadata,
+            size_in_metadata: total,
         }
     }
 
@@ -392,20 +403,15 @@ impl S3BucketClient {
         let upload_id = created
             .upload_id
             .ok_or_else(|| Error::InvalidInput("server returned no upload id".into()))?;
-        let mut guard = AbortGuard {
-            sdk: self.sdk.clone(),
-            bucket: p.bucket.clone(),
-            key: p.key.clone(),
-            upload_id: upload_id.clone(),
-            armed: true,
-        };
+        // From here until completion, dropping this future (or failing)
+        // aborts the upload: the guard owns the part tasks.
+        let mut guard = AbortGuard::new(self.sdk.clone(), &p.bucket, &p.key, &upload_id);
         let result = self
-            .upload_parts(&p, &upload_id, &mut source, first, size)
+            .upload_parts(&p, &upload_id, &mut source, first, size, &mut guard.tasks)
             .await;
         let (parts, total) = match result {
             Ok(v) => v,
             Err(e) => {
-                guard.armed = false;
                 guard.abort_now().await;
                 return Err(e);
             }
@@ -425,7 +431,6 @@ impl S3BucketClient {
         let out = match out {
             Ok(o) => o,
             Err(e) => {
-                guard.armed = false;
                 guard.abort_now().await;
                 return Err(Error::from_sdk(
                     "CompleteMultipartUpload",
@@ -435,14 +440,26 @@ impl S3BucketClient {
                 ));
             }
         };
-        guard.armed = false;
+        guard.disarm();
+        let mut e_tag = out.e_tag;
+        if p.size_in_metadata != Some(total) {
+            let stored = Stored {
+                bucket: &p.bucket,
+                key: &p.key,
+                content_type: &p.content_type,
+                metadata: &p.metadata,
+                size: total,
+                e_tag: e_tag.as_deref(),
+            };
+            e_tag = self.rewrite_file_size(&stored, COPY_OBJECT_LIMIT).await?;
+        }
         if size.is_none() {
             p.tracker.finish(total);
         }
         Ok(UploadOutput {
             key: p.key.clone(),
             size: total,
-            e_tag: out.e_tag,
+            e_tag,
             parts: parts.len(),
         })
     }
@@ -456,6 +473,7 @@ impl S3BucketClient {
         source: &mut Source,
         first: Option<Bytes>,
         size: Option<u64>,
+        tasks: &mut PartTasks,
     ) -> Result<(Vec<CompletedPart>, u64), Error> {
         let mut part_size = self.transfer.part_size;
         if let Some(s) = size {
@@ -463,7 +481,7 @@ impl S3BucketClient {
             part_size = part_size.max(s.div_ceil(MAX_PARTS));
         }
         let mut run = PartRun {
-            tasks: JoinSet::new(),
+            tasks,
             done: Vec::new(),
             first,
             offset: 0,
@@ -494,7 +512,7 @@ impl S3BucketClient {
         upload_id: &str,
         source: &mut Source,
         part_size: u64,
-        run: &mut PartRun,
+        run: &mut PartRun<'_>,
     ) -> Result<(), Error> {
         loop {
             // Wait for a free slot before reading the next part: this is what
@@ -574,9 +592,11 @@ impl S3BucketClient {
 }
 
 /// The state of one multipart run, kept outside the spawning loop so that
-/// the parts in flight can be drained whichever way the loop ends.
-struct PartRun {
-    tasks: JoinSet<Result<CompletedPart, Error>>,
+/// the parts in flight can be drained whichever way the loop ends. The tasks
+/// belong to the upload's `AbortGuard`, which cancels them if the upload
+/// future is dropped.
+struct PartRun<'a> {
+    tasks: &'a mut PartTasks,
     done: Vec<CompletedPart>,
     first: Option<Bytes>,
     offset: u64,
@@ -618,50 +638,4 @@ async fn read_up_to(
         }
     }
     Ok(buf.freeze())
-}
-
-/// Aborts a multipart upload when dropped armed (the caller dropped the
-/// upload future): parts already stored would otherwise be billed forever.
-struct AbortGuard {
-    sdk: aws_sdk_s3::Client,
-    bucket: String,
-    key: String,
-    upload_id: String,
-    armed: bool,
-}
-
-impl AbortGuard {
-    async fn abort_now(&self) {
-        abort(&self.sdk, &self.bucket, &self.key, &self.upload_id).await;
-    }
-}
-
-async fn abort(sdk: &aws_sdk_s3::Client, bucket: &str, key: &str, upload_id: &str) {
-    let res = sdk
-        .abort_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .upload_id(upload_id)
-        .send()
-        .await;
-    if let Err(e) = res {
-        tracing::warn!(bucket, key, upload_id, error = %Error::from_sdk("AbortMultipartUpload", bucket, Some(key), e), "could not abort multipart upload");
-    }
-}
-
-impl Drop for AbortGuard {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            let (sdk, bucket, key, id) = (
-                self.sdk.clone(),
-                std::mem::take(&mut self.bucket),
-                std::mem::take(&mut self.key),
-                std::mem::take(&mut self.upload_id),
-            );
-            handle.spawn(async move { abort(&sdk, &bucket, &key, &id).await });
-        }
-    }
 }
