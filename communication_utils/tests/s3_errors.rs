@@ -78,10 +78,34 @@ async fn missing_key_and_missing_bucket_are_not_found() {
     let err = t.client.list_files(&missing).await.unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
     assert_eq!(err.code(), Some("NoSuchBucket"));
+    assert!(err.is_bucket_not_found());
+
+    // HEAD answers carry no error code: the client asks HeadBucket to tell
+    // a missing bucket from a missing key.
+    let err = t.client.exists(&missing, "k").await.unwrap_err();
+    assert!(err.is_not_found() && err.is_bucket_not_found(), "{err:?}");
+    assert_eq!(err.code(), Some("NoSuchBucket"));
+    assert!(err.to_string().contains(&missing), "{err}");
     let err = t.client.get_file_metadata(&missing, "k").await.unwrap_err();
-    assert!(err.is_not_found(), "{err:?}");
-    let err = t.client.exists(&missing, "k").await;
-    assert!(err.is_err() || err.as_ref().is_ok_and(|e| !e), "{err:?}");
+    assert!(err.is_bucket_not_found(), "{err:?}");
+    let err = t
+        .client
+        .download_bytes(&missing, "k", DownloadOptions::new())
+        .await
+        .unwrap_err();
+    assert!(err.is_bucket_not_found(), "{err:?}");
+
+    assert!(
+        !t.client.exists(&t.bucket, "k").await.unwrap(),
+        "missing key: false"
+    );
+    let err = t
+        .client
+        .get_file_metadata(&t.bucket, "k")
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found() && !err.is_bucket_not_found(), "{err:?}");
+    assert_eq!(err.code(), Some("NoSuchKey"));
     let err = t
         .client
         .copy(&t.bucket, "nope", &t.bucket, "dst")

@@ -9,6 +9,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::Credentials;
 use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::ObjectCannedAcl;
 use aws_smithy_http_client::tls;
@@ -372,14 +373,7 @@ impl S3BucketClient {
         bucket: &str,
         key: &str,
     ) -> Result<ObjectMetadata, Error> {
-        let out = self
-            .sdk
-            .head_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("HeadObject", bucket, Some(key), e))?;
+        let out = self.head_object(bucket, key).await?;
         Ok(ObjectMetadata::from_parts(
             out.metadata.as_ref(),
             out.content_length
@@ -394,8 +388,9 @@ impl S3BucketClient {
     /// True when the object exists.
     ///
     /// # Errors
-    /// [`Error::NotFound`] when the *bucket* is missing (on servers that say
-    /// so; plain 404s read as "no such key"), and any other failure.
+    /// [`Error::NotFound`] with [`is_bucket_not_found`](Error::is_bucket_not_found)
+    /// when the *bucket* is missing (a HEAD answer has no body, so a 404 is
+    /// followed by a HeadBucket to tell which), and any other failure.
     ///
     /// ```no_run
     /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
@@ -405,9 +400,41 @@ impl S3BucketClient {
     pub async fn exists(&self, bucket: &str, key: &str) -> Result<bool, Error> {
         match self.get_file_metadata(bucket, key).await {
             Ok(_) => Ok(true),
-            Err(e) if e.is_not_found() && e.code() != Some("NoSuchBucket") => Ok(false),
+            Err(e) if e.is_not_found() && !e.is_bucket_not_found() => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// HEAD on an object that tells a missing bucket from a missing key. A
+    /// HEAD answer has no body, so both arrive as a bare 404 (code
+    /// `NotFound`); on a 404 a HeadBucket decides, and the error's code
+    /// becomes `NoSuchBucket` or `NoSuchKey`.
+    pub(crate) async fn head_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<HeadObjectOutput, Error> {
+        let res = self.sdk.head_object().bucket(bucket).key(key).send().await;
+        let mut err = match res {
+            Ok(out) => return Ok(out),
+            Err(e) => Error::from_sdk("HeadObject", bucket, Some(key), e),
+        };
+        if !err.is_not_found() {
+            return Err(err);
+        }
+        match self.sdk.head_bucket().bucket(bucket).send().await {
+            Ok(_) => set_code(&mut err, "NoSuchKey"),
+            Err(e) => {
+                let mut bucket_err = Error::from_sdk("HeadBucket", bucket, None, e);
+                if bucket_err.is_not_found() {
+                    set_code(&mut bucket_err, "NoSuchBucket");
+                    return Err(bucket_err);
+                }
+                // The bucket check itself failed (e.g. no right to HEAD the
+                // bucket): the object's 404 is the better answer.
+            }
+        }
+        Err(err)
     }
 
     /// Copies an object on the server side (up to 5 GiB), metadata included.
@@ -549,6 +576,12 @@ impl S3BucketClient {
             .await
             .map_err(|e| Error::from_sdk("PutObject", bucket, Some(key), e))?;
         Ok(req.uri().to_owned())
+    }
+}
+
+fn set_code(err: &mut Error, new: &str) {
+    if let Error::NotFound { code, .. } = err {
+        *code = Some(new.to_owned());
     }
 }
 

@@ -263,14 +263,7 @@ impl S3BucketClient {
 
     /// HEAD first: the size decides single GET or ranges, the ETag pins the ranges.
     async fn plan(&self, bucket: &str, key: &str) -> Result<Plan, Error> {
-        let head = self
-            .sdk
-            .head_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("HeadObject", bucket, Some(key), e))?;
+        let head = self.head_object(bucket, key).await?;
         let size = head
             .content_length
             .and_then(|n| u64::try_from(n).ok())

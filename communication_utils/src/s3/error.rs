@@ -150,6 +150,24 @@ impl Error {
         matches!(self, Error::NotFound { .. })
     }
 
+    /// True when the *bucket* does not exist (code `NoSuchBucket`). Object
+    /// operations that use HEAD ([`exists`](super::S3BucketClient::exists),
+    /// [`get_file_metadata`](super::S3BucketClient::get_file_metadata),
+    /// downloads) check the bucket on a 404, so this holds for them too.
+    ///
+    /// ```no_run
+    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+    /// match c.exists("bucket", "key").await {
+    ///     Ok(found) => println!("{found}"),
+    ///     Err(e) if e.is_bucket_not_found() => eprintln!("create the bucket first"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn is_bucket_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { code: Some(c), .. } if c == "NoSuchBucket")
+    }
+
     /// True when the server refused the credentials or the rights.
     ///
     /// ```
