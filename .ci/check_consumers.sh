@@ -26,12 +26,9 @@ edition = "2024"
 rust-version = "1.95"
 publish = false
 
+# Nothing but ms_utils: the copied example must build with this alone.
 [dependencies]
 ms_utils = { path = "ms_utils/ms_utils", features = ["test-util"] }
-tokio = { version = "1", features = ["full"] }
-tracing = "0.1"
-serde = { version = "1", features = ["derive"] }
-serde_json = "1"
 
 # A service that is a workspace of its own must keep the submodule's workspace
 # out of it (path dependencies under a workspace root otherwise become members).

@@ -1,7 +1,13 @@
 //! `gateway_consumer`: a microservice on the platform gateway, the Rust form
 //! of the Python seed's `UseMicroServiceWs`. Copy this file into a new
-//! service (it depends only on `ms_utils`) and change the parts marked
-//! `CHANGE`.
+//! service as `src/main.rs` and change the parts marked `CHANGE`. It depends
+//! only on `ms_utils` (tokio, serde_json and tracing come re-exported from it):
+//!
+//! ```toml
+//! [dependencies]
+//! # test-util: the in-process demonstration; drop it with `run_local_demo`.
+//! ms_utils = { version = "0.1", features = ["test-util"] }
+//! ```
 //!
 //! ```text
 //! cargo run --example gateway_consumer
@@ -43,7 +49,9 @@ use ms_utils::encoding_utils::hashing_embedding::cosine;
 use ms_utils::encoding_utils::worker::EmbeddingWorker;
 use ms_utils::encoding_utils::{EncodingJob, TaskTracker, WORKERS_MANAGER, send_encoding_job};
 use ms_utils::logging_lib::Logger;
-use serde_json::{Value, json};
+// The crates ms_utils is built with, so that this file needs no other dependency.
+use ms_utils::serde_json::{self, Value, json};
+use ms_utils::{tokio, tracing};
 
 /// CHANGE: the name this service logs in with (also the logger's name).
 const SERVICE_NAME: &str = "gateway_consumer";
@@ -56,7 +64,7 @@ const DEMO_LIMIT: Duration = Duration::from_secs(60);
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
-#[tokio::main]
+#[tokio::main(crate = "ms_utils::tokio")]
 async fn main() -> ExitCode {
     let serving = std::env::var_os("GATEWAY_HOST").is_some();
     // Keep the guard until the end: dropping it flushes the log file.
@@ -191,29 +199,6 @@ fn watch_connection(ms: &MicroServiceWs) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Resolves on Ctrl-C, or SIGTERM on Unix (what container runtimes send).
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
 /// Serve against the gateway and bucket named by the environment until a
 /// shutdown signal, then close cleanly: stop taking messages, let running
 /// handlers finish, flush what is queued.
@@ -224,9 +209,11 @@ async fn serve_from_env() -> Result<(), BoxError> {
     let ms = MicroServiceWs::connect(config).await?;
     let watcher = watch_connection(&ms);
     let (_service, run) = Service::start(ms.clone(), s3, bucket);
+    // Ctrl-C, or SIGTERM from a container runtime.
+    let stop = ms_utils::shutdown_signal();
     tracing::info!("serving; Ctrl-C to stop");
 
-    shutdown_signal().await;
+    stop.await;
     tracing::info!("shutting down");
     ms.close().await?;
     run.finished().await?;

@@ -22,7 +22,7 @@
 //! Environment: `GATEWAY_HOST` (required), `GATEWAY_USER` (default
 //! `workers_manager`), `GATEWAY_PASSWORD`, `GATEWAY_TLS`, ... as for
 //! `gateway_consumer`, and `S3_ENDPOINT`, `S3_ACCESS_KEY_ID`,
-//! `S3_SECRET_ACCESS_KEY`, `S3_REGION`. Runs until Ctrl-C. Without
+//! `S3_SECRET_ACCESS_KEY`, `S3_REGION`. Runs until Ctrl-C or SIGTERM. Without
 //! `GATEWAY_HOST` it says how to start and exits 2 (`gateway_consumer` runs
 //! this same worker in-process for its demonstration).
 
@@ -33,8 +33,10 @@ use ms_utils::communication_utils::ws::{MicroServiceWs, WsConfigBuilder};
 use ms_utils::encoding_utils::WORKERS_MANAGER;
 use ms_utils::encoding_utils::worker::EmbeddingWorker;
 use ms_utils::logging_lib::Logger;
+// The crates ms_utils is built with: like gateway_consumer, this file needs no other dependency.
+use ms_utils::{tokio, tracing};
 
-#[tokio::main]
+#[tokio::main(crate = "ms_utils::tokio")]
 async fn main() -> ExitCode {
     if std::env::var_os("GATEWAY_HOST").is_none() {
         eprintln!(
@@ -64,8 +66,10 @@ async fn serve() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let ms = MicroServiceWs::connect(builder.build()?).await?;
     let s3 = S3BucketClient::from_env(WORKERS_MANAGER).await?;
     let run = EmbeddingWorker::new(ms.clone(), s3).serve();
+    // Ctrl-C, or SIGTERM from a container runtime.
+    let stop = ms_utils::shutdown_signal();
     tracing::info!("answering text-to-embeddings tasks; Ctrl-C to stop");
-    let _ = tokio::signal::ctrl_c().await;
+    stop.await;
     tracing::info!("shutting down");
     ms.close().await?;
     run.finished().await?;

@@ -43,6 +43,23 @@ pub use communication_utils::s3::S3BucketClient;
 #[cfg(feature = "logging")]
 pub use logging_lib::{Logger, time_it};
 
+mod shutdown;
+pub use shutdown::shutdown_signal;
+
+/// The tokio this crate is built with (its clients' handles, channels and
+/// futures are tokio's). Re-exported so that a service, like the copied
+/// `examples/gateway_consumer.rs`, can depend on `ms_utils` alone:
+/// `#[ms_utils::tokio::main(crate = "ms_utils::tokio")]`.
+pub use tokio;
+
+/// The JSON crate of [`Message`](communication_utils::ws::Message) values,
+/// re-exported for the same reason as [`tokio`]: `ms_utils::serde_json::json!`.
+pub use serde_json;
+
+/// The logging facade the libraries emit events on and [`Logger`] collects,
+/// re-exported for the same reason as [`tokio`]: `ms_utils::tracing::info!`.
+pub use tracing;
+
 // The README's code blocks are compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]

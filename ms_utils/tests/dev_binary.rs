@@ -2,12 +2,13 @@
 //! websocket there (and S3), and exits cleanly on SIGTERM.
 #![cfg(all(feature = "test-util", feature = "ws", feature = "s3", unix))]
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use ms_utils::communication_utils::s3::{S3BucketClient, S3Config};
-use ms_utils::communication_utils::ws::MicroServiceWs;
+use ms_utils::communication_utils::ws::{MicroServiceWs, WsConfigBuilder};
 
 /// Kills the child if a test fails half-way, so no server outlives the test.
 struct Running(Child);
@@ -71,11 +72,18 @@ async fn prints_addresses_serves_them_and_stops_on_sigterm() {
     let host = value_after(&lines, "export GATEWAY_HOST=").to_string();
     assert_eq!(lines[0], format!("GATEWAY {host}"));
     assert_eq!(value_after(&lines, "export GATEWAY_USER="), "svc");
+    assert_eq!(value_after(&lines, "export GATEWAY_PASSWORD="), "svc-pw");
+    assert_eq!(value_after(&lines, "export GATEWAY_TLS="), "false");
 
-    // The gateway takes a real login and websocket for the user given.
-    let config = MicroServiceWs::builder(&host)
-        .credentials("svc", "svc-pw")
-        .tls(false)
+    // The export lines are all a service needs: a client configured from
+    // them alone (as `WsConfigBuilder::from_env` would after `eval`) logs in
+    // and opens a real websocket.
+    let exports: HashMap<String, String> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("export ")?.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let config = WsConfigBuilder::from_lookup(|k| exports.get(k).cloned())
         .build()
         .unwrap();
     let ws = tokio::time::timeout(Duration::from_secs(20), MicroServiceWs::connect(config))

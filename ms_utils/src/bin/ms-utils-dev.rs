@@ -100,29 +100,6 @@ fn say(line: &str) {
     let _ = out.flush();
 }
 
-/// Waits for SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {
@@ -196,9 +173,11 @@ async fn main() -> ExitCode {
         say(&format!("export S3_ACCESS_KEY_ID={}", s.access_key()));
         say(&format!("export S3_SECRET_ACCESS_KEY={}", s.secret_key()));
     }
+    // Listening before saying so: whoever reads the line may signal at once.
+    let stop = ms_utils::shutdown_signal();
     say("# serving until Ctrl-C / SIGTERM");
 
-    shutdown_signal().await;
+    stop.await;
     eprintln!("ms-utils-dev: shutting down");
     gateway.shutdown().await;
     #[cfg(feature = "s3")]
