@@ -35,7 +35,29 @@ pub use logging_lib;
 #[cfg(feature = "ws")]
 pub use communication_utils::ws::MicroServiceWs;
 
-/// The S3 bucket client (feature `s3`); see [`communication_utils::s3`].
+/// The S3 bucket client (feature `s3`). Its configuration, options and
+/// error types live next to it in [`communication_utils::s3`]: `S3Config`,
+/// `TransferConfig`, `UploadOptions`, `DownloadOptions`,
+/// `ProgressBarListener`, `ObjectMetadata`, `Error`. With `test-util` (and
+/// `s3`), `communication_utils::dev::s3::DevS3Server` is an in-process S3
+/// server for a service's own tests.
+///
+/// ```no_run
+/// use ms_utils::S3BucketClient;
+/// use ms_utils::communication_utils::s3::{S3Config, TransferConfig, UploadOptions};
+///
+/// # async fn run() -> Result<(), ms_utils::communication_utils::s3::Error> {
+/// let mut transfer = TransferConfig::default();
+/// transfer.concurrency = 8;
+/// let config = S3Config::builder()
+///     .endpoint("http://127.0.0.1:9000")
+///     .credentials("access-key", "secret-key")
+///     .transfer(transfer)
+///     .build()?;
+/// let client = S3BucketClient::new("documents", config).await?;
+/// client.upload_file("report.pdf", "my-bucket", None, UploadOptions::new()).await?;
+/// # Ok(()) }
+/// ```
 #[cfg(feature = "s3")]
 pub use communication_utils::s3::S3BucketClient;
 
