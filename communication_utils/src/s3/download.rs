@@ -343,7 +343,7 @@ impl S3BucketClient {
         let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
         let mut got = 0u64;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| body_error(e.into()))?;
+            let chunk = chunk.map_err(|e| body_error(plan, e.into()))?;
             got += chunk.len() as u64;
             if got > expected {
                 break;
@@ -372,7 +372,7 @@ impl S3BucketClient {
         let (mut body, expected) = self.get_range(plan, range, whole).await?;
         let mut at = 0usize;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| body_error(e.into()))?;
+            let chunk = chunk.map_err(|e| body_error(plan, e.into()))?;
             let end = at + chunk.len();
             let Some(dst) = slice.get_mut(at..end) else {
                 return check_len(plan, end as u64, expected);
@@ -392,7 +392,22 @@ async fn join_range(tasks: &mut tokio::task::JoinSet<Result<(), Error>>) -> Resu
     }
 }
 
-fn body_error(source: super::error::BoxError) -> Error {
+/// A body that broke off is a transport failure; one that failed the SDK's
+/// checksum validation is an integrity failure. The SDK's checksum error
+/// type is private to a crate we do not depend on, so it is recognised by
+/// its message, anywhere in the source chain.
+fn body_error(plan: &Plan, source: super::error::BoxError) -> Error {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source.as_ref());
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if text.contains("checksum mismatch") {
+            return Error::Integrity {
+                key: plan.key.clone(),
+                detail: text,
+            };
+        }
+        cause = e.source();
+    }
     Error::Transport {
         operation: "GetObject",
         source,

@@ -214,6 +214,18 @@ impl Error {
         }
     }
 
+    /// True when the data received did not match what the server announced:
+    /// fewer bytes than its length, or a checksum that does not match the
+    /// one it stored.
+    ///
+    /// ```
+    /// # let err = communication_utils::s3::Error::InvalidInput("x".into());
+    /// assert!(!err.is_integrity());
+    /// ```
+    pub fn is_integrity(&self) -> bool {
+        matches!(self, Error::Integrity { .. })
+    }
+
     /// True when a local file could not be read or written.
     ///
     /// ```
