@@ -1,50 +1,30 @@
-//! Secrets never reach a log line or a Debug output: every tracing event of a
-//! connect, a reconnect, requests and close is captured at TRACE and searched.
+//! Secrets never reach a log line or a Debug output: a connect, a reconnect,
+//! a request, a refused login and a close are run with every event captured
+//! at TRACE, and the capture is searched for the passwords and the token.
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::capture::LogCapture;
 use common::*;
-use communication_utils::ws::ConnectionState;
+use communication_utils::ws::{ConnectionState, MicroServiceWs};
 
 /// The base64url header every development-gateway token starts with.
 const TOKEN_PREFIX: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
+const SECRETS: [&str; 4] = [TOKEN_PREFIX, "alice-pw", "bob-pw", "alice-wrong-pw"];
 
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn neither_token_nor_password_appears_in_logs_errors_or_debug() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
+/// Everything a client logs about: login, connect, a reconnect after the
+/// gateway drops every socket, a request that times out, a garbage frame,
+/// a refused login, close. Returns the `Debug`/`Display` of what a user
+/// might print (config, client, errors).
+async fn exercise() -> String {
     let gw = gateway().await;
-    let config = config(&gw, ALICE).build().unwrap();
-    let alice = within(
-        "connect",
-        communication_utils::ws::MicroServiceWs::connect(config.clone()),
-    )
-    .await
-    .unwrap();
+    let alice_config = config(&gw, ALICE).build().unwrap();
+    let alice = within("connect", MicroServiceWs::connect(alice_config.clone()))
+        .await
+        .unwrap();
     let bob = connect(&gw, BOB).await;
     wait_connected(&gw, "bob").await;
     let mut state = alice.state();
@@ -61,20 +41,18 @@ async fn neither_token_nor_password_appears_in_logs_errors_or_debug() {
         .unwrap();
     let wrong = within(
         "connect",
-        config_with_password(&gw, "alice-wrong-pw").connect(),
+        config(&gw, ("alice", "alice-wrong-pw")).connect(),
     )
     .await
     .unwrap_err();
-    let debug = format!("{config:?} {alice:?} {timeout:?} {wrong:?} {wrong}");
+    let debug = format!("{alice_config:?} {alice:?} {timeout:?} {wrong:?} {wrong}");
     within("close", alice.close()).await.unwrap();
     drop(bob);
+    debug
+}
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        logs.contains("token=***"),
-        "the redacted URI is logged:\n{logs}"
-    );
-    for secret in [TOKEN_PREFIX, "alice-pw", "bob-pw", "alice-wrong-pw"] {
+fn assert_no_secret(logs: &str, debug: &str) {
+    for secret in SECRETS {
         assert!(
             !logs.contains(secret),
             "{secret} leaked into the logs:\n{logs}"
@@ -86,9 +64,56 @@ async fn neither_token_nor_password_appears_in_logs_errors_or_debug() {
     }
 }
 
-fn config_with_password(
-    gw: &communication_utils::dev::gateway::DevGateway,
-    pw: &str,
-) -> communication_utils::ws::WsConfigBuilder {
-    config(gw, ("alice", pw))
+/// Our own events, through a bare `tracing` subscriber at TRACE for this
+/// crate (this thread only: the test runs on a current-thread runtime).
+/// Dependencies' records are the next test's business: the `log` bridge it
+/// installs would send them here too, at whatever time it runs.
+#[tokio::test]
+async fn neither_token_nor_password_appears_in_our_events_errors_or_debug() {
+    let capture = LogCapture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("communication_utils=trace")
+        .with_ansi(false)
+        .with_writer(capture.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let debug = exercise().await;
+
+    let logs = capture.text();
+    assert!(
+        logs.contains("token=***"),
+        "the redacted URI is logged:\n{logs}"
+    );
+    assert_no_secret(&logs, &debug);
+}
+
+/// What a service gets with our logger set up at TRACE for everything:
+/// installed process-wide, with `log` bridged, so that dependencies' records
+/// (tungstenite logs the whole handshake request, `?token=` included, at
+/// TRACE) are captured too. `logging_lib` caps tungstenite's targets at
+/// DEBUG unless a directive names them; without that cap this test fails.
+#[tokio::test]
+async fn nothing_reaches_a_line_of_our_logger_at_trace_for_every_target() {
+    let capture = LogCapture::default();
+    let guard = logging_lib::Logger::builder()
+        .name("ws_secrets")
+        .level(tracing::Level::TRACE)
+        .env_directives(false)
+        .no_file()
+        .console_writer(capture.clone())
+        .init()
+        .expect("the only logger set up in this test binary");
+
+    let debug = exercise().await;
+    drop(guard); // writes out every queued line
+
+    let logs = capture.text();
+    // The capture really is at TRACE and has dependencies' `log` records.
+    assert!(logs.contains("[TRACE]"), "TRACE lines captured:\n{logs}");
+    assert!(
+        logs.contains("Client handshake done"),
+        "tungstenite's DEBUG records are bridged in:\n{logs}"
+    );
+    assert_no_secret(&logs, &debug);
 }

@@ -62,6 +62,18 @@
 //! override it: first those of the `RUST_LOG` variable, then those given to
 //! [`LoggerBuilder::directives`].
 //!
+//! # Secrets in dependencies' TRACE lines
+//!
+//! `tungstenite` logs every websocket handshake request at TRACE, and the
+//! gateway's token travels in its URI (`/?token=...`). So when the default
+//! level is TRACE (base level, or a bare `trace` directive), the targets
+//! `tungstenite` and `tokio_tungstenite` are held at DEBUG. A directive that
+//! names one of them (`tungstenite=trace`) lifts the cap for it: that is an
+//! explicit choice to see the token. The cap is a filter directive, so it
+//! costs nothing per line; lines are not rewritten, because a redactor could
+//! only guess at what a secret looks like. (A span directive such as
+//! `[conn]=trace` enables every target inside that span, these included.)
+//!
 //! # Writing never waits on the disk
 //!
 //! Each output has a writer thread; a logging call formats its line and queues

@@ -80,3 +80,49 @@ fn a_later_directive_for_the_same_target_wins() {
     });
     assert_eq!(messages(&lines), ["shown"]);
 }
+
+/// tungstenite logs its handshake request, the gateway token in the URI,
+/// at TRACE: at a TRACE default its targets are held at DEBUG.
+#[test]
+fn at_trace_tungstenites_targets_stay_at_debug_unless_named() {
+    let handshake = || {
+        tracing::trace!(target: "tungstenite::handshake::client", "Request: GET /?token=secret");
+        tracing::debug!(target: "tungstenite::handshake::client", "Client handshake done.");
+        tracing::trace!(target: "tokio_tungstenite::compat", "poll_read");
+        tracing::trace!(target: "app", "app trace");
+    };
+    let console = SharedBuf::new();
+    let lines = capture(
+        console_only(&console).level(Level::TRACE),
+        &console,
+        handshake,
+    );
+    assert_eq!(messages(&lines), ["Client handshake done.", "app trace"]);
+
+    // A bare `trace` directive does not lift the cap either.
+    let console = SharedBuf::new();
+    let lines = capture(
+        console_only(&console).directives("trace"),
+        &console,
+        handshake,
+    );
+    assert_eq!(messages(&lines), ["Client handshake done.", "app trace"]);
+
+    // Naming the target is an explicit choice, and it wins.
+    let console = SharedBuf::new();
+    let lines = capture(
+        console_only(&console)
+            .level(Level::TRACE)
+            .directives("tungstenite=trace"),
+        &console,
+        handshake,
+    );
+    assert_eq!(
+        messages(&lines),
+        [
+            "Request: GET /?token=secret",
+            "Client handshake done.",
+            "app trace"
+        ]
+    );
+}

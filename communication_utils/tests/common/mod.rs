@@ -2,6 +2,8 @@
 //! 127.0.0.1:0 with known users, client builders for it, and bounded waits.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod capture;
+
 use std::future::Future;
 use std::time::Duration;
 

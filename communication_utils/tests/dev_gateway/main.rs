@@ -4,6 +4,10 @@
 //! behaviour area, the shared support here.
 #![cfg(all(feature = "ws", feature = "test-util"))]
 
+// The log sink shared with the `ws_*` tests.
+#[path = "../common/capture.rs"]
+mod capture;
+
 mod bench;
 mod faults;
 mod login;
@@ -16,6 +20,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use capture::LogCapture;
 use communication_utils::dev::gateway::DevGateway;
 use communication_utils::ws::chunks::{ChunkAssembler, ChunkLimits, chunk_texts};
 use futures_util::{SinkExt as _, StreamExt as _};

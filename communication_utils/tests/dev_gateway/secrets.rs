@@ -1,37 +1,12 @@
 //! Passwords and tokens never reach the gateway's log lines.
 
-use std::io::Write;
-use std::sync::Mutex;
-
-use tracing_subscriber::fmt::MakeWriter;
-
 use super::*;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 // current_thread (the default): every gateway task runs on this thread, so
 // the thread-local subscriber sees all their events.
 #[tokio::test]
 async fn no_log_line_carries_a_password_or_a_token() {
-    let capture = Capture::default();
+    let capture = LogCapture::default();
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter("communication_utils=trace")
         .with_writer(capture.clone())
@@ -53,7 +28,7 @@ async fn no_log_line_carries_a_password_or_a_token() {
         .unwrap();
     drop(gw);
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("login accepted"),
         "events were captured:\n{logs}"
