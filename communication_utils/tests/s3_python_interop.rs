@@ -134,4 +134,35 @@ async fn rust_upload_is_read_by_python() {
         assert_eq!(m["creationtime"], rust_meta.get("CreationTime").unwrap());
         assert_eq!(m["origin"], "rust");
     }
+    assert_eq!(
+        t.client
+            .get_file_metadata(&t.bucket, "rust_data.csv")
+            .await
+            .unwrap()
+            .get("FileSize"),
+        Some("12.34 MB")
+    );
+
+    // A stream of unknown length, uploaded multipart: Python still reads
+    // the real size.
+    let bytes = data(9 * 1024 * 1024 + 5, 3);
+    t.client
+        .upload_reader(
+            std::io::Cursor::new(bytes.clone()),
+            &t.bucket,
+            "stream.bin",
+            None,
+            UploadOptions::new(),
+        )
+        .await
+        .unwrap();
+    let dest = dir.path().join("py-stream.bin");
+    let out = run_python(
+        &py,
+        &t,
+        dir.path(),
+        &["inspect", "stream.bin", dest.to_str().unwrap()],
+    );
+    assert_eq!(out["sha256"], hex(&sha256(&bytes)), "{out}");
+    assert_eq!(out["metadata"]["filesize"], "9.00 MB", "{out}");
 }
