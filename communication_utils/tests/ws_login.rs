@@ -26,10 +26,14 @@ async fn wrong_password_fails_fast_with_a_typed_error() {
         .unwrap_err();
     assert!(err.is_bad_credentials(), "{err:?}");
     assert!(!err.is_transient());
-    let communication_utils::ws::Error::BadCredentials { status, .. } = &err else {
+    let communication_utils::ws::Error::BadCredentials { status, body } = &err else {
         panic!("{err:?}")
     };
     assert_eq!(*status, 401);
+    // The gateway's answer travels with the error, for the operator to read.
+    let body: serde_json::Value = serde_json::from_str(body).expect("the JSON body, whole");
+    assert_eq!(body["statusCode"], 401, "{body}");
+    assert_eq!(body["message"], "Unauthorized", "{body}");
     // Not retried: one attempt, well under the first backoff of a default policy.
     assert_eq!(gw.faults().counters().login_attempts, 1);
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -70,13 +74,11 @@ async fn login_500_is_transient_and_reported_when_retries_are_off() {
     .unwrap_err();
     assert!(err.is_transient(), "{err:?}");
     assert!(!err.is_bad_credentials());
-    assert!(
-        matches!(
-            err,
-            communication_utils::ws::Error::LoginUnavailable { status: 503, .. }
-        ),
-        "{err:?}"
-    );
+    let communication_utils::ws::Error::LoginUnavailable { status, body } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*status, 503);
+    assert!(body.contains("injected login failure"), "{body}");
 }
 
 #[tokio::test]
@@ -155,5 +157,89 @@ async fn without_token_the_upgrade_needs_an_anonymous_gateway() {
     assert!(
         err.is_bad_credentials(),
         "a refused upgrade is a credentials error: {err:?}"
+    );
+}
+
+/// A host that is not `name[:port]` fails at once, with a configuration
+/// error, although retrying is on (the default): no attempt, no backoff.
+/// Paused time makes "at once" exact: any backoff would move the clock.
+#[tokio::test(start_paused = true)]
+async fn a_malformed_host_fails_at_once_without_retrying() {
+    for host in [
+        "",
+        "ws://gateway.example:443",
+        "gateway.example/path",
+        "user@gateway.example",
+        "gate way",
+    ] {
+        let started = tokio::time::Instant::now();
+        let err = within(
+            "connect",
+            MicroServiceWs::builder(host)
+                .credentials("a", "b")
+                .connect(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(err, communication_utils::ws::Error::Config { .. }),
+            "{host:?}: {err:?}"
+        );
+        assert!(!err.is_transient(), "{host:?}: {err:?}");
+        assert_eq!(started.elapsed(), Duration::ZERO, "{host:?} was retried");
+    }
+    // A port that is not a port passes the shape check but makes no URL:
+    // a configuration error too, also at once.
+    for host in ["127.0.0.1:99999", "127.0.0.1:http"] {
+        let started = tokio::time::Instant::now();
+        let err = within(
+            "connect",
+            MicroServiceWs::builder(host)
+                .tls(false)
+                .credentials("a", "b")
+                .connect(),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.is_config(), "{host:?}: {err:?}");
+        assert!(!err.is_transient(), "{host:?}: {err:?}");
+        assert_eq!(started.elapsed(), Duration::ZERO, "{host:?} was retried");
+    }
+}
+
+/// Nothing listening is a transport failure: with retries on (the default)
+/// it is retried with backoff until `max_attempts`, then reported with the
+/// last failure. Paused time shows the waits without spending them.
+#[tokio::test]
+async fn a_transport_failure_is_retried_with_backoff_by_default() {
+    let gw = gateway().await;
+    let host = gw.host();
+    gw.shutdown().await;
+    tokio::time::pause();
+    let policy = ReconnectPolicy::new(Duration::from_millis(500), Duration::from_secs(30))
+        .with_max_attempts(Some(5));
+    let started = tokio::time::Instant::now();
+    let err = within(
+        "connect",
+        MicroServiceWs::builder(host)
+            .tls(false)
+            .credentials(ALICE.0, ALICE.1)
+            .reconnect(policy.clone())
+            .connect(),
+    )
+    .await
+    .unwrap_err();
+    let communication_utils::ws::Error::GaveUp { attempts, last } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*attempts, 5);
+    assert!(last.is_transient(), "{last:?}");
+    // Four waits between five attempts, each under its ceiling
+    // (0.5 + 1 + 2 + 4 s), and not all of them nothing (full jitter).
+    let waited = started.elapsed();
+    let most: Duration = (1..=4).map(|a| policy.ceiling(a)).sum();
+    assert!(
+        waited > Duration::ZERO && waited <= most,
+        "{waited:?} of {most:?}"
     );
 }

@@ -52,7 +52,10 @@ pub enum Error {
     /// The login answered 201 without a usable `access_token`.
     #[error("login answer has no usable access_token")]
     BadLoginResponse,
-    /// The HTTP login could not be carried out (connection refused, TLS, timeout).
+    /// The HTTP login could not be carried out (connection refused, TLS,
+    /// timeout): transient. Or the login request could not even be built
+    /// (a host that makes no valid URL, such as a port over 65535): a
+    /// configuration error, not transient ([`Error::is_config`]).
     #[error("login request failed")]
     Login {
         /// The HTTP client error (its URL carries no secret).
@@ -191,10 +194,12 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         use tokio_tungstenite::tungstenite::Error as WsError;
         match self {
-            Error::LoginUnavailable { .. }
-            | Error::Login { .. }
-            | Error::Timeout { .. }
-            | Error::BadLoginResponse => true,
+            Error::LoginUnavailable { .. } | Error::Timeout { .. } | Error::BadLoginResponse => {
+                true
+            }
+            // A request that could not be built (bad URL) fails the same way
+            // every time.
+            Error::Login { source } => !source.is_builder(),
             // A 4xx answer to the upgrade (wrong path, ...) or a bad URL will
             // not change by retrying; everything else on the wire may.
             Error::Connect { source } => match &**source {
@@ -241,14 +246,19 @@ impl Error {
         matches!(self, Error::MessageTooLarge { .. })
     }
 
-    /// True for configuration errors (including TLS setup).
+    /// True for configuration errors (including TLS setup, and a host that
+    /// makes no valid login URL).
     ///
     /// ```
     /// # use communication_utils::ws::Error;
     /// assert!(Error::Config { reason: "empty host".into() }.is_config());
     /// ```
     pub fn is_config(&self) -> bool {
-        matches!(self, Error::Config { .. } | Error::Tls { .. })
+        match self {
+            Error::Config { .. } | Error::Tls { .. } => true,
+            Error::Login { source } => source.is_builder(),
+            _ => false,
+        }
     }
 
     pub(crate) fn config(reason: impl Into<String>) -> Self {
