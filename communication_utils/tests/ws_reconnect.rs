@@ -232,3 +232,106 @@ async fn logs_in_again_before_the_token_expires_without_losing_messages() {
     assert!(gw.faults().logins() >= 3, "bob, alice, and alice again");
     assert!(alice.is_connected());
 }
+
+/// A bound on a wait that spans paused time: the clock jumps from timer to
+/// timer, so the bound is in virtual seconds and costs nothing.
+async fn within_virtual<T>(what: &str, secs: u64, fut: impl std::future::Future<Output = T>) -> T {
+    match tokio::time::timeout(Duration::from_secs(secs), fut).await {
+        Ok(v) => v,
+        Err(_) => panic!("{what}: not within {secs} s of (paused) time"),
+    }
+}
+
+/// The default keepalive, under paused time: a silent but healthy gateway
+/// is pinged every 20 s and stays connected for as long as it answers; one
+/// that stops answering is declared dead 20 s after the ping, i.e. 40 s
+/// after the last frame read.
+#[tokio::test]
+async fn default_keepalive_pings_after_20s_of_silence_and_gives_up_20s_later() {
+    let gw = gateway().await;
+    let alice = connect(&gw, ALICE).await;
+    let mut events = alice.events();
+    tokio::time::pause();
+
+    // Ten minutes without a message: only pings and pongs cross, and the
+    // connection stays (without pings it would be dead after 40 s).
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert!(alice.is_connected());
+    assert_eq!(gw.faults().connections(), 1, "never reconnected");
+    assert_eq!(alice.stats().reconnects, 0);
+
+    // A frame read now, then the gateway hangs with the socket open.
+    alice
+        .send(serde_json::json!({"event": "bench-echo", "data": 1}))
+        .await
+        .unwrap();
+    assert_eq!(next(&alice).await.event(), Some("bench-echo-reply"));
+    gw.faults().stall(true);
+    let last_read = tokio::time::Instant::now();
+    let reason = within_virtual("declared dead", 120, async {
+        loop {
+            if let Event::Disconnected { reason } = events.recv().await.unwrap() {
+                return reason;
+            }
+        }
+    })
+    .await;
+    let silent = last_read.elapsed();
+    assert!(reason.contains("no answer"), "{reason}");
+    // 20 s to the ping, 20 s more for its answer: not one sooner, hardly later.
+    assert!(
+        silent >= Duration::from_secs(40) && silent < Duration::from_secs(41),
+        "declared dead after {silent:?} of silence"
+    );
+
+    // Back to real time for the reconnect (login and handshake are real I/O).
+    tokio::time::resume();
+    gw.faults().stall(false);
+    let mut state = alice.state();
+    wait_state(&mut state, ConnectionState::is_connected).await;
+}
+
+/// `disconnected()` (the original's `disconnect_event`) resolves on a
+/// connection loss, not only on close, and the client reconnects after it.
+#[tokio::test]
+async fn disconnected_resolves_when_the_connection_is_lost() {
+    let gw = gateway().await;
+    let alice = connect(&gw, ALICE).await;
+    let lost = alice.disconnected();
+    tokio::pin!(lost);
+    assert!(
+        futures_util::poll!(lost.as_mut()).is_pending(),
+        "pending while connected"
+    );
+    gw.faults().close_all_now();
+    within("disconnected()", lost).await;
+    let mut state = alice.state();
+    wait_state(&mut state, ConnectionState::is_connected).await;
+    assert!(alice.is_connected());
+}
+
+/// `close()` during reconnect attempts ends them: no login is tried again,
+/// however long one waits (paused time: ten minutes pass at once).
+#[tokio::test]
+async fn close_stops_reconnecting() {
+    let gw = gateway().await;
+    let alice = connect(&gw, ALICE).await;
+    let faults = gw.faults();
+    faults.login_status(Some(500));
+    faults.close_user("alice");
+    within("failed logins", faults.wait_for(|c| c.login_attempts >= 3)).await;
+    let mut state = alice.state();
+    wait_state(&mut state, |s| {
+        matches!(s, ConnectionState::Reconnecting { .. })
+    })
+    .await;
+    within("close", alice.close()).await.unwrap();
+    assert_eq!(*alice.state().borrow(), ConnectionState::Closed);
+    let attempts = faults.counters().login_attempts;
+    faults.login_status(None);
+    tokio::time::pause();
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert_eq!(faults.counters().login_attempts, attempts);
+    assert_eq!(faults.counters().open_connections, 0);
+    assert!(alice.send(1).await.unwrap_err().is_closed());
+}
