@@ -182,3 +182,107 @@ async fn try_send_reports_a_full_queue() {
     assert!(full, "the queue never filled");
     gw.faults().stall(false);
 }
+
+/// `send` on a full queue waits for room instead of failing or growing the
+/// queue, and goes through once the gateway reads again.
+#[tokio::test]
+async fn send_waits_while_the_queue_is_full_then_goes_through() {
+    let gw = gateway().await;
+    let bob = connect(&gw, BOB).await;
+    let alice = within("connect", config(&gw, ALICE).queue_size(4).connect())
+        .await
+        .unwrap();
+    wait_connected(&gw, "bob").await;
+    gw.faults().stall(true);
+    let blob = "x".repeat(64 * 1024);
+    let mut queued = 0u64;
+    loop {
+        match alice.try_send(serde_json::json!({
+            "event": "ms-send-task",
+            "data": {"to": "bob", "jobId": format!("j{queued}"), "data": &blob},
+        })) {
+            Ok(()) => queued += 1,
+            Err(e) if e.is_queue_full() => break,
+            Err(e) => panic!("{e:?}"),
+        }
+        assert!(queued < 10_000, "the queue never filled");
+        tokio::task::yield_now().await;
+    }
+    let last = alice.send_task_to_ms("bob", "r", "last", 1);
+    tokio::pin!(last);
+    // Nothing else runs between the full queue and this poll.
+    assert!(
+        futures_util::poll!(last.as_mut()).is_pending(),
+        "send did not wait for room"
+    );
+    gw.faults().stall(false);
+    within("send gets room", last).await.unwrap();
+    for i in 0..queued {
+        assert_eq!(next(&bob).await.job_id(), Some(format!("j{i}").as_str()));
+    }
+    assert_eq!(next(&bob).await.job_id(), Some("last"));
+}
+
+/// Both at once: messages still queued (the gateway is not reading) and a
+/// handler still running when close() is called. close() writes every
+/// queued message, waits for the handler, and only then returns.
+#[tokio::test]
+async fn close_with_queued_messages_and_a_running_handler_loses_neither() {
+    const N: u64 = 400;
+    let gw = gateway().await;
+    let bob = connect(&gw, BOB).await;
+    let alice = connect(&gw, ALICE).await;
+    wait_connected(&gw, "bob").await;
+    let started = Arc::new(Notify::new());
+    let release = Arc::new(Notify::new());
+    let finished = Arc::new(AtomicBool::new(false));
+    let run = {
+        let (started, release, finished) = (started.clone(), release.clone(), finished.clone());
+        alice.run(move |_msg: Message| {
+            let (started, release, finished) = (started.clone(), release.clone(), finished.clone());
+            async move {
+                started.notify_one();
+                release.notified().await;
+                finished.store(true, Ordering::SeqCst);
+                Ok::<(), std::io::Error>(())
+            }
+        })
+    };
+    alice
+        .send(serde_json::json!({"event": "bench-echo", "data": 1}))
+        .await
+        .unwrap();
+    within("handler starts", started.notified()).await;
+
+    // 26 MB for bob while the gateway reads nothing: far more than the
+    // sockets' buffers hold, so most of it is still in alice's queue.
+    gw.faults().stall(true);
+    let blob = "y".repeat(64 * 1024);
+    for i in 0..N {
+        alice
+            .send_task_to_ms("bob", "r", &format!("j{i}"), serde_json::json!(&blob))
+            .await
+            .unwrap();
+    }
+    assert!(alice.stats().messages_out < N + 1, "{:?}", alice.stats());
+    let closing = {
+        let alice = alice.clone();
+        tokio::spawn(async move { alice.close().await })
+    };
+    gw.faults().stall(false);
+    // The queue is written and the connection closed, but close() still
+    // waits for the handler.
+    let mut state = alice.state();
+    wait_state(&mut state, ConnectionState::is_closed).await;
+    assert!(
+        !closing.is_finished(),
+        "close() did not wait for the handler"
+    );
+    release.notify_one();
+    within("close", closing).await.unwrap().unwrap();
+    assert!(finished.load(Ordering::SeqCst));
+    within("run loop ends", run.finished()).await.unwrap();
+    for i in 0..N {
+        assert_eq!(next(&bob).await.job_id(), Some(format!("j{i}").as_str()));
+    }
+}
