@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::capture::LogCapture;
 use common::*;
 use communication_utils::ws::{Message, MicroServiceWs, Router, RunOptions, Strategy};
 use tokio::sync::{Notify, Semaphore};
@@ -185,6 +186,16 @@ async fn parallel_runs_the_same_key_side_by_side() {
 
 #[tokio::test]
 async fn failing_and_panicking_handlers_are_counted_and_the_loop_goes_on() {
+    // The only test of this binary that fails or panics in a handler: the
+    // callsites of those log lines are first hit here, with this
+    // thread-local subscriber in place, so no other test thread races it.
+    let capture = LogCapture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("communication_utils=error")
+        .with_ansi(false)
+        .with_writer(capture.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
     let gw = gateway().await;
     let bob = connect(&gw, BOB).await;
     let alice = connect(&gw, ALICE).await;
@@ -215,6 +226,24 @@ async fn failing_and_panicking_handlers_are_counted_and_the_loop_goes_on() {
     .await;
     assert_eq!(bob.stats().handler_errors, 20);
     assert!(bob.is_connected());
+    // Each failure is logged with the message's key (its jobId).
+    let logs = capture.text();
+    let line = |needle: &str| {
+        logs.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{logs}"))
+            .to_owned()
+    };
+    let panicked = line("key=\"j0\"");
+    assert!(
+        panicked.contains("message handler panicked") && panicked.contains("handler bug"),
+        "{panicked}"
+    );
+    let failed = line("key=\"j1\"");
+    assert!(
+        failed.contains("message handler failed") && failed.contains("handler failed"),
+        "{failed}"
+    );
 }
 
 #[tokio::test]
@@ -282,4 +311,47 @@ async fn receive_is_refused_while_run_owns_the_messages() {
     run.stop();
     within("run stops", run.finished()).await.unwrap();
     let _ = Duration::ZERO;
+}
+
+/// Whatever a handler logs is inside a `ws_message` span carrying the
+/// message's key. (current_thread: every task runs on this thread, so the
+/// thread-local subscriber sees all their events.)
+#[tokio::test]
+async fn handlers_run_in_a_span_carrying_the_message_key() {
+    let capture = LogCapture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("debug")
+        .with_ansi(false)
+        .with_writer(capture.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let gw = gateway().await;
+    let bob = connect(&gw, BOB).await;
+    let alice = connect(&gw, ALICE).await;
+    wait_connected(&gw, "bob").await;
+    let done = Arc::new(Notify::new());
+    let _run = {
+        let done = done.clone();
+        bob.run(move |_msg: Message| {
+            let done = done.clone();
+            async move {
+                tracing::info!("inside the handler");
+                done.notify_one();
+                Ok::<(), std::io::Error>(())
+            }
+        })
+    };
+    send_tasks(&alice, [("job-in-span".to_owned(), 0)]).await;
+    within("handler", done.notified()).await;
+
+    let logs = capture.text();
+    let inside = logs
+        .lines()
+        .find(|l| l.contains("inside the handler"))
+        .unwrap_or_else(|| panic!("the handler's event is captured:\n{logs}"));
+    assert!(
+        inside.contains("ws_message") && inside.contains("job-in-span"),
+        "{inside}"
+    );
 }

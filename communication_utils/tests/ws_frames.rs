@@ -3,11 +3,21 @@
 
 mod common;
 
+use common::capture::LogCapture;
 use common::*;
 use communication_utils::ws::{Event, Message};
 
 #[tokio::test]
 async fn garbage_binary_and_non_object_frames_are_handled_and_the_connection_stays() {
+    // The only test of this binary that drops a frame, so the log line's
+    // callsite is first hit here, with this thread-local subscriber.
+    let capture = LogCapture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("communication_utils=warn")
+        .with_ansi(false)
+        .with_writer(capture.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
     let gw = gateway().await;
     let alice = connect(&gw, ALICE).await;
     wait_connected(&gw, "alice").await;
@@ -62,6 +72,15 @@ async fn garbage_binary_and_non_object_frames_are_handled_and_the_connection_sta
     assert_eq!(dropped, 17);
     assert!(alice.is_connected());
     assert_eq!(gw.faults().connections(), 1, "never reconnected");
+    // Each dropped frame is logged, cut to its first 500 characters: a huge
+    // garbage frame does not become a huge log line.
+    let logs = capture.text();
+    let dropped: Vec<&str> = logs.lines().filter(|l| l.contains("not JSON")).collect();
+    assert_eq!(dropped.len(), 2, "{logs}");
+    assert!(dropped[0].contains("this is {not json"), "{}", dropped[0]);
+    let long = dropped[1];
+    assert!(long.contains(&"x".repeat(500)), "{long}");
+    assert!(!long.contains(&"x".repeat(501)), "{long}");
 }
 
 #[tokio::test]
@@ -88,4 +107,21 @@ async fn a_frame_over_the_max_message_size_is_refused_before_queueing() {
         .await
         .unwrap();
     assert_eq!(next(&alice).await.event(), Some("bench-echo-reply"));
+}
+
+/// `send_text` writes the text as it is: the gateway routes it like any
+/// message (here, a task whose JSON was built by hand).
+#[tokio::test]
+async fn send_text_sends_the_text_as_is() {
+    let gw = gateway().await;
+    let alice = connect(&gw, ALICE).await;
+    let bob = connect(&gw, BOB).await;
+    wait_connected(&gw, "bob").await;
+    alice
+        .send_text(r#"{"event":"ms-send-task","data":{"to":"bob","jobId":"by-hand","data":[1,2]}}"#)
+        .await
+        .unwrap();
+    let msg = next(&bob).await;
+    assert_eq!(msg.job_id(), Some("by-hand"));
+    assert_eq!(msg.data().unwrap()["data"], serde_json::json!([1, 2]));
 }
