@@ -221,3 +221,41 @@ async fn partial_jobs_expire_after_their_ttl() {
     raw(&gw, r#"{"event":"sync2"}"#.to_owned()).await;
     assert_eq!(next(&alice).await.event(), Some("sync2"));
 }
+
+/// The default TTL (5 minutes), under paused time: a partial job is still
+/// held a second before its TTL and dropped when it passes, measured from
+/// its first chunk.
+#[tokio::test]
+async fn a_partial_job_expires_after_the_default_five_minutes() {
+    let gw = gateway().await;
+    let alice = connect(&gw, ALICE).await;
+    wait_connected(&gw, "alice").await;
+    let mut events = alice.events();
+    tokio::time::pause();
+    let sent = tokio::time::Instant::now();
+    raw(&gw, chunk("slow", 0, 2, b64("x"))).await;
+    raw(&gw, r#"{"event":"sync"}"#.to_owned()).await;
+    assert_eq!(next(&alice).await.event(), Some("sync"));
+    let arrived = tokio::time::Instant::now();
+    assert_eq!(alice.stats().chunk_jobs_pending, 1);
+
+    tokio::time::sleep_until(sent + Duration::from_secs(299)).await;
+    assert_eq!(alice.stats().chunk_jobs_pending, 1, "dropped too early");
+    let reason = tokio::time::timeout(Duration::from_secs(600), next_drop(&mut events))
+        .await
+        .expect("expired within 10 minutes of paused time");
+    let dropped = tokio::time::Instant::now();
+    assert_eq!(reason, "expired");
+    assert!(
+        dropped >= sent + Duration::from_secs(300),
+        "{:?}",
+        dropped - sent
+    );
+    assert!(
+        dropped <= arrived + Duration::from_secs(301),
+        "{:?}",
+        dropped - arrived
+    );
+    assert_eq!(alice.stats().chunk_jobs_pending, 0);
+    assert_eq!(alice.stats().chunk_jobs_dropped, 1);
+}
