@@ -152,7 +152,15 @@ fn main() -> ExitCode {
         }
     };
     let result = if args.child {
-        runtime.block_on(child(args))
+        // Both clients run in a runtime task, as a service's code does: code
+        // in `block_on` runs on the main thread, outside the runtime's
+        // workers, and every hand-over between it and the client's tasks
+        // would be a thread switch that a service does not pay.
+        runtime.block_on(async {
+            tokio::spawn(child(args))
+                .await
+                .unwrap_or_else(|e| Err(e.to_string().into()))
+        })
     } else {
         runtime.block_on(parent(args))
     };

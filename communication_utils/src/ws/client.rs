@@ -199,7 +199,7 @@ impl MicroServiceWs {
         let (events, _) = broadcast::channel(256);
         let shared = Arc::new(Shared {
             chunks: Mutex::new(ChunkAssembler::new(config.chunk_limits.clone())),
-            inbound: InboundQueue::new(config.inbound_buffer),
+            inbound: InboundQueue::new(config.inbound_buffer, config.inbound_buffer_bytes),
             config,
             cmd_tx,
             state_tx: watch::Sender::new(ConnectionState::Connecting),

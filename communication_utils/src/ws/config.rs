@@ -40,6 +40,7 @@ pub struct WsConfig {
     pub(crate) retry_initial_connect: bool,
     pub(crate) queue_size: usize,
     pub(crate) inbound_buffer: usize,
+    pub(crate) inbound_buffer_bytes: usize,
     pub(crate) max_concurrency: usize,
     pub(crate) chunk_limits: ChunkLimits,
     pub(crate) chunk_piece_size: usize,
@@ -66,6 +67,7 @@ impl fmt::Debug for WsConfig {
             .field("retry_initial_connect", &self.retry_initial_connect)
             .field("queue_size", &self.queue_size)
             .field("inbound_buffer", &self.inbound_buffer)
+            .field("inbound_buffer_bytes", &self.inbound_buffer_bytes)
             .field("max_concurrency", &self.max_concurrency)
             .field("chunk_limits", &self.chunk_limits)
             .field("chunk_piece_size", &self.chunk_piece_size)
@@ -232,6 +234,7 @@ impl WsConfigBuilder {
                 retry_initial_connect: true,
                 queue_size: 1024,
                 inbound_buffer: 256,
+                inbound_buffer_bytes: 4 << 20,
                 max_concurrency: 64,
                 chunk_limits: ChunkLimits::default(),
                 chunk_piece_size: 512 * 1024,
@@ -462,6 +465,22 @@ impl WsConfigBuilder {
         self
     }
 
+    /// Bytes of frames read ahead of the handlers (default 4 MiB; a frame larger
+    /// than this still passes, alone). The frame bound ([`inbound_buffer`](Self::inbound_buffer))
+    /// suits small messages; this one keeps memory in check when they are
+    /// large, such as 1 MiB chunk pieces: what does not fit waits in the
+    /// kernel's socket buffer instead of the process.
+    ///
+    /// ```
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let b = b.inbound_buffer_bytes(16 << 20);
+    /// # let _ = b;
+    /// ```
+    pub fn inbound_buffer_bytes(mut self, bytes: usize) -> Self {
+        self.config.inbound_buffer_bytes = bytes;
+        self
+    }
+
     /// Handler tasks running at once under [`run`](super::MicroServiceWs::run) (default 64).
     ///
     /// ```
@@ -588,12 +607,13 @@ impl WsConfigBuilder {
         }
         if c.queue_size == 0
             || c.inbound_buffer == 0
+            || c.inbound_buffer_bytes == 0
             || c.max_concurrency == 0
             || c.chunk_piece_size == 0
             || c.max_message_size == 0
         {
             return Err(Error::config(
-                "queue sizes, concurrency, piece size and max message size must be > 0",
+                "queue sizes, buffer sizes, concurrency, piece size and max message size must be > 0",
             ));
         }
         if c.keepalive_interval.is_zero() || c.keepalive_timeout.is_zero() {

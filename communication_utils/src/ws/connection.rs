@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime};
 use futures_util::{SinkExt, StreamExt};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use tokio::io::BufReader;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep, sleep_until, timeout};
@@ -34,10 +35,24 @@ use super::queue::{InboundQueue, PushError};
 use super::state::{ConnectionState, Counters, Event};
 use super::uri::{redacted_ws_uri, ws_uri};
 
-pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<BufReader<TcpStream>>>;
+
+/// Bytes read from the socket at once. tungstenite reads into what is left
+/// of its own buffer, and while frames handed to the handlers still point
+/// into that buffer it cannot be reused, so its reads shrink to a few frames
+/// each: a syscall per few frames under a flood. Reading through a buffer of
+/// ours turns those small reads into copies from memory.
+const READ_BUFFER: usize = 64 * 1024;
+/// What tungstenite asks of [`READ_BUFFER`] at once. tungstenite zero-fills
+/// the space it reads into on every read attempt, including those that find
+/// nothing: its default (128 KiB) costs microseconds per message at low rates.
+const CODEC_READ: usize = 8 * 1024;
 
 /// Frames read per turn of the loop before the other branches get a look.
 const READ_BATCH: usize = 64;
+/// Frames at least this large are parsed (and chunk pieces reassembled) on
+/// the connection task, in arrival order.
+const INLINE_FROM: usize = 64 * 1024;
 /// Frames taken from the outbound queue per turn; also bounds the outbox.
 const WRITE_BATCH: usize = 64;
 /// How long a connection being replaced (token refresh) may take to close.
@@ -98,17 +113,35 @@ impl Dialer {
             .map_err(|_| Error::config(format!("not a valid websocket URI: {shown}")))?;
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(c.max_message_size))
-            .max_frame_size(Some(c.max_message_size));
+            .max_frame_size(Some(c.max_message_size))
+            .read_buffer_size(CODEC_READ);
         let connector = match &self.tls {
             Some(tls) => Connector::Rustls(tls.clone()),
             None => Connector::Plain,
         };
-        let connecting = tokio_tungstenite::connect_async_tls_with_config(
-            request,
-            Some(ws_config),
-            true,
-            Some(connector),
-        );
+        let (host, port) = {
+            let uri = request.uri();
+            let host = uri.host().unwrap_or_default();
+            let host = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned();
+            (host, uri.port_u16().unwrap_or(if c.tls { 443 } else { 80 }))
+        };
+        let connecting = async move {
+            let tcp = TcpStream::connect((host.as_str(), port))
+                .await
+                .map_err(WsError::Io)?;
+            tcp.set_nodelay(true).map_err(WsError::Io)?;
+            let tcp = BufReader::with_capacity(READ_BUFFER, tcp);
+            tokio_tungstenite::client_async_tls_with_config(
+                request,
+                tcp,
+                Some(ws_config),
+                Some(connector),
+            )
+            .await
+        };
         let (ws, _response) = timeout(c.connect_timeout, connecting)
             .await
             .map_err(|_| Error::Timeout {
@@ -350,13 +383,24 @@ impl Actor {
         tokio::pin!(shutdown);
         let close_requested = shared.close_requested.cancelled();
         tokio::pin!(close_requested);
+        let mut turn = 0u32;
         loop {
+            // Polling a cancellation future takes a lock, so the select below
+            // polls them last (they wake it when all else waits), and a busy
+            // loop looks at them every few turns.
+            turn = turn.wrapping_add(1);
+            if turn.is_multiple_of(16) {
+                if shared.shutdown.is_cancelled() {
+                    return Exit::Cancelled;
+                }
+                if shared.close_requested.is_cancelled() {
+                    return self.graceful_close(conn).await;
+                }
+            }
             let read_enabled = self.staged.is_empty();
             let outbox_room = self.outbox.frames.len() < WRITE_BATCH;
             let ev = tokio::select! {
                 biased;
-                () = &mut shutdown => return Exit::Cancelled,
-                () = &mut close_requested => IoEvent::CloseRequested,
                 ev = poll_fn(|cx| poll_io(&mut conn, cx, &mut self.outbox, read_enabled, &shared.inbound, &mut self.staged, &shared)) => ev,
                 n = self.cmd_rx.recv_many(&mut batch, WRITE_BATCH), if outbox_room && !draining => {
                     if n == 0 {
@@ -401,6 +445,8 @@ impl Actor {
                     refresh.as_mut().reset(Instant::now() + DRAIN_LIMIT);
                     IoEvent::Progress
                 }
+                () = &mut shutdown => return Exit::Cancelled,
+                () = &mut close_requested => IoEvent::CloseRequested,
             };
             match ev {
                 IoEvent::Progress => {}
@@ -635,15 +681,22 @@ fn poll_io(
         };
         Counters::add(&shared.counters.messages_in, 1);
         // While requests wait, replies must be matched even if nobody consumes
-        // the inbound buffer, so frames are processed here instead.
-        let frame = if shared.pending_count.load(Ordering::Acquire) > 0 {
-            match process(shared, frame) {
-                Some(m) => Inbound::Parsed(m),
-                None => continue,
-            }
-        } else {
-            frame
-        };
+        // the inbound buffer, so frames are processed here instead. Large
+        // frames (chunk pieces, mostly) are processed here too, one at a time
+        // in arrival order: each is parsed and decoded while it is the only
+        // one in memory, as a hand-written client would, instead of several
+        // megabytes of base64 text waiting in the buffer and in every handler
+        // worker at once, and pieces reach the assembler in order.
+        let frame =
+            if frame.weight() >= INLINE_FROM || shared.pending_count.load(Ordering::Acquire) > 0 {
+                let len = frame.weight();
+                match process(shared, frame) {
+                    Some(m) => Inbound::Parsed(m, len),
+                    None => continue,
+                }
+            } else {
+                frame
+            };
         staged.push_back(frame);
     };
     if got > 0 {

@@ -5,10 +5,11 @@
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
 use futures_util::FutureExt as _;
 use futures_util::TryFutureExt as _;
@@ -303,6 +304,11 @@ async fn run_loop<H: Handler>(
 }
 
 /// One of the parallel strategy's workers.
+///
+/// A worker takes frames in small groups (one lock for several frames under a
+/// flood) and handles them one after the other. So that a slow handler never
+/// holds the rest of its group hostage, the group goes back to the buffer, for
+/// the other workers, as soon as a handler call has to wait.
 async fn worker<H: Handler>(
     shared: Arc<Shared>,
     handler: Arc<H>,
@@ -314,27 +320,40 @@ async fn worker<H: Handler>(
     tokio::pin!(stopped);
     let shutdown = shared.shutdown.cancelled();
     tokio::pin!(shutdown);
+    let mut local = VecDeque::new();
     for turn in 0u64.. {
-        // Checking a token takes a lock: under a flood, look every 64 messages
-        // (an idle worker notices at once, in the select below).
-        if turn % 64 == 0 && (stop.is_cancelled() || shared.shutdown.is_cancelled()) {
+        // Checking a token takes a lock: under a flood, look every 256
+        // messages (an idle worker notices at once, in the select below).
+        if turn.is_multiple_of(256) && (stop.is_cancelled() || shared.shutdown.is_cancelled()) {
+            shared.inbound.put_back(&mut local);
             return;
         }
-        let frame = match shared.inbound.try_pop() {
-            Some(f) => f,
-            None => tokio::select! {
+        if local.is_empty() && !shared.inbound.try_pop_batch(&mut local) {
+            // Frames first: polling a cancellation future takes a lock, and a
+            // worker woken for frames should not pay it (the check above
+            // still stops a busy worker).
+            let more = tokio::select! {
                 biased;
+                more = shared.inbound.pop_batch(&mut local) => more,
                 () = &mut stopped => return,
                 () = &mut shutdown => return,
-                f = shared.inbound.pop() => match f {
-                    Some(f) => f,
-                    None => return, // closed and drained
-                },
-            },
+            };
+            if !more {
+                return; // closed and drained
+            }
+        }
+        let Some(frame) = local.pop_front() else {
+            continue;
         };
         if let Some(msg) = process(&shared, frame) {
             let key = options.key_of(&msg);
-            invoke(&shared, &*handler, msg, key).await;
+            let call = invoke(&shared, &*handler, msg, key);
+            tokio::pin!(call);
+            let first = poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
+            if first.is_pending() {
+                shared.inbound.put_back(&mut local);
+                call.await;
+            }
         }
         // The buffer never makes this task wait while it has frames, so give
         // the scheduler its turn now and then (cooperative budget).

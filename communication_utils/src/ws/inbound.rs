@@ -23,8 +23,20 @@ pub(crate) enum Inbound {
     Text(Utf8Bytes),
     /// A binary frame.
     Binary(Bytes),
-    /// Already turned into a message (by the connection task while requests wait).
-    Parsed(Message),
+    /// Already turned into a message (by the connection task while requests
+    /// wait), with the size of the frame it came from.
+    Parsed(Message, usize),
+}
+
+impl Inbound {
+    /// What the frame counts for against the inbound buffer's byte bound.
+    pub(crate) fn weight(&self) -> usize {
+        match self {
+            Self::Text(t) => t.len(),
+            Self::Binary(b) => b.len(),
+            Self::Parsed(_, len) => *len,
+        }
+    }
 }
 
 /// The first `max` characters of `text`, for log lines.
@@ -40,7 +52,7 @@ fn preview(text: &str, max: usize) -> &str {
 /// handed to a waiting `request`).
 pub(crate) fn process(shared: &Shared, frame: Inbound) -> Option<Message> {
     let value = match frame {
-        Inbound::Parsed(m) => return correlate(shared, m),
+        Inbound::Parsed(m, _) => return correlate(shared, m),
         Inbound::Binary(b) => return Some(Message::Binary(b)),
         Inbound::Text(text) => match serde_json::from_str::<Value>(text.as_str()) {
             Ok(v) => v,

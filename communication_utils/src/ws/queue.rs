@@ -3,6 +3,11 @@
 //! only for a consumer that is actually waiting or a producer that found it
 //! full. Under a flood neither waits, so handing over a frame costs a lock and
 //! a push, not a task wake-up.
+//!
+//! Bounded twice: in frames and in bytes. The byte bound is what keeps memory
+//! near a hand-written client's when frames are large (1 MiB chunk pieces):
+//! while it is reached the connection stops reading and the rest waits in the
+//! kernel's socket buffer, not in ours.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -16,6 +21,7 @@ use super::inbound::Inbound;
 pub(crate) struct InboundQueue {
     state: Mutex<State>,
     cap: usize,
+    max_bytes: usize,
     closed: AtomicBool,
     /// Signalled when items arrive for waiting consumers (or the queue closes).
     arrived: Notify,
@@ -26,8 +32,19 @@ pub(crate) struct InboundQueue {
 #[derive(Debug)]
 struct State {
     items: VecDeque<Inbound>,
+    /// Sum of the weights of `items`.
+    bytes: usize,
     /// Consumers blocked in `pop`.
     waiting: usize,
+}
+
+impl State {
+    /// Room for one more frame, whatever its size: a frame is admitted while
+    /// the buffer is under both bounds, so one large frame may overshoot the
+    /// byte bound (and a frame larger than the bound still gets through).
+    fn has_room(&self, cap: usize, max_bytes: usize) -> bool {
+        self.items.len() < cap && self.bytes < max_bytes
+    }
 }
 
 /// Why `try_push` did not take the frame.
@@ -38,14 +55,22 @@ pub(crate) enum PushError {
     Closed,
 }
 
+/// Most bytes a consumer takes in one [`InboundQueue::pop_batch`]: small
+/// frames go in groups, a large one alone.
+const BATCH_BYTES: usize = 64 * 1024;
+/// Most frames a consumer takes in one [`InboundQueue::pop_batch`].
+const BATCH_FRAMES: usize = 32;
+
 impl InboundQueue {
-    pub(crate) fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize, max_bytes: usize) -> Self {
         Self {
             state: Mutex::new(State {
                 items: VecDeque::with_capacity(cap.min(4096)),
+                bytes: 0,
                 waiting: 0,
             }),
             cap: cap.max(1),
+            max_bytes: max_bytes.max(1),
             closed: AtomicBool::new(false),
             arrived: Notify::new(),
             room: Notify::new(),
@@ -62,14 +87,16 @@ impl InboundQueue {
         }
         let wake = {
             let mut st = self.lock();
-            let before = st.items.len();
-            if before >= self.cap {
+            if !st.has_room(self.cap, self.max_bytes) {
+                drop(st);
                 drop(frame);
                 return Err(PushError::Full);
             }
+            let before = st.items.len();
+            st.bytes += frame.weight();
             st.items.push_back(frame);
             // Wake an idle consumer when work appears; a backlog is spread by
-            // the consumers themselves (see `try_pop`), not one wake per push.
+            // the consumers themselves (see `take`), not one wake per push.
             st.waiting > 0 && before == 0
         };
         if wake {
@@ -87,14 +114,39 @@ impl InboundQueue {
         let wake = {
             let mut st = self.lock();
             let before = st.items.len();
-            let room = self.cap.saturating_sub(before).min(frames.len());
-            st.items.extend(frames.drain(..room));
-            room > 0 && before == 0 && st.waiting > 0
+            while st.has_room(self.cap, self.max_bytes) {
+                let Some(frame) = frames.pop_front() else {
+                    break;
+                };
+                st.bytes += frame.weight();
+                st.items.push_back(frame);
+            }
+            st.items.len() > before && before == 0 && st.waiting > 0
         };
         if wake {
             self.arrived.notify_one();
         }
         Ok(())
+    }
+
+    /// Puts frames a consumer took but will not handle now back at the front,
+    /// in their order, for the other consumers. Never refused: they were
+    /// admitted once (the buffer may briefly hold more than its bounds).
+    pub(crate) fn put_back(&self, frames: &mut VecDeque<Inbound>) {
+        if frames.is_empty() {
+            return;
+        }
+        let wake = {
+            let mut st = self.lock();
+            while let Some(frame) = frames.pop_back() {
+                st.bytes += frame.weight();
+                st.items.push_front(frame);
+            }
+            st.waiting > 0
+        };
+        if wake {
+            self.arrived.notify_one();
+        }
     }
 
     /// Resolves when there is room (or the queue is closed). Cancel-safe.
@@ -103,31 +155,81 @@ impl InboundQueue {
             let notified = self.room.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.closed.load(Ordering::Acquire) || self.lock().items.len() < self.cap {
+            if self.closed.load(Ordering::Acquire) || self.lock().has_room(self.cap, self.max_bytes)
+            {
                 return;
             }
             notified.await;
         }
     }
 
-    pub(crate) fn try_pop(&self) -> Option<Inbound> {
-        let (frame, was_full, wake_peer) = {
+    /// Takes the first frame, and with `batch` more of a backlog: up to half
+    /// of it (so that other consumers get their share), [`BATCH_FRAMES`] and
+    /// [`BATCH_BYTES`]. Returns how many were taken.
+    fn take(&self, out: &mut VecDeque<Inbound>, batch: bool) -> usize {
+        let (taken, was_full, wake_peer) = {
             let mut st = self.lock();
-            let was_full = st.items.len() >= self.cap;
-            let frame = st.items.pop_front();
+            let was_full = !st.has_room(self.cap, self.max_bytes);
+            let want = if batch {
+                (st.items.len() / 2).clamp(1, BATCH_FRAMES)
+            } else {
+                1
+            };
+            let mut taken = 0;
+            let mut bytes = 0;
+            while taken < want && (taken == 0 || bytes < BATCH_BYTES) {
+                let Some(frame) = st.items.pop_front() else {
+                    break;
+                };
+                let w = frame.weight();
+                st.bytes -= w;
+                bytes += w;
+                out.push_back(frame);
+                taken += 1;
+            }
             // Work left and an idle consumer: hand it on, so that a backlog
             // reaches as many consumers as it needs (once all are busy, nobody
             // waits and nothing is signalled).
             let wake_peer = !st.items.is_empty() && st.waiting > 0;
-            (frame, was_full, wake_peer)
+            (
+                taken,
+                was_full && st.has_room(self.cap, self.max_bytes),
+                wake_peer,
+            )
         };
-        if frame.is_some() && was_full {
+        if was_full {
             self.room.notify_one();
         }
         if wake_peer {
             self.arrived.notify_one();
         }
-        frame
+        taken
+    }
+
+    pub(crate) fn try_pop(&self) -> Option<Inbound> {
+        let mut one = VecDeque::with_capacity(1);
+        self.take(&mut one, false);
+        one.pop_front()
+    }
+
+    /// Appends a group of frames to `out` (see [`take`](Self::take)) without
+    /// waiting; false when there was none.
+    pub(crate) fn try_pop_batch(&self, out: &mut VecDeque<Inbound>) -> bool {
+        self.take(out, true) > 0
+    }
+
+    /// Waits for frames and appends a group of them to `out`; false once
+    /// closed and drained. Cancel-safe.
+    pub(crate) async fn pop_batch(&self, out: &mut VecDeque<Inbound>) -> bool {
+        loop {
+            if self.take(out, true) > 0 {
+                return true;
+            }
+            if !self.wait_for_items().await {
+                // Pushes that raced with close are still handed out.
+                return self.take(out, true) > 0;
+            }
+        }
     }
 
     /// The next frame; `None` once closed and drained. Cancel-safe.
@@ -136,27 +238,34 @@ impl InboundQueue {
             if let Some(frame) = self.try_pop() {
                 return Some(frame);
             }
-            if self.closed.load(Ordering::Acquire) {
-                // Pushes that raced with close are still handed out.
+            if !self.wait_for_items().await {
                 return self.try_pop();
             }
-            let notified = self.arrived.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let must_wait = {
-                let mut st = self.lock();
-                let must_wait = st.items.is_empty() && !self.closed.load(Ordering::Acquire);
-                if must_wait {
-                    st.waiting += 1;
-                }
-                must_wait
-            };
-            if must_wait {
-                // Leave the waiting count however this ends (even if cancelled).
-                let _guard = Waiting(self);
-                notified.await;
-            }
         }
+    }
+
+    /// Waits until items may be there; false when the queue is closed.
+    async fn wait_for_items(&self) -> bool {
+        if self.closed.load(Ordering::Acquire) {
+            return false;
+        }
+        let notified = self.arrived.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let must_wait = {
+            let mut st = self.lock();
+            let must_wait = st.items.is_empty() && !self.closed.load(Ordering::Acquire);
+            if must_wait {
+                st.waiting += 1;
+            }
+            must_wait
+        };
+        if must_wait {
+            // Leave the waiting count however this ends (even if cancelled).
+            let _guard = Waiting(self);
+            notified.await;
+        }
+        true
     }
 
     /// No more pushes; waiting consumers see the rest, then `None`.
@@ -195,7 +304,7 @@ mod tests {
 
     #[test]
     fn fifo_and_bounded() {
-        let q = InboundQueue::new(2);
+        let q = InboundQueue::new(2, usize::MAX);
         q.try_push(text("a")).unwrap();
         q.try_push(text("b")).unwrap();
         assert!(matches!(q.try_push(text("c")), Err(PushError::Full)));
@@ -208,7 +317,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn many_consumers_get_every_item_once_and_close_ends_them() {
-        let q = Arc::new(InboundQueue::new(8));
+        let q = Arc::new(InboundQueue::new(8, usize::MAX));
         let consumers: Vec<_> = (0..4)
             .map(|_| {
                 let q = q.clone();
