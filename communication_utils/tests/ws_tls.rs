@@ -109,3 +109,29 @@ async fn an_unknown_ca_is_refused_by_the_websocket_too() {
     .unwrap_err();
     assert!(err.is_tls(), "{err:?}");
 }
+
+/// A private CA named by `GATEWAY_CA_FILE` (what `from_env()` reads) is
+/// trusted, with TLS on by default.
+#[tokio::test]
+async fn a_private_ca_named_in_the_environment_is_trusted() {
+    use communication_utils::ws::{WsConfigBuilder, env};
+
+    let (gw, ca) = tls_gateway().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ca.pem");
+    std::fs::write(&path, ca).unwrap();
+    let vars = std::collections::HashMap::from([
+        (env::GATEWAY_HOST, gw.host()),
+        (env::GATEWAY_USER, ALICE.0.to_owned()),
+        (env::GATEWAY_PASSWORD, ALICE.1.to_owned()),
+        (env::GATEWAY_CA_FILE, path.display().to_string()),
+    ]);
+    let config = WsConfigBuilder::from_lookup(|k| vars.get(k).cloned())
+        .build()
+        .unwrap();
+    assert!(config.tls(), "TLS is on unless GATEWAY_TLS says otherwise");
+    let ms = within("connect", MicroServiceWs::connect(config))
+        .await
+        .unwrap();
+    assert!(ms.is_connected());
+}
