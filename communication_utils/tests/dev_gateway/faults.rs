@@ -209,3 +209,24 @@ async fn shutdown_closes_connections_and_the_port() {
     }
     assert!(TcpStream::connect(addr).await.is_err());
 }
+
+/// `close_all_after` runs on tokio time: under paused time nothing happens
+/// a second before the delay, and every connection goes when it passes.
+#[tokio::test]
+async fn close_all_after_follows_paused_time() {
+    let gw = gateway().await;
+    let _alice = connect(&gw, "alice").await;
+    let _bob = connect(&gw, "bob").await;
+    tokio::time::pause();
+    let start = Instant::now();
+    gw.faults().close_all_after(Duration::from_secs(3600));
+    tokio::time::sleep_until(start + Duration::from_secs(3599)).await;
+    assert_eq!(gw.faults().connected_users(), ["alice", "bob"]);
+    timeout(
+        Duration::from_secs(10),
+        gw.faults().wait_for(|c| c.open_connections == 0),
+    )
+    .await
+    .unwrap();
+    assert!(start.elapsed() >= Duration::from_secs(3600));
+}
