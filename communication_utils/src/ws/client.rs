@@ -15,7 +15,8 @@ use tokio_util::task::TaskTracker;
 
 use super::chunks::{ChunkAssembler, chunk_texts};
 use super::config::{WsConfig, WsConfigBuilder};
-use super::connection::{Actor, Dialer};
+use super::connection::Actor;
+use super::dial::Dialer;
 use super::error::Error;
 use super::inbound::{expire_chunks, process};
 use super::message::{Message, ms_send_task};

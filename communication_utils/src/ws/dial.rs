@@ -1,0 +1,144 @@
+//! Opening a connection: log in for a token (PROTOCOL §1), then the
+//! websocket (PROTOCOL §2), over TLS unless configured off.
+
+use std::sync::Arc;
+
+use tokio::io::BufReader;
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::Error as WsError;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+use super::auth::{Authenticator, Token, tls_config};
+use super::config::WsConfig;
+use super::error::Error;
+use super::uri::{redacted_ws_uri, ws_uri};
+
+pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<BufReader<TcpStream>>>;
+
+/// Bytes read from the socket at once. tungstenite reads into what is left
+/// of its own buffer, and while frames handed to the handlers still point
+/// into that buffer it cannot be reused, so its reads shrink to a few frames
+/// each: a syscall per few frames under a flood. Reading through a buffer of
+/// ours turns those small reads into copies from memory.
+const READ_BUFFER: usize = 64 * 1024;
+/// What tungstenite asks of [`READ_BUFFER`] at once. tungstenite zero-fills
+/// the space it reads into on every read attempt, including those that find
+/// nothing: its default (128 KiB) costs microseconds per message at low rates.
+const CODEC_READ: usize = 8 * 1024;
+
+/// Logs in and opens websockets; owns what every (re)connect needs.
+#[derive(Debug)]
+pub(crate) struct Dialer {
+    config: WsConfig,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    auth: Option<Authenticator>,
+}
+
+impl Dialer {
+    pub(crate) fn new(config: &WsConfig) -> Result<Self, Error> {
+        // reqwest is built without a default crypto provider, so it always gets
+        // a preconfigured TLS config, even for plain HTTP.
+        let rustls = tls_config(if config.tls {
+            config.extra_ca_pem.as_deref()
+        } else {
+            None
+        })?;
+        let auth = if config.need_token {
+            Some(Authenticator::new(config, rustls.clone())?)
+        } else {
+            None
+        };
+        let tls = config.tls.then(|| Arc::new(rustls));
+        Ok(Self {
+            config: config.clone(),
+            tls,
+            auth,
+        })
+    }
+
+    /// One attempt: log in (fresh token) when needed, then open the websocket.
+    pub(crate) async fn dial(&self) -> Result<(WsStream, Option<Token>), Error> {
+        let c = &self.config;
+        let token = match &self.auth {
+            Some(auth) => Some(timeout(c.login_timeout, auth.login()).await.map_err(|_| {
+                Error::Timeout {
+                    what: "login",
+                    after: c.login_timeout,
+                }
+            })??),
+            None => None,
+        };
+        let shown = redacted_ws_uri(c.tls, &c.host, &c.path, token.is_some());
+        tracing::debug!(uri = %shown, "opening websocket");
+        let uri = ws_uri(
+            c.tls,
+            &c.host,
+            &c.path,
+            token.as_ref().map(|t| t.value.as_str()),
+        );
+        let request = uri
+            .into_client_request()
+            .map_err(|_| Error::config(format!("not a valid websocket URI: {shown}")))?;
+        let ws_config = WebSocketConfig::default()
+            .max_message_size(Some(c.max_message_size))
+            .max_frame_size(Some(c.max_message_size))
+            .read_buffer_size(CODEC_READ);
+        let connector = match &self.tls {
+            Some(tls) => Connector::Rustls(tls.clone()),
+            None => Connector::Plain,
+        };
+        let (host, port) = {
+            let uri = request.uri();
+            let host = uri.host().unwrap_or_default();
+            let host = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned();
+            (host, uri.port_u16().unwrap_or(if c.tls { 443 } else { 80 }))
+        };
+        let connecting = async move {
+            let tcp = TcpStream::connect((host.as_str(), port))
+                .await
+                .map_err(WsError::Io)?;
+            tcp.set_nodelay(true).map_err(WsError::Io)?;
+            let tcp = BufReader::with_capacity(READ_BUFFER, tcp);
+            tokio_tungstenite::client_async_tls_with_config(
+                request,
+                tcp,
+                Some(ws_config),
+                Some(connector),
+            )
+            .await
+        };
+        let (ws, _response) = timeout(c.connect_timeout, connecting)
+            .await
+            .map_err(|_| Error::Timeout {
+                what: "connect",
+                after: c.connect_timeout,
+            })?
+            .map_err(handshake_error)?;
+        tracing::info!(uri = %shown, "websocket connected");
+        Ok((ws, token))
+    }
+}
+
+/// A refused upgrade (401/403) means the token or credentials were refused.
+fn handshake_error(e: WsError) -> Error {
+    match &e {
+        WsError::Http(resp) if matches!(resp.status().as_u16(), 401 | 403) => {
+            let body = resp
+                .body()
+                .as_deref()
+                .map(|b| String::from_utf8_lossy(&b[..b.len().min(500)]).into_owned())
+                .unwrap_or_default();
+            Error::BadCredentials {
+                status: resp.status().as_u16(),
+                body,
+            }
+        }
+        _ => Error::connect(e),
+    }
+}
