@@ -1,6 +1,6 @@
 //! `send_encoding_job` and `download_data` (PROTOCOL §3.3).
 
-use communication_utils::s3::{S3BucketClient, UploadOptions};
+use communication_utils::s3::{DownloadOptions, S3BucketClient, UploadOptions};
 use communication_utils::ws::{MicroServiceWs, to_python_json};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -246,22 +246,25 @@ async fn fetch_json<T: DeserializeOwned>(
     object: &str,
     check: impl FnOnce(&T) -> Result<(), String>,
 ) -> Result<T, Error> {
-    let bytes = download_bytes(s3, bucket, object).await.map_err(|source| {
-        if source.is_not_found() {
-            Error::ResultMissing {
-                bucket: bucket.to_owned(),
-                object: object.to_owned(),
-                source: Some(Box::new(source)),
+    let bytes = s3
+        .download_bytes(bucket, object, DownloadOptions::new())
+        .await
+        .map_err(|source| {
+            if source.is_not_found() {
+                Error::ResultMissing {
+                    bucket: bucket.to_owned(),
+                    object: object.to_owned(),
+                    source: Some(Box::new(source)),
+                }
+            } else {
+                Error::Storage {
+                    operation: "download",
+                    bucket: bucket.to_owned(),
+                    object: object.to_owned(),
+                    source: Box::new(source),
+                }
             }
-        } else {
-            Error::Storage {
-                operation: "download",
-                bucket: bucket.to_owned(),
-                object: object.to_owned(),
-                source: Box::new(source),
-            }
-        }
-    })?;
+        })?;
     let value = serde_json::from_slice::<T>(&bytes).map_err(|source| Error::Malformed {
         bucket: bucket.to_owned(),
         object: object.to_owned(),
@@ -278,40 +281,4 @@ async fn fetch_json<T: DeserializeOwned>(
         tracing::warn!(bucket, object, %error, "downloaded object could not be deleted");
     }
     Ok(value)
-}
-
-/// The object's bytes, fetched through a temporary file.
-///
-/// Why not `S3BucketClient::download_bytes`: rustc cannot prove its future
-/// `Send` (a higher-ranked closure over `&mut [u8]` slices inside), so a job
-/// using it could not run in a spawned task or a `run` handler. `download_file`
-/// has no such closure. For the small JSON objects of jobs the detour costs
-/// one local write and read.
-pub(crate) async fn download_bytes(
-    s3: &S3BucketClient,
-    bucket: &str,
-    object: &str,
-) -> Result<Vec<u8>, communication_utils::s3::Error> {
-    let path =
-        std::env::temp_dir().join(format!("ms_utils_encoding-{}.json", uuid::Uuid::new_v4()));
-    let fetched = s3
-        .download_file(bucket, object, &path, Default::default())
-        .await;
-    let bytes = match fetched {
-        Ok(_) => {
-            tokio::fs::read(&path)
-                .await
-                .map_err(|source| communication_utils::s3::Error::Io {
-                    path: path.clone(),
-                    source,
-                })
-        }
-        Err(error) => Err(error),
-    };
-    if let Err(error) = tokio::fs::remove_file(&path).await
-        && error.kind() != std::io::ErrorKind::NotFound
-    {
-        tracing::warn!(path = %path.display(), %error, "could not remove a temporary download");
-    }
-    bytes
 }

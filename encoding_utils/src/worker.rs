@@ -13,7 +13,7 @@
 //! with `send_task_to_ms`. Any failure is answered as a `type: "error"` result
 //! with the reason, so the caller never waits for nothing.
 
-use communication_utils::s3::{S3BucketClient, UploadOptions};
+use communication_utils::s3::{DownloadOptions, S3BucketClient, UploadOptions};
 use communication_utils::ws::{Message, MicroServiceWs, RunHandle};
 use serde_json::{Value, json};
 
@@ -191,7 +191,9 @@ impl EmbeddingWorker {
             });
         }
         let p = &task.params;
-        let input = crate::job::download_bytes(&self.s3, &p.bucket_name, &p.object_name)
+        let input = self
+            .s3
+            .download_bytes(&p.bucket_name, &p.object_name, DownloadOptions::new())
             .await
             .map_err(|source| WorkerError::Input {
                 object: p.object_name.clone(),
