@@ -89,6 +89,43 @@ async fn no_answer_times_out_at_the_deadline_and_deletes_the_input() {
     assert!(!tracker.complete("job-slow", JobOutcome::error("late")));
 }
 
+#[tokio::test(start_paused = true)]
+async fn the_deadline_is_the_one_given_even_minutes_long_on_paused_time() {
+    // The original's `timeout` loop gave up after one second whatever the
+    // value. On paused time a ten-minute deadline passes in no real time, and
+    // the job must have waited all of it, and not much more.
+    let servers = Servers::start().await;
+    let (_silent_worker, mut inbox) = servers.manual_worker().await;
+    let (ms, tracker) = consumer(&servers).await;
+
+    let deadline = Duration::from_secs(600);
+    let job = EncodingJob::new(["x"], "ref", "job-long").timeout(deadline);
+    let sending = send_encoding_job(&ms, &servers.s3, BUCKET, &tracker, &job);
+    let (result, waited) = tokio::time::timeout(deadline * 2, async {
+        tokio::pin!(sending);
+        // The clock starts once the task is out, as the deadline does.
+        tokio::select! {
+            _ = &mut sending => panic!("nobody answers"),
+            task = inbox.recv() => assert!(task.is_some()),
+        }
+        let sent = tokio::time::Instant::now();
+        assert!(tracker.is_waiting("job-long"));
+        let result = sending.await;
+        (result, sent.elapsed())
+    })
+    .await
+    .expect("the job ends at its deadline");
+    let err = result.unwrap_err();
+    assert!(
+        matches!(err, Error::TimedOut { after, .. } if after == deadline),
+        "{err:?}"
+    );
+    assert!(waited <= deadline, "{waited:?}");
+    assert!(waited >= deadline - Duration::from_secs(1), "{waited:?}");
+    assert!(servers.keys("encoder/").await.is_empty(), "input deleted");
+    assert_eq!(tracker.waiting(), 0);
+}
+
 #[tokio::test]
 async fn a_malformed_result_file_is_an_error_and_is_kept_for_inspection() {
     let servers = Servers::start().await;
