@@ -335,3 +335,78 @@ async fn close_stops_reconnecting() {
     assert_eq!(faults.counters().open_connections, 0);
     assert!(alice.send(1).await.unwrap_err().is_closed());
 }
+
+/// Every change is on the event stream, in order: the loss, each scheduled
+/// attempt and its failure (a 5xx login is not "bad credentials"), the
+/// reconnect, and the close.
+#[tokio::test]
+async fn every_change_is_reported_on_the_event_stream_in_order() {
+    let gw = gateway().await;
+    let alice = connect(&gw, ALICE).await;
+    let mut events = alice.events();
+    let faults = gw.faults();
+    faults.login_status(Some(500));
+    faults.close_user("alice");
+    let mut seen = Vec::new();
+    within("two failed attempts", async {
+        while seen
+            .iter()
+            .filter(|e| matches!(e, Event::ConnectFailed { .. }))
+            .count()
+            < 2
+        {
+            seen.push(events.recv().await.unwrap());
+        }
+    })
+    .await;
+    faults.login_status(None);
+    within("reconnected", async {
+        loop {
+            let e = events.recv().await.unwrap();
+            seen.push(e.clone());
+            if e == Event::Connected {
+                return;
+            }
+        }
+    })
+    .await;
+    within("close", alice.close()).await.unwrap();
+    within("closed event", async {
+        loop {
+            let e = events.recv().await.unwrap();
+            seen.push(e.clone());
+            if e == Event::Closed {
+                return;
+            }
+        }
+    })
+    .await;
+
+    // The first connection's own `Connected` may still be on its way when
+    // connect() returns (it is sent after the state changes): not this
+    // test's business.
+    if seen[0] == Event::Connected {
+        seen.remove(0);
+    }
+    assert!(matches!(seen[0], Event::Disconnected { .. }), "{seen:?}");
+    assert!(
+        matches!(seen[1], Event::Reconnecting { attempt: 1, .. }),
+        "{seen:?}"
+    );
+    assert!(
+        matches!(
+            seen[2],
+            Event::ConnectFailed {
+                bad_credentials: false,
+                ..
+            }
+        ),
+        "{seen:?}"
+    );
+    assert!(
+        matches!(seen[3], Event::Reconnecting { attempt: 2, .. }),
+        "{seen:?}"
+    );
+    let n = seen.len();
+    assert_eq!(seen[n - 2..], [Event::Connected, Event::Closed], "{seen:?}");
+}
