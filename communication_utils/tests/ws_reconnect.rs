@@ -410,3 +410,62 @@ async fn every_change_is_reported_on_the_event_stream_in_order() {
     let n = seen.len();
     assert_eq!(seen[n - 2..], [Event::Connected, Event::Closed], "{seen:?}");
 }
+
+/// The scenario in one: the gateway closes every socket, logins fail
+/// for a while, and under paused time the attempts follow the default
+/// backoff (full jitter under 0.5 s doubling), each started no sooner than
+/// its announced delay, until the client is back.
+#[tokio::test]
+async fn after_the_gateway_closes_every_socket_reconnects_follow_the_default_backoff() {
+    let gw = gateway().await;
+    let alice = within(
+        "connect",
+        MicroServiceWs::builder(gw.host())
+            .tls(false)
+            .credentials(ALICE.0, ALICE.1)
+            .connect(),
+    )
+    .await
+    .unwrap();
+    let policy = communication_utils::ws::ReconnectPolicy::default();
+    let mut events = alice.events();
+    let faults = gw.faults();
+    tokio::time::pause();
+    faults.login_status(Some(500));
+    assert_eq!(faults.close_all_now(), 1);
+    // (attempt, announced delay, when announced), then when each failed.
+    let mut scheduled = Vec::new();
+    let mut failed = Vec::new();
+    within_virtual("five failed attempts", 300, async {
+        while failed.len() < 5 {
+            match events.recv().await.unwrap() {
+                Event::Reconnecting { attempt, delay } => {
+                    scheduled.push((attempt, delay, tokio::time::Instant::now()))
+                }
+                Event::ConnectFailed { .. } => failed.push(tokio::time::Instant::now()),
+                _ => {}
+            }
+        }
+    })
+    .await;
+    faults.login_status(None);
+    within_virtual("back", 300, async {
+        while events.recv().await.unwrap() != Event::Connected {}
+    })
+    .await;
+    assert!(alice.is_connected());
+
+    let attempts: Vec<u32> = scheduled.iter().map(|s| s.0).collect();
+    assert_eq!(attempts[..5], [1, 2, 3, 4, 5]);
+    for (i, (attempt, delay, at)) in scheduled.iter().take(5).enumerate() {
+        assert!(
+            *delay <= policy.ceiling(*attempt),
+            "attempt {attempt}: {delay:?}"
+        );
+        // The attempt ran (and failed) only once its delay had passed.
+        assert!(failed[i] - *at >= *delay, "attempt {attempt}");
+    }
+    // Full jitter under a doubling ceiling: not every wait is the same.
+    let delays: Vec<Duration> = scheduled.iter().take(5).map(|s| s.1).collect();
+    assert!(delays.windows(2).any(|w| w[0] != w[1]), "{delays:?}");
+}
