@@ -7,6 +7,10 @@
 //! SigV4 signature checks. Object ACLs and `ListMultipartUploads` answer
 //! `NotImplemented`, and a PUT into a missing bucket creates it.
 //!
+//! The `s3s` crate logs each request it serves at `DEBUG` (target `s3s`),
+//! headers included: signatures and any `x-amz-security-token`, never the
+//! secret key. Filter that target out of logs you keep.
+//!
 //! ```no_run
 //! use communication_utils::dev::s3::DevS3Server;
 //! use communication_utils::s3::S3BucketClient;
