@@ -25,6 +25,12 @@ async fn close_writes_every_queued_message_first() {
     }
     within("close", alice.close()).await.unwrap();
     assert_eq!(*alice.state().borrow(), ConnectionState::Closed);
+    // A goodbye, not a dropped socket.
+    within(
+        "close frame",
+        gw.faults().wait_for(|c| c.close_frames_in == 1),
+    )
+    .await;
     for i in 0..500 {
         assert_eq!(next(&bob).await.job_id(), Some(format!("j{i}").as_str()));
     }
@@ -154,7 +160,8 @@ async fn dropping_the_last_handle_closes_the_connection() {
     wait_state(&mut state, ConnectionState::is_closed).await;
     within(
         "gateway sees it",
-        gw.faults().wait_for(|c| c.open_connections == 0),
+        gw.faults()
+            .wait_for(|c| c.open_connections == 0 && c.close_frames_in == 1),
     )
     .await;
 }

@@ -259,6 +259,10 @@ async fn default_keepalive_pings_after_20s_of_silence_and_gives_up_20s_later() {
     assert!(alice.is_connected());
     assert_eq!(gw.faults().connections(), 1, "never reconnected");
     assert_eq!(alice.stats().reconnects, 0);
+    // One ping per 20 s of silence: 30 in 600 s (the last one may fall
+    // due at the very instant this wait ends).
+    let pings = gw.faults().counters().pings_in;
+    assert!((29..=30).contains(&pings), "{pings} pings in 600 s");
 
     // A frame read now, then the gateway hangs with the socket open.
     alice

@@ -230,3 +230,20 @@ async fn close_all_after_follows_paused_time() {
     .unwrap();
     assert!(start.elapsed() >= Duration::from_secs(3600));
 }
+
+#[tokio::test]
+async fn pings_and_close_frames_from_a_client_are_counted() {
+    let gw = gateway().await;
+    let mut alice = connect(&gw, "alice").await;
+    alice.send(Message::Ping(Default::default())).await.unwrap();
+    // The pong proves the ping was read.
+    match timeout(WAIT, alice.next()).await.unwrap() {
+        Some(Ok(Message::Pong(_))) => {}
+        other => panic!("expected a pong, got {other:?}"),
+    }
+    assert_eq!(gw.faults().counters().pings_in, 1);
+    alice.close(None).await.unwrap();
+    timeout(WAIT, gw.faults().wait_for(|c| c.close_frames_in == 1))
+        .await
+        .unwrap();
+}

@@ -200,6 +200,8 @@ async fn read_loop<S>(
             }
             // Pings are answered and closes completed by tungstenite while
             // the stream is polled; keep reading until it ends.
+            Some(Ok(Message::Ping(_))) => shared.count(|c| c.pings_in += 1),
+            Some(Ok(Message::Close(_))) => shared.count(|c| c.close_frames_in += 1),
             Some(Ok(_)) => {}
         }
     }

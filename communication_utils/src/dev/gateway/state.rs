@@ -44,6 +44,11 @@ pub struct GatewayCounters {
     /// Frames still queued for a connection when it ended that no other
     /// connection of the same user could take.
     pub undelivered: u64,
+    /// Ping frames read from clients (their keepalive, observable).
+    pub pings_in: u64,
+    /// Close frames read from clients (a client that says goodbye, as
+    /// opposed to one whose socket just goes away).
+    pub close_frames_in: u64,
 }
 
 /// What a connection's writer is asked to send.
