@@ -103,3 +103,28 @@ async fn close_fails_a_pending_request_at_once() {
     let err = within("request ends", pending).await.unwrap().unwrap_err();
     assert!(err.is_closed(), "{err:?}");
 }
+
+/// The deadline is real and exact: under paused time, a request nobody
+/// answers fails with a timeout when its 30 s have passed, not before.
+#[tokio::test]
+async fn a_request_fails_exactly_at_its_deadline() {
+    let gw = gateway().await;
+    let alice = connect(&gw, ALICE).await;
+    let _bob = connect(&gw, BOB).await; // connected, but never answers
+    wait_connected(&gw, "bob").await;
+    tokio::time::pause();
+    let started = tokio::time::Instant::now();
+    let err = tokio::time::timeout(
+        Duration::from_secs(120),
+        alice.request("bob", "late", 1, Duration::from_secs(30)),
+    )
+    .await
+    .expect("the request's own deadline comes first")
+    .unwrap_err();
+    let waited = started.elapsed();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(
+        waited >= Duration::from_secs(30) && waited < Duration::from_secs(31),
+        "{waited:?}"
+    );
+}
