@@ -43,7 +43,7 @@ use ms_utils::communication_utils::dev::gateway::DevGateway;
 use ms_utils::communication_utils::dev::s3::DevS3Server;
 use ms_utils::communication_utils::s3::S3BucketClient;
 use ms_utils::communication_utils::ws::{
-    ConnectionState, HandlerError, Message, MicroServiceWs, RunHandle, WsConfigBuilder,
+    ConnectionState, HandlerError, Message, MicroServiceWs, RunHandle, WsConfig, WsConfigBuilder,
 };
 use ms_utils::encoding_utils::hashing_embedding::cosine;
 use ms_utils::encoding_utils::worker::EmbeddingWorker;
@@ -199,18 +199,32 @@ fn watch_connection(ms: &MicroServiceWs) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Serve against the gateway and bucket named by the environment until a
-/// shutdown signal, then close cleanly: stop taking messages, let running
-/// handlers finish, flush what is queued.
+/// Serve against the gateway and bucket named by the environment until
+/// Ctrl-C or SIGTERM.
 async fn serve_from_env() -> Result<(), BoxError> {
     let config = WsConfigBuilder::from_env().build()?;
     let bucket = std::env::var("S3_BUCKET").unwrap_or_else(|_| DEFAULT_BUCKET.to_owned());
     let s3 = S3BucketClient::from_env(bucket.clone()).await?;
+    serve(config, s3, bucket, ms_utils::shutdown_signal).await
+}
+
+/// Serve until the future made by `stop` resolves, then close cleanly: stop
+/// taking messages, let running handlers finish, flush what is queued.
+/// `stop` is called once connected, so that a Ctrl-C while connecting still
+/// ends the program at once.
+pub(crate) async fn serve<F>(
+    config: WsConfig,
+    s3: S3BucketClient,
+    bucket: String,
+    stop: impl FnOnce() -> F,
+) -> Result<(), BoxError>
+where
+    F: Future<Output = ()>,
+{
     let ms = MicroServiceWs::connect(config).await?;
     let watcher = watch_connection(&ms);
     let (_service, run) = Service::start(ms.clone(), s3, bucket);
-    // Ctrl-C, or SIGTERM from a container runtime.
-    let stop = ms_utils::shutdown_signal();
+    let stop = stop();
     tracing::info!("serving; Ctrl-C to stop");
 
     stop.await;

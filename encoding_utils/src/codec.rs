@@ -1,5 +1,35 @@
 //! The small codecs the rest uses: base64 (standard and URL-safe), PROTOCOL
 //! §3.1 chunk messages, and JWT claims. All pure.
+//!
+//! [`chunk_messages`] cuts a JSON value into chunk messages that the
+//! receiving side's [`ChunkAssembler`] puts back together, in any arrival
+//! order; [`jwt_claims`] reads a token's claims without checking its
+//! signature (for `exp` and ids, never for trust).
+//!
+//! ```
+//! use ms_utils_encoding::codec::{
+//!     ChunkAssembler, ChunkLimits, b64url_encode, chunk_messages, jwt_claims, jwt_expiry,
+//! };
+//! use serde_json::json;
+//!
+//! let value = json!({"event": "ms-task", "data": {"text": "a long payload, ünïcode too"}});
+//! let mut chunks = chunk_messages("job-1", &value, 16)?;
+//! assert!(chunks.len() > 1 && chunks.iter().all(ChunkAssembler::is_chunk));
+//! chunks.reverse(); // arrival order does not matter
+//! let mut assembler = ChunkAssembler::new(ChunkLimits::default());
+//! let now = tokio::time::Instant::now();
+//! let last = chunks.pop().unwrap();
+//! for c in chunks {
+//!     assert_eq!(assembler.push(c, now).unwrap(), None);
+//! }
+//! assert_eq!(assembler.push(last, now).unwrap(), Some(value));
+//!
+//! let payload = b64url_encode(br#"{"sub":"svc-7","exp":1900000000}"#);
+//! let token = format!("e30.{payload}.not-checked");
+//! assert_eq!(jwt_claims(&token)?["sub"], "svc-7");
+//! assert!(jwt_expiry(&token).is_some());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};

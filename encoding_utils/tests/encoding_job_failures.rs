@@ -214,6 +214,7 @@ async fn an_answer_of_unknown_type_is_an_invalid_answer() {
     })
     .await;
     assert!(matches!(result.unwrap_err(), Error::InvalidAnswer { .. }));
+    assert!(servers.keys("encoder/").await.is_empty(), "input deleted");
 }
 
 #[tokio::test]

@@ -27,3 +27,93 @@ async fn the_main_job_runs_an_embedding_job_and_a_task_round_trip_and_ends() {
     );
     assert!(report.lines.last().unwrap().contains("All done"));
 }
+
+/// With the gateway variables set, the same file serves: it answers tasks
+/// until told to stop, then closes and returns `Ok`. The variables are the
+/// ones `ms-utils-dev` prints, read by the code `WsConfigBuilder::from_env`
+/// uses (a test cannot set the process environment safely); the stop signal
+/// is a channel here, `ms_utils::shutdown_signal` in the program.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_gateway_env_it_serves_tasks_until_stopped() {
+    use std::collections::HashMap;
+
+    use ms_utils::communication_utils::dev::gateway::DevGateway;
+    use ms_utils::communication_utils::dev::s3::DevS3Server;
+    use ms_utils::communication_utils::s3::S3BucketClient;
+    use ms_utils::communication_utils::ws::{MicroServiceWs, WsConfigBuilder};
+    use ms_utils::encoding_utils::WORKERS_MANAGER;
+    use ms_utils::encoding_utils::worker::EmbeddingWorker;
+    use serde_json::json;
+
+    const LIMIT: Duration = Duration::from_secs(30);
+    let gateway = DevGateway::builder()
+        .user("my_service", "svc-pw")
+        .user(WORKERS_MANAGER, "wm-pw")
+        .user("caller", "caller-pw")
+        .start()
+        .await
+        .unwrap();
+    let s3_server = DevS3Server::builder()
+        .bucket("documents")
+        .start()
+        .await
+        .unwrap();
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("GATEWAY_HOST", gateway.host().to_string()),
+        ("GATEWAY_USER", "my_service".into()),
+        ("GATEWAY_PASSWORD", "svc-pw".into()),
+        ("GATEWAY_TLS", "false".into()),
+    ]);
+    let config = WsConfigBuilder::from_lookup(|k| vars.get(k).cloned())
+        .build()
+        .unwrap();
+    let s3 = S3BucketClient::new("svc", s3_server.client_config())
+        .await
+        .unwrap();
+    let connect = |user: &'static str, pw: &'static str| {
+        MicroServiceWs::builder(gateway.host())
+            .tls(false)
+            .credentials(user, pw)
+            .connect()
+    };
+    let worker_ms = connect(WORKERS_MANAGER, "wm-pw").await.unwrap();
+    let _worker = EmbeddingWorker::new(worker_ms, s3.clone()).serve();
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(gateway_consumer::serve(
+        config,
+        s3,
+        "documents".into(),
+        move || async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    tokio::time::timeout(LIMIT, gateway.faults().wait_connected("my_service"))
+        .await
+        .expect("the service logs in with the variables");
+
+    let caller = connect("caller", "caller-pw").await.unwrap();
+    let ask = |job: &'static str, task: serde_json::Value| {
+        let caller = caller.clone();
+        async move {
+            let reply = caller
+                .request("my_service", job, task, LIMIT)
+                .await
+                .unwrap();
+            reply.data().map(|d| d["data"].clone()).unwrap_or_default()
+        }
+    };
+    let embedded = ask("t-1", json!({"action": "embed", "texts": ["one text"]})).await;
+    assert_eq!(embedded["status"], "ok", "{embedded}");
+    assert_eq!(embedded["vectors"], 1);
+    assert_eq!(embedded["dimensions"], 384);
+    let refused = ask("t-2", json!({"action": "fly"})).await;
+    assert_eq!(refused["status"], "error", "{refused}");
+
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(LIMIT, serving)
+        .await
+        .expect("it stops when told")
+        .unwrap()
+        .expect("and closes cleanly");
+}
