@@ -292,4 +292,7 @@ async fn close_with_queued_messages_and_a_running_handler_loses_neither() {
     for i in 0..N {
         assert_eq!(next(&bob).await.job_id(), Some(format!("j{i}").as_str()));
     }
+    // Messages written while closing are counted too (plus the one sent
+    // before the gateway stalled).
+    assert_eq!(alice.stats().messages_out, N + 1, "{:?}", alice.stats());
 }

@@ -506,6 +506,7 @@ impl WsConfigBuilder {
                 "host must be `name` or `name:port`, without scheme, path or spaces",
             ));
         }
+        check_port(&c.host)?;
         if !c.path.is_empty()
             && (!c.path.starts_with('/')
                 || c.path.contains(['?', '#'])
@@ -571,6 +572,36 @@ impl WsConfigBuilder {
     }
 }
 
+/// A port, when the host names one, is a number that fits in 16 bits
+/// (`gw:99999` or `gw:http` would otherwise fail at every connect);
+/// IPv6 literals come in brackets, as in URLs.
+fn check_port(host: &str) -> Result<(), Error> {
+    let port = match host.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((_, "")) => None,
+            Some((_, tail)) => Some(tail.strip_prefix(':').ok_or_else(|| {
+                Error::config(format!("host {host:?}: expected `:port` after `]`"))
+            })?),
+            None => return Err(Error::config(format!("host {host:?}: unclosed `[`"))),
+        },
+        None => match host.split_once(':') {
+            Some(_) if host.matches(':').count() > 1 => {
+                return Err(Error::config(format!(
+                    "host {host:?}: write IPv6 addresses in brackets, `[::1]:8080`"
+                )));
+            }
+            Some((_, port)) => Some(port),
+            None => None,
+        },
+    };
+    match port {
+        Some(p) if p.parse::<u16>().is_err() => Err(Error::config(format!(
+            "host {host:?}: the port must be a number from 0 to 65535"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -591,9 +622,26 @@ mod tests {
 
     #[test]
     fn malformed_hosts_and_paths_are_refused() {
-        for host in ["", "wss://gw", "gw/path", "gw ", "u@gw"] {
+        for host in [
+            "",
+            "wss://gw",
+            "gw/path",
+            "gw ",
+            "u@gw",
+            "gw:99999",
+            "gw:http",
+            "gw:",
+            "::1",
+            "[::1",
+            "[::1]x",
+            "[::1]:70000",
+        ] {
             let r = WsConfig::builder(host).need_token(false).build();
             assert!(r.unwrap_err().is_config(), "{host:?}");
+        }
+        for host in ["gw", "gw:443", "127.0.0.1:0", "[::1]", "[::1]:8080"] {
+            let r = WsConfig::builder(host).need_token(false).tls(false).build();
+            assert!(r.is_ok(), "{host:?}: {r:?}");
         }
         assert!(
             WsConfig::builder("gw")

@@ -154,9 +154,14 @@ impl Actor {
 
     pub(crate) async fn run(mut self, ws: WsStream, token: Option<Token>) {
         let mut current = Some((ws, token));
+        // `connect()` reported the first connection itself, before returning:
+        // an event for it now would reach subscribers as a stale duplicate.
+        let mut first = true;
         while let Some((ws, token)) = current.take() {
-            self.set_state(ConnectionState::Connected);
-            let _ = self.shared.events.send(Event::Connected);
+            if !std::mem::take(&mut first) {
+                self.set_state(ConnectionState::Connected);
+                let _ = self.shared.events.send(Event::Connected);
+            }
             let refresh_at = token
                 .as_ref()
                 .and_then(|t| refresh_deadline(t, self.shared.config.token_refresh_margin));
@@ -367,15 +372,18 @@ impl Actor {
         }
         let limit = self.shared.config.close_timeout;
         let outbox = &mut self.outbox;
+        let counters = &self.shared.counters;
         let flushed = timeout(
             limit,
             poll_fn(|cx| {
                 loop {
                     match outbox.poll_write(&mut conn.ws, cx) {
-                        Poll::Ready(Ok(_)) if outbox.frames.is_empty() => {
-                            return Poll::Ready(Ok(()));
+                        Poll::Ready(Ok(n)) => {
+                            Counters::add(&counters.messages_out, n);
+                            if outbox.frames.is_empty() {
+                                return Poll::Ready(Ok(()));
+                            }
                         }
-                        Poll::Ready(Ok(_)) => continue,
                         Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                         Poll::Pending => return Poll::Pending,
                     }
