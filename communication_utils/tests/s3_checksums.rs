@@ -6,55 +6,10 @@
 
 mod common_s3;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common_s3::{MIB, TestS3, data};
+use common_s3::{MIB, Relay, TestS3, data};
 use communication_utils::s3::{DownloadOptions, S3BucketClient, TransferConfig, UploadOptions};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-/// A loopback TCP relay in front of the real server that keeps a copy of
-/// every byte the client sends, to read the request headers.
-async fn recording_relay(endpoint: &str) -> (String, Arc<Mutex<Vec<u8>>>) {
-    let upstream = endpoint.strip_prefix("http://").unwrap().to_owned();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let seen2 = Arc::clone(&seen);
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let Ok(server) = TcpStream::connect(&upstream).await else {
-                continue;
-            };
-            let seen = Arc::clone(&seen2);
-            tokio::spawn(async move {
-                let (mut cr, mut cw) = client.into_split();
-                let (mut sr, mut sw) = server.into_split();
-                let up = async move {
-                    let mut buf = vec![0u8; 64 * 1024];
-                    loop {
-                        let n = match cr.read(&mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => n,
-                        };
-                        seen.lock().unwrap().extend_from_slice(&buf[..n]);
-                        if sw.write_all(&buf[..n]).await.is_err() {
-                            break;
-                        }
-                    }
-                    let _ = sw.shutdown().await;
-                };
-                let down = async move {
-                    let _ = tokio::io::copy(&mut sr, &mut cw).await;
-                    let _ = cw.shutdown().await;
-                };
-                tokio::join!(up, down);
-            });
-        }
-    });
-    (format!("http://{addr}"), seen)
-}
 
 fn checksum_headers(sent: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(sent).to_ascii_lowercase();
@@ -85,7 +40,8 @@ async fn upload_small_and_multipart(client: &S3BucketClient, bucket: &str) {
 async fn custom_endpoints_send_checksums_only_when_required() {
     let t = TestS3::start().await;
     let (endpoint, _, _) = t.endpoint_and_keys();
-    let (relay, seen) = recording_relay(endpoint).await;
+    let relay = Relay::start(endpoint).await;
+    let (relay, seen) = (relay.endpoint.clone(), relay.sent);
 
     // The default for a custom endpoint: PutObject and UploadPart go bare.
     let default = t.client_with(t.config_builder().endpoint(&relay)).await;

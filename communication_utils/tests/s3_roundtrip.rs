@@ -174,3 +174,47 @@ async fn reader_upload_streams_parts_of_unknown_length() {
         assert_eq!(sha256(&got), sha256(&bytes), "{len} bytes");
     }
 }
+
+/// Parts and ranges really travel at once (and only as many as configured):
+/// the SDK opens a second connection only while the first is busy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parts_and_ranges_are_transferred_in_parallel() {
+    let t = TestS3::start().await;
+    let (endpoint, _, _) = t.endpoint_and_keys();
+    let bytes = data(40 * MIB, 10);
+    for concurrency in [1usize, 4] {
+        let relay = common_s3::Relay::start(endpoint).await;
+        let mut transfer = communication_utils::s3::TransferConfig::default();
+        transfer.concurrency = concurrency;
+        transfer.download_concurrency = concurrency;
+        let client = t
+            .client_with(
+                t.config_builder()
+                    .endpoint(&relay.endpoint)
+                    .transfer(transfer),
+            )
+            .await;
+        let key = format!("parallel-{concurrency}");
+        let up = client
+            .upload_bytes(bytes.clone(), &t.bucket, &key, UploadOptions::new())
+            .await
+            .unwrap();
+        assert_eq!(up.parts, 5);
+        let up_max = relay.take_max_open();
+        let down = client
+            .download_bytes(&t.bucket, &key, DownloadOptions::new())
+            .await
+            .unwrap();
+        assert_eq!(sha256(&down), sha256(&bytes));
+        let down_max = relay.take_max_open();
+        if concurrency == 1 {
+            assert_eq!((up_max, down_max), (1, 1), "one request at a time");
+        } else {
+            assert!(
+                up_max >= 2 && up_max <= concurrency + 1,
+                "upload: {up_max} connections at once"
+            );
+            assert!(down_max >= 2, "download: {down_max} connections at once");
+        }
+    }
+}

@@ -224,3 +224,77 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
         b = &b[size + 2..];
     }
 }
+
+/// A loopback TCP relay in front of a real server: keeps a copy of every
+/// byte clients send (to read request headers) and counts connections open
+/// at once (the SDK opens another only when every pooled one is busy, so
+/// more than one at once means requests in flight together).
+pub struct Relay {
+    pub endpoint: String,
+    pub sent: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    open: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    max_open: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Relay {
+    pub async fn start(endpoint: &str) -> Relay {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let upstream = endpoint.strip_prefix("http://").unwrap().to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let relay = Relay {
+            endpoint: format!("http://{}", listener.local_addr().unwrap()),
+            sent: Default::default(),
+            open: Default::default(),
+            max_open: Default::default(),
+        };
+        let (sent, open, max_open) = (
+            relay.sent.clone(),
+            relay.open.clone(),
+            relay.max_open.clone(),
+        );
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    continue;
+                };
+                let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+                max_open.fetch_max(now, Ordering::SeqCst);
+                let (sent, open) = (sent.clone(), open.clone());
+                tokio::spawn(async move {
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    let up = async move {
+                        let mut buf = vec![0u8; 64 * 1024];
+                        loop {
+                            let n = match cr.read(&mut buf).await {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => n,
+                            };
+                            sent.lock().unwrap().extend_from_slice(&buf[..n]);
+                            if sw.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                        let _ = sw.shutdown().await;
+                    };
+                    let down = async move {
+                        let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                        let _ = cw.shutdown().await;
+                    };
+                    tokio::join!(up, down);
+                    open.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        relay
+    }
+
+    /// The most connections open at once so far; then starts counting again
+    /// from the connections open now.
+    pub fn take_max_open(&self) -> usize {
+        use std::sync::atomic::Ordering;
+        let now = self.open.load(Ordering::SeqCst);
+        self.max_open.swap(now, Ordering::SeqCst)
+    }
+}
