@@ -175,8 +175,8 @@ async fn reader_upload_streams_parts_of_unknown_length() {
     }
 }
 
-/// Parts and ranges really travel at once (and only as many as configured):
-/// the SDK opens a second connection only while the first is busy.
+/// Parts and ranges really travel at once (and no more than configured):
+/// the SDK opens another connection only while the pooled ones are busy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parts_and_ranges_are_transferred_in_parallel() {
     let t = TestS3::start().await;
@@ -207,14 +207,19 @@ async fn parts_and_ranges_are_transferred_in_parallel() {
             .unwrap();
         assert_eq!(sha256(&down), sha256(&bytes));
         let down_max = relay.take_max_open();
+        eprintln!("concurrency {concurrency}: {up_max} up, {down_max} down");
+        // Connections are a proxy for requests in flight, off by one at
+        // most: hyper may open a new connection while the last one is still
+        // on its way back to the pool, and moto (HTTP/1.0) closes each one
+        // after a response, so a closing and an opening one can overlap.
         if concurrency == 1 {
-            assert_eq!((up_max, down_max), (1, 1), "one request at a time");
+            assert!(up_max <= 2 && down_max <= 2, "{up_max} up, {down_max} down");
         } else {
+            let parallel = 3..=concurrency + 1;
             assert!(
-                up_max >= 2 && up_max <= concurrency + 1,
-                "upload: {up_max} connections at once"
+                parallel.contains(&up_max) && parallel.contains(&down_max),
+                "{up_max} up, {down_max} down"
             );
-            assert!(down_max >= 2, "download: {down_max} connections at once");
         }
     }
 }
