@@ -193,3 +193,34 @@ async fn operation_and_read_timeouts_end_a_silent_request() {
         assert!(err.is_timeout(), "{err:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn path_style_is_on_for_custom_endpoints_and_needed_there() {
+    let t = TestS3::start().await;
+    let (endpoint, _, _) = t.endpoint_and_keys();
+    // A `localhost` endpoint, as MinIO users write it (for an IP address the
+    // SDK falls back to path-style by itself).
+    let localhost = endpoint.replace("127.0.0.1", "localhost");
+    let default = t.client_with(t.config_builder().endpoint(&localhost)).await;
+    default
+        .upload_bytes(b"x".to_vec(), &t.bucket, "p.txt", Default::default())
+        .await
+        .unwrap();
+    // Virtual-hosted style asks for host `BUCKET.localhost`: it either does
+    // not resolve or reaches a server that cannot see the bucket in the path.
+    let virtual_hosted = t
+        .client_with(
+            t.config_builder()
+                .endpoint(&localhost)
+                .force_path_style(false)
+                .max_attempts(1),
+        )
+        .await;
+    let res = tokio::time::timeout(
+        Duration::from_secs(20),
+        virtual_hosted.get_file_metadata(&t.bucket, "p.txt"),
+    )
+    .await
+    .unwrap();
+    assert!(res.is_err(), "{res:?}");
+}
