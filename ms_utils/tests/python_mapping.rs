@@ -84,9 +84,11 @@ const PYTHON_NAMES: &[&str] = &[
 ];
 
 fn migrating_section() -> String {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
-            .expect("README.md at the workspace root");
+    // The workspace root's README; a packaged crate carries it at its own root.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(dir.join("../README.md"))
+        .or_else(|_| std::fs::read_to_string(dir.join("README.md")))
+        .expect("README.md");
     let start = readme
         .find("## Migrating from Python")
         .expect("a Migrating from Python section");
@@ -183,6 +185,7 @@ async fn gateway_rows(host: &str) -> Result<(), Box<dyn std::error::Error>> {
     let _answer: Message = ws
         .request("other", "job", &value, Duration::from_secs(1))
         .await?;
+    ms_utils::shutdown_signal().await;
     ws.close().await?;
     run.finished().await?;
     Ok(())
