@@ -2,7 +2,8 @@
 # The ways users take ms_utils, each built for real in a throwaway service:
 #  - as a git submodule with a path dependency (ms_utils = { path = "ms_utils/ms_utils" }),
 #    whose src/main.rs is a copy of examples/gateway_consumer.rs (the copy-the-example way);
-#  - from crates.io is checked by `cargo package` (the packaged crates build alone).
+#  - the crates.io way is checked by `cargo package --workspace --exclude ms_utils_examples`
+#    in .gitlab-ci.yml (the packaged crates build alone), not here.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 tmp="$(mktemp -d)"
