@@ -112,7 +112,7 @@ async fn nothing_reaches_a_line_of_our_logger_at_trace_for_every_target() {
     // The capture really is at TRACE and has dependencies' `log` records.
     assert!(logs.contains("[TRACE]"), "TRACE lines captured:\n{logs}");
     assert!(
-        logs.contains("Client handshake done"),
+        logs.contains("Received close frame"),
         "tungstenite's DEBUG records are bridged in:\n{logs}"
     );
     assert_no_secret(&logs, &debug);

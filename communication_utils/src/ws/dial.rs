@@ -3,20 +3,24 @@
 
 use std::sync::Arc;
 
+use rustls_pki_types::ServerName;
 use tokio::io::BufReader;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
+use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::tungstenite::error::TlsError;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::auth::{Authenticator, Token, tls_config};
 use super::config::WsConfig;
 use super::error::Error;
+use super::handshake::client_handshake;
 use super::uri::{redacted_ws_uri, ws_uri};
 
-pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<BufReader<TcpStream>>>;
+pub(crate) type WsStream = WebSocketStream<BufReader<MaybeTlsStream<TcpStream>>>;
 
 /// Bytes read from the socket at once. tungstenite reads into what is left
 /// of its own buffer, and while frames handed to the handlers still point
@@ -86,10 +90,6 @@ impl Dialer {
             .max_message_size(Some(c.max_message_size))
             .max_frame_size(Some(c.max_message_size))
             .read_buffer_size(CODEC_READ);
-        let connector = match &self.tls {
-            Some(tls) => Connector::Rustls(tls.clone()),
-            None => Connector::Plain,
-        };
         let (host, port) = {
             let uri = request.uri();
             let host = uri.host().unwrap_or_default();
@@ -99,21 +99,31 @@ impl Dialer {
                 .to_owned();
             (host, uri.port_u16().unwrap_or(if c.tls { 443 } else { 80 }))
         };
+        let tls = self.tls.clone();
         let connecting = async move {
             let tcp = TcpStream::connect((host.as_str(), port))
                 .await
                 .map_err(WsError::Io)?;
             tcp.set_nodelay(true).map_err(WsError::Io)?;
-            let tcp = BufReader::with_capacity(READ_BUFFER, tcp);
-            tokio_tungstenite::client_async_tls_with_config(
-                request,
-                tcp,
-                Some(ws_config),
-                Some(connector),
+            let stream = match tls {
+                Some(tls) => {
+                    let name = ServerName::try_from(host)
+                        .map_err(|_| WsError::Tls(TlsError::InvalidDnsName))?;
+                    let tls = TlsConnector::from(tls)
+                        .connect(name, tcp)
+                        .await
+                        .map_err(WsError::Io)?;
+                    MaybeTlsStream::Rustls(tls)
+                }
+                None => MaybeTlsStream::Plain(tcp),
+            };
+            let mut stream = BufReader::with_capacity(READ_BUFFER, stream);
+            client_handshake(&mut stream, &request).await?;
+            Ok::<_, WsError>(
+                WebSocketStream::from_raw_socket(stream, Role::Client, Some(ws_config)).await,
             )
-            .await
         };
-        let (ws, _response) = timeout(c.connect_timeout, connecting)
+        let ws = timeout(c.connect_timeout, connecting)
             .await
             .map_err(|_| Error::Timeout {
                 what: "connect",

@@ -64,6 +64,7 @@ mod dial;
 mod dispatch;
 mod error;
 mod gate;
+mod handshake;
 mod inbound;
 mod jwt;
 mod message;
