@@ -1,5 +1,6 @@
 //! The `ms-utils-dev` binary: prints where it listens, serves a real login and
-//! websocket there (and S3), and exits cleanly on SIGTERM.
+//! websocket there (and S3), on the ports asked for, and exits cleanly on
+//! SIGTERM and SIGINT.
 #![cfg(all(feature = "test-util", feature = "ws", feature = "s3", unix))]
 
 use std::collections::HashMap;
@@ -133,6 +134,59 @@ async fn prints_addresses_serves_them_and_stops_on_sigterm() {
         .expect("exited in time")
         .unwrap();
     assert!(status.unwrap().success());
+}
+
+/// A loopback port nobody listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[test]
+fn serves_on_the_ports_asked_for_and_stops_on_sigint() {
+    let (gw_port, s3_port) = (free_port(), free_port());
+    let (mut running, lines) = start(&[
+        "--user",
+        "svc:svc-pw",
+        "--gateway-port",
+        &gw_port.to_string(),
+        "--s3-port",
+        &s3_port.to_string(),
+    ]);
+    assert_eq!(lines[0], format!("GATEWAY 127.0.0.1:{gw_port}"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("S3 http://127.0.0.1:{s3_port} "))),
+        "{lines:?}"
+    );
+    // Something really listens on both.
+    for port in [gw_port, s3_port] {
+        std::net::TcpStream::connect(("127.0.0.1", port)).expect("listening");
+    }
+    // Ctrl-C (SIGINT) ends it with success, like SIGTERM.
+    let pid = running.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let status = running.0.wait();
+        let _ = tx.send(status.map(|s| s.success()));
+        running
+    });
+    let exited_ok = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("exited in time")
+        .expect("wait");
+    assert!(exited_ok);
+    drop(waiter.join());
 }
 
 #[test]
