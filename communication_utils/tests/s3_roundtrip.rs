@@ -11,6 +11,10 @@ use common_s3::{MIB, TestS3, data, sha256, sha256_file};
 use communication_utils::s3::{DownloadOptions, Progress, UploadOptions};
 
 async fn round_trip_file(t: &TestS3, len: usize, seed: u64) {
+    round_trip_file_with(t, len, seed, DownloadOptions::new()).await;
+}
+
+async fn round_trip_file_with(t: &TestS3, len: usize, seed: u64, options: DownloadOptions) {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join(format!("blob-{len}.bin"));
     let bytes = data(len, seed);
@@ -32,7 +36,7 @@ async fn round_trip_file(t: &TestS3, len: usize, seed: u64) {
     std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
     let down = t
         .client
-        .download_file(&t.bucket, &up.key, &dest, DownloadOptions::new())
+        .download_file(&t.bucket, &up.key, &dest, options)
         .await
         .unwrap();
     assert_eq!(down.size, len as u64);
@@ -71,6 +75,12 @@ async fn one_byte_file_round_trips() {
 async fn five_mib_file_round_trips_in_one_put() {
     let t = TestS3::start().await;
     round_trip_file(&t, 5 * MIB, 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_flushed_to_disk_before_its_rename_round_trips() {
+    let t = TestS3::start().await;
+    round_trip_file_with(&t, 5 * MIB + 1, 4, DownloadOptions::new().sync(true)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

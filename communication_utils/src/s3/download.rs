@@ -31,12 +31,14 @@ const WRITE_BUFFER: usize = 512 * 1024;
 #[must_use]
 pub struct DownloadOptions {
     progress: Option<Arc<dyn ProgressListener>>,
+    sync: bool,
 }
 
 impl fmt::Debug for DownloadOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DownloadOptions")
             .field("progress", &self.progress.is_some())
+            .field("sync", &self.sync)
             .finish()
     }
 }
@@ -62,6 +64,23 @@ impl DownloadOptions {
     /// ```
     pub fn progress(mut self, listener: Arc<dyn ProgressListener>) -> Self {
         self.progress = Some(listener);
+        self
+    }
+
+    /// Flush the file to disk (`fsync`) before it takes its final name, so
+    /// that the name never points at a partly written file even after a
+    /// power loss or an OS crash (default off, like boto3 and the Python
+    /// original). Without it, a failed or cancelled download still never
+    /// leaves a file under the final name; what the flush adds is
+    /// durability across a machine crash, at a cost (about 0.1 s per 256 MiB
+    /// on this project's CI machine, 12% of a download's time).
+    ///
+    /// ```
+    /// let o = communication_utils::s3::DownloadOptions::new().sync(true);
+    /// # let _ = o;
+    /// ```
+    pub fn sync(mut self, on: bool) -> Self {
+        self.sync = on;
         self
     }
 }
@@ -193,13 +212,14 @@ impl S3BucketClient {
             join_range(&mut tasks).await?;
         }
 
-        let f = tokio::fs::OpenOptions::new()
-            .write(true)
-            .open(&temp.path)
-            .await
-            .map_err(|e| Error::io(&temp.path, e))?;
-        f.sync_all().await.map_err(|e| Error::io(&temp.path, e))?;
-        drop(f);
+        if options.sync {
+            let f = tokio::fs::OpenOptions::new()
+                .write(true)
+                .open(&temp.path)
+                .await
+                .map_err(|e| Error::io(&temp.path, e))?;
+            f.sync_all().await.map_err(|e| Error::io(&temp.path, e))?;
+        }
         tokio::fs::rename(&temp.path, dest)
             .await
             .map_err(|e| Error::io(dest, e))?;

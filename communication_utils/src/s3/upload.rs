@@ -510,10 +510,15 @@ fn flatten(
     joined.map_err(|source| Error::Task { source })?
 }
 
+/// Bytes read from a file at once for a request body (the SDK reads 64 KiB
+/// by default: a blocking-pool round trip per 64 KiB).
+const FILE_READ_BUFFER: usize = 256 * 1024;
+
 /// A retryable body reading `len` bytes of `path` from `offset`.
 async fn file_range(path: &Path, offset: u64, len: u64) -> Result<ByteStream, Error> {
     ByteStream::read_from()
         .path(path)
+        .buffer_size(FILE_READ_BUFFER)
         .offset(offset)
         .length(Length::Exact(len))
         .build()
