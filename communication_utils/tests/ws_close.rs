@@ -8,8 +8,40 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::*;
-use communication_utils::ws::{ConnectionState, Message};
+use communication_utils::ws::{ConnectionState, Message, MicroServiceWs, RunHandle};
 use tokio::sync::Notify;
+
+/// A handler that says when it starts, then waits to be released.
+struct Held {
+    run: RunHandle,
+    started: Arc<Notify>,
+    release: Arc<Notify>,
+    finished: Arc<AtomicBool>,
+}
+
+fn held_handler(client: &MicroServiceWs) -> Held {
+    let started = Arc::new(Notify::new());
+    let release = Arc::new(Notify::new());
+    let finished = Arc::new(AtomicBool::new(false));
+    let run = {
+        let (started, release, finished) = (started.clone(), release.clone(), finished.clone());
+        client.run(move |_msg: Message| {
+            let (started, release, finished) = (started.clone(), release.clone(), finished.clone());
+            async move {
+                started.notify_one();
+                release.notified().await;
+                finished.store(true, Ordering::SeqCst);
+                Ok::<(), std::io::Error>(())
+            }
+        })
+    };
+    Held {
+        run,
+        started,
+        release,
+        finished,
+    }
+}
 
 #[tokio::test]
 async fn close_writes_every_queued_message_first() {
@@ -40,21 +72,12 @@ async fn close_writes_every_queued_message_first() {
 async fn close_waits_for_a_running_handler() {
     let gw = gateway().await;
     let alice = connect(&gw, ALICE).await;
-    let started = Arc::new(Notify::new());
-    let release = Arc::new(Notify::new());
-    let finished = Arc::new(AtomicBool::new(false));
-    let run = {
-        let (started, release, finished) = (started.clone(), release.clone(), finished.clone());
-        alice.run(move |_msg: Message| {
-            let (started, release, finished) = (started.clone(), release.clone(), finished.clone());
-            async move {
-                started.notify_one();
-                release.notified().await;
-                finished.store(true, Ordering::SeqCst);
-                Ok::<(), std::io::Error>(())
-            }
-        })
-    };
+    let Held {
+        run,
+        started,
+        release,
+        finished,
+    } = held_handler(&alice);
     alice
         .send(serde_json::json!({"event": "bench-echo", "data": 1}))
         .await
@@ -240,21 +263,12 @@ async fn close_with_queued_messages_and_a_running_handler_loses_neither() {
     let bob = connect(&gw, BOB).await;
     let alice = connect(&gw, ALICE).await;
     wait_connected(&gw, "bob").await;
-    let started = Arc::new(Notify::new());
-    let release = Arc::new(Notify::new());
-    let finished = Arc::new(AtomicBool::new(false));
-    let run = {
-        let (started, release, finished) = (started.clone(), release.clone(), finished.clone());
-        alice.run(move |_msg: Message| {
-            let (started, release, finished) = (started.clone(), release.clone(), finished.clone());
-            async move {
-                started.notify_one();
-                release.notified().await;
-                finished.store(true, Ordering::SeqCst);
-                Ok::<(), std::io::Error>(())
-            }
-        })
-    };
+    let Held {
+        run,
+        started,
+        release,
+        finished,
+    } = held_handler(&alice);
     alice
         .send(serde_json::json!({"event": "bench-echo", "data": 1}))
         .await

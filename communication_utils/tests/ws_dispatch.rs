@@ -189,13 +189,7 @@ async fn failing_and_panicking_handlers_are_counted_and_the_loop_goes_on() {
     // The only test of this binary that fails or panics in a handler: the
     // callsites of those log lines are first hit here, with this
     // thread-local subscriber in place, so no other test thread races it.
-    let capture = LogCapture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("communication_utils=error")
-        .with_ansi(false)
-        .with_writer(capture.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = LogCapture::on_this_thread("communication_utils=error");
     let gw = gateway().await;
     let bob = connect(&gw, BOB).await;
     let alice = connect(&gw, ALICE).await;
@@ -318,13 +312,7 @@ async fn receive_is_refused_while_run_owns_the_messages() {
 /// thread-local subscriber sees all their events.)
 #[tokio::test]
 async fn handlers_run_in_a_span_carrying_the_message_key() {
-    let capture = LogCapture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("debug")
-        .with_ansi(false)
-        .with_writer(capture.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = LogCapture::on_this_thread("debug");
 
     let gw = gateway().await;
     let bob = connect(&gw, BOB).await;

@@ -11,13 +11,7 @@ use communication_utils::ws::{Event, Message};
 async fn garbage_binary_and_non_object_frames_are_handled_and_the_connection_stays() {
     // The only test of this binary that drops a frame, so the log line's
     // callsite is first hit here, with this thread-local subscriber.
-    let capture = LogCapture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("communication_utils=warn")
-        .with_ansi(false)
-        .with_writer(capture.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = LogCapture::on_this_thread("communication_utils=warn");
     let gw = gateway().await;
     let alice = connect(&gw, ALICE).await;
     wait_connected(&gw, "alice").await;

@@ -70,13 +70,7 @@ fn assert_no_secret(logs: &str, debug: &str) {
 /// installs would send them here too, at whatever time it runs.
 #[tokio::test]
 async fn neither_token_nor_password_appears_in_our_events_errors_or_debug() {
-    let capture = LogCapture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("communication_utils=trace")
-        .with_ansi(false)
-        .with_writer(capture.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = LogCapture::on_this_thread("communication_utils=trace");
 
     let debug = exercise().await;
 

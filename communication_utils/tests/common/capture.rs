@@ -13,6 +13,18 @@ use tracing_subscriber::fmt::MakeWriter;
 pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
 
 impl LogCapture {
+    /// A capture receiving this thread's `tracing` events that pass
+    /// `filter` (env-filter directives), until the guard drops.
+    pub fn on_this_thread(filter: &str) -> (Self, tracing::subscriber::DefaultGuard) {
+        let capture = Self::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_writer(capture.clone())
+            .finish();
+        (capture, tracing::subscriber::set_default(subscriber))
+    }
+
     /// What was written so far, as text (lossy: a log line is for reading).
     pub fn text(&self) -> String {
         let bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);

@@ -6,13 +6,7 @@ use super::*;
 // the thread-local subscriber sees all their events.
 #[tokio::test]
 async fn no_log_line_carries_a_password_or_a_token() {
-    let capture = LogCapture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("communication_utils=trace")
-        .with_writer(capture.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = LogCapture::on_this_thread("communication_utils=trace");
 
     let gw = gateway().await;
     assert_eq!(login(&gw, "alice", "wrong-secret-pw").await.status(), 401);
