@@ -165,8 +165,8 @@ impl InboundQueue {
 
     /// Takes the first frame, and with `batch` more of a backlog: up to half
     /// of it (so that other consumers get their share), [`BATCH_FRAMES`] and
-    /// [`BATCH_BYTES`]. Returns how many were taken.
-    fn take(&self, out: &mut VecDeque<Inbound>, batch: bool) -> usize {
+    /// [`BATCH_BYTES`], handing each to `put`. Returns how many were taken.
+    fn take(&self, batch: bool, mut put: impl FnMut(Inbound)) -> usize {
         let (taken, was_full, wake_peer) = {
             let mut st = self.lock();
             let was_full = !st.has_room(self.cap, self.max_bytes);
@@ -184,7 +184,7 @@ impl InboundQueue {
                 let w = frame.weight();
                 st.bytes -= w;
                 bytes += w;
-                out.push_back(frame);
+                put(frame);
                 taken += 1;
             }
             // Work left and an idle consumer: hand it on, so that a backlog
@@ -207,27 +207,27 @@ impl InboundQueue {
     }
 
     pub(crate) fn try_pop(&self) -> Option<Inbound> {
-        let mut one = VecDeque::with_capacity(1);
-        self.take(&mut one, false);
-        one.pop_front()
+        let mut one = None;
+        self.take(false, |frame| one = Some(frame));
+        one
     }
 
     /// Appends a group of frames to `out` (see [`take`](Self::take)) without
     /// waiting; false when there was none.
     pub(crate) fn try_pop_batch(&self, out: &mut VecDeque<Inbound>) -> bool {
-        self.take(out, true) > 0
+        self.take(true, |frame| out.push_back(frame)) > 0
     }
 
     /// Waits for frames and appends a group of them to `out`; false once
     /// closed and drained. Cancel-safe.
     pub(crate) async fn pop_batch(&self, out: &mut VecDeque<Inbound>) -> bool {
         loop {
-            if self.take(out, true) > 0 {
+            if self.try_pop_batch(out) {
                 return true;
             }
             if !self.wait_for_items().await {
                 // Pushes that raced with close are still handed out.
-                return self.take(out, true) > 0;
+                return self.try_pop_batch(out);
             }
         }
     }
