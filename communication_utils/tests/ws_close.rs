@@ -11,15 +11,15 @@ use common::*;
 use communication_utils::ws::{ConnectionState, Message, MicroServiceWs, RunHandle};
 use tokio::sync::Notify;
 
-/// A handler that says when it starts, then waits to be released.
+/// A handler running on `client` (for a message the gateway echoes back to
+/// it) that waits to be released.
 struct Held {
     run: RunHandle,
-    started: Arc<Notify>,
     release: Arc<Notify>,
     finished: Arc<AtomicBool>,
 }
 
-fn held_handler(client: &MicroServiceWs) -> Held {
+async fn hold_a_handler(client: &MicroServiceWs) -> Held {
     let started = Arc::new(Notify::new());
     let release = Arc::new(Notify::new());
     let finished = Arc::new(AtomicBool::new(false));
@@ -35,9 +35,13 @@ fn held_handler(client: &MicroServiceWs) -> Held {
             }
         })
     };
+    client
+        .send(serde_json::json!({"event": "bench-echo", "data": 1}))
+        .await
+        .unwrap();
+    within("handler starts", started.notified()).await;
     Held {
         run,
-        started,
         release,
         finished,
     }
@@ -74,15 +78,9 @@ async fn close_waits_for_a_running_handler() {
     let alice = connect(&gw, ALICE).await;
     let Held {
         run,
-        started,
         release,
         finished,
-    } = held_handler(&alice);
-    alice
-        .send(serde_json::json!({"event": "bench-echo", "data": 1}))
-        .await
-        .unwrap();
-    within("handler starts", started.notified()).await;
+    } = hold_a_handler(&alice).await;
     let closing = {
         let alice = alice.clone();
         tokio::spawn(async move { alice.close().await })
@@ -265,15 +263,9 @@ async fn close_with_queued_messages_and_a_running_handler_loses_neither() {
     wait_connected(&gw, "bob").await;
     let Held {
         run,
-        started,
         release,
         finished,
-    } = held_handler(&alice);
-    alice
-        .send(serde_json::json!({"event": "bench-echo", "data": 1}))
-        .await
-        .unwrap();
-    within("handler starts", started.notified()).await;
+    } = hold_a_handler(&alice).await;
 
     // 26 MB for bob while the gateway reads nothing: far more than the
     // sockets' buffers hold, so most of it is still in alice's queue.
