@@ -210,7 +210,7 @@ impl ChunkAssembler {
     /// assert!(!ChunkAssembler::is_chunk(&json!(["chunk"])));
     /// ```
     pub fn is_chunk(msg: &Value) -> bool {
-        msg.get("chunk").is_some_and(|c| !c.is_null())
+        super::message::field(msg, "chunk").is_some_and(|c| !c.is_null())
     }
 
     /// Feeds one chunk message (already parsed).

@@ -12,6 +12,22 @@ use serde_json::ser::{CharEscape, Formatter};
 
 use super::error::Error;
 
+/// Objects up to this many keys are searched by a scan: gateway messages have
+/// a handful of keys, and a scan comparing lengths first is several times
+/// cheaper than a tree search comparing every key byte-wise.
+const SCAN_MAX: usize = 16;
+
+/// `value[name]` when `value` is an object that has that key.
+#[inline]
+pub(crate) fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+    let map = value.as_object()?;
+    if map.len() <= SCAN_MAX {
+        map.iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| v)
+    } else {
+        map.get(name)
+    }
+}
+
 /// One message from the gateway.
 ///
 /// Text frames arrive parsed as [`Message::Json`] (chunked messages already
@@ -71,7 +87,7 @@ impl Message {
     /// assert_eq!(m.event(), Some("ping"));
     /// ```
     pub fn event(&self) -> Option<&str> {
-        self.as_json()?.get("event")?.as_str()
+        field(self.as_json()?, "event")?.as_str()
     }
 
     /// The `data` field of a JSON object message.
@@ -82,7 +98,7 @@ impl Message {
     /// assert_eq!(m.data(), Some(&serde_json::json!([1])));
     /// ```
     pub fn data(&self) -> Option<&Value> {
-        self.as_json()?.get("data")
+        field(self.as_json()?, "data")
     }
 
     /// The job id: `data.jobId`, else a top-level `jobId` (strings only).
@@ -93,10 +109,24 @@ impl Message {
     /// assert_eq!(m.job_id(), Some("top"));
     /// ```
     pub fn job_id(&self) -> Option<&str> {
-        let v = self.as_json()?;
-        v.get("data")
-            .and_then(|d| d.get("jobId"))
-            .or_else(|| v.get("jobId"))
+        let map = self.as_json()?.as_object()?;
+        // Called for every message (it is the default key of `run`): one
+        // pass over the top level finds both places.
+        let (data, top) = if map.len() <= SCAN_MAX {
+            let (mut data, mut top) = (None, None);
+            for (k, v) in map {
+                match k.as_str() {
+                    "data" => data = Some(v),
+                    "jobId" => top = Some(v),
+                    _ => {}
+                }
+            }
+            (data, top)
+        } else {
+            (map.get("data"), map.get("jobId"))
+        };
+        data.and_then(|d| field(d, "jobId"))
+            .or(top)
             .and_then(Value::as_str)
     }
 
@@ -342,6 +372,46 @@ mod tests {
         list: (i32, f64, Option<()>, bool, bool, &'static str),
         empty: serde_json::Map<String, Value>,
         emptyl: Vec<i32>,
+    }
+
+    /// The accessors scan small objects and search large ones: both must give
+    /// what `Value::get` gives, including the `jobId` precedence.
+    #[test]
+    fn accessors_agree_with_value_get_on_small_and_large_objects() {
+        let reference = |v: &Value| {
+            v.get("data")
+                .and_then(|d| d.get("jobId"))
+                .or_else(|| v.get("jobId"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let mut big = serde_json::Map::new();
+        for i in 0..(SCAN_MAX * 2) {
+            big.insert(format!("k{i:03}"), json!(i));
+        }
+        let mut cases = vec![
+            json!({"jobId": "top"}),
+            json!({"data": {"jobId": "inner"}, "jobId": "top"}),
+            json!({"data": {"jobId": 7}, "jobId": "top"}),
+            json!({"data": [1], "jobId": "top"}),
+            json!({"data": "x", "event": "e"}),
+            json!({"event": 3}),
+            json!([1, 2]),
+            json!("jobId"),
+        ];
+        for extra in [json!({"data": {"jobId": "deep"}}), json!({"jobId": "far"})] {
+            let mut m = big.clone();
+            m.extend(extra.as_object().cloned().unwrap_or_default());
+            m.insert("event".into(), json!("big"));
+            cases.push(Value::Object(m));
+        }
+        for v in cases {
+            let m = Message::Json(v.clone());
+            assert_eq!(m.job_id().map(str::to_owned), reference(&v), "{v}");
+            assert_eq!(m.event(), v.get("event").and_then(Value::as_str), "{v}");
+            assert_eq!(m.data(), v.get("data"), "{v}");
+        }
+        assert_eq!(Message::Binary(Bytes::from_static(b"{}")).job_id(), None);
     }
 
     #[test]
