@@ -9,7 +9,7 @@
 //!
 //! Prints one JSON object per line per client (`client`, `scenario`, the
 //! parameters, `secs`, `msgs_per_s`, `mb_per_s`, `p50_us`, `p99_us`,
-//! `peak_rss_mb` as they apply; medians over `--rounds`, default 3), then,
+//! `peak_rss_mb` as they apply; medians over `--rounds`, default 9), then,
 //! with `--client both`, one `ratio` line per baseline. `--client ms` prints
 //! exactly one line. Without `--host` the development gateway runs in this
 //! process.
@@ -95,7 +95,7 @@ impl Args {
             size: 200,
             bytes: 64 * 1024 * 1024,
             chunk: 1024 * 1024,
-            rounds: 3,
+            rounds: 9,
             client: "both".into(),
             python: std::env::var_os("MS_UTILS_PYTHON").map(PathBuf::from),
             child: false,
