@@ -9,7 +9,10 @@
 //!
 //! The server runs in a child process (this binary with `--serve`), so the
 //! CPU time and peak RSS reported are the client's alone; Python clients run
-//! in their own processes too (`examples/bench/s3_bench.py`). Each line:
+//! in their own processes too (`examples/bench/s3_bench.py`). Every client
+//! and variant runs once per round, in turn, and the medians over the rounds
+//! are reported, so that a change of load during the run falls on all of
+//! them alike. Each line:
 //! `{"client","op","size_mib","median_s","mb_per_s","cpu_s","peak_rss_mib"}`;
 //! then `{"ratio": ...}` lines comparing clients of the same run, and a
 //! `{"check":"peak_rss_1gib_upload"}` line for the memory bound.
@@ -62,6 +65,10 @@ fn main() {
         serve(Path::new(&args[2]));
         return;
     }
+    if args.get(1).map(String::as_str) == Some("--big-upload") {
+        big_upload(&args[2..]);
+        return;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -100,6 +107,39 @@ fn serve(root: &Path) {
         .await
         .unwrap();
         server.shutdown().await;
+    });
+}
+
+/// Child mode: one upload of the file `args[3]` with the default transfer
+/// settings to the server at `args[0]` (keys `args[1]`, `args[2]`); prints
+/// `{"parts","seconds","peak_rss_mib"}`.
+fn big_upload(args: &[String]) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let server = Server {
+            child: None,
+            endpoint: args[0].clone(),
+            ak: args[1].clone(),
+            sk: args[2].clone(),
+        };
+        let c = client(&server, TransferConfig::default()).await;
+        let t0 = Instant::now();
+        let up = c
+            .upload_file(
+                Path::new(&args[3]),
+                BUCKET,
+                Some("big.bin"),
+                UploadOptions::new(),
+            )
+            .await
+            .unwrap();
+        let line = json!({"parts": up.parts, "seconds": t0.elapsed().as_secs_f64(),
+                          "peak_rss_mib": peak_rss_mib()});
+        println!("{line}");
+        c.delete_file(BUCKET, "big.bin").await.unwrap();
     });
 }
 
@@ -150,7 +190,10 @@ fn summarize(client: &str, op: &str, size: u64, samples: &[Sample]) -> Value {
         "median_s": s,
         "mb_per_s": size as f64 / 1e6 / s,
         "cpu_s": median(samples.iter().map(|x| x.cpu).collect()),
-        "peak_rss_mib": samples.iter().map(|x| x.rss).fold(0.0, f64::max),
+        // The smallest of the rounds' peaks: the process runs every variant
+        // in turn, and a later round starts with memory the allocator kept
+        // from the others (Python runs each operation in a fresh process).
+        "peak_rss_mib": samples.iter().map(|x| x.rss).fold(f64::INFINITY, f64::min),
     });
     println!("{line}");
     line
@@ -173,7 +216,8 @@ fn write_source(path: &Path, size: u64) {
 }
 
 struct Server {
-    child: std::process::Child,
+    /// The server process (none in a child that only talks to it).
+    child: Option<std::process::Child>,
     endpoint: String,
     ak: String,
     sk: String,
@@ -197,7 +241,7 @@ fn start_server(root: &Path) -> Server {
         endpoint: p.next().unwrap(),
         ak: p.next().unwrap(),
         sk: p.next().unwrap(),
-        child,
+        child: Some(child),
     }
 }
 
@@ -209,51 +253,6 @@ async fn client(server: &Server, transfer: TransferConfig) -> S3BucketClient {
         .build()
         .unwrap();
     S3BucketClient::new("bench", config).await.unwrap()
-}
-
-async fn rust_runs(
-    name: &str,
-    c: &S3BucketClient,
-    src: &Path,
-    dest: &Path,
-    size: u64,
-    runs: usize,
-    download: bool,
-) -> Vec<Value> {
-    let key = format!("rust-{name}.bin");
-    let mut up = Vec::new();
-    let mut down = Vec::new();
-    for _ in 0..runs {
-        reset_peak_rss();
-        let (c0, t0) = (cpu_seconds(), Instant::now());
-        c.upload_file(src, BUCKET, Some(&key), UploadOptions::new())
-            .await
-            .unwrap();
-        up.push(Sample {
-            seconds: t0.elapsed().as_secs_f64(),
-            cpu: cpu_seconds() - c0,
-            rss: peak_rss_mib(),
-        });
-        if download {
-            reset_peak_rss();
-            let (c0, t0) = (cpu_seconds(), Instant::now());
-            c.download_file(BUCKET, &key, dest, DownloadOptions::new())
-                .await
-                .unwrap();
-            down.push(Sample {
-                seconds: t0.elapsed().as_secs_f64(),
-                cpu: cpu_seconds() - c0,
-                rss: peak_rss_mib(),
-            });
-            std::fs::remove_file(dest).unwrap();
-        }
-    }
-    let mut out = vec![summarize(name, "upload", size, &up)];
-    if download {
-        out.push(summarize(name, "download", size, &down));
-    }
-    c.delete_file(BUCKET, &key).await.unwrap();
-    out
 }
 
 fn python_interpreter() -> Option<String> {
@@ -340,6 +339,44 @@ fn ratio(name: &str, lines: &[Value], a: (&str, &str), b: (&str, &str), target: 
     }
 }
 
+/// One measured configuration: a client and what it does each round.
+struct Config {
+    name: String,
+    client: Option<S3BucketClient>,
+    up: bool,
+    down: bool,
+    up_samples: Vec<Sample>,
+    down_samples: Vec<Sample>,
+}
+
+impl Config {
+    async fn rust(name: &str, server: &Server, t: TransferConfig, up: bool, down: bool) -> Self {
+        Self {
+            name: name.to_owned(),
+            client: Some(client(server, t).await),
+            up,
+            down,
+            up_samples: Vec::new(),
+            down_samples: Vec::new(),
+        }
+    }
+
+    fn python(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            client: None,
+            up: true,
+            down: true,
+            up_samples: Vec::new(),
+            down_samples: Vec::new(),
+        }
+    }
+
+    fn key(&self) -> String {
+        format!("rust-{}.bin", self.name)
+    }
+}
+
 async fn bench(args: Args) {
     let dir = std::env::temp_dir().join(format!("ms-utils-s3-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -349,69 +386,109 @@ async fn bench(args: Args) {
     write_source(&src, size);
     let dest = dir.join("dl.bin");
 
-    let mut lines = Vec::new();
+    // The defaults, then variants to choose the defaults from measurements.
     let default = TransferConfig::default();
-    let c = client(&server, default.clone()).await;
-    lines.extend(rust_runs("rust", &c, &src, &dest, size, args.runs, true).await);
-
-    // Variants, to choose the defaults from measurements.
+    let mut configs = vec![Config::rust("rust", &server, default.clone(), true, true).await];
     let mut single = default.clone();
     single.multipart_threshold = u64::MAX;
-    let c = client(&server, single).await;
-    lines.extend(rust_runs("rust-single-put", &c, &src, &dest, size, args.runs, false).await);
+    configs.push(Config::rust("rust-single-put", &server, single, true, false).await);
     for (conc, part) in [(8, 8), (4, 16), (8, 16)] {
         let mut t = default.clone();
         t.concurrency = conc;
         t.part_size = part * MIB;
-        let c = client(&server, t).await;
         let name = format!("rust-c{conc}-p{part}");
-        lines.extend(rust_runs(&name, &c, &src, &dest, size, args.runs, false).await);
+        configs.push(Config::rust(&name, &server, t, true, false).await);
     }
-    for (conc, part) in [(4, 8), (16, 8), (8, 16)] {
+    for (conc, part) in [(4, 8), (12, 8), (16, 8), (8, 16)] {
         let mut t = default.clone();
         t.download_concurrency = conc;
         t.download_part_size = part * MIB;
-        let c = client(&server, t).await;
         let name = format!("rust-dl-c{conc}-p{part}");
-        let key = "rust-dl-variant.bin";
-        c.upload_file(&src, BUCKET, Some(key), UploadOptions::new())
-            .await
-            .unwrap();
-        let mut samples = Vec::new();
-        for _ in 0..args.runs {
-            reset_peak_rss();
-            let (c0, t0) = (cpu_seconds(), Instant::now());
-            c.download_file(BUCKET, key, &dest, DownloadOptions::new())
+        configs.push(Config::rust(&name, &server, t, false, true).await);
+    }
+    let python = if args.python {
+        let py = python_interpreter();
+        if py.is_none() {
+            eprintln!(
+                "python3 with boto3 not found (set MS_UTILS_PYTHON): Python baselines skipped"
+            );
+        }
+        py
+    } else {
+        None
+    };
+    if python.is_some() {
+        configs.push(Config::python("boto3"));
+        configs.push(Config::python("original"));
+    }
+    // Download-only variants read an object uploaded once, untimed.
+    for c in &configs {
+        if let (Some(client), false) = (&c.client, c.up) {
+            client
+                .upload_file(&src, BUCKET, Some(&c.key()), UploadOptions::new())
                 .await
                 .unwrap();
-            samples.push(Sample {
-                seconds: t0.elapsed().as_secs_f64(),
-                cpu: cpu_seconds() - c0,
-                rss: peak_rss_mib(),
-            });
-            std::fs::remove_file(&dest).unwrap();
         }
-        lines.push(summarize(&name, "download", size, &samples));
     }
 
-    if args.python {
-        match python_interpreter() {
-            Some(py) => {
-                for client in ["boto3", "original"] {
-                    for op in ["upload", "download"] {
-                        if let Some(s) =
-                            python_runs(&py, client, op, &server, &src, &dir, args.runs)
-                        {
-                            lines.push(summarize(client, op, size, &s));
-                        }
+    // Every configuration once per round, in turn, so that a change in the
+    // machine's load during the run falls on all of them alike.
+    for _ in 0..args.runs {
+        for c in &mut configs {
+            let Some(client) = &c.client else {
+                let py = python.as_deref().unwrap_or("python3");
+                for (op, out) in [
+                    ("upload", &mut c.up_samples),
+                    ("download", &mut c.down_samples),
+                ] {
+                    if let Some(s) = python_runs(py, &c.name, op, &server, &src, &dir, 1) {
+                        out.extend(s);
                     }
                 }
+                continue;
+            };
+            let key = c.key();
+            if c.up {
+                reset_peak_rss();
+                let (c0, t0) = (cpu_seconds(), Instant::now());
+                client
+                    .upload_file(&src, BUCKET, Some(&key), UploadOptions::new())
+                    .await
+                    .unwrap();
+                c.up_samples.push(Sample {
+                    seconds: t0.elapsed().as_secs_f64(),
+                    cpu: cpu_seconds() - c0,
+                    rss: peak_rss_mib(),
+                });
             }
-            None => eprintln!(
-                "python3 with boto3 not found (set MS_UTILS_PYTHON): Python baselines skipped"
-            ),
+            if c.down {
+                reset_peak_rss();
+                let (c0, t0) = (cpu_seconds(), Instant::now());
+                client
+                    .download_file(BUCKET, &key, &dest, DownloadOptions::new())
+                    .await
+                    .unwrap();
+                c.down_samples.push(Sample {
+                    seconds: t0.elapsed().as_secs_f64(),
+                    cpu: cpu_seconds() - c0,
+                    rss: peak_rss_mib(),
+                });
+                std::fs::remove_file(&dest).unwrap();
+            }
         }
     }
+    let mut lines = Vec::new();
+    for c in &configs {
+        for (op, samples) in [("upload", &c.up_samples), ("download", &c.down_samples)] {
+            if !samples.is_empty() {
+                lines.push(summarize(&c.name, op, size, samples));
+            }
+        }
+        if let Some(client) = &c.client {
+            client.delete_file(BUCKET, &c.key()).await.unwrap();
+        }
+    }
+
     ratio(
         "upload_vs_boto3",
         &lines,
@@ -449,27 +526,35 @@ async fn bench(args: Args) {
     );
 
     if args.big_mib > 0 {
+        // In a child process of its own: the peak RSS is this upload's alone,
+        // not memory the allocator kept from the rounds above.
         let big = dir.join("big.bin");
         write_source(&big, args.big_mib * MIB);
-        let c = client(&server, TransferConfig::default()).await;
-        reset_peak_rss();
-        let t0 = Instant::now();
-        let up = c
-            .upload_file(&big, BUCKET, Some("big.bin"), UploadOptions::new())
-            .await
+        let out = Command::new(std::env::current_exe().unwrap())
+            .arg("--big-upload")
+            .args([&server.endpoint, &server.ak, &server.sk])
+            .arg(&big)
+            .output()
             .unwrap();
-        let rss = peak_rss_mib();
+        let line: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "big upload child: {e}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        let rss = line["peak_rss_mib"].as_f64().unwrap_or(f64::NAN);
         println!(
             "{}",
-            json!({"check": "peak_rss_big_upload", "size_mib": args.big_mib, "parts": up.parts,
-                   "seconds": t0.elapsed().as_secs_f64(), "peak_rss_mib": rss,
+            json!({"check": "peak_rss_big_upload", "size_mib": args.big_mib, "parts": line["parts"],
+                   "seconds": line["seconds"], "peak_rss_mib": rss,
                    "target_mib": 80, "met": rss < 80.0})
         );
         std::fs::remove_file(&big).unwrap();
     }
 
-    let mut child = server.child;
-    drop(child.stdin.take());
-    let _ = child.wait();
+    if let Some(mut child) = server.child {
+        drop(child.stdin.take());
+        let _ = child.wait();
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
