@@ -39,7 +39,9 @@ pub struct TransferConfig {
     pub download_threshold: u64,
     /// Size of each download range (default 8 MiB).
     pub download_part_size: u64,
-    /// Ranges fetched at once (default 8).
+    /// Ranges fetched at once (default 16). Each range in flight holds about
+    /// 2-3 MiB (socket, body and file buffers): 16 ranges peak near 64 MiB of
+    /// RSS for a large download; lower it where memory matters more than speed.
     pub download_concurrency: usize,
     /// Ask the server for stored checksums on whole-object downloads and let
     /// the SDK verify them (default true). Sizes are always verified.
@@ -55,7 +57,10 @@ impl Default for TransferConfig {
             concurrency: 4,
             download_threshold: 16 * MIB,
             download_part_size: 8 * MIB,
-            download_concurrency: 8,
+            // Measured on s3s-fs (examples/bench/S3_BENCHMARKS.md, run 7):
+            // 16 ranges 310-332 MB/s, 12 290-305, 8 265-299; boto3 (10
+            // threads) 269-288 in the same runs.
+            download_concurrency: 16,
             verify_checksums: true,
         }
     }
