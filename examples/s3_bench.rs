@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example s3_bench -- [--size-mib 256] [--runs 3] [--big-mib 1024] [--no-python]
-//! MS_UTILS_PYTHON=/work/pyenv/bin/python cargo run --release --example s3_bench
+//! MS_UTILS_PYTHON=$HOME/.cache/ms_utils-venv/bin/python cargo run --release --example s3_bench
 //! ```
 //!
 //! The server runs in a child process (this binary with `--serve`), so the
@@ -399,7 +399,7 @@ async fn bench(args: Args) {
         let name = format!("rust-c{conc}-p{part}");
         configs.push(Config::rust(&name, &server, t, true, false).await);
     }
-    for (conc, part) in [(4, 8), (12, 8), (16, 8), (8, 16)] {
+    for (conc, part) in [(8, 8), (12, 8), (16, 16)] {
         let mut t = default.clone();
         t.download_concurrency = conc;
         t.download_part_size = part * MIB;
