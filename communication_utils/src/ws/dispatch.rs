@@ -327,10 +327,11 @@ async fn worker<H: Handler>(
             shared.inbound.put_back(&mut local);
             return;
         }
-        if local.is_empty() && !shared.inbound.try_pop_batch(&mut local) {
+        if local.is_empty() {
             // Frames first: polling a cancellation future takes a lock, and a
             // worker woken for frames should not pay it (the check above
-            // still stops a busy worker).
+            // still stops a busy worker). `pop_batch` takes what is there
+            // without waiting.
             let more = tokio::select! {
                 biased;
                 more = shared.inbound.pop_batch(&mut local) => more,
