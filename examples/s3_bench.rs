@@ -175,6 +175,18 @@ struct Sample {
     rss: f64,
 }
 
+/// Time, CPU and peak RSS of one operation of this process.
+async fn measure<T>(op: impl std::future::Future<Output = T>) -> Sample {
+    reset_peak_rss();
+    let (c0, t0) = (cpu_seconds(), Instant::now());
+    op.await;
+    Sample {
+        seconds: t0.elapsed().as_secs_f64(),
+        cpu: cpu_seconds() - c0,
+        rss: peak_rss_mib(),
+    }
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -449,30 +461,14 @@ async fn bench(args: Args) {
             };
             let key = c.key();
             if c.up {
-                reset_peak_rss();
-                let (c0, t0) = (cpu_seconds(), Instant::now());
-                client
-                    .upload_file(&src, BUCKET, Some(&key), UploadOptions::new())
-                    .await
-                    .unwrap();
-                c.up_samples.push(Sample {
-                    seconds: t0.elapsed().as_secs_f64(),
-                    cpu: cpu_seconds() - c0,
-                    rss: peak_rss_mib(),
-                });
+                let up = client.upload_file(&src, BUCKET, Some(&key), UploadOptions::new());
+                c.up_samples
+                    .push(measure(async { up.await.unwrap() }).await);
             }
             if c.down {
-                reset_peak_rss();
-                let (c0, t0) = (cpu_seconds(), Instant::now());
-                client
-                    .download_file(BUCKET, &key, &dest, DownloadOptions::new())
-                    .await
-                    .unwrap();
-                c.down_samples.push(Sample {
-                    seconds: t0.elapsed().as_secs_f64(),
-                    cpu: cpu_seconds() - c0,
-                    rss: peak_rss_mib(),
-                });
+                let down = client.download_file(BUCKET, &key, &dest, DownloadOptions::new());
+                c.down_samples
+                    .push(measure(async { down.await.unwrap() }).await);
                 std::fs::remove_file(&dest).unwrap();
             }
         }
