@@ -14,7 +14,7 @@ pub const DEFAULT_REGION: &str = "fr-par";
 /// The defaults were chosen from `cargo run --release --example s3_bench`
 /// (see `BENCHMARKS.md`): 8 MiB parts (boto3's default), 4 parts in flight
 /// (memory for a file upload stays near one part per task; a file is never
-/// read whole), downloads split into 8 MiB ranges fetched 8 at a time.
+/// read whole), downloads split into 8 MiB ranges fetched 16 at a time.
 ///
 /// ```
 /// use communication_utils::s3::TransferConfig;
@@ -57,7 +57,7 @@ impl Default for TransferConfig {
             concurrency: 4,
             download_threshold: 16 * MIB,
             download_part_size: 8 * MIB,
-            // Measured on s3s-fs (examples/bench/S3_BENCHMARKS.md, run 7):
+            // Measured on s3s-fs (examples/bench/S3_BENCHMARKS.md, runs 7-8):
             // 16 ranges 310-332 MB/s, 12 290-305, 8 265-299; boto3 (10
             // threads) 269-288 in the same runs.
             download_concurrency: 16,

@@ -375,7 +375,8 @@ mod tests {
     }
 
     /// The accessors scan small objects and search large ones: both must give
-    /// what `Value::get` gives, including the `jobId` precedence.
+    /// what `Value::get` gives, including the `jobId` precedence, on either
+    /// side of the scan limit, at the top level and inside `data`.
     #[test]
     fn accessors_agree_with_value_get_on_small_and_large_objects() {
         let reference = |v: &Value| {
@@ -385,31 +386,66 @@ mod tests {
                 .and_then(Value::as_str)
                 .map(str::to_owned)
         };
-        let mut big = serde_json::Map::new();
-        for i in 0..(SCAN_MAX * 2) {
-            big.insert(format!("k{i:03}"), json!(i));
-        }
-        let mut cases = vec![
-            json!({"jobId": "top"}),
-            json!({"data": {"jobId": "inner"}, "jobId": "top"}),
-            json!({"data": {"jobId": 7}, "jobId": "top"}),
-            json!({"data": [1], "jobId": "top"}),
-            json!({"data": "x", "event": "e"}),
-            json!({"event": 3}),
-            json!([1, 2]),
-            json!("jobId"),
+        let padded = |base: Value, pad: usize| {
+            let mut m = base.as_object().cloned().unwrap_or_default();
+            for i in 0..pad {
+                m.insert(format!("k{i:03}"), json!(i));
+            }
+            Value::Object(m)
+        };
+        let datas = [
+            None,
+            Some(json!(null)),
+            Some(json!([1])),
+            Some(json!("x")),
+            Some(json!({})),
+            Some(json!({"jobId": "inner"})),
+            Some(json!({"jobId": 7})),
+            Some(json!({"jobId": null})),
         ];
-        for extra in [json!({"data": {"jobId": "deep"}}), json!({"jobId": "far"})] {
-            let mut m = big.clone();
-            m.extend(extra.as_object().cloned().unwrap_or_default());
-            m.insert("event".into(), json!("big"));
-            cases.push(Value::Object(m));
+        let tops = [None, Some(json!("top")), Some(json!(3))];
+        let sizes = [0, SCAN_MAX - 3, SCAN_MAX - 1, SCAN_MAX, SCAN_MAX + 1, 40];
+        let mut cases = vec![json!([1, 2]), json!("jobId"), json!(null)];
+        for data in &datas {
+            for top in &tops {
+                for &outer in &sizes {
+                    for &inner in &[0, SCAN_MAX + 1] {
+                        let mut m = serde_json::Map::new();
+                        if let Some(d) = data {
+                            let d = if d.is_object() {
+                                padded(d.clone(), inner)
+                            } else {
+                                d.clone()
+                            };
+                            m.insert("data".into(), d);
+                        }
+                        if let Some(t) = top {
+                            m.insert("jobId".into(), t.clone());
+                        }
+                        m.insert("event".into(), json!("e"));
+                        m.insert(
+                            "chunk".into(),
+                            if outer % 2 == 0 {
+                                json!("AA==")
+                            } else {
+                                json!(null)
+                            },
+                        );
+                        cases.push(padded(Value::Object(m), outer));
+                    }
+                }
+            }
         }
         for v in cases {
             let m = Message::Json(v.clone());
             assert_eq!(m.job_id().map(str::to_owned), reference(&v), "{v}");
             assert_eq!(m.event(), v.get("event").and_then(Value::as_str), "{v}");
             assert_eq!(m.data(), v.get("data"), "{v}");
+            assert_eq!(
+                super::super::chunks::ChunkAssembler::is_chunk(&v),
+                v.get("chunk").is_some_and(|c| !c.is_null()),
+                "{v}"
+            );
         }
         assert_eq!(Message::Binary(Bytes::from_static(b"{}")).job_id(), None);
     }
