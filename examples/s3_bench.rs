@@ -13,9 +13,14 @@
 //! and variant runs once per round, in turn, and the medians over the rounds
 //! are reported, so that a change of load during the run falls on all of
 //! them alike. Each line:
-//! `{"client","op","size_mib","median_s","mb_per_s","cpu_s","peak_rss_mib"}`;
-//! then `{"ratio": ...}` lines comparing clients of the same run, and a
-//! `{"check":"peak_rss_1gib_upload"}` line for the memory bound.
+//! `{"client","op","size_mib","median_s","mb_per_s","cpu_s","peak_rss_mib"}`
+//! (for the Rust clients, which all run in this process, `peak_rss_mib` also
+//! counts memory the allocator kept from earlier variants: read the checks
+//! below for memory); then `{"ratio": ...}` lines comparing clients of the
+//! same run; then `{"check":"peak_rss"}` lines, the default upload and
+//! downloads with 8 and 16 ranges each in a child process of its own
+//! (`--child-op`), and a `{"check":"peak_rss_big_upload"}` line for the
+//! issue's bound (a 1 GiB upload under 80 MiB), also in its own process.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -65,8 +70,8 @@ fn main() {
         serve(Path::new(&args[2]));
         return;
     }
-    if args.get(1).map(String::as_str) == Some("--big-upload") {
-        big_upload(&args[2..]);
+    if args.get(1).map(String::as_str) == Some("--child-op") {
+        child_op(&args[2..]);
         return;
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -110,10 +115,12 @@ fn serve(root: &Path) {
     });
 }
 
-/// Child mode: one upload of the file `args[3]` with the default transfer
-/// settings to the server at `args[0]` (keys `args[1]`, `args[2]`); prints
+/// Child mode, for memory figures that are one operation's alone:
+/// `--child-op ENDPOINT AK SK upload|download PATH KEY RANGES` uploads the
+/// file PATH as KEY, or downloads KEY to PATH, with the default transfer
+/// settings and RANGES downloads in flight; prints
 /// `{"parts","seconds","peak_rss_mib"}`.
-fn big_upload(args: &[String]) {
+fn child_op(args: &[String]) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -125,22 +132,50 @@ fn big_upload(args: &[String]) {
             ak: args[1].clone(),
             sk: args[2].clone(),
         };
-        let c = client(&server, TransferConfig::default()).await;
+        let (op, path, key) = (args[3].as_str(), Path::new(&args[4]), args[5].as_str());
+        let mut transfer = TransferConfig::default();
+        transfer.download_concurrency = args[6].parse().unwrap();
+        let c = client(&server, transfer).await;
         let t0 = Instant::now();
-        let up = c
-            .upload_file(
-                Path::new(&args[3]),
-                BUCKET,
-                Some("big.bin"),
-                UploadOptions::new(),
-            )
-            .await
-            .unwrap();
-        let line = json!({"parts": up.parts, "seconds": t0.elapsed().as_secs_f64(),
+        let parts = if op == "upload" {
+            c.upload_file(path, BUCKET, Some(key), UploadOptions::new())
+                .await
+                .unwrap()
+                .parts
+        } else {
+            c.download_file(BUCKET, key, path, DownloadOptions::new())
+                .await
+                .unwrap()
+                .ranges
+        };
+        let line = json!({"parts": parts, "seconds": t0.elapsed().as_secs_f64(),
                           "peak_rss_mib": peak_rss_mib()});
         println!("{line}");
-        c.delete_file(BUCKET, "big.bin").await.unwrap();
     });
+}
+
+/// Runs [`child_op`] in a child process; `None` (said on stderr) if it failed.
+fn run_child_op(server: &Server, op: &str, path: &Path, key: &str, ranges: usize) -> Option<Value> {
+    let out = Command::new(std::env::current_exe().ok()?)
+        .arg("--child-op")
+        .args([&server.endpoint, &server.ak, &server.sk, op])
+        .arg(path)
+        .args([key, &ranges.to_string()])
+        .output();
+    match out {
+        Ok(out) if out.status.success() => serde_json::from_slice(&out.stdout).ok(),
+        Ok(out) => {
+            eprintln!(
+                "s3_bench: child {op} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("s3_bench: child {op} did not start: {e}");
+            None
+        }
+    }
 }
 
 /// CPU seconds of this process (user + system, all threads).
@@ -312,8 +347,14 @@ fn python_runs(
         .arg(dir.join("py-dl.bin"))
         .args(["--runs", &runs.to_string()])
         .current_dir(dir)
-        .output()
-        .ok()?;
+        .output();
+    let out = match out {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("python {client} {op} did not start: {e}");
+            return None;
+        }
+    };
     if !out.status.success() {
         eprintln!(
             "python {client} {op} failed: {}",
@@ -321,7 +362,7 @@ fn python_runs(
         );
         return None;
     }
-    let samples = String::from_utf8_lossy(&out.stdout)
+    let samples: Vec<Sample> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .map(|v| Sample {
@@ -330,6 +371,10 @@ fn python_runs(
             rss: v["peak_rss_mib"].as_f64().unwrap_or(f64::NAN),
         })
         .collect();
+    if samples.is_empty() {
+        eprintln!("python {client} {op} printed no result");
+        return None;
+    }
     Some(samples)
 }
 
@@ -384,8 +429,14 @@ impl Config {
         }
     }
 
+    /// The object this configuration writes, or (download-only) reads: the
+    /// download-only variants share one object.
     fn key(&self) -> String {
-        format!("rust-{}.bin", self.name)
+        if self.up {
+            format!("rust-{}.bin", self.name)
+        } else {
+            "rust-download-variants.bin".to_owned()
+        }
     }
 }
 
@@ -433,14 +484,13 @@ async fn bench(args: Args) {
         configs.push(Config::python("boto3"));
         configs.push(Config::python("original"));
     }
-    // Download-only variants read an object uploaded once, untimed.
-    for c in &configs {
-        if let (Some(client), false) = (&c.client, c.up) {
-            client
-                .upload_file(&src, BUCKET, Some(&c.key()), UploadOptions::new())
-                .await
-                .unwrap();
-        }
+    // Download-only variants read one object uploaded once, untimed.
+    if let Some(c) = configs.iter().find(|c| c.client.is_some() && !c.up) {
+        let client = c.client.as_ref().unwrap();
+        client
+            .upload_file(&src, BUCKET, Some(&c.key()), UploadOptions::new())
+            .await
+            .unwrap();
     }
 
     // Every configuration once per round, in turn, so that a change in the
@@ -471,6 +521,10 @@ async fn bench(args: Args) {
                     .push(measure(async { down.await.unwrap() }).await);
                 std::fs::remove_file(&dest).unwrap();
             }
+            if c.up {
+                // Untimed: only one object of the rounds' at a time on disk.
+                client.delete_file(BUCKET, &key).await.unwrap();
+            }
         }
     }
     let mut lines = Vec::new();
@@ -480,9 +534,11 @@ async fn bench(args: Args) {
                 lines.push(summarize(&c.name, op, size, samples));
             }
         }
-        if let Some(client) = &c.client {
-            client.delete_file(BUCKET, &c.key()).await.unwrap();
-        }
+    }
+    if let Some(client) = configs.iter().find_map(|c| c.client.as_ref()) {
+        let _ = client
+            .delete_file(BUCKET, "rust-download-variants.bin")
+            .await;
     }
 
     ratio(
@@ -521,31 +577,41 @@ async fn bench(args: Args) {
         None,
     );
 
-    if args.big_mib > 0 {
-        // In a child process of its own: the peak RSS is this upload's alone,
-        // not memory the allocator kept from the rounds above.
-        let big = dir.join("big.bin");
-        write_source(&big, args.big_mib * MIB);
-        let out = Command::new(std::env::current_exe().unwrap())
-            .arg("--big-upload")
-            .args([&server.endpoint, &server.ak, &server.sk])
-            .arg(&big)
-            .output()
-            .unwrap();
-        let line: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "big upload child: {e}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        let rss = line["peak_rss_mib"].as_f64().unwrap_or(f64::NAN);
+    // Memory, each operation in a process of its own: in this process the
+    // peaks above include what the allocator kept from earlier variants.
+    let mem_key = "rust-memory.bin";
+    let up = run_child_op(&server, "upload", &src, mem_key, 16);
+    let check = |op: &str, ranges: Option<usize>, line: Option<Value>| {
+        let rss = line.as_ref().and_then(|l| l["peak_rss_mib"].as_f64());
         println!(
             "{}",
-            json!({"check": "peak_rss_big_upload", "size_mib": args.big_mib, "parts": line["parts"],
-                   "seconds": line["seconds"], "peak_rss_mib": rss,
-                   "target_mib": 80, "met": rss < 80.0})
+            json!({"check": "peak_rss", "op": op, "size_mib": size / MIB, "ranges": ranges,
+                   "peak_rss_mib": rss})
         );
-        std::fs::remove_file(&big).unwrap();
+    };
+    check("upload", None, up);
+    for ranges in [8, 16] {
+        let line = run_child_op(&server, "download", &dest, mem_key, ranges);
+        check("download", Some(ranges), line);
+        let _ = std::fs::remove_file(&dest);
+    }
+    if let Some(client) = configs.iter().find_map(|c| c.client.as_ref()) {
+        let _ = client.delete_file(BUCKET, mem_key).await;
+    }
+    if args.big_mib > 0 {
+        let big = dir.join("big.bin");
+        write_source(&big, args.big_mib * MIB);
+        let line = run_child_op(&server, "upload", &big, "big.bin", 16);
+        let rss = line.as_ref().and_then(|l| l["peak_rss_mib"].as_f64());
+        println!(
+            "{}",
+            json!({"check": "peak_rss_big_upload", "size_mib": args.big_mib,
+                   "parts": line.as_ref().map(|l| l["parts"].clone()),
+                   "seconds": line.as_ref().map(|l| l["seconds"].clone()),
+                   "peak_rss_mib": rss, "target_mib": 80,
+                   "met": rss.is_some_and(|r| r < 80.0)})
+        );
+        let _ = std::fs::remove_file(&big);
     }
 
     if let Some(mut child) = server.child {
