@@ -40,8 +40,9 @@ pub struct TransferConfig {
     /// Size of each download range (default 8 MiB).
     pub download_part_size: u64,
     /// Ranges fetched at once (default 16). Each range in flight holds about
-    /// 2-3 MiB (socket, body and file buffers): 16 ranges peak near 64 MiB of
-    /// RSS for a large download; lower it where memory matters more than speed.
+    /// 1.3 MiB (socket, body and file buffers): a 256 MiB download peaked at
+    /// 41 MiB of RSS with 16 ranges and 30 MiB with 8 (measured in a process
+    /// of its own); lower it where memory matters more than speed.
     pub download_concurrency: usize,
     /// Ask the server for stored checksums on whole-object downloads and let
     /// the SDK verify them (default true). Sizes are always verified.
