@@ -33,8 +33,15 @@ use ms_utils::communication_utils::s3::{
 };
 use serde_json::{Value, json};
 
+#[path = "s3_bench/python.rs"]
+mod python;
+
+use python::{python_interpreter, python_runs};
+
 const MIB: u64 = 1024 * 1024;
 const BUCKET: &str = "bench";
+/// The one object the download-only variants read.
+const DOWNLOAD_VARIANTS_KEY: &str = "rust-download-variants.bin";
 
 struct Args {
     size_mib: u64,
@@ -302,82 +309,6 @@ async fn client(server: &Server, transfer: TransferConfig) -> S3BucketClient {
     S3BucketClient::new("bench", config).await.unwrap()
 }
 
-fn python_interpreter() -> Option<String> {
-    let py = std::env::var("MS_UTILS_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let ok = Command::new(&py)
-        .args(["-c", "import boto3"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    ok.then_some(py)
-}
-
-fn python_runs(
-    py: &str,
-    client: &str,
-    op: &str,
-    server: &Server,
-    src: &Path,
-    dir: &Path,
-    runs: usize,
-) -> Option<Vec<Sample>> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/s3_bench.py");
-    let out = Command::new(py)
-        .arg(script)
-        .args([
-            "--client",
-            client,
-            "--op",
-            op,
-            "--endpoint",
-            &server.endpoint,
-        ])
-        .args([
-            "--access-key",
-            &server.ak,
-            "--secret-key",
-            &server.sk,
-            "--bucket",
-            BUCKET,
-        ])
-        .args(["--key", &format!("py-{client}.bin")])
-        .arg("--file")
-        .arg(src)
-        .arg("--dest")
-        .arg(dir.join("py-dl.bin"))
-        .args(["--runs", &runs.to_string()])
-        .current_dir(dir)
-        .output();
-    let out = match out {
-        Ok(out) => out,
-        Err(e) => {
-            eprintln!("python {client} {op} did not start: {e}");
-            return None;
-        }
-    };
-    if !out.status.success() {
-        eprintln!(
-            "python {client} {op} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        return None;
-    }
-    let samples: Vec<Sample> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .map(|v| Sample {
-            seconds: v["seconds"].as_f64().unwrap_or(f64::NAN),
-            cpu: v["cpu_seconds"].as_f64().unwrap_or(f64::NAN),
-            rss: v["peak_rss_mib"].as_f64().unwrap_or(f64::NAN),
-        })
-        .collect();
-    if samples.is_empty() {
-        eprintln!("python {client} {op} printed no result");
-        return None;
-    }
-    Some(samples)
-}
-
 fn ratio(name: &str, lines: &[Value], a: (&str, &str), b: (&str, &str), target: Option<f64>) {
     let find = |(c, o): (&str, &str)| {
         lines
@@ -435,7 +366,7 @@ impl Config {
         if self.up {
             format!("rust-{}.bin", self.name)
         } else {
-            "rust-download-variants.bin".to_owned()
+            DOWNLOAD_VARIANTS_KEY.to_owned()
         }
     }
 }
@@ -536,9 +467,7 @@ async fn bench(args: Args) {
         }
     }
     if let Some(client) = configs.iter().find_map(|c| c.client.as_ref()) {
-        let _ = client
-            .delete_file(BUCKET, "rust-download-variants.bin")
-            .await;
+        let _ = client.delete_file(BUCKET, DOWNLOAD_VARIANTS_KEY).await;
     }
 
     ratio(
