@@ -1,5 +1,5 @@
 //! `s3_bench`: upload and download throughput of `S3BucketClient` against the
-//! development S3 server (s3s-fs), beside boto3's default transfer and the
+//! development S3 server (`DevS3Server`), beside boto3's default transfer and the
 //! Python original in the same run. Not a test: it prints JSON lines.
 //!
 //! ```text

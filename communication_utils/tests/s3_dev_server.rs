@@ -1,11 +1,19 @@
 //! The in-process S3 server's options: a root folder kept across restarts,
-//! a fixed port, its own credentials, buckets created at start.
+//! a fixed port, its own credentials, buckets created at start; multipart
+//! completion done by the server itself, with the result `s3s-fs` stores.
 #![cfg(all(feature = "s3", feature = "test-util"))]
 
+mod common_s3;
+
+use std::path::Path;
 use std::time::Duration;
 
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use common_s3::{MIB, data};
 use communication_utils::dev::s3::DevS3Server;
-use communication_utils::s3::{S3BucketClient, S3Config, UploadOptions};
+use communication_utils::s3::{DownloadOptions, S3BucketClient, S3Config, UploadOptions};
+use s3s::crypto::{Checksum as _, Md5};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn root_port_credentials_and_buckets_are_honoured() {
@@ -107,4 +115,282 @@ async fn a_taken_port_is_an_error() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A multipart upload through the bare SDK, completed with or without
+/// `If-None-Match: *` (which the server leaves to `s3s-fs`). Returns the
+/// completion's ETag.
+async fn sdk_multipart(
+    sdk: &aws_sdk_s3::Client,
+    key: &str,
+    parts: &[&[u8]],
+    if_none_match: bool,
+) -> String {
+    let created = sdk
+        .create_multipart_upload()
+        .bucket("bkt")
+        .key(key)
+        .content_type("application/x-test")
+        .metadata("filename", "part.bin")
+        .send()
+        .await
+        .unwrap();
+    let id = created.upload_id().unwrap();
+    let mut done = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let n = i32::try_from(i + 1).unwrap();
+        let up = sdk
+            .upload_part()
+            .bucket("bkt")
+            .key(key)
+            .upload_id(id)
+            .part_number(n)
+            .body(ByteStream::from(part.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        done.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .set_e_tag(up.e_tag().map(str::to_owned))
+                .build(),
+        );
+    }
+    let mut complete = sdk
+        .complete_multipart_upload()
+        .bucket("bkt")
+        .key(key)
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(done))
+                .build(),
+        );
+    if if_none_match {
+        complete = complete.if_none_match("*");
+    }
+    complete.send().await.unwrap().e_tag().unwrap().to_owned()
+}
+
+/// The server's own files left in its root: parts, uploads, temporaries.
+fn leftovers(root: &Path) -> Vec<String> {
+    std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".upload") || n.starts_with(".tmp."))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multipart_completion_stores_what_s3s_fs_stores() {
+    let server = DevS3Server::builder().bucket("bkt").start().await.unwrap();
+    let client = S3BucketClient::new("dev", server.client_config())
+        .await
+        .unwrap();
+    let sdk = client.sdk();
+    let bytes = data(13 * MIB, 7);
+    let parts: Vec<&[u8]> = bytes.chunks(5 * MIB).collect();
+
+    let fast = sdk_multipart(sdk, "dir/fast.bin", &parts, false).await;
+    let slow = sdk_multipart(sdk, "dir/slow.bin", &parts, true).await;
+
+    // S3's multipart ETag: the MD5 of the parts' MD5s, then the part count.
+    let mut md5s = Md5::new();
+    for part in &parts {
+        md5s.update(&Md5::checksum(part));
+    }
+    let expected = format!("\"{}-3\"", hex(&md5s.finalize()));
+    assert_eq!(
+        (fast.as_str(), slow.as_str()),
+        (expected.as_str(), expected.as_str())
+    );
+
+    for key in ["dir/fast.bin", "dir/slow.bin"] {
+        let head = sdk
+            .head_object()
+            .bucket("bkt")
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.e_tag(), Some(expected.as_str()), "{key}");
+        assert_eq!(head.content_length(), Some(13 * MIB as i64), "{key}");
+        assert_eq!(head.content_type(), Some("application/x-test"), "{key}");
+        assert_eq!(
+            head.metadata()
+                .and_then(|m| m.get("filename"))
+                .map(String::as_str),
+            Some("part.bin"),
+            "{key}"
+        );
+        let got = client
+            .download_bytes("bkt", key, DownloadOptions::new())
+            .await
+            .unwrap();
+        assert!(got.as_ref() == bytes.as_slice(), "{key}: content");
+    }
+    assert_eq!(leftovers(server.root()), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multipart_object_does_not_keep_the_checksum_of_the_one_it_replaced() {
+    let server = DevS3Server::builder().bucket("bkt").start().await.unwrap();
+    let client = S3BucketClient::new("dev", server.client_config())
+        .await
+        .unwrap();
+    // A small object stored with a CRC32 (checksums always on, as on AWS).
+    let with_crc = S3BucketClient::new(
+        "dev",
+        S3Config::builder()
+            .endpoint(server.endpoint())
+            .credentials(server.access_key(), server.secret_key())
+            .checksums_when_required(false)
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    with_crc
+        .upload_bytes(data(1000, 1), "bkt", "k.bin", UploadOptions::new())
+        .await
+        .unwrap();
+
+    // Replaced by a multipart upload without checksums. s3s-fs alone keeps
+    // the old CRC32 and hands it back for the new bytes, which then fail the
+    // download's check.
+    let bytes = data(9 * MIB, 2);
+    let up = client
+        .upload_bytes(bytes.clone(), "bkt", "k.bin", UploadOptions::new())
+        .await
+        .unwrap();
+    assert!(up.parts > 1);
+    let got = tokio::time::timeout(
+        Duration::from_secs(30),
+        client.download_bytes("bkt", "k.bin", DownloadOptions::new()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(got.as_ref() == bytes.as_slice());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_out_of_the_plain_case_get_s3s_fs_answers() {
+    let server = DevS3Server::builder().bucket("bkt").start().await.unwrap();
+    let client = S3BucketClient::new("dev", server.client_config())
+        .await
+        .unwrap();
+    let sdk = client.sdk();
+    let small = data(1024, 3);
+    let big = data(5 * MIB, 4);
+
+    // A part other than the last under 5 MiB: EntityTooSmall.
+    let created = sdk
+        .create_multipart_upload()
+        .bucket("bkt")
+        .key("small.bin")
+        .send()
+        .await
+        .unwrap();
+    let id = created.upload_id().unwrap();
+    let mut done = Vec::new();
+    for (n, body) in [(1, &small), (2, &big)] {
+        let up = sdk
+            .upload_part()
+            .bucket("bkt")
+            .key("small.bin")
+            .upload_id(id)
+            .part_number(n)
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+        done.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .set_e_tag(up.e_tag().map(str::to_owned))
+                .build(),
+        );
+    }
+    let err = sdk
+        .complete_multipart_upload()
+        .bucket("bkt")
+        .key("small.bin")
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(done.clone()))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_service_error().and_then(|e| e.meta().code()),
+        Some("EntityTooSmall"),
+        "{err:?}"
+    );
+
+    // An unknown upload id: refused, nothing stored.
+    let err = sdk
+        .complete_multipart_upload()
+        .bucket("bkt")
+        .key("ghost.bin")
+        .upload_id("00000000-0000-4000-8000-000000000000")
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(done))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.as_service_error().is_some(), "{err:?}");
+    assert!(!client.exists("bkt", "ghost.bin").await.unwrap());
+
+    // A listed ETag that is not the part's: s3s-fs completes from the data.
+    let bytes = data(6 * MIB, 5);
+    let created = sdk
+        .create_multipart_upload()
+        .bucket("bkt")
+        .key("tag.bin")
+        .send()
+        .await
+        .unwrap();
+    let id = created.upload_id().unwrap();
+    sdk.upload_part()
+        .bucket("bkt")
+        .key("tag.bin")
+        .upload_id(id)
+        .part_number(1)
+        .body(ByteStream::from(bytes.clone()))
+        .send()
+        .await
+        .unwrap();
+    sdk.complete_multipart_upload()
+        .bucket("bkt")
+        .key("tag.bin")
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag("\"00000000000000000000000000000000\"")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let got = client
+        .download_bytes("bkt", "tag.bin", DownloadOptions::new())
+        .await
+        .unwrap();
+    assert!(got.as_ref() == bytes.as_slice());
 }

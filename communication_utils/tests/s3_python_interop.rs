@@ -55,7 +55,9 @@ async fn python_upload_is_read_by_rust() {
     let t = TestS3::start().await;
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("from_python.json");
-    let bytes = data(3 * 1024 * 1024 + 17, 1);
+    // Above boto3's 8 MB threshold: the original uploads it in parts, and the
+    // server's multipart completion is what Rust reads back.
+    let bytes = data(12 * 1024 * 1024 + 17, 1);
     std::fs::write(&src, &bytes).unwrap();
 
     let out = run_python(
@@ -84,7 +86,7 @@ async fn python_upload_is_read_by_rust() {
         .await
         .unwrap();
     assert_eq!(meta.get("FileName"), Some("from_python.json"));
-    assert_eq!(meta.get("FileSize"), Some("3.00 MB"));
+    assert_eq!(meta.get("FileSize"), Some("12.00 MB"));
     assert_eq!(meta.get("FileType"), Some("application/json"));
     assert_eq!(meta.get("origin"), Some("python"));
     assert_eq!(

@@ -7,6 +7,15 @@
 //! SigV4 signature checks. Object ACLs and `ListMultipartUploads` answer
 //! `NotImplemented`, and a PUT into a missing bucket creates it.
 //!
+//! `CompleteMultipartUpload` is the server's own: `s3s-fs` reads every part
+//! back, hashes it again and copies it (0.6–0.9 s per 256 MiB on 2 cores,
+//! longer than sending the parts); here the parts are joined in the kernel
+//! and the ETag is derived from the part hashes recorded as they arrived.
+//! The stored object, attributes and ETag are the ones `s3s-fs` writes, minus
+//! any checksum left from an earlier object under the same key. Completions
+//! with conditional headers, copied parts or mismatched ETags go to `s3s-fs`
+//! as before.
+//!
 //! The `s3s` crate logs each request it serves at `DEBUG` (target `s3s`),
 //! headers included: signatures and any `x-amz-security-token`, never the
 //! secret key. Filter that target out of logs you keep.
@@ -36,6 +45,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::s3::S3Config;
+
+mod store;
 
 /// The access key used when none is given.
 pub const DEFAULT_ACCESS_KEY: &str = "ms-utils-dev";
@@ -185,13 +196,12 @@ impl DevS3ServerBuilder {
         for b in &self.buckets {
             tokio::fs::create_dir_all(root.join(b)).await?;
         }
-        let fs = s3s_fs::FileSystem::new(&root)
-            .map_err(|e| std::io::Error::other(format!("s3s-fs root: {e:?}")))?;
+        let store = store::DevStore::new(&root)?;
         let (access_key, secret_key) = self
             .credentials
             .unwrap_or_else(|| (DEFAULT_ACCESS_KEY.to_owned(), DEFAULT_SECRET_KEY.to_owned()));
         let service = {
-            let mut b = S3ServiceBuilder::new(fs);
+            let mut b = S3ServiceBuilder::new(store);
             b.set_auth(SimpleAuth::from_single(
                 access_key.clone(),
                 secret_key.clone(),
