@@ -121,15 +121,19 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A multipart upload through the bare SDK, completed with or without
-/// `If-None-Match: *` (which the server leaves to `s3s-fs`). Returns the
-/// completion's ETag.
+/// A multipart upload through the bare SDK over an existing object,
+/// completed with or without `If-Match: *` (which the server leaves to
+/// `s3s-fs`). Returns the
+/// completion's ETag and the request that completed it, to send again.
 async fn sdk_multipart(
     sdk: &aws_sdk_s3::Client,
     key: &str,
     parts: &[&[u8]],
-    if_none_match: bool,
-) -> String {
+    if_match: bool,
+) -> (
+    String,
+    aws_sdk_s3::operation::complete_multipart_upload::builders::CompleteMultipartUploadFluentBuilder,
+){
     let created = sdk
         .create_multipart_upload()
         .bucket("bkt")
@@ -170,40 +174,82 @@ async fn sdk_multipart(
                 .set_parts(Some(done))
                 .build(),
         );
-    if if_none_match {
-        complete = complete.if_none_match("*");
+    if if_match {
+        complete = complete.if_match("*");
     }
-    complete.send().await.unwrap().e_tag().unwrap().to_owned()
+    let e_tag = complete
+        .clone()
+        .send()
+        .await
+        .unwrap()
+        .e_tag()
+        .unwrap()
+        .to_owned();
+    (e_tag, complete)
 }
 
-/// The server's own files left in its root: parts, uploads, temporaries.
-fn leftovers(root: &Path) -> Vec<String> {
-    std::fs::read_dir(root)
+/// The files the server keeps in its root (beside the bucket folders).
+fn root_files(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root)
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".upload") || n.starts_with(".tmp."))
-        .collect()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// s3s-fs's name for an object's file of `kind` (`metadata` or `internal`).
+fn object_file(root: &Path, key: &str, kind: &str) -> std::path::PathBuf {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    root.join(format!(
+        ".bucket-{}.object-{}.{kind}.json",
+        b64("bkt"),
+        b64(key)
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multipart_completion_stores_what_s3s_fs_stores() {
     let server = DevS3Server::builder().bucket("bkt").start().await.unwrap();
+    let root = server.root().to_owned();
     let client = S3BucketClient::new("dev", server.client_config())
         .await
         .unwrap();
     let sdk = client.sdk();
+    // Both keys first hold a small object stored with a CRC32.
+    let with_crc = S3BucketClient::new(
+        "dev",
+        S3Config::builder()
+            .endpoint(server.endpoint())
+            .credentials(server.access_key(), server.secret_key())
+            .checksums_when_required(false)
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    for key in ["dir/fast.bin", "dir/slow.bin"] {
+        with_crc
+            .upload_bytes(data(1000, 1), "bkt", key, UploadOptions::new())
+            .await
+            .unwrap();
+    }
+
     let bytes = data(13 * MIB, 7);
     let parts: Vec<&[u8]> = bytes.chunks(5 * MIB).collect();
-
-    let fast = sdk_multipart(sdk, "dir/fast.bin", &parts, false).await;
-    let slow = sdk_multipart(sdk, "dir/slow.bin", &parts, true).await;
+    let (fast, again) = sdk_multipart(sdk, "dir/fast.bin", &parts, false).await;
+    let (slow, _) = sdk_multipart(sdk, "dir/slow.bin", &parts, true).await;
 
     // S3's multipart ETag: the MD5 of the parts' MD5s, then the part count.
     let mut md5s = Md5::new();
     for part in &parts {
         md5s.update(&Md5::checksum(part));
     }
-    let expected = format!("\"{}-3\"", hex(&md5s.finalize()));
+    let bare = format!("{}-3", hex(&md5s.finalize()));
+    let expected = format!("\"{bare}\"");
     assert_eq!(
         (fast.as_str(), slow.as_str()),
         (expected.as_str(), expected.as_str())
@@ -227,13 +273,53 @@ async fn multipart_completion_stores_what_s3s_fs_stores() {
             Some("part.bin"),
             "{key}"
         );
-        let got = client
-            .download_bytes("bkt", key, DownloadOptions::new())
+        let got = sdk
+            .get_object()
+            .bucket("bkt")
+            .key(key)
+            .send()
             .await
-            .unwrap();
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
         assert!(got.as_ref() == bytes.as_slice(), "{key}: content");
     }
-    assert_eq!(leftovers(server.root()), Vec::<String>::new());
+
+    // The same attributes file, byte for byte.
+    let attrs = |key| std::fs::read(object_file(&root, key, "metadata")).unwrap();
+    assert_eq!(attrs("dir/fast.bin"), attrs("dir/slow.bin"));
+    // The one difference: s3s-fs keeps the replaced object's CRC32.
+    let info = |key| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(object_file(&root, key, "internal")).unwrap())
+            .unwrap()
+    };
+    assert_eq!(info("dir/fast.bin"), serde_json::json!({ "e_tag": bare }));
+    assert_eq!(info("dir/slow.bin")["e_tag"], bare.as_str());
+    assert!(info("dir/slow.bin")["checksum_crc32"].is_string());
+
+    // Nothing else is left: no part, upload, claim or temporary file.
+    let mut expected_files: Vec<String> = ["dir/fast.bin", "dir/slow.bin"]
+        .iter()
+        .flat_map(|k| ["metadata", "internal"].map(|kind| object_file(&root, k, kind)))
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    expected_files.sort();
+    assert_eq!(root_files(&root), expected_files);
+
+    // The completion sent again finds the upload ended; the object stays.
+    assert!(again.send().await.is_err());
+    let head = sdk
+        .head_object()
+        .bucket("bkt")
+        .key("dir/fast.bin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.e_tag(), Some(expected.as_str()));
+    assert_eq!(root_files(&root), expected_files);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -393,4 +479,68 @@ async fn completions_out_of_the_plain_case_get_s3s_fs_answers() {
         .await
         .unwrap();
     assert!(got.as_ref() == bytes.as_slice());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_completion_that_fails_leaves_the_upload_to_complete_again() {
+    let server = DevS3Server::builder().bucket("bkt").start().await.unwrap();
+    let client = S3BucketClient::new("dev", server.client_config())
+        .await
+        .unwrap();
+    let sdk = client.sdk();
+    // `x` is a file, so nothing can be stored under `x/y` for now.
+    client
+        .upload_bytes(b"in the way".to_vec(), "bkt", "x", UploadOptions::new())
+        .await
+        .unwrap();
+    let bytes = data(6 * MIB, 9);
+    let created = sdk
+        .create_multipart_upload()
+        .bucket("bkt")
+        .key("x/y")
+        .send()
+        .await
+        .unwrap();
+    let id = created.upload_id().unwrap();
+    let up = sdk
+        .upload_part()
+        .bucket("bkt")
+        .key("x/y")
+        .upload_id(id)
+        .part_number(1)
+        .body(ByteStream::from(bytes.clone()))
+        .send()
+        .await
+        .unwrap();
+    let complete = sdk
+        .complete_multipart_upload()
+        .bucket("bkt")
+        .key("x/y")
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .set_e_tag(up.e_tag().map(str::to_owned))
+                        .build(),
+                )
+                .build(),
+        );
+    assert!(complete.clone().send().await.is_err());
+
+    // The upload is still there, its part too: once the way is clear, the
+    // same completion stores the object.
+    client.delete_file("bkt", "x").await.unwrap();
+    complete.send().await.unwrap();
+    let got = client
+        .download_bytes("bkt", "x/y", DownloadOptions::new())
+        .await
+        .unwrap();
+    assert!(got.as_ref() == bytes.as_slice());
+    let left: Vec<String> = root_files(server.root())
+        .into_iter()
+        .filter(|n| n.starts_with(".upload") || n.starts_with(".tmp."))
+        .collect();
+    assert_eq!(left, Vec::<String>::new());
 }

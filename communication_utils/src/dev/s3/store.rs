@@ -13,10 +13,17 @@
 //! `s3s-fs` keeps.
 //!
 //! Anything out of the plain case goes to `s3s-fs` unchanged: conditional
-//! headers, a part without a recorded hash (sent before a restart, or by
-//! `UploadPartCopy`), a listed ETag that is not the recorded one, parts out of
-//! order or too small, a key with `.`/`..` components, an unknown upload or
-//! other credentials. Every other operation is `s3s-fs`'s own.
+//! headers, a part without a recorded hash (sent before a restart, by
+//! `UploadPartCopy`, or twice at once), a listed ETag that is not the
+//! recorded one, parts out of order or too small, a key with empty, `.` or
+//! `..` segments, an unknown upload or other credentials. Every other
+//! operation is `s3s-fs`'s own.
+//!
+//! A completion first takes the upload over by moving its owner file aside,
+//! as `s3s-fs` deletes it first: a part, an abort or a second completion
+//! arriving meanwhile is refused as for an ended upload. Until the object is
+//! in place, a failure gives the upload back unchanged, to be completed again
+//! or aborted.
 //!
 //! The file names used here are `s3s-fs` 0.14.1's (the workspace pins that
 //! exact version): `.upload-{id}.json` (the upload's owner),
@@ -26,10 +33,9 @@
 //! `tests/s3_dev_server.rs` compare both paths' results, so a change of
 //! layout in a new `s3s-fs` shows there.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
-use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use base64::Engine as _;
@@ -57,17 +63,77 @@ pub(super) struct DevStore {
     fs: s3s_fs::FileSystem,
     /// The folder `s3s-fs` resolves its files against (absolute, canonical).
     root: PathBuf,
-    /// MD5 of each part as `UploadPart` stored it, by upload and part number.
-    parts: Mutex<HashMap<(Uuid, i32), [u8; 16]>>,
-    tmp_counter: AtomicU64,
+    parts: Mutex<Parts>,
 }
 
-/// What a plain completion will do, checked before anything changes.
+type PartKey = (Uuid, i32);
+
+/// What is known of the parts as they arrive.
+#[derive(Default)]
+struct Parts {
+    /// The MD5 of each part as `UploadPart` stored it.
+    md5: HashMap<PartKey, [u8; 16]>,
+    /// `UploadPart` calls running, by part.
+    running: HashMap<PartKey, u32>,
+    /// Parts sent twice at once: which file won is unknown, so their hash is
+    /// not recorded until a later upload of the part runs alone.
+    overlapped: HashSet<PartKey>,
+}
+
+impl Parts {
+    fn start(&mut self, key: PartKey) {
+        self.md5.remove(&key);
+        let running = self.running.entry(key).or_insert(0);
+        *running += 1;
+        if *running > 1 {
+            self.overlapped.insert(key);
+        } else {
+            self.overlapped.remove(&key);
+        }
+    }
+
+    fn finish(&mut self, key: PartKey, md5: Option<[u8; 16]>) {
+        if let Some(running) = self.running.get_mut(&key) {
+            *running = running.saturating_sub(1);
+            if *running == 0 {
+                self.running.remove(&key);
+            }
+        }
+        if let Some(md5) = md5
+            && !self.overlapped.contains(&key)
+        {
+            self.md5.insert(key, md5);
+        }
+    }
+
+    fn forget(&mut self, upload_id: Uuid) {
+        self.md5.retain(|(u, _), _| *u != upload_id);
+        self.overlapped.retain(|(u, _)| *u != upload_id);
+    }
+}
+
+/// One `UploadPart` in progress; ends (recording the hash if it is set) when
+/// dropped, also when the request is cancelled half-way.
+struct PartUpload<'a> {
+    store: &'a DevStore,
+    key: PartKey,
+    md5: Option<[u8; 16]>,
+}
+
+impl Drop for PartUpload<'_> {
+    fn drop(&mut self) {
+        self.store.parts().finish(self.key, self.md5);
+    }
+}
+
+/// A completion taken on: the upload's owner file moved aside (`claim`), so
+/// that no part, abort or other completion is accepted for it meanwhile.
 struct Plan {
     upload_id: Uuid,
     parts: Vec<(PathBuf, [u8; 16])>,
     object: PathBuf,
     upload_info: PathBuf,
+    claim: PathBuf,
     upload_attrs: PathBuf,
     object_attrs: PathBuf,
     internal_info: PathBuf,
@@ -82,18 +148,17 @@ impl DevStore {
         Ok(Self {
             fs,
             root,
-            parts: Mutex::new(HashMap::new()),
-            tmp_counter: AtomicU64::new(0),
+            parts: Mutex::new(Parts::default()),
         })
     }
 
-    fn recorded(&self) -> std::sync::MutexGuard<'_, HashMap<(Uuid, i32), [u8; 16]>> {
+    fn parts(&self) -> std::sync::MutexGuard<'_, Parts> {
         self.parts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn forget_upload(&self, upload_id: &str) {
         if let Ok(id) = Uuid::parse_str(upload_id) {
-            self.recorded().retain(|(u, _), _| *u != id);
+            self.parts().forget(id);
         }
     }
 
@@ -122,13 +187,13 @@ impl DevStore {
 
         let mut parts = Vec::with_capacity(listed.len());
         {
-            let recorded = self.recorded();
+            let known = self.parts();
             for (i, part) in listed.iter().enumerate() {
                 let number = part.part_number?;
                 if usize::try_from(number).ok()? != i + 1 {
                     return None;
                 }
-                let md5 = *recorded.get(&(upload_id, number))?;
+                let md5 = *known.md5.get(&(upload_id, number))?;
                 if let Some(listed_tag) = &part.e_tag
                     && !listed_tag.value().eq_ignore_ascii_case(&hex(&md5))
                 {
@@ -148,12 +213,30 @@ impl DevStore {
             }
         }
 
+        // Taken on: from here the completion is this store's. Losing the race
+        // to another completion or an abort leaves it to s3s-fs to answer.
+        let claim = self.tmp_path();
+        tokio::fs::rename(&upload_info, &claim).await.ok()?;
+        // A part sent again since the hashes were read (it started before the
+        // claim, or it would have been refused) gives the upload back.
+        let unchanged = {
+            let known = self.parts();
+            parts.iter().zip(1..).all(|((_, md5), number)| {
+                let key = (upload_id, number);
+                !known.running.contains_key(&key) && known.md5.get(&key) == Some(md5)
+            })
+        };
+        if !unchanged {
+            tokio::fs::rename(&claim, &upload_info).await.ok()?;
+            return None;
+        }
         let (bucket, key) = (b64(&input.bucket), b64(&input.key));
         Some(Plan {
             upload_id,
             parts,
             object,
             upload_info,
+            claim,
             upload_attrs: self.root.join(format!(
                 ".bucket-{bucket}.object-{key}.upload-{upload_id}.metadata.json"
             )),
@@ -166,9 +249,13 @@ impl DevStore {
         })
     }
 
-    /// What `s3s-fs` does at completion, without reading the data back. The
-    /// data goes first: if joining the parts fails, the upload is left as it
-    /// was (parts, attributes, owner), to be completed again or aborted.
+    /// What `s3s-fs` does at completion, without reading the data back.
+    ///
+    /// Until the object is in place a failure undoes the claim and leaves the
+    /// upload as it was (parts, attributes, owner), to be completed again or
+    /// aborted. The old object's ETag and checksums are removed before the new
+    /// data lands, so that they never describe it (without them `s3s-fs`
+    /// answers the MD5 of the content).
     async fn complete(
         &self,
         input: CompleteMultipartUploadInput,
@@ -180,32 +267,45 @@ impl DevStore {
         }
         let e_tag = format!("{}-{}", hex(&etag.finalize()), plan.parts.len());
 
-        let tmp = self.tmp_path();
-        let paths: Vec<PathBuf> = plan.parts.into_iter().map(|(p, _)| p).collect();
-        let object = plan.object;
-        tokio::task::spawn_blocking(move || join_parts(&paths, &tmp, &object))
-            .await
-            .map_err(S3Error::internal_error)?
-            .map_err(S3Error::internal_error)?;
+        let parts: Vec<PathBuf> = plan.parts.iter().map(|(p, _)| p.clone()).collect();
+        let (tmp, object, old_info) = (
+            self.tmp_path(),
+            plan.object.clone(),
+            plan.internal_info.clone(),
+        );
+        let installed =
+            tokio::task::spawn_blocking(move || install(&parts, &tmp, &old_info, &object))
+                .await
+                .map_err(io::Error::other)
+                .and_then(|r| r);
+        if let Err(e) = installed {
+            if let Err(undo) = tokio::fs::rename(&plan.claim, &plan.upload_info).await {
+                tracing::warn!(error = %undo, upload_id = %plan.upload_id, "dev S3 server: could not reopen the upload");
+            }
+            return Err(S3Error::internal_error(e));
+        }
 
+        // The object is in place: its attributes follow.
         match tokio::fs::rename(&plan.upload_attrs, &plan.object_attrs).await {
             Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                tracing::warn!(error = %e, key = %input.key, "dev S3 server: attributes not moved");
                 return Err(S3Error::internal_error(e));
             }
             _ => {}
         }
-        // A new map: checksums stored for an earlier object under this key
-        // do not describe this one.
-        let info = serde_json::to_vec(&serde_json::json!({ "e_tag": e_tag }))
-            .map_err(S3Error::internal_error)?;
-        write_then_rename(&self.tmp_path(), &plan.internal_info, &info)
-            .await
-            .map_err(S3Error::internal_error)?;
-        remove_if_present(&plan.upload_info)
-            .await
-            .map_err(S3Error::internal_error)?;
+        let info = serde_json::json!({ "e_tag": e_tag }).to_string();
+        if let Err(e) =
+            write_then_rename(&self.tmp_path(), &plan.internal_info, info.as_bytes()).await
+        {
+            tracing::warn!(error = %e, key = %input.key, "dev S3 server: ETag not stored");
+        }
+        for leftover in plan.parts.iter().map(|(p, _)| p).chain([&plan.claim]) {
+            if let Err(e) = tokio::fs::remove_file(leftover).await {
+                tracing::warn!(error = %e, file = %leftover.display(), "dev S3 server: not removed");
+            }
+        }
 
-        self.recorded().retain(|(u, _), _| *u != plan.upload_id);
+        self.parts().forget(plan.upload_id);
         Ok(S3Response::new(CompleteMultipartUploadOutput {
             bucket: Some(input.bucket),
             key: Some(input.key),
@@ -215,49 +315,49 @@ impl DevStore {
     }
 
     /// A temporary file in the root, named so that `s3s-fs` removes it at
-    /// its next start if it is left behind.
+    /// its next start if it is left behind, and unique even between two
+    /// servers on one folder.
     fn tmp_path(&self) -> PathBuf {
-        let n = self.tmp_counter.fetch_add(1, Ordering::Relaxed);
-        self.root.join(format!(".tmp.ms-utils-{n}.internal.part"))
+        let id = Uuid::new_v4();
+        self.root.join(format!(".tmp.ms-utils-{id}.internal.part"))
     }
 }
 
-/// `BUCKET/KEY` when both are plain names (no `.`, `..`, root or empty
-/// component, no trailing `/`), the only keys handled here.
+/// `BUCKET/KEY` when both are plain names (`/`-separated segments, none empty,
+/// `.` or `..`), the only keys handled here: for those the path is the one
+/// `s3s-fs` resolves.
 fn plain_relative_path(bucket: &str, key: &str) -> Option<PathBuf> {
     let plain = |s: &str| {
         !s.is_empty()
-            && !s.ends_with('/')
-            && Path::new(s)
-                .components()
-                .all(|c| matches!(c, Component::Normal(_)))
+            && s.split('/')
+                .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
     };
     (plain(bucket) && !bucket.contains('/') && plain(key)).then(|| Path::new(bucket).join(key))
 }
 
 /// Appends the parts to `tmp` (the kernel copies: `std::io::copy` between two
-/// files is `copy_file_range` on Linux), moves it to `dest`, removes the parts.
-/// `tmp` is removed on failure; the parts then stay for a retry or an abort.
-fn join_parts(parts: &[PathBuf], tmp: &Path, dest: &Path) -> io::Result<()> {
-    let joined = (|| {
+/// files is `copy_file_range` on Linux), removes the old object's internal
+/// info, and moves `tmp` to `dest`. The parts stay; `tmp` is removed on failure.
+fn install(parts: &[PathBuf], tmp: &Path, old_info: &Path, dest: &Path) -> io::Result<()> {
+    let installed = (|| {
         let mut out = std::fs::File::create(tmp)?;
         for part in parts {
             io::copy(&mut std::fs::File::open(part)?, &mut out)?;
         }
         drop(out);
+        match std::fs::remove_file(old_info) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         if let Some(dir) = dest.parent() {
             std::fs::create_dir_all(dir)?;
         }
         std::fs::rename(tmp, dest)
     })();
-    if let Err(e) = joined {
+    if installed.is_err() {
         let _ = std::fs::remove_file(tmp);
-        return Err(e);
     }
-    for part in parts {
-        std::fs::remove_file(part)?;
-    }
-    Ok(())
+    installed
 }
 
 async fn write_then_rename(tmp: &Path, dest: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -267,13 +367,6 @@ async fn write_then_rename(tmp: &Path, dest: &Path, bytes: &[u8]) -> io::Result<
         return Err(e);
     }
     Ok(())
-}
-
-async fn remove_if_present(path: &Path) -> io::Result<()> {
-    match tokio::fs::remove_file(path).await {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
 }
 
 fn b64(s: &str) -> String {
@@ -316,18 +409,15 @@ macro_rules! dev_store_s3 {
                 &self,
                 req: S3Request<UploadPartInput>,
             ) -> S3Result<S3Response<UploadPartOutput>> {
-                let key = Uuid::parse_str(&req.input.upload_id)
-                    .ok()
-                    .map(|id| (id, req.input.part_number));
+                let Ok(id) = Uuid::parse_str(&req.input.upload_id) else {
+                    return self.fs.upload_part(req).await;
+                };
+                let key = (id, req.input.part_number);
                 // A part sent again replaces the old one, hash and all.
-                if let Some(key) = key {
-                    self.recorded().remove(&key);
-                }
+                self.parts().start(key);
+                let mut running = PartUpload { store: self, key, md5: None };
                 let res = self.fs.upload_part(req).await?;
-                let md5 = res.output.e_tag.as_ref().and_then(|t| parse_md5(t.value()));
-                if let (Some(key), Some(md5)) = (key, md5) {
-                    self.recorded().insert(key, md5);
-                }
+                running.md5 = res.output.e_tag.as_ref().and_then(|t| parse_md5(t.value()));
                 Ok(res)
             }
 
@@ -336,9 +426,12 @@ macro_rules! dev_store_s3 {
                 req: S3Request<UploadPartCopyInput>,
             ) -> S3Result<S3Response<UploadPartCopyOutput>> {
                 // Not recorded: a completion with a copied part goes to s3s-fs.
-                if let Ok(id) = Uuid::parse_str(&req.input.upload_id) {
-                    self.recorded().remove(&(id, req.input.part_number));
-                }
+                let Ok(id) = Uuid::parse_str(&req.input.upload_id) else {
+                    return self.fs.upload_part_copy(req).await;
+                };
+                let key = (id, req.input.part_number);
+                self.parts().start(key);
+                let _running = PartUpload { store: self, key, md5: None };
                 self.fs.upload_part_copy(req).await
             }
 
@@ -349,10 +442,13 @@ macro_rules! dev_store_s3 {
                 match self.plan(&req).await {
                     Some(plan) => self.complete(req.input, plan).await,
                     None => {
+                        // Forgotten whatever s3s-fs answers: it may have ended
+                        // the upload before refusing it, and forgetting only
+                        // sends a later completion to s3s-fs.
                         let upload_id = req.input.upload_id.clone();
-                        let res = self.fs.complete_multipart_upload(req).await?;
+                        let res = self.fs.complete_multipart_upload(req).await;
                         self.forget_upload(&upload_id);
-                        Ok(res)
+                        res
                     }
                 }
             }
@@ -362,9 +458,9 @@ macro_rules! dev_store_s3 {
                 req: S3Request<AbortMultipartUploadInput>,
             ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
                 let upload_id = req.input.upload_id.clone();
-                let res = self.fs.abort_multipart_upload(req).await?;
+                let res = self.fs.abort_multipart_upload(req).await;
                 self.forget_upload(&upload_id);
-                Ok(res)
+                res
             }
         }
     };
@@ -405,12 +501,48 @@ mod tests {
             ("b", "./k"),
             ("b", "/k"),
             ("b", "dir/"),
+            ("b", "k/."),
+            ("b", "a/./k"),
+            ("b", "a//k"),
+            ("b", "a/.."),
             ("", "k"),
             ("a/b", "k"),
             ("..", "k"),
         ] {
             assert_eq!(plain_relative_path(bucket, key), None, "{bucket:?} {key:?}");
         }
+    }
+
+    #[test]
+    fn a_part_sent_twice_at_once_is_recorded_only_once_sent_alone() {
+        let id = Uuid::new_v4();
+        let key = (id, 1);
+        let mut parts = Parts::default();
+        parts.start(key);
+        parts.finish(key, Some([1; 16]));
+        assert_eq!(parts.md5.get(&key), Some(&[1; 16]));
+
+        // Sent again: the old hash goes at once. Two at once: neither is
+        // kept, whichever ends last.
+        parts.start(key);
+        assert_eq!(parts.md5.get(&key), None);
+        parts.start(key);
+        parts.finish(key, Some([2; 16]));
+        parts.finish(key, Some([3; 16]));
+        assert_eq!(parts.md5.get(&key), None);
+
+        // A failed upload records nothing; one alone records again.
+        parts.start(key);
+        parts.finish(key, None);
+        assert_eq!(parts.md5.get(&key), None);
+        parts.start(key);
+        parts.finish(key, Some([4; 16]));
+        assert_eq!(parts.md5.get(&key), Some(&[4; 16]));
+
+        parts.start((id, 2));
+        parts.finish((id, 2), None);
+        parts.forget(id);
+        assert!(parts.md5.is_empty() && parts.running.is_empty() && parts.overlapped.is_empty());
     }
 
     #[test]
