@@ -156,6 +156,18 @@ impl DevStore {
         self.parts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// A part arriving: its old hash is dropped now; the new one, if the
+    /// caller sets it, is recorded when the returned guard drops.
+    fn part_upload(&self, upload_id: &str, part_number: i32) -> Option<PartUpload<'_>> {
+        let key = (Uuid::parse_str(upload_id).ok()?, part_number);
+        self.parts().start(key);
+        Some(PartUpload {
+            store: self,
+            key,
+            md5: None,
+        })
+    }
+
     fn forget_upload(&self, upload_id: &str) {
         if let Ok(id) = Uuid::parse_str(upload_id) {
             self.parts().forget(id);
@@ -409,15 +421,11 @@ macro_rules! dev_store_s3 {
                 &self,
                 req: S3Request<UploadPartInput>,
             ) -> S3Result<S3Response<UploadPartOutput>> {
-                let Ok(id) = Uuid::parse_str(&req.input.upload_id) else {
-                    return self.fs.upload_part(req).await;
-                };
-                let key = (id, req.input.part_number);
-                // A part sent again replaces the old one, hash and all.
-                self.parts().start(key);
-                let mut running = PartUpload { store: self, key, md5: None };
+                let running = self.part_upload(&req.input.upload_id, req.input.part_number);
                 let res = self.fs.upload_part(req).await?;
-                running.md5 = res.output.e_tag.as_ref().and_then(|t| parse_md5(t.value()));
+                if let Some(mut running) = running {
+                    running.md5 = res.output.e_tag.as_ref().and_then(|t| parse_md5(t.value()));
+                }
                 Ok(res)
             }
 
@@ -426,12 +434,7 @@ macro_rules! dev_store_s3 {
                 req: S3Request<UploadPartCopyInput>,
             ) -> S3Result<S3Response<UploadPartCopyOutput>> {
                 // Not recorded: a completion with a copied part goes to s3s-fs.
-                let Ok(id) = Uuid::parse_str(&req.input.upload_id) else {
-                    return self.fs.upload_part_copy(req).await;
-                };
-                let key = (id, req.input.part_number);
-                self.parts().start(key);
-                let _running = PartUpload { store: self, key, md5: None };
+                let _running = self.part_upload(&req.input.upload_id, req.input.part_number);
                 self.fs.upload_part_copy(req).await
             }
 
