@@ -395,7 +395,7 @@ fn hex(bytes: &[u8]) -> String {
 
 fn parse_md5(hex: &str) -> Option<[u8; 16]> {
     let mut out = [0u8; 16];
-    if hex.len() != 32 {
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     for (i, byte) in out.iter_mut().enumerate() {
@@ -556,5 +556,6 @@ mod tests {
         assert_eq!(parse_md5("900150983cd24fb0d6963f7d28e17f7"), None);
         assert_eq!(parse_md5("zz0150983cd24fb0d6963f7d28e17f72"), None);
         assert_eq!(parse_md5("900150983cd24fb0d6963f7d28e17f72-2"), None);
+        assert_eq!(parse_md5("+00150983cd24fb0d6963f7d28e17f72"), None);
     }
 }
