@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use common_s3::{MIB, data};
+use common_s3::{MIB, data, hex};
 use communication_utils::dev::s3::DevS3Server;
 use communication_utils::s3::{DownloadOptions, S3BucketClient, S3Config, UploadOptions};
 use s3s::crypto::{Checksum as _, Md5};
@@ -115,10 +115,6 @@ async fn a_taken_port_is_an_error() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 type Completion =

@@ -9,7 +9,7 @@ mod common_s3;
 use std::path::Path;
 use std::process::Command;
 
-use common_s3::{TestS3, data, sha256};
+use common_s3::{TestS3, data, hex, sha256};
 use communication_utils::s3::{DownloadOptions, UploadOptions};
 use serde_json::Value;
 
@@ -43,10 +43,6 @@ fn run_python(py: &str, t: &TestS3, cwd: &Path, args: &[&str]) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -174,6 +174,11 @@ pub fn data(len: usize, seed: u64) -> Vec<u8> {
     v
 }
 
+/// Lower-case hex, as S3 writes ETags and Python's `hexdigest()`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub fn sha256(bytes: &[u8]) -> Vec<u8> {
     Sha256::digest(bytes).to_vec()
 }
