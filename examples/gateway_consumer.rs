@@ -15,7 +15,7 @@
 //!
 //! With no `GATEWAY_HOST` in the environment it runs a self-contained
 //! demonstration: it starts the development gateway and S3 server in this
-//! process, a `workers_manager` stand-in (`ms_utils::encoding_utils::worker`)
+//! process, a `workers_manager` stand-in (`ms_utils::dev::worker`)
 //! and this service, runs one embedding job and one task round trip, says
 //! what happened, and exits 0 (within 60 seconds whatever happens).
 //!
@@ -39,14 +39,14 @@ use std::error::Error;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ms_utils::communication_utils::dev::gateway::DevGateway;
-use ms_utils::communication_utils::dev::s3::DevS3Server;
 use ms_utils::communication_utils::s3::S3BucketClient;
 use ms_utils::communication_utils::ws::{
     ConnectionState, HandlerError, Message, MicroServiceWs, RunHandle, WsConfig, WsConfigBuilder,
 };
-use ms_utils::encoding_utils::hashing_embedding::cosine;
-use ms_utils::encoding_utils::worker::EmbeddingWorker;
+use ms_utils::dev::gateway::DevGateway;
+use ms_utils::dev::hashing_embedding::cosine;
+use ms_utils::dev::s3::DevS3Server;
+use ms_utils::dev::worker::EmbeddingWorker;
 use ms_utils::encoding_utils::{EncodingJob, TaskTracker, WORKERS_MANAGER, send_encoding_job};
 use ms_utils::logging_lib::Logger;
 // The crates ms_utils is built with, so that this file needs no other dependency.

@@ -27,10 +27,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use ms_utils::communication_utils::dev::s3::DevS3Server;
 use ms_utils::communication_utils::s3::{
     DownloadOptions, S3BucketClient, S3Config, TransferConfig, UploadOptions,
 };
+use ms_utils::dev::s3::DevS3Server;
 use serde_json::{Value, json};
 
 #[path = "s3_bench/python.rs"]

@@ -1,13 +1,13 @@
 //! `worker`: a `workers_manager` stand-in that answers `text-to-embeddings`
 //! tasks with a real, deterministic embedding (feature hashing of word
 //! unigrams and bigrams into 384 dimensions; see
-//! `ms_utils::encoding_utils::hashing_embedding` for the exact algorithm),
+//! `ms_utils::dev::hashing_embedding` for the exact algorithm),
 //! through the bucket, so that services calling `send_encoding_job` can be
 //! run and tested without a GPU service.
 //!
 //! ```text
 //! # terminal 1: a development gateway and S3 server (or use a real gateway)
-//! cargo run -p ms_utils --features test-util --bin ms-utils-dev -- \
+//! cargo run -p ms_utils_dev --bin ms-utils-dev -- \
 //!     --user workers_manager:wm-pw --user my_service:svc-pw --bucket documents
 //! # terminal 2: paste the `export ...` lines it printed, then
 //! GATEWAY_USER=workers_manager GATEWAY_PASSWORD=wm-pw cargo run --example worker
@@ -30,8 +30,8 @@ use std::process::ExitCode;
 
 use ms_utils::communication_utils::s3::S3BucketClient;
 use ms_utils::communication_utils::ws::{MicroServiceWs, WsConfigBuilder};
+use ms_utils::dev::worker::EmbeddingWorker;
 use ms_utils::encoding_utils::WORKERS_MANAGER;
-use ms_utils::encoding_utils::worker::EmbeddingWorker;
 use ms_utils::logging_lib::Logger;
 // The crates ms_utils is built with: like gateway_consumer, this file needs no other dependency.
 use ms_utils::{tokio, tracing};

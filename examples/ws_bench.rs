@@ -28,7 +28,7 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use ms_utils::communication_utils::dev::gateway::DevGateway;
+use ms_utils::dev::gateway::DevGateway;
 use serde_json::{Map, Value, json};
 
 #[path = "ws_bench/bare.rs"]

@@ -3,8 +3,9 @@
 //!
 //! - [`ws`] (feature `ws`): `MicroServiceWs`, the gateway client.
 //! - [`s3`] (feature `s3`): `S3BucketClient`, the bucket client.
-//! - [`dev`] (feature `test-util`): in-process development gateway and S3
-//!   server, for tests and local development.
+//!
+//! The development gateway and S3 server used by the tests live in the
+//! `ms_utils_dev` crate (`ms_utils::dev` with the `test-util` feature).
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -13,9 +14,6 @@ pub mod ws;
 
 #[cfg(feature = "s3")]
 pub mod s3;
-
-#[cfg(feature = "test-util")]
-pub mod dev;
 
 // The two clients at the crate root, as in the Python package
 // (`from ms_utils.communication_utils import MicroServiceWs, S3BucketClient`).

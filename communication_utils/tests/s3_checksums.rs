@@ -2,7 +2,7 @@
 //! operation requires one (the default CRC32 trailer of aws-sdk-s3 >= 1.69 is
 //! rejected by Scaleway, OVH and Backblaze), and whole-object downloads verify
 //! the checksum the server stored, when it has one.
-#![cfg(all(feature = "s3", feature = "test-util"))]
+#![cfg(feature = "s3")]
 
 mod common_s3;
 

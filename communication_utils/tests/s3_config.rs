@@ -1,5 +1,5 @@
 //! Configuration from the environment, read when called.
-#![cfg(all(feature = "s3", feature = "test-util"))]
+#![cfg(feature = "s3")]
 
 mod common_s3;
 

@@ -1,6 +1,6 @@
 //! Typed errors: wrong credentials, missing bucket or key, unreadable local
 //! files, ACLs where the server lacks them.
-#![cfg(all(feature = "s3", feature = "test-util"))]
+#![cfg(feature = "s3")]
 
 mod common_s3;
 

@@ -1,6 +1,6 @@
 //! Failures half-way: the server going away during a download, and an
 //! upload source failing during a multipart upload.
-#![cfg(all(feature = "s3", feature = "test-util"))]
+#![cfg(feature = "s3")]
 
 mod common_s3;
 

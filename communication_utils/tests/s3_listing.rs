@@ -1,5 +1,5 @@
 //! Listing past 1,000 keys, prefixes and pages, buckets, exists, copy, delete.
-#![cfg(all(feature = "s3", feature = "test-util"))]
+#![cfg(feature = "s3")]
 
 mod common_s3;
 

@@ -1,6 +1,6 @@
 //! The user metadata an upload stores: the original's four keys and formats,
 //! the caller's own keys, non-ASCII values, and the Content-Type.
-#![cfg(all(feature = "s3", feature = "test-util"))]
+#![cfg(feature = "s3")]
 
 mod common_s3;
 

@@ -1,5 +1,5 @@
 //! Presigned URLs work without credentials, until they expire.
-#![cfg(all(feature = "s3", feature = "test-util"))]
+#![cfg(feature = "s3")]
 
 mod common_s3;
 

@@ -1,6 +1,6 @@
 //! The ready-made progress bar (`indicatif`) as a transfer's listener: it
 //! follows uploads and downloads, in parts and ranges, to their end.
-#![cfg(all(feature = "s3", feature = "test-util"))]
+#![cfg(feature = "s3")]
 
 mod common_s3;
 

@@ -1,7 +1,7 @@
 //! The S3 secret key never reaches a log line (at any level, SDK logs
 //! included) nor a `Debug` output of the client, its configuration or its
 //! errors.
-#![cfg(all(feature = "s3", feature = "test-util"))]
+#![cfg(feature = "s3")]
 
 mod common_s3;
 
@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common_s3::{MIB, data};
-use communication_utils::dev::s3::DevS3Server;
 use communication_utils::s3::{DownloadOptions, S3BucketClient, S3Config, UploadOptions};
+use ms_utils_dev::s3::DevS3Server;
 
 const ACCESS_KEY: &str = "secrets-test-access";
 const SECRET_KEY: &str = "Sup3r-S3cret-Value-7f3a9c";

@@ -1,6 +1,6 @@
 //! The client's transport settings: an extra CA certificate for a private
 //! HTTPS endpoint, and configurable timeouts and retries (standard mode).
-#![cfg(all(feature = "s3", feature = "test-util"))]
+#![cfg(feature = "s3")]
 
 mod common_s3;
 

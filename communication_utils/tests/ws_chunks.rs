@@ -54,7 +54,7 @@ fn consume(
     rx
 }
 
-async fn raw(gw: &communication_utils::dev::gateway::DevGateway, text: String) {
+async fn raw(gw: &ms_utils_dev::gateway::DevGateway, text: String) {
     gw.faults().send_raw_text("alice", text).await.unwrap();
 }
 

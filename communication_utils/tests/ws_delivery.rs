@@ -19,8 +19,8 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use communication_utils::dev::gateway::DevGateway;
 use communication_utils::ws::MicroServiceWs;
+use ms_utils_dev::gateway::DevGateway;
 use tokio_util::sync::CancellationToken;
 
 /// How the gateway ends alice's connection every 50 ms.

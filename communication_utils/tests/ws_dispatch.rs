@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::capture::LogCapture;
 use common::*;
 use communication_utils::ws::{Message, MicroServiceWs, Router, RunOptions, Strategy};
+use ms_utils_dev::testing::LogCapture;
 use tokio::sync::{Notify, Semaphore};
 
 /// alice sends `n` tasks to bob; returns once they are queued.

@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::capture::LogCapture;
 use common::*;
 use communication_utils::ws::{Event, Message};
+use ms_utils_dev::testing::LogCapture;
 
 #[tokio::test]
 async fn garbage_binary_and_non_object_frames_are_handled_and_the_connection_stays() {

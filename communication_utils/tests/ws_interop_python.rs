@@ -47,9 +47,7 @@ fn serve(alice: &communication_utils::ws::MicroServiceWs) -> communication_utils
     })
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use ms_utils_dev::testing::hex;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_original_and_rust_exchange_tasks_and_a_chunked_payload() {

@@ -126,7 +126,7 @@ async fn nothing_listening_is_a_transient_connect_error() {
 
 #[tokio::test]
 async fn without_token_the_upgrade_needs_an_anonymous_gateway() {
-    let gw = communication_utils::dev::gateway::DevGateway::builder()
+    let gw = ms_utils_dev::gateway::DevGateway::builder()
         .allow_anonymous(true)
         .start()
         .await

@@ -107,7 +107,7 @@ async fn a_dead_gateway_is_detected_by_keepalive() {
 /// spaced by them.
 #[tokio::test]
 async fn reconnect_delays_follow_the_backoff_policy() {
-    let gw = communication_utils::dev::gateway::DevGateway::builder()
+    let gw = ms_utils_dev::gateway::DevGateway::builder()
         .allow_anonymous(true)
         .start()
         .await
@@ -164,7 +164,7 @@ async fn reconnect_delays_follow_the_backoff_policy() {
 /// again and hands over to a new connection gracefully, losing nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_in_again_before_the_token_expires_without_losing_messages() {
-    let gw = communication_utils::dev::gateway::DevGateway::builder()
+    let gw = ms_utils_dev::gateway::DevGateway::builder()
         .user(ALICE.0, ALICE.1)
         .user(BOB.0, BOB.1)
         .token_ttl(Duration::from_secs(3))

@@ -6,9 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::capture::LogCapture;
 use common::*;
 use communication_utils::ws::{ConnectionState, MicroServiceWs};
+use ms_utils_dev::testing::LogCapture;
 
 /// The base64url header every development-gateway token starts with.
 const TOKEN_PREFIX: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";

@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use communication_utils::dev::gateway::DevGateway;
 use communication_utils::ws::MicroServiceWs;
+use ms_utils_dev::gateway::DevGateway;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 
 /// (CA certificate PEM, server certificate PEM, server key PEM) for 127.0.0.1.

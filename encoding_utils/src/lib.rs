@@ -61,18 +61,17 @@
 //! # Also here
 //! - [`codec`]: base64 helpers, [`chunk_messages`](codec::chunk_messages)
 //!   (PROTOCOL §3.1) and [`jwt_claims`](codec::jwt_claims).
-//! - [`hashing_embedding`]: a deterministic feature-hashing embedding.
-//! - [`worker`]: a `workers_manager` stand-in built on it, for development
-//!   and tests.
+//!
+//! A `workers_manager` stand-in that answers these jobs without a GPU, for
+//! development and tests, is in the `ms_utils_dev` crate
+//! (`ms_utils::dev::worker` with the `test-util` feature).
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod codec;
 mod error;
-pub mod hashing_embedding;
 mod job;
 mod task;
 mod tracker;
-pub mod worker;
 
 pub use error::Error;
 pub use job::{Embeddings, download_data, send_encoding_job};

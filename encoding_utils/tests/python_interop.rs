@@ -10,8 +10,8 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{BUCKET, CONSUMER, LIMIT, Servers};
-use ms_utils_encoding::hashing_embedding::embed;
-use ms_utils_encoding::worker::EmbeddingWorker;
+use ms_utils_dev::hashing_embedding::embed;
+use ms_utils_dev::worker::EmbeddingWorker;
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -37,12 +37,12 @@ async fn the_main_job_runs_an_embedding_job_and_a_task_round_trip_and_ends() {
 async fn with_gateway_env_it_serves_tasks_until_stopped() {
     use std::collections::HashMap;
 
-    use ms_utils::communication_utils::dev::gateway::DevGateway;
-    use ms_utils::communication_utils::dev::s3::DevS3Server;
     use ms_utils::communication_utils::s3::S3BucketClient;
     use ms_utils::communication_utils::ws::{MicroServiceWs, WsConfigBuilder};
+    use ms_utils::dev::gateway::DevGateway;
+    use ms_utils::dev::s3::DevS3Server;
+    use ms_utils::dev::worker::EmbeddingWorker;
     use ms_utils::encoding_utils::WORKERS_MANAGER;
-    use ms_utils::encoding_utils::worker::EmbeddingWorker;
     use serde_json::json;
 
     const LIMIT: Duration = Duration::from_secs(30);

@@ -9,7 +9,7 @@
 //! | `s3` | yes | [`communication_utils::s3`]: `S3BucketClient`, the bucket client |
 //! | `encoding` | yes | [`encoding_utils`]: embedding jobs (turns on `ws` and `s3`) |
 //! | `logging` | yes | [`logging_lib`]: `Logger`, the common log format |
-//! | `test-util` | no | [`communication_utils::dev`]: in-process development gateway and S3 server, and the `ms-utils-dev` binary |
+//! | `test-util` | no | [`dev`]: in-process development gateway (with `ws`), S3 server (with `s3`) and `workers_manager` stand-in (with `encoding`), for a service's tests |
 //!
 //! The names of the Python package are kept: `ms_utils::communication_utils`,
 //! `ms_utils::logging_lib`, `ms_utils::encoding_utils`, and the main types are
@@ -17,7 +17,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// The gateway websocket client and the S3 bucket client (features `ws`, `s3`).
-#[cfg(any(feature = "ws", feature = "s3", feature = "test-util"))]
+#[cfg(any(feature = "ws", feature = "s3"))]
 pub use communication_utils;
 
 /// Embedding jobs over the gateway and the bucket, and their codecs (feature `encoding`).
@@ -26,6 +26,12 @@ pub use communication_utils;
 /// crates.io); here it keeps the Python package's name.
 #[cfg(feature = "encoding")]
 pub use ms_utils_encoding as encoding_utils;
+
+/// Development servers for a service's tests (feature `test-util`): the
+/// gateway with fault injection, an S3-compatible server, a
+/// `workers_manager` stand-in. Published as the `ms_utils_dev` crate.
+#[cfg(feature = "test-util")]
+pub use ms_utils_dev as dev;
 
 /// The platform's common logger (feature `logging`).
 #[cfg(feature = "logging")]
@@ -39,7 +45,7 @@ pub use communication_utils::ws::MicroServiceWs;
 /// error types live next to it in [`communication_utils::s3`]: `S3Config`,
 /// `TransferConfig`, `UploadOptions`, `DownloadOptions`,
 /// `ProgressBarListener`, `ObjectMetadata`, `Error`. With `test-util` (and
-/// `s3`), `communication_utils::dev::s3::DevS3Server` is an in-process S3
+/// `s3`), `dev::s3::DevS3Server` is an in-process S3
 /// server for a service's own tests.
 ///
 /// ```no_run

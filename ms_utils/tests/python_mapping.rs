@@ -6,7 +6,8 @@
     feature = "ws",
     feature = "s3",
     feature = "encoding",
-    feature = "logging"
+    feature = "logging",
+    feature = "test-util"
 ))]
 #![allow(dead_code, unused_variables)]
 
@@ -23,9 +24,8 @@ use ms_utils::communication_utils::ws::{
     self, ChunkAssembler, ChunkLimits, ConnectionState, Message, MicroServiceWs, Router, RunHandle,
     RunOptions, Strategy, WsConfig, WsConfigBuilder,
 };
-use ms_utils::encoding_utils::{
-    self as enc, EncodingJob, JobOutcome, TaskTracker, codec, hashing_embedding, worker,
-};
+use ms_utils::dev::{hashing_embedding, worker};
+use ms_utils::encoding_utils::{self as enc, EncodingJob, JobOutcome, TaskTracker, codec};
 use ms_utils::logging_lib::{self as log, Format, JsonFormat, Logger, PythonFormat, Rotation};
 use ms_utils::serde_json::{Value, json};
 use ms_utils::{time_it, tracing};

@@ -159,30 +159,6 @@ impl S3Config {
         S3ConfigBuilder::from_env().build()
     }
 
-    /// A configuration for a local S3-compatible server (path-style, checksums
-    /// only when required), which cannot fail to build.
-    #[cfg(feature = "test-util")]
-    pub(crate) fn local(endpoint: String, access_key: &str, secret_key: &str) -> S3Config {
-        S3Config {
-            endpoint: Some(endpoint),
-            region: DEFAULT_REGION.to_owned(),
-            keys: Some(StaticKeys {
-                access_key: access_key.to_owned(),
-                secret_key: secret_key.to_owned(),
-                session_token: None,
-            }),
-            force_path_style: true,
-            checksums_when_required: true,
-            extra_ca_pem: None,
-            connect_timeout: Duration::from_secs(10),
-            read_timeout: None,
-            operation_timeout: None,
-            attempt_timeout: None,
-            max_attempts: 3,
-            transfer: TransferConfig::default(),
-        }
-    }
-
     /// The endpoint URL, if a custom one is set.
     ///
     /// ```

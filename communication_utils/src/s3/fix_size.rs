@@ -171,11 +171,12 @@ impl S3BucketClient {
     }
 }
 
-#[cfg(all(test, feature = "test-util"))]
+#[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dev::s3::DevS3Server;
+    use crate::s3::S3Config;
     use crate::s3::UploadOptions;
+    use ms_utils_dev::s3::DevS3Server;
 
     /// The multipart-copy path normally runs only above 5 GiB; a limit of 0
     /// forces it on a small object.
@@ -186,9 +187,16 @@ mod tests {
             .start()
             .await
             .unwrap();
-        let client = S3BucketClient::new("t", server.client_config())
-            .await
+        // The server's own `client_config()` is of the `communication_utils`
+        // that `ms_utils_dev` links, not of this unit-test build.
+        let config = S3Config::builder()
+            .endpoint(server.endpoint())
+            .credentials(server.access_key(), server.secret_key())
+            .force_path_style(true)
+            .checksums_when_required(true)
+            .build()
             .unwrap();
+        let client = S3BucketClient::new("t", config).await.unwrap();
         let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
         let up = client
             .upload_bytes(bytes.clone(), "fix-size", "k.bin", UploadOptions::new())

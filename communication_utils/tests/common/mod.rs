@@ -2,15 +2,13 @@
 //! 127.0.0.1:0 with known users, client builders for it, and bounded waits.
 #![allow(dead_code, unreachable_pub)]
 
-pub mod capture;
-
 use std::future::Future;
 use std::time::Duration;
 
-use communication_utils::dev::gateway::DevGateway;
 use communication_utils::ws::{
     ConnectionState, Message, MicroServiceWs, ReconnectPolicy, WsConfigBuilder,
 };
+use ms_utils_dev::gateway::DevGateway;
 use tokio::sync::watch;
 
 pub const ALICE: (&str, &str) = ("alice", "alice-pw");

@@ -15,8 +15,8 @@
 
 use std::time::Duration;
 
-use communication_utils::dev::s3::DevS3Server;
 use communication_utils::s3::{S3BucketClient, S3Config, TransferConfig};
+use ms_utils_dev::s3::DevS3Server;
 use sha2::{Digest, Sha256};
 
 pub const MIB: usize = 1024 * 1024;
@@ -160,24 +160,12 @@ impl TestS3 {
     }
 }
 
-/// Deterministic, incompressible-looking test data.
-pub fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut v = Vec::with_capacity(len + 8);
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(len);
-    v
-}
-
 /// Lower-case hex, as S3 writes ETags and Python's `hexdigest()`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+#[allow(unused_imports)]
+pub use ms_utils_dev::testing::hex;
+/// Deterministic, incompressible-looking test data.
+#[allow(unused_imports)]
+pub use ms_utils_dev::testing::test_data as data;
 
 pub fn sha256(bytes: &[u8]) -> Vec<u8> {
     Sha256::digest(bytes).to_vec()

@@ -1,7 +1,7 @@
 //! A stand-in for the platform's `workers_manager`: answers
 //! `text-to-embeddings` tasks with the [`hashing_embedding`]
 //! vectors, through the bucket, so that the whole flow of
-//! [`send_encoding_job`](crate::send_encoding_job) can be seen working
+//! [`send_encoding_job`](ms_utils_encoding::send_encoding_job) can be seen working
 //! without a GPU service. Used by `examples/worker.rs`, the main job of
 //! `examples/gateway_consumer.rs`, and the tests.
 //!
@@ -18,13 +18,12 @@ use communication_utils::ws::{Message, MicroServiceWs, RunHandle};
 use serde_json::{Value, json};
 
 use crate::hashing_embedding;
-use crate::task::{EncodingTask, TEXT_TO_EMBEDDINGS};
-use crate::tracker::JobOutcome;
+use ms_utils_encoding::{EncodingTask, JobOutcome, TEXT_TO_EMBEDDINGS};
 
 /// Where results are written, followed by `<jobId>-<uuid4>.json`.
 ///
 /// ```
-/// assert!(ms_utils_encoding::worker::RESULT_PREFIX.starts_with(ms_utils_encoding::INPUT_PREFIX));
+/// assert!(ms_utils_dev::worker::RESULT_PREFIX.starts_with(ms_utils_encoding::INPUT_PREFIX));
 /// ```
 pub const RESULT_PREFIX: &str = "encoder/results/";
 
@@ -32,7 +31,7 @@ pub const RESULT_PREFIX: &str = "encoder/results/";
 /// as an error result carrying this text.
 ///
 /// ```
-/// let e = ms_utils_encoding::worker::WorkerError::Unsupported { job_task: "ocr".into() };
+/// let e = ms_utils_dev::worker::WorkerError::Unsupported { job_task: "ocr".into() };
 /// assert_eq!(e.to_string(), "unsupported job_task \"ocr\"");
 /// ```
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +83,7 @@ pub enum WorkerError {
 /// ```no_run
 /// use communication_utils::s3::S3BucketClient;
 /// use communication_utils::ws::MicroServiceWs;
-/// use ms_utils_encoding::worker::EmbeddingWorker;
+/// use ms_utils_dev::worker::EmbeddingWorker;
 ///
 /// # async fn f(ms: MicroServiceWs, s3: S3BucketClient) -> Result<(), communication_utils::ws::Error> {
 /// // `ms` is logged in as `workers_manager`.
@@ -105,7 +104,7 @@ impl EmbeddingWorker {
     ///
     /// ```no_run
     /// # fn f(ms: communication_utils::ws::MicroServiceWs, s3: communication_utils::s3::S3BucketClient) {
-    /// let worker = ms_utils_encoding::worker::EmbeddingWorker::new(ms, s3);
+    /// let worker = ms_utils_dev::worker::EmbeddingWorker::new(ms, s3);
     /// # let _ = worker; }
     /// ```
     pub fn new(ws: MicroServiceWs, s3: S3BucketClient) -> Self {
@@ -116,7 +115,7 @@ impl EmbeddingWorker {
     /// received on the client (other messages are ignored).
     ///
     /// ```no_run
-    /// # fn f(w: ms_utils_encoding::worker::EmbeddingWorker) {
+    /// # fn f(w: ms_utils_dev::worker::EmbeddingWorker) {
     /// let run = w.serve();
     /// # drop(run); }
     /// ```
@@ -139,7 +138,7 @@ impl EmbeddingWorker {
     /// Not cancel-safe: a task dropped half-way gets no answer.
     ///
     /// ```no_run
-    /// # async fn f(w: ms_utils_encoding::worker::EmbeddingWorker, msg: communication_utils::ws::Message) -> Result<(), ms_utils_encoding::worker::WorkerError> {
+    /// # async fn f(w: ms_utils_dev::worker::EmbeddingWorker, msg: communication_utils::ws::Message) -> Result<(), ms_utils_dev::worker::WorkerError> {
     /// if !w.handle(msg).await? {
     ///     println!("not a task for this worker");
     /// }

@@ -21,7 +21,7 @@
 //! secret key. Filter that target out of logs you keep.
 //!
 //! ```no_run
-//! use communication_utils::dev::s3::DevS3Server;
+//! use ms_utils_dev::s3::DevS3Server;
 //! use communication_utils::s3::S3BucketClient;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -44,7 +44,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::s3::S3Config;
+use communication_utils::s3::S3Config;
 
 mod store;
 
@@ -58,7 +58,7 @@ pub const DEFAULT_SECRET_KEY: &str = "ms-utils-dev-secret";
 ///
 /// ```no_run
 /// # async fn f() -> std::io::Result<()> {
-/// let server = communication_utils::dev::s3::DevS3Server::builder().start().await?;
+/// let server = ms_utils_dev::s3::DevS3Server::builder().start().await?;
 /// println!("S3 {}", server.endpoint());
 /// # Ok(()) }
 /// ```
@@ -88,7 +88,7 @@ impl fmt::Debug for DevS3Server {
 ///
 /// ```no_run
 /// # async fn f() -> std::io::Result<()> {
-/// use communication_utils::dev::s3::DevS3Server;
+/// use ms_utils_dev::s3::DevS3Server;
 /// let server = DevS3Server::builder()
 ///     .root("/tmp/s3-data")
 ///     .port(9000)
@@ -126,7 +126,7 @@ impl DevS3ServerBuilder {
     /// a fresh temporary folder, deleted on shutdown.
     ///
     /// ```
-    /// let b = communication_utils::dev::s3::DevS3Server::builder().root("./s3-data");
+    /// let b = ms_utils_dev::s3::DevS3Server::builder().root("./s3-data");
     /// # let _ = b;
     /// ```
     pub fn root(mut self, root: impl Into<PathBuf>) -> Self {
@@ -137,7 +137,7 @@ impl DevS3ServerBuilder {
     /// Listen on this port of 127.0.0.1 (default 0: any free port).
     ///
     /// ```
-    /// let b = communication_utils::dev::s3::DevS3Server::builder().port(9000);
+    /// let b = ms_utils_dev::s3::DevS3Server::builder().port(9000);
     /// # let _ = b;
     /// ```
     pub fn port(mut self, port: u16) -> Self {
@@ -149,7 +149,7 @@ impl DevS3ServerBuilder {
     /// [`DEFAULT_SECRET_KEY`]). Requests signed with others are refused (403).
     ///
     /// ```
-    /// let b = communication_utils::dev::s3::DevS3Server::builder().credentials("ak", "sk");
+    /// let b = ms_utils_dev::s3::DevS3Server::builder().credentials("ak", "sk");
     /// # let _ = b;
     /// ```
     pub fn credentials(
@@ -164,7 +164,7 @@ impl DevS3ServerBuilder {
     /// Create this bucket at start (may be called several times).
     ///
     /// ```
-    /// let b = communication_utils::dev::s3::DevS3Server::builder().bucket("a").bucket("b");
+    /// let b = ms_utils_dev::s3::DevS3Server::builder().bucket("a").bucket("b");
     /// # let _ = b;
     /// ```
     pub fn bucket(mut self, name: impl Into<String>) -> Self {
@@ -179,7 +179,7 @@ impl DevS3ServerBuilder {
     ///
     /// ```no_run
     /// # async fn f() -> std::io::Result<()> {
-    /// let server = communication_utils::dev::s3::DevS3Server::builder().start().await?;
+    /// let server = ms_utils_dev::s3::DevS3Server::builder().start().await?;
     /// # Ok(()) }
     /// ```
     pub async fn start(self) -> std::io::Result<DevS3Server> {
@@ -263,7 +263,7 @@ impl DevS3Server {
     /// A builder: temporary root, any free port, default credentials.
     ///
     /// ```
-    /// let b = communication_utils::dev::s3::DevS3Server::builder();
+    /// let b = ms_utils_dev::s3::DevS3Server::builder();
     /// # let _ = b;
     /// ```
     pub fn builder() -> DevS3ServerBuilder {
@@ -273,7 +273,7 @@ impl DevS3Server {
     /// The bound address (`127.0.0.1:port`).
     ///
     /// ```no_run
-    /// # async fn f(s: communication_utils::dev::s3::DevS3Server) { println!("{}", s.addr().port()); }
+    /// # async fn f(s: ms_utils_dev::s3::DevS3Server) { println!("{}", s.addr().port()); }
     /// ```
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -282,7 +282,7 @@ impl DevS3Server {
     /// The endpoint URL, `http://127.0.0.1:port`.
     ///
     /// ```no_run
-    /// # async fn f(s: communication_utils::dev::s3::DevS3Server) { println!("S3 {}", s.endpoint()); }
+    /// # async fn f(s: ms_utils_dev::s3::DevS3Server) { println!("S3 {}", s.endpoint()); }
     /// ```
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
@@ -291,7 +291,7 @@ impl DevS3Server {
     /// The folder served: one sub-folder per bucket, one file per object.
     ///
     /// ```no_run
-    /// # async fn f(s: communication_utils::dev::s3::DevS3Server) { println!("{}", s.root().display()); }
+    /// # async fn f(s: ms_utils_dev::s3::DevS3Server) { println!("{}", s.root().display()); }
     /// ```
     pub fn root(&self) -> &Path {
         &self.root
@@ -300,7 +300,7 @@ impl DevS3Server {
     /// The access key the server accepts.
     ///
     /// ```no_run
-    /// # async fn f(s: communication_utils::dev::s3::DevS3Server) { println!("{}", s.access_key()); }
+    /// # async fn f(s: ms_utils_dev::s3::DevS3Server) { println!("{}", s.access_key()); }
     /// ```
     pub fn access_key(&self) -> &str {
         &self.access_key
@@ -309,29 +309,38 @@ impl DevS3Server {
     /// The secret key the server accepts (print it only for local use).
     ///
     /// ```no_run
-    /// # async fn f(s: communication_utils::dev::s3::DevS3Server) { let _ = s.secret_key(); }
+    /// # async fn f(s: ms_utils_dev::s3::DevS3Server) { let _ = s.secret_key(); }
     /// ```
     pub fn secret_key(&self) -> &str {
         &self.secret_key
     }
 
-    /// A ready-made configuration for [`S3BucketClient`](crate::s3::S3BucketClient):
+    /// A ready-made configuration for [`S3BucketClient`](communication_utils::s3::S3BucketClient):
     /// this endpoint, these credentials, region `fr-par`, path-style.
     ///
     /// ```no_run
-    /// # async fn f(s: communication_utils::dev::s3::DevS3Server) -> Result<(), communication_utils::s3::Error> {
+    /// # async fn f(s: ms_utils_dev::s3::DevS3Server) -> Result<(), communication_utils::s3::Error> {
     /// let client = communication_utils::s3::S3BucketClient::new("dev", s.client_config()).await?;
     /// # Ok(()) }
     /// ```
     pub fn client_config(&self) -> S3Config {
-        S3Config::local(self.endpoint(), &self.access_key, &self.secret_key)
+        #[allow(clippy::expect_used)]
+        S3Config::builder()
+            .endpoint(self.endpoint())
+            .credentials(self.access_key.as_str(), self.secret_key.as_str())
+            .force_path_style(true)
+            .checksums_when_required(true)
+            .build()
+            // Only a non-http(s) endpoint or a bad transfer setting fails, and
+            // this is an http:// URL with the default transfer settings.
+            .expect("a local http endpoint with default settings is a valid S3Config")
     }
 
     /// Stops accepting, closes every connection (cutting transfers in
     /// progress) and waits for the server task to end.
     ///
     /// ```no_run
-    /// # async fn f(s: communication_utils::dev::s3::DevS3Server) { s.shutdown().await; }
+    /// # async fn f(s: ms_utils_dev::s3::DevS3Server) { s.shutdown().await; }
     /// ```
     pub async fn shutdown(mut self) {
         self.stop.cancel();

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::state::{Outbound, SessionHandle, Shared};
-use crate::ws::chunks::{ChunkAssembler, ChunkLimits, chunk_frames};
+use communication_utils::ws::chunks::{ChunkAssembler, ChunkLimits, chunk_frames};
 
 /// Frames queued for one connection before routers to it wait.
 const OUTBOUND_QUEUE: usize = 256;

@@ -25,7 +25,7 @@
 //!    without words stays all zeros).
 //!
 //! ```
-//! use ms_utils_encoding::hashing_embedding::{DIMENSIONS, cosine, embed};
+//! use ms_utils_dev::hashing_embedding::{DIMENSIONS, cosine, embed};
 //!
 //! let a = embed("The cat sat on the mat", true);
 //! let b = embed("the CAT sat on the mat!", true);
@@ -38,7 +38,7 @@
 /// The dimension of [`embed`]'s vectors.
 ///
 /// ```
-/// use ms_utils_encoding::hashing_embedding::{DIMENSIONS, embed};
+/// use ms_utils_dev::hashing_embedding::{DIMENSIONS, embed};
 /// assert_eq!(embed("x", false).len(), DIMENSIONS);
 /// ```
 pub const DIMENSIONS: usize = 384;
@@ -65,7 +65,7 @@ fn fmix64(mut k: u64) -> u64 {
 /// The words of `text`: lower-cased runs of alphanumeric characters.
 ///
 /// ```
-/// use ms_utils_encoding::hashing_embedding::words;
+/// use ms_utils_dev::hashing_embedding::words;
 /// assert_eq!(words("Héllo, wörld! 42x"), ["héllo", "wörld", "42x"]);
 /// ```
 pub fn words(text: &str) -> Vec<String> {
@@ -79,7 +79,7 @@ pub fn words(text: &str) -> Vec<String> {
 /// The features of `text`: its words, then its adjacent word pairs.
 ///
 /// ```
-/// use ms_utils_encoding::hashing_embedding::features;
+/// use ms_utils_dev::hashing_embedding::features;
 /// assert_eq!(features("a b c"), ["a", "b", "c", "a b", "b c"]);
 /// ```
 pub fn features(text: &str) -> Vec<String> {
@@ -96,7 +96,7 @@ pub fn features(text: &str) -> Vec<String> {
 /// The `(dimension, sign)` a feature adds to, in a vector of `dims` dimensions.
 ///
 /// ```
-/// use ms_utils_encoding::hashing_embedding::slot;
+/// use ms_utils_dev::hashing_embedding::slot;
 /// let (i, s) = slot("cat", 384);
 /// assert!(i < 384 && (s == 1.0 || s == -1.0));
 /// assert_eq!(slot("cat", 384), (i, s));
@@ -117,7 +117,7 @@ pub fn slot(feature: &str, dims: usize) -> (usize, f32) {
 /// `dims == 0` gives an empty vector.
 ///
 /// ```
-/// use ms_utils_encoding::hashing_embedding::embed_with_dims;
+/// use ms_utils_dev::hashing_embedding::embed_with_dims;
 /// let v = embed_with_dims("one two", 8, false);
 /// assert_eq!(v.len(), 8);
 /// // Three features (two words, one pair), each adding ±1.
@@ -145,7 +145,7 @@ pub fn embed_with_dims(text: &str, dims: usize, normalize: bool) -> Vec<f32> {
 /// `normalize` is true.
 ///
 /// ```
-/// use ms_utils_encoding::hashing_embedding::embed;
+/// use ms_utils_dev::hashing_embedding::embed;
 /// let v = embed("hello world", true);
 /// let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
 /// assert!((norm - 1.0).abs() < 1e-6);
@@ -157,7 +157,7 @@ pub fn embed(text: &str, normalize: bool) -> Vec<f32> {
 /// The cosine similarity of two vectors (0 when either is all zeros).
 ///
 /// ```
-/// use ms_utils_encoding::hashing_embedding::{cosine, embed};
+/// use ms_utils_dev::hashing_embedding::{cosine, embed};
 /// let v = embed("same words", false);
 /// assert!((cosine(&v, &v) - 1.0).abs() < 1e-6);
 /// ```

@@ -2,11 +2,7 @@
 //! login, tokio-tungstenite for the websocket) so that its behaviour is
 //! pinned independently of `MicroServiceWs`. One test binary; one module per
 //! behaviour area, the shared support here.
-#![cfg(all(feature = "ws", feature = "test-util"))]
-
-// The log sink shared with the `ws_*` tests.
-#[path = "../common/capture.rs"]
-mod capture;
+#![cfg(feature = "gateway")]
 
 mod bench;
 mod faults;
@@ -20,10 +16,10 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use capture::LogCapture;
-use communication_utils::dev::gateway::DevGateway;
 use communication_utils::ws::chunks::{ChunkAssembler, ChunkLimits, chunk_texts};
 use futures_util::{SinkExt as _, StreamExt as _};
+use ms_utils_dev::gateway::DevGateway;
+use ms_utils_dev::testing::LogCapture;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout};

@@ -43,7 +43,7 @@ impl GatewayError {
 /// ```no_run
 /// # async fn demo() -> std::io::Result<()> {
 /// use std::time::Duration;
-/// use communication_utils::dev::gateway::DevGateway;
+/// use ms_utils_dev::gateway::DevGateway;
 ///
 /// let gateway = DevGateway::builder().user("svc", "pw").start().await?;
 /// let faults = gateway.faults();
@@ -71,7 +71,7 @@ impl FaultControl {
     /// (as a crashed or restarted gateway would). Returns how many.
     ///
     /// ```no_run
-    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
     /// let closed = gateway.faults().close_all_now();
     /// println!("dropped {closed} connections");
     /// # }
@@ -96,7 +96,7 @@ impl FaultControl {
     /// are marked closing (no longer routed to) without a close frame queued.
     ///
     /// ```no_run
-    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
     /// let closed = gateway.faults().close_all_gracefully().await;
     /// # let _ = closed; }
     /// ```
@@ -111,7 +111,7 @@ impl FaultControl {
     /// As [`FaultControl::close_all_gracefully`].
     ///
     /// ```no_run
-    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
     /// assert_eq!(gateway.faults().close_user_gracefully("svc").await, 1);
     /// # }
     /// ```
@@ -143,7 +143,7 @@ impl FaultControl {
     /// time, so paused-time tests control it).
     ///
     /// ```no_run
-    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
     /// gateway.faults().close_all_after(std::time::Duration::from_millis(50));
     /// # }
     /// ```
@@ -164,7 +164,7 @@ impl FaultControl {
     /// the right password.
     ///
     /// ```no_run
-    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
     /// gateway.faults().refuse_logins(true); // every login: 401
     /// gateway.faults().refuse_logins(false);
     /// # }
@@ -178,7 +178,7 @@ impl FaultControl {
     /// [`FaultControl::refuse_logins`].
     ///
     /// ```no_run
-    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
     /// gateway.faults().login_status(Some(500)); // a gateway in trouble
     /// gateway.faults().login_status(None);
     /// # }
@@ -192,7 +192,7 @@ impl FaultControl {
     /// open: what a hung peer looks like. Logins still work.
     ///
     /// ```no_run
-    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
     /// gateway.faults().stall(true); // pings go unanswered
     /// gateway.faults().stall(false);
     /// # }
@@ -218,7 +218,7 @@ impl FaultControl {
     /// nothing was queued.
     ///
     /// ```no_run
-    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
     /// gateway.faults().send_raw_text("svc", "not json {").await.unwrap();
     /// # }
     /// ```
@@ -256,7 +256,7 @@ impl FaultControl {
     /// Cancel-safe, as [`FaultControl::send_raw_text`].
     ///
     /// ```no_run
-    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
     /// let value = serde_json::json!({"event": "ms-task", "data": {"big": "x".repeat(2 << 20)}});
     /// gateway.faults().deliver("svc", &value).await.unwrap(); // arrives as chunks
     /// # }
@@ -276,7 +276,7 @@ impl FaultControl {
     /// The users with an open connection, sorted, once per connection.
     ///
     /// ```no_run
-    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
     /// assert_eq!(gateway.faults().connected_users(), ["svc"]);
     /// # }
     /// ```
@@ -310,7 +310,7 @@ impl FaultControl {
     /// Cancel-safe (it only observes).
     ///
     /// ```no_run
-    /// # async fn demo(gateway: communication_utils::dev::gateway::DevGateway) {
+    /// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
     /// use std::time::Duration;
     /// let faults = gateway.faults();
     /// // e.g. wait for a client to log in again after a fault

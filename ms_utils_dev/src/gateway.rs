@@ -8,7 +8,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
-//! use communication_utils::dev::gateway::DevGateway;
+//! use ms_utils_dev::gateway::DevGateway;
 //!
 //! let gateway = DevGateway::builder()
 //!     .user("orders", "orders-pw")
@@ -57,7 +57,7 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// ```no_run
 /// # async fn demo(cert_pem: Vec<u8>, key_pem: Vec<u8>) -> std::io::Result<()> {
 /// use std::time::Duration;
-/// use communication_utils::dev::gateway::DevGateway;
+/// use ms_utils_dev::gateway::DevGateway;
 ///
 /// let gateway = DevGateway::builder()
 ///     .user("svc-a", "pw-a")
@@ -303,7 +303,7 @@ impl DevGateway {
     /// ```no_run
     /// # async fn demo() -> std::io::Result<()> {
     /// use std::time::Duration;
-    /// use communication_utils::dev::gateway::DevGateway;
+    /// use ms_utils_dev::gateway::DevGateway;
     ///
     /// let gateway = DevGateway::builder()
     ///     .user("svc", "secret")
@@ -342,7 +342,7 @@ impl DevGateway {
     ///
     /// ```no_run
     /// # async fn demo() -> std::io::Result<()> {
-    /// use communication_utils::dev::gateway::DevGateway;
+    /// use ms_utils_dev::gateway::DevGateway;
     /// let gateway = DevGateway::builder().user("svc", "pw").start().await?;
     /// assert!(gateway.ws_url("t").ends_with("/?token=t"));
     /// # Ok(()) }
@@ -356,7 +356,7 @@ impl DevGateway {
     ///
     /// ```no_run
     /// # async fn demo() -> std::io::Result<()> {
-    /// use communication_utils::dev::gateway::DevGateway;
+    /// use ms_utils_dev::gateway::DevGateway;
     /// let gateway = DevGateway::builder().user("svc", "pw").start().await?;
     /// let faults = gateway.faults();
     /// faults.refuse_logins(true);
@@ -377,7 +377,7 @@ impl DevGateway {
     ///
     /// ```no_run
     /// # async fn demo() -> std::io::Result<()> {
-    /// use communication_utils::dev::gateway::DevGateway;
+    /// use ms_utils_dev::gateway::DevGateway;
     /// let gateway = DevGateway::builder().user("svc", "pw").start().await?;
     /// gateway.shutdown().await;
     /// # Ok(()) }

@@ -1,19 +1,19 @@
 //! The in-process S3 server's options: a root folder kept across restarts,
 //! a fixed port, its own credentials, buckets created at start; multipart
 //! completion done by the server itself, with the result `s3s-fs` stores.
-#![cfg(all(feature = "s3", feature = "test-util"))]
-
-mod common_s3;
+#![cfg(feature = "s3")]
 
 use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use common_s3::{MIB, data, hex};
-use communication_utils::dev::s3::DevS3Server;
 use communication_utils::s3::{DownloadOptions, S3BucketClient, S3Config, UploadOptions};
+use ms_utils_dev::s3::DevS3Server;
+use ms_utils_dev::testing::{hex, test_data as data};
 use s3s::crypto::{Checksum as _, Md5};
+
+const MIB: usize = 1024 * 1024;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn root_port_credentials_and_buckets_are_honoured() {

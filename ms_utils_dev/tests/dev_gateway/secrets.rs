@@ -6,7 +6,7 @@ use super::*;
 // the thread-local subscriber sees all their events.
 #[tokio::test]
 async fn no_log_line_carries_a_password_or_a_token() {
-    let (capture, _guard) = LogCapture::on_this_thread("communication_utils=trace");
+    let (capture, _guard) = LogCapture::on_this_thread("ms_utils_dev=trace");
 
     let gw = gateway().await;
     assert_eq!(login(&gw, "alice", "wrong-secret-pw").await.status(), 401);

@@ -3,7 +3,7 @@
 //! a Python or Rust service at it.
 //!
 //! ```text
-//! cargo run -p ms_utils --features test-util --bin ms-utils-dev -- \
+//! cargo run -p ms_utils_dev --bin ms-utils-dev -- \
 //!     --user orders:orders-pw --user workers_manager:wm-pw
 //! ```
 //!
@@ -16,7 +16,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use ms_utils::communication_utils::dev::gateway::DevGateway;
+use ms_utils_dev::gateway::DevGateway;
 
 const USAGE: &str = "\
 usage: ms-utils-dev [--user NAME:PASSWORD]... [--gateway-port P] [--anonymous]
@@ -100,6 +100,31 @@ fn say(line: &str) {
     let _ = out.flush();
 }
 
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM. The handlers are
+/// installed by this call, so a signal sent right after it is not lost.
+/// (`ms_utils::shutdown_signal` does the same for services; this crate sits
+/// below `ms_utils` and cannot use it.)
+#[cfg(unix)]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {
@@ -133,7 +158,7 @@ async fn main() -> ExitCode {
     let s3 = if args.no_s3 {
         None
     } else {
-        use ms_utils::communication_utils::dev::s3::DevS3Server;
+        use ms_utils_dev::s3::DevS3Server;
         let mut b = DevS3Server::builder().port(args.s3_port);
         if let Some(root) = &args.s3_root {
             b = b.root(root);
@@ -174,7 +199,13 @@ async fn main() -> ExitCode {
         say(&format!("export S3_SECRET_ACCESS_KEY={}", s.secret_key()));
     }
     // Listening before saying so: whoever reads the line may signal at once.
-    let stop = ms_utils::shutdown_signal();
+    let stop = match stop_signal() {
+        Ok(stop) => stop,
+        Err(e) => {
+            eprintln!("ms-utils-dev: cannot listen for SIGINT/SIGTERM: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     say("# serving until Ctrl-C / SIGTERM");
 
     stop.await;

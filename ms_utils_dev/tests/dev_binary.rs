@@ -1,15 +1,15 @@
 //! The `ms-utils-dev` binary: prints where it listens, serves a real login and
 //! websocket there (and S3), on the ports asked for, and exits cleanly on
 //! SIGTERM and SIGINT.
-#![cfg(all(feature = "test-util", feature = "ws", feature = "s3", unix))]
+#![cfg(all(feature = "gateway", feature = "s3", unix))]
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use ms_utils::communication_utils::s3::{S3BucketClient, S3Config};
-use ms_utils::communication_utils::ws::{MicroServiceWs, WsConfigBuilder};
+use communication_utils::s3::{S3BucketClient, S3Config};
+use communication_utils::ws::{MicroServiceWs, WsConfigBuilder};
 
 /// Kills the child if a test fails half-way, so no server outlives the test.
 struct Running(Child);
