@@ -1,25 +1,23 @@
-//! Nothing accepted is reordered or doubled across reconnects, and a frame
-//! whose write failed is written again.
+//! Nothing accepted is lost or reordered across reconnects, and repeats or
+//! possible losses are counted, by delivery mode.
 //!
 //! What "lost" can mean here. The protocol has no acknowledgements: a
 //! successful websocket write only says the bytes reached the client's
 //! kernel. When the gateway drops a connection abruptly (`close_user`, as a
 //! crashed gateway would), frames its kernel had already received but its
-//! session had not read yet are discarded, and neither side can tell which
-//! ones. No client can resend what it cannot know was lost, so under abrupt
-//! drops the promise is only "in order, never twice" (first test). What the
-//! protocol can guarantee is the graceful case: the gateway sends a close
-//! frame and keeps reading until the client's own close, so every frame the
-//! client wrote before it saw the close is routed, and every frame whose
-//! write failed afterwards is written again on the next connection. Under
-//! those drops all of them must arrive, in order, once (second test).
+//! session had not read yet are discarded. The client confirms delivery with
+//! pings (a pong comes only after everything before the ping was read), so
+//! it knows which frames are unconfirmed at a drop: at least once, it writes
+//! them again (nothing lost, repeats counted); at most once, it reports them
+//! (never repeated, losses counted). Under graceful closes (a close frame,
+//! then read until the client's end) everything arrives once, in order.
 
 mod common;
 
 use std::time::Duration;
 
 use common::*;
-use communication_utils::ws::MicroServiceWs;
+use communication_utils::ws::{DeliveryMode, MicroServiceWs};
 use ms_utils_dev::gateway::DevGateway;
 use tokio_util::sync::CancellationToken;
 
@@ -101,12 +99,14 @@ async fn send_under_drops(
     (got, drops)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn messages_stay_in_order_and_are_never_doubled_across_repeated_drops() {
+/// Runs `send_under_drops` with abrupt cuts for a client in `mode`.
+/// (The gateway comes back too: dropping it would end alice's connection.)
+async fn abrupt_drops(mode: DeliveryMode) -> (Vec<u64>, MicroServiceWs, DevGateway) {
     const N: u64 = 10_000;
     let gw = gateway().await;
     let bob = connect(&gw, BOB).await;
-    let alice = connect(&gw, ALICE).await;
+    let alice = config(&gw, ALICE).delivery(mode).connect().await.unwrap();
+    wait_connected(&gw, "alice").await;
     wait_connected(&gw, "bob").await;
     let (got, drops) = send_under_drops(&gw, &alice, &bob, N, Cut::Abrupt).await;
     assert!(
@@ -114,15 +114,44 @@ async fn messages_stay_in_order_and_are_never_doubled_across_repeated_drops() {
         "the connection must be cut several times, got {drops}"
     );
     assert!(alice.stats().reconnects >= 3, "{:?}", alice.stats());
-    assert!(got.windows(2).all(|w| w[0] < w[1]), "reordered or doubled");
-    // Every frame was written successfully exactly once (plus the end marker):
-    // none was dropped by the client, none written twice. What an abrupt close
-    // swallowed had been accepted by the gateway's kernel.
-    assert_eq!(alice.stats().messages_out, N + 1);
-    let lost = N as usize - got.len();
-    println!("{drops} drops, {lost} frames swallowed by abrupt closes");
     let extra = tokio::time::timeout(Duration::from_millis(200), bob.receive()).await;
     assert!(extra.is_err(), "unexpected extra message {extra:?}");
+    (got, alice, gw)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abrupt_drops_at_least_once_lose_nothing_and_count_every_repeat() {
+    const N: u64 = 10_000;
+    let (got, alice, _gw) = abrupt_drops(DeliveryMode::AtLeastOnce).await;
+    let stats = alice.stats();
+    // Every message arrives; a repeat only ever goes back to an unconfirmed
+    // tail, so the first arrivals are in send order.
+    let mut seen = std::collections::BTreeSet::new();
+    let firsts: Vec<u64> = got.iter().copied().filter(|s| seen.insert(*s)).collect();
+    assert_eq!(firsts, (0..N).collect::<Vec<_>>(), "missing or reordered");
+    let repeats = (got.len() - firsts.len()) as u64;
+    assert!(repeats <= stats.resent, "{repeats} repeats, {stats:?}");
+    assert_eq!(stats.messages_out, N + 1 + stats.resent, "{stats:?}");
+    assert_eq!(stats.possibly_lost, 0);
+    println!("{repeats} repeats, {} resent", stats.resent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abrupt_drops_at_most_once_never_repeat_and_report_every_loss() {
+    const N: u64 = 10_000;
+    let (got, alice, _gw) = abrupt_drops(DeliveryMode::AtMostOnce).await;
+    let stats = alice.stats();
+    assert!(got.windows(2).all(|w| w[0] < w[1]), "reordered or doubled");
+    // Every frame was written exactly once (plus the end marker); what an
+    // abrupt close swallowed is within what was reported as possibly lost.
+    assert_eq!(stats.messages_out, N + 1, "{stats:?}");
+    assert_eq!(stats.resent, 0);
+    let lost = N - got.len() as u64;
+    assert!(lost <= stats.possibly_lost, "{lost} lost, {stats:?}");
+    println!(
+        "{lost} lost, {} reported possibly lost",
+        stats.possibly_lost
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,17 +16,19 @@ use tokio_util::task::TaskTracker;
 use super::chunks::{ChunkAssembler, chunk_texts};
 use super::config::{WsConfig, WsConfigBuilder};
 use super::connection::Actor;
+use super::delivery::Undelivered;
 use super::dial::Dialer;
 use super::error::Error;
 use super::inbound::{expire_chunks, process};
 use super::message::{Message, ms_send_task};
+use super::outbound::Command;
 use super::queue::InboundQueue;
 use super::state::{ConnectionState, Counters, Event, Stats};
 
 /// What the handles, the connection task and the handler tasks share.
 pub(crate) struct Shared {
     pub(crate) config: WsConfig,
-    pub(crate) cmd_tx: mpsc::Sender<WsMessage>,
+    pub(crate) cmd_tx: mpsc::Sender<Command>,
     pub(crate) state_tx: watch::Sender<ConnectionState>,
     pub(crate) events: broadcast::Sender<Event>,
     pub(crate) counters: Counters,
@@ -37,6 +39,11 @@ pub(crate) struct Shared {
     pub(crate) chunks: Mutex<ChunkAssembler>,
     /// Set before `close_requested`: sends from now on answer `Closed`.
     pub(crate) closing: AtomicBool,
+    /// Set by `close()`: its caller gets the undelivered messages back, so
+    /// the connection task need not shout about them.
+    pub(crate) close_called: AtomicBool,
+    /// What the connection task could not deliver, for `close()` to return.
+    pub(crate) undelivered: Mutex<Option<Undelivered>>,
     pub(crate) gave_up: AtomicBool,
     /// Graceful close: flush, close frame, stop reconnecting.
     pub(crate) close_requested: CancellationToken,
@@ -211,6 +218,8 @@ impl MicroServiceWs {
             pending_count: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
             gave_up: AtomicBool::new(false),
+            close_called: AtomicBool::new(false),
+            undelivered: Mutex::new(None),
             close_requested: CancellationToken::new(),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
@@ -242,14 +251,22 @@ impl MicroServiceWs {
         self.check_open(frame.len())?;
         self.shared
             .cmd_tx
-            .send(frame)
+            .send(Command::Send(frame))
             .await
             .map_err(|_| Error::Closed)
     }
 
     /// Queue `value` as one JSON text frame (serialized with `serde_json`).
-    /// Waits while the outbound queue is full. Accepted messages are written in
-    /// order and survive reconnects.
+    /// Waits while the outbound queue is full.
+    ///
+    /// # Delivery
+    /// A message this accepts (`Ok`) ends in exactly one of these states:
+    /// confirmed read by the gateway; written again on a later connection
+    /// after an unconfirmed end ([`DeliveryMode::AtLeastOnce`](super::DeliveryMode::AtLeastOnce), counted in
+    /// [`Stats::resent`]) or counted as possibly lost
+    /// ([`DeliveryMode::AtMostOnce`](super::DeliveryMode::AtMostOnce), [`Stats::possibly_lost`]); or handed
+    /// back by [`close`](Self::close) in [`Error::Undelivered`]. Messages
+    /// arrive in the order they were accepted, across reconnects.
     ///
     /// # Errors
     /// [`Error::Closed`] after close, [`Error::MessageTooLarge`] over the max
@@ -285,7 +302,7 @@ impl MicroServiceWs {
         self.check_open(text.len())?;
         self.shared
             .cmd_tx
-            .try_send(WsMessage::Text(text.into()))
+            .try_send(Command::Send(WsMessage::Text(text.into())))
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => Error::QueueFull,
                 mpsc::error::TrySendError::Closed(_) => Error::Closed,
@@ -574,14 +591,25 @@ impl MicroServiceWs {
         self.shared.counters.snapshot()
     }
 
-    /// Close: stop reconnecting, write what is queued (bounded by the close
-    /// timeout), send a close frame, let running handlers finish (bounded too),
-    /// and end every task. Afterwards every send answers [`Error::Closed`].
-    /// Calling it again (from any clone) is harmless.
+    /// Close: deliver everything accepted, send a close frame, let running
+    /// handlers finish, and end every task. Afterwards every send answers
+    /// [`Error::Closed`]. Calling it again (from any clone) is harmless.
+    ///
+    /// # Delivery
+    /// Everything accepted before the call is written, then the close frame;
+    /// the gateway's answer to it confirms that all was read. When
+    /// disconnected, it goes on reconnecting to deliver. All of this is
+    /// bounded by the close timeout ([`WsConfigBuilder::close_timeout`],
+    /// default 10 s); what it could not deliver by then is returned in
+    /// [`Error::Undelivered`], never dropped silently. (Dropping the last
+    /// handle without `close()` does the same work, and logs undelivered
+    /// messages at ERROR, with their count.)
     ///
     /// # Errors
-    /// [`Error::Timeout`] when handlers were still running at the deadline
-    /// (they are left to finish on their own; nothing else runs).
+    /// [`Error::Undelivered`] with the messages not delivered (oldest first;
+    /// only the first call gets them); [`Error::Timeout`] when handlers were
+    /// still running at the deadline (they are left to finish on their own;
+    /// nothing else runs).
     ///
     /// # Cancellation safety
     /// Cancelling stops the waiting, not the closing: the client still closes.
@@ -594,6 +622,7 @@ impl MicroServiceWs {
     /// ```
     pub async fn close(&self) -> Result<(), Error> {
         let shared = &self.shared;
+        shared.close_called.store(true, Ordering::Release);
         shared.request_close();
         let limit = shared.config.close_timeout;
         // The connection task flushes within `limit` and says goodbye within 1 s more.
@@ -625,6 +654,46 @@ impl MicroServiceWs {
         if shared.gave_up.load(Ordering::Acquire) {
             tracing::debug!("close after giving up reconnecting");
         }
-        Ok(())
+        let undelivered = shared
+            .undelivered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        match undelivered {
+            Some(undelivered) => Err(Error::Undelivered(undelivered)),
+            None => Ok(()),
+        }
+    }
+
+    /// Wait until every message accepted before this call is written to the
+    /// gateway's socket (not necessarily confirmed read: see
+    /// [`DeliveryMode`](super::DeliveryMode)). Messages accepted meanwhile are not waited for.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] when the client closes first (the messages are then
+    /// accounted for by [`close`](Self::close)).
+    ///
+    /// # Cancellation safety
+    /// Cancel-safe: cancelling only stops the waiting.
+    ///
+    /// ```no_run
+    /// # async fn f(ms: communication_utils::ws::MicroServiceWs) -> Result<(), communication_utils::ws::Error> {
+    /// for i in 0..100 {
+    ///     ms.send(serde_json::json!({"event": "progress", "data": i})).await?;
+    /// }
+    /// ms.flush().await?; // all 100 are on the wire
+    /// # Ok(()) }
+    /// ```
+    pub async fn flush(&self) -> Result<(), Error> {
+        if self.shared.closing.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let (tx, rx) = oneshot::channel();
+        self.shared
+            .cmd_tx
+            .send(Command::Flush(tx))
+            .await
+            .map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)
     }
 }

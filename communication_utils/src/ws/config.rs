@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::backoff::ReconnectPolicy;
 use super::chunks::ChunkLimits;
+use super::delivery::DeliveryMode;
 use super::error::Error;
 
 /// Everything [`MicroServiceWs::connect`](super::MicroServiceWs::connect) needs.
@@ -47,6 +48,7 @@ pub struct WsConfig {
     pub(crate) max_message_size: usize,
     pub(crate) close_timeout: Duration,
     pub(crate) token_refresh_margin: Duration,
+    pub(crate) delivery: DeliveryMode,
 }
 
 impl fmt::Debug for WsConfig {
@@ -73,6 +75,7 @@ impl fmt::Debug for WsConfig {
             .field("chunk_piece_size", &self.chunk_piece_size)
             .field("max_message_size", &self.max_message_size)
             .field("close_timeout", &self.close_timeout)
+            .field("delivery", &self.delivery)
             .finish_non_exhaustive()
     }
 }
@@ -117,6 +120,18 @@ impl WsConfig {
     /// ```
     pub fn tls(&self) -> bool {
         self.tls
+    }
+
+    /// What happens to unconfirmed messages when a connection ends
+    /// ([`WsConfigBuilder::delivery`]).
+    ///
+    /// ```
+    /// # use communication_utils::ws::{DeliveryMode, WsConfig};
+    /// let c = WsConfig::builder("h").build().unwrap();
+    /// assert_eq!(c.delivery(), DeliveryMode::AtLeastOnce);
+    /// ```
+    pub fn delivery(&self) -> DeliveryMode {
+        self.delivery
     }
 
     /// The reconnect policy.
@@ -214,6 +229,7 @@ impl WsConfigBuilder {
                 max_message_size: 64 << 20,
                 close_timeout: Duration::from_secs(10),
                 token_refresh_margin: Duration::from_secs(30),
+                delivery: DeliveryMode::AtLeastOnce,
             },
             ca_file: None,
             deferred: None,
@@ -461,6 +477,21 @@ impl WsConfigBuilder {
     /// ```
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.config.close_timeout = timeout;
+        self
+    }
+
+    /// What happens to messages written on a connection that ends before
+    /// the gateway confirmed reading them (default
+    /// [`DeliveryMode::AtLeastOnce`]: written again on the next connection).
+    ///
+    /// ```
+    /// use communication_utils::ws::DeliveryMode;
+    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// let b = b.delivery(DeliveryMode::AtMostOnce);
+    /// # let _ = b;
+    /// ```
+    pub fn delivery(mut self, mode: DeliveryMode) -> Self {
+        self.config.delivery = mode;
         self
     }
 

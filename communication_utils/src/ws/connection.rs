@@ -4,14 +4,15 @@
 //! socket, and the Python original shows what happens when several tasks share
 //! it (lost and reordered messages, a listener surviving `close()`). Here one
 //! task owns the socket and everything else talks to it over channels, so the
-//! order of writes is the order of the outbound queue, and a frame leaves the
-//! task's outbox only once its write was flushed.
+//! order of writes is the order of the outbound queue, and the task's
+//! [`Ledger`] knows of every accepted frame whether it is waiting, written,
+//! or confirmed read by the gateway (see [`DeliveryMode`](super::DeliveryMode)).
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use futures_util::{SinkExt, StreamExt};
@@ -25,6 +26,7 @@ use super::auth::Token;
 use super::client::Shared;
 use super::dial::{Dialer, WsStream};
 use super::inbound::{Inbound, process};
+use super::outbound::{Command, Ending, Ledger, Settled};
 use super::queue::{InboundQueue, PushError};
 use super::state::{ConnectionState, Counters, Event};
 
@@ -35,63 +37,24 @@ const READ_BATCH: usize = 64;
 const INLINE_FROM: usize = 64 * 1024;
 /// Frames taken from the outbound queue per turn; also bounds the outbox.
 const WRITE_BATCH: usize = 64;
-/// How long a connection being replaced (token refresh) may take to close.
+/// How long a connection being replaced (token refresh) may take to close,
+/// and how long a connection the gateway closed may take to end: nothing is
+/// written on the next connection before, so that the gateway reads the old
+/// one to its end first and order holds across the two.
 const DRAIN_LIMIT: Duration = Duration::from_secs(5);
-
-/// Frames accepted from the queue and not yet known to be written. A frame
-/// leaves only after the flush that carried it succeeded; after a lost
-/// connection, everything still here is written again, first, in order.
-#[derive(Debug, Default)]
-struct Outbox {
-    frames: VecDeque<WsMessage>,
-    /// How many of `frames` were handed to the socket since the last flush.
-    started: usize,
-}
-
-impl Outbox {
-    /// Drive writes: Ready(Ok(n)) when a flush completed (`n` data frames
-    /// written) or there was nothing to write (`n` = 0).
-    fn poll_write(
-        &mut self,
-        ws: &mut WsStream,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<u64, WsError>> {
-        if self.frames.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        while self.started < self.frames.len() {
-            ready!(ws.poll_ready_unpin(cx))?;
-            ws.start_send_unpin(self.frames[self.started].clone())?;
-            self.started += 1;
-        }
-        ready!(ws.poll_flush_unpin(cx))?;
-        let data = self
-            .frames
-            .drain(..self.started)
-            .filter(|f| f.is_text() || f.is_binary())
-            .count();
-        self.started = 0;
-        Poll::Ready(Ok(data as u64))
-    }
-
-    /// A new connection: rewrite from the first unconfirmed frame; pings of the
-    /// old connection mean nothing to the new one.
-    fn restart(&mut self) {
-        self.started = 0;
-        self.frames.retain(|f| f.is_text() || f.is_binary());
-    }
-}
 
 /// Why the loop over one connection ended.
 #[derive(Debug)]
 enum Exit {
-    /// `close()` or the last handle dropped: the outbox was flushed (bounded).
+    /// `close()` or the last handle dropped, and everything accepted was
+    /// delivered, or the close deadline passed.
     Close,
     /// Hard stop.
     Cancelled,
-    /// The connection was lost; reconnect.
+    /// The connection was lost (or the gateway closed it); reconnect.
     Lost(String),
-    /// The gateway sent a close frame; reconnect.
+    /// The gateway sent a close frame; reconnect. Only inside `serve`, which
+    /// settles the old connection before reporting it as `Lost`.
     PeerClosed(String),
     /// The token is about to expire; log in again and reconnect now.
     TokenRefresh,
@@ -113,8 +76,10 @@ struct Conn {
 pub(crate) struct Actor {
     shared: Arc<Shared>,
     dialer: Dialer,
-    cmd_rx: mpsc::Receiver<WsMessage>,
-    outbox: Outbox,
+    cmd_rx: mpsc::Receiver<Command>,
+    ledger: Ledger,
+    /// Set once a close is seen: the time by which delivery must be done.
+    close_deadline: Option<Instant>,
     /// Frames read and not yet in the inbound buffer: handed over in groups
     /// (one lock per group); while the buffer is full they wait here and the
     /// socket is not read (backpressure).
@@ -126,7 +91,8 @@ pub(crate) struct Actor {
 impl std::fmt::Debug for Actor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Actor")
-            .field("outbox", &self.outbox.frames.len())
+            .field("pending", &self.ledger.pending_len())
+            .field("unconfirmed", &self.ledger.unconfirmed_len())
             .finish_non_exhaustive()
     }
 }
@@ -135,13 +101,15 @@ impl Actor {
     pub(crate) fn new(
         shared: Arc<Shared>,
         dialer: Dialer,
-        cmd_rx: mpsc::Receiver<WsMessage>,
+        cmd_rx: mpsc::Receiver<Command>,
     ) -> Self {
+        let mode = shared.config.delivery;
         Self {
             shared,
             dialer,
             cmd_rx,
-            outbox: Outbox::default(),
+            ledger: Ledger::new(mode),
+            close_deadline: None,
             staged: VecDeque::with_capacity(READ_BATCH),
             rng: StdRng::from_rng(&mut rand::rng()),
             gave_up: false,
@@ -189,7 +157,24 @@ impl Actor {
         self.finish();
     }
 
+    /// The time by which a close must be done, fixed when first asked.
+    fn close_deadline(&mut self) -> Instant {
+        *self
+            .close_deadline
+            .get_or_insert_with(|| Instant::now() + self.shared.config.close_timeout)
+    }
+
+    /// Closing, and nothing left to deliver (the queue drained into the ledger).
+    fn close_can_end(&mut self) -> bool {
+        while let Ok(command) = self.cmd_rx.try_recv() {
+            self.ledger.command(command);
+        }
+        !self.ledger.has_undelivered()
+    }
+
     /// Log in and connect again, with backoff; `None` when closed or given up.
+    /// A close while disconnected goes on reconnecting until its deadline if
+    /// messages are still to be delivered.
     async fn reconnect(&mut self, immediate: bool) -> Option<(WsStream, Option<Token>)> {
         let policy = self.shared.config.reconnect.clone();
         let mut attempt: u32 = 0;
@@ -200,6 +185,9 @@ impl Actor {
             } else {
                 policy.delay(attempt, &mut self.rng)
             };
+            if self.shared.close_requested.is_cancelled() && self.close_can_end() {
+                return None;
+            }
             self.set_state(ConnectionState::Reconnecting { attempt, delay });
             let _ = self
                 .shared
@@ -207,10 +195,28 @@ impl Actor {
                 .send(Event::Reconnecting { attempt, delay });
             tracing::info!(attempt, ?delay, "reconnecting");
             let shared = self.shared.clone();
-            let result = tokio::select! {
-                () = shared.shutdown.cancelled() => return None,
-                () = shared.close_requested.cancelled() => return None,
-                r = async { sleep(delay).await; self.dialer.dial().await } => r,
+            let result = loop {
+                let deadline = self.close_deadline;
+                let close_seen = deadline.is_some();
+                let attempt = async {
+                    sleep(delay).await;
+                    self.dialer.dial().await
+                };
+                let result = tokio::select! {
+                    () = shared.shutdown.cancelled() => return None,
+                    () = shared.close_requested.cancelled(), if !close_seen => None,
+                    () = sleep_until(deadline.unwrap_or_else(Instant::now)), if close_seen => return None,
+                    r = attempt => Some(r),
+                };
+                match result {
+                    Some(r) => break r,
+                    // Closed while waiting: done if nothing is left to deliver,
+                    // else the same attempt again, now bounded by the deadline.
+                    None if self.close_can_end() => return None,
+                    None => {
+                        self.close_deadline();
+                    }
+                }
             };
             match result {
                 Ok(conn) => return Some(conn),
@@ -230,8 +236,27 @@ impl Actor {
         }
     }
 
+    /// Tell the ledger how the connection ended and report what it did.
+    fn connection_ended(&mut self, ending: Ending) {
+        match self.ledger.connection_ended(ending) {
+            Settled::Nothing => {}
+            Settled::Resent(count) => {
+                tracing::info!(
+                    count,
+                    "connection ended unconfirmed: writing those messages again"
+                );
+                Counters::add(&self.shared.counters.resent, count);
+                let _ = self.shared.events.send(Event::Resent { count });
+            }
+            Settled::PossiblyLost(count) => {
+                tracing::warn!(count, "connection ended unconfirmed: messages may be lost");
+                Counters::add(&self.shared.counters.possibly_lost, count);
+                let _ = self.shared.events.send(Event::PossiblyLost { count });
+            }
+        }
+    }
+
     async fn serve(&mut self, ws: WsStream, refresh_at: Option<Instant>) -> Exit {
-        self.outbox.restart();
         let interval = self.shared.config.keepalive_interval;
         let dead_after = interval + self.shared.config.keepalive_timeout;
         let mut conn = Conn {
@@ -269,15 +294,17 @@ impl Actor {
                 }
             }
             let read_enabled = self.staged.is_empty();
-            let outbox_room = self.outbox.frames.len() < WRITE_BATCH;
+            let outbox_room = self.ledger.pending_len() < WRITE_BATCH;
             let ev = tokio::select! {
                 biased;
-                ev = poll_fn(|cx| poll_io(&mut conn, cx, &mut self.outbox, read_enabled, &shared.inbound, &mut self.staged, &shared)) => ev,
+                ev = poll_fn(|cx| poll_io(&mut conn, cx, &mut self.ledger, read_enabled, &shared.inbound, &mut self.staged, &shared)) => ev,
                 n = self.cmd_rx.recv_many(&mut batch, WRITE_BATCH), if outbox_room && !draining => {
                     if n == 0 {
                         return Exit::Cancelled;
                     }
-                    self.outbox.frames.extend(batch.drain(..));
+                    for command in batch.drain(..) {
+                        self.ledger.command(command);
+                    }
                     IoEvent::Progress
                 }
                 () = shared.inbound.room(), if !read_enabled => {
@@ -293,9 +320,10 @@ impl Actor {
                         conn.last_read = now;
                         conn.ping_sent = false;
                     } else if now >= conn.last_read + dead_after {
+                        self.connection_ended(Ending::Unclean);
                         return Exit::Lost(format!("no answer from the gateway for {dead_after:?}"));
                     } else if now >= conn.last_read + interval && !conn.ping_sent {
-                        self.outbox.frames.push_back(WsMessage::Ping(Default::default()));
+                        self.ledger.push_control(WsMessage::Ping(Default::default()));
                         conn.ping_sent = true;
                     }
                     // Re-armed only here: resetting a timer per read batch costs
@@ -306,13 +334,14 @@ impl Actor {
                 }
                 () = &mut refresh, if refresh_at.is_some() => {
                     if draining {
+                        self.connection_ended(Ending::Unclean);
                         return Exit::TokenRefresh;
                     }
                     // Hand over gracefully: no new frames on this connection, a
                     // close frame after those already queued, and the gateway's
                     // last messages still read until it answers.
                     draining = true;
-                    self.outbox.frames.push_back(WsMessage::Close(None));
+                    self.ledger.push_control(WsMessage::Close(None));
                     refresh.as_mut().reset(Instant::now() + DRAIN_LIMIT);
                     IoEvent::Progress
                 }
@@ -323,64 +352,85 @@ impl Actor {
                 IoEvent::Progress => {}
                 IoEvent::CloseRequested => return self.graceful_close(conn).await,
                 IoEvent::Exit(Exit::PeerClosed(reason)) => {
-                    self.settle_after_peer_close(&mut conn).await;
+                    // While draining, this is the answer to our own close frame:
+                    // the handshake is complete.
+                    let ending = if draining {
+                        Ending::Clean
+                    } else {
+                        self.settle_after_peer_close(&mut conn).await
+                    };
+                    self.connection_ended(ending);
                     return if draining {
                         Exit::TokenRefresh
                     } else {
                         Exit::Lost(reason)
                     };
                 }
-                IoEvent::Exit(Exit::Lost(_)) if draining => return Exit::TokenRefresh,
+                IoEvent::Exit(Exit::Lost(reason)) => {
+                    self.connection_ended(Ending::Unclean);
+                    return if draining {
+                        Exit::TokenRefresh
+                    } else {
+                        Exit::Lost(reason)
+                    };
+                }
                 IoEvent::Exit(exit) => return exit,
             }
         }
     }
 
-    /// A gateway closing gracefully still reads what was sent before its close
-    /// frame. Frames already handed to the socket but not yet flushed are
-    /// finished here, and count as written only if that succeeds; otherwise
-    /// they are written again on the next connection. (After a read or write
-    /// error there is no such last flush: it could deliver frames that are
-    /// about to be written again.)
-    async fn settle_after_peer_close(&mut self, conn: &mut Conn) {
-        if self.outbox.started == 0 {
-            return;
-        }
-        let flushed = timeout(
-            Duration::from_secs(1),
-            poll_fn(|cx| conn.ws.poll_flush_unpin(cx)),
-        )
-        .await;
-        if let Ok(Ok(())) = flushed {
-            let n = self.outbox.started;
-            let data = self
-                .outbox
-                .frames
-                .drain(..n)
-                .filter(|f| f.is_text() || f.is_binary())
-                .count();
-            self.outbox.started = 0;
-            Counters::add(&self.shared.counters.messages_out, data as u64);
-        }
+    /// The gateway sent a close frame. It still reads what was sent before it
+    /// saw ours, so the frames already handed to the socket are finished, our
+    /// close answer goes out, and the connection is read to its end (bounded):
+    /// nothing is written on a new connection before, so order holds. An
+    /// orderly end means the gateway read its socket to the end; a reset,
+    /// that it closed with data unread.
+    async fn settle_after_peer_close(&mut self, conn: &mut Conn) -> Ending {
+        let settle = async {
+            if poll_fn(|cx| conn.ws.poll_flush_unpin(cx)).await.is_err() {
+                return Ending::Unclean;
+            }
+            let n = self.ledger.flushed();
+            Counters::add(&self.shared.counters.messages_out, n);
+            loop {
+                match conn.ws.next().await {
+                    None | Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => {
+                        return Ending::Clean;
+                    }
+                    Some(Err(error)) => {
+                        tracing::debug!(%error, "connection closed by the gateway ended unclean");
+                        return Ending::Unclean;
+                    }
+                    Some(Ok(WsMessage::Pong(payload))) => self.ledger.pong(&payload),
+                    Some(Ok(_)) => {}
+                }
+            }
+        };
+        timeout(DRAIN_LIMIT, settle)
+            .await
+            .unwrap_or(Ending::Unclean)
     }
 
-    /// Write out everything accepted before `close()`, bounded, then say goodbye.
+    /// Write out everything accepted before `close()`, then say goodbye; the
+    /// gateway's answer to our close frame confirms it was all read. Bounded
+    /// by the close deadline; a connection that fails meanwhile is reported
+    /// as lost, so that the run loop reconnects (within the deadline).
     async fn graceful_close(&mut self, mut conn: Conn) -> Exit {
-        self.cmd_rx.close();
-        while let Ok(frame) = self.cmd_rx.try_recv() {
-            self.outbox.frames.push_back(frame);
+        let deadline = self.close_deadline();
+        // Senders stop at `closing`; what they queued before is delivered.
+        while let Ok(command) = self.cmd_rx.try_recv() {
+            self.ledger.command(command);
         }
-        let limit = self.shared.config.close_timeout;
-        let outbox = &mut self.outbox;
+        let ledger = &mut self.ledger;
         let counters = &self.shared.counters;
-        let flushed = timeout(
-            limit,
+        let flushed = tokio::time::timeout_at(
+            deadline,
             poll_fn(|cx| {
                 loop {
-                    match outbox.poll_write(&mut conn.ws, cx) {
+                    match ledger.poll_write(&mut conn.ws, cx) {
                         Poll::Ready(Ok(n)) => {
                             Counters::add(&counters.messages_out, n);
-                            if outbox.frames.is_empty() {
+                            if ledger.pending_len() == 0 {
                                 return Poll::Ready(Ok(()));
                             }
                         }
@@ -394,54 +444,94 @@ impl Actor {
         match flushed {
             Ok(Ok(())) => {}
             Ok(Err(error)) => {
-                tracing::warn!(%error, unsent = self.outbox.frames.len(), "write failed while closing")
+                self.connection_ended(Ending::Unclean);
+                return Exit::Lost(format!("write failed while closing: {error}"));
             }
-            Err(_) => tracing::warn!(
-                unsent = self.outbox.frames.len(),
-                ?limit,
-                "close: queue not flushed in time"
-            ),
+            Err(_) => {
+                tracing::warn!(
+                    unsent = self.ledger.pending_len(),
+                    limit = ?self.shared.config.close_timeout,
+                    "close: the gateway did not take the queued messages in time"
+                );
+                return Exit::Close;
+            }
         }
-        // Close frame, then wait briefly for the gateway's answer.
-        // Messages the gateway sent before it saw the close frame are still
-        // delivered (if the inbound buffer has room).
+        // Close frame, then the gateway's answer. Messages it sent before it
+        // saw our close frame are still delivered (if the inbound buffer has
+        // room). The answer waits at least a second, whatever the deadline.
+        let answer_by = deadline.max(Instant::now() + Duration::from_secs(1));
         let (inbound, counters) = (&self.shared.inbound, &self.shared.counters);
-        let _ = timeout(Duration::from_secs(1), async {
-            if conn.ws.close(None).await.is_ok() {
-                while let Some(Ok(msg)) = conn.ws.next().await {
-                    let frame = match msg {
-                        WsMessage::Text(t) => Inbound::Text(t),
-                        WsMessage::Binary(b) => Inbound::Binary(b),
-                        _ => continue,
-                    };
-                    Counters::add(&counters.messages_in, 1);
-                    if let Err(PushError::Full) = inbound.try_push(frame) {
-                        tracing::warn!("inbound buffer full while closing: a message was dropped");
+        let ledger = &mut self.ledger;
+        let answered = tokio::time::timeout_at(answer_by, async {
+            if conn.ws.close(None).await.is_err() {
+                return false;
+            }
+            while let Some(next) = conn.ws.next().await {
+                let frame = match next {
+                    Ok(WsMessage::Text(t)) => Inbound::Text(t),
+                    Ok(WsMessage::Binary(b)) => Inbound::Binary(b),
+                    Ok(WsMessage::Pong(payload)) => {
+                        ledger.pong(&payload);
+                        continue;
                     }
+                    Ok(WsMessage::Close(_)) => return true,
+                    Ok(_) => continue,
+                    Err(_) => return false,
+                };
+                Counters::add(&counters.messages_in, 1);
+                if let Err(PushError::Full) = inbound.try_push(frame) {
+                    tracing::warn!("inbound buffer full while closing: a message was dropped");
                 }
             }
+            false
         })
-        .await;
+        .await
+        .unwrap_or(false);
+        if answered {
+            self.connection_ended(Ending::Clean);
+            return Exit::Close;
+        }
+        self.connection_ended(Ending::Unclean);
+        if Instant::now() < deadline && self.ledger.has_undelivered() {
+            return Exit::Lost("the gateway did not answer the close frame".into());
+        }
         Exit::Close
     }
 
     fn finish(mut self) {
         self.shared.closing.store(true, Ordering::Release);
         self.cmd_rx.close();
-        let mut unsent = self
-            .outbox
-            .frames
-            .iter()
-            .filter(|f| f.is_text() || f.is_binary())
-            .count();
-        while self.cmd_rx.try_recv().is_ok() {
-            unsent += 1;
+        while let Ok(command) = self.cmd_rx.try_recv() {
+            self.ledger.command(command);
         }
-        if unsent > 0 {
-            tracing::warn!(
-                unsent,
-                "client closed with messages that were never written"
-            );
+        let (undelivered, possibly_lost) = self.ledger.take_undelivered();
+        if possibly_lost > 0 {
+            Counters::add(&self.shared.counters.possibly_lost, possibly_lost);
+            let _ = self.shared.events.send(Event::PossiblyLost {
+                count: possibly_lost,
+            });
+        }
+        if !undelivered.is_empty() {
+            let count = undelivered.len();
+            if self.shared.close_called.load(Ordering::Acquire) {
+                // close() hands them back to its caller.
+                tracing::warn!(
+                    count,
+                    written_unconfirmed = undelivered.written(),
+                    "client closed with messages not delivered; close() returns them"
+                );
+            } else {
+                tracing::error!(
+                    count,
+                    written_unconfirmed = undelivered.written(),
+                    "client dropped with messages not delivered: they are lost"
+                );
+            }
+            *self
+                .shared
+                .undelivered
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(undelivered);
         }
         // Waiting requests fail now with Closed instead of waiting for their deadline.
         {
@@ -504,13 +594,13 @@ fn refresh_deadline(token: &Token, margin: Duration) -> Option<Instant> {
 fn poll_io(
     conn: &mut Conn,
     cx: &mut Context<'_>,
-    outbox: &mut Outbox,
+    ledger: &mut Ledger,
     read: bool,
     inbound: &InboundQueue,
     staged: &mut VecDeque<Inbound>,
     shared: &Shared,
 ) -> Poll<IoEvent> {
-    match outbox.poll_write(&mut conn.ws, cx) {
+    match ledger.poll_write(&mut conn.ws, cx) {
         Poll::Ready(Ok(0)) | Poll::Pending => {}
         Poll::Ready(Ok(n)) => {
             Counters::add(&shared.counters.messages_out, n);
@@ -524,6 +614,8 @@ fn poll_io(
         return Poll::Pending;
     }
     let mut got = 0u64;
+    // A pong read below may queue the next confirmation ping.
+    let pending_before = ledger.pending_len();
     let result = loop {
         if staged.len() >= READ_BATCH || got as usize >= READ_BATCH {
             break Poll::Ready(IoEvent::Progress);
@@ -549,6 +641,10 @@ fn poll_io(
                 break Poll::Ready(IoEvent::Exit(Exit::PeerClosed(format!(
                     "closed by the gateway {why}"
                 ))));
+            }
+            WsMessage::Pong(payload) => {
+                ledger.pong(&payload);
+                continue;
             }
             // Pings are answered by tungstenite; any frame proves the peer alive.
             _ => continue,
@@ -583,6 +679,10 @@ fn poll_io(
     }
     if !staged.is_empty() && result.is_pending() {
         // The buffer is full: stop reading; the room branch resumes.
+        return Poll::Ready(IoEvent::Progress);
+    }
+    if result.is_pending() && ledger.pending_len() > pending_before {
+        // Something to write now (a confirmation ping): go round again.
         return Poll::Ready(IoEvent::Progress);
     }
     result

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::delivery::Undelivered;
+
 /// Everything that can go wrong in [`MicroServiceWs`](super::MicroServiceWs).
 ///
 /// Match on the predicates ([`Error::is_bad_credentials`], [`Error::is_timeout`],
@@ -129,6 +131,15 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// `close()` could not deliver everything accepted before its deadline
+    /// (the gateway unreachable, stalled, or not answering the close): the
+    /// messages are handed back, oldest first.
+    #[error(
+        "{} accepted messages were not delivered before the client closed ({} of them written but not confirmed)",
+        .0.len(),
+        .0.written()
+    )]
+    Undelivered(Undelivered),
     /// Reconnecting was given up after the configured maximum number of attempts.
     #[error("gave up after {attempts} connection attempts")]
     GaveUp {
@@ -180,7 +191,23 @@ impl Error {
     /// assert!(Error::Closed.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
+        // (`Undelivered` is reported by close() itself, so it is not "closed"
+        // in the sense of a send refused.)
         matches!(self, Error::Closed | Error::GaveUp { .. })
+    }
+
+    /// The messages `close()` could not deliver, for
+    /// [`Error::Undelivered`].
+    ///
+    /// ```
+    /// # use communication_utils::ws::Error;
+    /// assert!(Error::Closed.undelivered().is_none());
+    /// ```
+    pub fn undelivered(&self) -> Option<&Undelivered> {
+        match self {
+            Error::Undelivered(u) => Some(u),
+            _ => None,
+        }
     }
 
     /// True when retrying later may succeed (transport failures, 5xx logins,

@@ -43,6 +43,17 @@
 //! - One task owns the socket ([`MicroServiceWs`] is a handle to it). Messages
 //!   accepted by [`send`](MicroServiceWs::send) are written in order and
 //!   survive reconnects; a frame whose write failed is written again.
+//! - Delivery is confirmed, not assumed ([`DeliveryMode`] says how): a
+//!   confirmation ping after the messages in flight, or a completed closing
+//!   handshake. Messages a connection ended without confirming are written
+//!   again on the next one ([`DeliveryMode::AtLeastOnce`], the default) or
+//!   reported as possibly lost ([`DeliveryMode::AtMostOnce`]). Nothing is
+//!   written on a new connection before the gateway has finished with the
+//!   old one (bounded), so arrival order is send order.
+//! - [`close`](MicroServiceWs::close) delivers everything accepted,
+//!   reconnecting if it must, within its timeout, or returns
+//!   [`Error::Undelivered`] with the messages; [`flush`](MicroServiceWs::flush)
+//!   waits until everything accepted before it is written.
 //! - After any loss it logs in again and reconnects with exponential backoff and
 //!   full jitter ([`ReconnectPolicy`]), reporting each step on
 //!   [`state`](MicroServiceWs::state) and [`events`](MicroServiceWs::events).
@@ -60,6 +71,7 @@ pub mod chunks;
 mod client;
 mod config;
 mod connection;
+mod delivery;
 mod dial;
 mod dispatch;
 mod error;
@@ -68,6 +80,7 @@ mod handshake;
 mod inbound;
 mod jwt;
 mod message;
+mod outbound;
 mod queue;
 mod router;
 mod state;
@@ -77,6 +90,7 @@ pub use backoff::ReconnectPolicy;
 pub use chunks::{ChunkAssembler, ChunkDrop, ChunkLimits};
 pub use client::MicroServiceWs;
 pub use config::{WsConfig, WsConfigBuilder, env};
+pub use delivery::{DeliveryMode, OutgoingFrame, Undelivered};
 pub use dispatch::{Handler, HandlerError, RunHandle, RunOptions, Strategy};
 pub use error::Error;
 pub use jwt::{jwt_claims, jwt_expiry};

@@ -96,6 +96,21 @@ pub enum Event {
         /// Size of the dropped frame in bytes.
         len: usize,
     },
+    /// A connection ended before confirming `count` messages written on it;
+    /// they are written again, first, on the next connection
+    /// ([`DeliveryMode::AtLeastOnce`](super::DeliveryMode::AtLeastOnce)).
+    Resent {
+        /// How many.
+        count: u64,
+    },
+    /// A connection ended before confirming `count` messages written on it,
+    /// and they are not written again
+    /// ([`DeliveryMode::AtMostOnce`](super::DeliveryMode::AtMostOnce)): the
+    /// gateway may not have read them.
+    PossiblyLost {
+        /// How many.
+        count: u64,
+    },
     /// The client is closed.
     Closed,
 }
@@ -117,6 +132,12 @@ impl fmt::Display for Event {
                 )
             }
             Event::FrameDropped { len } => write!(f, "non-JSON text frame of {len} bytes dropped"),
+            Event::Resent { count } => {
+                write!(f, "{count} unconfirmed messages written again")
+            }
+            Event::PossiblyLost { count } => {
+                write!(f, "{count} unconfirmed messages may be lost")
+            }
             Event::Closed => f.write_str("closed"),
         }
     }
@@ -150,6 +171,16 @@ pub struct Stats {
     pub frames_dropped: u64,
     /// Handler calls that returned an error or panicked.
     pub handler_errors: u64,
+    /// Messages written again on a new connection because the connection
+    /// they were written on ended before confirming them
+    /// ([`DeliveryMode::AtLeastOnce`](super::DeliveryMode::AtLeastOnce)): an
+    /// upper bound on the duplicates the gateway may have seen.
+    pub resent: u64,
+    /// Messages written on a connection that ended before confirming them,
+    /// and not written again
+    /// ([`DeliveryMode::AtMostOnce`](super::DeliveryMode::AtMostOnce)): an
+    /// upper bound on the messages lost.
+    pub possibly_lost: u64,
 }
 
 #[derive(Debug, Default)]
@@ -163,6 +194,8 @@ pub(crate) struct Counters {
     pub(crate) chunk_jobs_completed: AtomicU64,
     pub(crate) frames_dropped: AtomicU64,
     pub(crate) handler_errors: AtomicU64,
+    pub(crate) resent: AtomicU64,
+    pub(crate) possibly_lost: AtomicU64,
 }
 
 impl Counters {
@@ -182,6 +215,8 @@ impl Counters {
             chunk_jobs_completed: r(&self.chunk_jobs_completed),
             frames_dropped: r(&self.frames_dropped),
             handler_errors: r(&self.handler_errors),
+            resent: r(&self.resent),
+            possibly_lost: r(&self.possibly_lost),
         }
     }
 }

@@ -1,0 +1,401 @@
+//! The outbound ledger: every message from the moment the connection task
+//! accepts it until it is confirmed read by the gateway (or handed back).
+//!
+//! Each data frame has a sequence number, given in acceptance order. Three
+//! watermarks split them:
+//!
+//! ```text
+//!   confirmed ≤ written ≤ accepted
+//!   [0, confirmed)         read by the gateway (pong or clean close), forgotten
+//!   [confirmed, written)   written and flushed, kept in `unconfirmed`
+//!   [written, accepted)    waiting in `pending` (control frames between them)
+//! ```
+//!
+//! Pure bookkeeping: the connection task does the I/O and tells the ledger
+//! what happened (a flush completed, a pong came, the connection ended).
+
+use std::collections::VecDeque;
+use std::task::{Context, Poll, ready};
+
+use futures_util::SinkExt;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
+
+use super::delivery::{DeliveryMode, OutgoingFrame, Undelivered};
+use super::dial::WsStream;
+
+/// What a handle asks of the connection task, in order with its sends.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// A frame to write.
+    Send(WsMessage),
+    /// Answer once every frame accepted before this command is written.
+    Flush(oneshot::Sender<()>),
+}
+
+/// Unconfirmed frames kept for a re-send, at most. Past it the oldest are
+/// forgotten (counted as confirmed): a gateway that reads but never answers
+/// pings would otherwise make the client keep everything it ever sent.
+const MAX_UNCONFIRMED_BYTES: usize = 64 << 20;
+
+/// Payload size of a confirmation ping: a big-endian sequence number. The
+/// keepalive's pings are empty, so the two cannot be confused.
+const MARK_LEN: usize = 8;
+
+/// How a connection ended, as far as delivery is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// A completed closing handshake: everything written was read.
+    Clean,
+    /// Anything else: what was written and not confirmed may be lost.
+    Unclean,
+}
+
+/// What an unclean end did with the unconfirmed frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Settled {
+    /// Nothing was unconfirmed.
+    Nothing,
+    /// This many are queued again, first ([`DeliveryMode::AtLeastOnce`]).
+    Resent(u64),
+    /// This many were given up ([`DeliveryMode::AtMostOnce`]).
+    PossiblyLost(u64),
+}
+
+#[derive(Debug)]
+pub(crate) struct Ledger {
+    mode: DeliveryMode,
+    /// Frames not yet written: data frames in sequence order, with control
+    /// frames (pings, a close) between them.
+    pending: VecDeque<WsMessage>,
+    /// How many of `pending` were handed to the socket since the last flush.
+    started: usize,
+    unconfirmed: VecDeque<WsMessage>,
+    unconfirmed_bytes: usize,
+    accepted: u64,
+    written: u64,
+    confirmed: u64,
+    /// The sequence number a confirmation ping in flight will confirm up to.
+    mark: Option<u64>,
+    flushes: VecDeque<(u64, oneshot::Sender<()>)>,
+}
+
+fn is_data(frame: &WsMessage) -> bool {
+    frame.is_text() || frame.is_binary()
+}
+
+fn to_outgoing(frame: WsMessage) -> Option<OutgoingFrame> {
+    match frame {
+        WsMessage::Text(t) => Some(OutgoingFrame::Text(t.as_str().to_owned())),
+        WsMessage::Binary(b) => Some(OutgoingFrame::Binary(b)),
+        _ => None,
+    }
+}
+
+impl Ledger {
+    pub(crate) fn new(mode: DeliveryMode) -> Self {
+        Self {
+            mode,
+            pending: VecDeque::new(),
+            started: 0,
+            unconfirmed: VecDeque::new(),
+            unconfirmed_bytes: 0,
+            accepted: 0,
+            written: 0,
+            confirmed: 0,
+            mark: None,
+            flushes: VecDeque::new(),
+        }
+    }
+
+    /// Frames waiting to be written (control frames included).
+    pub(crate) fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Data frames written and not yet confirmed.
+    pub(crate) fn unconfirmed_len(&self) -> usize {
+        self.unconfirmed.len()
+    }
+
+    /// True when something accepted still has to reach the gateway: a frame
+    /// not written, or (at least once) one written but not confirmed.
+    pub(crate) fn has_undelivered(&self) -> bool {
+        self.accepted > self.written
+            || (self.mode == DeliveryMode::AtLeastOnce && !self.unconfirmed.is_empty())
+    }
+
+    pub(crate) fn command(&mut self, command: Command) {
+        match command {
+            Command::Send(frame) => self.accept(frame),
+            Command::Flush(reply) => {
+                if self.written >= self.accepted {
+                    let _ = reply.send(());
+                } else {
+                    self.flushes.push_back((self.accepted, reply));
+                }
+            }
+        }
+    }
+
+    fn accept(&mut self, frame: WsMessage) {
+        if is_data(&frame) {
+            self.accepted += 1;
+        }
+        self.pending.push_back(frame);
+    }
+
+    /// A control frame (keepalive ping, close) after what is queued.
+    pub(crate) fn push_control(&mut self, frame: WsMessage) {
+        self.pending.push_back(frame);
+    }
+
+    /// Drive writes: `Ready(Ok(n))` when a flush completed (`n` data frames
+    /// written) or there was nothing to write (`n` = 0).
+    pub(crate) fn poll_write(
+        &mut self,
+        ws: &mut WsStream,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<u64, WsError>> {
+        if self.pending.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        while self.started < self.pending.len() {
+            ready!(ws.poll_ready_unpin(cx))?;
+            ws.start_send_unpin(self.pending[self.started].clone())?;
+            self.started += 1;
+        }
+        ready!(ws.poll_flush_unpin(cx))?;
+        Poll::Ready(Ok(self.flushed()))
+    }
+
+    /// The frames handed to the socket were flushed: they are written.
+    /// Returns how many data frames that was.
+    pub(crate) fn flushed(&mut self) -> u64 {
+        let mut n = 0;
+        for frame in self.pending.drain(..self.started) {
+            if is_data(&frame) {
+                n += 1;
+                self.unconfirmed_bytes += frame.len();
+                self.unconfirmed.push_back(frame);
+            }
+        }
+        self.started = 0;
+        self.written += n;
+        while self.unconfirmed_bytes > MAX_UNCONFIRMED_BYTES {
+            self.forget_oldest();
+        }
+        while let Some((target, _)) = self.flushes.front() {
+            if *target > self.written {
+                break;
+            }
+            if let Some((_, reply)) = self.flushes.pop_front() {
+                let _ = reply.send(());
+            }
+        }
+        if n > 0 {
+            self.request_confirmation();
+        }
+        n
+    }
+
+    fn forget_oldest(&mut self) {
+        if let Some(frame) = self.unconfirmed.pop_front() {
+            self.unconfirmed_bytes -= frame.len();
+            self.confirmed += 1;
+        }
+    }
+
+    /// Queue a confirmation ping after everything accepted, unless one is
+    /// already in flight (its pong will ask for the next).
+    fn request_confirmation(&mut self) {
+        if self.mark.is_none() && !self.unconfirmed.is_empty() {
+            self.mark = Some(self.accepted);
+            self.pending
+                .push_back(WsMessage::Ping(self.accepted.to_be_bytes().to_vec().into()));
+        }
+    }
+
+    /// A pong arrived: if it answers the confirmation ping, everything before
+    /// that ping was read.
+    pub(crate) fn pong(&mut self, payload: &[u8]) {
+        let Ok(bytes) = <[u8; MARK_LEN]>::try_from(payload) else {
+            return;
+        };
+        let seq = u64::from_be_bytes(bytes);
+        if self.mark != Some(seq) {
+            return;
+        }
+        self.mark = None;
+        while self.confirmed < seq && !self.unconfirmed.is_empty() {
+            self.forget_oldest();
+        }
+        self.request_confirmation();
+    }
+
+    /// The connection ended. Clean: everything written was read. Unclean:
+    /// the unconfirmed frames are queued again or given up, by mode. Either
+    /// way the next connection starts from the first frame not written;
+    /// control frames of the old connection are dropped.
+    pub(crate) fn connection_ended(&mut self, ending: Ending) -> Settled {
+        self.started = 0;
+        self.mark = None;
+        self.pending.retain(is_data);
+        let n = self.unconfirmed.len() as u64;
+        let settled = match (ending, self.mode) {
+            _ if n == 0 => Settled::Nothing,
+            (Ending::Clean, _) => {
+                self.confirmed = self.written;
+                self.unconfirmed.clear();
+                Settled::Nothing
+            }
+            (Ending::Unclean, DeliveryMode::AtLeastOnce) => {
+                while let Some(frame) = self.unconfirmed.pop_back() {
+                    self.pending.push_front(frame);
+                }
+                self.written = self.confirmed;
+                Settled::Resent(n)
+            }
+            (Ending::Unclean, DeliveryMode::AtMostOnce) => {
+                self.confirmed = self.written;
+                self.unconfirmed.clear();
+                Settled::PossiblyLost(n)
+            }
+        };
+        self.unconfirmed_bytes = 0;
+        settled
+    }
+
+    /// Everything not delivered, oldest first, for a client that closes:
+    /// (at least once) the unconfirmed frames, then those never written.
+    /// With [`DeliveryMode::AtMostOnce`] the unconfirmed ones are counted in
+    /// the second value as possibly lost instead.
+    pub(crate) fn take_undelivered(&mut self) -> (Undelivered, u64) {
+        let mut frames = Vec::with_capacity(self.unconfirmed.len() + self.pending.len());
+        let mut possibly_lost = 0;
+        let unconfirmed = std::mem::take(&mut self.unconfirmed);
+        let written = match self.mode {
+            DeliveryMode::AtLeastOnce => {
+                frames.extend(unconfirmed.into_iter().filter_map(to_outgoing));
+                frames.len()
+            }
+            DeliveryMode::AtMostOnce => {
+                possibly_lost = unconfirmed.len() as u64;
+                0
+            }
+        };
+        frames.extend(self.pending.drain(..).filter_map(to_outgoing));
+        self.unconfirmed_bytes = 0;
+        self.started = 0;
+        self.flushes.clear();
+        (Undelivered::new(frames, written), possibly_lost)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> WsMessage {
+        WsMessage::Text(s.into())
+    }
+
+    /// Pretends the first `n` pending frames were handed to the socket.
+    fn start(ledger: &mut Ledger, n: usize) {
+        ledger.started = n;
+    }
+
+    fn mark_of(ledger: &Ledger) -> Vec<u8> {
+        ledger
+            .pending
+            .iter()
+            .find_map(|f| match f {
+                WsMessage::Ping(p) => Some(p.to_vec()),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_pong_confirms_everything_before_its_ping() {
+        let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
+        l.command(Command::Send(text("a")));
+        l.command(Command::Send(text("b")));
+        start(&mut l, 2);
+        assert_eq!(l.flushed(), 2);
+        assert_eq!(l.unconfirmed_len(), 2);
+        let mark = mark_of(&l);
+        l.command(Command::Send(text("c")));
+        l.pong(&[0; 8]); // not our mark
+        assert_eq!(l.unconfirmed_len(), 2);
+        l.pong(&mark);
+        assert_eq!(l.unconfirmed_len(), 0);
+        assert!(l.has_undelivered(), "c is not written yet");
+    }
+
+    #[test]
+    fn an_unclean_end_requeues_the_unconfirmed_first_at_least_once() {
+        let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
+        for s in ["a", "b", "c"] {
+            l.command(Command::Send(text(s)));
+        }
+        start(&mut l, 2);
+        l.flushed();
+        assert_eq!(l.connection_ended(Ending::Unclean), Settled::Resent(2));
+        let order: Vec<_> = l
+            .pending
+            .iter()
+            .map(|f| f.to_text().unwrap().to_owned())
+            .collect();
+        assert_eq!(order, ["a", "b", "c"], "no ping left, order kept");
+        start(&mut l, 3);
+        assert_eq!(l.flushed(), 3);
+        assert_eq!(l.connection_ended(Ending::Clean), Settled::Nothing);
+        assert!(!l.has_undelivered());
+    }
+
+    #[test]
+    fn an_unclean_end_reports_the_unconfirmed_at_most_once() {
+        let mut l = Ledger::new(DeliveryMode::AtMostOnce);
+        l.command(Command::Send(text("a")));
+        start(&mut l, 1);
+        l.flushed();
+        assert_eq!(
+            l.connection_ended(Ending::Unclean),
+            Settled::PossiblyLost(1)
+        );
+        assert!(l.pending.is_empty());
+        assert!(!l.has_undelivered());
+    }
+
+    #[test]
+    fn flush_answers_once_everything_before_it_is_written() {
+        let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
+        let (tx, mut rx) = oneshot::channel();
+        l.command(Command::Flush(tx));
+        assert!(rx.try_recv().is_ok(), "nothing pending: at once");
+        l.command(Command::Send(text("a")));
+        let (tx, mut rx) = oneshot::channel();
+        l.command(Command::Flush(tx));
+        l.command(Command::Send(text("b")));
+        assert!(rx.try_recv().is_err());
+        start(&mut l, 1);
+        l.flushed();
+        assert!(rx.try_recv().is_ok());
+    }
+
+    #[test]
+    fn undelivered_lists_unconfirmed_then_unwritten() {
+        let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
+        for s in ["a", "b", "c"] {
+            l.command(Command::Send(text(s)));
+        }
+        start(&mut l, 1);
+        l.flushed();
+        let (u, lost) = l.take_undelivered();
+        assert_eq!(lost, 0);
+        assert_eq!(u.written(), 1);
+        let texts: Vec<_> = u.frames().iter().map(|f| f.as_text().unwrap()).collect();
+        assert_eq!(texts, ["a", "b", "c"]);
+    }
+}
