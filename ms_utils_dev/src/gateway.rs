@@ -40,11 +40,14 @@ use tracing::{debug, info, warn};
 
 mod faults;
 mod http;
+mod record;
 mod session;
+mod socket;
 mod state;
 mod tokens;
 
-pub use faults::{FaultControl, GatewayError};
+pub use faults::{DEFAULT_CLOSE_GRACE, FaultControl, GatewayError};
+pub use record::{ConnectionEnd, RecordedConnection};
 pub use state::GatewayCounters;
 
 use state::{Settings, Shared};

@@ -5,7 +5,8 @@
 //!
 //! - [`gateway`] (feature `gateway`): [`gateway::DevGateway`], the platform
 //!   gateway (login, websocket routing, chunking of large messages) with
-//!   fault injection ([`gateway::FaultControl`]).
+//!   fault injection and a record of what clients sent
+//!   ([`gateway::FaultControl`]).
 //! - [`s3`] (feature `s3`): [`s3::DevS3Server`], an S3-compatible server on a
 //!   folder, with signature checks.
 //! - [`worker`] (feature `worker`): [`worker::EmbeddingWorker`], a

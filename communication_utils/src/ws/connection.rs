@@ -600,18 +600,25 @@ fn poll_io(
     staged: &mut VecDeque<Inbound>,
     shared: &Shared,
 ) -> Poll<IoEvent> {
-    match ledger.poll_write(&mut conn.ws, cx) {
-        Poll::Ready(Ok(0)) | Poll::Pending => {}
+    // Reads follow a write that made progress too: under a steady outbound
+    // flow, returning early would leave a close frame from the gateway
+    // unread for as long as the flow lasts.
+    let wrote = match ledger.poll_write(&mut conn.ws, cx) {
+        Poll::Ready(Ok(0)) | Poll::Pending => false,
         Poll::Ready(Ok(n)) => {
             Counters::add(&shared.counters.messages_out, n);
-            return Poll::Ready(IoEvent::Progress);
+            true
         }
         Poll::Ready(Err(e)) => {
             return Poll::Ready(IoEvent::Exit(Exit::Lost(format!("write failed: {e}"))));
         }
-    }
+    };
     if !read {
-        return Poll::Pending;
+        return if wrote {
+            Poll::Ready(IoEvent::Progress)
+        } else {
+            Poll::Pending
+        };
     }
     let mut got = 0u64;
     // A pong read below may queue the next confirmation ping.
@@ -681,8 +688,8 @@ fn poll_io(
         // The buffer is full: stop reading; the room branch resumes.
         return Poll::Ready(IoEvent::Progress);
     }
-    if result.is_pending() && ledger.pending_len() > pending_before {
-        // Something to write now (a confirmation ping): go round again.
+    if result.is_pending() && (wrote || ledger.pending_len() > pending_before) {
+        // Written, or something to write now (a confirmation ping): go round again.
         return Poll::Ready(IoEvent::Progress);
     }
     result

@@ -10,8 +10,21 @@ use bytes::Bytes;
 use serde_json::Value;
 use tracing::info;
 
+use super::record::RecordedConnection;
 use super::session::outbound_for;
 use super::state::{GatewayCounters, Outbound, Shared, lock};
+
+/// A grace period like a real gateway's on shutdown, for
+/// [`FaultControl::close_user_with_grace`] and
+/// [`FaultControl::close_all_with_grace`]: 1 second.
+///
+/// ```no_run
+/// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
+/// use ms_utils_dev::gateway::DEFAULT_CLOSE_GRACE;
+/// gateway.faults().close_all_with_grace(DEFAULT_CLOSE_GRACE);
+/// # }
+/// ```
+pub const DEFAULT_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// Why a fault-injection call could not be carried out.
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +152,112 @@ impl FaultControl {
         self.shared.close_sessions(Some(user))
     }
 
+    /// Closes every connection of `user` the way a real gateway does when
+    /// it goes away (a deploy, a restart): sends a close frame (1001, going
+    /// away) on each, ahead of what is still queued for it, then goes on
+    /// reading that connection — routing and recording what it reads as
+    /// usual — until the client's close frame or the end of its TCP stream,
+    /// or until `grace` (counted from this call, in tokio time) runs out;
+    /// then drops the TCP connection. Returns how many connections.
+    ///
+    /// Nothing more is routed to those connections (what was still queued
+    /// for them goes to the user's newest connection, if any, when they
+    /// end). Unlike [`FaultControl::close_user_gracefully`], a new
+    /// connection of the same user is read at once, while the old one may
+    /// still be read: a client that writes on its new connection before
+    /// its old one is done can be seen reordering. A client that leaves
+    /// data unread by the gateway when the grace runs out gets a reset
+    /// (RST) rather than an orderly end, as from a real server.
+    ///
+    /// Calling it again for a connection already in its grace period only
+    /// shortens the period (the earlier deadline wins).
+    ///
+    /// ```no_run
+    /// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
+    /// use ms_utils_dev::gateway::{ConnectionEnd, DEFAULT_CLOSE_GRACE};
+    ///
+    /// let faults = gateway.faults();
+    /// faults.record(true);
+    /// assert_eq!(faults.close_user_with_grace("svc", DEFAULT_CLOSE_GRACE), 1);
+    /// faults.wait_disconnected("svc").await;
+    /// let end = faults.recorded("svc")[0].end;
+    /// assert!(matches!(end, ConnectionEnd::ClientClose | ConnectionEnd::GraceExpired));
+    /// # }
+    /// ```
+    pub fn close_user_with_grace(&self, user: &str, grace: Duration) -> usize {
+        let n = self
+            .shared
+            .close_with_grace(Some(user), deadline_after(grace));
+        info!(
+            user,
+            connections = n,
+            ?grace,
+            "closing with a grace period (fault injected)"
+        );
+        n
+    }
+
+    /// [`FaultControl::close_user_with_grace`] for every open connection;
+    /// returns how many.
+    ///
+    /// ```no_run
+    /// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
+    /// use std::time::Duration;
+    /// let closing = gateway.faults().close_all_with_grace(Duration::from_millis(500));
+    /// # let _ = closing; }
+    /// ```
+    pub fn close_all_with_grace(&self, grace: Duration) -> usize {
+        let n = self.shared.close_with_grace(None, deadline_after(grace));
+        info!(
+            connections = n,
+            ?grace,
+            "closing every connection with a grace period (fault injected)"
+        );
+        n
+    }
+
+    /// Resets every connection of `user`, as a crashed gateway host would:
+    /// no close frame, the socket is dropped with `SO_LINGER` zero so the
+    /// kernel sends RST, and whatever the gateway had not read yet is lost.
+    /// The client's next read fails with a connection reset. A new
+    /// connection of the same user is read at once. Returns how many.
+    ///
+    /// Plain and TLS connections alike are reset (a TLS connection gets no
+    /// `close_notify` either).
+    ///
+    /// ```no_run
+    /// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
+    /// assert_eq!(gateway.faults().abort_user("svc"), 1);
+    /// # }
+    /// ```
+    pub fn abort_user(&self, user: &str) -> usize {
+        let n = self.shared.abort_sessions(Some(user));
+        info!(
+            user,
+            connections = n,
+            "resetting connections (fault injected)"
+        );
+        n
+    }
+
+    /// [`FaultControl::abort_user`] for every open connection; returns how
+    /// many.
+    ///
+    /// ```no_run
+    /// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
+    /// let reset = gateway.faults().abort_all();
+    /// println!("reset {reset} connections");
+    /// # }
+    /// ```
+    pub fn abort_all(&self) -> usize {
+        let n = self.shared.abort_sessions(None);
+        info!(
+            connections = n,
+            "resetting every connection (fault injected)"
+        );
+        n
+    }
+
     /// Drops every connection open at the time `delay` from now (tokio
     /// time, so paused-time tests control it).
     ///
@@ -199,6 +318,94 @@ impl FaultControl {
     /// ```
     pub fn stall(&self, on: bool) {
         self.shared.stalled.send_replace(on);
+    }
+
+    /// While `Some(delay)`, the gateway waits `delay` (tokio time) before
+    /// reading each frame from any client — pings and close frames too —
+    /// as a slow or overloaded gateway would; the client's frames pile up
+    /// in the socket meanwhile. `None` (the default) reads at full speed.
+    /// A change applies at once, also to a wait under way. See
+    /// [`FaultControl::stall`] for a gateway that reads nothing at all.
+    ///
+    /// ```no_run
+    /// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
+    /// use std::time::Duration;
+    /// gateway.faults().read_delay(Some(Duration::from_millis(20))); // ~50 frames/s per connection
+    /// gateway.faults().read_delay(None);
+    /// # }
+    /// ```
+    pub fn read_delay(&self, delay: Option<Duration>) {
+        self.shared.read_delay.send_if_modified(|d| {
+            let changed = *d != delay;
+            *d = delay;
+            changed
+        });
+    }
+
+    /// Switches the record of frames read from clients on or off (off by
+    /// default, so that benchmarks do not pay for it). Switching on starts
+    /// a new record, forgetting the previous one, that lists every
+    /// connection open then or opened later; switching it on while on
+    /// changes nothing. Switching off stops recording and keeps what was
+    /// recorded readable. The record holds every frame (by reference to
+    /// the bytes read, about their size in memory) until the next switch
+    /// on or the gateway's end. See [`FaultControl::recorded`].
+    ///
+    /// ```no_run
+    /// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
+    /// let faults = gateway.faults();
+    /// faults.record(true);
+    /// // ... clients send ...
+    /// faults.record(false);
+    /// println!("{:?}", faults.recorded_texts("svc"));
+    /// # }
+    /// ```
+    pub fn record(&self, on: bool) {
+        if on {
+            self.shared.start_recording();
+        } else {
+            self.shared.recorder.stop();
+        }
+    }
+
+    /// What the gateway read from `user`'s connections since the record
+    /// was switched on ([`FaultControl::record`]): one entry per connection
+    /// (ended ones included), in connection order, each with every text
+    /// and binary frame in arrival order — recorded as read, before any
+    /// routing, so chunk pieces appear one by one and frames the gateway
+    /// ignores appear too — and how it ended. Empty when recording was
+    /// never switched on.
+    ///
+    /// ```no_run
+    /// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
+    /// let faults = gateway.faults();
+    /// faults.record(true);
+    /// // ... a client connects as "svc", sends, reconnects, sends ...
+    /// let conns = faults.recorded("svc");
+    /// for conn in &conns {
+    ///     println!("connection {} ({:?}): {:?}", conn.id, conn.end, conn.frames);
+    /// }
+    /// # }
+    /// ```
+    pub fn recorded(&self, user: &str) -> Vec<RecordedConnection> {
+        self.shared.recorder.recorded(user)
+    }
+
+    /// The text frames of [`FaultControl::recorded`] for `user`, all
+    /// connections concatenated in connection order: what the gateway read
+    /// from that user, in the order a single connection would have needed
+    /// to deliver it.
+    ///
+    /// ```no_run
+    /// # async fn demo(gateway: ms_utils_dev::gateway::DevGateway) {
+    /// let faults = gateway.faults();
+    /// faults.record(true);
+    /// // ... a client connects as "svc" and sends {"event":"hi"} ...
+    /// assert_eq!(faults.recorded_texts("svc"), [r#"{"event":"hi"}"#]);
+    /// # }
+    /// ```
+    pub fn recorded_texts(&self, user: &str) -> Vec<String> {
+        self.shared.recorder.recorded_texts(user)
     }
 
     /// Forgets every token issued so far: upgrades with them are refused
@@ -368,4 +575,12 @@ impl FaultControl {
             }
         }
     }
+}
+
+/// `grace` from now in tokio time; a grace too long to add is a grace of
+/// about a century.
+fn deadline_after(grace: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(grace)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
 }

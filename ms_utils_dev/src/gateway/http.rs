@@ -8,7 +8,6 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio_tungstenite::WebSocketStream;
@@ -17,6 +16,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tracing::{debug, info, warn};
 
 use super::session;
+use super::socket::ConnIo;
 use super::state::{Shared, lock};
 
 /// Login bodies are two short strings; anything bigger is not a login.
@@ -178,7 +178,7 @@ fn upgrade(shared: Arc<Shared>, mut req: Request<Incoming>) -> Response<Body> {
         };
         match upgraded {
             Ok(upgraded) => {
-                let io = TokioIo::new(upgraded);
+                let io = ConnIo::from_upgraded(upgraded);
                 let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
                 session::serve(task_shared, user, ws).await;
             }

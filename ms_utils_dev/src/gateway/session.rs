@@ -1,5 +1,6 @@
-//! One websocket connection: a reader that routes what the client sends and
-//! a writer that drains the connection's queue, joined in one task.
+//! One websocket connection: a reader that routes what the client sends, a
+//! writer that drains the connection's queue, and a watchdog that drops the
+//! connection when a close's grace period runs out, joined in one task.
 //!
 //! Reader and writer are separate futures so that a client that stops
 //! reading (pushing back) never stops the gateway from reading what that
@@ -14,7 +15,7 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, watch};
-use tokio::time::Instant;
+use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -22,7 +23,9 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::state::{Outbound, SessionHandle, Shared};
+use super::record::{ConnectionEnd, FrameTap};
+use super::socket::ConnIo;
+use super::state::{Outbound, SessionCtl, SessionHandle, Shared};
 use communication_utils::ws::chunks::{ChunkAssembler, ChunkLimits, chunk_frames};
 
 /// Frames queued for one connection before routers to it wait.
@@ -32,7 +35,8 @@ const OUTBOUND_QUEUE: usize = 256;
 const FLOOD_FLUSH_EVERY: u64 = 1024;
 /// Frames drained from the queue before one flush.
 const DRAIN_BATCH: usize = 64;
-/// How long a client gets to answer a close frame before it is dropped.
+/// How long a client gets to answer the close frame of a graceful close
+/// (`FaultControl::close_user_gracefully`) before it is dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// Upper bound on `bench-chunked` payloads, so a typo cannot eat the host.
 const MAX_BENCH_BYTES: u64 = 1 << 30;
@@ -45,12 +49,10 @@ type Stream<S> = SplitStream<WebSocketStream<S>>;
 
 /// Serves one upgraded connection of `user` until either side ends it, the
 /// gateway shuts down or a fault closes it.
-pub(super) async fn serve<S>(shared: Arc<Shared>, user: String, ws: WebSocketStream<S>)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
+pub(super) async fn serve(shared: Arc<Shared>, user: String, ws: WebSocketStream<ConnIo>) {
     let (tx, mut rx) = mpsc::channel(OUTBOUND_QUEUE);
     let close = shared.cancel.child_token();
+    let ctl = Arc::new(SessionCtl::new(ws.get_ref().reset_switch()));
     let predecessors = shared.predecessors(&user);
     let id = shared.add_session(SessionHandle {
         user: user.clone(),
@@ -58,8 +60,11 @@ where
         close: close.clone(),
         closing: Arc::new(AtomicBool::new(false)),
         ended: CancellationToken::new(),
+        ctl: Arc::clone(&ctl),
     });
-    info!(user = %user, "websocket connected");
+    // Listed in the record from the start, even before its first frame.
+    let _ = shared.recorder.log_for(id, &user);
+    info!(user = %user, id, "websocket connected");
     let (sink, stream) = ws.split();
     let reader = async {
         // Keep the user's messages in order across a reconnect: the old
@@ -70,17 +75,47 @@ where
                 _ = ended.cancelled() => {}
             }
         }
-        read_loop(&shared, &user, stream, &tx, &close).await;
+        let mut tap = FrameTap::new(&shared.recorder, id, &user);
+        read_loop(&shared, &user, &ctl, &mut tap, stream, &tx, &close).await;
         close.cancel();
     };
     let writer = async {
-        write_loop(&shared, sink, &mut rx, &close).await;
+        write_loop(&shared, &ctl, sink, &mut rx, &close).await;
         close.cancel();
     };
-    tokio::join!(reader, writer);
-    shared.remove_session(id);
-    info!(user = %user, "websocket closed");
+    // Both halves of the socket are dropped once the join is done: the TCP
+    // connection ends there (with a reset when aborted).
+    tokio::join!(reader, writer, grace_watchdog(&ctl, &close));
+    let end = ctl.ended_by();
+    shared.remove_session(id, end);
+    info!(user = %user, id, ?end, "websocket closed");
     redeliver(&shared, &user, &mut rx).await;
+}
+
+/// Drops the connection when the grace period of a close runs out (see
+/// `SessionCtl::close_by`); returns when the connection ends first.
+async fn grace_watchdog(ctl: &SessionCtl, close: &CancellationToken) {
+    let mut grace = ctl.grace();
+    loop {
+        let deadline = *grace.borrow_and_update();
+        let expired = async {
+            match deadline {
+                Some(deadline) => sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = close.cancelled() => return,
+            // A shorter grace asked for meanwhile.
+            changed = grace.changed() => if changed.is_err() { return },
+            () = expired => {
+                debug!("client did not end the connection within the grace period");
+                ctl.end(ConnectionEnd::GraceExpired);
+                close.cancel();
+                return;
+            }
+        }
+    }
 }
 
 /// Hands what was still queued for an ended connection (routed tasks,
@@ -146,6 +181,8 @@ async fn wait_unstalled(stalled: &mut watch::Receiver<bool>, close: &Cancellatio
 async fn read_loop<S>(
     shared: &Shared,
     user: &str,
+    ctl: &SessionCtl,
+    tap: &mut FrameTap<'_>,
     mut stream: Stream<S>,
     tx: &mpsc::Sender<Outbound>,
     close: &CancellationToken,
@@ -153,27 +190,45 @@ async fn read_loop<S>(
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut stalled = shared.stalled.subscribe();
+    let mut read_delay = shared.read_delay.subscribe();
     let limits = ChunkLimits::default().with_max_job_bytes(shared.settings.max_message_size);
     let mut assembler = ChunkAssembler::new(limits);
     loop {
         if !wait_unstalled(&mut stalled, close).await {
             return;
         }
+        // A slow gateway: a pause before each frame. A new delay (or none)
+        // applies at once, also to a pause or read under way.
+        let delay = *read_delay.borrow_and_update();
+        if let Some(delay) = delay {
+            tokio::select! {
+                biased;
+                _ = close.cancelled() => return,
+                _ = stalled.changed() => continue,
+                _ = read_delay.changed() => continue,
+                () = tokio::time::sleep(delay) => {}
+            }
+        }
         let frame = tokio::select! {
             biased;
             _ = close.cancelled() => return,
             // A stall must stop reading at once, not after the next frame.
             _ = stalled.changed() => continue,
+            _ = read_delay.changed() => continue,
             frame = stream.next() => frame,
         };
         match frame {
-            None => return,
-            Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => return,
+            None | Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => {
+                ctl.end(ConnectionEnd::Eof);
+                return;
+            }
             Some(Err(e)) => {
                 debug!(user, error = %e, "websocket read failed");
+                ctl.end(ConnectionEnd::Eof);
                 return;
             }
             Some(Ok(Message::Text(text))) => {
+                tap.text(&text);
                 shared.count(|c| c.messages_in += 1);
                 let value = match serde_json::from_str::<Value>(text.as_str()) {
                     Ok(v) => v,
@@ -196,12 +251,16 @@ async fn read_loop<S>(
                 }
             }
             Some(Ok(Message::Binary(b))) => {
+                tap.binary(&b);
                 debug!(user, len = b.len(), "binary frame ignored");
             }
             // Pings are answered and closes completed by tungstenite while
             // the stream is polled; keep reading until it ends.
             Some(Ok(Message::Ping(_))) => shared.count(|c| c.pings_in += 1),
-            Some(Ok(Message::Close(_))) => shared.count(|c| c.close_frames_in += 1),
+            Some(Ok(Message::Close(_))) => {
+                ctl.end(ConnectionEnd::ClientClose);
+                shared.count(|c| c.close_frames_in += 1);
+            }
             Some(Ok(_)) => {}
         }
     }
@@ -401,6 +460,7 @@ pub(super) fn outbound_for(shared: &Shared, value: &Value) -> Outbound {
 
 async fn write_loop<S>(
     shared: &Shared,
+    ctl: &SessionCtl,
     mut sink: Sink<S>,
     rx: &mut mpsc::Receiver<Outbound>,
     close: &CancellationToken,
@@ -408,7 +468,8 @@ async fn write_loop<S>(
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut stalled = shared.stalled.subscribe();
-    loop {
+    let mut grace = ctl.grace();
+    let close_queued = loop {
         if !wait_unstalled(&mut stalled, close).await {
             return;
         }
@@ -416,6 +477,8 @@ async fn write_loop<S>(
             biased;
             _ = close.cancelled() => return,
             _ = stalled.changed() => continue,
+            // A close with a grace period goes out ahead of what is queued.
+            _ = grace.wait_for(Option::is_some) => break false,
             out = rx.recv() => match out {
                 Some(out) => out,
                 None => return,
@@ -427,22 +490,41 @@ async fn write_loop<S>(
         };
         match written {
             Ok(Flow::Continue) => {}
-            Ok(Flow::Closing) => break,
+            Ok(Flow::Closing) => break true,
             Err(e) => {
                 debug!(error = %e, "websocket write failed");
+                ctl.end(ConnectionEnd::Eof);
                 return;
             }
         }
-    }
-    // A close frame went out: the reader drains until the client's end
-    // (which cancels `close`). Nothing more may be written; what is still
-    // queued is handed on when the session ends (see `redeliver`).
-    tokio::select! {
-        _ = close.cancelled() => {}
-        () = tokio::time::sleep(CLOSE_GRACE) => {
-            debug!("client did not answer the close frame in time");
+    };
+    if close_queued {
+        ctl.close_by(Instant::now() + CLOSE_GRACE);
+    } else {
+        let sent = tokio::select! {
+            _ = close.cancelled() => return,
+            r = sink.send(close_frame()) => r,
+        };
+        if let Err(e) = sent {
+            debug!(error = %e, "websocket write failed");
+            ctl.end(ConnectionEnd::Eof);
+            return;
         }
     }
+    shared.count(|c| c.close_frames_out += 1);
+    // A close frame went out: the reader drains until the client's end and
+    // the watchdog drops the connection when the grace runs out (either
+    // cancels `close`). Nothing more may be written; what is still queued
+    // is handed on when the session ends (see `redeliver`).
+    close.cancelled().await;
+}
+
+/// The gateway's close frame: 1001, going away.
+fn close_frame() -> Message {
+    Message::Close(Some(CloseFrame {
+        code: CloseCode::Away,
+        reason: "closing (fault injected)".into(),
+    }))
 }
 
 /// Whether the writer may go on after a batch.
@@ -468,11 +550,7 @@ where
     let mut written = 0;
     while let Some(out) = next.take() {
         if matches!(out, Outbound::Close) {
-            let frame = CloseFrame {
-                code: CloseCode::Away,
-                reason: "closing (fault injected)".into(),
-            };
-            sink.send(Message::Close(Some(frame))).await?;
+            sink.send(close_frame()).await?;
             return Ok(Flow::Closing);
         }
         write_one(sink, out, stalled, close).await?;

@@ -5,14 +5,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::record::{ConnectionEnd, Recorder};
 use super::tokens::TokenTable;
 
 /// Counters of what the gateway has done since it started. Tests wait on
@@ -49,6 +51,9 @@ pub struct GatewayCounters {
     /// Close frames read from clients (a client that says goodbye, as
     /// opposed to one whose socket just goes away).
     pub close_frames_in: u64,
+    /// Close frames sent to clients (graceful closes and closes with a
+    /// grace period), counted once written.
+    pub close_frames_out: u64,
 }
 
 /// What a connection's writer is asked to send.
@@ -81,6 +86,64 @@ pub(super) struct SessionHandle {
     pub(super) closing: Arc<AtomicBool>,
     /// Cancelled once the session is gone and everything it read is routed.
     pub(super) ended: CancellationToken,
+    /// Switches shared with the session itself.
+    pub(super) ctl: Arc<SessionCtl>,
+}
+
+/// Per-connection switches shared by the session and the fault calls.
+pub(super) struct SessionCtl {
+    /// While set and the connection is going away, a new connection of the
+    /// same user is not read until this one has ended (see
+    /// [`Shared::predecessors`]). Cleared by the faults that model a real
+    /// gateway, which holds nothing back.
+    holds_successors: AtomicBool,
+    /// Once `Some`, the writer sends a close frame (if it has not yet) and
+    /// the connection is dropped at that instant unless it ended before.
+    grace: watch::Sender<Option<Instant>>,
+    /// Makes dropping the socket reset the connection.
+    reset: Arc<AtomicBool>,
+    /// How the connection ended; the first reason given wins.
+    end: OnceLock<ConnectionEnd>,
+}
+
+impl SessionCtl {
+    /// `reset` is the socket's reset switch (`ConnIo::reset_switch`).
+    pub(super) fn new(reset: Arc<AtomicBool>) -> Self {
+        Self {
+            holds_successors: AtomicBool::new(true),
+            grace: watch::Sender::new(None),
+            reset,
+            end: OnceLock::new(),
+        }
+    }
+
+    /// Notes why the connection ends, unless a reason was given already.
+    pub(super) fn end(&self, why: ConnectionEnd) {
+        let _ = self.end.set(why);
+    }
+
+    /// Why the connection ended; a connection torn down without a reason
+    /// (the gateway shutting down) was dropped.
+    pub(super) fn ended_by(&self) -> ConnectionEnd {
+        self.end.get().copied().unwrap_or(ConnectionEnd::Dropped)
+    }
+
+    /// Asks for a close frame and a drop at `deadline`, or at the earlier
+    /// deadline already asked for.
+    pub(super) fn close_by(&self, deadline: Instant) {
+        self.grace.send_if_modified(|d| {
+            if d.is_some_and(|d| d <= deadline) {
+                return false;
+            }
+            *d = Some(deadline);
+            true
+        });
+    }
+
+    /// A watch on the grace deadline (see [`SessionCtl::close_by`]).
+    pub(super) fn grace(&self) -> watch::Receiver<Option<Instant>> {
+        self.grace.subscribe()
+    }
 }
 
 /// Fixed at start.
@@ -103,6 +166,9 @@ pub(super) struct Shared {
     pub(super) refuse_logins: AtomicBool,
     pub(super) login_status: Mutex<Option<u16>>,
     pub(super) stalled: watch::Sender<bool>,
+    /// How long readers wait before reading each frame, when set.
+    pub(super) read_delay: watch::Sender<Option<Duration>>,
+    pub(super) recorder: Recorder,
     pub(super) counters: watch::Sender<GatewayCounters>,
     pub(super) cancel: CancellationToken,
     pub(super) tracker: TaskTracker,
@@ -125,6 +191,8 @@ impl Shared {
             refuse_logins: AtomicBool::new(false),
             login_status: Mutex::new(None),
             stalled: watch::Sender::new(false),
+            read_delay: watch::Sender::new(None),
+            recorder: Recorder::default(),
             counters: watch::Sender::new(GatewayCounters::default()),
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
@@ -152,8 +220,18 @@ impl Shared {
         id
     }
 
-    pub(super) fn remove_session(&self, id: u64) {
-        let removed = lock(&self.sessions).remove(&id);
+    /// Unregisters a session that ended as `end`, noting that in the
+    /// record before the counters show it gone (so a test that waits on
+    /// them reads the record complete).
+    pub(super) fn remove_session(&self, id: u64, end: ConnectionEnd) {
+        let removed = {
+            let mut sessions = lock(&self.sessions);
+            let removed = sessions.remove(&id);
+            // Under the table's lock: a recording starting meanwhile either
+            // lists this connection (and sees it end) or does not list it.
+            self.recorder.finish(id, end);
+            removed
+        };
         if let Some(session) = removed {
             session.ended.cancel();
             self.count(|c| c.open_connections -= 1);
@@ -179,7 +257,7 @@ impl Shared {
     pub(super) fn predecessors(&self, user: &str) -> Vec<CancellationToken> {
         lock(&self.sessions)
             .values()
-            .filter(|s| s.user == user)
+            .filter(|s| s.user == user && s.ctl.holds_successors.load(Ordering::Relaxed))
             .filter(|s| s.closing.load(Ordering::Relaxed) || s.close.is_cancelled())
             .map(|s| s.ended.clone())
             .collect()
@@ -212,10 +290,54 @@ impl Shared {
         let mut n = 0;
         for s in sessions.values() {
             if user.is_none_or(|u| u == s.user) {
+                s.ctl.end(ConnectionEnd::Dropped);
                 s.close.cancel();
                 n += 1;
             }
         }
         n
+    }
+
+    /// Sends a close frame on every connection (of `user` only, when given)
+    /// that is not already dropped, and has it dropped at `deadline` if the
+    /// client has not ended it by then. Nothing more is routed to them, and
+    /// a new connection of the same user is read at once. Returns how many.
+    pub(super) fn close_with_grace(&self, user: Option<&str>, deadline: Instant) -> usize {
+        let sessions = lock(&self.sessions);
+        let mut n = 0;
+        for s in sessions.values() {
+            if user.is_none_or(|u| u == s.user) && !s.close.is_cancelled() {
+                s.closing.store(true, Ordering::Relaxed);
+                s.ctl.holds_successors.store(false, Ordering::Relaxed);
+                s.ctl.close_by(deadline);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Resets every connection (of `user` only, when given): drops it with
+    /// `SO_LINGER` zero, so the kernel sends RST. Returns how many.
+    pub(super) fn abort_sessions(&self, user: Option<&str>) -> usize {
+        let sessions = lock(&self.sessions);
+        let mut n = 0;
+        for s in sessions.values() {
+            if user.is_none_or(|u| u == s.user) {
+                s.ctl.holds_successors.store(false, Ordering::Relaxed);
+                s.ctl.reset.store(true, Ordering::Relaxed);
+                s.ctl.end(ConnectionEnd::Aborted);
+                s.close.cancel();
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Starts a new recording that includes every open connection (see
+    /// [`Recorder::start`]).
+    pub(super) fn start_recording(&self) {
+        let sessions = lock(&self.sessions);
+        self.recorder
+            .start(sessions.iter().map(|(id, s)| (*id, s.user.as_str())));
     }
 }
