@@ -127,7 +127,7 @@ impl WsConfig {
     ///
     /// ```
     /// # use communication_utils::ws::{DeliveryMode, WsConfig};
-    /// let c = WsConfig::builder("h").build().unwrap();
+    /// let c = WsConfig::builder("h").credentials("svc", "pw").build().unwrap();
     /// assert_eq!(c.delivery(), DeliveryMode::AtLeastOnce);
     /// ```
     pub fn delivery(&self) -> DeliveryMode {
