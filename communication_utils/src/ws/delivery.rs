@@ -26,7 +26,11 @@ use std::fmt;
 use bytes::Bytes;
 
 /// What the client does with messages that were written on a connection
-/// that then ended without confirming them (see the [module](self) docs).
+/// that then ended without confirming them.
+///
+/// A message counts as confirmed when the gateway answered a ping sent after
+/// it (a pong comes only once everything before the ping was read), or when
+/// a closing handshake completed after it.
 ///
 /// The default is [`DeliveryMode::AtLeastOnce`]: a task message that never
 /// arrives leaves a job waiting forever on the other side, while a repeated
