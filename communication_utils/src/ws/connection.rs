@@ -164,11 +164,16 @@ impl Actor {
             .get_or_insert_with(|| Instant::now() + self.shared.config.close_timeout)
     }
 
-    /// Closing, and nothing left to deliver (the queue drained into the ledger).
-    fn close_can_end(&mut self) -> bool {
+    /// Moves everything the handles queued so far into the ledger.
+    fn drain_commands(&mut self) {
         while let Ok(command) = self.cmd_rx.try_recv() {
             self.ledger.command(command);
         }
+    }
+
+    /// Closing, and nothing left to deliver (the queue drained into the ledger).
+    fn close_can_end(&mut self) -> bool {
+        self.drain_commands();
         !self.ledger.has_undelivered()
     }
 
@@ -418,9 +423,7 @@ impl Actor {
     async fn graceful_close(&mut self, mut conn: Conn) -> Exit {
         let deadline = self.close_deadline();
         // Senders stop at `closing`; what they queued before is delivered.
-        while let Ok(command) = self.cmd_rx.try_recv() {
-            self.ledger.command(command);
-        }
+        self.drain_commands();
         let ledger = &mut self.ledger;
         let counters = &self.shared.counters;
         let flushed = tokio::time::timeout_at(
@@ -501,9 +504,7 @@ impl Actor {
     fn finish(mut self) {
         self.shared.closing.store(true, Ordering::Release);
         self.cmd_rx.close();
-        while let Ok(command) = self.cmd_rx.try_recv() {
-            self.ledger.command(command);
-        }
+        self.drain_commands();
         let (undelivered, possibly_lost) = self.ledger.take_undelivered();
         if possibly_lost > 0 {
             Counters::add(&self.shared.counters.possibly_lost, possibly_lost);

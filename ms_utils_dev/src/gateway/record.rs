@@ -207,25 +207,28 @@ impl Recorder {
         }
     }
 
-    /// The logs of `user`'s connections, in connection order.
-    pub(super) fn recorded(&self, user: &str) -> Vec<RecordedConnection> {
-        let logs: Vec<Arc<ConnLog>> = lock(&self.book)
+    /// The logs of `user`'s connections, in connection order, taken out of
+    /// the book so that reading them does not hold its lock.
+    fn logs_of(&self, user: &str) -> Vec<Arc<ConnLog>> {
+        lock(&self.book)
             .connections
             .values()
             .filter(|log| log.user == user)
             .cloned()
-            .collect();
-        logs.iter().map(|log| log.snapshot()).collect()
+            .collect()
+    }
+
+    /// The logs of `user`'s connections, in connection order.
+    pub(super) fn recorded(&self, user: &str) -> Vec<RecordedConnection> {
+        self.logs_of(user)
+            .iter()
+            .map(|log| log.snapshot())
+            .collect()
     }
 
     /// All text frames of `user`'s connections, in connection order.
     pub(super) fn recorded_texts(&self, user: &str) -> Vec<String> {
-        let logs: Vec<Arc<ConnLog>> = lock(&self.book)
-            .connections
-            .values()
-            .filter(|log| log.user == user)
-            .cloned()
-            .collect();
+        let logs = self.logs_of(user);
         let mut texts = Vec::new();
         for log in &logs {
             let frames = lock(&log.frames);

@@ -24,6 +24,24 @@ async fn tls_gateway() -> (DevGateway, rustls::ClientConfig) {
     (gw, client_config)
 }
 
+/// The gateway's websocket over TLS, with `token`, trusting `client_config`'s roots.
+async fn wss(
+    gw: &DevGateway,
+    client_config: rustls::ClientConfig,
+    token: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>> {
+    let connector = tokio_tungstenite::Connector::Rustls(Arc::new(client_config));
+    let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(
+        gw.ws_url(token),
+        None,
+        false,
+        Some(connector),
+    )
+    .await
+    .unwrap();
+    ws
+}
+
 #[tokio::test]
 async fn tls_serves_login_and_wss_with_the_given_certificate() {
     let (gw, client_config) = tls_gateway().await;
@@ -43,15 +61,7 @@ async fn tls_serves_login_and_wss_with_the_given_certificate() {
     let body: Value = res.json().await.unwrap();
     let token = body["access_token"].as_str().unwrap();
 
-    let connector = tokio_tungstenite::Connector::Rustls(Arc::new(client_config));
-    let (mut ws, _) = tokio_tungstenite::connect_async_tls_with_config(
-        gw.ws_url(token),
-        None,
-        false,
-        Some(connector),
-    )
-    .await
-    .unwrap();
+    let mut ws = wss(&gw, client_config, token).await;
     send_json(&mut ws, json!({"event": "bench-echo", "data": "over tls"})).await;
     assert_eq!(next_json(&mut ws).await["data"], "over tls");
 
@@ -82,15 +92,7 @@ async fn an_abort_resets_a_tls_connection_too() {
         .await
         .unwrap();
     let token = body["access_token"].as_str().unwrap();
-    let connector = tokio_tungstenite::Connector::Rustls(Arc::new(client_config));
-    let (mut ws, _) = tokio_tungstenite::connect_async_tls_with_config(
-        gw.ws_url(token),
-        None,
-        false,
-        Some(connector),
-    )
-    .await
-    .unwrap();
+    let mut ws = wss(&gw, client_config, token).await;
     // The echo proves the gateway has the connection registered.
     send_json(&mut ws, json!({"event": "bench-echo", "data": 1})).await;
     assert_eq!(next_json(&mut ws).await["data"], 1);
