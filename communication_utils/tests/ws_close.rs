@@ -253,7 +253,10 @@ async fn send_waits_while_the_queue_is_full_then_goes_through() {
 
 /// Both at once: messages still queued (the gateway is not reading) and a
 /// handler still running when close() is called. close() writes every
-/// queued message, waits for the handler, and only then returns.
+/// queued message, waits for the handler, and only then returns. (bob reads
+/// all along: close() returns `Ok` only once the gateway has read every
+/// message, and a gateway routing to a client that reads nothing stops
+/// reading too.)
 #[tokio::test]
 async fn close_with_queued_messages_and_a_running_handler_loses_neither() {
     const N: u64 = 400;
@@ -266,6 +269,13 @@ async fn close_with_queued_messages_and_a_running_handler_loses_neither() {
         release,
         finished,
     } = hold_a_handler(&alice).await;
+    let received = tokio::spawn(async move {
+        let mut jobs = Vec::new();
+        for _ in 0..N {
+            jobs.push(next(&bob).await.job_id().map(str::to_owned));
+        }
+        jobs
+    });
 
     // 26 MB for bob while the gateway reads nothing: far more than the
     // sockets' buffers hold, so most of it is still in alice's queue.
@@ -295,8 +305,9 @@ async fn close_with_queued_messages_and_a_running_handler_loses_neither() {
     within("close", closing).await.unwrap().unwrap();
     assert!(finished.load(Ordering::SeqCst));
     within("run loop ends", run.finished()).await.unwrap();
-    for i in 0..N {
-        assert_eq!(next(&bob).await.job_id(), Some(format!("j{i}").as_str()));
+    let jobs = within("bob's messages", received).await.unwrap();
+    for (i, job) in jobs.iter().enumerate() {
+        assert_eq!(job.as_deref(), Some(format!("j{i}").as_str()));
     }
     // Messages written while closing are counted too (plus the one sent
     // before the gateway stalled).

@@ -18,8 +18,11 @@ use std::time::{Duration, SystemTime};
 use futures_util::{SinkExt, StreamExt};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use tokio::io::AsyncReadExt as _;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep, sleep_until, timeout};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
 use super::auth::Token;
@@ -53,9 +56,14 @@ enum Exit {
     Cancelled,
     /// The connection was lost (or the gateway closed it); reconnect.
     Lost(String),
-    /// The gateway sent a close frame; reconnect. Only inside `serve`, which
-    /// settles the old connection before reporting it as `Lost`.
-    PeerClosed(String),
+    /// A close frame came; reconnect. Only inside `serve`, which settles the
+    /// old connection before reporting it as `Lost`.
+    PeerClosed {
+        reason: String,
+        /// It echoes ours ([`is_our_close`]): the gateway read everything
+        /// written before ours.
+        echo: bool,
+    },
     /// The token is about to expire; log in again and reconnect now.
     TokenRefresh,
 }
@@ -136,7 +144,7 @@ impl Actor {
             let exit = self.serve(ws, refresh_at).await;
             let immediate = match exit {
                 Exit::Close | Exit::Cancelled => break,
-                Exit::Lost(reason) | Exit::PeerClosed(reason) => {
+                Exit::Lost(reason) | Exit::PeerClosed { reason, .. } => {
                     tracing::warn!(%reason, "gateway connection lost");
                     let _ = self.shared.events.send(Event::Disconnected { reason });
                     false
@@ -261,6 +269,17 @@ impl Actor {
         }
     }
 
+    /// A connection that ended other than by `close()`: settle the ledger,
+    /// then reconnect (at once when it was being replaced for a new token).
+    fn connection_lost(&mut self, ending: Ending, reason: String, draining: bool) -> Exit {
+        self.connection_ended(ending);
+        if draining {
+            Exit::TokenRefresh
+        } else {
+            Exit::Lost(reason)
+        }
+    }
+
     async fn serve(&mut self, ws: WsStream, refresh_at: Option<Instant>) -> Exit {
         let interval = self.shared.config.keepalive_interval;
         let dead_after = interval + self.shared.config.keepalive_timeout;
@@ -346,7 +365,7 @@ impl Actor {
                     // close frame after those already queued, and the gateway's
                     // last messages still read until it answers.
                     draining = true;
-                    self.ledger.push_control(WsMessage::Close(None));
+                    self.ledger.push_control(WsMessage::Close(Some(our_close())));
                     refresh.as_mut().reset(Instant::now() + DRAIN_LIMIT);
                     IoEvent::Progress
                 }
@@ -356,64 +375,111 @@ impl Actor {
             match ev {
                 IoEvent::Progress => {}
                 IoEvent::CloseRequested => return self.graceful_close(conn).await,
-                IoEvent::Exit(Exit::PeerClosed(reason)) => {
-                    // While draining, this is the answer to our own close frame:
-                    // the handshake is complete.
-                    let ending = if draining {
-                        Ending::Clean
-                    } else {
-                        self.settle_after_peer_close(&mut conn).await
-                    };
-                    self.connection_ended(ending);
-                    return if draining {
-                        Exit::TokenRefresh
-                    } else {
-                        Exit::Lost(reason)
-                    };
+                IoEvent::Exit(Exit::PeerClosed { reason, echo }) => {
+                    // The gateway's own close, or (draining) its answer to ours.
+                    let ending = self
+                        .settle_after_close_frame(&mut conn, echo && draining)
+                        .await;
+                    return self.connection_lost(ending, reason, draining);
                 }
                 IoEvent::Exit(Exit::Lost(reason)) => {
-                    self.connection_ended(Ending::Unclean);
-                    return if draining {
-                        Exit::TokenRefresh
-                    } else {
-                        Exit::Lost(reason)
-                    };
+                    return self.connection_lost(Ending::Unclean, reason, draining);
                 }
                 IoEvent::Exit(exit) => return exit,
             }
         }
     }
 
-    /// The gateway sent a close frame. It still reads what was sent before it
-    /// saw ours, so the frames already handed to the socket are finished, our
-    /// close answer goes out, and the connection is read to its end (bounded):
-    /// nothing is written on a new connection before, so order holds. An
-    /// orderly end means the gateway read its socket to the end; a reset,
-    /// that it closed with data unread.
-    async fn settle_after_peer_close(&mut self, conn: &mut Conn) -> Ending {
+    /// A close frame came from the gateway: `echo` when it answered ours. The
+    /// gateway still reads what was sent before it saw our close, so the
+    /// frames already handed to the socket are finished, our close answer
+    /// goes out, and the connection is read to its end (bounded): nothing is
+    /// written on a new connection before, so order holds.
+    async fn settle_after_close_frame(&mut self, conn: &mut Conn, echo: bool) -> Ending {
+        let mut echoed = echo;
         let settle = async {
-            if poll_fn(|cx| conn.ws.poll_flush_unpin(cx)).await.is_err() {
-                return Ending::Unclean;
-            }
-            let n = self.ledger.flushed();
-            Counters::add(&self.shared.counters.messages_out, n);
-            loop {
-                match conn.ws.next().await {
-                    None | Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => {
-                        return Ending::Clean;
-                    }
-                    Some(Err(error)) => {
-                        tracing::debug!(%error, "connection closed by the gateway ended unclean");
-                        return Ending::Unclean;
-                    }
-                    Some(Ok(WsMessage::Pong(payload))) => self.ledger.pong(&payload),
-                    Some(Ok(_)) => {}
-                }
+            if poll_fn(|cx| conn.ws.poll_flush_unpin(cx)).await.is_ok() {
+                let n = self.ledger.flushed();
+                Counters::add(&self.shared.counters.messages_out, n);
+                self.read_to_end(conn, &mut echoed).await;
             }
         };
-        timeout(DRAIN_LIMIT, settle)
-            .await
-            .unwrap_or(Ending::Unclean)
+        let _ = timeout(DRAIN_LIMIT, settle).await;
+        ending(echoed)
+    }
+
+    /// Writes everything pending and reads until the gateway has confirmed
+    /// all that was written (pongs), delivering what it sends meanwhile, so
+    /// that a close confirms the messages whatever the gateway answers to
+    /// the close frame. Ends early, `Ok`, when the gateway starts closing.
+    async fn deliver_all(&mut self, conn: &mut Conn) -> Result<(), String> {
+        loop {
+            let n = poll_fn(|cx| self.ledger.poll_write(&mut conn.ws, cx))
+                .await
+                .map_err(|e| format!("write failed while closing: {e}"))?;
+            Counters::add(&self.shared.counters.messages_out, n);
+            if self.ledger.pending_len() > 0 {
+                // The flush queued the confirmation ping: write it first.
+                continue;
+            }
+            if self.ledger.unconfirmed_len() == 0 {
+                return Ok(());
+            }
+            let frame = match conn.ws.next().await {
+                None => return Err("connection closed while closing".into()),
+                Some(Err(e)) => return Err(format!("read failed while closing: {e}")),
+                Some(Ok(WsMessage::Close(_))) => return Ok(()),
+                Some(Ok(WsMessage::Pong(payload))) => {
+                    self.ledger.pong(&payload);
+                    continue;
+                }
+                Some(Ok(WsMessage::Text(t))) => Inbound::Text(t),
+                Some(Ok(WsMessage::Binary(b))) => Inbound::Binary(b),
+                Some(Ok(_)) => continue,
+            };
+            self.deliver_late(frame);
+        }
+    }
+
+    /// A message read while closing: delivered if the inbound buffer has room.
+    fn deliver_late(&self, frame: Inbound) {
+        Counters::add(&self.shared.counters.messages_in, 1);
+        if let Err(PushError::Full) = self.shared.inbound.try_push(frame) {
+            tracing::warn!("inbound buffer full while closing: a message was dropped");
+        }
+    }
+
+    /// Reads a closing connection to its end: the gateway's last messages
+    /// (delivered if the inbound buffer has room), pongs, its close frame,
+    /// then the socket under the websocket, until the gateway has let go of
+    /// it. Sets `echoed` when the close frame echoes ours: only that proves
+    /// the gateway read everything before it. A close frame of the gateway's
+    /// own proves nothing, and neither does the end of the TCP connection: a
+    /// gateway that gives up on a connection may drop data it had already
+    /// taken from its socket and still end with a FIN.
+    async fn read_to_end(&mut self, conn: &mut Conn, echoed: &mut bool) {
+        loop {
+            let frame = match conn.ws.next().await {
+                None | Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => break,
+                Some(Err(error)) => {
+                    tracing::debug!(%error, "closing connection failed");
+                    return;
+                }
+                Some(Ok(WsMessage::Text(t))) => Inbound::Text(t),
+                Some(Ok(WsMessage::Binary(b))) => Inbound::Binary(b),
+                Some(Ok(WsMessage::Pong(payload))) => {
+                    self.ledger.pong(&payload);
+                    continue;
+                }
+                Some(Ok(WsMessage::Close(frame))) => {
+                    *echoed |= is_our_close(frame.as_ref());
+                    continue;
+                }
+                Some(Ok(_)) => continue,
+            };
+            self.deliver_late(frame);
+        }
+        socket_end(&mut conn.ws).await;
     }
 
     /// Write out everything accepted before `close()`, then say goodbye; the
@@ -424,79 +490,41 @@ impl Actor {
         let deadline = self.close_deadline();
         // Senders stop at `closing`; what they queued before is delivered.
         self.drain_commands();
-        let ledger = &mut self.ledger;
-        let counters = &self.shared.counters;
-        let flushed = tokio::time::timeout_at(
-            deadline,
-            poll_fn(|cx| {
-                loop {
-                    match ledger.poll_write(&mut conn.ws, cx) {
-                        Poll::Ready(Ok(n)) => {
-                            Counters::add(&counters.messages_out, n);
-                            if ledger.pending_len() == 0 {
-                                return Poll::Ready(Ok(()));
-                            }
-                        }
-                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                        Poll::Pending => return Poll::Pending,
-                    }
-                }
-            }),
-        )
-        .await;
-        match flushed {
+        match tokio::time::timeout_at(deadline, self.deliver_all(&mut conn)).await {
             Ok(Ok(())) => {}
-            Ok(Err(error)) => {
+            Ok(Err(reason)) => {
                 self.connection_ended(Ending::Unclean);
-                return Exit::Lost(format!("write failed while closing: {error}"));
+                return Exit::Lost(reason);
             }
             Err(_) => {
                 tracing::warn!(
                     unsent = self.ledger.pending_len(),
+                    unconfirmed = self.ledger.unconfirmed_len(),
                     limit = ?self.shared.config.close_timeout,
                     "close: the gateway did not take the queued messages in time"
                 );
                 return Exit::Close;
             }
         }
-        // Close frame, then the gateway's answer. Messages it sent before it
-        // saw our close frame are still delivered (if the inbound buffer has
-        // room). The answer waits at least a second, whatever the deadline.
+        // Close frame, then the gateway's answer and the end of the
+        // connection. The wait lasts at least a second, whatever the deadline.
         let answer_by = deadline.max(Instant::now() + Duration::from_secs(1));
-        let (inbound, counters) = (&self.shared.inbound, &self.shared.counters);
-        let ledger = &mut self.ledger;
-        let answered = tokio::time::timeout_at(answer_by, async {
-            if conn.ws.close(None).await.is_err() {
-                return false;
+        let mut echoed = false;
+        let _ = tokio::time::timeout_at(answer_by, async {
+            if conn.ws.close(Some(our_close())).await.is_ok() {
+                self.read_to_end(&mut conn, &mut echoed).await;
             }
-            while let Some(next) = conn.ws.next().await {
-                let frame = match next {
-                    Ok(WsMessage::Text(t)) => Inbound::Text(t),
-                    Ok(WsMessage::Binary(b)) => Inbound::Binary(b),
-                    Ok(WsMessage::Pong(payload)) => {
-                        ledger.pong(&payload);
-                        continue;
-                    }
-                    Ok(WsMessage::Close(_)) => return true,
-                    Ok(_) => continue,
-                    Err(_) => return false,
-                };
-                Counters::add(&counters.messages_in, 1);
-                if let Err(PushError::Full) = inbound.try_push(frame) {
-                    tracing::warn!("inbound buffer full while closing: a message was dropped");
-                }
-            }
-            false
         })
-        .await
-        .unwrap_or(false);
-        if answered {
-            self.connection_ended(Ending::Clean);
+        .await;
+        let ending = ending(echoed);
+        if ending == Ending::Unclean && Instant::now() >= deadline {
+            // No time to write them again: `finish` hands the unconfirmed
+            // back as written (or counts them possibly lost, at most once).
             return Exit::Close;
         }
-        self.connection_ended(Ending::Unclean);
-        if Instant::now() < deadline && self.ledger.has_undelivered() {
-            return Exit::Lost("the gateway did not answer the close frame".into());
+        self.connection_ended(ending);
+        if ending == Ending::Unclean && self.ledger.has_undelivered() {
+            return Exit::Lost("the connection did not end cleanly while closing".into());
         }
         Exit::Close
     }
@@ -580,6 +608,43 @@ impl Actor {
     }
 }
 
+/// The reason our close frames carry. A gateway answers a close frame by
+/// echoing it, so a close frame with this reason is the answer to ours, not
+/// one the gateway sent on its own (a deploy's 1001 "going away").
+const CLOSE_REASON: &str = "ms_utils client closing";
+
+fn our_close() -> CloseFrame {
+    CloseFrame {
+        code: CloseCode::Normal,
+        reason: CLOSE_REASON.into(),
+    }
+}
+
+fn is_our_close(frame: Option<&CloseFrame>) -> bool {
+    frame.is_some_and(|f| f.reason.as_str() == CLOSE_REASON)
+}
+
+/// How a connection that saw a closing handshake ended, for delivery.
+fn ending(echoed: bool) -> Ending {
+    if echoed {
+        Ending::Clean
+    } else {
+        Ending::Unclean
+    }
+}
+
+/// After the websocket's closing handshake (which tungstenite completes
+/// without waiting for the socket), reads the socket under it until the
+/// gateway ends the TCP connection, with a FIN or a reset.
+async fn socket_end(ws: &mut WsStream) {
+    let mut buf = [0u8; 512];
+    while let Ok(n) = ws.get_mut().read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+    }
+}
+
 /// Log in again `margin` before `exp`; for short-lived tokens halfway through.
 fn refresh_deadline(token: &Token, margin: Duration) -> Option<Instant> {
     let remaining = token.expires?.duration_since(SystemTime::now()).ok()?;
@@ -643,12 +708,14 @@ fn poll_io(
             WsMessage::Text(t) => Inbound::Text(t),
             WsMessage::Binary(b) => Inbound::Binary(b),
             WsMessage::Close(frame) => {
+                let echo = is_our_close(frame.as_ref());
                 let why = frame
                     .map(|f| format!("{} {}", u16::from(f.code), f.reason))
                     .unwrap_or_default();
-                break Poll::Ready(IoEvent::Exit(Exit::PeerClosed(format!(
-                    "closed by the gateway {why}"
-                ))));
+                break Poll::Ready(IoEvent::Exit(Exit::PeerClosed {
+                    reason: format!("closed by the gateway {why}"),
+                    echo,
+                }));
             }
             WsMessage::Pong(payload) => {
                 ledger.pong(&payload);

@@ -9,17 +9,23 @@
 //!   ping with a pong carrying the same payload). While messages are in
 //!   flight the client sends a ping with a sequence number after them; its
 //!   pong confirms every message up to that number.
-//! - **A closing handshake that completes confirms everything before it.**
-//!   When the client closes, the gateway's close frame answers the client's,
-//!   which came after all its messages. When the gateway closes, the client
-//!   answers with its close frame and waits (bounded) for the gateway to end
-//!   the TCP connection: an orderly end (FIN) means the gateway's socket was
-//!   read to the end, while a reset means it closed with unread data, which
-//!   the kernel then discards.
+//! - **A close answered confirms everything before it.** When the client
+//!   closes (on `close()`, or to log in again), the gateway answers its close
+//!   frame by echoing it, which it can only do after reading everything
+//!   before it.
 //!
-//! A message written on a connection that then ends any other way (reset,
-//! timeout, a gateway that stopped reading) is *unconfirmed*: it may or may
-//! not have been read. [`DeliveryMode`] says what happens to those.
+//! What does *not* confirm anything: a close the gateway starts (a deploy's
+//! 1001 "going away"), and the end of the TCP connection. A gateway that
+//! gives up on a connection after its grace period may drop data it had
+//! already taken from the socket and still end with an orderly FIN; the
+//! client answers such a close and reads the connection to its end, so that
+//! order holds, but it cannot know what the gateway read of the last
+//! messages.
+//!
+//! A message written on a connection that then ends without confirming it
+//! (a close the gateway started, a reset, a timeout, a gateway that stopped
+//! reading) is *unconfirmed*: it may or may not have been read.
+//! [`DeliveryMode`] says what happens to those.
 
 use std::fmt;
 
@@ -29,15 +35,16 @@ use bytes::Bytes;
 /// that then ended without confirming them.
 ///
 /// A message counts as confirmed when the gateway answered a ping sent after
-/// it (a pong comes only once everything before the ping was read), or when
-/// a closing handshake completed after it.
+/// it (a pong comes only once everything before the ping was read), or the
+/// client's close frame, sent after it.
 ///
 /// The default is [`DeliveryMode::AtLeastOnce`]: a task message that never
 /// arrives leaves a job waiting forever on the other side, while a repeated
 /// one is in most services a no-op (the same `jobId` answered twice) and can
-/// be recognised by its `jobId`. Graceful closes (deploys) confirm everything
-/// and repeat nothing; only abrupt ends repeat the unconfirmed tail, which
-/// the ping-based confirmations keep short.
+/// be recognised by its `jobId`. What is repeated is only the unconfirmed
+/// tail: the messages written after the last pong, which the confirmation
+/// pings keep to about one round trip's worth. A `close()` that the gateway
+/// answers repeats nothing.
 ///
 /// ```
 /// use communication_utils::ws::{DeliveryMode, MicroServiceWs};

@@ -44,8 +44,8 @@
 //!   accepted by [`send`](MicroServiceWs::send) are written in order and
 //!   survive reconnects; a frame whose write failed is written again.
 //! - Delivery is confirmed, not assumed ([`DeliveryMode`] says how): a
-//!   confirmation ping after the messages in flight, or a completed closing
-//!   handshake. Messages a connection ended without confirming are written
+//!   confirmation ping after the messages in flight, or the gateway's answer
+//!   to the client's close frame. Messages a connection ended without confirming are written
 //!   again on the next one ([`DeliveryMode::AtLeastOnce`], the default) or
 //!   reported as possibly lost ([`DeliveryMode::AtMostOnce`]). Nothing is
 //!   written on a new connection before the gateway has finished with the

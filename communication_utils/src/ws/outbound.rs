@@ -45,7 +45,7 @@ const MARK_LEN: usize = 8;
 /// How a connection ended, as far as delivery is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ending {
-    /// A completed closing handshake: everything written was read.
+    /// The gateway answered our close frame: everything written was read.
     Clean,
     /// Anything else: what was written and not confirmed may be lost.
     Unclean,
