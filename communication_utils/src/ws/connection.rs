@@ -418,10 +418,6 @@ impl Actor {
                 .await
                 .map_err(|e| format!("write failed while closing: {e}"))?;
             Counters::add(&self.shared.counters.messages_out, n);
-            if self.ledger.pending_len() > 0 {
-                // The flush queued the confirmation ping: write it first.
-                continue;
-            }
             if self.ledger.unconfirmed_len() == 0 {
                 return Ok(());
             }

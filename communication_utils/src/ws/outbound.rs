@@ -42,6 +42,11 @@ const MAX_UNCONFIRMED_BYTES: usize = 64 << 20;
 /// keepalive's pings are empty, so the two cannot be confused.
 const MARK_LEN: usize = 8;
 
+/// Confirmation pings in flight at most. One goes with every write turn that
+/// carries new data, so that the unconfirmed tail is about what the gateway
+/// has not read yet, not everything since the last answered ping.
+const MAX_MARKS: usize = 32;
+
 /// How a connection ended, as far as delivery is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ending {
@@ -75,8 +80,9 @@ pub(crate) struct Ledger {
     accepted: u64,
     written: u64,
     confirmed: u64,
-    /// The sequence number a confirmation ping in flight will confirm up to.
-    mark: Option<u64>,
+    /// The sequence numbers the confirmation pings in flight will confirm up
+    /// to, oldest first.
+    marks: VecDeque<u64>,
     flushes: VecDeque<(u64, oneshot::Sender<()>)>,
 }
 
@@ -103,7 +109,7 @@ impl Ledger {
             accepted: 0,
             written: 0,
             confirmed: 0,
-            mark: None,
+            marks: VecDeque::new(),
             flushes: VecDeque::new(),
         }
     }
@@ -160,6 +166,10 @@ impl Ledger {
         if self.pending.is_empty() {
             return Poll::Ready(Ok(0));
         }
+        if self.started == 0 {
+            // A new write turn: its confirmation ping goes in the same flush.
+            self.mark_turn();
+        }
         while self.started < self.pending.len() {
             ready!(ws.poll_ready_unpin(cx))?;
             ws.start_send_unpin(self.pending[self.started].clone())?;
@@ -193,9 +203,6 @@ impl Ledger {
                 let _ = reply.send(());
             }
         }
-        if n > 0 {
-            self.request_confirmation();
-        }
         n
     }
 
@@ -206,31 +213,41 @@ impl Ledger {
         }
     }
 
-    /// Queue a confirmation ping after everything accepted, unless one is
-    /// already in flight (its pong will ask for the next).
-    fn request_confirmation(&mut self) {
-        if self.mark.is_none() && !self.unconfirmed.is_empty() {
-            self.mark = Some(self.accepted);
+    /// The highest sequence number a ping in flight will confirm.
+    fn covered(&self) -> u64 {
+        self.marks.back().copied().unwrap_or(self.confirmed)
+    }
+
+    /// Queues a confirmation ping after everything accepted, if some of it
+    /// (written or about to be) is covered by no ping in flight yet.
+    pub(crate) fn mark_turn(&mut self) {
+        if self.accepted > self.covered() && self.marks.len() < MAX_MARKS {
+            self.marks.push_back(self.accepted);
             self.pending
                 .push_back(WsMessage::Ping(self.accepted.to_be_bytes().to_vec().into()));
         }
     }
 
-    /// A pong arrived: if it answers the confirmation ping, everything before
+    /// A pong arrived: if it answers a confirmation ping, everything before
     /// that ping was read.
     pub(crate) fn pong(&mut self, payload: &[u8]) {
         let Ok(bytes) = <[u8; MARK_LEN]>::try_from(payload) else {
             return;
         };
         let seq = u64::from_be_bytes(bytes);
-        if self.mark != Some(seq) {
+        if !self.marks.contains(&seq) {
             return;
         }
-        self.mark = None;
+        while self.marks.front().is_some_and(|m| *m <= seq) {
+            self.marks.pop_front();
+        }
         while self.confirmed < seq && !self.unconfirmed.is_empty() {
             self.forget_oldest();
         }
-        self.request_confirmation();
+        // Pings were capped: what was written meanwhile needs one now.
+        if self.written > self.covered() {
+            self.mark_turn();
+        }
     }
 
     /// The connection ended. Clean: everything written was read. Unclean:
@@ -239,7 +256,7 @@ impl Ledger {
     /// control frames of the old connection are dropped.
     pub(crate) fn connection_ended(&mut self, ending: Ending) -> Settled {
         self.started = 0;
-        self.mark = None;
+        self.marks.clear();
         self.pending.retain(is_data);
         let n = self.unconfirmed.len() as u64;
         let settled = match (ending, self.mode) {
@@ -300,32 +317,34 @@ mod tests {
         WsMessage::Text(s.into())
     }
 
-    /// Pretends the first `n` pending frames were handed to the socket.
-    fn start(ledger: &mut Ledger, n: usize) {
-        ledger.started = n;
+    /// What `poll_write` does to the ledger in one turn, minus the socket:
+    /// every pending frame (and the turn's confirmation ping, if it takes
+    /// one) handed over. Returns the ping's payload, if any.
+    fn turn(ledger: &mut Ledger) -> Option<Vec<u8>> {
+        let before = ledger.pending.len();
+        ledger.mark_turn();
+        let ping = (ledger.pending.len() > before).then(|| match ledger.pending.back() {
+            Some(WsMessage::Ping(p)) => p.to_vec(),
+            other => panic!("expected the confirmation ping, got {other:?}"),
+        });
+        ledger.started = ledger.pending.len();
+        ping
     }
 
-    fn mark_of(ledger: &Ledger) -> Vec<u8> {
-        ledger
-            .pending
-            .iter()
-            .find_map(|f| match f {
-                WsMessage::Ping(p) => Some(p.to_vec()),
-                _ => None,
-            })
-            .unwrap()
+    fn send(ledger: &mut Ledger, texts: &[&str]) {
+        for t in texts {
+            ledger.command(Command::Send(text(t)));
+        }
     }
 
     #[test]
     fn a_pong_confirms_everything_before_its_ping() {
         let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
-        l.command(Command::Send(text("a")));
-        l.command(Command::Send(text("b")));
-        start(&mut l, 2);
+        send(&mut l, &["a", "b"]);
+        let mark = turn(&mut l).unwrap();
         assert_eq!(l.flushed(), 2);
         assert_eq!(l.unconfirmed_len(), 2);
-        let mark = mark_of(&l);
-        l.command(Command::Send(text("c")));
+        send(&mut l, &["c"]);
         l.pong(&[0; 8]); // not our mark
         assert_eq!(l.unconfirmed_len(), 2);
         l.pong(&mark);
@@ -334,13 +353,30 @@ mod tests {
     }
 
     #[test]
+    fn every_turn_with_new_data_takes_a_ping_and_a_later_pong_confirms_earlier_turns() {
+        let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
+        send(&mut l, &["a"]);
+        let first = turn(&mut l).unwrap();
+        l.flushed();
+        assert_eq!(turn(&mut l), None, "nothing new: no ping");
+        send(&mut l, &["b"]);
+        let second = turn(&mut l).unwrap();
+        l.flushed();
+        assert_ne!(first, second);
+        assert_eq!(l.unconfirmed_len(), 2);
+        l.pong(&second);
+        assert_eq!(l.unconfirmed_len(), 0);
+        l.pong(&first); // already answered by the later one
+        assert!(l.marks.is_empty());
+    }
+
+    #[test]
     fn an_unclean_end_requeues_the_unconfirmed_first_at_least_once() {
         let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
-        for s in ["a", "b", "c"] {
-            l.command(Command::Send(text(s)));
-        }
-        start(&mut l, 2);
+        send(&mut l, &["a", "b"]);
+        turn(&mut l);
         l.flushed();
+        send(&mut l, &["c"]);
         assert_eq!(l.connection_ended(Ending::Unclean), Settled::Resent(2));
         let order: Vec<_> = l
             .pending
@@ -348,7 +384,7 @@ mod tests {
             .map(|f| f.to_text().unwrap().to_owned())
             .collect();
         assert_eq!(order, ["a", "b", "c"], "no ping left, order kept");
-        start(&mut l, 3);
+        turn(&mut l);
         assert_eq!(l.flushed(), 3);
         assert_eq!(l.connection_ended(Ending::Clean), Settled::Nothing);
         assert!(!l.has_undelivered());
@@ -357,8 +393,8 @@ mod tests {
     #[test]
     fn an_unclean_end_reports_the_unconfirmed_at_most_once() {
         let mut l = Ledger::new(DeliveryMode::AtMostOnce);
-        l.command(Command::Send(text("a")));
-        start(&mut l, 1);
+        send(&mut l, &["a"]);
+        turn(&mut l);
         l.flushed();
         assert_eq!(
             l.connection_ended(Ending::Unclean),
@@ -374,12 +410,12 @@ mod tests {
         let (tx, mut rx) = oneshot::channel();
         l.command(Command::Flush(tx));
         assert!(rx.try_recv().is_ok(), "nothing pending: at once");
-        l.command(Command::Send(text("a")));
+        send(&mut l, &["a"]);
         let (tx, mut rx) = oneshot::channel();
         l.command(Command::Flush(tx));
-        l.command(Command::Send(text("b")));
+        send(&mut l, &["b"]);
         assert!(rx.try_recv().is_err());
-        start(&mut l, 1);
+        turn(&mut l);
         l.flushed();
         assert!(rx.try_recv().is_ok());
     }
@@ -387,11 +423,10 @@ mod tests {
     #[test]
     fn undelivered_lists_unconfirmed_then_unwritten() {
         let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
-        for s in ["a", "b", "c"] {
-            l.command(Command::Send(text(s)));
-        }
-        start(&mut l, 1);
+        send(&mut l, &["a"]);
+        turn(&mut l);
         l.flushed();
+        send(&mut l, &["b", "c"]);
         let (u, lost) = l.take_undelivered();
         assert_eq!(lost, 0);
         assert_eq!(u.written(), 1);
