@@ -296,6 +296,11 @@ impl Actor {
             refresh_at.unwrap_or_else(|| Instant::now() + Duration::from_secs(86400 * 365)),
         );
         tokio::pin!(refresh);
+        // Written data no ping covers yet gets one when its time comes (see
+        // `Ledger::mark_due`); re-armed only when that time changes.
+        let confirm = sleep_until(Instant::now());
+        tokio::pin!(confirm);
+        let mut confirm_at: Option<Instant> = None;
         let mut draining = false;
         // Created once: a cancellation future registers itself when first polled,
         // which should not happen on every turn of the loop.
@@ -319,6 +324,13 @@ impl Actor {
             }
             let read_enabled = self.staged.is_empty();
             let outbox_room = self.ledger.pending_len() < WRITE_BATCH;
+            let due = self.ledger.mark_due();
+            if due != confirm_at {
+                if let Some(at) = due {
+                    confirm.as_mut().reset(at);
+                }
+                confirm_at = due;
+            }
             let ev = tokio::select! {
                 biased;
                 ev = poll_fn(|cx| poll_io(&mut conn, cx, &mut self.ledger, read_enabled, &shared.inbound, &mut self.staged, &shared)) => ev,
@@ -369,6 +381,10 @@ impl Actor {
                     refresh.as_mut().reset(Instant::now() + DRAIN_LIMIT);
                     IoEvent::Progress
                 }
+                () = &mut confirm, if confirm_at.is_some() => {
+                    self.ledger.mark_turn(Instant::now(), true);
+                    IoEvent::Progress
+                }
                 () = &mut shutdown => return Exit::Cancelled,
                 () = &mut close_requested => IoEvent::CloseRequested,
             };
@@ -414,6 +430,7 @@ impl Actor {
     /// the close frame. Ends early, `Ok`, when the gateway starts closing.
     async fn deliver_all(&mut self, conn: &mut Conn) -> Result<(), String> {
         loop {
+            self.ledger.mark_turn(Instant::now(), true);
             let n = poll_fn(|cx| self.ledger.poll_write(&mut conn.ws, cx))
                 .await
                 .map_err(|e| format!("write failed while closing: {e}"))?;

@@ -16,9 +16,11 @@
 
 use std::collections::VecDeque;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use futures_util::SinkExt;
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
 use super::delivery::{DeliveryMode, OutgoingFrame, Undelivered};
@@ -42,10 +44,18 @@ const MAX_UNCONFIRMED_BYTES: usize = 64 << 20;
 /// keepalive's pings are empty, so the two cannot be confused.
 const MARK_LEN: usize = 8;
 
-/// Confirmation pings in flight at most. One goes with every write turn that
-/// carries new data, so that the unconfirmed tail is about what the gateway
-/// has not read yet, not everything since the last answered ping.
+/// Confirmation pings in flight at most.
 const MAX_MARKS: usize = 32;
+
+/// A write turn takes a confirmation ping when this many data frames (or
+/// more) are covered by none in flight yet, or when the last ping is
+/// [`MARK_EVERY`] old. So the unconfirmed tail is about what the gateway has
+/// not read yet, and a request/reply service pays one ping per
+/// [`MARK_EVERY`], not one per message (each costs the gateway a pong).
+const MARK_FRAMES: u64 = 256;
+
+/// The longest time written data waits for its confirmation ping.
+pub(crate) const MARK_EVERY: Duration = Duration::from_millis(10);
 
 /// How a connection ended, as far as delivery is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +93,8 @@ pub(crate) struct Ledger {
     /// The sequence numbers the confirmation pings in flight will confirm up
     /// to, oldest first.
     marks: VecDeque<u64>,
+    /// When the last confirmation ping was queued.
+    last_mark: Option<Instant>,
     flushes: VecDeque<(u64, oneshot::Sender<()>)>,
 }
 
@@ -110,6 +122,7 @@ impl Ledger {
             written: 0,
             confirmed: 0,
             marks: VecDeque::new(),
+            last_mark: None,
             flushes: VecDeque::new(),
         }
     }
@@ -167,8 +180,9 @@ impl Ledger {
             return Poll::Ready(Ok(0));
         }
         if self.started == 0 {
-            // A new write turn: its confirmation ping goes in the same flush.
-            self.mark_turn();
+            // A new write turn: its confirmation ping, if it takes one, goes
+            // in the same flush.
+            self.mark_turn(Instant::now(), false);
         }
         while self.started < self.pending.len() {
             ready!(ws.poll_ready_unpin(cx))?;
@@ -219,13 +233,31 @@ impl Ledger {
     }
 
     /// Queues a confirmation ping after everything accepted, if some of it
-    /// (written or about to be) is covered by no ping in flight yet.
-    pub(crate) fn mark_turn(&mut self) {
-        if self.accepted > self.covered() && self.marks.len() < MAX_MARKS {
+    /// (written or about to be) is covered by no ping in flight yet and the
+    /// turn is due one (see [`MARK_FRAMES`]), or `now` when `force`d.
+    pub(crate) fn mark_turn(&mut self, now: Instant, force: bool) {
+        let uncovered = self.accepted.saturating_sub(self.covered());
+        if uncovered == 0 || self.marks.len() >= MAX_MARKS {
+            return;
+        }
+        let due = force
+            || uncovered >= MARK_FRAMES
+            || self.last_mark.is_none_or(|t| now >= t + MARK_EVERY);
+        if due {
             self.marks.push_back(self.accepted);
+            self.last_mark = Some(now);
             self.pending
                 .push_back(WsMessage::Ping(self.accepted.to_be_bytes().to_vec().into()));
         }
+    }
+
+    /// When written data covered by no ping should get one: [`MARK_EVERY`]
+    /// after the last ping. `None` when everything written is covered.
+    pub(crate) fn mark_due(&self) -> Option<Instant> {
+        if self.written <= self.covered() {
+            return None;
+        }
+        Some(self.last_mark.map_or_else(Instant::now, |t| t + MARK_EVERY))
     }
 
     /// A pong arrived: if it answers a confirmation ping, everything before
@@ -243,10 +275,6 @@ impl Ledger {
         }
         while self.confirmed < seq && !self.unconfirmed.is_empty() {
             self.forget_oldest();
-        }
-        // Pings were capped: what was written meanwhile needs one now.
-        if self.written > self.covered() {
-            self.mark_turn();
         }
     }
 
@@ -320,9 +348,9 @@ mod tests {
     /// What `poll_write` does to the ledger in one turn, minus the socket:
     /// every pending frame (and the turn's confirmation ping, if it takes
     /// one) handed over. Returns the ping's payload, if any.
-    fn turn(ledger: &mut Ledger) -> Option<Vec<u8>> {
+    fn turn(ledger: &mut Ledger, now: Instant) -> Option<Vec<u8>> {
         let before = ledger.pending.len();
-        ledger.mark_turn();
+        ledger.mark_turn(now, false);
         let ping = (ledger.pending.len() > before).then(|| match ledger.pending.back() {
             Some(WsMessage::Ping(p)) => p.to_vec(),
             other => panic!("expected the confirmation ping, got {other:?}"),
@@ -339,9 +367,10 @@ mod tests {
 
     #[test]
     fn a_pong_confirms_everything_before_its_ping() {
+        let t0 = Instant::now();
         let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
         send(&mut l, &["a", "b"]);
-        let mark = turn(&mut l).unwrap();
+        let mark = turn(&mut l, t0).unwrap();
         assert_eq!(l.flushed(), 2);
         assert_eq!(l.unconfirmed_len(), 2);
         send(&mut l, &["c"]);
@@ -353,17 +382,24 @@ mod tests {
     }
 
     #[test]
-    fn every_turn_with_new_data_takes_a_ping_and_a_later_pong_confirms_earlier_turns() {
+    fn a_turn_takes_a_ping_when_one_is_due_and_a_later_pong_confirms_earlier_turns() {
+        let t0 = Instant::now();
         let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
         send(&mut l, &["a"]);
-        let first = turn(&mut l).unwrap();
+        let first = turn(&mut l, t0).unwrap();
         l.flushed();
-        assert_eq!(turn(&mut l), None, "nothing new: no ping");
+        assert_eq!(turn(&mut l, t0), None, "nothing new: no ping");
         send(&mut l, &["b"]);
-        let second = turn(&mut l).unwrap();
+        let soon = t0 + Duration::from_millis(1);
+        assert_eq!(turn(&mut l, soon), None, "a ping is in flight and not old");
         l.flushed();
+        assert_eq!(l.mark_due(), Some(t0 + MARK_EVERY), "b waits for one");
+        send(&mut l, &["c"]);
+        let second = turn(&mut l, t0 + MARK_EVERY).unwrap();
+        l.flushed();
+        assert_eq!(l.mark_due(), None);
         assert_ne!(first, second);
-        assert_eq!(l.unconfirmed_len(), 2);
+        assert_eq!(l.unconfirmed_len(), 3);
         l.pong(&second);
         assert_eq!(l.unconfirmed_len(), 0);
         l.pong(&first); // already answered by the later one
@@ -371,10 +407,24 @@ mod tests {
     }
 
     #[test]
+    fn a_burst_takes_a_ping_at_once() {
+        let t0 = Instant::now();
+        let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
+        send(&mut l, &["a"]);
+        turn(&mut l, t0).unwrap();
+        l.flushed();
+        for _ in 0..MARK_FRAMES {
+            send(&mut l, &["x"]);
+        }
+        assert!(turn(&mut l, t0 + Duration::from_millis(1)).is_some());
+    }
+
+    #[test]
     fn an_unclean_end_requeues_the_unconfirmed_first_at_least_once() {
+        let t0 = Instant::now();
         let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
         send(&mut l, &["a", "b"]);
-        turn(&mut l);
+        turn(&mut l, t0);
         l.flushed();
         send(&mut l, &["c"]);
         assert_eq!(l.connection_ended(Ending::Unclean), Settled::Resent(2));
@@ -384,7 +434,7 @@ mod tests {
             .map(|f| f.to_text().unwrap().to_owned())
             .collect();
         assert_eq!(order, ["a", "b", "c"], "no ping left, order kept");
-        turn(&mut l);
+        turn(&mut l, t0);
         assert_eq!(l.flushed(), 3);
         assert_eq!(l.connection_ended(Ending::Clean), Settled::Nothing);
         assert!(!l.has_undelivered());
@@ -392,9 +442,10 @@ mod tests {
 
     #[test]
     fn an_unclean_end_reports_the_unconfirmed_at_most_once() {
+        let t0 = Instant::now();
         let mut l = Ledger::new(DeliveryMode::AtMostOnce);
         send(&mut l, &["a"]);
-        turn(&mut l);
+        turn(&mut l, t0);
         l.flushed();
         assert_eq!(
             l.connection_ended(Ending::Unclean),
@@ -406,6 +457,7 @@ mod tests {
 
     #[test]
     fn flush_answers_once_everything_before_it_is_written() {
+        let t0 = Instant::now();
         let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
         let (tx, mut rx) = oneshot::channel();
         l.command(Command::Flush(tx));
@@ -415,16 +467,17 @@ mod tests {
         l.command(Command::Flush(tx));
         send(&mut l, &["b"]);
         assert!(rx.try_recv().is_err());
-        turn(&mut l);
+        turn(&mut l, t0);
         l.flushed();
         assert!(rx.try_recv().is_ok());
     }
 
     #[test]
     fn undelivered_lists_unconfirmed_then_unwritten() {
+        let t0 = Instant::now();
         let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
         send(&mut l, &["a"]);
-        turn(&mut l);
+        turn(&mut l, t0);
         l.flushed();
         send(&mut l, &["b", "c"]);
         let (u, lost) = l.take_undelivered();
