@@ -12,26 +12,26 @@ use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
-use futures_util::{SinkExt, StreamExt};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use tokio::io::AsyncReadExt as _;
 use tokio::sync::mpsc;
-use tokio::time::{Instant, sleep, sleep_until, timeout};
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
+use tokio::time::{Instant, sleep, sleep_until};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use super::auth::Token;
 use super::client::Shared;
 use super::dial::{Dialer, WsStream};
-use super::inbound::{Inbound, process};
+use super::inbound::Inbound;
 use super::outbound::{Command, Ending, Ledger, Settled};
-use super::queue::{InboundQueue, PushError};
 use super::state::{ConnectionState, Counters, Event};
+
+mod closing;
+mod io;
+
+use closing::our_close;
+use io::poll_io;
 
 /// Frames read per turn of the loop before the other branches get a look.
 const READ_BATCH: usize = 64;
@@ -406,142 +406,6 @@ impl Actor {
         }
     }
 
-    /// A close frame came from the gateway: `echo` when it answered ours. The
-    /// gateway still reads what was sent before it saw our close, so the
-    /// frames already handed to the socket are finished, our close answer
-    /// goes out, and the connection is read to its end (bounded): nothing is
-    /// written on a new connection before, so order holds.
-    async fn settle_after_close_frame(&mut self, conn: &mut Conn, echo: bool) -> Ending {
-        let mut echoed = echo;
-        let settle = async {
-            if poll_fn(|cx| conn.ws.poll_flush_unpin(cx)).await.is_ok() {
-                let n = self.ledger.flushed();
-                Counters::add(&self.shared.counters.messages_out, n);
-                self.read_to_end(conn, &mut echoed).await;
-            }
-        };
-        let _ = timeout(DRAIN_LIMIT, settle).await;
-        ending(echoed)
-    }
-
-    /// Writes everything pending and reads until the gateway has confirmed
-    /// all that was written (pongs), delivering what it sends meanwhile, so
-    /// that a close confirms the messages whatever the gateway answers to
-    /// the close frame. Ends early, `Ok`, when the gateway starts closing.
-    async fn deliver_all(&mut self, conn: &mut Conn) -> Result<(), String> {
-        loop {
-            self.ledger.mark_turn(Instant::now(), true);
-            let n = poll_fn(|cx| self.ledger.poll_write(&mut conn.ws, cx))
-                .await
-                .map_err(|e| format!("write failed while closing: {e}"))?;
-            Counters::add(&self.shared.counters.messages_out, n);
-            if self.ledger.unconfirmed_len() == 0 {
-                return Ok(());
-            }
-            let frame = match conn.ws.next().await {
-                None => return Err("connection closed while closing".into()),
-                Some(Err(e)) => return Err(format!("read failed while closing: {e}")),
-                Some(Ok(WsMessage::Close(_))) => return Ok(()),
-                Some(Ok(WsMessage::Pong(payload))) => {
-                    self.ledger.pong(&payload);
-                    continue;
-                }
-                Some(Ok(WsMessage::Text(t))) => Inbound::Text(t),
-                Some(Ok(WsMessage::Binary(b))) => Inbound::Binary(b),
-                Some(Ok(_)) => continue,
-            };
-            self.deliver_late(frame);
-        }
-    }
-
-    /// A message read while closing: delivered if the inbound buffer has room.
-    fn deliver_late(&self, frame: Inbound) {
-        Counters::add(&self.shared.counters.messages_in, 1);
-        if let Err(PushError::Full) = self.shared.inbound.try_push(frame) {
-            tracing::warn!("inbound buffer full while closing: a message was dropped");
-        }
-    }
-
-    /// Reads a closing connection to its end: the gateway's last messages
-    /// (delivered if the inbound buffer has room), pongs, its close frame,
-    /// then the socket under the websocket, until the gateway has let go of
-    /// it. Sets `echoed` when the close frame echoes ours: only that proves
-    /// the gateway read everything before it. A close frame of the gateway's
-    /// own proves nothing, and neither does the end of the TCP connection: a
-    /// gateway that gives up on a connection may drop data it had already
-    /// taken from its socket and still end with a FIN.
-    async fn read_to_end(&mut self, conn: &mut Conn, echoed: &mut bool) {
-        loop {
-            let frame = match conn.ws.next().await {
-                None | Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => break,
-                Some(Err(error)) => {
-                    tracing::debug!(%error, "closing connection failed");
-                    return;
-                }
-                Some(Ok(WsMessage::Text(t))) => Inbound::Text(t),
-                Some(Ok(WsMessage::Binary(b))) => Inbound::Binary(b),
-                Some(Ok(WsMessage::Pong(payload))) => {
-                    self.ledger.pong(&payload);
-                    continue;
-                }
-                Some(Ok(WsMessage::Close(frame))) => {
-                    *echoed |= is_our_close(frame.as_ref());
-                    continue;
-                }
-                Some(Ok(_)) => continue,
-            };
-            self.deliver_late(frame);
-        }
-        socket_end(&mut conn.ws).await;
-    }
-
-    /// Write out everything accepted before `close()`, then say goodbye; the
-    /// gateway's answer to our close frame confirms it was all read. Bounded
-    /// by the close deadline; a connection that fails meanwhile is reported
-    /// as lost, so that the run loop reconnects (within the deadline).
-    async fn graceful_close(&mut self, mut conn: Conn) -> Exit {
-        let deadline = self.close_deadline();
-        // Senders stop at `closing`; what they queued before is delivered.
-        self.drain_commands();
-        match tokio::time::timeout_at(deadline, self.deliver_all(&mut conn)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(reason)) => {
-                self.connection_ended(Ending::Unclean);
-                return Exit::Lost(reason);
-            }
-            Err(_) => {
-                tracing::warn!(
-                    unsent = self.ledger.pending_len(),
-                    unconfirmed = self.ledger.unconfirmed_len(),
-                    limit = ?self.shared.config.close_timeout,
-                    "close: the gateway did not take the queued messages in time"
-                );
-                return Exit::Close;
-            }
-        }
-        // Close frame, then the gateway's answer and the end of the
-        // connection. The wait lasts at least a second, whatever the deadline.
-        let answer_by = deadline.max(Instant::now() + Duration::from_secs(1));
-        let mut echoed = false;
-        let _ = tokio::time::timeout_at(answer_by, async {
-            if conn.ws.close(Some(our_close())).await.is_ok() {
-                self.read_to_end(&mut conn, &mut echoed).await;
-            }
-        })
-        .await;
-        let ending = ending(echoed);
-        if ending == Ending::Unclean && Instant::now() >= deadline {
-            // No time to write them again: `finish` hands the unconfirmed
-            // back as written (or counts them possibly lost, at most once).
-            return Exit::Close;
-        }
-        self.connection_ended(ending);
-        if ending == Ending::Unclean && self.ledger.has_undelivered() {
-            return Exit::Lost("the connection did not end cleanly while closing".into());
-        }
-        Exit::Close
-    }
-
     fn finish(mut self) {
         self.shared.closing.store(true, Ordering::Release);
         self.cmd_rx.close();
@@ -621,43 +485,6 @@ impl Actor {
     }
 }
 
-/// The reason our close frames carry. A gateway answers a close frame by
-/// echoing it, so a close frame with this reason is the answer to ours, not
-/// one the gateway sent on its own (a deploy's 1001 "going away").
-const CLOSE_REASON: &str = "ms_utils client closing";
-
-fn our_close() -> CloseFrame {
-    CloseFrame {
-        code: CloseCode::Normal,
-        reason: CLOSE_REASON.into(),
-    }
-}
-
-fn is_our_close(frame: Option<&CloseFrame>) -> bool {
-    frame.is_some_and(|f| f.reason.as_str() == CLOSE_REASON)
-}
-
-/// How a connection that saw a closing handshake ended, for delivery.
-fn ending(echoed: bool) -> Ending {
-    if echoed {
-        Ending::Clean
-    } else {
-        Ending::Unclean
-    }
-}
-
-/// After the websocket's closing handshake (which tungstenite completes
-/// without waiting for the socket), reads the socket under it until the
-/// gateway ends the TCP connection, with a FIN or a reset.
-async fn socket_end(ws: &mut WsStream) {
-    let mut buf = [0u8; 512];
-    while let Ok(n) = ws.get_mut().read(&mut buf).await {
-        if n == 0 {
-            break;
-        }
-    }
-}
-
 /// Log in again `margin` before `exp`; for short-lived tokens halfway through.
 fn refresh_deadline(token: &Token, margin: Duration) -> Option<Instant> {
     let remaining = token.expires?.duration_since(SystemTime::now()).ok()?;
@@ -667,111 +494,4 @@ fn refresh_deadline(token: &Token, margin: Duration) -> Option<Instant> {
         remaining / 2
     };
     Some(Instant::now() + wait.max(Duration::from_secs(1)))
-}
-
-/// Drive the socket: writes first, then up to [`READ_BATCH`] reads.
-fn poll_io(
-    conn: &mut Conn,
-    cx: &mut Context<'_>,
-    ledger: &mut Ledger,
-    read: bool,
-    inbound: &InboundQueue,
-    staged: &mut VecDeque<Inbound>,
-    shared: &Shared,
-) -> Poll<IoEvent> {
-    // Reads follow a write that made progress too: under a steady outbound
-    // flow, returning early would leave a close frame from the gateway
-    // unread for as long as the flow lasts.
-    let wrote = match ledger.poll_write(&mut conn.ws, cx) {
-        Poll::Ready(Ok(0)) | Poll::Pending => false,
-        Poll::Ready(Ok(n)) => {
-            Counters::add(&shared.counters.messages_out, n);
-            true
-        }
-        Poll::Ready(Err(e)) => {
-            return Poll::Ready(IoEvent::Exit(Exit::Lost(format!("write failed: {e}"))));
-        }
-    };
-    if !read {
-        return if wrote {
-            Poll::Ready(IoEvent::Progress)
-        } else {
-            Poll::Pending
-        };
-    }
-    let mut got = 0u64;
-    // A pong read below may queue the next confirmation ping.
-    let pending_before = ledger.pending_len();
-    let result = loop {
-        if staged.len() >= READ_BATCH || got as usize >= READ_BATCH {
-            break Poll::Ready(IoEvent::Progress);
-        }
-        let msg = match conn.ws.poll_next_unpin(cx) {
-            Poll::Pending => break Poll::Pending,
-            Poll::Ready(None) => {
-                break Poll::Ready(IoEvent::Exit(Exit::Lost("connection closed".into())));
-            }
-            Poll::Ready(Some(Err(e))) => {
-                break Poll::Ready(IoEvent::Exit(Exit::Lost(format!("read failed: {e}"))));
-            }
-            Poll::Ready(Some(Ok(msg))) => msg,
-        };
-        got += 1;
-        let frame = match msg {
-            WsMessage::Text(t) => Inbound::Text(t),
-            WsMessage::Binary(b) => Inbound::Binary(b),
-            WsMessage::Close(frame) => {
-                let echo = is_our_close(frame.as_ref());
-                let why = frame
-                    .map(|f| format!("{} {}", u16::from(f.code), f.reason))
-                    .unwrap_or_default();
-                break Poll::Ready(IoEvent::Exit(Exit::PeerClosed {
-                    reason: format!("closed by the gateway {why}"),
-                    echo,
-                }));
-            }
-            WsMessage::Pong(payload) => {
-                ledger.pong(&payload);
-                continue;
-            }
-            // Pings are answered by tungstenite; any frame proves the peer alive.
-            _ => continue,
-        };
-        Counters::add(&shared.counters.messages_in, 1);
-        // While requests wait, replies must be matched even if nobody consumes
-        // the inbound buffer, so frames are processed here instead. Large
-        // frames (chunk pieces, mostly) are processed here too, one at a time
-        // in arrival order: each is parsed and decoded while it is the only
-        // one in memory, as a hand-written client would, instead of several
-        // megabytes of base64 text waiting in the buffer and in every handler
-        // worker at once, and pieces reach the assembler in order.
-        let frame =
-            if frame.weight() >= INLINE_FROM || shared.pending_count.load(Ordering::Acquire) > 0 {
-                let len = frame.weight();
-                match process(shared, frame) {
-                    Some(m) => Inbound::Parsed(m, len),
-                    None => continue,
-                }
-            } else {
-                frame
-            };
-        staged.push_back(frame);
-    };
-    if got > 0 {
-        conn.last_read = Instant::now();
-        conn.ping_sent = false;
-    }
-    // Hand the group over (also before an exit: what was read is delivered).
-    if !staged.is_empty() && inbound.push_many(staged).is_err() {
-        return Poll::Ready(IoEvent::Exit(Exit::Cancelled));
-    }
-    if !staged.is_empty() && result.is_pending() {
-        // The buffer is full: stop reading; the room branch resumes.
-        return Poll::Ready(IoEvent::Progress);
-    }
-    if result.is_pending() && (wrote || ledger.pending_len() > pending_before) {
-        // Written, or something to write now (a confirmation ping): go round again.
-        return Poll::Ready(IoEvent::Progress);
-    }
-    result
 }

@@ -1,0 +1,125 @@
+//! Driving one open connection's socket: the writes of the ledger, then a
+//! batch of reads handed to the inbound buffer.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+
+use futures_util::StreamExt;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use super::closing::is_our_close;
+use super::{Conn, Exit, INLINE_FROM, IoEvent, READ_BATCH};
+use crate::ws::client::Shared;
+use crate::ws::inbound::{Inbound, process};
+use crate::ws::outbound::Ledger;
+use crate::ws::queue::InboundQueue;
+use crate::ws::state::Counters;
+
+/// Drive the socket: writes first, then up to [`READ_BATCH`] reads.
+pub(super) fn poll_io(
+    conn: &mut Conn,
+    cx: &mut Context<'_>,
+    ledger: &mut Ledger,
+    read: bool,
+    inbound: &InboundQueue,
+    staged: &mut VecDeque<Inbound>,
+    shared: &Shared,
+) -> Poll<IoEvent> {
+    // Reads follow a write that made progress too: under a steady outbound
+    // flow, returning early would leave a close frame from the gateway
+    // unread for as long as the flow lasts.
+    let wrote = match ledger.poll_write(&mut conn.ws, cx) {
+        Poll::Ready(Ok(0)) | Poll::Pending => false,
+        Poll::Ready(Ok(n)) => {
+            Counters::add(&shared.counters.messages_out, n);
+            true
+        }
+        Poll::Ready(Err(e)) => {
+            return Poll::Ready(IoEvent::Exit(Exit::Lost(format!("write failed: {e}"))));
+        }
+    };
+    if !read {
+        return if wrote {
+            Poll::Ready(IoEvent::Progress)
+        } else {
+            Poll::Pending
+        };
+    }
+    let mut got = 0u64;
+    // A pong read below may queue the next confirmation ping.
+    let pending_before = ledger.pending_len();
+    let result = loop {
+        if staged.len() >= READ_BATCH || got as usize >= READ_BATCH {
+            break Poll::Ready(IoEvent::Progress);
+        }
+        let msg = match conn.ws.poll_next_unpin(cx) {
+            Poll::Pending => break Poll::Pending,
+            Poll::Ready(None) => {
+                break Poll::Ready(IoEvent::Exit(Exit::Lost("connection closed".into())));
+            }
+            Poll::Ready(Some(Err(e))) => {
+                break Poll::Ready(IoEvent::Exit(Exit::Lost(format!("read failed: {e}"))));
+            }
+            Poll::Ready(Some(Ok(msg))) => msg,
+        };
+        got += 1;
+        let frame = match msg {
+            WsMessage::Text(t) => Inbound::Text(t),
+            WsMessage::Binary(b) => Inbound::Binary(b),
+            WsMessage::Close(frame) => {
+                let echo = is_our_close(frame.as_ref());
+                let why = frame
+                    .map(|f| format!("{} {}", u16::from(f.code), f.reason))
+                    .unwrap_or_default();
+                break Poll::Ready(IoEvent::Exit(Exit::PeerClosed {
+                    reason: format!("closed by the gateway {why}"),
+                    echo,
+                }));
+            }
+            WsMessage::Pong(payload) => {
+                ledger.pong(&payload);
+                continue;
+            }
+            // Pings are answered by tungstenite; any frame proves the peer alive.
+            _ => continue,
+        };
+        Counters::add(&shared.counters.messages_in, 1);
+        // While requests wait, replies must be matched even if nobody consumes
+        // the inbound buffer, so frames are processed here instead. Large
+        // frames (chunk pieces, mostly) are processed here too, one at a time
+        // in arrival order: each is parsed and decoded while it is the only
+        // one in memory, as a hand-written client would, instead of several
+        // megabytes of base64 text waiting in the buffer and in every handler
+        // worker at once, and pieces reach the assembler in order.
+        let frame =
+            if frame.weight() >= INLINE_FROM || shared.pending_count.load(Ordering::Acquire) > 0 {
+                let len = frame.weight();
+                match process(shared, frame) {
+                    Some(m) => Inbound::Parsed(m, len),
+                    None => continue,
+                }
+            } else {
+                frame
+            };
+        staged.push_back(frame);
+    };
+    if got > 0 {
+        conn.last_read = Instant::now();
+        conn.ping_sent = false;
+    }
+    // Hand the group over (also before an exit: what was read is delivered).
+    if !staged.is_empty() && inbound.push_many(staged).is_err() {
+        return Poll::Ready(IoEvent::Exit(Exit::Cancelled));
+    }
+    if !staged.is_empty() && result.is_pending() {
+        // The buffer is full: stop reading; the room branch resumes.
+        return Poll::Ready(IoEvent::Progress);
+    }
+    if result.is_pending() && (wrote || ledger.pending_len() > pending_before) {
+        // Written, or something to write now (a confirmation ping): go round again.
+        return Poll::Ready(IoEvent::Progress);
+    }
+    result
+}
