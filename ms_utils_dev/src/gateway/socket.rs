@@ -6,7 +6,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::{Buf as _, Bytes};
 use hyper::upgrade::Upgraded;
@@ -76,11 +75,8 @@ impl Drop for ConnIo {
             return;
         }
         match self.tcp() {
-            // Deprecated because a non-zero linger blocks the thread on
-            // close; zero never does. (`set_zero_linger` needs tokio 1.50.)
-            #[allow(deprecated)]
             Some(tcp) => {
-                if let Err(e) = tcp.set_linger(Some(Duration::ZERO)) {
+                if let Err(e) = tcp.set_zero_linger() {
                     debug!(error = %e, "could not set SO_LINGER: closing without a reset");
                 }
             }
