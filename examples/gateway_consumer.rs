@@ -30,7 +30,7 @@
 //! | `GATEWAY_PATH`, `GATEWAY_NEED_TOKEN`, `GATEWAY_CA_FILE` | see `ws::env` |
 //! | `S3_ENDPOINT`, `S3_ACCESS_KEY_ID`, `S3_SECRET_ACCESS_KEY`, `S3_REGION` | the bucket store |
 //! | `S3_BUCKET` | the bucket embedding jobs use (default `documents`) |
-//! | `RUST_LOG` | log filter, e.g. `info,communication_utils=debug` |
+//! | `RUST_LOG` | log filter, e.g. `info,ms_utils_communication=debug` |
 //!
 //! `ms-utils-dev` prints these lines for a development gateway and S3
 //! server running on this machine.

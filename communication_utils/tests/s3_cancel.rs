@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use common_s3::{MIB, TestS3, data};
-use communication_utils::s3::{Progress, UploadOptions};
+use ms_utils_communication::s3::{Progress, UploadOptions};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use tokio::sync::mpsc;
 use tracing::field::{Field, Visit};
@@ -56,8 +56,9 @@ impl<S: tracing::Subscriber> Layer<S> for Messages {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_a_multipart_upload_aborts_it() {
     let (log_tx, mut log_rx) = mpsc::unbounded_channel();
-    let layer =
-        Messages(log_tx).with_filter(filter_fn(|m| m.target().starts_with("communication_utils")));
+    let layer = Messages(log_tx).with_filter(filter_fn(|m| {
+        m.target().starts_with("ms_utils_communication")
+    }));
     tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer)).unwrap();
 
     let t = TestS3::start().await;

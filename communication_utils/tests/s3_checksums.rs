@@ -9,7 +9,7 @@ mod common_s3;
 use std::time::Duration;
 
 use common_s3::{MIB, Relay, TestS3, data};
-use communication_utils::s3::{DownloadOptions, S3BucketClient, TransferConfig, UploadOptions};
+use ms_utils_communication::s3::{DownloadOptions, S3BucketClient, TransferConfig, UploadOptions};
 
 fn checksum_headers(sent: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(sent).to_ascii_lowercase();

@@ -6,7 +6,7 @@ mod common_s3;
 use std::process::Command;
 
 use common_s3::TestS3;
-use communication_utils::s3::{S3BucketClient, S3Config};
+use ms_utils_communication::s3::{S3BucketClient, S3Config};
 
 /// The child half of `from_env_reads_the_variables_when_called`: runs only
 /// inside the re-executed test binary, where the variables are set (tests

@@ -7,7 +7,7 @@ mod common_s3;
 use std::time::Duration;
 
 use common_s3::{TestS3, unique};
-use communication_utils::s3::{DownloadOptions, UploadOptions};
+use ms_utils_communication::s3::{DownloadOptions, UploadOptions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_credentials_fail_fast_with_access_denied() {

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use common_s3::{MIB, TestS3, data};
-use communication_utils::s3::{DownloadOptions, Progress, UploadOptions};
+use ms_utils_communication::s3::{DownloadOptions, Progress, UploadOptions};
 use tokio::io::{AsyncRead, ReadBuf};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,7 +60,7 @@ async fn download_cut_by_the_server_leaves_no_file_and_no_temp_file() {
     assert!(
         err.is_transport()
             || err.is_timeout()
-            || matches!(err, communication_utils::s3::Error::Integrity { .. }),
+            || matches!(err, ms_utils_communication::s3::Error::Integrity { .. }),
         "{err:?}"
     );
     assert!(!dest.exists(), "no half file under the final name");

@@ -4,8 +4,8 @@
 mod common_s3;
 
 use common_s3::TestS3;
-use communication_utils::s3::{DownloadOptions, UploadOptions};
 use futures_util::{StreamExt, TryStreamExt, stream};
+use ms_utils_communication::s3::{DownloadOptions, UploadOptions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_files_returns_all_1500_keys_across_pages() {

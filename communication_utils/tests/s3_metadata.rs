@@ -7,8 +7,8 @@ mod common_s3;
 use std::collections::HashMap;
 
 use common_s3::{MIB, TestS3, data};
-use communication_utils::s3::UploadOptions;
-use communication_utils::s3::metadata::decode_value;
+use ms_utils_communication::s3::UploadOptions;
+use ms_utils_communication::s3::metadata::decode_value;
 
 /// `2024-05-01T12:34:56` or `2024-05-01T12:34:56.123456`, what Python's
 /// `datetime.isoformat()` prints.

@@ -6,7 +6,7 @@ mod common_s3;
 use std::time::Duration;
 
 use common_s3::{TestS3, http};
-use communication_utils::s3::{DownloadOptions, UploadOptions};
+use ms_utils_communication::s3::{DownloadOptions, UploadOptions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presigned_get_and_put_need_no_credentials() {
@@ -60,7 +60,7 @@ async fn presign_expiry_over_a_week_is_rejected() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, communication_utils::s3::Error::InvalidInput(_)),
+        matches!(err, ms_utils_communication::s3::Error::InvalidInput(_)),
         "{err:?}"
     );
 }

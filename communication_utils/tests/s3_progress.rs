@@ -7,7 +7,7 @@ mod common_s3;
 use std::sync::Arc;
 
 use common_s3::{MIB, TestS3, data};
-use communication_utils::s3::{DownloadOptions, ProgressBarListener, UploadOptions};
+use ms_utils_communication::s3::{DownloadOptions, ProgressBarListener, UploadOptions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn progress_bar_follows_transfers_to_the_end() {

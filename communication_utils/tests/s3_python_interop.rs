@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common_s3::{TestS3, data, hex, sha256};
-use communication_utils::s3::{DownloadOptions, UploadOptions};
+use ms_utils_communication::s3::{DownloadOptions, UploadOptions};
 use serde_json::Value;
 
 fn python() -> Option<String> {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use common_s3::{MIB, TestS3, data, sha256, sha256_file};
-use communication_utils::s3::{DownloadOptions, Progress, UploadOptions};
+use ms_utils_communication::s3::{DownloadOptions, Progress, UploadOptions};
 
 async fn round_trip_file(t: &TestS3, len: usize, seed: u64) {
     round_trip_file_with(t, len, seed, DownloadOptions::new()).await;
@@ -194,7 +194,7 @@ async fn parts_and_ranges_are_transferred_in_parallel() {
     let bytes = data(40 * MIB, 10);
     for concurrency in [1usize, 4] {
         let relay = common_s3::Relay::start(endpoint).await;
-        let mut transfer = communication_utils::s3::TransferConfig::default();
+        let mut transfer = ms_utils_communication::s3::TransferConfig::default();
         transfer.concurrency = concurrency;
         transfer.download_concurrency = concurrency;
         let client = t

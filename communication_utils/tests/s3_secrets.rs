@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common_s3::{MIB, data};
-use communication_utils::s3::{DownloadOptions, S3BucketClient, S3Config, UploadOptions};
+use ms_utils_communication::s3::{DownloadOptions, S3BucketClient, S3Config, UploadOptions};
 use ms_utils_dev::s3::DevS3Server;
 
 const ACCESS_KEY: &str = "secrets-test-access";

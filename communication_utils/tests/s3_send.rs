@@ -8,7 +8,7 @@ mod common_s3;
 use std::time::Duration;
 
 use common_s3::{MIB, TestS3, data, sha256};
-use communication_utils::s3::{
+use ms_utils_communication::s3::{
     DownloadOptions, S3BucketClient, S3Config, TransferConfig, UploadOptions,
 };
 

@@ -106,9 +106,9 @@ async fn a_private_ca_is_trusted_when_given_and_refused_otherwise() {
 
 #[tokio::test]
 async fn a_certificate_that_is_not_pem_is_a_config_error() {
-    let err = communication_utils::s3::S3BucketClient::new(
+    let err = ms_utils_communication::s3::S3BucketClient::new(
         "t",
-        communication_utils::s3::S3Config::builder()
+        ms_utils_communication::s3::S3Config::builder()
             .endpoint("https://127.0.0.1:1")
             .credentials("a", "b")
             .extra_ca_pem(b"not a certificate".to_vec())
@@ -118,7 +118,7 @@ async fn a_certificate_that_is_not_pem_is_a_config_error() {
     .await
     .unwrap_err();
     assert!(
-        matches!(err, communication_utils::s3::Error::Config { .. }),
+        matches!(err, ms_utils_communication::s3::Error::Config { .. }),
         "{err:?}"
     );
 }
@@ -139,8 +139,8 @@ async fn silent_server() -> (String, Arc<AtomicUsize>) {
     (format!("http://{addr}"), accepted)
 }
 
-fn client_config(endpoint: &str) -> communication_utils::s3::S3ConfigBuilder {
-    communication_utils::s3::S3Config::builder()
+fn client_config(endpoint: &str) -> ms_utils_communication::s3::S3ConfigBuilder {
+    ms_utils_communication::s3::S3Config::builder()
         .endpoint(endpoint)
         .credentials("ak", "sk")
 }
@@ -149,7 +149,7 @@ fn client_config(endpoint: &str) -> communication_utils::s3::S3ConfigBuilder {
 async fn attempt_timeouts_are_retried_as_configured() {
     for attempts in [1u32, 3] {
         let (endpoint, accepted) = silent_server().await;
-        let client = communication_utils::s3::S3BucketClient::new(
+        let client = ms_utils_communication::s3::S3BucketClient::new(
             "t",
             client_config(&endpoint)
                 .attempt_timeout(Duration::from_millis(300))
@@ -183,7 +183,7 @@ async fn operation_and_read_timeouts_end_a_silent_request() {
             .read_timeout(Duration::from_millis(300))
             .max_attempts(1),
     ] {
-        let client = communication_utils::s3::S3BucketClient::new("t", config.build().unwrap())
+        let client = ms_utils_communication::s3::S3BucketClient::new("t", config.build().unwrap())
             .await
             .unwrap();
         let err = tokio::time::timeout(Duration::from_secs(10), client.list_buckets())

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use communication_utils::ws::{ConnectionState, Error, MicroServiceWs};
+use ms_utils_communication::ws::{ConnectionState, Error, MicroServiceWs};
 use ms_utils_dev::gateway::DevGateway;
 use ms_utils_dev::testing::LogCapture;
 use serde_json::json;
@@ -149,7 +149,7 @@ async fn flush_waits_until_the_messages_are_written() {
 
 #[tokio::test]
 async fn dropping_the_last_handle_with_messages_undelivered_logs_an_error_with_the_count() {
-    let (capture, _guard) = LogCapture::on_this_thread("communication_utils=error");
+    let (capture, _guard) = LogCapture::on_this_thread("ms_utils_communication=error");
     let gw = gateway().await;
     let alice = offline_alice(&gw, Duration::from_millis(200)).await;
     send_tasks(&alice, "bob", 0..7).await;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use common::*;
-use communication_utils::ws::{ChunkLimits, Event, MicroServiceWs};
+use ms_utils_communication::ws::{ChunkLimits, Event, MicroServiceWs};
 use serde_json::{Value, json};
 
 fn b64(s: &str) -> String {
@@ -41,7 +41,7 @@ async fn next_drop(events: &mut tokio::sync::broadcast::Receiver<Event>) -> Stri
 /// reassembled, as they are consumed).
 fn consume(
     ms: &MicroServiceWs,
-) -> tokio::sync::mpsc::UnboundedReceiver<communication_utils::ws::Message> {
+) -> tokio::sync::mpsc::UnboundedReceiver<ms_utils_communication::ws::Message> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let ms = ms.clone();
     tokio::spawn(async move {

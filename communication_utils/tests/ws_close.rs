@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::*;
-use communication_utils::ws::{ConnectionState, Message, MicroServiceWs, RunHandle};
+use ms_utils_communication::ws::{ConnectionState, Message, MicroServiceWs, RunHandle};
 use tokio::sync::Notify;
 
 /// A handler running on `client` (for a message the gateway echoes back to

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::*;
-use communication_utils::ws::{ChunkLimits, MicroServiceWs, WsConfigBuilder, env};
+use ms_utils_communication::ws::{ChunkLimits, MicroServiceWs, WsConfigBuilder, env};
 
 #[test]
 fn the_defaults_are_the_documented_ones() {

@@ -17,7 +17,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use communication_utils::ws::{DeliveryMode, MicroServiceWs};
+use ms_utils_communication::ws::{DeliveryMode, MicroServiceWs};
 use ms_utils_dev::gateway::DevGateway;
 use tokio_util::sync::CancellationToken;
 
@@ -156,7 +156,7 @@ async fn abrupt_drops_at_most_once_never_repeat_and_report_every_loss() {
 
 /// alice (in `mode`) sends 10,000 tasks to bob while the gateway closes her
 /// connection gracefully every 50 ms; bounded as a whole.
-async fn graceful_cuts(mode: DeliveryMode) -> (Vec<u64>, communication_utils::ws::Stats) {
+async fn graceful_cuts(mode: DeliveryMode) -> (Vec<u64>, ms_utils_communication::ws::Stats) {
     const N: u64 = 10_000;
     let run = async {
         let gw = gateway().await;

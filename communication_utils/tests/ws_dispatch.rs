@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use communication_utils::ws::{Message, MicroServiceWs, Router, RunOptions, Strategy};
+use ms_utils_communication::ws::{Message, MicroServiceWs, Router, RunOptions, Strategy};
 use ms_utils_dev::testing::LogCapture;
 use tokio::sync::{Notify, Semaphore};
 
@@ -189,7 +189,7 @@ async fn failing_and_panicking_handlers_are_counted_and_the_loop_goes_on() {
     // The only test of this binary that fails or panics in a handler: the
     // callsites of those log lines are first hit here, with this
     // thread-local subscriber in place, so no other test thread races it.
-    let (capture, _guard) = LogCapture::on_this_thread("communication_utils=error");
+    let (capture, _guard) = LogCapture::on_this_thread("ms_utils_communication=error");
     let gw = gateway().await;
     let bob = connect(&gw, BOB).await;
     let alice = connect(&gw, ALICE).await;
@@ -294,13 +294,13 @@ async fn receive_is_refused_while_run_owns_the_messages() {
     let run = bob.run(|_m: Message| async { Ok::<(), std::io::Error>(()) });
     let err = bob.receive().await.unwrap_err();
     assert!(
-        matches!(err, communication_utils::ws::Error::ReceiverBusy),
+        matches!(err, ms_utils_communication::ws::Error::ReceiverBusy),
         "{err:?}"
     );
     let second = bob.run(|_m: Message| async { Ok::<(), std::io::Error>(()) });
     assert!(matches!(
         within("second run", second.finished()).await,
-        Err(communication_utils::ws::Error::ReceiverBusy)
+        Err(ms_utils_communication::ws::Error::ReceiverBusy)
     ));
     run.stop();
     within("run stops", run.finished()).await.unwrap();

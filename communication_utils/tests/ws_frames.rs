@@ -4,14 +4,14 @@
 mod common;
 
 use common::*;
-use communication_utils::ws::{Event, Message};
+use ms_utils_communication::ws::{Event, Message};
 use ms_utils_dev::testing::LogCapture;
 
 #[tokio::test]
 async fn garbage_binary_and_non_object_frames_are_handled_and_the_connection_stays() {
     // The only test of this binary that drops a frame, so the log line's
     // callsite is first hit here, with this thread-local subscriber.
-    let (capture, _guard) = LogCapture::on_this_thread("communication_utils=warn");
+    let (capture, _guard) = LogCapture::on_this_thread("ms_utils_communication=warn");
     let gw = gateway().await;
     let alice = connect(&gw, ALICE).await;
     wait_connected(&gw, "alice").await;

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::*;
-use communication_utils::ws::{DeliveryMode, MicroServiceWs};
+use ms_utils_communication::ws::{DeliveryMode, MicroServiceWs};
 use ms_utils_dev::gateway::{DEFAULT_CLOSE_GRACE, DevGateway};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -106,7 +106,7 @@ async fn paced_sends_through_closes_every_50ms_then_close_lose_nothing() {
 /// 100,000 messages at full speed while the gateway closes every 50 ms.
 async fn flood_through_closes(
     mode: DeliveryMode,
-) -> (u64, u64, u64, u64, communication_utils::ws::Stats) {
+) -> (u64, u64, u64, u64, ms_utils_communication::ws::Stats) {
     const N: u64 = 100_000;
     let gw = gateway().await;
     let alice = soak_client(&gw, mode).await;

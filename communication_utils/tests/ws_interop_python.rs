@@ -12,7 +12,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
-use communication_utils::ws::Message;
+use ms_utils_communication::ws::Message;
 use sha2::Digest;
 
 /// Kills the Python peer if the test ends early.
@@ -26,7 +26,9 @@ impl Drop for KillOnDrop {
 }
 
 /// The Rust service: answers the Python peer's tasks.
-fn serve(alice: &communication_utils::ws::MicroServiceWs) -> communication_utils::ws::RunHandle {
+fn serve(
+    alice: &ms_utils_communication::ws::MicroServiceWs,
+) -> ms_utils_communication::ws::RunHandle {
     let replier = alice.clone();
     alice.run(move |msg: Message| {
         let alice = replier.clone();
@@ -163,7 +165,8 @@ sys.stdout.write(json.dumps({"event": "ms-send-task", "data": {"to": "svc", "wor
     assert_eq!(parsed["data"]["data"], data);
     // ...and the same bytes, given the payload in Python's key order (a
     // serde_json::Map would sort the keys).
-    let ordered = communication_utils::ws::ms_send_task("svc", "ref", "j", &OrderedData).unwrap();
+    let ordered =
+        ms_utils_communication::ws::ms_send_task("svc", "ref", "j", &OrderedData).unwrap();
     assert_eq!(ordered, python_text);
 }
 

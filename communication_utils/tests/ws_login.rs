@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use communication_utils::ws::{ConnectionState, MicroServiceWs, ReconnectPolicy};
+use ms_utils_communication::ws::{ConnectionState, MicroServiceWs, ReconnectPolicy};
 
 #[tokio::test]
 async fn login_ok_connects_and_the_gateway_sees_the_user() {
@@ -26,7 +26,7 @@ async fn wrong_password_fails_fast_with_a_typed_error() {
         .unwrap_err();
     assert!(err.is_bad_credentials(), "{err:?}");
     assert!(!err.is_transient());
-    let communication_utils::ws::Error::BadCredentials { status, body } = &err else {
+    let ms_utils_communication::ws::Error::BadCredentials { status, body } = &err else {
         panic!("{err:?}")
     };
     assert_eq!(*status, 401);
@@ -74,7 +74,7 @@ async fn login_500_is_transient_and_reported_when_retries_are_off() {
     .unwrap_err();
     assert!(err.is_transient(), "{err:?}");
     assert!(!err.is_bad_credentials());
-    let communication_utils::ws::Error::LoginUnavailable { status, body } = &err else {
+    let ms_utils_communication::ws::Error::LoginUnavailable { status, body } = &err else {
         panic!("{err:?}")
     };
     assert_eq!(*status, 503);
@@ -99,7 +99,7 @@ async fn max_attempts_bounds_the_initial_retries() {
     assert!(
         matches!(
             err,
-            communication_utils::ws::Error::GaveUp { attempts: 3, .. }
+            ms_utils_communication::ws::Error::GaveUp { attempts: 3, .. }
         ),
         "{err:?}"
     );
@@ -182,7 +182,7 @@ async fn a_malformed_host_fails_at_once_without_retrying() {
         .await
         .unwrap_err();
         assert!(
-            matches!(err, communication_utils::ws::Error::Config { .. }),
+            matches!(err, ms_utils_communication::ws::Error::Config { .. }),
             "{host:?}: {err:?}"
         );
         assert!(!err.is_transient(), "{host:?}: {err:?}");
@@ -229,7 +229,7 @@ async fn a_transport_failure_is_retried_with_backoff_by_default() {
     )
     .await
     .unwrap_err();
-    let communication_utils::ws::Error::GaveUp { attempts, last } = &err else {
+    let ms_utils_communication::ws::Error::GaveUp { attempts, last } = &err else {
         panic!("{err:?}")
     };
     assert_eq!(*attempts, 5);

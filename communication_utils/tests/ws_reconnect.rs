@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use communication_utils::ws::{ConnectionState, Event, MicroServiceWs, ReconnectPolicy};
+use ms_utils_communication::ws::{ConnectionState, Event, MicroServiceWs, ReconnectPolicy};
 
 #[tokio::test]
 async fn reconnects_after_the_gateway_closes_every_socket_and_logs_in_again() {
@@ -427,7 +427,7 @@ async fn after_the_gateway_closes_every_socket_reconnects_follow_the_default_bac
     )
     .await
     .unwrap();
-    let policy = communication_utils::ws::ReconnectPolicy::default();
+    let policy = ms_utils_communication::ws::ReconnectPolicy::default();
     let mut events = alice.events();
     let faults = gw.faults();
     tokio::time::pause();

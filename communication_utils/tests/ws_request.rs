@@ -5,10 +5,12 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use communication_utils::ws::Message;
+use ms_utils_communication::ws::Message;
 
 /// Bob answers every task with the same jobId.
-fn answering(bob: &communication_utils::ws::MicroServiceWs) -> communication_utils::ws::RunHandle {
+fn answering(
+    bob: &ms_utils_communication::ws::MicroServiceWs,
+) -> ms_utils_communication::ws::RunHandle {
     let replier = bob.clone();
     bob.run(move |msg: Message| {
         let bob = replier.clone();
@@ -57,7 +59,7 @@ async fn request_to_an_unknown_service_is_a_remote_error() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, communication_utils::ws::Error::Remote { job_id, .. } if job_id == "j1"),
+        matches!(&err, ms_utils_communication::ws::Error::Remote { job_id, .. } if job_id == "j1"),
         "{err:?}"
     );
 }

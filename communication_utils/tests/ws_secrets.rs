@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use communication_utils::ws::{ConnectionState, MicroServiceWs};
+use ms_utils_communication::ws::{ConnectionState, MicroServiceWs};
 use ms_utils_dev::testing::LogCapture;
 
 /// The base64url header every development-gateway token starts with.
@@ -70,7 +70,7 @@ fn assert_no_secret(logs: &str, debug: &str) {
 /// installs would send them here too, at whatever time it runs.
 #[tokio::test]
 async fn neither_token_nor_password_appears_in_our_events_errors_or_debug() {
-    let (capture, _guard) = LogCapture::on_this_thread("communication_utils=trace");
+    let (capture, _guard) = LogCapture::on_this_thread("ms_utils_communication=trace");
 
     let debug = exercise().await;
 
@@ -85,12 +85,12 @@ async fn neither_token_nor_password_appears_in_our_events_errors_or_debug() {
 /// What a service gets with our logger set up at TRACE for everything:
 /// installed process-wide, with `log` bridged, so that dependencies' records
 /// (tungstenite logs the whole handshake request, `?token=` included, at
-/// TRACE) are captured too. `logging_lib` caps tungstenite's targets at
+/// TRACE) are captured too. `ms_utils_logging` caps tungstenite's targets at
 /// DEBUG unless a directive names them; without that cap this test fails.
 #[tokio::test]
 async fn nothing_reaches_a_line_of_our_logger_at_trace_for_every_target() {
     let capture = LogCapture::default();
-    let guard = logging_lib::Logger::builder()
+    let guard = ms_utils_logging::Logger::builder()
         .name("ws_secrets")
         .level(tracing::Level::TRACE)
         .env_directives(false)

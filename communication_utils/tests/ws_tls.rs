@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use communication_utils::ws::MicroServiceWs;
+use ms_utils_communication::ws::MicroServiceWs;
 use ms_utils_dev::gateway::DevGateway;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 
@@ -114,7 +114,7 @@ async fn an_unknown_ca_is_refused_by_the_websocket_too() {
 /// trusted, with TLS on by default.
 #[tokio::test]
 async fn a_private_ca_named_in_the_environment_is_trusted() {
-    use communication_utils::ws::{WsConfigBuilder, env};
+    use ms_utils_communication::ws::{WsConfigBuilder, env};
 
     let (gw, ca) = tls_gateway().await;
     let dir = tempfile::tempdir().unwrap();

@@ -36,10 +36,10 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
 use crate::error::Error;
 
-pub use communication_utils::ws::chunks::{
+pub use ms_utils_communication::ws::chunks::{
     ChunkAssembler, ChunkDrop, ChunkError, ChunkLimits, chunk_messages,
 };
-pub use communication_utils::ws::{jwt_claims, jwt_expiry};
+pub use ms_utils_communication::ws::{jwt_claims, jwt_expiry};
 
 /// Standard base64 with padding (what chunk pieces and most peers use).
 ///
@@ -106,7 +106,7 @@ pub fn b64url_decode(text: &str) -> Result<Vec<u8>, Error> {
 /// ```
 pub fn b64_json_encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, Error> {
     let bytes = serde_json::to_vec(value)
-        .map_err(|e| Error::Serialize(Box::new(communication_utils::ws::Error::from(e))))?;
+        .map_err(|e| Error::Serialize(Box::new(ms_utils_communication::ws::Error::from(e))))?;
     Ok(b64_encode(bytes))
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use communication_utils::{s3, ws};
+use ms_utils_communication::{s3, ws};
 
 /// Everything [`send_encoding_job`](crate::send_encoding_job),
 /// [`download_data`](crate::download_data) and the codecs can fail with.

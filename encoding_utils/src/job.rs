@@ -1,7 +1,7 @@
 //! `send_encoding_job` and `download_data` (PROTOCOL §3.3).
 
-use communication_utils::s3::{DownloadOptions, S3BucketClient, UploadOptions};
-use communication_utils::ws::{MicroServiceWs, to_python_json};
+use ms_utils_communication::s3::{DownloadOptions, S3BucketClient, UploadOptions};
+use ms_utils_communication::ws::{MicroServiceWs, to_python_json};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -91,8 +91,8 @@ impl Drop for InputCleanup<'_> {
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use communication_utils::s3::S3BucketClient;
-/// use communication_utils::ws::{Message, MicroServiceWs};
+/// use ms_utils_communication::s3::S3BucketClient;
+/// use ms_utils_communication::ws::{Message, MicroServiceWs};
 /// use ms_utils_encoding::{EncodingJob, TaskTracker, send_encoding_job};
 ///
 /// # async fn f(ms: MicroServiceWs, s3: S3BucketClient) -> Result<(), ms_utils_encoding::Error> {
@@ -224,7 +224,7 @@ pub async fn send_encoding_job(
 /// Dropping the future before the download ends leaves the object in place.
 ///
 /// ```no_run
-/// use communication_utils::s3::S3BucketClient;
+/// use ms_utils_communication::s3::S3BucketClient;
 /// # async fn f(s3: S3BucketClient) -> Result<(), ms_utils_encoding::Error> {
 /// let data: serde_json::Value = ms_utils_encoding::download_data(&s3, "documents", "results/job-1.json").await?;
 /// println!("{data}");

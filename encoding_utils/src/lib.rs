@@ -6,8 +6,8 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use communication_utils::s3::S3BucketClient;
-//! use communication_utils::ws::{Message, MicroServiceWs};
+//! use ms_utils_communication::s3::S3BucketClient;
+//! use ms_utils_communication::ws::{Message, MicroServiceWs};
 //! use ms_utils_encoding::{EncodingJob, TaskTracker, send_encoding_job};
 //!
 //! #[tokio::main]

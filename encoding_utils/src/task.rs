@@ -219,7 +219,7 @@ pub const TEXT_TO_EMBEDDINGS: &str = "text-to-embeddings";
 /// message is byte-for-byte the original's; a worker deserializes it.
 ///
 /// ```
-/// use communication_utils::ws::to_python_json;
+/// use ms_utils_communication::ws::to_python_json;
 /// let task = ms_utils_encoding::EncodingJob::new(["t"], "r", "j").task("b", "encoder/x.json");
 /// let text = to_python_json(&task).unwrap();
 /// assert!(text.starts_with(r#"{"job_type": "inference", "job_task": "text-to-embeddings", "content_only": true, "params": {"model": "BAAI/bge-m3", "input": null"#));
@@ -273,7 +273,7 @@ pub struct EncodingParams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use communication_utils::ws::ms_send_task;
+    use ms_utils_communication::ws::ms_send_task;
 
     /// Printed by `/work/pyenv/bin/python` (CPython 3.11): `json.dumps` of the
     /// original's `ms-send-task` for these values.

@@ -16,7 +16,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use communication_utils::ws::{Handler, HandlerError, Message};
+use ms_utils_communication::ws::{Handler, HandlerError, Message};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -171,7 +171,7 @@ impl JobOutcome {
 /// and for a `"running"` status.
 ///
 /// ```
-/// use communication_utils::ws::Message;
+/// use ms_utils_communication::ws::Message;
 /// use ms_utils_encoding::{JobOutcome, parse_task_result};
 /// use serde_json::json;
 ///
@@ -220,7 +220,7 @@ type Slots = HashMap<String, oneshot::Sender<JobOutcome>>;
 /// when your workers answer in another shape.
 ///
 /// ```no_run
-/// use communication_utils::ws::{Message, MicroServiceWs};
+/// use ms_utils_communication::ws::{Message, MicroServiceWs};
 /// use ms_utils_encoding::{JobOutcome, TaskTracker};
 ///
 /// # fn f(ms: MicroServiceWs) {
@@ -321,7 +321,7 @@ impl TaskTracker {
     /// consumed); otherwise false, and the message is yours to handle.
     ///
     /// ```
-    /// use communication_utils::ws::Message;
+    /// use ms_utils_communication::ws::Message;
     /// let t = ms_utils_encoding::TaskTracker::new();
     /// assert!(!t.offer(&Message::Json(serde_json::json!({"event": "ms-task"}))));
     /// ```
@@ -356,12 +356,12 @@ impl TaskTracker {
         self.lock().values().filter(|s| !s.is_closed()).count()
     }
 
-    /// A [`Handler`] for [`MicroServiceWs::run`](communication_utils::ws::MicroServiceWs::run)
+    /// A [`Handler`] for [`MicroServiceWs::run`](ms_utils_communication::ws::MicroServiceWs::run)
     /// that completes waiting jobs from their result messages (the default
     /// matcher) and passes every other message to `inner`.
     ///
     /// ```no_run
-    /// use communication_utils::ws::{Message, MicroServiceWs};
+    /// use ms_utils_communication::ws::{Message, MicroServiceWs};
     /// # fn f(ms: MicroServiceWs) {
     /// let tracker = ms_utils_encoding::TaskTracker::new();
     /// let run = ms.run(tracker.handler(|msg: Message| async move {
@@ -381,7 +381,7 @@ impl TaskTracker {
 /// The handler made by [`TaskTracker::handler`].
 ///
 /// ```no_run
-/// use communication_utils::ws::Message;
+/// use ms_utils_communication::ws::Message;
 /// let t = ms_utils_encoding::TaskTracker::new();
 /// let h: ms_utils_encoding::TrackingHandler<_> =
 ///     t.handler(|_m: Message| async { Ok::<(), std::io::Error>(()) });

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{BUCKET, CONSUMER, Servers, bounded, task_parts};
-use communication_utils::ws::Message;
+use ms_utils_communication::ws::Message;
 use ms_utils_dev::hashing_embedding::embed;
 use ms_utils_dev::worker::EmbeddingWorker;
 use ms_utils_encoding::{EncodingJob, JobOutcome, TaskTracker, send_encoding_job};

@@ -6,8 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::{BUCKET, CONSUMER, Servers, bounded, task_parts};
-use communication_utils::s3::{S3BucketClient, S3Config};
-use communication_utils::ws::{Message, MicroServiceWs};
+use ms_utils_communication::s3::{S3BucketClient, S3Config};
+use ms_utils_communication::ws::{Message, MicroServiceWs};
 use ms_utils_encoding::{EncodingJob, Error, JobOutcome, TaskTracker, send_encoding_job};
 use serde_json::json;
 use tokio::sync::mpsc::UnboundedReceiver;

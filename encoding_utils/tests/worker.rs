@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{BUCKET, Servers, bounded};
-use communication_utils::ws::Message;
+use ms_utils_communication::ws::Message;
 use ms_utils_dev::worker::EmbeddingWorker;
 use ms_utils_encoding::{JobOutcome, parse_task_result};
 use serde_json::json;

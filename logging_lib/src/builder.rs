@@ -34,11 +34,11 @@ static INSTALLED: Mutex<Option<String>> = Mutex::new(None);
 /// # Examples
 ///
 /// ```no_run
-/// use logging_lib::Logger;
+/// use ms_utils_logging::Logger;
 ///
 /// let _guard = Logger::setup("my_service")?;
 /// tracing::info!(job = 7, "connected");
-/// # Ok::<(), logging_lib::Error>(())
+/// # Ok::<(), ms_utils_logging::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Logger {
@@ -65,9 +65,9 @@ impl Logger {
     /// # Examples
     ///
     /// ```no_run
-    /// let _guard = logging_lib::Logger::setup("my_service")?;
+    /// let _guard = ms_utils_logging::Logger::setup("my_service")?;
     /// tracing::warn!("disk almost full");
-    /// # Ok::<(), logging_lib::Error>(())
+    /// # Ok::<(), ms_utils_logging::Error>(())
     /// ```
     pub fn setup(name: impl Into<String>) -> Result<LogGuard, Error> {
         Self::builder().name(name).init()
@@ -79,7 +79,7 @@ impl Logger {
     /// # Examples
     ///
     /// ```no_run
-    /// use logging_lib::{Format, Logger};
+    /// use ms_utils_logging::{Format, Logger};
     ///
     /// let _guard = Logger::builder()
     ///     .name("my_service")
@@ -88,7 +88,7 @@ impl Logger {
     ///     .file("/var/log/my_service.log")
     ///     .file_format(Format::Json)
     ///     .init()?;
-    /// # Ok::<(), logging_lib::Error>(())
+    /// # Ok::<(), ms_utils_logging::Error>(())
     /// ```
     pub fn builder() -> LoggerBuilder {
         LoggerBuilder::default()
@@ -102,7 +102,7 @@ impl Logger {
 /// # Examples
 ///
 /// ```
-/// use logging_lib::Logger;
+/// use ms_utils_logging::Logger;
 ///
 /// // A logger for a test: console only, into a buffer, nothing installed.
 /// let (dispatch, guard) = Logger::builder()
@@ -111,7 +111,7 @@ impl Logger {
 ///     .build()?;
 /// tracing::dispatcher::with_default(&dispatch, || tracing::info!("hello"));
 /// drop(guard);
-/// # Ok::<(), logging_lib::Error>(())
+/// # Ok::<(), ms_utils_logging::Error>(())
 /// ```
 #[must_use = "a builder does nothing until `init` or `build` is called"]
 pub struct LoggerBuilder {
@@ -190,7 +190,7 @@ impl LoggerBuilder {
     /// # Examples
     ///
     /// ```
-    /// let builder = logging_lib::Logger::builder().name("billing");
+    /// let builder = ms_utils_logging::Logger::builder().name("billing");
     /// # let _ = builder;
     /// ```
     pub fn name(mut self, name: impl Into<String>) -> Self {
@@ -203,7 +203,7 @@ impl LoggerBuilder {
     /// # Examples
     ///
     /// ```
-    /// let builder = logging_lib::Logger::builder().level(tracing::Level::WARN);
+    /// let builder = ms_utils_logging::Logger::builder().level(tracing::Level::WARN);
     /// # let _ = builder;
     /// ```
     pub fn level(mut self, level: Level) -> Self {
@@ -217,7 +217,7 @@ impl LoggerBuilder {
     /// # Examples
     ///
     /// ```
-    /// let builder = logging_lib::Logger::builder().run_debug(true);
+    /// let builder = ms_utils_logging::Logger::builder().run_debug(true);
     /// # let _ = builder;
     /// ```
     pub fn run_debug(mut self, run_debug: bool) -> Self {
@@ -233,7 +233,7 @@ impl LoggerBuilder {
     /// # Examples
     ///
     /// ```
-    /// let builder = logging_lib::Logger::builder().directives("hyper=warn,aws_config=error");
+    /// let builder = ms_utils_logging::Logger::builder().directives("hyper=warn,aws_config=error");
     /// # let _ = builder;
     /// ```
     pub fn directives(mut self, directives: impl Into<String>) -> Self {
@@ -247,7 +247,7 @@ impl LoggerBuilder {
     ///
     /// ```
     /// // Tests that must not depend on the caller's environment:
-    /// let builder = logging_lib::Logger::builder().env_directives(false);
+    /// let builder = ms_utils_logging::Logger::builder().env_directives(false);
     /// # let _ = builder;
     /// ```
     pub fn env_directives(mut self, read_env: bool) -> Self {
@@ -261,7 +261,7 @@ impl LoggerBuilder {
     /// # Examples
     ///
     /// ```
-    /// let builder = logging_lib::Logger::builder().file("/var/log/my_service/app.log");
+    /// let builder = ms_utils_logging::Logger::builder().file("/var/log/my_service/app.log");
     /// # let _ = builder;
     /// ```
     pub fn file(mut self, path: impl AsRef<Path>) -> Self {
@@ -275,7 +275,7 @@ impl LoggerBuilder {
     /// # Examples
     ///
     /// ```
-    /// let builder = logging_lib::Logger::builder().no_file();
+    /// let builder = ms_utils_logging::Logger::builder().no_file();
     /// # let _ = builder;
     /// ```
     pub fn no_file(mut self) -> Self {
@@ -288,7 +288,7 @@ impl LoggerBuilder {
     /// # Examples
     ///
     /// ```
-    /// use logging_lib::{Logger, Rotation};
+    /// use ms_utils_logging::{Logger, Rotation};
     ///
     /// let builder = Logger::builder().rotation(Rotation::Daily);
     /// # let _ = builder;
@@ -303,7 +303,7 @@ impl LoggerBuilder {
     /// # Examples
     ///
     /// ```
-    /// let builder = logging_lib::Logger::builder().console(false);
+    /// let builder = ms_utils_logging::Logger::builder().console(false);
     /// # let _ = builder;
     /// ```
     pub fn console(mut self, on: bool) -> Self {
@@ -318,7 +318,7 @@ impl LoggerBuilder {
     /// # Examples
     ///
     /// ```
-    /// let builder = logging_lib::Logger::builder().console_writer(std::io::stdout());
+    /// let builder = ms_utils_logging::Logger::builder().console_writer(std::io::stdout());
     /// # let _ = builder;
     /// ```
     pub fn console_writer(mut self, writer: impl Write + Send + 'static) -> Self {
@@ -333,7 +333,7 @@ impl LoggerBuilder {
     /// # Examples
     ///
     /// ```
-    /// let builder = logging_lib::Logger::builder().ansi(false);
+    /// let builder = ms_utils_logging::Logger::builder().ansi(false);
     /// # let _ = builder;
     /// ```
     pub fn ansi(mut self, on: bool) -> Self {
@@ -346,7 +346,7 @@ impl LoggerBuilder {
     /// # Examples
     ///
     /// ```
-    /// use logging_lib::{Format, Logger};
+    /// use ms_utils_logging::{Format, Logger};
     ///
     /// let builder = Logger::builder().format(Format::Json);
     /// # let _ = builder;
@@ -362,7 +362,7 @@ impl LoggerBuilder {
     /// # Examples
     ///
     /// ```
-    /// use logging_lib::{Format, Logger};
+    /// use ms_utils_logging::{Format, Logger};
     ///
     /// // People read the console, the shipper reads the file.
     /// let builder = Logger::builder().file_format(Format::Json);
@@ -378,7 +378,7 @@ impl LoggerBuilder {
     /// # Examples
     ///
     /// ```
-    /// use logging_lib::{Format, Logger};
+    /// use ms_utils_logging::{Format, Logger};
     ///
     /// let builder = Logger::builder().console_format(Format::Json);
     /// # let _ = builder;
@@ -393,7 +393,7 @@ impl LoggerBuilder {
     /// # Examples
     ///
     /// ```
-    /// use logging_lib::{Logger, ModuleStyle};
+    /// use ms_utils_logging::{Logger, ModuleStyle};
     ///
     /// let builder = Logger::builder().module_style(ModuleStyle::Target);
     /// # let _ = builder;
@@ -409,7 +409,7 @@ impl LoggerBuilder {
     /// # Examples
     ///
     /// ```
-    /// let builder = logging_lib::Logger::builder().buffered_lines(10_000);
+    /// let builder = ms_utils_logging::Logger::builder().buffered_lines(10_000);
     /// # let _ = builder;
     /// ```
     pub fn buffered_lines(mut self, lines: usize) -> Self {
@@ -425,7 +425,7 @@ impl LoggerBuilder {
     /// ```
     /// use std::time::Duration;
     ///
-    /// let builder = logging_lib::Logger::builder().flush_timeout(Duration::from_secs(5));
+    /// let builder = ms_utils_logging::Logger::builder().flush_timeout(Duration::from_secs(5));
     /// # let _ = builder;
     /// ```
     pub fn flush_timeout(mut self, timeout: Duration) -> Self {
@@ -452,7 +452,7 @@ impl LoggerBuilder {
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
-    /// use logging_lib::Logger;
+    /// use ms_utils_logging::Logger;
     ///
     /// let path = dir.path().join("logs/app.log");
     /// let (dispatch, guard) = Logger::builder().file(&path).console(false).build()?;
@@ -528,11 +528,11 @@ impl LoggerBuilder {
     /// # Examples
     ///
     /// ```no_run
-    /// use logging_lib::Logger;
+    /// use ms_utils_logging::Logger;
     ///
     /// let _guard = Logger::builder().name("worker").no_file().init()?;
     /// log::info!("from a dependency that uses the log crate");
-    /// # Ok::<(), logging_lib::Error>(())
+    /// # Ok::<(), ms_utils_logging::Error>(())
     /// ```
     pub fn init(self) -> Result<LogGuard, Error> {
         let mut installed = INSTALLED.lock().unwrap_or_else(PoisonError::into_inner);

@@ -14,7 +14,7 @@ use tracing_subscriber::filter::ParseError;
 /// # Examples
 ///
 /// ```
-/// use logging_lib::Logger;
+/// use ms_utils_logging::Logger;
 ///
 /// let err = Logger::builder().directives("hyper=loud").build().unwrap_err();
 /// assert!(err.is_invalid_directive());
@@ -74,7 +74,7 @@ impl Error {
     /// # let blocker = dir.path().join("a-file");
     /// # std::fs::write(&blocker, b"").unwrap();
     /// // A path under a regular file cannot be a log file.
-    /// let err = logging_lib::Logger::builder()
+    /// let err = ms_utils_logging::Logger::builder()
     ///     .file(blocker.join("combined.log"))
     ///     .build()
     ///     .unwrap_err();
@@ -90,7 +90,7 @@ impl Error {
     /// # Examples
     ///
     /// ```
-    /// let err = logging_lib::Logger::builder().directives("=[").build().unwrap_err();
+    /// let err = ms_utils_logging::Logger::builder().directives("=[").build().unwrap_err();
     /// assert!(err.is_invalid_directive());
     /// ```
     #[must_use]
@@ -103,11 +103,11 @@ impl Error {
     /// # Examples
     ///
     /// ```no_run
-    /// use logging_lib::Logger;
+    /// use ms_utils_logging::Logger;
     ///
     /// let _guard = Logger::setup("svc")?;
     /// assert!(Logger::setup("svc").unwrap_err().is_already_initialized());
-    /// # Ok::<(), logging_lib::Error>(())
+    /// # Ok::<(), ms_utils_logging::Error>(())
     /// ```
     #[must_use]
     pub fn is_already_initialized(&self) -> bool {
@@ -120,7 +120,7 @@ impl Error {
 /// # Examples
 ///
 /// ```
-/// use logging_lib::{DirectiveOrigin, Error, Logger};
+/// use ms_utils_logging::{DirectiveOrigin, Error, Logger};
 ///
 /// match Logger::builder().directives("x=nope").build() {
 ///     Err(Error::InvalidDirective { origin, .. }) => assert_eq!(origin, DirectiveOrigin::Builder),

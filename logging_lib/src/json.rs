@@ -33,7 +33,7 @@ use crate::line::{ModuleStyle, level_name, module_name};
 /// # Examples
 ///
 /// ```
-/// use logging_lib::JsonFormat;
+/// use ms_utils_logging::JsonFormat;
 /// use tracing_subscriber::fmt::format::JsonFields;
 ///
 /// let subscriber = tracing_subscriber::fmt()
@@ -55,7 +55,7 @@ impl JsonFormat {
     /// # Examples
     ///
     /// ```
-    /// let format = logging_lib::JsonFormat::new();
+    /// let format = ms_utils_logging::JsonFormat::new();
     /// # let _ = format;
     /// ```
     #[must_use]
@@ -68,7 +68,7 @@ impl JsonFormat {
     /// # Examples
     ///
     /// ```
-    /// use logging_lib::{JsonFormat, ModuleStyle};
+    /// use ms_utils_logging::{JsonFormat, ModuleStyle};
     ///
     /// let format = JsonFormat::new().module_style(ModuleStyle::Target);
     /// # let _ = format;
@@ -84,7 +84,7 @@ impl JsonFormat {
     /// # Examples
     ///
     /// ```
-    /// let format = logging_lib::JsonFormat::new().logger("billing");
+    /// let format = ms_utils_logging::JsonFormat::new().logger("billing");
     /// # let _ = format;
     /// ```
     #[must_use]

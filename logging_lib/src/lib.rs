@@ -4,9 +4,9 @@
 //! # Quick start
 //!
 //! ```no_run
-//! use logging_lib::{Logger, time_it};
+//! use ms_utils_logging::{Logger, time_it};
 //!
-//! fn main() -> Result<(), logging_lib::Error> {
+//! fn main() -> Result<(), ms_utils_logging::Error> {
 //!     // Keep the guard until the end of main: dropping it flushes the file.
 //!     let _guard = Logger::setup("my_service")?;
 //!
@@ -25,7 +25,7 @@
 //! For more control, [`Logger::builder`]:
 //!
 //! ```no_run
-//! use logging_lib::{Format, Logger, Rotation};
+//! use ms_utils_logging::{Format, Logger, Rotation};
 //!
 //! let _guard = Logger::builder()
 //!     .name("my_service")
@@ -37,7 +37,7 @@
 //!     .file_format(Format::Json)         // one JSON object per line
 //!     .console(true)                     // stderr, coloured on a terminal
 //!     .init()?;
-//! # Ok::<(), logging_lib::Error>(())
+//! # Ok::<(), ms_utils_logging::Error>(())
 //! ```
 //!
 //! # What is written
@@ -118,12 +118,12 @@ pub use time_it::TimeItGuard;
 pub use writer::LogGuard;
 
 /// `tracing`, re-exported so that a service can log with
-/// `logging_lib::tracing::info!` without depending on it separately.
+/// `ms_utils_logging::tracing::info!` without depending on it separately.
 ///
 /// # Examples
 ///
 /// ```
-/// logging_lib::tracing::info!("through the re-export");
+/// ms_utils_logging::tracing::info!("through the re-export");
 /// ```
 pub use tracing;
 

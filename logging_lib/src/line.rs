@@ -14,7 +14,7 @@ use tracing::Level;
 /// # Examples
 ///
 /// ```
-/// use logging_lib::{ModuleStyle, module_name};
+/// use ms_utils_logging::{ModuleStyle, module_name};
 ///
 /// let file = Some("src/handlers/connect.rs");
 /// assert_eq!(module_name(ModuleStyle::FileStem, file, "svc::handlers::connect"), "connect");
@@ -39,7 +39,7 @@ pub enum ModuleStyle {
 /// # Examples
 ///
 /// ```
-/// use logging_lib::level_name;
+/// use ms_utils_logging::level_name;
 /// use tracing::Level;
 ///
 /// assert_eq!(level_name(Level::WARN), "WARNING");
@@ -64,7 +64,7 @@ pub fn level_name(level: Level) -> &'static str {
 /// # Examples
 ///
 /// ```
-/// use logging_lib::{ModuleStyle, module_name};
+/// use ms_utils_logging::{ModuleStyle, module_name};
 ///
 /// assert_eq!(module_name(ModuleStyle::FileStem, Some("src/main.rs"), "svc"), "main");
 /// assert_eq!(module_name(ModuleStyle::FileStem, None, "hyper::proto::h1"), "h1");
@@ -90,7 +90,7 @@ pub fn module_name<'a>(style: ModuleStyle, file: Option<&'a str>, target: &'a st
 ///
 /// ```
 /// use chrono::NaiveDate;
-/// use logging_lib::{LineParts, format_line};
+/// use ms_utils_logging::{LineParts, format_line};
 /// use tracing::Level;
 ///
 /// let time = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap().and_hms_opt(14, 3, 7).unwrap();
@@ -134,7 +134,7 @@ pub struct LineParts<'a> {
 ///
 /// ```
 /// use chrono::NaiveDate;
-/// use logging_lib::{LineParts, write_line};
+/// use ms_utils_logging::{LineParts, write_line};
 /// use tracing::Level;
 ///
 /// let time = NaiveDate::from_ymd_opt(2026, 1, 2).unwrap().and_hms_opt(3, 4, 5).unwrap();
@@ -190,7 +190,7 @@ pub fn write_line<W: Write + ?Sized>(
 ///
 /// ```
 /// use chrono::NaiveDate;
-/// use logging_lib::{LineParts, format_line};
+/// use ms_utils_logging::{LineParts, format_line};
 /// use tracing::Level;
 ///
 /// let time = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap().and_hms_opt(14, 3, 7).unwrap();
@@ -214,7 +214,7 @@ pub fn format_line(parts: &LineParts<'_>) -> String {
 /// # Examples
 ///
 /// ```
-/// use logging_lib::push_field;
+/// use ms_utils_logging::push_field;
 ///
 /// let mut fields = String::new();
 /// push_field(&mut fields, "user", "bob");

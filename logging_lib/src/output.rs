@@ -13,7 +13,7 @@ use crate::error::Error;
 /// # Examples
 ///
 /// ```
-/// assert_eq!(logging_lib::DEFAULT_LOG_FILE, "logs/combined.log");
+/// assert_eq!(ms_utils_logging::DEFAULT_LOG_FILE, "logs/combined.log");
 /// ```
 pub const DEFAULT_LOG_FILE: &str = "logs/combined.log";
 
@@ -22,7 +22,7 @@ pub const DEFAULT_LOG_FILE: &str = "logs/combined.log";
 /// # Examples
 ///
 /// ```
-/// use logging_lib::{Format, Logger};
+/// use ms_utils_logging::{Format, Logger};
 ///
 /// let builder = Logger::builder().format(Format::Json);
 /// # let _ = builder;
@@ -43,7 +43,7 @@ pub enum Format {
 /// # Examples
 ///
 /// ```
-/// use logging_lib::{Logger, Rotation};
+/// use ms_utils_logging::{Logger, Rotation};
 ///
 /// // logs/combined.2026-11-22.log, logs/combined.2026-11-23.log, ...
 /// let builder = Logger::builder().rotation(Rotation::Daily);

@@ -27,7 +27,7 @@ use crate::line::{LineParts, ModuleStyle, module_name, push_field, start_field, 
 /// # Examples
 ///
 /// ```
-/// use logging_lib::{ModuleStyle, PythonFormat};
+/// use ms_utils_logging::{ModuleStyle, PythonFormat};
 ///
 /// let subscriber = tracing_subscriber::fmt()
 ///     .event_format(PythonFormat::new().module_style(ModuleStyle::Target))
@@ -46,7 +46,7 @@ impl PythonFormat {
     /// # Examples
     ///
     /// ```
-    /// let format = logging_lib::PythonFormat::new();
+    /// let format = ms_utils_logging::PythonFormat::new();
     /// # let _ = format;
     /// ```
     #[must_use]
@@ -59,7 +59,7 @@ impl PythonFormat {
     /// # Examples
     ///
     /// ```
-    /// use logging_lib::{ModuleStyle, PythonFormat};
+    /// use ms_utils_logging::{ModuleStyle, PythonFormat};
     ///
     /// let format = PythonFormat::new().module_style(ModuleStyle::Target);
     /// # let _ = format;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// # Examples
 ///
 /// ```
-/// use logging_lib::TimeItGuard;
+/// use ms_utils_logging::TimeItGuard;
 ///
 /// let mut seen = None;
 /// {
@@ -35,7 +35,7 @@ impl<F: FnOnce(Duration)> TimeItGuard<F> {
     /// # Examples
     ///
     /// ```
-    /// let _timer = logging_lib::TimeItGuard::start(|elapsed| {
+    /// let _timer = ms_utils_logging::TimeItGuard::start(|elapsed| {
     ///     tracing::info!("scope took {elapsed:?}");
     /// });
     /// ```
@@ -86,7 +86,7 @@ impl<F: FnOnce(Duration)> fmt::Debug for TimeItGuard<F> {
 /// # Examples
 ///
 /// ```
-/// use logging_lib::time_it;
+/// use ms_utils_logging::time_it;
 ///
 /// fn parse(input: &str) -> Result<u32, std::num::ParseIntError> {
 ///     // Logged even when parsing fails and `?` returns early.
@@ -98,7 +98,7 @@ impl<F: FnOnce(Duration)> fmt::Debug for TimeItGuard<F> {
 /// ```
 ///
 /// ```
-/// use logging_lib::time_it;
+/// use ms_utils_logging::time_it;
 ///
 /// # async fn fetch() -> u32 { 7 }
 /// # async fn run() {

@@ -93,7 +93,7 @@ pub(crate) struct WriterHandle {
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("combined.log");
-/// use logging_lib::Logger;
+/// use ms_utils_logging::Logger;
 ///
 /// let (dispatch, guard) = Logger::builder().file(&path).console(false).build()?;
 /// tracing::dispatcher::with_default(&dispatch, || tracing::info!("last words"));
@@ -123,13 +123,13 @@ impl LogGuard {
     /// # Examples
     ///
     /// ```
-    /// let (_dispatch, guard) = logging_lib::Logger::builder()
+    /// let (_dispatch, guard) = ms_utils_logging::Logger::builder()
     ///     .name("billing")
     ///     .no_file()
     ///     .console(false)
     ///     .build()?;
     /// assert_eq!(guard.name(), "billing");
-    /// # Ok::<(), logging_lib::Error>(())
+    /// # Ok::<(), ms_utils_logging::Error>(())
     /// ```
     #[must_use]
     pub fn name(&self) -> &str {

@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 
 use common::{SharedBuf, console_only};
-use logging_lib::{DirectiveOrigin, Error};
+use ms_utils_logging::{DirectiveOrigin, Error};
 
 const CHILD: &str = "LOGGING_LIB_ENV_CHILD";
 

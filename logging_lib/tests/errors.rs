@@ -1,6 +1,6 @@
 //! Bad input gets a typed error, and nothing is left behind.
 
-use logging_lib::{DirectiveOrigin, Error, Logger, Rotation};
+use ms_utils_logging::{DirectiveOrigin, Error, Logger, Rotation};
 
 #[test]
 fn a_log_path_under_a_regular_file_is_a_log_file_error() {

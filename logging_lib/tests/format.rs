@@ -4,7 +4,7 @@ mod common;
 
 use chrono::{Local, NaiveDateTime};
 use common::{SharedBuf, capture, console_only, line_regex};
-use logging_lib::{Format, ModuleStyle};
+use ms_utils_logging::{Format, ModuleStyle};
 use serde_json::Value;
 
 #[test]

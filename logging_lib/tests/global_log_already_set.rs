@@ -4,7 +4,7 @@
 mod common;
 
 use common::SharedBuf;
-use logging_lib::Logger;
+use ms_utils_logging::Logger;
 
 struct OtherLogger;
 

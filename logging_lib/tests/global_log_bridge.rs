@@ -4,7 +4,7 @@
 mod common;
 
 use common::{SharedBuf, line_regex};
-use logging_lib::{Format, Logger};
+use ms_utils_logging::{Format, Logger};
 
 #[test]
 fn log_crate_records_show_their_own_file_and_line() {

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Barrier;
 
 use common::SharedBuf;
-use logging_lib::{Error, Logger};
+use ms_utils_logging::{Error, Logger};
 
 #[test]
 fn concurrent_and_repeated_setups_install_one_logger_and_never_duplicate() {

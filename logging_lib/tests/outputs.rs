@@ -4,7 +4,7 @@
 mod common;
 
 use common::{SharedBuf, capture, console_and_file, console_only, line_regex};
-use logging_lib::{Format, Logger, Rotation};
+use ms_utils_logging::{Format, Logger, Rotation};
 
 #[test]
 fn file_and_console_both_get_every_line() {
@@ -106,5 +106,5 @@ fn console_only_creates_no_file() {
     let console = SharedBuf::new();
     let lines = capture(console_only(&console), &console, || tracing::info!("x"));
     assert_eq!(lines.len(), 1);
-    assert!(!std::path::Path::new(logging_lib::DEFAULT_LOG_FILE).exists());
+    assert!(!std::path::Path::new(ms_utils_logging::DEFAULT_LOG_FILE).exists());
 }

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{SharedBuf, console_only, line_regex};
-use logging_lib::time_it;
+use ms_utils_logging::time_it;
 
 /// The elapsed seconds in a `"<name> executed in 0.00012345s"` message.
 fn parse_elapsed(message: &str, name: &str) -> f64 {
@@ -138,7 +138,7 @@ async fn a_future_is_timed_to_completion_not_creation() {
 fn synchronous(console: &SharedBuf) -> impl tracing::Subscriber + Send + Sync {
     tracing_subscriber::fmt()
         .with_ansi(false)
-        .event_format(logging_lib::PythonFormat::new())
+        .event_format(ms_utils_logging::PythonFormat::new())
         .with_writer(std::sync::Mutex::new(console.clone()))
         .finish()
 }

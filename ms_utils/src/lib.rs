@@ -18,7 +18,7 @@
 
 /// The gateway websocket client and the S3 bucket client (features `ws`, `s3`).
 #[cfg(any(feature = "ws", feature = "s3"))]
-pub use communication_utils;
+pub use ms_utils_communication as communication_utils;
 
 /// Embedding jobs over the gateway and the bucket, and their codecs (feature `encoding`).
 ///
@@ -35,7 +35,7 @@ pub use ms_utils_dev as dev;
 
 /// The platform's common logger (feature `logging`).
 #[cfg(feature = "logging")]
-pub use logging_lib;
+pub use ms_utils_logging as logging_lib;
 
 /// The gateway websocket client (feature `ws`); see [`communication_utils::ws`].
 #[cfg(feature = "ws")]

@@ -22,7 +22,7 @@
 //!
 //! ```no_run
 //! use ms_utils_dev::s3::DevS3Server;
-//! use communication_utils::s3::S3BucketClient;
+//! use ms_utils_communication::s3::S3BucketClient;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let server = DevS3Server::builder().bucket("test").start().await?;
@@ -44,7 +44,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use communication_utils::s3::S3Config;
+use ms_utils_communication::s3::S3Config;
 
 mod store;
 
@@ -315,12 +315,12 @@ impl DevS3Server {
         &self.secret_key
     }
 
-    /// A ready-made configuration for [`S3BucketClient`](communication_utils::s3::S3BucketClient):
+    /// A ready-made configuration for [`S3BucketClient`](ms_utils_communication::s3::S3BucketClient):
     /// this endpoint, these credentials, region `fr-par`, path-style.
     ///
     /// ```no_run
-    /// # async fn f(s: ms_utils_dev::s3::DevS3Server) -> Result<(), communication_utils::s3::Error> {
-    /// let client = communication_utils::s3::S3BucketClient::new("dev", s.client_config()).await?;
+    /// # async fn f(s: ms_utils_dev::s3::DevS3Server) -> Result<(), ms_utils_communication::s3::Error> {
+    /// let client = ms_utils_communication::s3::S3BucketClient::new("dev", s.client_config()).await?;
     /// # Ok(()) }
     /// ```
     pub fn client_config(&self) -> S3Config {

@@ -13,8 +13,8 @@
 //! with `send_task_to_ms`. Any failure is answered as a `type: "error"` result
 //! with the reason, so the caller never waits for nothing.
 
-use communication_utils::s3::{DownloadOptions, S3BucketClient, UploadOptions};
-use communication_utils::ws::{Message, MicroServiceWs, RunHandle};
+use ms_utils_communication::s3::{DownloadOptions, S3BucketClient, UploadOptions};
+use ms_utils_communication::ws::{Message, MicroServiceWs, RunHandle};
 use serde_json::{Value, json};
 
 use crate::hashing_embedding;
@@ -53,7 +53,7 @@ pub enum WorkerError {
         object: String,
         /// The S3 error.
         #[source]
-        source: Box<communication_utils::s3::Error>,
+        source: Box<ms_utils_communication::s3::Error>,
     },
     /// The input object is not a JSON array of strings.
     #[error("input `{object}` is not a JSON array of strings")]
@@ -71,21 +71,21 @@ pub enum WorkerError {
         object: String,
         /// The S3 error.
         #[source]
-        source: Box<communication_utils::s3::Error>,
+        source: Box<ms_utils_communication::s3::Error>,
     },
     /// The answer could not be sent.
     #[error("sending the answer failed")]
-    Reply(#[source] Box<communication_utils::ws::Error>),
+    Reply(#[source] Box<ms_utils_communication::ws::Error>),
 }
 
 /// The `workers_manager` stand-in: one gateway client, one bucket client.
 ///
 /// ```no_run
-/// use communication_utils::s3::S3BucketClient;
-/// use communication_utils::ws::MicroServiceWs;
+/// use ms_utils_communication::s3::S3BucketClient;
+/// use ms_utils_communication::ws::MicroServiceWs;
 /// use ms_utils_dev::worker::EmbeddingWorker;
 ///
-/// # async fn f(ms: MicroServiceWs, s3: S3BucketClient) -> Result<(), communication_utils::ws::Error> {
+/// # async fn f(ms: MicroServiceWs, s3: S3BucketClient) -> Result<(), ms_utils_communication::ws::Error> {
 /// // `ms` is logged in as `workers_manager`.
 /// let run = EmbeddingWorker::new(ms.clone(), s3).serve();
 /// tokio::signal::ctrl_c().await.ok();
@@ -103,7 +103,7 @@ impl EmbeddingWorker {
     /// A worker answering through `ws` and reading and writing with `s3`.
     ///
     /// ```no_run
-    /// # fn f(ms: communication_utils::ws::MicroServiceWs, s3: communication_utils::s3::S3BucketClient) {
+    /// # fn f(ms: ms_utils_communication::ws::MicroServiceWs, s3: ms_utils_communication::s3::S3BucketClient) {
     /// let worker = ms_utils_dev::worker::EmbeddingWorker::new(ms, s3);
     /// # let _ = worker; }
     /// ```
@@ -138,7 +138,7 @@ impl EmbeddingWorker {
     /// Not cancel-safe: a task dropped half-way gets no answer.
     ///
     /// ```no_run
-    /// # async fn f(w: ms_utils_dev::worker::EmbeddingWorker, msg: communication_utils::ws::Message) -> Result<(), ms_utils_dev::worker::WorkerError> {
+    /// # async fn f(w: ms_utils_dev::worker::EmbeddingWorker, msg: ms_utils_communication::ws::Message) -> Result<(), ms_utils_dev::worker::WorkerError> {
     /// if !w.handle(msg).await? {
     ///     println!("not a task for this worker");
     /// }

@@ -8,8 +8,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use communication_utils::s3::{S3BucketClient, S3Config};
-use communication_utils::ws::{MicroServiceWs, WsConfigBuilder};
+use ms_utils_communication::s3::{S3BucketClient, S3Config};
+use ms_utils_communication::ws::{MicroServiceWs, WsConfigBuilder};
 
 /// Kills the child if a test fails half-way, so no server outlives the test.
 struct Running(Child);

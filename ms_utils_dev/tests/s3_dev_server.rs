@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use communication_utils::s3::{DownloadOptions, S3BucketClient, S3Config, UploadOptions};
+use ms_utils_communication::s3::{DownloadOptions, S3BucketClient, S3Config, UploadOptions};
 use ms_utils_dev::s3::DevS3Server;
 use ms_utils_dev::testing::{hex, test_data as data};
 use s3s::crypto::{Checksum as _, Md5};

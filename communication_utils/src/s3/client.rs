@@ -25,9 +25,9 @@ use super::metadata::ObjectMetadata;
 /// process. `Send + Sync`.
 ///
 /// ```no_run
-/// use communication_utils::s3::{S3BucketClient, UploadOptions};
+/// use ms_utils_communication::s3::{S3BucketClient, UploadOptions};
 ///
-/// # async fn run() -> Result<(), communication_utils::s3::Error> {
+/// # async fn run() -> Result<(), ms_utils_communication::s3::Error> {
 /// let client = S3BucketClient::from_env("documents").await?;
 /// client.test_connection().await?;
 /// client.upload_file("report.pdf", "my-bucket", None, UploadOptions::new()).await?;
@@ -64,8 +64,8 @@ impl S3BucketClient {
     /// [`test_connection`](Self::test_connection) to check the credentials.
     ///
     /// ```no_run
-    /// # async fn f() -> Result<(), communication_utils::s3::Error> {
-    /// let client = communication_utils::s3::S3BucketClient::from_env("images").await?;
+    /// # async fn f() -> Result<(), ms_utils_communication::s3::Error> {
+    /// let client = ms_utils_communication::s3::S3BucketClient::from_env("images").await?;
     /// # Ok(()) }
     /// ```
     pub async fn from_env(bucket_type: impl Into<String>) -> Result<Self, Error> {
@@ -78,8 +78,8 @@ impl S3BucketClient {
     /// [`Error::Config`] when the extra CA certificate is not PEM.
     ///
     /// ```no_run
-    /// use communication_utils::s3::{S3BucketClient, S3Config};
-    /// # async fn f() -> Result<(), communication_utils::s3::Error> {
+    /// use ms_utils_communication::s3::{S3BucketClient, S3Config};
+    /// # async fn f() -> Result<(), ms_utils_communication::s3::Error> {
     /// let config = S3Config::builder()
     ///     .endpoint("https://s3.fr-par.scw.cloud")
     ///     .credentials("SCW...", "...")
@@ -153,7 +153,7 @@ impl S3BucketClient {
     /// The `bucket_type` given at construction (the original stores it too).
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) { assert_eq!(c.bucket_type(), "images"); }
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) { assert_eq!(c.bucket_type(), "images"); }
     /// ```
     pub fn bucket_type(&self) -> &str {
         &self.bucket_type
@@ -162,7 +162,7 @@ impl S3BucketClient {
     /// The underlying `aws_sdk_s3::Client`, for operations this client does not wrap.
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), Box<dyn std::error::Error>> {
     /// c.sdk().create_bucket().bucket("new-bucket").send().await?;
     /// # Ok(()) }
     /// ```
@@ -177,7 +177,7 @@ impl S3BucketClient {
     /// [`Error::Timeout`] when the endpoint is unreachable.
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) {
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) {
     /// if let Err(e) = c.test_connection().await { eprintln!("S3 unusable: {e}"); }
     /// # }
     /// ```
@@ -191,7 +191,7 @@ impl S3BucketClient {
     /// As for [`test_connection`](Self::test_connection).
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
     /// for name in c.list_buckets().await? { println!("{name}"); }
     /// # Ok(()) }
     /// ```
@@ -216,7 +216,7 @@ impl S3BucketClient {
     /// [`Error::NotFound`] when the bucket does not exist; [`Error::AccessDenied`].
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
     /// c.delete_file("bucket", "old/report.pdf").await?;
     /// # Ok(()) }
     /// ```
@@ -239,7 +239,7 @@ impl S3BucketClient {
     /// without object ACLs.
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
     /// c.set_file_permission("bucket", "site/index.html", "public-read").await?;
     /// # Ok(()) }
     /// ```
@@ -267,7 +267,7 @@ impl S3BucketClient {
     /// [`Error::NotFound`] for a missing bucket or key.
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
     /// let meta = c.get_file_metadata("bucket", "report.pdf").await?;
     /// assert_eq!(meta.get("FileType"), Some("application/pdf"));
     /// # Ok(()) }
@@ -297,7 +297,7 @@ impl S3BucketClient {
     /// followed by a HeadBucket to tell which), and any other failure.
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
     /// if !c.exists("bucket", "cache/result.json").await? { /* compute it */ }
     /// # Ok(()) }
     /// ```
@@ -347,7 +347,7 @@ impl S3BucketClient {
     /// [`Error::NotFound`] when the source is missing.
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
     /// c.copy("bucket", "a.txt", "archive", "2024/a.txt").await?;
     /// # Ok(()) }
     /// ```
@@ -376,7 +376,7 @@ impl S3BucketClient {
     /// [`Error::InvalidInput`] for an expiry over 7 days.
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
     /// let url = c.presigned_get("bucket", "a.pdf", std::time::Duration::from_secs(600)).await?;
     /// # Ok(()) }
     /// ```
@@ -403,7 +403,7 @@ impl S3BucketClient {
     /// [`Error::InvalidInput`] for an expiry over 7 days.
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
     /// let url = c.presigned_put("bucket", "incoming/x.bin", std::time::Duration::from_secs(600)).await?;
     /// # Ok(()) }
     /// ```

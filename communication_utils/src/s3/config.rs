@@ -17,7 +17,7 @@ pub const DEFAULT_REGION: &str = "fr-par";
 /// read whole), downloads split into 8 MiB ranges fetched 16 at a time.
 ///
 /// ```
-/// use communication_utils::s3::TransferConfig;
+/// use ms_utils_communication::s3::TransferConfig;
 ///
 /// let mut t = TransferConfig::default();
 /// t.part_size = 16 * 1024 * 1024;
@@ -81,14 +81,14 @@ pub(crate) struct StaticKeys {
 /// [`S3Config::from_env`]. Its `Debug` output never shows the secret key.
 ///
 /// ```
-/// use communication_utils::s3::S3Config;
+/// use ms_utils_communication::s3::S3Config;
 ///
 /// let config = S3Config::builder()
 ///     .endpoint("https://s3.fr-par.scw.cloud")
 ///     .credentials("SCWXXXXXXXX", "secret")
 ///     .build()?;
 /// assert!(!format!("{config:?}").contains("secret\""));
-/// # Ok::<(), communication_utils::s3::Error>(())
+/// # Ok::<(), ms_utils_communication::s3::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct S3Config {
@@ -134,10 +134,10 @@ impl S3Config {
     /// standard AWS chain, 10 s connect timeout, 3 attempts (standard retry mode).
     ///
     /// ```
-    /// let builder = communication_utils::s3::S3Config::builder();
+    /// let builder = ms_utils_communication::s3::S3Config::builder();
     /// let config = builder.region("nl-ams").build()?;
     /// assert_eq!(config.region(), "nl-ams");
-    /// # Ok::<(), communication_utils::s3::Error>(())
+    /// # Ok::<(), ms_utils_communication::s3::Error>(())
     /// ```
     pub fn builder() -> S3ConfigBuilder {
         S3ConfigBuilder::default()
@@ -152,8 +152,8 @@ impl S3Config {
     /// [`Error::Config`] when `S3_ENDPOINT` is not an `http(s)://` URL.
     ///
     /// ```no_run
-    /// let config = communication_utils::s3::S3Config::from_env()?;
-    /// # Ok::<(), communication_utils::s3::Error>(())
+    /// let config = ms_utils_communication::s3::S3Config::from_env()?;
+    /// # Ok::<(), ms_utils_communication::s3::Error>(())
     /// ```
     pub fn from_env() -> Result<S3Config, Error> {
         S3ConfigBuilder::from_env().build()
@@ -162,9 +162,9 @@ impl S3Config {
     /// The endpoint URL, if a custom one is set.
     ///
     /// ```
-    /// let c = communication_utils::s3::S3Config::builder().build()?;
+    /// let c = ms_utils_communication::s3::S3Config::builder().build()?;
     /// assert_eq!(c.endpoint(), None);
-    /// # Ok::<(), communication_utils::s3::Error>(())
+    /// # Ok::<(), ms_utils_communication::s3::Error>(())
     /// ```
     pub fn endpoint(&self) -> Option<&str> {
         self.endpoint.as_deref()
@@ -173,9 +173,9 @@ impl S3Config {
     /// The signing region.
     ///
     /// ```
-    /// let c = communication_utils::s3::S3Config::builder().build()?;
+    /// let c = ms_utils_communication::s3::S3Config::builder().build()?;
     /// assert_eq!(c.region(), "fr-par");
-    /// # Ok::<(), communication_utils::s3::Error>(())
+    /// # Ok::<(), ms_utils_communication::s3::Error>(())
     /// ```
     pub fn region(&self) -> &str {
         &self.region
@@ -184,9 +184,9 @@ impl S3Config {
     /// The access key id, if static credentials are set.
     ///
     /// ```
-    /// let c = communication_utils::s3::S3Config::builder().credentials("AK", "SK").build()?;
+    /// let c = ms_utils_communication::s3::S3Config::builder().credentials("AK", "SK").build()?;
     /// assert_eq!(c.access_key(), Some("AK"));
-    /// # Ok::<(), communication_utils::s3::Error>(())
+    /// # Ok::<(), ms_utils_communication::s3::Error>(())
     /// ```
     pub fn access_key(&self) -> Option<&str> {
         self.keys.as_ref().map(|k| k.access_key.as_str())
@@ -195,9 +195,9 @@ impl S3Config {
     /// The transfer tuning in use.
     ///
     /// ```
-    /// let c = communication_utils::s3::S3Config::builder().build()?;
+    /// let c = ms_utils_communication::s3::S3Config::builder().build()?;
     /// assert_eq!(c.transfer().part_size, 8 * 1024 * 1024);
-    /// # Ok::<(), communication_utils::s3::Error>(())
+    /// # Ok::<(), ms_utils_communication::s3::Error>(())
     /// ```
     pub fn transfer(&self) -> &TransferConfig {
         &self.transfer
@@ -208,7 +208,7 @@ impl S3Config {
 ///
 /// ```
 /// use std::time::Duration;
-/// use communication_utils::s3::S3Config;
+/// use ms_utils_communication::s3::S3Config;
 ///
 /// let config = S3Config::builder()
 ///     .endpoint("http://127.0.0.1:9000")
@@ -216,7 +216,7 @@ impl S3Config {
 ///     .connect_timeout(Duration::from_secs(2))
 ///     .max_attempts(5)
 ///     .build()?;
-/// # Ok::<(), communication_utils::s3::Error>(())
+/// # Ok::<(), ms_utils_communication::s3::Error>(())
 /// ```
 #[derive(Clone, Default)]
 #[must_use]
@@ -258,9 +258,9 @@ impl S3ConfigBuilder {
     /// `S3_SECRET_ACCESS_KEY`, `S3_REGION` / `AWS_REGION` (read now).
     ///
     /// ```no_run
-    /// use communication_utils::s3::S3ConfigBuilder;
+    /// use ms_utils_communication::s3::S3ConfigBuilder;
     /// let config = S3ConfigBuilder::from_env().max_attempts(5).build()?;
-    /// # Ok::<(), communication_utils::s3::Error>(())
+    /// # Ok::<(), ms_utils_communication::s3::Error>(())
     /// ```
     pub fn from_env() -> S3ConfigBuilder {
         let keys = match (
@@ -286,7 +286,7 @@ impl S3ConfigBuilder {
     /// addressing and "checksums only when required" unless set otherwise.
     ///
     /// ```
-    /// let b = communication_utils::s3::S3Config::builder().endpoint("https://s3.fr-par.scw.cloud");
+    /// let b = ms_utils_communication::s3::S3Config::builder().endpoint("https://s3.fr-par.scw.cloud");
     /// # let _ = b;
     /// ```
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
@@ -297,7 +297,7 @@ impl S3ConfigBuilder {
     /// The signing region (default `fr-par`).
     ///
     /// ```
-    /// let b = communication_utils::s3::S3Config::builder().region("eu-west-3");
+    /// let b = ms_utils_communication::s3::S3Config::builder().region("eu-west-3");
     /// # let _ = b;
     /// ```
     pub fn region(mut self, region: impl Into<String>) -> Self {
@@ -308,7 +308,7 @@ impl S3ConfigBuilder {
     /// Static credentials. Without them the standard AWS chain is used.
     ///
     /// ```
-    /// let b = communication_utils::s3::S3Config::builder().credentials("AK", "SK");
+    /// let b = ms_utils_communication::s3::S3Config::builder().credentials("AK", "SK");
     /// # let _ = b;
     /// ```
     pub fn credentials(
@@ -327,7 +327,7 @@ impl S3ConfigBuilder {
     /// A session token to go with the static credentials (STS).
     ///
     /// ```
-    /// let b = communication_utils::s3::S3Config::builder().credentials("AK", "SK").session_token("T");
+    /// let b = ms_utils_communication::s3::S3Config::builder().credentials("AK", "SK").session_token("T");
     /// # let _ = b;
     /// ```
     pub fn session_token(mut self, token: impl Into<String>) -> Self {
@@ -341,7 +341,7 @@ impl S3ConfigBuilder {
     /// addressing. Default: path-style on custom endpoints, virtual-hosted on AWS.
     ///
     /// ```
-    /// let b = communication_utils::s3::S3Config::builder().force_path_style(true);
+    /// let b = ms_utils_communication::s3::S3Config::builder().force_path_style(true);
     /// # let _ = b;
     /// ```
     pub fn force_path_style(mut self, on: bool) -> Self {
@@ -355,7 +355,7 @@ impl S3ConfigBuilder {
     /// and Backblaze; off (the SDK default) on AWS.
     ///
     /// ```
-    /// let b = communication_utils::s3::S3Config::builder().checksums_when_required(true);
+    /// let b = ms_utils_communication::s3::S3Config::builder().checksums_when_required(true);
     /// # let _ = b;
     /// ```
     pub fn checksums_when_required(mut self, on: bool) -> Self {
@@ -368,7 +368,7 @@ impl S3ConfigBuilder {
     ///
     /// ```no_run
     /// let pem = std::fs::read("/etc/ssl/private-ca.pem")?;
-    /// let b = communication_utils::s3::S3Config::builder().extra_ca_pem(pem);
+    /// let b = ms_utils_communication::s3::S3Config::builder().extra_ca_pem(pem);
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn extra_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
@@ -379,7 +379,7 @@ impl S3ConfigBuilder {
     /// TCP/TLS connect timeout (default 10 s).
     ///
     /// ```
-    /// let b = communication_utils::s3::S3Config::builder().connect_timeout(std::time::Duration::from_secs(3));
+    /// let b = ms_utils_communication::s3::S3Config::builder().connect_timeout(std::time::Duration::from_secs(3));
     /// # let _ = b;
     /// ```
     pub fn connect_timeout(mut self, t: Duration) -> Self {
@@ -390,7 +390,7 @@ impl S3ConfigBuilder {
     /// Time to wait for the first byte of a response (default: none).
     ///
     /// ```
-    /// let b = communication_utils::s3::S3Config::builder().read_timeout(std::time::Duration::from_secs(30));
+    /// let b = ms_utils_communication::s3::S3Config::builder().read_timeout(std::time::Duration::from_secs(30));
     /// # let _ = b;
     /// ```
     pub fn read_timeout(mut self, t: Duration) -> Self {
@@ -402,7 +402,7 @@ impl S3ConfigBuilder {
     /// transfers take long). Applies to each request of a multipart transfer.
     ///
     /// ```
-    /// let b = communication_utils::s3::S3Config::builder().operation_timeout(std::time::Duration::from_secs(300));
+    /// let b = ms_utils_communication::s3::S3Config::builder().operation_timeout(std::time::Duration::from_secs(300));
     /// # let _ = b;
     /// ```
     pub fn operation_timeout(mut self, t: Duration) -> Self {
@@ -413,7 +413,7 @@ impl S3ConfigBuilder {
     /// Timeout of one attempt (default: none).
     ///
     /// ```
-    /// let b = communication_utils::s3::S3Config::builder().attempt_timeout(std::time::Duration::from_secs(60));
+    /// let b = ms_utils_communication::s3::S3Config::builder().attempt_timeout(std::time::Duration::from_secs(60));
     /// # let _ = b;
     /// ```
     pub fn attempt_timeout(mut self, t: Duration) -> Self {
@@ -424,7 +424,7 @@ impl S3ConfigBuilder {
     /// Attempts per request in standard retry mode (default 3; 1 = no retry).
     ///
     /// ```
-    /// let b = communication_utils::s3::S3Config::builder().max_attempts(1);
+    /// let b = ms_utils_communication::s3::S3Config::builder().max_attempts(1);
     /// # let _ = b;
     /// ```
     pub fn max_attempts(mut self, n: u32) -> Self {
@@ -435,7 +435,7 @@ impl S3ConfigBuilder {
     /// Multipart and ranged-download tuning.
     ///
     /// ```
-    /// use communication_utils::s3::{S3Config, TransferConfig};
+    /// use ms_utils_communication::s3::{S3Config, TransferConfig};
     /// let b = S3Config::builder().transfer(TransferConfig::default());
     /// # let _ = b;
     /// ```
@@ -451,7 +451,7 @@ impl S3ConfigBuilder {
     /// `https://` URL, a part size under 5 MiB, a zero concurrency or zero attempts.
     ///
     /// ```
-    /// let err = communication_utils::s3::S3Config::builder().endpoint("ftp://x").build();
+    /// let err = ms_utils_communication::s3::S3Config::builder().endpoint("ftp://x").build();
     /// assert!(err.is_err());
     /// ```
     pub fn build(self) -> Result<S3Config, Error> {

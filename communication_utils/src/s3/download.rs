@@ -23,7 +23,7 @@ const WRITE_BUFFER: usize = 512 * 1024;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use communication_utils::s3::{DownloadOptions, ProgressBarListener};
+/// use ms_utils_communication::s3::{DownloadOptions, ProgressBarListener};
 /// let o = DownloadOptions::new().progress(Arc::new(ProgressBarListener::new()));
 /// # let _ = o;
 /// ```
@@ -47,7 +47,7 @@ impl DownloadOptions {
     /// No progress reporting.
     ///
     /// ```
-    /// let o = communication_utils::s3::DownloadOptions::new();
+    /// let o = ms_utils_communication::s3::DownloadOptions::new();
     /// # let _ = o;
     /// ```
     pub fn new() -> Self {
@@ -58,7 +58,7 @@ impl DownloadOptions {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use communication_utils::s3::{DownloadOptions, Progress};
+    /// use ms_utils_communication::s3::{DownloadOptions, Progress};
     /// let o = DownloadOptions::new().progress(Arc::new(|p: &Progress| eprintln!("{}", p.transferred)));
     /// # let _ = o;
     /// ```
@@ -76,7 +76,7 @@ impl DownloadOptions {
     /// on this project's CI machine, 12% of a download's time).
     ///
     /// ```
-    /// let o = communication_utils::s3::DownloadOptions::new().sync(true);
+    /// let o = ms_utils_communication::s3::DownloadOptions::new().sync(true);
     /// # let _ = o;
     /// ```
     pub fn sync(mut self, on: bool) -> Self {
@@ -88,7 +88,7 @@ impl DownloadOptions {
 /// What a download to a path did.
 ///
 /// ```no_run
-/// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+/// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
 /// let out = c.download_file("bucket", "a.bin", "/tmp/a.bin", Default::default()).await?;
 /// println!("{} bytes in {} ranges", out.size, out.ranges);
 /// # Ok(()) }
@@ -145,7 +145,7 @@ impl S3BucketClient {
     /// `dest` is untouched.
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
     /// c.download_file("bucket", "models/v2.bin", "/data/model.bin", Default::default()).await?;
     /// # Ok(()) }
     /// ```
@@ -240,7 +240,7 @@ impl S3BucketClient {
     /// Dropping the future stops the download; nothing is kept.
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
     /// let bytes = c.download_bytes("bucket", "status.json", Default::default()).await?;
     /// # Ok(()) }
     /// ```

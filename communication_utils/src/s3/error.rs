@@ -16,7 +16,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// [`std::error::Error::source`].
 ///
 /// ```
-/// use communication_utils::s3::Error;
+/// use ms_utils_communication::s3::Error;
 ///
 /// fn describe(err: &Error) -> &'static str {
 ///     if err.is_not_found() {
@@ -143,7 +143,7 @@ impl Error {
     /// True when the bucket or the key does not exist.
     ///
     /// ```
-    /// # let err = communication_utils::s3::Error::InvalidInput("x".into());
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
     /// if err.is_not_found() { /* create it, or report a missing object */ }
     /// ```
     pub fn is_not_found(&self) -> bool {
@@ -156,7 +156,7 @@ impl Error {
     /// downloads) check the bucket on a 404, so this holds for them too.
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
     /// match c.exists("bucket", "key").await {
     ///     Ok(found) => println!("{found}"),
     ///     Err(e) if e.is_bucket_not_found() => eprintln!("create the bucket first"),
@@ -171,7 +171,7 @@ impl Error {
     /// True when the server refused the credentials or the rights.
     ///
     /// ```
-    /// # let err = communication_utils::s3::Error::InvalidInput("x".into());
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
     /// assert!(!err.is_access_denied());
     /// ```
     pub fn is_access_denied(&self) -> bool {
@@ -181,7 +181,7 @@ impl Error {
     /// True when a timeout fired.
     ///
     /// ```
-    /// # let err = communication_utils::s3::Error::InvalidInput("x".into());
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
     /// assert!(!err.is_timeout());
     /// ```
     pub fn is_timeout(&self) -> bool {
@@ -191,7 +191,7 @@ impl Error {
     /// True when the connection failed or broke (server gone, reset, truncated body).
     ///
     /// ```
-    /// # let err = communication_utils::s3::Error::InvalidInput("x".into());
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
     /// assert!(!err.is_transport());
     /// ```
     pub fn is_transport(&self) -> bool {
@@ -202,7 +202,7 @@ impl Error {
     /// on some S3-compatible stores).
     ///
     /// ```
-    /// # let err = communication_utils::s3::Error::InvalidInput("x".into());
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
     /// assert!(!err.is_not_implemented());
     /// ```
     pub fn is_not_implemented(&self) -> bool {
@@ -219,7 +219,7 @@ impl Error {
     /// one it stored.
     ///
     /// ```
-    /// # let err = communication_utils::s3::Error::InvalidInput("x".into());
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
     /// assert!(!err.is_integrity());
     /// ```
     pub fn is_integrity(&self) -> bool {
@@ -229,7 +229,7 @@ impl Error {
     /// True when a local file could not be read or written.
     ///
     /// ```
-    /// # let err = communication_utils::s3::Error::InvalidInput("x".into());
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
     /// assert!(!err.is_io());
     /// ```
     pub fn is_io(&self) -> bool {
@@ -239,7 +239,7 @@ impl Error {
     /// The S3 error code the server sent (`NoSuchKey`, `AccessDenied`, ...), if any.
     ///
     /// ```
-    /// # let err = communication_utils::s3::Error::InvalidInput("x".into());
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
     /// assert_eq!(err.code(), None);
     /// ```
     pub fn code(&self) -> Option<&str> {

@@ -187,7 +187,7 @@ mod tests {
             .start()
             .await
             .unwrap();
-        // The server's own `client_config()` is of the `communication_utils`
+        // The server's own `client_config()` is of the `ms_utils_communication`
         // that `ms_utils_dev` links, not of this unit-test build.
         let config = S3Config::builder()
             .endpoint(server.endpoint())

@@ -10,7 +10,7 @@ use super::error::Error;
 /// One entry of a listing.
 ///
 /// ```no_run
-/// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+/// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
 /// let mut pages = c.list_pages("bucket", Some("logs/"));
 /// while let Some(page) = pages.next_page().await {
 ///     for obj in page? { println!("{} {}", obj.key, obj.size); }
@@ -56,7 +56,7 @@ impl ListPages {
     /// loses at most the page being fetched, which the next call fetches again.
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
     /// let mut pages = c.list_pages("bucket", None);
     /// let mut n = 0;
     /// while let Some(page) = pages.next_page().await { n += page?.len(); }
@@ -110,7 +110,7 @@ impl S3BucketClient {
     /// [`Error::NotFound`] for a missing bucket.
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
     /// let keys = c.list_files("bucket").await?;
     /// # Ok(()) }
     /// ```
@@ -124,7 +124,7 @@ impl S3BucketClient {
     /// As for [`list_files`](Self::list_files).
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
     /// let logs = c.list_files_with_prefix("bucket", "logs/2024-").await?;
     /// # Ok(()) }
     /// ```
@@ -144,7 +144,7 @@ impl S3BucketClient {
     /// A listing read page by page, for buckets too large to hold in memory.
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
     /// let mut pages = c.list_pages("bucket", Some("images/"));
     /// while let Some(page) = pages.next_page().await {
     ///     let page = page?;

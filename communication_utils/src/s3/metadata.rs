@@ -30,7 +30,7 @@ pub const OCTET_STREAM: &str = "application/octet-stream";
 /// the unit `MB`.
 ///
 /// ```
-/// use communication_utils::s3::metadata::format_file_size;
+/// use ms_utils_communication::s3::metadata::format_file_size;
 /// assert_eq!(format_file_size(0), "0.00 MB");
 /// assert_eq!(format_file_size(12_939_428), "12.34 MB");
 /// ```
@@ -45,7 +45,7 @@ pub fn format_file_size(bytes: u64) -> String {
 /// `mimetypes` module has built in; `application/octet-stream` otherwise.
 ///
 /// ```
-/// use communication_utils::s3::metadata::guess_content_type;
+/// use ms_utils_communication::s3::metadata::guess_content_type;
 /// assert_eq!(guess_content_type("report.json"), "application/json");
 /// assert_eq!(guess_content_type("weights.npy"), "application/octet-stream");
 /// ```
@@ -103,7 +103,7 @@ pub fn guess_content_type(name: impl AsRef<Path>) -> &'static str {
 /// pass unchanged, anything else becomes an RFC 2047 `=?UTF-8?B?...?=` word.
 ///
 /// ```
-/// use communication_utils::s3::metadata::{decode_value, encode_value};
+/// use ms_utils_communication::s3::metadata::{decode_value, encode_value};
 /// assert_eq!(encode_value("plain.txt"), "plain.txt");
 /// let e = encode_value("café.txt");
 /// assert_eq!(e, "=?UTF-8?B?Y2Fmw6kudHh0?=");
@@ -126,7 +126,7 @@ fn looks_encoded(v: &str) -> bool {
 /// UTF-8; any other value is returned unchanged.
 ///
 /// ```
-/// use communication_utils::s3::metadata::decode_value;
+/// use ms_utils_communication::s3::metadata::decode_value;
 /// assert_eq!(decode_value("=?utf-8?b?w6l0w6k=?="), "été");
 /// assert_eq!(decode_value("12.34 MB"), "12.34 MB");
 /// ```
@@ -229,7 +229,7 @@ pub(crate) fn upload_metadata(
 /// [`get`](Self::get) looks a key up ignoring case.
 ///
 /// ```no_run
-/// # async fn f(client: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+/// # async fn f(client: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
 /// let meta = client.get_file_metadata("bucket", "a/b.json").await?;
 /// println!("{:?} {:?}", meta.get("FileName"), meta.content_type);
 /// # Ok(()) }
@@ -276,7 +276,7 @@ impl ObjectMetadata {
     /// A user metadata value, the key compared without case.
     ///
     /// ```
-    /// # use communication_utils::s3::metadata::ObjectMetadata;
+    /// # use ms_utils_communication::s3::metadata::ObjectMetadata;
     /// # fn f(meta: &ObjectMetadata) {
     /// let size = meta.get("FileSize"); // finds "filesize"
     /// # }

@@ -5,9 +5,9 @@
 //! # Quick start
 //!
 //! ```no_run
-//! use communication_utils::s3::{DownloadOptions, S3BucketClient, UploadOptions};
+//! use ms_utils_communication::s3::{DownloadOptions, S3BucketClient, UploadOptions};
 //!
-//! # async fn run() -> Result<(), communication_utils::s3::Error> {
+//! # async fn run() -> Result<(), ms_utils_communication::s3::Error> {
 //! // S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY (and S3_REGION,
 //! // default "fr-par") are read now; without them the AWS chain is used.
 //! let client = S3BucketClient::from_env("documents").await?;

@@ -18,7 +18,7 @@ pub enum Direction {
 /// One progress report: bytes done so far out of the total, for one object.
 ///
 /// ```
-/// use communication_utils::s3::{Direction, Progress};
+/// use ms_utils_communication::s3::{Direction, Progress};
 /// fn percent(p: &Progress) -> Option<f64> {
 ///     p.total.filter(|t| *t > 0).map(|t| p.transferred as f64 * 100.0 / t as f64)
 /// }
@@ -42,7 +42,7 @@ pub struct Progress {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use communication_utils::s3::{Progress, ProgressListener, UploadOptions};
+/// use ms_utils_communication::s3::{Progress, ProgressListener, UploadOptions};
 ///
 /// let listener: Arc<dyn ProgressListener> = Arc::new(|p: &Progress| {
 ///     eprintln!("{}: {} bytes", p.key, p.transferred);
@@ -69,7 +69,7 @@ where
 ///
 /// ```no_run
 /// use std::sync::Arc;
-/// use communication_utils::s3::{ProgressBarListener, UploadOptions};
+/// use ms_utils_communication::s3::{ProgressBarListener, UploadOptions};
 ///
 /// let options = UploadOptions::new().progress(Arc::new(ProgressBarListener::new()));
 /// # let _ = options;
@@ -96,7 +96,7 @@ impl ProgressBarListener {
     /// A bar on stderr (drawn only when stderr is a terminal).
     ///
     /// ```
-    /// let bar = communication_utils::s3::ProgressBarListener::new();
+    /// let bar = ms_utils_communication::s3::ProgressBarListener::new();
     /// # let _ = bar;
     /// ```
     pub fn new() -> Self {
@@ -114,7 +114,7 @@ impl ProgressBarListener {
     /// The `indicatif` bar, e.g. to add it to a `MultiProgress`.
     ///
     /// ```
-    /// let l = communication_utils::s3::ProgressBarListener::new();
+    /// let l = ms_utils_communication::s3::ProgressBarListener::new();
     /// let _bar: &indicatif::ProgressBar = l.bar();
     /// ```
     pub fn bar(&self) -> &indicatif::ProgressBar {

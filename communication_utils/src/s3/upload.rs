@@ -58,8 +58,8 @@ impl S3BucketClient {
     /// previous version.
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
-    /// use communication_utils::s3::UploadOptions;
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
+    /// use ms_utils_communication::s3::UploadOptions;
     /// c.upload_file("/data/model.bin", "bucket", Some("models/v2.bin"), UploadOptions::new()).await?;
     /// # Ok(()) }
     /// ```
@@ -140,7 +140,7 @@ impl S3BucketClient {
     /// As for [`upload_file`](Self::upload_file).
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
     /// let json = serde_json::to_vec(&serde_json::json!({"ok": true})).unwrap();
     /// c.upload_bytes(json, "bucket", "status.json", Default::default()).await?;
     /// # Ok(()) }
@@ -179,7 +179,7 @@ impl S3BucketClient {
     /// As for [`upload_file`](Self::upload_file).
     ///
     /// ```no_run
-    /// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), Box<dyn std::error::Error>> {
     /// let file = tokio::fs::File::open("big.tar").await?;
     /// c.upload_reader(file, "bucket", "backups/big.tar", None, Default::default()).await?;
     /// # Ok(()) }

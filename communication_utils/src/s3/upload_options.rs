@@ -11,7 +11,7 @@ use super::progress::ProgressListener;
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use communication_utils::s3::UploadOptions;
+/// use ms_utils_communication::s3::UploadOptions;
 ///
 /// let mut meta = HashMap::new();
 /// meta.insert("owner".to_owned(), "team-a".to_owned());
@@ -40,7 +40,7 @@ impl UploadOptions {
     /// No extra metadata, type guessed, no progress.
     ///
     /// ```
-    /// let o = communication_utils::s3::UploadOptions::new();
+    /// let o = ms_utils_communication::s3::UploadOptions::new();
     /// # let _ = o;
     /// ```
     pub fn new() -> Self {
@@ -51,7 +51,7 @@ impl UploadOptions {
     /// copied; the standard keys win on a clash, as in the original).
     ///
     /// ```
-    /// let o = communication_utils::s3::UploadOptions::new().metadata([("k".to_owned(), "v".to_owned())].into());
+    /// let o = ms_utils_communication::s3::UploadOptions::new().metadata([("k".to_owned(), "v".to_owned())].into());
     /// # let _ = o;
     /// ```
     pub fn metadata(mut self, metadata: HashMap<String, String>) -> Self {
@@ -62,7 +62,7 @@ impl UploadOptions {
     /// The Content-Type (and `FileType`), instead of the guess from the extension.
     ///
     /// ```
-    /// let o = communication_utils::s3::UploadOptions::new().content_type("application/x-ndjson");
+    /// let o = ms_utils_communication::s3::UploadOptions::new().content_type("application/x-ndjson");
     /// # let _ = o;
     /// ```
     pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
@@ -74,7 +74,7 @@ impl UploadOptions {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use communication_utils::s3::{Progress, UploadOptions};
+    /// use ms_utils_communication::s3::{Progress, UploadOptions};
     /// let o = UploadOptions::new().progress(Arc::new(|p: &Progress| eprintln!("{}", p.transferred)));
     /// # let _ = o;
     /// ```
@@ -87,7 +87,7 @@ impl UploadOptions {
 /// What an upload did.
 ///
 /// ```no_run
-/// # async fn f(c: communication_utils::s3::S3BucketClient) -> Result<(), communication_utils::s3::Error> {
+/// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
 /// let out = c.upload_bytes(b"hello".to_vec(), "bucket", "hello.txt", Default::default()).await?;
 /// assert_eq!(out.size, 5);
 /// # Ok(()) }

@@ -12,7 +12,7 @@ use rand::Rng;
 ///
 /// ```
 /// use std::time::Duration;
-/// use communication_utils::ws::ReconnectPolicy;
+/// use ms_utils_communication::ws::ReconnectPolicy;
 ///
 /// let policy = ReconnectPolicy::default();
 /// assert_eq!(policy.ceiling(1), Duration::from_millis(500));
@@ -48,7 +48,7 @@ impl ReconnectPolicy {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use communication_utils::ws::ReconnectPolicy;
+    /// # use ms_utils_communication::ws::ReconnectPolicy;
     /// let p = ReconnectPolicy::new(Duration::from_millis(10), Duration::from_secs(1));
     /// assert_eq!(p.ceiling(2), Duration::from_millis(20));
     /// ```
@@ -63,7 +63,7 @@ impl ReconnectPolicy {
     /// The same policy giving up after `attempts` failed attempts in a row.
     ///
     /// ```
-    /// # use communication_utils::ws::ReconnectPolicy;
+    /// # use ms_utils_communication::ws::ReconnectPolicy;
     /// let p = ReconnectPolicy::default().with_max_attempts(Some(5));
     /// assert_eq!(p.max_attempts, Some(5));
     /// ```
@@ -78,7 +78,7 @@ impl ReconnectPolicy {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use communication_utils::ws::ReconnectPolicy;
+    /// # use ms_utils_communication::ws::ReconnectPolicy;
     /// assert_eq!(ReconnectPolicy::default().ceiling(2), Duration::from_secs(1));
     /// ```
     pub fn ceiling(&self, attempt: u32) -> Duration {
@@ -97,7 +97,7 @@ impl ReconnectPolicy {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use communication_utils::ws::ReconnectPolicy;
+    /// # use ms_utils_communication::ws::ReconnectPolicy;
     /// use rand::SeedableRng;
     /// let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     /// let p = ReconnectPolicy::default();
@@ -115,7 +115,7 @@ impl ReconnectPolicy {
     /// True when `attempts` failed attempts exhaust the policy.
     ///
     /// ```
-    /// # use communication_utils::ws::ReconnectPolicy;
+    /// # use ms_utils_communication::ws::ReconnectPolicy;
     /// let p = ReconnectPolicy::default().with_max_attempts(Some(2));
     /// assert!(!p.gives_up_after(1));
     /// assert!(p.gives_up_after(2));

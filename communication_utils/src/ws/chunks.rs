@@ -6,7 +6,7 @@
 //! drive expiry from its own timer ([`ChunkAssembler::next_expiry`]).
 //!
 //! ```
-//! use communication_utils::ws::chunks::{chunk_messages, ChunkAssembler, ChunkLimits};
+//! use ms_utils_communication::ws::chunks::{chunk_messages, ChunkAssembler, ChunkLimits};
 //! use serde_json::json;
 //! use tokio::time::Instant;
 //!
@@ -57,7 +57,7 @@ const PIECE_OVERHEAD: usize = 64;
 ///
 /// ```
 /// use std::time::Duration;
-/// use communication_utils::ws::chunks::ChunkLimits;
+/// use ms_utils_communication::ws::chunks::ChunkLimits;
 ///
 /// let mut limits = ChunkLimits::default();
 /// limits.ttl = Duration::from_secs(30);
@@ -82,7 +82,7 @@ impl ChunkLimits {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use communication_utils::ws::chunks::ChunkLimits;
+    /// use ms_utils_communication::ws::chunks::ChunkLimits;
     ///
     /// let limits = ChunkLimits::default()
     ///     .with_ttl(Duration::from_secs(30))
@@ -153,7 +153,7 @@ struct Header {
 /// [`ChunkDrop`] so the caller can log and count it.
 ///
 /// ```
-/// use communication_utils::ws::chunks::{ChunkAssembler, ChunkLimits};
+/// use ms_utils_communication::ws::chunks::{ChunkAssembler, ChunkLimits};
 /// use serde_json::json;
 /// use tokio::time::Instant;
 ///
@@ -187,7 +187,7 @@ impl ChunkAssembler {
     /// An empty assembler with the given limits.
     ///
     /// ```
-    /// use communication_utils::ws::chunks::{ChunkAssembler, ChunkLimits};
+    /// use ms_utils_communication::ws::chunks::{ChunkAssembler, ChunkLimits};
     /// let assembler = ChunkAssembler::new(ChunkLimits::default());
     /// assert_eq!(assembler.pending_jobs(), 0);
     /// ```
@@ -203,7 +203,7 @@ impl ChunkAssembler {
     /// is not `null` (the original's test).
     ///
     /// ```
-    /// use communication_utils::ws::chunks::ChunkAssembler;
+    /// use ms_utils_communication::ws::chunks::ChunkAssembler;
     /// use serde_json::json;
     /// assert!(ChunkAssembler::is_chunk(&json!({"jobId": "j", "chunk": "AA=="})));
     /// assert!(!ChunkAssembler::is_chunk(&json!({"chunk": null})));
@@ -374,7 +374,7 @@ impl ChunkAssembler {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use communication_utils::ws::chunks::{ChunkAssembler, ChunkLimits};
+    /// use ms_utils_communication::ws::chunks::{ChunkAssembler, ChunkLimits};
     /// use serde_json::json;
     /// use tokio::time::Instant;
     ///

@@ -78,9 +78,9 @@ impl Drop for HandleGuard {
 /// [`close`](Self::close) is called or the last handle is dropped.
 ///
 /// ```no_run
-/// use communication_utils::ws::{Message, MicroServiceWs};
+/// use ms_utils_communication::ws::{Message, MicroServiceWs};
 ///
-/// # async fn f() -> Result<(), communication_utils::ws::Error> {
+/// # async fn f() -> Result<(), ms_utils_communication::ws::Error> {
 /// let ms = MicroServiceWs::builder("gateway.example.com")
 ///     .credentials("my-service", "secret")
 ///     .connect()
@@ -148,8 +148,8 @@ impl MicroServiceWs {
     /// [`WsConfigBuilder::connect`].
     ///
     /// ```no_run
-    /// # async fn f() -> Result<(), communication_utils::ws::Error> {
-    /// let ms = communication_utils::ws::MicroServiceWs::builder("127.0.0.1:8080")
+    /// # async fn f() -> Result<(), ms_utils_communication::ws::Error> {
+    /// let ms = ms_utils_communication::ws::MicroServiceWs::builder("127.0.0.1:8080")
     ///     .tls(false)
     ///     .credentials("svc", "pw")
     ///     .connect()
@@ -175,8 +175,8 @@ impl MicroServiceWs {
     /// Cancelling it drops the half-made connection; nothing is left running.
     ///
     /// ```no_run
-    /// use communication_utils::ws::{MicroServiceWs, WsConfig};
-    /// # async fn f() -> Result<(), communication_utils::ws::Error> {
+    /// use ms_utils_communication::ws::{MicroServiceWs, WsConfig};
+    /// # async fn f() -> Result<(), ms_utils_communication::ws::Error> {
     /// let config = WsConfig::builder("gw:443").credentials("svc", "pw").build()?;
     /// let ms = MicroServiceWs::connect(config).await?;
     /// # let _ = ms; Ok(()) }
@@ -276,7 +276,7 @@ impl MicroServiceWs {
     /// Cancelling while it waits for room in the queue queues nothing.
     ///
     /// ```no_run
-    /// # async fn f(ms: communication_utils::ws::MicroServiceWs) -> Result<(), communication_utils::ws::Error> {
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
     /// ms.send(serde_json::json!({"event": "status", "data": "ready"})).await?;
     /// # Ok(()) }
     /// ```
@@ -291,7 +291,7 @@ impl MicroServiceWs {
     /// [`Error::QueueFull`] when the outbound queue is full, and those of `send`.
     ///
     /// ```no_run
-    /// # fn f(ms: communication_utils::ws::MicroServiceWs) {
+    /// # fn f(ms: ms_utils_communication::ws::MicroServiceWs) {
     /// if let Err(e) = ms.try_send(serde_json::json!({"event": "tick"})) {
     ///     assert!(e.is_queue_full() || e.is_closed());
     /// }
@@ -318,7 +318,7 @@ impl MicroServiceWs {
     /// As [`send`](Self::send).
     ///
     /// ```no_run
-    /// # async fn f(ms: communication_utils::ws::MicroServiceWs) -> Result<(), communication_utils::ws::Error> {
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
     /// ms.send_text(r#"{"event": "hello"}"#).await?;
     /// # Ok(()) }
     /// ```
@@ -335,7 +335,7 @@ impl MicroServiceWs {
     /// As [`send`](Self::send).
     ///
     /// ```no_run
-    /// # async fn f(ms: communication_utils::ws::MicroServiceWs) -> Result<(), communication_utils::ws::Error> {
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
     /// ms.send_binary(vec![1u8, 2, 3]).await?;
     /// # Ok(()) }
     /// ```
@@ -353,7 +353,7 @@ impl MicroServiceWs {
     /// As [`send`](Self::send).
     ///
     /// ```no_run
-    /// # async fn f(ms: communication_utils::ws::MicroServiceWs) -> Result<(), communication_utils::ws::Error> {
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
     /// ms.send_task_to_ms("workers_manager", "wf-1", "job-1", serde_json::json!({"job_type": "inference"})).await?;
     /// # Ok(()) }
     /// ```
@@ -381,7 +381,7 @@ impl MicroServiceWs {
     /// incomplete job after its TTL.
     ///
     /// ```no_run
-    /// # async fn f(ms: communication_utils::ws::MicroServiceWs) -> Result<(), communication_utils::ws::Error> {
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
     /// let big = serde_json::json!({"blob": "x".repeat(10 << 20)});
     /// ms.send_chunked(&big).await?;
     /// # Ok(()) }
@@ -419,7 +419,7 @@ impl MicroServiceWs {
     ///
     /// ```no_run
     /// # use std::time::Duration;
-    /// # async fn f(ms: communication_utils::ws::MicroServiceWs) -> Result<(), communication_utils::ws::Error> {
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
     /// let answer = ms.request("worker", "job-42", serde_json::json!({"n": 2}), Duration::from_secs(30)).await?;
     /// println!("{:?}", answer.data());
     /// # Ok(()) }
@@ -488,7 +488,7 @@ impl MicroServiceWs {
     /// Cancel-safe: a cancelled call loses no message.
     ///
     /// ```no_run
-    /// # async fn f(ms: communication_utils::ws::MicroServiceWs) -> Result<(), communication_utils::ws::Error> {
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
     /// let msg = ms.receive().await?;
     /// println!("{:?}", msg.event());
     /// # Ok(()) }
@@ -510,7 +510,7 @@ impl MicroServiceWs {
     /// A `watch` of the connection state.
     ///
     /// ```no_run
-    /// # async fn f(ms: communication_utils::ws::MicroServiceWs) {
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) {
     /// let mut state = ms.state();
     /// while state.changed().await.is_ok() {
     ///     println!("now {:?}", *state.borrow());
@@ -525,7 +525,7 @@ impl MicroServiceWs {
     /// that falls more than 256 events behind skips the oldest).
     ///
     /// ```no_run
-    /// # async fn f(ms: communication_utils::ws::MicroServiceWs) {
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) {
     /// let mut events = ms.events();
     /// while let Ok(event) = events.recv().await {
     ///     println!("{event}");
@@ -539,7 +539,7 @@ impl MicroServiceWs {
     /// True while the websocket is open.
     ///
     /// ```no_run
-    /// # fn f(ms: communication_utils::ws::MicroServiceWs) {
+    /// # fn f(ms: ms_utils_communication::ws::MicroServiceWs) {
     /// if !ms.is_connected() { println!("offline, messages are queued"); }
     /// # }
     /// ```
@@ -554,7 +554,7 @@ impl MicroServiceWs {
     /// Cancel-safe.
     ///
     /// ```no_run
-    /// # async fn f(ms: communication_utils::ws::MicroServiceWs) {
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) {
     /// ms.disconnected().await;
     /// println!("connection lost; the client is reconnecting");
     /// # }
@@ -570,7 +570,7 @@ impl MicroServiceWs {
     /// Cancel-safe.
     ///
     /// ```no_run
-    /// # async fn f(ms: communication_utils::ws::MicroServiceWs) {
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) {
     /// ms.closed().await;
     /// # }
     /// ```
@@ -582,7 +582,7 @@ impl MicroServiceWs {
     /// A snapshot of the counters.
     ///
     /// ```no_run
-    /// # fn f(ms: communication_utils::ws::MicroServiceWs) {
+    /// # fn f(ms: ms_utils_communication::ws::MicroServiceWs) {
     /// let s = ms.stats();
     /// println!("in {} out {} reconnects {}", s.messages_in, s.messages_out, s.reconnects);
     /// # }
@@ -615,7 +615,7 @@ impl MicroServiceWs {
     /// Cancelling stops the waiting, not the closing: the client still closes.
     ///
     /// ```no_run
-    /// # async fn f(ms: communication_utils::ws::MicroServiceWs) -> Result<(), communication_utils::ws::Error> {
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
     /// ms.close().await?;
     /// assert!(ms.send(1).await.unwrap_err().is_closed());
     /// # Ok(()) }
@@ -677,7 +677,7 @@ impl MicroServiceWs {
     /// Cancel-safe: cancelling only stops the waiting.
     ///
     /// ```no_run
-    /// # async fn f(ms: communication_utils::ws::MicroServiceWs) -> Result<(), communication_utils::ws::Error> {
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
     /// for i in 0..100 {
     ///     ms.send(serde_json::json!({"event": "progress", "data": i})).await?;
     /// }

@@ -15,7 +15,7 @@ use super::error::Error;
 /// or [`WsConfigBuilder::from_env`]). `Debug` never shows the password.
 ///
 /// ```
-/// use communication_utils::ws::WsConfig;
+/// use ms_utils_communication::ws::WsConfig;
 ///
 /// let config = WsConfig::builder("gateway.example.com")
 ///     .credentials("my-service", "secret")
@@ -84,7 +84,7 @@ impl WsConfig {
     /// A builder for the gateway at `host` (`name` or `name:port`, no scheme).
     ///
     /// ```
-    /// let b = communication_utils::ws::WsConfig::builder("127.0.0.1:8080");
+    /// let b = ms_utils_communication::ws::WsConfig::builder("127.0.0.1:8080");
     /// let c = b.tls(false).need_token(false).build().unwrap();
     /// assert!(!c.tls());
     /// ```
@@ -95,7 +95,7 @@ impl WsConfig {
     /// The gateway host (`name[:port]`).
     ///
     /// ```
-    /// # let c = communication_utils::ws::WsConfig::builder("h:1").need_token(false).build().unwrap();
+    /// # let c = ms_utils_communication::ws::WsConfig::builder("h:1").need_token(false).build().unwrap();
     /// assert_eq!(c.host(), "h:1");
     /// ```
     pub fn host(&self) -> &str {
@@ -105,7 +105,7 @@ impl WsConfig {
     /// The login name, when set.
     ///
     /// ```
-    /// # let c = communication_utils::ws::WsConfig::builder("h").credentials("svc", "pw").build().unwrap();
+    /// # let c = ms_utils_communication::ws::WsConfig::builder("h").credentials("svc", "pw").build().unwrap();
     /// assert_eq!(c.username(), Some("svc"));
     /// ```
     pub fn username(&self) -> Option<&str> {
@@ -115,7 +115,7 @@ impl WsConfig {
     /// Whether TLS (`https`/`wss`) is used.
     ///
     /// ```
-    /// # let c = communication_utils::ws::WsConfig::builder("h").credentials("svc", "pw").build().unwrap();
+    /// # let c = ms_utils_communication::ws::WsConfig::builder("h").credentials("svc", "pw").build().unwrap();
     /// assert!(c.tls());
     /// ```
     pub fn tls(&self) -> bool {
@@ -126,7 +126,7 @@ impl WsConfig {
     /// ([`WsConfigBuilder::delivery`]).
     ///
     /// ```
-    /// # use communication_utils::ws::{DeliveryMode, WsConfig};
+    /// # use ms_utils_communication::ws::{DeliveryMode, WsConfig};
     /// let c = WsConfig::builder("h").credentials("svc", "pw").build().unwrap();
     /// assert_eq!(c.delivery(), DeliveryMode::AtLeastOnce);
     /// ```
@@ -137,7 +137,7 @@ impl WsConfig {
     /// The reconnect policy.
     ///
     /// ```
-    /// # let c = communication_utils::ws::WsConfig::builder("h").credentials("svc", "pw").build().unwrap();
+    /// # let c = ms_utils_communication::ws::WsConfig::builder("h").credentials("svc", "pw").build().unwrap();
     /// assert_eq!(c.reconnect().max_attempts, None);
     /// ```
     pub fn reconnect(&self) -> &ReconnectPolicy {
@@ -147,7 +147,7 @@ impl WsConfig {
     /// The largest message sent or received, in bytes.
     ///
     /// ```
-    /// # let c = communication_utils::ws::WsConfig::builder("h").credentials("svc", "pw").build().unwrap();
+    /// # let c = ms_utils_communication::ws::WsConfig::builder("h").credentials("svc", "pw").build().unwrap();
     /// assert_eq!(c.max_message_size(), 64 << 20);
     /// ```
     pub fn max_message_size(&self) -> usize {
@@ -164,7 +164,7 @@ impl WsConfig {
 ///
 /// ```
 /// use std::time::Duration;
-/// use communication_utils::ws::{ReconnectPolicy, WsConfig};
+/// use ms_utils_communication::ws::{ReconnectPolicy, WsConfig};
 ///
 /// let config = WsConfig::builder("gateway.internal:8443")
 ///     .credentials("worker", "pw")
@@ -201,7 +201,7 @@ impl WsConfigBuilder {
     /// A builder with the defaults for the gateway at `host`.
     ///
     /// ```
-    /// let b = communication_utils::ws::WsConfigBuilder::new("gw:443");
+    /// let b = ms_utils_communication::ws::WsConfigBuilder::new("gw:443");
     /// # let _ = b;
     /// ```
     pub fn new(host: impl Into<String>) -> Self {
@@ -239,7 +239,7 @@ impl WsConfigBuilder {
     /// Login name and password (PROTOCOL §1).
     ///
     /// ```
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
     /// let b = b.credentials("svc", "pw");
     /// # let _ = b;
     /// ```
@@ -252,7 +252,7 @@ impl WsConfigBuilder {
     /// Whether to log in for a token before connecting (default true).
     ///
     /// ```
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
     /// let c = b.need_token(false).build().unwrap();
     /// # let _ = c;
     /// ```
@@ -264,7 +264,7 @@ impl WsConfigBuilder {
     /// Websocket path after the host (default empty; the URI always ends in `/`).
     ///
     /// ```
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
     /// let b = b.path("/ws");
     /// # let _ = b;
     /// ```
@@ -276,7 +276,7 @@ impl WsConfigBuilder {
     /// TLS on (`https` + `wss`, the default) or off (`http` + `ws`).
     ///
     /// ```
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
     /// let b = b.tls(false);
     /// # let _ = b;
     /// ```
@@ -289,7 +289,7 @@ impl WsConfigBuilder {
     /// gateways. Used by both the login and the websocket.
     ///
     /// ```
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
     /// let pem = std::fs::read("ca.pem").unwrap_or_default();
     /// let b = b.extra_ca_pem(pem);
     /// # let _ = b;
@@ -302,7 +302,7 @@ impl WsConfigBuilder {
     /// Like [`extra_ca_pem`](Self::extra_ca_pem), read from a file at `build()`.
     ///
     /// ```
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
     /// let b = b.extra_ca_file("/etc/ssl/private-ca.pem");
     /// # let _ = b;
     /// ```
@@ -314,7 +314,7 @@ impl WsConfigBuilder {
     /// Deadline of one HTTP login (default 10 s).
     ///
     /// ```
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
     /// let b = b.login_timeout(std::time::Duration::from_secs(3));
     /// # let _ = b;
     /// ```
@@ -326,7 +326,7 @@ impl WsConfigBuilder {
     /// Deadline of one websocket connect + handshake (default 10 s).
     ///
     /// ```
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
     /// let b = b.connect_timeout(std::time::Duration::from_secs(3));
     /// # let _ = b;
     /// ```
@@ -340,7 +340,7 @@ impl WsConfigBuilder {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
     /// let b = b.keepalive(Duration::from_secs(10), Duration::from_secs(5));
     /// # let _ = b;
     /// ```
@@ -353,8 +353,8 @@ impl WsConfigBuilder {
     /// Reconnect policy (backoff and optional max attempts).
     ///
     /// ```
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
-    /// let b = b.reconnect(communication_utils::ws::ReconnectPolicy::default());
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
+    /// let b = b.reconnect(ms_utils_communication::ws::ReconnectPolicy::default());
     /// # let _ = b;
     /// ```
     pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
@@ -366,7 +366,7 @@ impl WsConfigBuilder {
     /// reconnect policy (default true) or reports the first one.
     ///
     /// ```
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
     /// let b = b.retry_initial_connect(false);
     /// # let _ = b;
     /// ```
@@ -379,7 +379,7 @@ impl WsConfigBuilder {
     /// `try_send` fails when it is full.
     ///
     /// ```
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
     /// let b = b.queue_size(64);
     /// # let _ = b;
     /// ```
@@ -392,7 +392,7 @@ impl WsConfigBuilder {
     /// socket is not read: a slow service pushes back on the gateway.
     ///
     /// ```
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
     /// let b = b.inbound_buffer(32);
     /// # let _ = b;
     /// ```
@@ -408,7 +408,7 @@ impl WsConfigBuilder {
     /// kernel's socket buffer instead of the process.
     ///
     /// ```
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
     /// let b = b.inbound_buffer_bytes(16 << 20);
     /// # let _ = b;
     /// ```
@@ -420,7 +420,7 @@ impl WsConfigBuilder {
     /// Handler tasks running at once under [`run`](super::MicroServiceWs::run) (default 64).
     ///
     /// ```
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
     /// let b = b.max_concurrency(8);
     /// # let _ = b;
     /// ```
@@ -432,8 +432,8 @@ impl WsConfigBuilder {
     /// Limits of chunk reassembly (PROTOCOL §3.1).
     ///
     /// ```
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
-    /// let b = b.chunk_limits(communication_utils::ws::ChunkLimits::default());
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
+    /// let b = b.chunk_limits(ms_utils_communication::ws::ChunkLimits::default());
     /// # let _ = b;
     /// ```
     pub fn chunk_limits(mut self, limits: ChunkLimits) -> Self {
@@ -445,7 +445,7 @@ impl WsConfigBuilder {
     /// (default 512 KiB, so that frames stay under a Python peer's 1 MiB limit).
     ///
     /// ```
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
     /// let b = b.chunk_piece_size(256 * 1024);
     /// # let _ = b;
     /// ```
@@ -458,7 +458,7 @@ impl WsConfigBuilder {
     /// refused with [`Error::MessageTooLarge`] before queueing.
     ///
     /// ```
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
     /// let b = b.max_message_size(1 << 20);
     /// # let _ = b;
     /// ```
@@ -471,7 +471,7 @@ impl WsConfigBuilder {
     /// running handlers (default 10 s each).
     ///
     /// ```
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
     /// let b = b.close_timeout(std::time::Duration::from_secs(2));
     /// # let _ = b;
     /// ```
@@ -485,8 +485,8 @@ impl WsConfigBuilder {
     /// [`DeliveryMode::AtLeastOnce`]: written again on the next connection).
     ///
     /// ```
-    /// use communication_utils::ws::DeliveryMode;
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// use ms_utils_communication::ws::DeliveryMode;
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
     /// let b = b.delivery(DeliveryMode::AtMostOnce);
     /// # let _ = b;
     /// ```
@@ -499,7 +499,7 @@ impl WsConfigBuilder {
     /// (default 30 s).
     ///
     /// ```
-    /// # let b = communication_utils::ws::WsConfig::builder("h");
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
     /// let b = b.token_refresh_margin(std::time::Duration::from_secs(60));
     /// # let _ = b;
     /// ```
@@ -518,7 +518,7 @@ impl WsConfigBuilder {
     /// certificates.
     ///
     /// ```
-    /// use communication_utils::ws::WsConfig;
+    /// use ms_utils_communication::ws::WsConfig;
     /// let err = WsConfig::builder("https://gw").credentials("a", "b").build().unwrap_err();
     /// assert!(err.is_config());
     /// ```
@@ -581,8 +581,8 @@ impl WsConfigBuilder {
     /// [`MicroServiceWs::connect`](super::MicroServiceWs::connect).
     ///
     /// ```no_run
-    /// # async fn f() -> Result<(), communication_utils::ws::Error> {
-    /// let ms = communication_utils::ws::MicroServiceWs::builder("gw:443")
+    /// # async fn f() -> Result<(), ms_utils_communication::ws::Error> {
+    /// let ms = ms_utils_communication::ws::MicroServiceWs::builder("gw:443")
     ///     .credentials("svc", "pw")
     ///     .connect()
     ///     .await?;

@@ -47,14 +47,14 @@ use bytes::Bytes;
 /// answers repeats nothing.
 ///
 /// ```
-/// use communication_utils::ws::{DeliveryMode, MicroServiceWs};
+/// use ms_utils_communication::ws::{DeliveryMode, MicroServiceWs};
 ///
 /// let config = MicroServiceWs::builder("gateway.example.com")
 ///     .credentials("svc", "pw")
 ///     .delivery(DeliveryMode::AtMostOnce)
 ///     .build()?;
 /// assert_eq!(config.delivery(), DeliveryMode::AtMostOnce);
-/// # Ok::<(), communication_utils::ws::Error>(())
+/// # Ok::<(), ms_utils_communication::ws::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -87,7 +87,7 @@ impl OutgoingFrame {
     /// The text of a text frame.
     ///
     /// ```
-    /// use communication_utils::ws::OutgoingFrame;
+    /// use ms_utils_communication::ws::OutgoingFrame;
     /// assert_eq!(OutgoingFrame::Text("{}".into()).as_text(), Some("{}"));
     /// ```
     pub fn as_text(&self) -> Option<&str> {
@@ -100,7 +100,7 @@ impl OutgoingFrame {
     /// The frame's payload size in bytes.
     ///
     /// ```
-    /// use communication_utils::ws::OutgoingFrame;
+    /// use ms_utils_communication::ws::OutgoingFrame;
     /// assert_eq!(OutgoingFrame::Text("abc".into()).len(), 3);
     /// ```
     pub fn len(&self) -> usize {
@@ -113,7 +113,7 @@ impl OutgoingFrame {
     /// True for an empty payload.
     ///
     /// ```
-    /// use communication_utils::ws::OutgoingFrame;
+    /// use ms_utils_communication::ws::OutgoingFrame;
     /// assert!(OutgoingFrame::Binary(Default::default()).is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -142,8 +142,8 @@ impl fmt::Debug for OutgoingFrame {
 /// were never written.
 ///
 /// ```
-/// # async fn demo(ms: communication_utils::ws::MicroServiceWs) {
-/// use communication_utils::ws::Error;
+/// # async fn demo(ms: ms_utils_communication::ws::MicroServiceWs) {
+/// use ms_utils_communication::ws::Error;
 ///
 /// match ms.close().await {
 ///     Ok(()) => {}

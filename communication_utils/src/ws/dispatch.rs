@@ -33,7 +33,7 @@ pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 /// (so `anyhow::Error`, `std::io::Error`, `Infallible`, ... all work), and by [`Router`](super::Router).
 ///
 /// ```
-/// use communication_utils::ws::{Handler, Message};
+/// use ms_utils_communication::ws::{Handler, Message};
 /// fn takes<H: Handler>(_: H) {}
 /// takes(|msg: Message| async move {
 ///     let _ = msg.event();
@@ -62,7 +62,7 @@ where
 /// What to do with a message whose key already has a handler running.
 ///
 /// ```
-/// use communication_utils::ws::Strategy;
+/// use ms_utils_communication::ws::Strategy;
 /// assert_eq!(Strategy::default(), Strategy::Parallel);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -85,7 +85,7 @@ type KeyFn = Arc<dyn Fn(&Message) -> Option<String> + Send + Sync>;
 /// Options of [`MicroServiceWs::run_with`].
 ///
 /// ```
-/// use communication_utils::ws::{RunOptions, Strategy};
+/// use ms_utils_communication::ws::{RunOptions, Strategy};
 /// let opts = RunOptions::new()
 ///     .strategy(Strategy::Queue)
 ///     .key(|m| m.job_id().map(str::to_owned))
@@ -114,7 +114,7 @@ impl RunOptions {
     /// Parallel, keyed by `jobId`, concurrency from the client's config.
     ///
     /// ```
-    /// let o = communication_utils::ws::RunOptions::new();
+    /// let o = ms_utils_communication::ws::RunOptions::new();
     /// # let _ = o;
     /// ```
     pub fn new() -> Self {
@@ -124,7 +124,7 @@ impl RunOptions {
     /// The per-key strategy.
     ///
     /// ```
-    /// # use communication_utils::ws::{RunOptions, Strategy};
+    /// # use ms_utils_communication::ws::{RunOptions, Strategy};
     /// let o = RunOptions::new().strategy(Strategy::Replace);
     /// # let _ = o;
     /// ```
@@ -137,7 +137,7 @@ impl RunOptions {
     /// in parallel whatever the strategy. The key also names the message in logs.
     ///
     /// ```
-    /// # use communication_utils::ws::RunOptions;
+    /// # use ms_utils_communication::ws::RunOptions;
     /// let o = RunOptions::new().key(|m| m.event().map(str::to_owned));
     /// # let _ = o;
     /// ```
@@ -149,7 +149,7 @@ impl RunOptions {
     /// Handlers running at once (overrides the config's `max_concurrency`; at least 1).
     ///
     /// ```
-    /// # use communication_utils::ws::RunOptions;
+    /// # use ms_utils_communication::ws::RunOptions;
     /// let o = RunOptions::new().concurrency(4);
     /// # let _ = o;
     /// ```
@@ -179,7 +179,7 @@ impl RunHandle {
     /// Stop taking new messages (running handlers finish on their own).
     ///
     /// ```no_run
-    /// # fn f(run: communication_utils::ws::RunHandle) { run.stop(); }
+    /// # fn f(run: ms_utils_communication::ws::RunHandle) { run.stop(); }
     /// ```
     pub fn stop(&self) {
         self.stop.cancel();
@@ -188,7 +188,7 @@ impl RunHandle {
     /// The client this loop receives for.
     ///
     /// ```no_run
-    /// # fn f(run: communication_utils::ws::RunHandle) { let _ms = run.client().clone(); }
+    /// # fn f(run: ms_utils_communication::ws::RunHandle) { let _ms = run.client().clone(); }
     /// ```
     pub fn client(&self) -> &MicroServiceWs {
         &self.client
@@ -204,7 +204,7 @@ impl RunHandle {
     /// Cancel-safe; the loop keeps running.
     ///
     /// ```no_run
-    /// # async fn f(run: communication_utils::ws::RunHandle) -> Result<(), communication_utils::ws::Error> {
+    /// # async fn f(run: ms_utils_communication::ws::RunHandle) -> Result<(), ms_utils_communication::ws::Error> {
     /// run.finished().await?;
     /// # Ok(()) }
     /// ```
@@ -220,7 +220,7 @@ impl MicroServiceWs {
     /// Chunked messages arrive reassembled; non-JSON text frames are dropped.
     ///
     /// ```no_run
-    /// use communication_utils::ws::{Message, MicroServiceWs};
+    /// use ms_utils_communication::ws::{Message, MicroServiceWs};
     /// # async fn f(ms: MicroServiceWs) {
     /// let run = ms.run(|msg: Message| async move {
     ///     if msg.event() == Some("ms-task") {
@@ -238,7 +238,7 @@ impl MicroServiceWs {
     /// [`run`](Self::run) with a per-key strategy and concurrency.
     ///
     /// ```no_run
-    /// use communication_utils::ws::{Message, MicroServiceWs, RunOptions, Strategy};
+    /// use ms_utils_communication::ws::{Message, MicroServiceWs, RunOptions, Strategy};
     /// # async fn f(ms: MicroServiceWs) {
     /// // One job at a time per jobId, in order.
     /// let run = ms.run_with(RunOptions::new().strategy(Strategy::Queue), |msg: Message| async move {

@@ -11,7 +11,7 @@ use super::delivery::Undelivered;
 /// carries a URL with a token or a password.
 ///
 /// ```
-/// use communication_utils::ws::Error;
+/// use ms_utils_communication::ws::Error;
 ///
 /// let err = Error::Closed;
 /// assert!(err.is_closed());
@@ -155,7 +155,7 @@ impl Error {
     /// True when the gateway refused the credentials (a 4xx login answer).
     ///
     /// ```
-    /// # use communication_utils::ws::Error;
+    /// # use ms_utils_communication::ws::Error;
     /// let e = Error::BadCredentials { status: 401, body: "no".into() };
     /// assert!(e.is_bad_credentials());
     /// ```
@@ -170,7 +170,7 @@ impl Error {
     /// True for deadlines that passed (login, connect, request, close).
     ///
     /// ```
-    /// # use communication_utils::ws::Error;
+    /// # use ms_utils_communication::ws::Error;
     /// # use std::time::Duration;
     /// let e = Error::Timeout { what: "request", after: Duration::from_secs(1) };
     /// assert!(e.is_timeout());
@@ -187,7 +187,7 @@ impl Error {
     /// True when the client is closed and will not send or receive again.
     ///
     /// ```
-    /// # use communication_utils::ws::Error;
+    /// # use ms_utils_communication::ws::Error;
     /// assert!(Error::Closed.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
@@ -200,7 +200,7 @@ impl Error {
     /// [`Error::Undelivered`].
     ///
     /// ```
-    /// # use communication_utils::ws::Error;
+    /// # use ms_utils_communication::ws::Error;
     /// assert!(Error::Closed.undelivered().is_none());
     /// ```
     pub fn undelivered(&self) -> Option<&Undelivered> {
@@ -214,7 +214,7 @@ impl Error {
     /// timeouts). Bad credentials and bad configuration are not transient.
     ///
     /// ```
-    /// # use communication_utils::ws::Error;
+    /// # use ms_utils_communication::ws::Error;
     /// assert!(Error::LoginUnavailable { status: 503, body: String::new() }.is_transient());
     /// assert!(!Error::BadCredentials { status: 401, body: String::new() }.is_transient());
     /// ```
@@ -242,7 +242,7 @@ impl Error {
     /// not trusted (give the gateway's CA with `extra_ca_pem`).
     ///
     /// ```
-    /// # use communication_utils::ws::Error;
+    /// # use ms_utils_communication::ws::Error;
     /// assert!(Error::Tls { source: rustls::Error::DecryptError }.is_tls());
     /// ```
     pub fn is_tls(&self) -> bool {
@@ -256,7 +256,7 @@ impl Error {
     /// True when the outbound queue was full (`try_send`).
     ///
     /// ```
-    /// # use communication_utils::ws::Error;
+    /// # use ms_utils_communication::ws::Error;
     /// assert!(Error::QueueFull.is_queue_full());
     /// ```
     pub fn is_queue_full(&self) -> bool {
@@ -266,7 +266,7 @@ impl Error {
     /// True when a message was refused for its size.
     ///
     /// ```
-    /// # use communication_utils::ws::Error;
+    /// # use ms_utils_communication::ws::Error;
     /// assert!(Error::MessageTooLarge { size: 2, limit: 1 }.is_too_large());
     /// ```
     pub fn is_too_large(&self) -> bool {
@@ -277,7 +277,7 @@ impl Error {
     /// makes no valid login URL).
     ///
     /// ```
-    /// # use communication_utils::ws::Error;
+    /// # use ms_utils_communication::ws::Error;
     /// assert!(Error::Config { reason: "empty host".into() }.is_config());
     /// ```
     pub fn is_config(&self) -> bool {

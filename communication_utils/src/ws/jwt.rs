@@ -15,7 +15,7 @@ use super::error::Error;
 /// part is not base64url, or it is not a JSON object.
 ///
 /// ```
-/// use communication_utils::ws::jwt_claims;
+/// use ms_utils_communication::ws::jwt_claims;
 /// // {"alg":"none"} . {"sub":"svc","exp":2000000000} . (no signature)
 /// let token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJzdmMiLCJleHAiOjIwMDAwMDAwMDB9.";
 /// let claims = jwt_claims(token).unwrap();
@@ -51,7 +51,7 @@ pub fn jwt_claims(token: &str) -> Result<Map<String, Value>, Error> {
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use communication_utils::ws::jwt_expiry;
+/// use ms_utils_communication::ws::jwt_expiry;
 /// let token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJzdmMiLCJleHAiOjIwMDAwMDAwMDB9.";
 /// assert_eq!(jwt_expiry(token), Some(UNIX_EPOCH + Duration::from_secs(2_000_000_000)));
 /// assert_eq!(jwt_expiry("opaque-token"), None);

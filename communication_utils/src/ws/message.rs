@@ -35,7 +35,7 @@ pub(crate) fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
 /// arrive untouched as [`Message::Binary`].
 ///
 /// ```
-/// use communication_utils::ws::Message;
+/// use ms_utils_communication::ws::Message;
 /// use serde_json::json;
 ///
 /// let m = Message::Json(json!({"event": "ms-task", "data": {"jobId": "j1", "x": 1}}));
@@ -55,7 +55,7 @@ impl Message {
     /// The JSON value, if this is a JSON message.
     ///
     /// ```
-    /// # use communication_utils::ws::Message;
+    /// # use ms_utils_communication::ws::Message;
     /// assert!(Message::Binary(bytes::Bytes::new()).as_json().is_none());
     /// ```
     pub fn as_json(&self) -> Option<&Value> {
@@ -68,7 +68,7 @@ impl Message {
     /// The JSON value, if this is a JSON message.
     ///
     /// ```
-    /// # use communication_utils::ws::Message;
+    /// # use ms_utils_communication::ws::Message;
     /// let v = Message::Json(serde_json::json!(1)).into_json();
     /// assert_eq!(v, Some(serde_json::json!(1)));
     /// ```
@@ -82,7 +82,7 @@ impl Message {
     /// The `event` field of a JSON object message.
     ///
     /// ```
-    /// # use communication_utils::ws::Message;
+    /// # use ms_utils_communication::ws::Message;
     /// let m = Message::Json(serde_json::json!({"event": "ping"}));
     /// assert_eq!(m.event(), Some("ping"));
     /// ```
@@ -93,7 +93,7 @@ impl Message {
     /// The `data` field of a JSON object message.
     ///
     /// ```
-    /// # use communication_utils::ws::Message;
+    /// # use ms_utils_communication::ws::Message;
     /// let m = Message::Json(serde_json::json!({"data": [1]}));
     /// assert_eq!(m.data(), Some(&serde_json::json!([1])));
     /// ```
@@ -104,7 +104,7 @@ impl Message {
     /// The job id: `data.jobId`, else a top-level `jobId` (strings only).
     ///
     /// ```
-    /// # use communication_utils::ws::Message;
+    /// # use ms_utils_communication::ws::Message;
     /// let m = Message::Json(serde_json::json!({"jobId": "top"}));
     /// assert_eq!(m.job_id(), Some("top"));
     /// ```
@@ -137,7 +137,7 @@ impl Message {
     /// message that is not JSON.
     ///
     /// ```
-    /// # use communication_utils::ws::Message;
+    /// # use ms_utils_communication::ws::Message;
     /// #[derive(serde::Deserialize)]
     /// struct Task { event: String }
     /// let t: Task = Message::Json(serde_json::json!({"event": "e"})).parse().unwrap();
@@ -157,7 +157,7 @@ impl Message {
 /// U+FFFF), and floats as Python's `repr` (`1e+16`, `1e-07`, `100.0`).
 ///
 /// ```
-/// use communication_utils::ws::PythonFormatter;
+/// use ms_utils_communication::ws::PythonFormatter;
 /// let mut out = Vec::new();
 /// let mut ser = serde_json::Serializer::with_formatter(&mut out, PythonFormatter);
 /// serde::Serialize::serialize(&serde_json::json!({"a": ["é", 1e16]}), &mut ser).unwrap();
@@ -290,7 +290,7 @@ fn python_float_repr(value: f64) -> String {
 /// [`Error::Json`] when `value` cannot be serialized (e.g. a map with non-string keys).
 ///
 /// ```
-/// use communication_utils::ws::to_python_json;
+/// use ms_utils_communication::ws::to_python_json;
 /// assert_eq!(to_python_json(&serde_json::json!({"a": 1, "b": [true, null]})).unwrap(),
 ///            r#"{"a": 1, "b": [true, null]}"#);
 /// ```
@@ -330,7 +330,7 @@ struct TaskData<'a, T: ?Sized> {
 /// [`Error::Json`] when `data` cannot be serialized.
 ///
 /// ```
-/// use communication_utils::ws::ms_send_task;
+/// use ms_utils_communication::ws::ms_send_task;
 /// let text = ms_send_task("svc", "ref", "job", &serde_json::json!({"k": "v"})).unwrap();
 /// assert_eq!(text, r#"{"event": "ms-send-task", "data": {"to": "svc", "workflowId": "ref", "referenceId": "ref", "jobId": "job", "data": {"k": "v"}}}"#);
 /// ```

@@ -8,10 +8,10 @@
 //! # Quick start
 //!
 //! ```no_run
-//! use communication_utils::ws::{Message, MicroServiceWs};
+//! use ms_utils_communication::ws::{Message, MicroServiceWs};
 //!
 //! #[tokio::main]
-//! async fn main() -> Result<(), communication_utils::ws::Error> {
+//! async fn main() -> Result<(), ms_utils_communication::ws::Error> {
 //!     // Or WsConfigBuilder::from_env() with GATEWAY_HOST, GATEWAY_USER, GATEWAY_PASSWORD, ...
 //!     let ms = MicroServiceWs::builder("gateway.example.com")
 //!         .credentials("my-service", "secret")
@@ -28,7 +28,7 @@
 //!                 let job = data["jobId"].as_str().unwrap_or_default().to_owned();
 //!                 ms.send_task_to_ms(&from, &job, &job, serde_json::json!({"ok": true})).await?;
 //!             }
-//!             Ok::<(), communication_utils::ws::Error>(())
+//!             Ok::<(), ms_utils_communication::ws::Error>(())
 //!         }
 //!     });
 //!

@@ -18,7 +18,7 @@ type RouteFn = Box<dyn Fn(Message) -> BoxFuture<'static, Result<(), HandlerError
 /// (serde) payloads read from `data`.
 ///
 /// ```no_run
-/// use communication_utils::ws::{Message, MicroServiceWs, Router};
+/// use ms_utils_communication::ws::{Message, MicroServiceWs, Router};
 /// #[derive(serde::Deserialize)]
 /// struct Task { #[serde(rename = "jobId")] job_id: String, data: serde_json::Value }
 ///
@@ -54,7 +54,7 @@ impl Router {
     /// An empty router (messages without a route are logged at debug and dropped).
     ///
     /// ```
-    /// let r = communication_utils::ws::Router::new();
+    /// let r = ms_utils_communication::ws::Router::new();
     /// # let _ = r;
     /// ```
     pub fn new() -> Self {
@@ -65,7 +65,7 @@ impl Router {
     /// into `T`. A payload that does not fit `T` is a handler error (logged).
     ///
     /// ```
-    /// # use communication_utils::ws::Router;
+    /// # use ms_utils_communication::ws::Router;
     /// let r = Router::new().route("ping", |n: u64| async move { Ok::<(), std::io::Error>(()) });
     /// # let _ = r;
     /// ```
@@ -102,7 +102,7 @@ impl Router {
     /// Route messages with `event == name` to `f`, untouched.
     ///
     /// ```
-    /// # use communication_utils::ws::{Message, Router};
+    /// # use ms_utils_communication::ws::{Message, Router};
     /// let r = Router::new().route_message("ms-task", |m: Message| async move { Ok::<(), std::io::Error>(()) });
     /// # let _ = r;
     /// ```
@@ -117,7 +117,7 @@ impl Router {
     /// Where messages without a route go (binary ones included).
     ///
     /// ```
-    /// # use communication_utils::ws::{Message, Router};
+    /// # use ms_utils_communication::ws::{Message, Router};
     /// let r = Router::new().fallback(|m: Message| async move { Ok::<(), std::io::Error>(()) });
     /// # let _ = r;
     /// ```

@@ -8,7 +8,7 @@ use std::time::Duration;
 /// ([`MicroServiceWs::state`](super::MicroServiceWs::state)).
 ///
 /// ```
-/// use communication_utils::ws::ConnectionState;
+/// use ms_utils_communication::ws::ConnectionState;
 /// assert!(ConnectionState::Connected.is_connected());
 /// assert!(ConnectionState::Closed.is_closed());
 /// ```
@@ -34,7 +34,7 @@ impl ConnectionState {
     /// True in [`ConnectionState::Connected`].
     ///
     /// ```
-    /// # use communication_utils::ws::ConnectionState;
+    /// # use ms_utils_communication::ws::ConnectionState;
     /// assert!(!ConnectionState::Connecting.is_connected());
     /// ```
     pub fn is_connected(&self) -> bool {
@@ -44,7 +44,7 @@ impl ConnectionState {
     /// True in [`ConnectionState::Closed`].
     ///
     /// ```
-    /// # use communication_utils::ws::ConnectionState;
+    /// # use ms_utils_communication::ws::ConnectionState;
     /// assert!(!ConnectionState::Connected.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
@@ -57,7 +57,7 @@ impl ConnectionState {
 /// secret.
 ///
 /// ```
-/// use communication_utils::ws::Event;
+/// use ms_utils_communication::ws::Event;
 /// assert_eq!(Event::Connected.to_string(), "connected");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +146,7 @@ impl fmt::Display for Event {
 /// A snapshot of the client's counters ([`MicroServiceWs::stats`](super::MicroServiceWs::stats)).
 ///
 /// ```
-/// let s = communication_utils::ws::Stats::default();
+/// let s = ms_utils_communication::ws::Stats::default();
 /// assert_eq!(s.messages_in, 0);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 /// This string carries the token: never log it, log [`redacted_ws_uri`].
 ///
 /// ```
-/// use communication_utils::ws::ws_uri;
+/// use ms_utils_communication::ws::ws_uri;
 /// assert_eq!(ws_uri(true, "gw:443", "", Some("abc")), "wss://gw:443/?token=abc");
 /// assert_eq!(ws_uri(false, "gw", "/ws", None), "ws://gw/ws/");
 /// ```
@@ -21,7 +21,7 @@ pub fn ws_uri(tls: bool, host: &str, path: &str, token: Option<&str>) -> String 
 /// The websocket URI with the token replaced by `***`, for logs.
 ///
 /// ```
-/// use communication_utils::ws::redacted_ws_uri;
+/// use ms_utils_communication::ws::redacted_ws_uri;
 /// assert_eq!(redacted_ws_uri(true, "gw", "", true), "wss://gw/?token=***");
 /// assert_eq!(redacted_ws_uri(false, "gw", "", false), "ws://gw/");
 /// ```
@@ -37,7 +37,7 @@ pub fn redacted_ws_uri(tls: bool, host: &str, path: &str, with_token: bool) -> S
 /// The login URL: `{http|https}://{host}/auth-ms/login` (PROTOCOL §1).
 ///
 /// ```
-/// use communication_utils::ws::login_url;
+/// use ms_utils_communication::ws::login_url;
 /// assert_eq!(login_url(false, "127.0.0.1:8080"), "http://127.0.0.1:8080/auth-ms/login");
 /// ```
 pub fn login_url(tls: bool, host: &str) -> String {

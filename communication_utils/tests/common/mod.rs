@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use communication_utils::ws::{
+use ms_utils_communication::ws::{
     ConnectionState, Message, MicroServiceWs, ReconnectPolicy, WsConfigBuilder,
 };
 use ms_utils_dev::gateway::DevGateway;

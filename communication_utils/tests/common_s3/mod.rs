@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use communication_utils::s3::{S3BucketClient, S3Config, TransferConfig};
+use ms_utils_communication::s3::{S3BucketClient, S3Config, TransferConfig};
 use ms_utils_dev::s3::DevS3Server;
 use sha2::{Digest, Sha256};
 
@@ -103,7 +103,7 @@ impl TestS3 {
         self.is_external()
     }
 
-    pub fn config_builder(&self) -> communication_utils::s3::S3ConfigBuilder {
+    pub fn config_builder(&self) -> ms_utils_communication::s3::S3ConfigBuilder {
         S3Config::builder()
             .endpoint(&self.endpoint)
             .credentials(&self.access_key, &self.secret_key)
@@ -112,7 +112,7 @@ impl TestS3 {
 
     pub async fn client_with(
         &self,
-        builder: communication_utils::s3::S3ConfigBuilder,
+        builder: ms_utils_communication::s3::S3ConfigBuilder,
     ) -> S3BucketClient {
         S3BucketClient::new("test", builder.build().unwrap())
             .await

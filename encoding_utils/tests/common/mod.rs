@@ -5,8 +5,8 @@
 use std::future::Future;
 use std::time::Duration;
 
-use communication_utils::s3::S3BucketClient;
-use communication_utils::ws::{Message, MicroServiceWs};
+use ms_utils_communication::s3::S3BucketClient;
+use ms_utils_communication::ws::{Message, MicroServiceWs};
 use ms_utils_dev::gateway::DevGateway;
 use ms_utils_dev::s3::DevS3Server;
 use tokio::sync::mpsc;

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use logging_lib::{Logger, LoggerBuilder};
+use ms_utils_logging::{Logger, LoggerBuilder};
 use regex::Regex;
 
 /// A console writer whose bytes the test can read back after the guard drops.

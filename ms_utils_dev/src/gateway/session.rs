@@ -26,7 +26,7 @@ use tracing::{debug, info, warn};
 use super::record::{ConnectionEnd, FrameTap};
 use super::socket::ConnIo;
 use super::state::{Outbound, SessionCtl, SessionHandle, Shared};
-use communication_utils::ws::chunks::{ChunkAssembler, ChunkLimits, chunk_frames};
+use ms_utils_communication::ws::chunks::{ChunkAssembler, ChunkLimits, chunk_frames};
 
 /// Frames queued for one connection before routers to it wait.
 const OUTBOUND_QUEUE: usize = 256;

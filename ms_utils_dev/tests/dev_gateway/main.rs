@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use communication_utils::ws::chunks::{ChunkAssembler, ChunkLimits, chunk_texts};
 use futures_util::{SinkExt as _, StreamExt as _};
+use ms_utils_communication::ws::chunks::{ChunkAssembler, ChunkLimits, chunk_texts};
 use ms_utils_dev::gateway::DevGateway;
 use ms_utils_dev::testing::LogCapture;
 use serde_json::{Value, json};

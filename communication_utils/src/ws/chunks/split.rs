@@ -14,7 +14,7 @@ use super::ChunkError;
 /// [`ChunkError::ZeroPieceSize`] when `piece_size` is 0.
 ///
 /// ```
-/// use communication_utils::ws::chunks::chunk_messages;
+/// use ms_utils_communication::ws::chunks::chunk_messages;
 /// use serde_json::json;
 ///
 /// let parts = chunk_messages("j1", &json!({"a": 1}), 4).unwrap();
@@ -53,7 +53,7 @@ pub fn chunk_messages(
 /// [`ChunkError::ZeroPieceSize`] when `piece_size` is 0.
 ///
 /// ```
-/// use communication_utils::ws::chunks::chunk_texts;
+/// use ms_utils_communication::ws::chunks::chunk_texts;
 ///
 /// let frames = chunk_texts("j1", br#"{"a":1}"#, 4).unwrap();
 /// assert_eq!(frames[1], r#"{"jobId":"j1","index":1,"max_index":2,"chunk":"OjF9"}"#);
@@ -74,7 +74,7 @@ pub fn chunk_texts(
 /// [`ChunkError::ZeroPieceSize`] when `piece_size` is 0.
 ///
 /// ```
-/// use communication_utils::ws::chunks::chunk_frames;
+/// use ms_utils_communication::ws::chunks::chunk_frames;
 ///
 /// let mut frames = chunk_frames("j1", br#"{"a":1}"#, 4).unwrap();
 /// assert_eq!(frames.len(), 2);

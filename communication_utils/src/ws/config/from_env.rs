@@ -7,7 +7,7 @@ use super::WsConfigBuilder;
 /// Names of the variables [`WsConfigBuilder::from_env`] reads.
 ///
 /// ```
-/// use communication_utils::ws::env;
+/// use ms_utils_communication::ws::env;
 /// assert_eq!(env::GATEWAY_HOST, "GATEWAY_HOST");
 /// ```
 pub mod env {
@@ -42,8 +42,8 @@ impl WsConfigBuilder {
     /// unreadable CA file) are reported by [`build`](Self::build).
     ///
     /// ```no_run
-    /// let config = communication_utils::ws::WsConfigBuilder::from_env().build()?;
-    /// # Ok::<(), communication_utils::ws::Error>(())
+    /// let config = ms_utils_communication::ws::WsConfigBuilder::from_env().build()?;
+    /// # Ok::<(), ms_utils_communication::ws::Error>(())
     /// ```
     pub fn from_env() -> Self {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -53,7 +53,7 @@ impl WsConfigBuilder {
     /// (for tests and for other configuration sources).
     ///
     /// ```
-    /// use communication_utils::ws::WsConfigBuilder;
+    /// use ms_utils_communication::ws::WsConfigBuilder;
     /// let c = WsConfigBuilder::from_lookup(|k| match k {
     ///     "GATEWAY_HOST" => Some("gw:80".into()),
     ///     "GATEWAY_TLS" => Some("false".into()),
