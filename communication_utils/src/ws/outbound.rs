@@ -96,6 +96,9 @@ pub(crate) struct Ledger {
     /// When the last confirmation ping was queued.
     last_mark: Option<Instant>,
     flushes: VecDeque<(u64, oneshot::Sender<()>)>,
+    /// Our close frame is queued: nothing may follow it on this connection
+    /// (the socket refuses frames after a close), and its echo confirms all.
+    closing: bool,
 }
 
 fn is_data(frame: &WsMessage) -> bool {
@@ -124,6 +127,7 @@ impl Ledger {
             marks: VecDeque::new(),
             last_mark: None,
             flushes: VecDeque::new(),
+            closing: false,
         }
     }
 
@@ -165,7 +169,13 @@ impl Ledger {
     }
 
     /// A control frame (keepalive ping, close) after what is queued.
+    /// Nothing is queued after a close frame: a keepalive or confirmation
+    /// ping behind it would fail the write and end the connection uncleanly.
     pub(crate) fn push_control(&mut self, frame: WsMessage) {
+        if self.closing {
+            return;
+        }
+        self.closing = frame.is_close();
         self.pending.push_back(frame);
     }
 
@@ -237,7 +247,7 @@ impl Ledger {
     /// turn is due one (see [`MARK_FRAMES`]), or `now` when `force`d.
     pub(crate) fn mark_turn(&mut self, now: Instant, force: bool) {
         let uncovered = self.accepted.saturating_sub(self.covered());
-        if uncovered == 0 || self.marks.len() >= MAX_MARKS {
+        if uncovered == 0 || self.marks.len() >= MAX_MARKS || self.closing {
             return;
         }
         let due = force
@@ -254,7 +264,7 @@ impl Ledger {
     /// When written data covered by no ping should get one: [`MARK_EVERY`]
     /// after the last ping. `None` when everything written is covered.
     pub(crate) fn mark_due(&self) -> Option<Instant> {
-        if self.written <= self.covered() {
+        if self.written <= self.covered() || self.closing {
             return None;
         }
         Some(self.last_mark.map_or_else(Instant::now, |t| t + MARK_EVERY))
@@ -285,6 +295,7 @@ impl Ledger {
     pub(crate) fn connection_ended(&mut self, ending: Ending) -> Settled {
         self.started = 0;
         self.marks.clear();
+        self.closing = false;
         self.pending.retain(is_data);
         let n = self.unconfirmed.len() as u64;
         let settled = match (ending, self.mode) {
@@ -379,6 +390,25 @@ mod tests {
         l.pong(&mark);
         assert_eq!(l.unconfirmed_len(), 0);
         assert!(l.has_undelivered(), "c is not written yet");
+    }
+
+    /// A token-refresh handover queues our close frame behind the data; a
+    /// keepalive or confirmation ping after it would make the socket refuse
+    /// the write, end the connection uncleanly and write the tail twice.
+    #[test]
+    fn nothing_is_queued_behind_our_close_frame_and_the_echo_confirms_all() {
+        let t0 = Instant::now();
+        let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
+        send(&mut l, &["a", "b"]);
+        l.push_control(WsMessage::Close(None));
+        assert_eq!(turn(&mut l, t0 + MARK_EVERY), None, "no ping after the close");
+        l.push_control(WsMessage::Ping(Default::default()));
+        assert!(l.pending.back().is_some_and(WsMessage::is_close));
+        assert_eq!(l.flushed(), 2);
+        assert_eq!(l.mark_due(), None, "the echo confirms, not a ping");
+        assert_eq!(l.connection_ended(Ending::Clean), Settled::Nothing);
+        send(&mut l, &["c"]);
+        assert!(turn(&mut l, t0 + MARK_EVERY * 2).is_some(), "a new connection pings again");
     }
 
     #[test]
