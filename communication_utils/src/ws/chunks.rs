@@ -25,7 +25,7 @@
 //! assert_eq!(assembler.pending_jobs(), 0);
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
@@ -37,7 +37,7 @@ use tokio::time::Instant;
 mod error;
 mod split;
 
-pub use error::{ChunkDrop, ChunkError};
+pub use error::{ChunkDrop, ChunkDropReason, ChunkError, Eviction};
 pub use split::{ChunkFrames, chunk_frames, chunk_messages, chunk_texts};
 
 /// Decodes the standard alphabet with or without padding: Node's
@@ -53,6 +53,10 @@ const LENIENT_STANDARD: GeneralPurpose = GeneralPurpose::new(
 /// empty pieces with distinct indices under a huge `max_index` stays bounded.
 const PIECE_OVERHEAD: usize = 64;
 
+/// Most eviction records kept for [`ChunkAssembler::take_evicted`]: a caller
+/// that never takes them loses the oldest records, never memory.
+const MAX_EVICTION_RECORDS: usize = 1024;
+
 /// Limits for chunk reassembly.
 ///
 /// ```
@@ -62,6 +66,7 @@ const PIECE_OVERHEAD: usize = 64;
 /// let mut limits = ChunkLimits::default();
 /// limits.ttl = Duration::from_secs(30);
 /// assert_eq!(limits.max_job_bytes, 64 * 1024 * 1024);
+/// assert_eq!(limits.max_total_bytes, 256 * 1024 * 1024);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -72,9 +77,16 @@ pub struct ChunkLimits {
     /// Most decoded bytes one job may hold (the reassembled message size).
     /// Default 64 MiB.
     pub max_job_bytes: usize,
-    /// Most partial jobs held at once; a chunk that would start one more is
-    /// dropped. Default 1024.
+    /// Most partial jobs held at once. A chunk that starts one more evicts
+    /// the oldest partial job (the one whose first chunk came first):
+    /// a sender that abandons jobs cannot lock out the ones that follow.
+    /// Default 1024.
     pub max_pending_jobs: usize,
+    /// Most decoded bytes all partial jobs may hold together. A chunk that
+    /// takes the total over it evicts the oldest partial jobs until the rest
+    /// fit (the job the chunk belongs to too, if it is the oldest). Default
+    /// 256 MiB: four jobs of the largest size, whatever the job count.
+    pub max_total_bytes: usize,
 }
 
 impl ChunkLimits {
@@ -87,8 +99,10 @@ impl ChunkLimits {
     /// let limits = ChunkLimits::default()
     ///     .with_ttl(Duration::from_secs(30))
     ///     .with_max_job_bytes(1 << 20)
-    ///     .with_max_pending_jobs(16);
+    ///     .with_max_pending_jobs(16)
+    ///     .with_max_total_bytes(8 << 20);
     /// assert_eq!(limits.max_pending_jobs, 16);
+    /// assert_eq!(limits.max_total_bytes, 8 << 20);
     /// ```
     #[must_use]
     pub fn with_ttl(mut self, ttl: Duration) -> Self {
@@ -109,6 +123,13 @@ impl ChunkLimits {
         self.max_pending_jobs = jobs;
         self
     }
+
+    /// These limits with another [`ChunkLimits::max_total_bytes`].
+    #[must_use]
+    pub fn with_max_total_bytes(mut self, bytes: usize) -> Self {
+        self.max_total_bytes = bytes;
+        self
+    }
 }
 
 impl Default for ChunkLimits {
@@ -117,6 +138,7 @@ impl Default for ChunkLimits {
             ttl: Duration::from_secs(300),
             max_job_bytes: 64 * 1024 * 1024,
             max_pending_jobs: 1024,
+            max_total_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -126,6 +148,8 @@ impl Default for ChunkLimits {
 /// no base64 text; pieces that arrive early wait in `early` until the gap
 /// before them is filled.
 struct Job {
+    /// Start order: the smallest is the oldest job, evicted first.
+    seq: u64,
     max_index: u64,
     deadline: Instant,
     prefix: Vec<u8>,
@@ -148,9 +172,12 @@ struct Header {
 ///
 /// Unlike the Python original, a repeated index is ignored instead of
 /// counted, an index out of range or a changed `max_index` drops the job,
-/// partial jobs expire after [`ChunkLimits::ttl`], and both the bytes per job
-/// and the number of partial jobs are bounded. Every drop comes back as a
-/// [`ChunkDrop`] so the caller can log and count it.
+/// partial jobs expire after [`ChunkLimits::ttl`], and the bytes per job,
+/// the bytes of all jobs and the number of jobs are bounded: over a bound
+/// the oldest partial job is evicted, a new one is never refused. Every drop
+/// comes back as a [`ChunkDrop`] so the caller can log and count it: the
+/// chunk's own from [`ChunkAssembler::push`], other jobs' evictions from
+/// [`ChunkAssembler::take_evicted`].
 ///
 /// ```
 /// use ms_utils_communication::ws::chunks::{ChunkAssembler, ChunkLimits};
@@ -170,6 +197,8 @@ pub struct ChunkAssembler {
     limits: ChunkLimits,
     jobs: HashMap<String, Job>,
     pending_bytes: usize,
+    next_seq: u64,
+    evicted: VecDeque<ChunkDrop>,
 }
 
 impl fmt::Debug for ChunkAssembler {
@@ -196,6 +225,8 @@ impl ChunkAssembler {
             limits,
             jobs: HashMap::new(),
             pending_bytes: 0,
+            next_seq: 0,
+            evicted: VecDeque::new(),
         }
     }
 
@@ -223,9 +254,14 @@ impl ChunkAssembler {
     ///
     /// `now` is the arrival time (`tokio::time::Instant::now()` in a client).
     ///
+    /// A chunk that takes the partial jobs over [`ChunkLimits::max_pending_jobs`]
+    /// or [`ChunkLimits::max_total_bytes`] evicts the oldest ones; those other
+    /// jobs' drops wait in [`ChunkAssembler::take_evicted`].
+    ///
     /// # Errors
     /// Any [`ChunkDrop`]; a chunk for a job whose TTL has passed returns
-    /// [`ChunkDrop::Expired`] and drops that job.
+    /// [`ChunkDrop::Expired`] and drops that job; [`ChunkDrop::Evicted`] when
+    /// this chunk's own job was the oldest and had to go.
     pub fn push(&mut self, mut msg: Value, now: Instant) -> Result<Option<Value>, ChunkDrop> {
         let header = read_header(&msg)?;
         let piece = msg
@@ -304,7 +340,10 @@ impl ChunkAssembler {
             return Err(fault.into_drop(job_id, index, limit));
         }
         if !complete {
-            return Ok(None);
+            return match self.shed_bytes(&job_id) {
+                Some(own) => Err(own),
+                None => Ok(None),
+            };
         }
         match self.remove(&job_id) {
             Some(job) => finish(job_id, &job.prefix).map(Some),
@@ -322,13 +361,24 @@ impl ChunkAssembler {
     ) -> Result<Option<Value>, ChunkDrop> {
         let limit = self.limits.max_job_bytes;
         let single = max_index == 1;
-        if !single && self.jobs.len() >= self.limits.max_pending_jobs {
-            return Err(ChunkDrop::TooManyJobs {
-                job_id,
-                limit: self.limits.max_pending_jobs,
-            });
+        let cause = Eviction::PendingJobs {
+            limit: self.limits.max_pending_jobs,
+        };
+        while !single && self.jobs.len() >= self.limits.max_pending_jobs {
+            match self.evict_oldest(cause) {
+                Some(drop) => self.record_eviction(drop),
+                // A limit of 0: no job may wait, so this one goes at once.
+                None => {
+                    return Err(ChunkDrop::Evicted {
+                        job_id,
+                        held: 0,
+                        cause,
+                    });
+                }
+            }
         }
         let mut job = Job {
+            seq: self.next_seq,
             max_index,
             deadline: now + self.limits.ttl,
             prefix: Vec::new(),
@@ -358,9 +408,78 @@ impl ChunkAssembler {
             // A one-piece job never waits, so it never counts as pending.
             return finish(job_id, &job.prefix).map(Some);
         }
+        self.next_seq += 1;
         self.pending_bytes += job.charged;
-        self.jobs.insert(job_id, job);
-        Ok(None)
+        self.jobs.insert(job_id.clone(), job);
+        match self.shed_bytes(&job_id) {
+            Some(own) => Err(own),
+            None => Ok(None),
+        }
+    }
+
+    /// Evicts the oldest partial jobs until all fit in
+    /// [`ChunkLimits::max_total_bytes`]; returns the drop of `current` when
+    /// it was among them (the others are recorded for `take_evicted`).
+    fn shed_bytes(&mut self, current: &str) -> Option<ChunkDrop> {
+        let cause = Eviction::PendingBytes {
+            limit: self.limits.max_total_bytes,
+        };
+        let mut own = None;
+        while self.pending_bytes > self.limits.max_total_bytes {
+            let Some(drop) = self.evict_oldest(cause) else {
+                break;
+            };
+            if drop.job_id() == Some(current) {
+                own = Some(drop);
+            } else {
+                self.record_eviction(drop);
+            }
+        }
+        own
+    }
+
+    /// Removes the partial job whose first chunk came first.
+    fn evict_oldest(&mut self, cause: Eviction) -> Option<ChunkDrop> {
+        let oldest = self
+            .jobs
+            .iter()
+            .min_by_key(|(_, job)| job.seq)
+            .map(|(id, _)| id.clone())?;
+        let job = self.remove(&oldest)?;
+        Some(ChunkDrop::Evicted {
+            job_id: oldest,
+            held: job.charged,
+            cause,
+        })
+    }
+
+    fn record_eviction(&mut self, drop: ChunkDrop) {
+        if self.evicted.len() >= MAX_EVICTION_RECORDS {
+            self.evicted.pop_front();
+        }
+        self.evicted.push_back(drop);
+    }
+
+    /// The jobs evicted to make room since the last call, oldest first
+    /// (each a [`ChunkDrop::Evicted`]), for the caller to log and count. At
+    /// most the last 1024 are kept.
+    ///
+    /// ```
+    /// use ms_utils_communication::ws::chunks::{ChunkAssembler, ChunkDrop, ChunkLimits};
+    /// use serde_json::json;
+    /// use tokio::time::Instant;
+    ///
+    /// let mut assembler = ChunkAssembler::new(ChunkLimits::default().with_max_pending_jobs(1));
+    /// let now = Instant::now();
+    /// let first = |job: &str| json!({"jobId": job, "index": 0, "max_index": 2, "chunk": "WzE="});
+    /// assembler.push(first("old"), now).unwrap();
+    /// assembler.push(first("new"), now).unwrap(); // never refused
+    /// let evicted = assembler.take_evicted();
+    /// assert!(matches!(&evicted[..], [ChunkDrop::Evicted { job_id, .. }] if job_id == "old"));
+    /// assert_eq!(assembler.pending_jobs(), 1);
+    /// ```
+    pub fn take_evicted(&mut self) -> Vec<ChunkDrop> {
+        self.evicted.drain(..).collect()
     }
 
     fn remove(&mut self, job_id: &str) -> Option<Job> {

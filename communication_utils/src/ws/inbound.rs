@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::chunks::ChunkAssembler;
+use super::chunks::{ChunkAssembler, ChunkDrop};
 use super::client::Shared;
 use super::message::Message;
 use super::state::{Counters, Event};
@@ -73,15 +73,15 @@ pub(crate) fn process(shared: &Shared, frame: Inbound) -> Option<Message> {
 }
 
 fn reassemble(shared: &Shared, chunk: Value) -> Option<Value> {
-    let (result, pending) = {
+    let (result, evicted) = {
         let mut asm = shared.chunks.lock().unwrap_or_else(|p| p.into_inner());
         let r = asm.push(chunk, Instant::now());
-        (r, asm.pending_jobs())
+        publish_pending(shared, &asm);
+        (r, asm.take_evicted())
     };
-    shared
-        .counters
-        .chunk_jobs_pending
-        .store(pending as u64, Ordering::Relaxed);
+    for drop in &evicted {
+        report_drop(shared, drop);
+    }
     match result {
         Ok(None) => None,
         Ok(Some(value)) => {
@@ -89,21 +89,38 @@ fn reassemble(shared: &Shared, chunk: Value) -> Option<Value> {
             Some(value)
         }
         Err(drop) => {
-            let job_id = drop.job_id().map(str::to_owned);
-            if drop.kills_job() {
-                Counters::add(&shared.counters.chunk_jobs_dropped, 1);
-                tracing::warn!(job_id = job_id.as_deref().unwrap_or("?"), reason = %drop, "chunk job dropped");
-            } else {
-                Counters::add(&shared.counters.chunks_ignored, 1);
-                tracing::debug!(job_id = job_id.as_deref().unwrap_or("?"), reason = %drop, "chunk ignored");
-            }
-            let _ = shared.events.send(Event::ChunkDropped {
-                job_id,
-                reason: drop.to_string(),
-            });
+            report_drop(shared, &drop);
             None
         }
     }
+}
+
+/// The assembler's gauges, into the counters.
+fn publish_pending(shared: &Shared, asm: &ChunkAssembler) {
+    let c = &shared.counters;
+    c.chunk_jobs_pending
+        .store(asm.pending_jobs() as u64, Ordering::Relaxed);
+    c.chunk_bytes_pending
+        .store(asm.pending_bytes() as u64, Ordering::Relaxed);
+}
+
+/// Log, count and announce one drop.
+fn report_drop(shared: &Shared, drop: &ChunkDrop) {
+    let job_id = drop.job_id().unwrap_or("?");
+    if drop.kills_job() {
+        Counters::add(&shared.counters.chunk_jobs_dropped, 1);
+        if let ChunkDrop::Evicted { .. } = drop {
+            Counters::add(&shared.counters.chunk_jobs_evicted, 1);
+        }
+        tracing::warn!(job_id, reason = %drop, "chunk job dropped");
+    } else {
+        Counters::add(&shared.counters.chunks_ignored, 1);
+        tracing::debug!(job_id, reason = %drop, "chunk ignored");
+    }
+    let _ = shared.events.send(Event::ChunkDropped {
+        job_id: drop.job_id().map(str::to_owned),
+        reason: drop.reason(),
+    });
 }
 
 /// Hand `msg` to the `request` waiting for its `jobId`, if any.
@@ -153,21 +170,14 @@ pub(crate) async fn expire_chunks(shared: std::sync::Arc<Shared>) {
             () = shared.close_requested.cancelled() => return,
             () = tokio::time::sleep_until(deadline) => {}
         }
-        let (expired, pending) = {
+        let expired = {
             let mut asm = shared.chunks.lock().unwrap_or_else(|p| p.into_inner());
-            (asm.expire(Instant::now()), asm.pending_jobs())
+            let expired = asm.expire(Instant::now());
+            publish_pending(&shared, &asm);
+            expired
         };
-        shared
-            .counters
-            .chunk_jobs_pending
-            .store(pending as u64, Ordering::Relaxed);
         for job_id in expired {
-            Counters::add(&shared.counters.chunk_jobs_dropped, 1);
-            tracing::warn!(%job_id, "chunk job expired before its last chunk");
-            let _ = shared.events.send(Event::ChunkDropped {
-                job_id: Some(job_id),
-                reason: "expired".into(),
-            });
+            report_drop(&shared, &ChunkDrop::Expired { job_id });
         }
     }
 }

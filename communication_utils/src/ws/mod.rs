@@ -87,7 +87,7 @@ mod state;
 mod uri;
 
 pub use backoff::ReconnectPolicy;
-pub use chunks::{ChunkAssembler, ChunkDrop, ChunkLimits};
+pub use chunks::{ChunkAssembler, ChunkDrop, ChunkDropReason, ChunkLimits, Eviction};
 pub use client::MicroServiceWs;
 pub use config::{WsConfig, WsConfigBuilder, env};
 pub use delivery::{DeliveryMode, OutgoingFrame, Undelivered};

@@ -84,12 +84,13 @@ pub enum Event {
         /// Whether the gateway refused the credentials.
         bad_credentials: bool,
     },
-    /// A chunk message or a whole chunk job was dropped (PROTOCOL §3.1).
+    /// A chunk message or a whole chunk job was dropped (PROTOCOL §3.1):
+    /// a defect, a limit, an eviction to make room, or its TTL.
     ChunkDropped {
         /// The job, when known.
         job_id: Option<String>,
-        /// Why, for humans.
-        reason: String,
+        /// Why.
+        reason: super::chunks::ChunkDropReason,
     },
     /// A text frame that is not JSON was dropped.
     FrameDropped {
@@ -160,8 +161,14 @@ pub struct Stats {
     pub reconnects: u64,
     /// Chunk jobs waiting for more chunks.
     pub chunk_jobs_pending: u64,
-    /// Chunk jobs dropped (defect, limit or expiry).
+    /// Chunk jobs dropped (defect, limit, eviction or expiry).
     pub chunk_jobs_dropped: u64,
+    /// Of those, partial jobs evicted (oldest first) to make room under
+    /// [`ChunkLimits::max_pending_jobs`](super::chunks::ChunkLimits::max_pending_jobs)
+    /// or [`ChunkLimits::max_total_bytes`](super::chunks::ChunkLimits::max_total_bytes).
+    pub chunk_jobs_evicted: u64,
+    /// Decoded bytes held by partial chunk jobs.
+    pub chunk_bytes_pending: u64,
     /// Chunk messages dropped without killing a job (duplicates, chunk
     /// messages whose header cannot be read).
     pub chunks_ignored: u64,
@@ -190,6 +197,8 @@ pub(crate) struct Counters {
     pub(crate) reconnects: AtomicU64,
     pub(crate) chunk_jobs_pending: AtomicU64,
     pub(crate) chunk_jobs_dropped: AtomicU64,
+    pub(crate) chunk_jobs_evicted: AtomicU64,
+    pub(crate) chunk_bytes_pending: AtomicU64,
     pub(crate) chunks_ignored: AtomicU64,
     pub(crate) chunk_jobs_completed: AtomicU64,
     pub(crate) frames_dropped: AtomicU64,
@@ -211,6 +220,8 @@ impl Counters {
             reconnects: r(&self.reconnects),
             chunk_jobs_pending: r(&self.chunk_jobs_pending),
             chunk_jobs_dropped: r(&self.chunk_jobs_dropped),
+            chunk_jobs_evicted: r(&self.chunk_jobs_evicted),
+            chunk_bytes_pending: r(&self.chunk_bytes_pending),
             chunks_ignored: r(&self.chunks_ignored),
             chunk_jobs_completed: r(&self.chunk_jobs_completed),
             frames_dropped: r(&self.frames_dropped),

@@ -45,14 +45,16 @@ pub enum ChunkDrop {
         /// The limit in force.
         limit: usize,
     },
-    /// Starting this job would exceed [`ChunkLimits::max_pending_jobs`](super::ChunkLimits::max_pending_jobs);
-    /// the chunk is dropped, other jobs are kept.
-    #[error("job {job_id} refused: {limit} partial jobs already pending")]
-    TooManyJobs {
-        /// The job that could not start.
+    /// The job was the oldest partial job when a bound on all jobs was
+    /// reached, and was dropped to make room (see [`Eviction`]).
+    #[error("job {job_id} evicted with {held} bytes: {cause}")]
+    Evicted {
+        /// The job.
         job_id: String,
-        /// The limit in force.
-        limit: usize,
+        /// The bytes it held.
+        held: usize,
+        /// Which bound made room necessary.
+        cause: Eviction,
     },
     /// The piece is neither valid base64 nor a `{"data": [bytes]}` Buffer;
     /// the job is dropped (it can no longer be reassembled).
@@ -110,7 +112,7 @@ impl ChunkDrop {
             | Self::IndexOutOfRange { job_id, .. }
             | Self::MaxIndexChanged { job_id, .. }
             | Self::TooManyBytes { job_id, .. }
-            | Self::TooManyJobs { job_id, .. }
+            | Self::Evicted { job_id, .. }
             | Self::BadPiece { job_id, .. }
             | Self::NotUtf8 { job_id, .. }
             | Self::NotJson { job_id, .. }
@@ -120,13 +122,34 @@ impl ChunkDrop {
     }
 
     /// True when the job's partial data was discarded along with this chunk
-    /// (false for a duplicate, a bad field or a refused new job, which leave
-    /// every pending job as it was).
+    /// (false for a duplicate or a bad field, which leave every pending job
+    /// as it was).
     pub fn kills_job(&self) -> bool {
-        !matches!(
-            self,
-            Self::Duplicate { .. } | Self::BadFields { .. } | Self::TooManyJobs { .. }
-        )
+        !matches!(self, Self::Duplicate { .. } | Self::BadFields { .. })
+    }
+
+    /// What happened, without the job id and the sources: a value that
+    /// can be compared, copied and carried by an
+    /// [`Event`](crate::ws::Event).
+    ///
+    /// ```
+    /// use ms_utils_communication::ws::chunks::{ChunkDrop, ChunkDropReason};
+    /// let drop = ChunkDrop::Expired { job_id: "j".into() };
+    /// assert_eq!(drop.reason(), ChunkDropReason::Expired);
+    /// ```
+    pub fn reason(&self) -> ChunkDropReason {
+        match self {
+            Self::Duplicate { .. } => ChunkDropReason::Duplicate,
+            Self::IndexOutOfRange { .. } => ChunkDropReason::IndexOutOfRange,
+            Self::MaxIndexChanged { .. } => ChunkDropReason::MaxIndexChanged,
+            Self::TooManyBytes { limit, .. } => ChunkDropReason::TooManyBytes { limit: *limit },
+            Self::Evicted { cause, .. } => ChunkDropReason::Evicted(*cause),
+            Self::BadPiece { .. } => ChunkDropReason::BadPiece,
+            Self::BadFields { field, .. } => ChunkDropReason::BadFields { field },
+            Self::NotUtf8 { .. } => ChunkDropReason::NotUtf8,
+            Self::NotJson { .. } => ChunkDropReason::NotJson,
+            Self::Expired { .. } => ChunkDropReason::Expired,
+        }
     }
 
     /// True for [`ChunkDrop::Duplicate`].
@@ -138,6 +161,70 @@ impl ChunkDrop {
     pub fn is_expired(&self) -> bool {
         matches!(self, Self::Expired { .. })
     }
+}
+
+/// Which bound on all partial jobs made the assembler evict the oldest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Eviction {
+    /// [`ChunkLimits::max_pending_jobs`](super::ChunkLimits::max_pending_jobs)
+    /// jobs were pending when a new one started.
+    #[error("{limit} partial jobs pending, a new one started")]
+    PendingJobs {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// The partial jobs held more than
+    /// [`ChunkLimits::max_total_bytes`](super::ChunkLimits::max_total_bytes).
+    #[error("partial jobs over {limit} bytes in all")]
+    PendingBytes {
+        /// The limit in force.
+        limit: usize,
+    },
+}
+
+/// Why a chunk or a chunk job was dropped, as carried by
+/// [`Event::ChunkDropped`](crate::ws::Event::ChunkDropped): the variants of
+/// [`ChunkDrop`] without the job id and the error sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChunkDropReason {
+    /// [`ChunkDrop::Duplicate`].
+    #[error("duplicate chunk")]
+    Duplicate,
+    /// [`ChunkDrop::IndexOutOfRange`].
+    #[error("chunk index out of range")]
+    IndexOutOfRange,
+    /// [`ChunkDrop::MaxIndexChanged`].
+    #[error("max_index changed")]
+    MaxIndexChanged,
+    /// [`ChunkDrop::TooManyBytes`].
+    #[error("job over the limit of {limit} bytes")]
+    TooManyBytes {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// [`ChunkDrop::Evicted`].
+    #[error("evicted: {0}")]
+    Evicted(Eviction),
+    /// [`ChunkDrop::BadPiece`].
+    #[error("chunk neither base64 nor a byte Buffer")]
+    BadPiece,
+    /// [`ChunkDrop::BadFields`].
+    #[error("missing or bad `{field}` field")]
+    BadFields {
+        /// The field at fault.
+        field: &'static str,
+    },
+    /// [`ChunkDrop::NotUtf8`].
+    #[error("reassembled bytes not UTF-8")]
+    NotUtf8,
+    /// [`ChunkDrop::NotJson`].
+    #[error("reassembled text not JSON")]
+    NotJson,
+    /// [`ChunkDrop::Expired`].
+    #[error("expired before its last chunk")]
+    Expired,
 }
 
 /// Why [`chunk_messages`](super::chunk_messages) could not split a value.

@@ -29,6 +29,7 @@ fn limits(ttl: u64, max_job_bytes: usize, max_pending_jobs: usize) -> ChunkLimit
         ttl: Duration::from_secs(ttl),
         max_job_bytes,
         max_pending_jobs,
+        max_total_bytes: usize::MAX,
     }
 }
 
@@ -269,24 +270,106 @@ fn early_pieces_count_against_the_byte_limit() {
 }
 
 #[test]
-fn too_many_pending_jobs_refuses_new_ones_and_keeps_the_old() {
+fn a_new_job_over_the_job_count_evicts_the_oldest_and_is_never_refused() {
     let mut a = ChunkAssembler::new(limits(60, 1 << 20, 2));
     let now = Instant::now();
-    a.push(chunk("a", 0, 2, b"[1"), now).unwrap();
+    a.push(chunk("a", 0, 3, b"[1"), now).unwrap();
     a.push(chunk("b", 0, 2, b"[2"), now).unwrap();
-    let err = a.push(chunk("c", 0, 2, b"[3"), now).unwrap_err();
-    assert!(matches!(err, ChunkDrop::TooManyJobs { limit: 2, .. }));
-    assert!(!err.kills_job());
-    assert_eq!(err.job_id(), Some("c"));
-    assert_eq!(a.pending_jobs(), 2);
-    // A one-piece message never waits, so it still goes through.
-    assert_eq!(a.push(chunk("d", 0, 1, b"4"), now).unwrap(), Some(json!(4)));
-    // Pending jobs still complete, which frees a slot.
-    assert_eq!(
-        a.push(chunk("a", 1, 2, b"]"), now).unwrap(),
-        Some(json!([1]))
+    // "a" was touched last, but age is its first chunk's.
+    a.push(chunk("a", 1, 3, b","), now).unwrap();
+    a.push(chunk("c", 0, 3, b"[3"), now).unwrap();
+    let evicted = a.take_evicted();
+    assert!(
+        matches!(&evicted[..], [ChunkDrop::Evicted { job_id, cause: Eviction::PendingJobs { limit: 2 }, held: 3 }] if job_id == "a"),
+        "{evicted:?}"
     );
-    assert_eq!(a.push(chunk("c", 0, 2, b"[3"), now).unwrap(), None);
+    assert!(evicted[0].kills_job());
+    assert_eq!(
+        evicted[0].reason(),
+        ChunkDropReason::Evicted(Eviction::PendingJobs { limit: 2 })
+    );
+    assert!(a.take_evicted().is_empty(), "taken once");
+    assert_eq!(a.pending_jobs(), 2);
+    // A one-piece message never waits, so it evicts nothing.
+    assert_eq!(a.push(chunk("d", 0, 1, b"4"), now).unwrap(), Some(json!(4)));
+    assert!(a.take_evicted().is_empty());
+    // The evicted job's next piece starts it afresh (as index 1 of 2: it waits).
+    assert_eq!(
+        a.push(chunk("b", 1, 2, b"]"), now).unwrap(),
+        Some(json!([2]))
+    );
+    assert_eq!(a.push(chunk("c", 1, 3, b","), now).unwrap(), None);
+    assert_eq!(
+        a.push(chunk("c", 2, 3, b"3]"), now).unwrap(),
+        Some(json!([3, 3]))
+    );
+}
+
+#[test]
+fn a_job_count_of_zero_lets_only_one_piece_messages_through() {
+    let mut a = ChunkAssembler::new(limits(60, 1 << 20, 0));
+    let now = Instant::now();
+    let err = a.push(chunk("a", 0, 2, b"[1"), now).unwrap_err();
+    assert!(matches!(err, ChunkDrop::Evicted { held: 0, .. }));
+    assert_eq!(a.pending_jobs(), 0);
+    assert_eq!(a.push(chunk("d", 0, 1, b"4"), now).unwrap(), Some(json!(4)));
+}
+
+#[test]
+fn bytes_over_the_total_evict_the_oldest_jobs_until_the_rest_fit() {
+    let mut a = ChunkAssembler::new(limits(60, 1000, 16).with_max_total_bytes(250));
+    let now = Instant::now();
+    for job in ["a", "b", "c"] {
+        a.push(chunk(job, 0, 3, &[b' '; 80]), now).unwrap();
+    }
+    assert_eq!(a.pending_bytes(), 240);
+    assert!(a.take_evicted().is_empty());
+    // 100 more bytes for "c": 340 > 250, so "a" (80) then "b" (80) go.
+    assert_eq!(a.push(chunk("c", 1, 3, &[b' '; 100]), now).unwrap(), None);
+    let evicted: Vec<_> = a
+        .take_evicted()
+        .iter()
+        .map(|d| d.job_id().unwrap().to_owned())
+        .collect();
+    assert_eq!(evicted, ["a", "b"]);
+    assert_eq!(a.pending_bytes(), 180);
+    assert_eq!(a.pending_jobs(), 1);
+    // A new job's first piece may evict the job that is now the oldest.
+    a.push(chunk("d", 0, 2, &[b' '; 100]), now).unwrap();
+    let evicted = a.take_evicted();
+    assert!(
+        matches!(&evicted[..], [ChunkDrop::Evicted { job_id, held: 180, cause: Eviction::PendingBytes { limit: 250 } }] if job_id == "c")
+    );
+    assert_eq!(a.pending_bytes(), 100);
+}
+
+#[test]
+fn the_oldest_job_goes_even_when_the_chunk_is_its_own() {
+    let mut a = ChunkAssembler::new(limits(60, 1000, 16).with_max_total_bytes(250));
+    let now = Instant::now();
+    a.push(chunk("a", 0, 3, &[b' '; 100]), now).unwrap();
+    a.push(chunk("b", 0, 3, &[b' '; 100]), now).unwrap();
+    let err = a.push(chunk("a", 1, 3, &[b' '; 100]), now).unwrap_err();
+    assert!(matches!(err, ChunkDrop::Evicted { ref job_id, held: 200, .. } if job_id == "a"));
+    assert!(a.take_evicted().is_empty());
+    assert_eq!(a.pending_jobs(), 1);
+    assert_eq!(a.pending_bytes(), 100);
+}
+
+#[test]
+fn eviction_records_are_bounded_when_nobody_takes_them() {
+    let mut a = ChunkAssembler::new(limits(60, 1000, 1));
+    let now = Instant::now();
+    for i in 0..(MAX_EVICTION_RECORDS + 10) {
+        a.push(chunk(&format!("j{i}"), 0, 2, b"["), now).unwrap();
+    }
+    let evicted = a.take_evicted();
+    assert_eq!(evicted.len(), MAX_EVICTION_RECORDS);
+    assert_eq!(
+        evicted[0].job_id(),
+        Some("j9"),
+        "the oldest records went first"
+    );
 }
 
 #[test]
