@@ -18,7 +18,8 @@ use aws_smithy_types::base64;
 pub const FILE_NAME: &str = "FileName";
 /// The key holding the size as `"12.34 MB"` (MiB, two decimals, like the original).
 pub const FILE_SIZE: &str = "FileSize";
-/// The key holding the MIME type guessed from the extension.
+/// The key holding the MIME type guessed from the file name (see
+/// [`guess_content_type`]).
 pub const FILE_TYPE: &str = "FileType";
 /// The key holding the local file's ctime (or the upload time) in ISO 8601.
 pub const CREATION_TIME: &str = "CreationTime";
@@ -41,62 +42,57 @@ pub fn format_file_size(bytes: u64) -> String {
     format!("{mib:.2} MB")
 }
 
-/// Guesses a MIME type from a file name's extension, from the table Python's
-/// `mimetypes` module has built in; `application/octet-stream` otherwise.
+/// The `FileType` the Python original stores for a file uploaded from
+/// `name`: what `mimetypes.guess_type(name)` returns on this machine, or
+/// `application/octet-stream` when it returns no type. The Rust client also
+/// sends it as the object's `Content-Type`.
+///
+/// This matches Python's `mimetypes.guess_type` (CPython 3.11, strict), the
+/// system files included:
+///
+/// - **Table**: Python's whole built-in table (generated from CPython
+///   3.11.7), then the system `mime.types` files Python reads, in its order:
+///   `/etc/mime.types` (Debian's `media-types` package), `/etc/httpd/mime.types`,
+///   `/etc/httpd/conf/mime.types`, `/etc/apache/mime.types`,
+///   `/etc/apache2/mime.types`, `/usr/local/etc/httpd/conf/mime.types`,
+///   `/usr/local/lib/netscape/mime.types`, `/usr/local/etc/mime.types`. The
+///   files override the built-in table and a later file or line an earlier
+///   one. They are read once, at the first call; a missing file is skipped,
+///   so on a machine without `/etc/mime.types` both sides fall back to the
+///   built-in table.
+/// - **Suffixes**: `.tgz`, `.taz`, `.tz` stand for `.tar.gz`, `.tbz2` for
+///   `.tar.bz2`, `.txz` for `.tar.xz`, `.svgz` for `.svg.gz` (any case).
+/// - **Compression**: a last suffix `.gz`, `.Z`, `.bz2`, `.xz` or `.br`
+///   (exact case) is set aside and the type is the one of the suffix before
+///   it; like the original, the encoding itself is not stored, so
+///   `x.tar.gz` is `application/x-tar` and `x.gz` `application/octet-stream`.
+/// - **Case**: the extension is looked up lower-cased (`A.TXT` is
+///   `text/plain`).
+/// - **Names**: the extension is the last `.`-suffix of the part after the
+///   last `/` (only `/` separates, as in Python on every system); leading
+///   dots do not start one (`.bashrc` has none). A name that starts with
+///   `something:` is read as a URL the way Python reads it, so
+///   `data:…` names get the type of a `data:` URL.
+///
+/// Not followed: the Windows registry (Python on Windows adds it), changes
+/// a Python process makes itself (`mimetypes.add_type`, `mimetypes.init`),
+/// and a `mime.types` file that is not UTF-8 (Python raises on it; here the
+/// bad bytes are replaced). With another Python version than 3.11 the
+/// built-in tables can differ; `communication_utils/tests/python/gen_mime_table.py`
+/// regenerates them.
 ///
 /// ```
 /// use ms_utils_communication::s3::metadata::guess_content_type;
 /// assert_eq!(guess_content_type("report.json"), "application/json");
+/// assert_eq!(guess_content_type("backup.tar.gz"), "application/x-tar");
 /// assert_eq!(guess_content_type("weights.npy"), "application/octet-stream");
 /// ```
-pub fn guess_content_type(name: impl AsRef<Path>) -> &'static str {
-    let ext = name
-        .as_ref()
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    let Some(ext) = ext else { return OCTET_STREAM };
-    match ext.as_str() {
-        "txt" | "text" | "log" | "conf" | "c" | "h" | "bat" => "text/plain",
-        "json" => "application/json",
-        "csv" => "text/csv",
-        "tsv" => "text/tab-separated-values",
-        "html" | "htm" => "text/html",
-        "xml" | "xsl" => "text/xml",
-        "css" => "text/css",
-        "js" | "mjs" => "application/javascript",
-        "py" => "text/x-python",
-        "sh" => "application/x-sh",
-        "pdf" => "application/pdf",
-        "png" => "image/png",
-        "jpg" | "jpeg" | "jpe" => "image/jpeg",
-        "gif" => "image/gif",
-        "svg" => "image/svg+xml",
-        "bmp" => "image/bmp",
-        "tif" | "tiff" => "image/tiff",
-        "ico" => "image/vnd.microsoft.icon",
-        "avif" => "image/avif",
-        "heic" => "image/heic",
-        "zip" => "application/zip",
-        "tar" => "application/x-tar",
-        "wasm" => "application/wasm",
-        "mp3" => "audio/mpeg",
-        "wav" => "audio/x-wav",
-        "aac" => "audio/aac",
-        "opus" => "audio/opus",
-        "mp4" => "video/mp4",
-        "webm" => "video/webm",
-        "avi" => "video/x-msvideo",
-        "mov" => "video/quicktime",
-        "mpeg" | "mpg" => "video/mpeg",
-        "doc" | "dot" => "application/msword",
-        "xls" => "application/vnd.ms-excel",
-        "ppt" => "application/vnd.ms-powerpoint",
-        "eml" | "mht" | "mhtml" | "nws" => "message/rfc822",
-        "h5" => "application/x-hdf5",
-        "bin" | "a" | "o" | "so" | "exe" | "dll" => OCTET_STREAM,
-        _ => OCTET_STREAM,
-    }
+pub fn guess_content_type(name: impl AsRef<Path>) -> String {
+    let name = name.as_ref().to_string_lossy();
+    super::mime::system()
+        .guess_type(&name)
+        .0
+        .unwrap_or_else(|| OCTET_STREAM.to_owned())
 }
 
 /// Makes a metadata value safe for an HTTP header: ASCII printable values

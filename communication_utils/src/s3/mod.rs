@@ -51,6 +51,7 @@ mod error;
 mod fix_size;
 mod listing;
 pub mod metadata;
+mod mime;
 mod progress;
 mod upload;
 mod upload_options;
