@@ -19,18 +19,20 @@ use rand::rngs::StdRng;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep, sleep_until};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use super::auth::Token;
 use super::client::Shared;
 use super::dial::{Dialer, WsStream};
+use super::frame_guard::Oversized;
 use super::inbound::Inbound;
 use super::outbound::{Command, Ending, Ledger, Settled};
-use super::state::{ConnectionState, Counters, Event};
+use super::state::{ConnectionState, Counters, DisconnectReason, Event};
 
 mod closing;
 mod io;
 
-use closing::our_close;
+use closing::{our_close, our_close_with};
 use io::poll_io;
 
 /// Frames read per turn of the loop before the other branches get a look.
@@ -55,17 +57,18 @@ enum Exit {
     /// Hard stop.
     Cancelled,
     /// The connection was lost (or the gateway closed it); reconnect.
-    Lost(String),
+    Lost(DisconnectReason),
     /// A close frame came; reconnect. Only inside `serve`, which settles the
     /// old connection before reporting it as `Lost`.
     PeerClosed {
-        reason: String,
+        reason: DisconnectReason,
         /// It echoes ours ([`is_our_close`]): the gateway read everything
         /// written before ours.
         echo: bool,
     },
-    /// The token is about to expire; log in again and reconnect now.
-    TokenRefresh,
+    /// The client replaced the connection (a token about to expire, a
+    /// message too big): log in again and reconnect now.
+    Handover(DisconnectReason),
 }
 
 enum IoEvent {
@@ -79,6 +82,47 @@ struct Conn {
     ws: WsStream,
     last_read: Instant,
     ping_sent: bool,
+    /// Data messages read on this connection so far.
+    data_seq: u64,
+    /// A message over the size limit was read: replace the connection.
+    too_big: bool,
+}
+
+impl Conn {
+    fn new(ws: WsStream) -> Self {
+        Self {
+            ws,
+            last_read: Instant::now(),
+            ping_sent: false,
+            data_seq: 0,
+            too_big: false,
+        }
+    }
+
+    /// Called for each data message read, in order: when it is the empty
+    /// stand-in of a message over the size limit (see
+    /// [`FrameGuard`](super::frame_guard::FrameGuard)), reports that and
+    /// returns true, and the message must be dropped.
+    fn drop_if_too_big(&mut self, shared: &Shared) -> bool {
+        let seq = self.data_seq;
+        self.data_seq += 1;
+        let guard = self.ws.get_mut();
+        if guard.next_oversized() != Some(seq) {
+            return false;
+        }
+        if let Some(Oversized { size, .. }) = guard.take_oversized() {
+            let limit = shared.config.max_message_size;
+            tracing::warn!(
+                size,
+                limit,
+                "dropped a message over the size limit; replacing the connection (1009)"
+            );
+            Counters::add(&shared.counters.messages_too_big, 1);
+            let _ = shared.events.send(Event::MessageTooBig { size, limit });
+        }
+        self.too_big = true;
+        true
+    }
 }
 
 pub(crate) struct Actor {
@@ -149,11 +193,9 @@ impl Actor {
                     let _ = self.shared.events.send(Event::Disconnected { reason });
                     false
                 }
-                Exit::TokenRefresh => {
-                    tracing::info!("token about to expire: logging in again");
-                    let _ = self.shared.events.send(Event::Disconnected {
-                        reason: "token refresh".into(),
-                    });
+                Exit::Handover(reason) => {
+                    tracing::info!(%reason, "replacing the connection");
+                    let _ = self.shared.events.send(Event::Disconnected { reason });
                     true
                 }
             };
@@ -270,24 +312,24 @@ impl Actor {
     }
 
     /// A connection that ended other than by `close()`: settle the ledger,
-    /// then reconnect (at once when it was being replaced for a new token).
-    fn connection_lost(&mut self, ending: Ending, reason: String, draining: bool) -> Exit {
+    /// then reconnect (at once when the client was replacing it).
+    fn connection_lost(
+        &mut self,
+        ending: Ending,
+        reason: DisconnectReason,
+        handover: Option<DisconnectReason>,
+    ) -> Exit {
         self.connection_ended(ending);
-        if draining {
-            Exit::TokenRefresh
-        } else {
-            Exit::Lost(reason)
+        match handover {
+            Some(why) => Exit::Handover(why),
+            None => Exit::Lost(reason),
         }
     }
 
     async fn serve(&mut self, ws: WsStream, refresh_at: Option<Instant>) -> Exit {
         let interval = self.shared.config.keepalive_interval;
         let dead_after = interval + self.shared.config.keepalive_timeout;
-        let mut conn = Conn {
-            ws,
-            last_read: Instant::now(),
-            ping_sent: false,
-        };
+        let mut conn = Conn::new(ws);
         let mut batch = Vec::with_capacity(WRITE_BATCH);
         let shared = self.shared.clone();
         let keepalive = sleep_until(conn.last_read + interval);
@@ -301,7 +343,9 @@ impl Actor {
         let confirm = sleep_until(Instant::now());
         tokio::pin!(confirm);
         let mut confirm_at: Option<Instant> = None;
-        let mut draining = false;
+        // Set while the client replaces this connection: its close frame is
+        // queued behind the data, and the gateway's answer is awaited.
+        let mut handover: Option<DisconnectReason> = None;
         // Created once: a cancellation future registers itself when first polled,
         // which should not happen on every turn of the loop.
         let shutdown = shared.shutdown.cancelled();
@@ -334,7 +378,7 @@ impl Actor {
             let ev = tokio::select! {
                 biased;
                 ev = poll_fn(|cx| poll_io(&mut conn, cx, &mut self.ledger, read_enabled, &shared.inbound, &mut self.staged, &shared)) => ev,
-                n = self.cmd_rx.recv_many(&mut batch, WRITE_BATCH), if outbox_room && !draining => {
+                n = self.cmd_rx.recv_many(&mut batch, WRITE_BATCH), if outbox_room && handover.is_none() => {
                     if n == 0 {
                         return Exit::Cancelled;
                     }
@@ -357,7 +401,7 @@ impl Actor {
                         conn.ping_sent = false;
                     } else if now >= conn.last_read + dead_after {
                         self.connection_ended(Ending::Unclean);
-                        return Exit::Lost(format!("no answer from the gateway for {dead_after:?}"));
+                        return Exit::Lost(DisconnectReason::KeepaliveTimeout { after: dead_after });
                     } else if now >= conn.last_read + interval && !conn.ping_sent {
                         self.ledger.push_control(WsMessage::Ping(Default::default()));
                         conn.ping_sent = true;
@@ -368,15 +412,15 @@ impl Actor {
                     keepalive.as_mut().reset(next.max(now + Duration::from_millis(1)));
                     IoEvent::Progress
                 }
-                () = &mut refresh, if refresh_at.is_some() => {
-                    if draining {
+                () = &mut refresh, if refresh_at.is_some() || handover.is_some() => {
+                    if let Some(why) = handover.take() {
                         self.connection_ended(Ending::Unclean);
-                        return Exit::TokenRefresh;
+                        return Exit::Handover(why);
                     }
                     // Hand over gracefully: no new frames on this connection, a
                     // close frame after those already queued, and the gateway's
                     // last messages still read until it answers.
-                    draining = true;
+                    handover = Some(DisconnectReason::TokenRefresh);
                     self.ledger.push_control(WsMessage::Close(Some(our_close())));
                     refresh.as_mut().reset(Instant::now() + DRAIN_LIMIT);
                     IoEvent::Progress
@@ -388,18 +432,26 @@ impl Actor {
                 () = &mut shutdown => return Exit::Cancelled,
                 () = &mut close_requested => IoEvent::CloseRequested,
             };
+            if conn.too_big && handover.is_none() {
+                // The message was dropped as it arrived; tell the gateway
+                // (1009) and move to a new connection the same graceful way.
+                handover = Some(DisconnectReason::MessageTooBig);
+                self.ledger
+                    .push_control(WsMessage::Close(Some(our_close_with(CloseCode::Size))));
+                refresh.as_mut().reset(Instant::now() + DRAIN_LIMIT);
+            }
             match ev {
                 IoEvent::Progress => {}
                 IoEvent::CloseRequested => return self.graceful_close(conn).await,
                 IoEvent::Exit(Exit::PeerClosed { reason, echo }) => {
-                    // The gateway's own close, or (draining) its answer to ours.
+                    // The gateway's own close, or (handing over) its answer to ours.
                     let ending = self
-                        .settle_after_close_frame(&mut conn, echo && draining)
+                        .settle_after_close_frame(&mut conn, echo && handover.is_some())
                         .await;
-                    return self.connection_lost(ending, reason, draining);
+                    return self.connection_lost(ending, reason, handover);
                 }
                 IoEvent::Exit(Exit::Lost(reason)) => {
-                    return self.connection_lost(Ending::Unclean, reason, draining);
+                    return self.connection_lost(Ending::Unclean, reason, handover);
                 }
                 IoEvent::Exit(exit) => return exit,
             }

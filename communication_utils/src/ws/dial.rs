@@ -17,10 +17,11 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use super::auth::{Authenticator, Token, tls_config};
 use super::config::WsConfig;
 use super::error::Error;
+use super::frame_guard::FrameGuard;
 use super::handshake::client_handshake;
 use super::uri::{redacted_ws_uri, ws_uri};
 
-pub(crate) type WsStream = WebSocketStream<BufReader<MaybeTlsStream<TcpStream>>>;
+pub(crate) type WsStream = WebSocketStream<FrameGuard<BufReader<MaybeTlsStream<TcpStream>>>>;
 
 /// Bytes read from the socket at once. tungstenite reads into what is left
 /// of its own buffer, and while frames handed to the handlers still point
@@ -100,6 +101,7 @@ impl Dialer {
             (host, uri.port_u16().unwrap_or(if c.tls { 443 } else { 80 }))
         };
         let tls = self.tls.clone();
+        let limit = c.max_message_size;
         let connecting = async move {
             let tcp = TcpStream::connect((host.as_str(), port))
                 .await
@@ -119,6 +121,7 @@ impl Dialer {
             };
             let mut stream = BufReader::with_capacity(READ_BUFFER, stream);
             client_handshake(&mut stream, &request).await?;
+            let stream = FrameGuard::new(stream, limit);
             Ok::<_, WsError>(
                 WebSocketStream::from_raw_socket(stream, Role::Client, Some(ws_config)).await,
             )

@@ -401,14 +401,21 @@ mod tests {
         let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
         send(&mut l, &["a", "b"]);
         l.push_control(WsMessage::Close(None));
-        assert_eq!(turn(&mut l, t0 + MARK_EVERY), None, "no ping after the close");
+        assert_eq!(
+            turn(&mut l, t0 + MARK_EVERY),
+            None,
+            "no ping after the close"
+        );
         l.push_control(WsMessage::Ping(Default::default()));
         assert!(l.pending.back().is_some_and(WsMessage::is_close));
         assert_eq!(l.flushed(), 2);
         assert_eq!(l.mark_due(), None, "the echo confirms, not a ping");
         assert_eq!(l.connection_ended(Ending::Clean), Settled::Nothing);
         send(&mut l, &["c"]);
-        assert!(turn(&mut l, t0 + MARK_EVERY * 2).is_some(), "a new connection pings again");
+        assert!(
+            turn(&mut l, t0 + MARK_EVERY * 2).is_some(),
+            "a new connection pings again"
+        );
     }
 
     #[test]

@@ -65,10 +65,23 @@ impl ConnectionState {
 pub enum Event {
     /// The websocket is open (first time or after a reconnect).
     Connected,
-    /// The connection was lost.
+    /// The connection was lost, or replaced on purpose (a reconnect follows
+    /// unless the client is closing).
     Disconnected {
-        /// Why, for humans.
-        reason: String,
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// A message from the gateway was over
+    /// [`WsConfig::max_message_size`](super::WsConfig::max_message_size). It
+    /// was discarded as it arrived (never held in memory), the messages
+    /// behind it were delivered, and the connection is closed with code 1009
+    /// and replaced at once, nothing lost either way.
+    MessageTooBig {
+        /// Its size in bytes (at least; for a fragmented message, what had
+        /// arrived when it went over).
+        size: u64,
+        /// The limit in force.
+        limit: usize,
     },
     /// A reconnect attempt is scheduled.
     Reconnecting {
@@ -116,6 +129,80 @@ pub enum Event {
     Closed,
 }
 
+/// Why a connection ended, as carried by [`Event::Disconnected`].
+///
+/// ```
+/// use ms_utils_communication::ws::DisconnectReason;
+/// let r = DisconnectReason::GatewayClosed { code: 1001, reason: "deploy".into() };
+/// assert!(r.is_gateway_close());
+/// assert_eq!(r.to_string(), "closed by the gateway (1001 deploy)");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The gateway sent a close frame of its own (a deploy's 1001, say).
+    GatewayClosed {
+        /// The close code (1005 when the frame had none).
+        code: u16,
+        /// The close frame's reason text.
+        reason: String,
+    },
+    /// The connection failed or ended without a close frame: a reset, an
+    /// end of stream, a read or write error.
+    Failed {
+        /// What failed, for humans (the I/O error's text).
+        detail: String,
+    },
+    /// Nothing came from the gateway for the keepalive interval plus its
+    /// timeout, a ping included.
+    KeepaliveTimeout {
+        /// How long it was silent.
+        after: Duration,
+    },
+    /// Replaced by a new connection because the token was about to expire.
+    TokenRefresh,
+    /// Closed by the client with code 1009 after a message over the size
+    /// limit (see [`Event::MessageTooBig`]).
+    MessageTooBig,
+}
+
+impl DisconnectReason {
+    /// True for [`DisconnectReason::GatewayClosed`].
+    pub fn is_gateway_close(&self) -> bool {
+        matches!(self, Self::GatewayClosed { .. })
+    }
+
+    /// True for [`DisconnectReason::KeepaliveTimeout`].
+    pub fn is_keepalive_timeout(&self) -> bool {
+        matches!(self, Self::KeepaliveTimeout { .. })
+    }
+
+    /// True when the client replaced the connection on purpose (token
+    /// refresh, an oversized message) rather than losing it.
+    pub fn is_handover(&self) -> bool {
+        matches!(self, Self::TokenRefresh | Self::MessageTooBig)
+    }
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::GatewayClosed { code, reason } if reason.is_empty() => {
+                write!(f, "closed by the gateway ({code})")
+            }
+            Self::GatewayClosed { code, reason } => {
+                write!(f, "closed by the gateway ({code} {reason})")
+            }
+            Self::Failed { detail } => write!(f, "connection failed: {detail}"),
+            Self::KeepaliveTimeout { after } => {
+                write!(f, "no answer from the gateway for {after:?}")
+            }
+            Self::TokenRefresh => f.write_str("token refresh"),
+            Self::MessageTooBig => f.write_str("closed after a message over the size limit"),
+        }
+    }
+}
+
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -130,6 +217,12 @@ impl fmt::Display for Event {
                     f,
                     "chunk dropped (job {}): {reason}",
                     job_id.as_deref().unwrap_or("?")
+                )
+            }
+            Event::MessageTooBig { size, limit } => {
+                write!(
+                    f,
+                    "message of {size} bytes over the limit of {limit} dropped"
                 )
             }
             Event::FrameDropped { len } => write!(f, "non-JSON text frame of {len} bytes dropped"),
@@ -176,6 +269,9 @@ pub struct Stats {
     pub chunk_jobs_completed: u64,
     /// Non-JSON text frames dropped.
     pub frames_dropped: u64,
+    /// Messages over the size limit, discarded as they arrived
+    /// ([`Event::MessageTooBig`]).
+    pub messages_too_big: u64,
     /// Handler calls that returned an error or panicked.
     pub handler_errors: u64,
     /// Messages written again on a new connection because the connection
@@ -202,6 +298,7 @@ pub(crate) struct Counters {
     pub(crate) chunks_ignored: AtomicU64,
     pub(crate) chunk_jobs_completed: AtomicU64,
     pub(crate) frames_dropped: AtomicU64,
+    pub(crate) messages_too_big: AtomicU64,
     pub(crate) handler_errors: AtomicU64,
     pub(crate) resent: AtomicU64,
     pub(crate) possibly_lost: AtomicU64,
@@ -225,6 +322,7 @@ impl Counters {
             chunks_ignored: r(&self.chunks_ignored),
             chunk_jobs_completed: r(&self.chunk_jobs_completed),
             frames_dropped: r(&self.frames_dropped),
+            messages_too_big: r(&self.messages_too_big),
             handler_errors: r(&self.handler_errors),
             resent: r(&self.resent),
             possibly_lost: r(&self.possibly_lost),

@@ -19,7 +19,7 @@ use crate::ws::dial::WsStream;
 use crate::ws::inbound::Inbound;
 use crate::ws::outbound::Ending;
 use crate::ws::queue::PushError;
-use crate::ws::state::Counters;
+use crate::ws::state::{Counters, DisconnectReason};
 
 impl Actor {
     /// A close frame came from the gateway: `echo` when it answered ours. The
@@ -62,6 +62,11 @@ impl Actor {
                     self.ledger.pong(&payload);
                     continue;
                 }
+                Some(Ok(WsMessage::Text(_) | WsMessage::Binary(_)))
+                    if conn.drop_if_too_big(&self.shared) =>
+                {
+                    continue;
+                }
                 Some(Ok(WsMessage::Text(t))) => Inbound::Text(t),
                 Some(Ok(WsMessage::Binary(b))) => Inbound::Binary(b),
                 Some(Ok(_)) => continue,
@@ -94,6 +99,11 @@ impl Actor {
                     tracing::debug!(%error, "closing connection failed");
                     return;
                 }
+                Some(Ok(WsMessage::Text(_) | WsMessage::Binary(_)))
+                    if conn.drop_if_too_big(&self.shared) =>
+                {
+                    continue;
+                }
                 Some(Ok(WsMessage::Text(t))) => Inbound::Text(t),
                 Some(Ok(WsMessage::Binary(b))) => Inbound::Binary(b),
                 Some(Ok(WsMessage::Pong(payload))) => {
@@ -121,9 +131,9 @@ impl Actor {
         self.drain_commands();
         match tokio::time::timeout_at(deadline, self.deliver_all(&mut conn)).await {
             Ok(Ok(())) => {}
-            Ok(Err(reason)) => {
+            Ok(Err(detail)) => {
                 self.connection_ended(Ending::Unclean);
-                return Exit::Lost(reason);
+                return Exit::Lost(DisconnectReason::Failed { detail });
             }
             Err(_) => {
                 tracing::warn!(
@@ -153,7 +163,9 @@ impl Actor {
         }
         self.connection_ended(ending);
         if ending == Ending::Unclean && self.ledger.has_undelivered() {
-            return Exit::Lost("the connection did not end cleanly while closing".into());
+            return Exit::Lost(DisconnectReason::Failed {
+                detail: "the connection did not end cleanly while closing".into(),
+            });
         }
         Exit::Close
     }
@@ -165,8 +177,13 @@ impl Actor {
 const CLOSE_REASON: &str = "ms_utils client closing";
 
 pub(super) fn our_close() -> CloseFrame {
+    our_close_with(CloseCode::Normal)
+}
+
+/// Our close frame with another code (1009 after a message too big).
+pub(super) fn our_close_with(code: CloseCode) -> CloseFrame {
     CloseFrame {
-        code: CloseCode::Normal,
+        code,
         reason: CLOSE_REASON.into(),
     }
 }

@@ -15,7 +15,7 @@ use crate::ws::client::Shared;
 use crate::ws::inbound::{Inbound, process};
 use crate::ws::outbound::Ledger;
 use crate::ws::queue::InboundQueue;
-use crate::ws::state::Counters;
+use crate::ws::state::{Counters, DisconnectReason};
 
 /// Drive the socket: writes first, then up to [`READ_BATCH`] reads.
 pub(super) fn poll_io(
@@ -37,7 +37,9 @@ pub(super) fn poll_io(
             true
         }
         Poll::Ready(Err(e)) => {
-            return Poll::Ready(IoEvent::Exit(Exit::Lost(format!("write failed: {e}"))));
+            return Poll::Ready(IoEvent::Exit(Exit::Lost(DisconnectReason::Failed {
+                detail: format!("write failed: {e}"),
+            })));
         }
     };
     if !read {
@@ -57,26 +59,35 @@ pub(super) fn poll_io(
         let msg = match conn.ws.poll_next_unpin(cx) {
             Poll::Pending => break Poll::Pending,
             Poll::Ready(None) => {
-                break Poll::Ready(IoEvent::Exit(Exit::Lost("connection closed".into())));
+                break Poll::Ready(IoEvent::Exit(Exit::Lost(DisconnectReason::Failed {
+                    detail: "connection ended without a close frame".into(),
+                })));
             }
             Poll::Ready(Some(Err(e))) => {
-                break Poll::Ready(IoEvent::Exit(Exit::Lost(format!("read failed: {e}"))));
+                break Poll::Ready(IoEvent::Exit(Exit::Lost(DisconnectReason::Failed {
+                    detail: format!("read failed: {e}"),
+                })));
             }
             Poll::Ready(Some(Ok(msg))) => msg,
         };
         got += 1;
         let frame = match msg {
+            WsMessage::Text(_) | WsMessage::Binary(_) if conn.drop_if_too_big(shared) => continue,
             WsMessage::Text(t) => Inbound::Text(t),
             WsMessage::Binary(b) => Inbound::Binary(b),
             WsMessage::Close(frame) => {
                 let echo = is_our_close(frame.as_ref());
-                let why = frame
-                    .map(|f| format!("{} {}", u16::from(f.code), f.reason))
-                    .unwrap_or_default();
-                break Poll::Ready(IoEvent::Exit(Exit::PeerClosed {
-                    reason: format!("closed by the gateway {why}"),
-                    echo,
-                }));
+                let reason = match frame {
+                    Some(f) => DisconnectReason::GatewayClosed {
+                        code: f.code.into(),
+                        reason: f.reason.as_str().to_owned(),
+                    },
+                    None => DisconnectReason::GatewayClosed {
+                        code: 1005,
+                        reason: String::new(),
+                    },
+                };
+                break Poll::Ready(IoEvent::Exit(Exit::PeerClosed { reason, echo }));
             }
             WsMessage::Pong(payload) => {
                 ledger.pong(&payload);
