@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use ms_utils_communication::ws::{Message, MicroServiceWs, Router, RunOptions, Strategy};
+use ms_utils_communication::ws::{
+    Event, HandlerFailure, Message, MicroServiceWs, Router, RunOptions, Strategy,
+};
 use ms_utils_dev::testing::LogCapture;
 use tokio::sync::{Notify, Semaphore};
 
@@ -194,6 +196,7 @@ async fn failing_and_panicking_handlers_are_counted_and_the_loop_goes_on() {
     let bob = connect(&gw, BOB).await;
     let alice = connect(&gw, ALICE).await;
     wait_connected(&gw, "bob").await;
+    let mut events = bob.events();
     let ok = Arc::new(AtomicUsize::new(0));
     let _run = {
         let ok = ok.clone();
@@ -228,15 +231,27 @@ async fn failing_and_panicking_handlers_are_counted_and_the_loop_goes_on() {
             .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{logs}"))
             .to_owned()
     };
-    let panicked = line("key=\"j0\"");
-    assert!(
-        panicked.contains("message handler panicked") && panicked.contains("handler bug"),
-        "{panicked}"
+    assert!(line("key=\"j0\"").contains("handler bug"));
+    assert!(line("key=\"j1\"").contains("handler failed"));
+    // And reported, typed, with the same key.
+    let mut failures = std::collections::BTreeMap::new();
+    while let Ok(event) = events.try_recv() {
+        if let Event::HandlerFailed { key, failure } = event {
+            failures.insert(key.unwrap(), failure);
+        }
+    }
+    assert_eq!(failures.len(), 20);
+    assert_eq!(
+        failures["j0"],
+        HandlerFailure::Panic {
+            message: "handler bug".into()
+        }
     );
-    let failed = line("key=\"j1\"");
-    assert!(
-        failed.contains("message handler failed") && failed.contains("handler failed"),
-        "{failed}"
+    assert_eq!(
+        failures["j1"],
+        HandlerFailure::Error {
+            message: "handler failed".into()
+        }
     );
 }
 

@@ -19,6 +19,7 @@ use super::connection::Actor;
 use super::delivery::Undelivered;
 use super::dial::Dialer;
 use super::error::Error;
+use super::in_flight::{self, InFlight};
 use super::inbound::{expire_chunks, process};
 use super::message::{Message, ms_send_task};
 use super::outbound::Command;
@@ -53,6 +54,15 @@ pub(crate) struct Shared {
     pub(crate) tasks: TaskTracker,
     /// The run loop and the handler tasks.
     pub(crate) handlers: TaskTracker,
+    /// Handler calls running now.
+    pub(crate) calls: InFlight,
+}
+
+impl Shared {
+    /// This client's identity, for [`in_flight::is_handler_of`].
+    pub(crate) fn id(self: &Arc<Self>) -> usize {
+        Arc::as_ptr(self) as usize
+    }
 }
 
 impl Shared {
@@ -224,6 +234,7 @@ impl MicroServiceWs {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             handlers: TaskTracker::new(),
+            calls: InFlight::default(),
         });
         let actor = Actor::new(shared.clone(), dialer, cmd_rx);
         // Connected before returning, so `is_connected()` is true right away.
@@ -605,6 +616,13 @@ impl MicroServiceWs {
     /// handle without `close()` does the same work, and logs undelivered
     /// messages at ERROR, with their count.)
     ///
+    /// # Handlers
+    /// Running handlers get the close timeout to finish. Called from inside
+    /// a handler of this client, `close()` waits for the other handlers, not
+    /// for the one calling it (which finishes after `close()` returns). A task
+    /// a handler spawns is not a handler: awaiting a `close()` there from the
+    /// handler waits for the handler itself, until the timeout.
+    ///
     /// # Errors
     /// [`Error::Undelivered`] with the messages not delivered (oldest first;
     /// only the first call gets them); [`Error::Timeout`] when handlers were
@@ -635,9 +653,14 @@ impl MicroServiceWs {
             self.closed().await;
         }
         // Handlers (and the run loop, which ends once the buffer is drained) get
-        // the bounded wait; then everything else is stopped.
+        // the bounded wait; then everything else is stopped. Called from a
+        // handler, close waits for the others, not for the one calling it.
         shared.handlers.close();
-        let waited = tokio::time::timeout(limit, shared.handlers.wait()).await;
+        let waited = if in_flight::is_handler_of(shared.id()) {
+            tokio::time::timeout(limit, shared.calls.at_most(1)).await
+        } else {
+            tokio::time::timeout(limit, shared.handlers.wait()).await
+        };
         shared.shutdown.cancel();
         shared.tasks.close();
         shared.tasks.wait().await;

@@ -10,6 +10,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
+use std::time::Duration;
 
 use futures_util::FutureExt as _;
 use futures_util::TryFutureExt as _;
@@ -21,9 +22,10 @@ use tracing::Instrument as _;
 use super::client::{MicroServiceWs, Shared};
 use super::error::Error;
 use super::gate::{Gate, GatePermit};
+use super::in_flight::as_handler_of;
 use super::inbound::process;
 use super::message::Message;
-use super::state::Counters;
+use super::state::{Counters, Event, HandlerFailure};
 
 /// What a handler may fail with; logged with the message's key, never fatal.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
@@ -98,6 +100,7 @@ pub struct RunOptions {
     strategy: Strategy,
     key: Option<KeyFn>,
     concurrency: Option<usize>,
+    deadline: Option<Duration>,
 }
 
 impl fmt::Debug for RunOptions {
@@ -106,6 +109,7 @@ impl fmt::Debug for RunOptions {
             .field("strategy", &self.strategy)
             .field("custom_key", &self.key.is_some())
             .field("concurrency", &self.concurrency)
+            .field("deadline", &self.deadline)
             .finish()
     }
 }
@@ -155,6 +159,25 @@ impl RunOptions {
     /// ```
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = Some(n.max(1));
+        self
+    }
+
+    /// How long one handler call may run. A call past it is cancelled at
+    /// its next await, counted ([`Stats::handler_timeouts`](super::Stats::handler_timeouts)
+    /// and `handler_errors`), logged and reported
+    /// ([`Event::HandlerFailed`](super::Event::HandlerFailed)); its
+    /// concurrency slot goes to the next message. A call that computes
+    /// without awaiting cannot be cancelled before it awaits: run such work
+    /// with `tokio::task::spawn_blocking`. Default: none.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use ms_utils_communication::ws::RunOptions;
+    /// let o = RunOptions::new().deadline(Duration::from_secs(30));
+    /// # let _ = o;
+    /// ```
+    pub fn deadline(mut self, limit: Duration) -> Self {
+        self.deadline = Some(limit);
         self
     }
 
@@ -347,7 +370,13 @@ async fn worker<H: Handler>(
         };
         if let Some(msg) = process(&shared, frame) {
             let key = options.key_of(&msg);
-            let call = invoke(&shared, &*handler, msg, key);
+            if !local.is_empty() && shared.inbound.has_idle_consumers() {
+                // Other workers wait while this one holds frames: theirs
+                // now, before a call that may compute for a long time
+                // without awaiting (which the put-back below cannot catch).
+                shared.inbound.put_back(&mut local);
+            }
+            let call = invoke(&shared, &*handler, msg, key, options.deadline);
             tokio::pin!(call);
             let first = poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
             if first.is_pending() {
@@ -413,27 +442,51 @@ fn panic_text(payload: &(dyn Any + Send)) -> &str {
         .unwrap_or("(non-string panic)")
 }
 
-async fn invoke<H: Handler>(shared: &Shared, handler: &H, msg: Message, key: Option<String>) {
+/// One handler call: caught (error, panic), bounded (`deadline`), counted
+/// in flight, and marked as this client's handler (see `close()`).
+async fn invoke<H: Handler>(
+    shared: &Arc<Shared>,
+    handler: &H,
+    msg: Message,
+    key: Option<String>,
+    deadline: Option<Duration>,
+) {
+    let _in_flight = shared.calls.enter();
     let span = tracing::debug_span!("ws_message", key = key.as_deref());
-    let outcome = AssertUnwindSafe(handler.call(msg))
-        .catch_unwind()
-        .instrument(span)
-        .await;
+    let call = as_handler_of(
+        shared.id(),
+        AssertUnwindSafe(handler.call(msg)).catch_unwind(),
+    )
+    .instrument(span);
+    let outcome = match deadline {
+        None => call.await,
+        Some(limit) => match tokio::time::timeout(limit, call).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                Counters::add(&shared.counters.handler_timeouts, 1);
+                fail(shared, key, HandlerFailure::TimedOut { after: limit });
+                return;
+            }
+        },
+    };
     match outcome {
         Ok(Ok(())) => {}
         Ok(Err(error)) => {
-            Counters::add(&shared.counters.handler_errors, 1);
-            tracing::error!(key = key.as_deref().unwrap_or("-"), %error, "message handler failed");
+            let message = error.to_string();
+            fail(shared, key, HandlerFailure::Error { message });
         }
         Err(panic) => {
-            Counters::add(&shared.counters.handler_errors, 1);
-            tracing::error!(
-                key = key.as_deref().unwrap_or("-"),
-                panic = panic_text(&*panic),
-                "message handler panicked"
-            );
+            let message = panic_text(&*panic).to_owned();
+            fail(shared, key, HandlerFailure::Panic { message });
         }
     }
+}
+
+/// Count, log and report a failed handler call.
+fn fail(shared: &Shared, key: Option<String>, failure: HandlerFailure) {
+    Counters::add(&shared.counters.handler_errors, 1);
+    tracing::error!(key = key.as_deref().unwrap_or("-"), %failure, "message handler failed");
+    let _ = shared.events.send(Event::HandlerFailed { key, failure });
 }
 
 /// Per-key bookkeeping of the Queue, Replace and Ignore strategies.
@@ -459,9 +512,9 @@ impl Keyed {
         permit: GatePermit,
     ) {
         let Some(key) = options.key_of(&msg) else {
-            let (shared, handler) = (shared.clone(), handler.clone());
+            let (shared, handler, deadline) = (shared.clone(), handler.clone(), options.deadline);
             shared.clone().handlers.spawn(async move {
-                invoke(&shared, &*handler, msg, None).await;
+                invoke(&shared, &*handler, msg, None, deadline).await;
                 drop(permit);
             });
             return;
@@ -482,6 +535,7 @@ impl Keyed {
                         running.abort();
                     }
                 }
+                let deadline = options.deadline;
                 let task = {
                     let (shared, handler, slots_ref, key) = (
                         shared.clone(),
@@ -492,7 +546,7 @@ impl Keyed {
                     shared.clone().handlers.spawn(async move {
                         let (mut msg, mut permit) = (msg, permit);
                         loop {
-                            invoke(&shared, &*handler, msg, Some(key.clone())).await;
+                            invoke(&shared, &*handler, msg, Some(key.clone()), deadline).await;
                             drop(permit);
                             let mut slots = slots_ref.lock().unwrap_or_else(|p| p.into_inner());
                             let Some(slot) = slots.get_mut(&key) else {

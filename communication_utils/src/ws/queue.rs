@@ -11,7 +11,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
@@ -27,6 +27,8 @@ pub(crate) struct InboundQueue {
     arrived: Notify,
     /// Signalled when a full queue gets room (or closes).
     room: Notify,
+    /// `State::waiting`, readable without the lock.
+    idle: AtomicUsize,
 }
 
 #[derive(Debug)]
@@ -74,6 +76,7 @@ impl InboundQueue {
             closed: AtomicBool::new(false),
             arrived: Notify::new(),
             room: Notify::new(),
+            idle: AtomicUsize::new(0),
         }
     }
 
@@ -257,6 +260,7 @@ impl InboundQueue {
             let must_wait = st.items.is_empty() && !self.closed.load(Ordering::Acquire);
             if must_wait {
                 st.waiting += 1;
+                self.idle.store(st.waiting, Ordering::Relaxed);
             }
             must_wait
         };
@@ -266,6 +270,12 @@ impl InboundQueue {
             notified.await;
         }
         true
+    }
+
+    /// True when some consumer waits for frames (a hint, read without the
+    /// lock: a consumer holding frames hands them on if so).
+    pub(crate) fn has_idle_consumers(&self) -> bool {
+        self.idle.load(Ordering::Relaxed) > 0
     }
 
     /// No more pushes; waiting consumers see the rest, then `None`.
@@ -282,6 +292,7 @@ impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         let mut st = self.0.lock();
         st.waiting = st.waiting.saturating_sub(1);
+        self.0.idle.store(st.waiting, Ordering::Relaxed);
     }
 }
 

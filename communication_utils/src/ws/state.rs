@@ -105,6 +105,15 @@ pub enum Event {
         /// Why.
         reason: super::chunks::ChunkDropReason,
     },
+    /// A handler call failed: returned an error, panicked, or ran past its
+    /// deadline ([`RunOptions::deadline`](super::RunOptions::deadline)).
+    HandlerFailed {
+        /// The message's key (its `jobId` unless
+        /// [`RunOptions::key`](super::RunOptions::key) says otherwise).
+        key: Option<String>,
+        /// What went wrong.
+        failure: HandlerFailure,
+    },
     /// A text frame that is not JSON was dropped.
     FrameDropped {
         /// Size of the dropped frame in bytes.
@@ -203,6 +212,44 @@ impl fmt::Display for DisconnectReason {
     }
 }
 
+/// How a handler call failed ([`Event::HandlerFailed`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use ms_utils_communication::ws::HandlerFailure;
+/// let f = HandlerFailure::TimedOut { after: Duration::from_secs(30) };
+/// assert_eq!(f.to_string(), "ran past its deadline of 30s");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandlerFailure {
+    /// It returned an error.
+    Error {
+        /// The error, displayed.
+        message: String,
+    },
+    /// It panicked.
+    Panic {
+        /// The panic's message, when it was a string.
+        message: String,
+    },
+    /// It ran past its deadline and was cancelled (at its next await).
+    TimedOut {
+        /// The deadline.
+        after: Duration,
+    },
+}
+
+impl fmt::Display for HandlerFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Error { message } => write!(f, "returned an error: {message}"),
+            Self::Panic { message } => write!(f, "panicked: {message}"),
+            Self::TimedOut { after } => write!(f, "ran past its deadline of {after:?}"),
+        }
+    }
+}
+
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -224,6 +271,9 @@ impl fmt::Display for Event {
                     f,
                     "message of {size} bytes over the limit of {limit} dropped"
                 )
+            }
+            Event::HandlerFailed { key, failure } => {
+                write!(f, "handler for {} {failure}", key.as_deref().unwrap_or("-"))
             }
             Event::FrameDropped { len } => write!(f, "non-JSON text frame of {len} bytes dropped"),
             Event::Resent { count } => {
@@ -272,8 +322,12 @@ pub struct Stats {
     /// Messages over the size limit, discarded as they arrived
     /// ([`Event::MessageTooBig`]).
     pub messages_too_big: u64,
-    /// Handler calls that returned an error or panicked.
+    /// Handler calls that returned an error, panicked or ran past their
+    /// deadline.
     pub handler_errors: u64,
+    /// Of those, calls cancelled at their deadline
+    /// ([`RunOptions::deadline`](super::RunOptions::deadline)).
+    pub handler_timeouts: u64,
     /// Messages written again on a new connection because the connection
     /// they were written on ended before confirming them
     /// ([`DeliveryMode::AtLeastOnce`](super::DeliveryMode::AtLeastOnce)): an
@@ -300,6 +354,7 @@ pub(crate) struct Counters {
     pub(crate) frames_dropped: AtomicU64,
     pub(crate) messages_too_big: AtomicU64,
     pub(crate) handler_errors: AtomicU64,
+    pub(crate) handler_timeouts: AtomicU64,
     pub(crate) resent: AtomicU64,
     pub(crate) possibly_lost: AtomicU64,
 }
@@ -324,6 +379,7 @@ impl Counters {
             frames_dropped: r(&self.frames_dropped),
             messages_too_big: r(&self.messages_too_big),
             handler_errors: r(&self.handler_errors),
+            handler_timeouts: r(&self.handler_timeouts),
             resent: r(&self.resent),
             possibly_lost: r(&self.possibly_lost),
         }
