@@ -40,6 +40,20 @@ pub(crate) enum Command {
 /// pings would otherwise make the client keep everything it ever sent.
 const MAX_UNCONFIRMED_BYTES: usize = 64 << 20;
 
+/// The write window: no new write turn starts while this many bytes, or
+/// [`WINDOW_FRAMES`] frames, are written and unconfirmed. It bounds what an
+/// unclean end can leave unread (written again at least once, or reported
+/// at most once) to about a socket buffer's worth, where the kernel alone
+/// would allow its send buffer, the gateway's receive buffer and whatever
+/// the gateway took from its socket without processing. Pings go every
+/// [`MARK_FRAMES`], so several are in flight within a window and a gateway
+/// that keeps reading keeps it open: the window costs throughput only when
+/// the gateway stops reading, which is when it should.
+pub(crate) const WINDOW_BYTES: usize = 4 << 20;
+
+/// The write window in frames (see [`WINDOW_BYTES`]).
+pub(crate) const WINDOW_FRAMES: usize = 8192;
+
 /// Payload size of a confirmation ping: a big-endian sequence number. The
 /// keepalive's pings are empty, so the two cannot be confused.
 const MARK_LEN: usize = 8;
@@ -85,6 +99,8 @@ pub(crate) struct Ledger {
     pending: VecDeque<WsMessage>,
     /// How many of `pending` were handed to the socket since the last flush.
     started: usize,
+    /// How many of `pending` this write turn hands over.
+    turn_len: usize,
     unconfirmed: VecDeque<WsMessage>,
     unconfirmed_bytes: usize,
     accepted: u64,
@@ -119,6 +135,7 @@ impl Ledger {
             mode,
             pending: VecDeque::new(),
             started: 0,
+            turn_len: 0,
             unconfirmed: VecDeque::new(),
             unconfirmed_bytes: 0,
             accepted: 0,
@@ -190,11 +207,21 @@ impl Ledger {
             return Poll::Ready(Ok(0));
         }
         if self.started == 0 {
-            // A new write turn: its confirmation ping, if it takes one, goes
-            // in the same flush.
-            self.mark_turn(Instant::now(), false);
+            if self.window_full() {
+                // Nothing new until a pong confirms; a ping covering what is
+                // written must be on its way, or none would ever come.
+                if !self.mark_written(Instant::now()) {
+                    return Poll::Ready(Ok(0));
+                }
+                self.turn_len = 1;
+            } else {
+                // A new write turn: its confirmation ping, if it takes one,
+                // goes in the same flush.
+                self.mark_turn(Instant::now(), false);
+                self.turn_len = self.pending.len();
+            }
         }
-        while self.started < self.pending.len() {
+        while self.started < self.turn_len {
             ready!(ws.poll_ready_unpin(cx))?;
             ws.start_send_unpin(self.pending[self.started].clone())?;
             self.started += 1;
@@ -235,6 +262,24 @@ impl Ledger {
             self.unconfirmed_bytes -= frame.len();
             self.confirmed += 1;
         }
+    }
+
+    /// True when the unconfirmed frames fill the write window.
+    pub(crate) fn window_full(&self) -> bool {
+        self.unconfirmed_bytes >= WINDOW_BYTES || self.unconfirmed.len() >= WINDOW_FRAMES
+    }
+
+    /// Queues, first, a confirmation ping for everything written, unless one
+    /// in flight covers it already. True when one was queued.
+    fn mark_written(&mut self, now: Instant) -> bool {
+        if self.written <= self.covered() || self.marks.len() >= MAX_MARKS || self.closing {
+            return false;
+        }
+        self.marks.push_back(self.written);
+        self.last_mark = Some(now);
+        self.pending
+            .push_front(WsMessage::Ping(self.written.to_be_bytes().to_vec().into()));
+        true
     }
 
     /// The highest sequence number a ping in flight will confirm.
@@ -390,6 +435,38 @@ mod tests {
         l.pong(&mark);
         assert_eq!(l.unconfirmed_len(), 0);
         assert!(l.has_undelivered(), "c is not written yet");
+    }
+
+    /// Past the write window no new turn starts; one ping for what is
+    /// written goes first, and its pong opens the window again.
+    #[test]
+    fn a_full_window_holds_new_turns_back_until_a_pong() {
+        let t0 = Instant::now();
+        let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
+        let big = "x".repeat(WINDOW_BYTES / 4);
+        let texts: Vec<&str> = vec![big.as_str(); 4];
+        send(&mut l, &texts);
+        // One turn of four frames takes its ping (the first turn is due one).
+        let first = turn(&mut l, t0).unwrap();
+        assert_eq!(l.flushed(), 4);
+        assert!(l.window_full());
+        send(&mut l, &["late"]);
+        // The ping in flight covers what is written: nothing to do.
+        assert!(!l.mark_written(t0));
+        l.pong(&first);
+        assert!(!l.window_full());
+        assert_eq!(l.unconfirmed_len(), 0);
+        // Fill it again without a ping (a turn within MARK_EVERY of the last).
+        send(&mut l, &texts);
+        assert_eq!(turn(&mut l, t0), None);
+        l.flushed();
+        assert!(l.window_full());
+        // Now a ping for the written frames goes to the front, alone.
+        assert!(l.mark_written(t0));
+        assert!(
+            matches!(l.pending.front(), Some(WsMessage::Ping(p)) if p[..] == 9u64.to_be_bytes())
+        );
+        assert_eq!(l.marks.back(), Some(&9));
     }
 
     /// A token-refresh handover queues our close frame behind the data; a

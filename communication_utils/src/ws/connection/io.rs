@@ -50,8 +50,10 @@ pub(super) fn poll_io(
         };
     }
     let mut got = 0u64;
-    // A pong read below may queue the next confirmation ping.
+    // A pong read below may queue the next confirmation ping, or open the
+    // write window.
     let pending_before = ledger.pending_len();
+    let blocked = ledger.window_full() && ledger.pending_len() > 0;
     let result = loop {
         if staged.len() >= READ_BATCH || got as usize >= READ_BATCH {
             break Poll::Ready(IoEvent::Progress);
@@ -128,8 +130,10 @@ pub(super) fn poll_io(
         // The buffer is full: stop reading; the room branch resumes.
         return Poll::Ready(IoEvent::Progress);
     }
-    if result.is_pending() && (wrote || ledger.pending_len() > pending_before) {
-        // Written, or something to write now (a confirmation ping): go round again.
+    let opened = blocked && !ledger.window_full();
+    if result.is_pending() && (wrote || opened || ledger.pending_len() > pending_before) {
+        // Written, or something to write now (a confirmation ping, frames
+        // the window held back): go round again.
         return Poll::Ready(IoEvent::Progress);
     }
     result
