@@ -1,5 +1,5 @@
 //! `ws_bench`: `MicroServiceWs` against a bare tokio-tungstenite client (and,
-//! optionally, the Python original) on the PROTOCOL §4 bench commands.
+//! optionally, the Python original) on the bench commands ([protocol: development gateway](ms_utils::communication_utils::protocol#development-gateway)).
 //!
 //! ```text
 //! cargo run --release --example ws_bench -- [--host H:P --user U --password P]

@@ -3,6 +3,8 @@
 //!
 //! - [`ws`] (feature `ws`): `MicroServiceWs`, the gateway client.
 //! - [`s3`] (feature `s3`): `S3BucketClient`, the bucket client.
+//! - [`protocol`]: the gateway protocol these clients speak, written down
+//!   (login, envelopes, chunking, embedding jobs, delivery).
 //!
 //! The development gateway and S3 server used by the tests live in the
 //! `ms_utils_dev` crate (`ms_utils::dev` with the `test-util` feature).
@@ -14,6 +16,10 @@ pub mod ws;
 
 #[cfg(feature = "s3")]
 pub mod s3;
+
+// A document, no code: the gateway protocol, in `protocol.md` beside this file.
+#[doc = include_str!("protocol.md")]
+pub mod protocol {}
 
 // The two clients at the crate root, as in the Python package
 // (`from ms_utils.communication_utils import MicroServiceWs, S3BucketClient`).

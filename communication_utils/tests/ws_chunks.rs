@@ -1,4 +1,4 @@
-//! Chunked messages through the wire (PROTOCOL §3.1): reassembly of what the
+//! Chunked messages through the wire ([protocol: chunking](ms_utils_communication::protocol#chunking)): reassembly of what the
 //! gateway chunks, both piece forms, every defect, the bounds, expiry, and
 //! sending chunks.
 

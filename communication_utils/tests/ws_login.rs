@@ -1,4 +1,4 @@
-//! Logging in (PROTOCOL §1): success, refused credentials, transient 5xx.
+//! Logging in ([protocol: login](ms_utils_communication::protocol#login)): success, refused credentials, transient 5xx.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! `send_encoding_job` and `download_data` (PROTOCOL §3.3).
+//! `send_encoding_job` and `download_data` ([protocol: embedding jobs](ms_utils_communication::protocol#embedding-jobs)).
 
 use ms_utils_communication::s3::{DownloadOptions, S3BucketClient, UploadOptions};
 use ms_utils_communication::ws::{MicroServiceWs, to_python_json};
@@ -58,7 +58,7 @@ impl Drop for InputCleanup<'_> {
     }
 }
 
-/// Run one embedding job (PROTOCOL §3.3): upload `job.texts` as a JSON array
+/// Run one embedding job ([protocol: embedding jobs](ms_utils_communication::protocol#embedding-jobs)): upload `job.texts` as a JSON array
 /// to `bucket`/`encoder/<uuid4>.json`, send the task to `workers_manager`
 /// (the original's exact JSON), wait for the job's outcome on `tracker`, then
 /// download the result file, delete it, and return the vectors with the

@@ -37,7 +37,7 @@
 //! }
 //! ```
 //!
-//! # What it does (PROTOCOL §3.3)
+//! # What it does ([protocol: embedding jobs](ms_utils_communication::protocol#embedding-jobs))
 //!
 //! [`send_encoding_job`] uploads the texts as a JSON array to
 //! `encoder/<uuid4>.json`, sends `workers_manager` the task the Python
@@ -60,7 +60,7 @@
 //!
 //! # Also here
 //! - [`codec`]: base64 helpers, [`chunk_messages`](codec::chunk_messages)
-//!   (PROTOCOL §3.1) and [`jwt_claims`](codec::jwt_claims).
+//!   ([protocol: chunking](ms_utils_communication::protocol#chunking)) and [`jwt_claims`](codec::jwt_claims).
 //!
 //! A `workers_manager` stand-in that answers these jobs without a GPU, for
 //! development and tests, is in the `ms_utils_dev` crate

@@ -1,5 +1,5 @@
 //! The parameters of an embedding job and the task sent for it to
-//! `workers_manager` (PROTOCOL §3.3).
+//! `workers_manager` ([protocol: embedding jobs](ms_utils_communication::protocol#embedding-jobs)).
 
 use std::time::Duration;
 

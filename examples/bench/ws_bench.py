@@ -1,5 +1,5 @@
 """Baseline for examples/ws_bench.rs: the Python original's MicroServiceWs
-(PyPI msutils-lib 1.0.7) running the same PROTOCOL §4 bench scenarios
+(PyPI msutils-lib 1.0.7) running the same bench scenarios (communication_utils/src/protocol.md, "Development gateway")
 against the same gateway. Prints one JSON line in ws_bench's format.
 
 Run by ws_bench when --python PATH is given (or MS_UTILS_PYTHON is set);

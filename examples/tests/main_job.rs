@@ -1,16 +1,19 @@
 //! The README's first command, `cargo run --example gateway_consumer` with no
-//! environment, runs this same code: the example file is compiled in here
-//! and its demonstration driven end to end.
+//! environment, runs this same code: the example's files are compiled in
+//! here (`gateway_consumer_demo.rs`, which holds the copied service
+//! `gateway_consumer.rs` as a module) and its demonstration driven end to end.
 
 #[allow(dead_code)]
-#[path = "../gateway_consumer.rs"]
-mod gateway_consumer;
+#[path = "../gateway_consumer_demo.rs"]
+mod demo;
+
+use demo::gateway_consumer;
 
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_main_job_runs_an_embedding_job_and_a_task_round_trip_and_ends() {
-    let report = tokio::time::timeout(Duration::from_secs(90), gateway_consumer::run_local_demo())
+    let report = tokio::time::timeout(Duration::from_secs(90), demo::run_local_demo())
         .await
         .expect("the demonstration must end on its own")
         .expect("the demonstration succeeds");

@@ -1,7 +1,89 @@
 //! `ms_utils`: what every Rust microservice of the platform uses to talk to the
 //! rest of it: the gateway websocket client, the S3 bucket client, the common
-//! logger and the embedding-job helpers. This crate is the facade: it
-//! re-exports the workspace's crates, and cargo features pick the parts.
+//! logger and the embedding-job helpers. It is the Rust port of the Python
+//! `ms_utils` package (PyPI `msutils-lib`): a Rust and a Python service share
+//! the same gateway, buckets and log format.
+//!
+//! # Quick start
+//!
+//! One dependency is enough: tokio, serde_json and tracing come re-exported
+//! (`use ms_utils::{tokio, serde_json, tracing};`, and
+//! `#[tokio::main(crate = "ms_utils::tokio")]` for the runtime).
+//!
+//! ```toml
+//! [dependencies]
+//! ms_utils = "0.1"
+//! ```
+//!
+//! A service that logs, connects to the gateway, answers the tasks other
+//! services send it, and uploads a file to a bucket:
+//!
+//! ```no_run
+//! use ms_utils::communication_utils::s3::UploadOptions;
+//! use ms_utils::communication_utils::ws::{HandlerError, Message, WsConfigBuilder};
+//! use ms_utils::serde_json::json;
+//! use ms_utils::{Logger, MicroServiceWs, S3BucketClient, tokio, tracing};
+//!
+//! #[tokio::main(crate = "ms_utils::tokio")]
+//! async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//!     // The logger first. Keep the guard until the end: dropping it flushes the file.
+//!     let _guard = Logger::setup("my_service")?;
+//!
+//!     // Log in and connect (GATEWAY_HOST, GATEWAY_USER, GATEWAY_PASSWORD, GATEWAY_TLS).
+//!     let ms = MicroServiceWs::connect(WsConfigBuilder::from_env().build()?).await?;
+//!
+//!     // Each message goes to this handler, in a task of its own. A task
+//!     // (`ms-task`) is answered with a task back to its sender, same jobId.
+//!     let replier = ms.clone();
+//!     let run = ms.run(move |msg: Message| {
+//!         let ms = replier.clone();
+//!         async move {
+//!             if msg.event() != Some("ms-task") {
+//!                 return Ok(());
+//!             }
+//!             let task = msg.data().cloned().unwrap_or_default();
+//!             let field = |k: &str| task[k].as_str().unwrap_or_default().to_owned();
+//!             tracing::info!(from = %field("from"), job = %field("jobId"), "task received");
+//!             let answer = json!({"status": "ok", "echo": task["data"]});
+//!             ms.send_task_to_ms(&field("from"), &field("referenceId"), &field("jobId"), answer)
+//!                 .await?;
+//!             Ok::<(), HandlerError>(())
+//!         }
+//!     });
+//!
+//!     // The bucket (S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY): the
+//!     // object gets the same metadata as from a Python service.
+//!     let s3 = S3BucketClient::from_env("documents").await?;
+//!     s3.upload_file("report.pdf", "my-bucket", None, UploadOptions::new()).await?;
+//!
+//!     // Serve until Ctrl-C or SIGTERM, then close cleanly: what was sent is
+//!     // delivered, running handlers finish.
+//!     ms_utils::shutdown_signal().await;
+//!     ms.close().await?;
+//!     run.finished().await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! From there:
+//!
+//! - [`MicroServiceWs`]: sending ([`send`](MicroServiceWs::send),
+//!   [`send_task_to_ms`](MicroServiceWs::send_task_to_ms)), asking and
+//!   waiting for the answer ([`request`](MicroServiceWs::request)), routing
+//!   by event ([`Router`](communication_utils::ws::Router)), per-job
+//!   strategies, connection state and statistics; the module
+//!   [`communication_utils::ws`] says what the client guarantees.
+//! - [`S3BucketClient`]: downloads, metadata, listings, presigned URLs.
+//! - [`encoding_utils::send_encoding_job`]: embedding jobs through the
+//!   bucket and `workers_manager`.
+//! - [`Logger`] and [`time_it!`]: the log format and its options.
+//! - [`communication_utils::protocol`]: the gateway protocol itself (login,
+//!   message envelopes, chunking, embedding jobs, delivery guarantees).
+//! - [`dev`] (feature `test-util`): development gateway, S3 server and
+//!   `workers_manager` stand-in, in-process, for a service's own tests. Put
+//!   the feature in `[dev-dependencies]`.
+//!
+//! # Features
 //!
 //! | feature | default | module |
 //! |---|---|---|
@@ -88,7 +170,8 @@ pub use serde_json;
 /// re-exported for the same reason as [`tokio`]: `ms_utils::tracing::info!`.
 pub use tracing;
 
-// The README's code blocks are compiled and run as doctests.
+// The README's code blocks (this package's README, the one crates.io shows)
+// are compiled and run as doctests.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -1,4 +1,4 @@
-//! The development gateway (PROTOCOL §4): login, token-checked websocket,
+//! The development gateway ([protocol: development gateway](ms_utils_communication::protocol#development-gateway)): login, token-checked websocket,
 //! `ms-send-task` routing with chunked delivery of large messages, bench
 //! commands and fault injection, on one loopback port.
 //!
@@ -279,7 +279,7 @@ where
 ///
 /// Serves `POST /auth-ms/login` and websocket upgrades at any path (with
 /// `?token=`), routes `ms-send-task` by `data.to` to the connected user of
-/// that name, answers the bench commands of PROTOCOL §4, and takes faults
+/// that name, answers the bench commands of [protocol: development gateway](ms_utils_communication::protocol#development-gateway), and takes faults
 /// through [`DevGateway::faults`]. Stops on [`DevGateway::shutdown`] or when
 /// dropped.
 pub struct DevGateway {

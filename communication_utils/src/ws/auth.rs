@@ -1,4 +1,4 @@
-//! TLS setup shared by login and websocket, and the HTTP login (PROTOCOL §1).
+//! TLS setup shared by login and websocket, and the HTTP login ([protocol: login](crate::protocol#login)).
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Chunked messages (PROTOCOL §3.1): a bounded reassembler and the splitter.
+//! Chunked messages ([protocol: chunking](crate::protocol#chunking)): a bounded reassembler and the splitter.
 //!
 //! The core is pure: no I/O, no tasks, no clock of its own. The caller passes
 //! `now` into [`ChunkAssembler::push`] and [`ChunkAssembler::expire`], so TTL
@@ -168,7 +168,7 @@ struct Header {
     max_index: u64,
 }
 
-/// Bounded reassembly of chunked messages (PROTOCOL §3.1).
+/// Bounded reassembly of chunked messages ([protocol: chunking](crate::protocol#chunking)).
 ///
 /// Unlike the Python original, a repeated index is ignored instead of
 /// counted, an index out of range or a changed `max_index` drops the job,

@@ -170,7 +170,7 @@ impl MicroServiceWs {
         WsConfigBuilder::new(host)
     }
 
-    /// Log in (PROTOCOL §1), open the websocket (§2) and start the connection task.
+    /// Log in ([protocol: login](crate::protocol#login)), open the websocket ([protocol: connecting](crate::protocol#connecting)) and start the connection task.
     ///
     /// # Errors
     /// [`Error::BadCredentials`] at once when the gateway refuses the login (4xx)
@@ -354,7 +354,7 @@ impl MicroServiceWs {
         self.enqueue(WsMessage::Binary(data.into())).await
     }
 
-    /// Send a task to another microservice (PROTOCOL §3.2), byte-for-byte the
+    /// Send a task to another microservice ([protocol: tasks](crate::protocol#tasks)), byte-for-byte the
     /// JSON the Python original's `send_task_to_ms` sends.
     ///
     /// # Errors
@@ -379,7 +379,7 @@ impl MicroServiceWs {
         self.enqueue(WsMessage::Text(text.into())).await
     }
 
-    /// Send `value` as PROTOCOL §3.1 chunk messages (base64 pieces of
+    /// Send `value` as [chunk messages](crate::protocol#chunking) (base64 pieces of
     /// [`chunk_piece_size`](WsConfigBuilder::chunk_piece_size) bytes, one fresh
     /// `jobId`), for peers that reassemble chunks (this client does). Returns the
     /// chunk `jobId`.

@@ -236,7 +236,7 @@ impl WsConfigBuilder {
         }
     }
 
-    /// Login name and password (PROTOCOL §1).
+    /// Login name and password ([protocol: login](crate::protocol#login)).
     ///
     /// ```
     /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
@@ -429,7 +429,7 @@ impl WsConfigBuilder {
         self
     }
 
-    /// Limits of chunk reassembly (PROTOCOL §3.1).
+    /// Limits of chunk reassembly ([protocol: chunking](crate::protocol#chunking)).
     ///
     /// ```
     /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
@@ -537,7 +537,7 @@ impl WsConfigBuilder {
                 "path must be empty or start with `/`, without query or spaces",
             ));
         }
-        // The URI adds its own trailing slash (PROTOCOL §2).
+        // The URI adds its own trailing slash ([protocol: connecting](crate::protocol#connecting)).
         while c.path.ends_with('/') {
             c.path.pop();
         }

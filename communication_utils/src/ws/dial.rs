@@ -1,5 +1,5 @@
-//! Opening a connection: log in for a token (PROTOCOL §1), then the
-//! websocket (PROTOCOL §2), over TLS unless configured off.
+//! Opening a connection: log in for a token ([protocol: login](crate::protocol#login)), then the
+//! websocket ([protocol: connecting](crate::protocol#connecting)), over TLS unless configured off.
 
 use std::sync::Arc;
 

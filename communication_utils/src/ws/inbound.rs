@@ -1,4 +1,4 @@
-//! From frames to messages: JSON parsing, chunk reassembly (PROTOCOL §3.1) and
+//! From frames to messages: JSON parsing, chunk reassembly ([protocol: chunking](crate::protocol#chunking)) and
 //! request/reply correlation. Runs on whichever task consumes the frame (a
 //! handler task, `receive()`, or the connection task while requests are
 //! pending), so that parsing is spread over the runtime's workers instead of

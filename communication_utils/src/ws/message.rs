@@ -1,5 +1,5 @@
 //! Messages: what handlers receive ([`Message`]) and the `ms-send-task`
-//! envelope (PROTOCOL §3.2), serialized byte-for-byte like the Python
+//! envelope ([protocol: tasks](crate::protocol#tasks)), serialized byte-for-byte like the Python
 //! original's `json.dumps`.
 
 use std::io;
@@ -304,7 +304,7 @@ pub fn to_python_json<T: Serialize + ?Sized>(value: &T) -> Result<String, Error>
     })
 }
 
-/// The `ms-send-task` envelope of PROTOCOL §3.2, with the original's key order.
+/// The `ms-send-task` envelope of [protocol: tasks](crate::protocol#tasks), with the original's key order.
 #[derive(Serialize)]
 struct SendTask<'a, T: ?Sized> {
     event: &'static str,
@@ -323,7 +323,7 @@ struct TaskData<'a, T: ?Sized> {
     data: &'a T,
 }
 
-/// The text of an `ms-send-task` message (PROTOCOL §3.2), byte-for-byte what
+/// The text of an `ms-send-task` message ([protocol: tasks](crate::protocol#tasks)), byte-for-byte what
 /// the Python original's `send_task_to_ms` sends.
 ///
 /// # Errors

@@ -97,7 +97,7 @@ pub enum Event {
         /// Whether the gateway refused the credentials.
         bad_credentials: bool,
     },
-    /// A chunk message or a whole chunk job was dropped (PROTOCOL §3.1):
+    /// A chunk message or a whole chunk job was dropped ([protocol: chunking](crate::protocol#chunking)):
     /// a defect, a limit, an eviction to make room, or its TTL.
     ChunkDropped {
         /// The job, when known.

@@ -1,7 +1,7 @@
-//! The URLs of PROTOCOL §1-2, built by pure functions.
+//! The URLs of [protocol: login](crate::protocol#login) and [connecting](crate::protocol#connecting), built by pure functions.
 
 /// The websocket URI: `{ws|wss}://{host}{path}/?token={token}`, or without the
-/// query when `token` is `None` (PROTOCOL §2). The token is percent-encoded.
+/// query when `token` is `None` ([protocol: connecting](crate::protocol#connecting)). The token is percent-encoded.
 ///
 /// This string carries the token: never log it, log [`redacted_ws_uri`].
 ///
@@ -34,7 +34,7 @@ pub fn redacted_ws_uri(tls: bool, host: &str, path: &str, with_token: bool) -> S
     }
 }
 
-/// The login URL: `{http|https}://{host}/auth-ms/login` (PROTOCOL §1).
+/// The login URL: `{http|https}://{host}/auth-ms/login` ([protocol: login](crate::protocol#login)).
 ///
 /// ```
 /// use ms_utils_communication::ws::login_url;

@@ -1,5 +1,5 @@
-//! The HTTP side of the gateway: the login endpoint (PROTOCOL §1) and the
-//! websocket upgrade with its token check (§2), on one hyper connection.
+//! The HTTP side of the gateway: the login endpoint ([protocol: login](ms_utils_communication::protocol#login)) and the
+//! websocket upgrade with its token check ([protocol: connecting](ms_utils_communication::protocol#connecting)), on one hyper connection.
 
 use std::convert::Infallible;
 use std::sync::Arc;

@@ -444,7 +444,7 @@ async fn route_task(
 }
 
 /// A message as it goes to a client: whole, or as chunk messages when its
-/// serialization is above the threshold (PROTOCOL §4).
+/// serialization is above the threshold ([protocol: development gateway](ms_utils_communication::protocol#development-gateway)).
 pub(super) fn outbound_for(shared: &Shared, value: &Value) -> Outbound {
     let text = value.to_string();
     if text.len() > shared.settings.chunk_threshold {

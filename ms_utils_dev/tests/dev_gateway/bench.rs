@@ -1,4 +1,4 @@
-//! The bench commands of PROTOCOL §4.
+//! The bench commands of [protocol: development gateway](ms_utils_communication::protocol#development-gateway).
 
 use super::*;
 

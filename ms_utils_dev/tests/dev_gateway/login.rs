@@ -1,4 +1,4 @@
-//! Login (PROTOCOL §1) and the token check on the websocket upgrade (§2).
+//! Login ([protocol: login](ms_utils_communication::protocol#login)) and the token check on the websocket upgrade ([protocol: connecting](ms_utils_communication::protocol#connecting)).
 
 use super::*;
 

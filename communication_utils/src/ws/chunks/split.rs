@@ -1,11 +1,11 @@
-//! The sending side of PROTOCOL §3.1: one message cut into chunk messages.
+//! The sending side of [chunking](crate::protocol#chunking): one message cut into chunk messages.
 
 use base64::Engine as _;
 use serde_json::Value;
 
 use super::ChunkError;
 
-/// Splits `value`, serialized with `serde_json`, into PROTOCOL §3.1 chunk
+/// Splits `value`, serialized with `serde_json`, into [chunk](crate::protocol#chunking)
 /// messages of `piece_size` raw bytes each (the last may be shorter), every
 /// piece base64-encoded, all under `job_id`, `index` 0-based and `max_index`
 /// the number of chunks.
