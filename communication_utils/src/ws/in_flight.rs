@@ -3,7 +3,7 @@
 //! `close()` called from inside a handler does not wait for itself).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
@@ -16,6 +16,9 @@ tokio::task_local! {
 #[derive(Debug, Default)]
 pub(crate) struct InFlight {
     calls: AtomicUsize,
+    /// Someone waits in `at_most`: only then does a call's end notify (a
+    /// notification takes a lock, and every message ends a call).
+    watched: AtomicBool,
     fell: Notify,
 }
 
@@ -24,8 +27,10 @@ pub(crate) struct CallGuard<'a>(&'a InFlight);
 
 impl Drop for CallGuard<'_> {
     fn drop(&mut self) {
-        self.0.calls.fetch_sub(1, Ordering::AcqRel);
-        self.0.fell.notify_waiters();
+        self.0.calls.fetch_sub(1, Ordering::SeqCst);
+        if self.0.watched.load(Ordering::SeqCst) {
+            self.0.fell.notify_waiters();
+        }
     }
 }
 
@@ -37,11 +42,15 @@ impl InFlight {
 
     /// Resolves once at most `n` calls are in flight.
     pub(crate) async fn at_most(&self, n: usize) {
+        // Set before the count is read (both sequentially consistent, as is
+        // the decrement and its read of the flag): a call ending after the
+        // read sees the flag and notifies.
+        self.watched.store(true, Ordering::SeqCst);
         loop {
             let fell = self.fell.notified();
             tokio::pin!(fell);
             fell.as_mut().enable();
-            if self.calls.load(Ordering::Acquire) <= n {
+            if self.calls.load(Ordering::SeqCst) <= n {
                 return;
             }
             fell.await;
