@@ -323,11 +323,12 @@ async fn receive_is_refused_while_run_owns_the_messages() {
 }
 
 /// Whatever a handler logs is inside a `ws_message` span carrying the
-/// message's key. (current_thread: every task runs on this thread, so the
-/// thread-local subscriber sees all their events.)
+/// message's event, job id and sender, at the default level (info).
+/// (current_thread: every task runs on this thread, so the thread-local
+/// subscriber sees all their events.)
 #[tokio::test]
-async fn handlers_run_in_a_span_carrying_the_message_key() {
-    let (capture, _guard) = LogCapture::on_this_thread("debug");
+async fn handlers_run_in_a_span_carrying_event_job_and_sender() {
+    let (capture, _guard) = LogCapture::on_this_thread("info");
 
     let gw = gateway().await;
     let bob = connect(&gw, BOB).await;
@@ -353,8 +354,12 @@ async fn handlers_run_in_a_span_carrying_the_message_key() {
         .lines()
         .find(|l| l.contains("inside the handler"))
         .unwrap_or_else(|| panic!("the handler's event is captured:\n{logs}"));
-    assert!(
-        inside.contains("ws_message") && inside.contains("job-in-span"),
-        "{inside}"
-    );
+    for field in [
+        "ws_message",
+        "event=\"ms-task\"",
+        "job_id=\"job-in-span\"",
+        "from=\"alice\"",
+    ] {
+        assert!(inside.contains(field), "{field} in {inside}");
+    }
 }

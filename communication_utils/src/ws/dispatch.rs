@@ -452,7 +452,14 @@ async fn invoke<H: Handler>(
     deadline: Option<Duration>,
 ) {
     let _in_flight = shared.calls.enter();
-    let span = tracing::debug_span!("ws_message", key = key.as_deref());
+    // Every line a handler logs carries the message it handles (at the
+    // default level: a span that is off would hide them).
+    let span = tracing::info_span!(
+        "ws_message",
+        event = msg.event(),
+        job_id = msg.job_id(),
+        from = msg.sender()
+    );
     let call = as_handler_of(
         shared.id(),
         AssertUnwindSafe(handler.call(msg)).catch_unwind(),

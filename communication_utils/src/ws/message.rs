@@ -130,6 +130,18 @@ impl Message {
             .and_then(Value::as_str)
     }
 
+    /// The service that sent it: `data.from`, as the gateway writes it into
+    /// every `ms-task` (strings only).
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Message;
+    /// let m = Message::Json(serde_json::json!({"event": "ms-task", "data": {"from": "svc"}}));
+    /// assert_eq!(m.sender(), Some("svc"));
+    /// ```
+    pub fn sender(&self) -> Option<&str> {
+        field(self.data()?, "from")?.as_str()
+    }
+
     /// Deserialize the whole JSON message into `T`.
     ///
     /// # Errors

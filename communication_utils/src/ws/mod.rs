@@ -86,6 +86,7 @@ mod outbound;
 mod queue;
 mod router;
 mod state;
+mod task;
 mod uri;
 
 pub use backoff::ReconnectPolicy;
@@ -99,4 +100,5 @@ pub use jwt::{jwt_claims, jwt_expiry};
 pub use message::{Message, PythonFormatter, ms_send_task, to_python_json};
 pub use router::Router;
 pub use state::{ConnectionState, DisconnectReason, Event, HandlerFailure, Stats};
+pub use task::Task;
 pub use uri::{login_url, redacted_ws_uri, ws_uri};
