@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The ways users take ms_utils, each built for real in a throwaway service:
 #  - as a git submodule with a path dependency (ms_utils = { path = "ms_utils/ms_utils" }),
-#    whose src/main.rs is a copy of examples/gateway_consumer.rs (the copy-the-example way);
+#    whose src/main.rs is a copy of examples/gateway_consumer.rs (the copy-the-example way:
+#    it needs ms_utils with its default features and nothing else, no `test-util`);
 #  - the crates.io way is checked by `cargo package --workspace --exclude ms_utils_examples`
-#    in .gitlab-ci.yml (the packaged crates build alone), not here.
+#    (with verification: the packaged crates build alone) in .ci/run and .gitlab-ci.yml.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 tmp="$(mktemp -d)"
@@ -29,16 +30,27 @@ publish = false
 
 # Nothing but ms_utils: the copied example must build with this alone.
 [dependencies]
-ms_utils = { path = "ms_utils/ms_utils", features = ["test-util"] }
+ms_utils = { path = "ms_utils/ms_utils" }
 
 # A service that is a workspace of its own must keep the submodule's workspace
 # out of it (path dependencies under a workspace root otherwise become members).
 [workspace]
 exclude = ["ms_utils"]
 TOML
-cp "$repo/examples/gateway_consumer.rs" src/main.rs
-# The versions ms_utils was tested with.
-cp "$repo/Cargo.lock" Cargo.lock
+# The example and the lock file of that same commit.
+cp ms_utils/examples/gateway_consumer.rs src/main.rs
+# The versions ms_utils was tested with: its Cargo.lock, which cargo completes
+# with this service's own entry (and prunes of what the service does not use)
+# without resolving anything anew; that is checked, and the build is --locked.
+cp ms_utils/Cargo.lock Cargo.lock
+cargo metadata --format-version 1 >/dev/null
+pairs() { awk '/^name = /{n=$3} /^version = /{print n, $3}' "$1" | sort -u; }
+unexpected="$(comm -23 <(pairs Cargo.lock) <(pairs ms_utils/Cargo.lock) | grep -v '^"svc" ' || true)"
+if [ -n "$unexpected" ]; then
+    echo "the service resolved versions that are not in ms_utils' Cargo.lock:" >&2
+    echo "$unexpected" >&2
+    exit 1
+fi
 
-cargo build --quiet
+cargo build --quiet --locked
 echo "consumer built from a submodule path dependency with the copied example: ok"

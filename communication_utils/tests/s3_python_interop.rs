@@ -1,7 +1,8 @@
 //! Interop with the Python original (msutils-lib's boto3 `S3BucketClient`):
 //! objects written by one client are read by the other, byte for byte and
-//! with the metadata each expects. Skipped (with a message) unless
-//! `MS_UTILS_PYTHON` names a Python with `msutils-lib` installed.
+//! with the metadata each expects. Ignored unless asked for (`cargo test --
+//! --ignored`, as `.ci/run` does), with `MS_UTILS_PYTHON` naming a Python
+//! that has `msutils-lib` 1.0.7 installed.
 #![cfg(feature = "s3")]
 
 mod common_s3;
@@ -13,14 +14,10 @@ use common_s3::{TestS3, data, hex, sha256};
 use ms_utils_communication::s3::{DownloadOptions, UploadOptions};
 use serde_json::Value;
 
-fn python() -> Option<String> {
-    let py = std::env::var("MS_UTILS_PYTHON").ok();
-    if py.is_none() {
-        eprintln!(
-            "skipped: set MS_UTILS_PYTHON to a Python with msutils-lib (e.g. /work/pyenv/bin/python)"
-        );
-    }
-    py
+/// `MS_UTILS_PYTHON`; the tests that call this are `#[ignore]`d, so it is
+/// unset only when they are run on purpose without it.
+fn python() -> String {
+    std::env::var("MS_UTILS_PYTHON").unwrap_or_else(|_| panic!("this test needs the Python original: set MS_UTILS_PYTHON to a python with msutils-lib 1.0.7 (see .ci/run)"))
 }
 
 fn run_python(py: &str, t: &TestS3, cwd: &Path, args: &[&str]) -> Value {
@@ -46,8 +43,9 @@ fn run_python(py: &str, t: &TestS3, cwd: &Path, args: &[&str]) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Python original: set MS_UTILS_PYTHON to a python with msutils-lib 1.0.7 (see .ci/run)"]
 async fn python_upload_is_read_by_rust() {
-    let Some(py) = python() else { return };
+    let py = python();
     let t = TestS3::start().await;
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("from_python.json");
@@ -94,8 +92,9 @@ async fn python_upload_is_read_by_rust() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Python original: set MS_UTILS_PYTHON to a python with msutils-lib 1.0.7 (see .ci/run)"]
 async fn rust_upload_is_read_by_python() {
-    let Some(py) = python() else { return };
+    let py = python();
     let t = TestS3::start().await;
     let dir = tempfile::tempdir().unwrap();
     for (name, len) in [("rust_data.csv", 12_939_428usize), ("café.txt", 10)] {

@@ -3,8 +3,8 @@
 //! through the development gateway, and the Python side receives a large
 //! payload from Rust, chunked by the gateway.
 //!
-//! Runs when `MS_UTILS_PYTHON` names a python with msutils-lib installed
-//! (e.g. `MS_UTILS_PYTHON=/work/pyenv/bin/python`); skipped otherwise.
+//! Ignored unless asked for (`cargo test -- --ignored`, as `.ci/run` does),
+//! with `MS_UTILS_PYTHON` naming a python that has msutils-lib 1.0.7 installed.
 
 mod common;
 
@@ -51,14 +51,16 @@ fn serve(
 
 use ms_utils_dev::testing::hex;
 
+/// `MS_UTILS_PYTHON`; the tests that call this are `#[ignore]`d, so it is
+/// unset only when they are run on purpose without it.
+fn python() -> std::ffi::OsString {
+    std::env::var_os("MS_UTILS_PYTHON").unwrap_or_else(|| panic!("this test needs the Python original: set MS_UTILS_PYTHON to a python with msutils-lib 1.0.7 (see .ci/run)"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Python original: set MS_UTILS_PYTHON to a python with msutils-lib 1.0.7 (see .ci/run)"]
 async fn python_original_and_rust_exchange_tasks_and_a_chunked_payload() {
-    let Some(python) = std::env::var_os("MS_UTILS_PYTHON") else {
-        println!(
-            "skipped: set MS_UTILS_PYTHON to a python with msutils-lib installed to run the interop test"
-        );
-        return;
-    };
+    let python = python();
     let gw = gateway().await;
     let alice = connect(&gw, ALICE).await;
     let _run = serve(&alice);
@@ -142,11 +144,9 @@ async fn python_original_and_rust_exchange_tasks_and_a_chunked_payload() {
 }
 
 #[test]
+#[ignore = "needs the Python original: set MS_UTILS_PYTHON to a python with msutils-lib 1.0.7 (see .ci/run)"]
 fn send_task_envelope_is_byte_for_byte_what_python_sends() {
-    let Some(python) = std::env::var_os("MS_UTILS_PYTHON") else {
-        println!("skipped: set MS_UTILS_PYTHON to compare with the original's json.dumps");
-        return;
-    };
+    let python = python();
     // The original builds this dict in send_task_to_ms and sends json.dumps(dict).
     let program = r#"
 import json, sys

@@ -1,8 +1,9 @@
 //! Interop with the Python original: its `send_encoding_job` (msutils-lib
 //! 1.0.7), with the application handler it expects, gets its vectors from
 //! the Rust `workers_manager` stand-in through the development gateway and
-//! S3 server. Skipped (with a message) unless `MS_UTILS_PYTHON` names a
-//! Python with `msutils-lib` installed.
+//! S3 server. Ignored unless asked for (`cargo test -- --ignored`, as
+//! `.ci/run` does), with `MS_UTILS_PYTHON` naming a Python that has
+//! `msutils-lib` 1.0.7 installed.
 
 mod common;
 
@@ -15,13 +16,11 @@ use ms_utils_dev::worker::EmbeddingWorker;
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Python original: set MS_UTILS_PYTHON to a python with msutils-lib 1.0.7 (see .ci/run)"]
 async fn the_python_send_encoding_job_gets_its_vectors_from_the_rust_worker() {
-    let Ok(python) = std::env::var("MS_UTILS_PYTHON") else {
-        eprintln!(
-            "skipped: set MS_UTILS_PYTHON to a Python with msutils-lib (e.g. /work/pyenv/bin/python)"
-        );
-        return;
-    };
+    let python = std::env::var("MS_UTILS_PYTHON").unwrap_or_else(|_| {
+        panic!("this test needs the Python original: set MS_UTILS_PYTHON to a python with msutils-lib 1.0.7 (see .ci/run)")
+    });
     let servers = Servers::start().await;
     let _worker =
         EmbeddingWorker::new(servers.connect("workers_manager").await, servers.s3.clone()).serve();
