@@ -61,6 +61,8 @@ fn kind(e: &Error) -> &'static str {
         "not_found"
     } else if e.is_access_denied() {
         "access_denied"
+    } else if e.is_credentials() {
+        "credentials"
     } else if e.is_timeout() {
         "timeout"
     } else if e.is_transport() {

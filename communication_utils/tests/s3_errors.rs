@@ -36,9 +36,13 @@ async fn wrong_credentials_fail_fast_with_access_denied() {
             .unwrap_err();
         assert!(err.is_access_denied(), "{err:?}");
         assert!(
-            std::error::Error::source(&err).is_some(),
-            "the SDK error is kept"
+            !err.is_credentials(),
+            "keys were there, the server refused them"
         );
+        assert!(err.code().is_some(), "the server's code is kept: {err:?}");
+        assert_eq!(err.operation(), Some("PutObject"));
+        assert_eq!(err.bucket(), Some(t.bucket.as_str()));
+        assert_eq!(err.key(), Some("k"));
     }
     assert!(!t.client.exists(&t.bucket, "k").await.unwrap());
 }
@@ -85,7 +89,10 @@ async fn missing_key_and_missing_bucket_are_not_found() {
     let err = t.client.exists(&missing, "k").await.unwrap_err();
     assert!(err.is_not_found() && err.is_bucket_not_found(), "{err:?}");
     assert_eq!(err.code(), Some("NoSuchBucket"));
-    assert!(err.to_string().contains(&missing), "{err}");
+    // What failed is the bucket check, on the bucket alone.
+    assert_eq!(err.operation(), Some("HeadBucket"));
+    assert_eq!(err.bucket(), Some(missing.as_str()));
+    assert_eq!(err.key(), None);
     let err = t.client.get_file_metadata(&missing, "k").await.unwrap_err();
     assert!(err.is_bucket_not_found(), "{err:?}");
     let err = t
@@ -213,9 +220,99 @@ async fn unreachable_endpoint_is_a_transport_error() {
                 .max_attempts(1),
         )
         .await;
+    let endpoint = format!("http://127.0.0.1:{port}");
     let err = tokio::time::timeout(Duration::from_secs(10), client.list_buckets())
         .await
         .unwrap()
         .unwrap_err();
-    assert!(err.is_transport() || err.is_timeout(), "{err:?}");
+    assert!(err.is_transport() && err.is_connect(), "{err:?}");
+    assert_eq!(err.operation(), Some("ListBuckets"));
+    assert_eq!(err.endpoint(), Some(endpoint.as_str()));
+    assert_eq!(err.bucket(), None);
+
+    let err = tokio::time::timeout(Duration::from_secs(10), client.list_files("somebucket"))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    assert_eq!(err.operation(), Some("ListObjectsV2"));
+    assert_eq!(err.bucket(), Some("somebucket"));
+    assert_eq!(err.endpoint(), Some(endpoint.as_str()));
+    // What the `s3_transfer` example prints: where, once, and why (the
+    // operating system's words for a refused connection), once.
+    let refused = std::io::Error::from_raw_os_error(111).to_string();
+    let text = err.to_string();
+    for part in [err.operation(), err.bucket(), err.endpoint()] {
+        assert_eq!(text.matches(part.unwrap()).count(), 1, "{text}");
+    }
+    if cfg!(target_os = "linux") {
+        assert_eq!(text.matches(&refused).count(), 1, "{text}");
+    }
+    assert!(std::error::Error::source(&err).is_none(), "said once");
+}
+
+/// The child half of `missing_credentials_are_a_credentials_error`: runs only
+/// inside the re-executed test binary, where no credentials can be found.
+#[tokio::test]
+async fn missing_credentials_child() {
+    let Ok(endpoint) = std::env::var("MS_UTILS_S3_CHILD_ENDPOINT") else {
+        return;
+    };
+    let config = ms_utils_communication::s3::S3Config::builder()
+        .endpoint(&endpoint)
+        .max_attempts(1)
+        .build()
+        .unwrap();
+    let client = ms_utils_communication::s3::S3BucketClient::new("child", config)
+        .await
+        .unwrap();
+    let err = tokio::time::timeout(Duration::from_secs(20), client.list_files("somebucket"))
+        .await
+        .expect("no network wait: every provider of the chain is off")
+        .unwrap_err();
+    assert!(err.is_credentials(), "{err:?}");
+    assert!(!err.is_transport() && !err.is_access_denied(), "{err:?}");
+    assert_eq!(err.operation(), Some("ListObjectsV2"));
+    assert_eq!(err.bucket(), Some("somebucket"));
+    assert_eq!(err.endpoint(), Some(endpoint.as_str()));
+}
+
+/// No keys configured and none in the AWS chain: a typed credentials error
+/// before anything is sent, not a transport failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_credentials_are_a_credentials_error() {
+    let t = TestS3::start().await;
+    let (endpoint, _, _) = t.endpoint_and_keys();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
+        .args(["missing_credentials_child", "--exact", "--nocapture"])
+        .env("MS_UTILS_S3_CHILD_ENDPOINT", endpoint)
+        .env("AWS_CONFIG_FILE", "/nonexistent/ms-utils-aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/ms-utils-aws-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_ARN",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "S3_ACCESS_KEY_ID",
+        "S3_SECRET_ACCESS_KEY",
+    ] {
+        child.env_remove(var);
+    }
+    let out = child.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("1 passed"), "{text}");
 }

@@ -26,9 +26,9 @@ async fn progress_bar_follows_transfers_to_the_end() {
         .await
         .unwrap();
     assert!(up.parts > 1);
-    assert_eq!(up_bar.bar().length(), Some(len as u64));
-    assert_eq!(up_bar.bar().position(), len as u64);
-    assert!(up_bar.bar().is_finished());
+    assert_eq!(up_bar.length(), Some(len as u64));
+    assert_eq!(up_bar.position(), len as u64);
+    assert!(up_bar.is_finished());
 
     let down_bar = Arc::new(ProgressBarListener::new());
     let dir = tempfile::tempdir().unwrap();
@@ -43,8 +43,8 @@ async fn progress_bar_follows_transfers_to_the_end() {
         .await
         .unwrap();
     assert!(down.ranges > 1);
-    assert_eq!(down_bar.bar().position(), len as u64);
-    assert!(down_bar.bar().is_finished());
+    assert_eq!(down_bar.position(), len as u64);
+    assert!(down_bar.is_finished());
 
     // A stream of unknown length: the bar learns the total at the end.
     let stream_bar = Arc::new(ProgressBarListener::new());
@@ -58,6 +58,6 @@ async fn progress_bar_follows_transfers_to_the_end() {
         )
         .await
         .unwrap();
-    assert_eq!(stream_bar.bar().position(), len as u64);
-    assert!(stream_bar.bar().is_finished());
+    assert_eq!(stream_bar.position(), len as u64);
+    assert!(stream_bar.is_finished());
 }

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use ms_utils_communication::ws::{ConnectionState, MicroServiceWs, ReconnectPolicy};
+use ms_utils_communication::ws::{ConnectionState, MicroServiceWs, ReconnectPolicy, login_url};
 
 #[tokio::test]
 async fn login_ok_connects_and_the_gateway_sees_the_user() {
@@ -26,10 +26,12 @@ async fn wrong_password_fails_fast_with_a_typed_error() {
         .unwrap_err();
     assert!(err.is_bad_credentials(), "{err:?}");
     assert!(!err.is_transient());
-    let ms_utils_communication::ws::Error::BadCredentials { status, body } = &err else {
+    let ms_utils_communication::ws::Error::BadCredentials { status, body, .. } = &err else {
         panic!("{err:?}")
     };
     assert_eq!(*status, 401);
+    assert_eq!(err.status(), Some(401));
+    assert_eq!(err.url(), Some(login_url(false, &gw.host()).as_str()));
     // The gateway's answer travels with the error, for the operator to read.
     let body: serde_json::Value = serde_json::from_str(body).expect("the JSON body, whole");
     assert_eq!(body["statusCode"], 401, "{body}");
@@ -74,10 +76,11 @@ async fn login_500_is_transient_and_reported_when_retries_are_off() {
     .unwrap_err();
     assert!(err.is_transient(), "{err:?}");
     assert!(!err.is_bad_credentials());
-    let ms_utils_communication::ws::Error::LoginUnavailable { status, body } = &err else {
+    let ms_utils_communication::ws::Error::LoginUnavailable { status, body, .. } = &err else {
         panic!("{err:?}")
     };
     assert_eq!(*status, 503);
+    assert_eq!(err.url(), Some(login_url(false, &gw.host()).as_str()));
     assert!(body.contains("injected login failure"), "{body}");
 }
 
@@ -113,7 +116,7 @@ async fn nothing_listening_is_a_transient_connect_error() {
     gw.shutdown().await;
     let err = within(
         "connect",
-        MicroServiceWs::builder(host)
+        MicroServiceWs::builder(host.clone())
             .tls(false)
             .credentials("a", "b")
             .retry_initial_connect(false)
@@ -122,6 +125,42 @@ async fn nothing_listening_is_a_transient_connect_error() {
     .await
     .unwrap_err();
     assert!(err.is_transient(), "{err:?}");
+    // Where it went and why: a refused connection to the login URL.
+    assert!(err.is_connect(), "{err:?}");
+    assert!(!err.is_timeout() && !err.is_tls(), "{err:?}");
+    assert_eq!(err.url(), Some(login_url(false, &host).as_str()));
+    assert!(
+        std::error::Error::source(&err).is_none(),
+        "the cause is in the message, said once"
+    );
+}
+
+/// Without a login (no token needed), a refused connection is the
+/// websocket's, with its URL.
+#[tokio::test]
+async fn nothing_listening_for_the_websocket_is_a_connect_error() {
+    let gw = gateway().await;
+    let host = gw.host();
+    gw.shutdown().await;
+    let err = within(
+        "connect",
+        MicroServiceWs::builder(host.clone())
+            .tls(false)
+            .need_token(false)
+            .retry_initial_connect(false)
+            .connect(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_connect() && err.is_transient(), "{err:?}");
+    assert!(
+        matches!(err, ms_utils_communication::ws::Error::Connect { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.url(),
+        Some(ms_utils_communication::ws::redacted_ws_uri(false, &host, "", false).as_str())
+    );
 }
 
 #[tokio::test]
@@ -221,7 +260,7 @@ async fn a_transport_failure_is_retried_with_backoff_by_default() {
     let started = tokio::time::Instant::now();
     let err = within(
         "connect",
-        MicroServiceWs::builder(host)
+        MicroServiceWs::builder(host.clone())
             .tls(false)
             .credentials(ALICE.0, ALICE.1)
             .reconnect(policy.clone())
@@ -234,6 +273,11 @@ async fn a_transport_failure_is_retried_with_backoff_by_default() {
     };
     assert_eq!(*attempts, 5);
     assert!(last.is_transient(), "{last:?}");
+    assert!(
+        err.is_connect(),
+        "the last attempt's kind shows through: {err:?}"
+    );
+    assert_eq!(err.url(), Some(login_url(false, &host).as_str()));
     // Four waits between five attempts, each under its ceiling
     // (0.5 + 1 + 2 + 4 s), and not all of them nothing (full jitter).
     let waited = started.elapsed();

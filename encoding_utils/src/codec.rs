@@ -1,5 +1,5 @@
-//! The small codecs the rest uses: base64 (standard and URL-safe), PROTOCOL
-//! §3.1 chunk messages, and JWT claims. All pure.
+//! The small codecs the rest uses: base64 (standard and URL-safe),
+//! [chunk messages](ms_utils_communication::protocol#chunking), and JWT claims. All pure.
 //!
 //! [`chunk_messages`] cuts a JSON value into chunk messages that the
 //! receiving side's [`ChunkAssembler`] puts back together, in any arrival

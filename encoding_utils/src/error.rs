@@ -1,5 +1,14 @@
 //! The one error type of the embedding-job helpers and codecs.
+//!
+//! How causes are reported (one rule for `ws::Error`, `s3::Error`,
+//! `ms_utils_encoding::Error` and `ms_utils_logging::Error`): `Display` is the
+//! whole message on one line, what failed, where (job id, bucket, object) and
+//! why, the message of the gateway, S3, JSON or base64 error that caused it
+//! included, and `source()` returns nothing. So `{e}`, a `%e` log field and a
+//! reporter that walks `source()` all print each cause exactly once. The
+//! causing error stays available, typed, in the variant's `source` field.
 
+use std::fmt;
 use std::time::Duration;
 
 use ms_utils_communication::{s3, ws};
@@ -9,8 +18,8 @@ use ms_utils_communication::{s3, ws};
 ///
 /// Match on the predicates ([`is_timeout`](Error::is_timeout),
 /// [`is_job_failed`](Error::is_job_failed), ...) rather than on message text;
-/// the gateway, S3 or JSON error that caused it is kept as
-/// [`std::error::Error::source`].
+/// the gateway, S3 or JSON error that caused it is kept in the variant's
+/// `source` field (its message ends this error's message).
 ///
 /// ```
 /// use ms_utils_encoding::Error;
@@ -21,31 +30,26 @@ use ms_utils_communication::{s3, ws};
 /// }
 /// # let _ = should_retry;
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The texts could not be uploaded to the bucket; no task was sent.
-    #[error("uploading the input `{object}` to bucket `{bucket}` failed")]
     Upload {
         /// The bucket.
         bucket: String,
         /// The object name, `encoder/<uuid4>.json`.
         object: String,
-        /// The S3 error.
-        #[source]
+        /// The S3 error (its message ends this error's).
         source: Box<s3::Error>,
     },
     /// The task could not be handed to the gateway client (closed, too large, ...).
-    #[error("sending the encoding task for job `{job_id}` failed")]
     Send {
         /// The job id.
         job_id: String,
-        /// The gateway client's error.
-        #[source]
+        /// The gateway client's error (its message ends this error's).
         source: Box<ws::Error>,
     },
     /// The worker answered that the job failed.
-    #[error("encoding job `{job_id}` failed: {message}")]
     JobFailed {
         /// The job id.
         job_id: String,
@@ -53,7 +57,6 @@ pub enum Error {
         message: String,
     },
     /// No outcome arrived before the deadline.
-    #[error("encoding job `{job_id}` timed out after {after:?}")]
     TimedOut {
         /// The job id.
         job_id: String,
@@ -61,45 +64,40 @@ pub enum Error {
         after: Duration,
     },
     /// The gateway client was closed while the job was waiting for its outcome.
-    #[error("the gateway client closed while job `{job_id}` was waiting")]
     Closed {
         /// The job id.
         job_id: String,
     },
     /// A job with this id is already waiting on this tracker.
-    #[error("a job with id `{job_id}` is already waiting")]
     DuplicateJob {
         /// The job id.
         job_id: String,
     },
     /// The result object the worker named is not in the bucket (or the worker
     /// answered `ok` without naming one).
-    #[error("result `{object}` of bucket `{bucket}` is missing")]
     ResultMissing {
         /// The bucket.
         bucket: String,
         /// The object name the worker gave (empty when it gave none).
         object: String,
-        /// The S3 error, when the object was asked for.
-        #[source]
+        /// The S3 error, when the object was asked for (its message ends
+        /// this error's).
         source: Option<Box<s3::Error>>,
     },
     /// The result (or downloaded) object is not the JSON that was expected. The
     /// object is left in the bucket so that it can be looked at.
-    #[error("object `{object}` of bucket `{bucket}` is malformed: {reason}")]
     Malformed {
         /// The bucket.
         bucket: String,
         /// The object name.
         object: String,
-        /// What is wrong, for humans.
+        /// What is wrong, for humans (with the JSON error's message when
+        /// parsing failed).
         reason: String,
         /// The JSON error, when parsing failed.
-        #[source]
         source: Option<serde_json::Error>,
     },
     /// The worker's answer did not have the expected shape.
-    #[error("the answer to job `{job_id}` is invalid: {reason}")]
     InvalidAnswer {
         /// The job id.
         job_id: String,
@@ -107,7 +105,6 @@ pub enum Error {
         reason: String,
     },
     /// Any other S3 failure (downloading or reading an object).
-    #[error("S3 {operation} of `{object}` in bucket `{bucket}` failed")]
     Storage {
         /// What was being done: `download`, `delete`.
         operation: &'static str,
@@ -115,20 +112,86 @@ pub enum Error {
         bucket: String,
         /// The object name.
         object: String,
-        /// The S3 error.
-        #[source]
+        /// The S3 error (its message ends this error's).
         source: Box<s3::Error>,
     },
     /// The texts could not be serialized to JSON.
-    #[error("the input could not be serialized to JSON")]
-    Serialize(#[source] Box<ws::Error>),
+    Serialize(Box<ws::Error>),
     /// Decoded bytes are not the JSON that was expected.
-    #[error("not the JSON expected")]
-    Json(#[source] serde_json::Error),
+    Json(serde_json::Error),
     /// A string given to a base64 decoder is not base64.
-    #[error("not valid base64")]
-    Base64(#[source] base64::DecodeError),
+    Base64(base64::DecodeError),
 }
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // The S3 error names the operation, the bucket, the object and the
+            // endpoint: said once, there.
+            Error::Upload { source, .. } => {
+                write!(f, "uploading the encoding job's input failed: {source}")
+            }
+            Error::Send { job_id, source } => {
+                write!(
+                    f,
+                    "sending the encoding task for job `{job_id}` failed: {source}"
+                )
+            }
+            Error::JobFailed { job_id, message } => {
+                write!(f, "encoding job `{job_id}` failed: {message}")
+            }
+            Error::TimedOut { job_id, after } => {
+                write!(f, "encoding job `{job_id}` timed out after {after:?}")
+            }
+            Error::Closed { job_id } => {
+                write!(
+                    f,
+                    "the gateway client closed while job `{job_id}` was waiting"
+                )
+            }
+            Error::DuplicateJob { job_id } => {
+                write!(f, "a job with id `{job_id}` is already waiting")
+            }
+            Error::ResultMissing {
+                source: Some(source),
+                ..
+            } => write!(f, "the encoding job's result is missing: {source}"),
+            Error::ResultMissing {
+                bucket,
+                object,
+                source: None,
+            } if object.is_empty() => {
+                write!(f, "the worker named no result object (bucket `{bucket}`)")
+            }
+            Error::ResultMissing {
+                bucket,
+                object,
+                source: None,
+            } => write!(f, "result `{object}` of bucket `{bucket}` is missing"),
+            Error::Malformed {
+                bucket,
+                object,
+                reason,
+                ..
+            } => write!(
+                f,
+                "object `{object}` of bucket `{bucket}` is malformed: {reason}"
+            ),
+            Error::InvalidAnswer { job_id, reason } => {
+                write!(f, "the answer to job `{job_id}` is invalid: {reason}")
+            }
+            Error::Storage {
+                operation, source, ..
+            } => write!(f, "S3 {operation} failed: {source}"),
+            Error::Serialize(source) => write!(f, "serializing the input failed: {source}"),
+            Error::Json(source) => write!(f, "not the JSON expected: {source}"),
+            Error::Base64(source) => write!(f, "not valid base64: {source}"),
+        }
+    }
+}
+
+/// No `source()`: see the module comment.
+impl std::error::Error for Error {}
 
 impl Error {
     /// True when no outcome came before the deadline ([`Error::TimedOut`]).
@@ -208,5 +271,28 @@ impl Error {
     /// ```
     pub fn is_closed(&self) -> bool {
         matches!(self, Error::Closed { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cause is in the message once, and `source()` does not return it again.
+    #[test]
+    fn the_cause_is_reported_once() {
+        let json = serde_json::from_str::<Vec<u8>>("{").unwrap_err();
+        let root = json.to_string();
+        let err = Error::Json(json);
+        assert_eq!(err.to_string().matches(&root).count(), 1, "{err}");
+        assert!(std::error::Error::source(&err).is_none());
+
+        let send = Error::Send {
+            job_id: "j".into(),
+            source: Box::new(ws::Error::Closed),
+        };
+        let root = ws::Error::Closed.to_string();
+        assert_eq!(send.to_string().matches(&root).count(), 1, "{send}");
+        assert!(std::error::Error::source(&send).is_none());
     }
 }

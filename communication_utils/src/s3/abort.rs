@@ -3,6 +3,8 @@
 //! would otherwise stay on the server (and be billed) until a lifecycle rule
 //! removes them.
 
+use std::sync::Arc;
+
 use aws_sdk_s3::types::CompletedPart;
 use tokio::task::JoinSet;
 
@@ -19,6 +21,8 @@ pub(crate) type PartTasks = JoinSet<Result<CompletedPart, Error>>;
 /// request still running could otherwise store its part after the abort.
 pub(crate) struct AbortGuard {
     sdk: aws_sdk_s3::Client,
+    /// The endpoint URL errors name.
+    target: Arc<str>,
     bucket: String,
     key: String,
     upload_id: String,
@@ -29,12 +33,14 @@ pub(crate) struct AbortGuard {
 impl AbortGuard {
     pub(crate) fn new(
         sdk: aws_sdk_s3::Client,
+        target: Arc<str>,
         bucket: &str,
         key: &str,
         upload_id: &str,
     ) -> AbortGuard {
         AbortGuard {
             sdk,
+            target,
             bucket: bucket.to_owned(),
             key: key.to_owned(),
             upload_id: upload_id.to_owned(),
@@ -52,7 +58,14 @@ impl AbortGuard {
     pub(crate) async fn abort_now(&mut self) {
         self.armed = false;
         drain(&mut self.tasks).await;
-        abort(&self.sdk, &self.bucket, &self.key, &self.upload_id).await;
+        abort(
+            &self.sdk,
+            &self.target,
+            &self.bucket,
+            &self.key,
+            &self.upload_id,
+        )
+        .await;
     }
 }
 
@@ -61,7 +74,13 @@ async fn drain(tasks: &mut PartTasks) {
     while tasks.join_next().await.is_some() {}
 }
 
-async fn abort(sdk: &aws_sdk_s3::Client, bucket: &str, key: &str, upload_id: &str) {
+async fn abort(
+    sdk: &aws_sdk_s3::Client,
+    target: &Arc<str>,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+) {
     let res = sdk
         .abort_multipart_upload()
         .bucket(bucket)
@@ -72,7 +91,7 @@ async fn abort(sdk: &aws_sdk_s3::Client, bucket: &str, key: &str, upload_id: &st
     match res {
         Ok(_) => tracing::debug!(bucket, key, upload_id, "multipart upload aborted"),
         Err(e) => {
-            let e = Error::from_sdk("AbortMultipartUpload", bucket, Some(key), e);
+            let e = Error::from_sdk(target, "AbortMultipartUpload", bucket, Some(key), e);
             tracing::warn!(bucket, key, upload_id, error = %e, "could not abort multipart upload");
         }
     }
@@ -95,15 +114,16 @@ impl Drop for AbortGuard {
             return;
         };
         let mut tasks = std::mem::take(&mut self.tasks);
-        let (sdk, bucket, key, id) = (
+        let (sdk, target, bucket, key, id) = (
             self.sdk.clone(),
+            self.target.clone(),
             std::mem::take(&mut self.bucket),
             std::mem::take(&mut self.key),
             std::mem::take(&mut self.upload_id),
         );
         handle.spawn(async move {
             drain(&mut tasks).await;
-            abort(&sdk, &bucket, &key, &id).await;
+            abort(&sdk, &target, &bucket, &key, &id).await;
         });
     }
 }

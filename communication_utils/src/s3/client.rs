@@ -2,6 +2,7 @@
 //! the transfers, which live in `upload.rs` and `download.rs`).
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_config::BehaviorVersion;
@@ -15,7 +16,7 @@ use aws_sdk_s3::types::ObjectCannedAcl;
 use aws_smithy_http_client::tls;
 
 use super::config::{S3Config, TransferConfig};
-use super::error::Error;
+use super::error::{Error, endpoint_label};
 use super::metadata::ObjectMetadata;
 
 /// The bucket client: every operation of the original `S3BucketClient`, with
@@ -41,6 +42,8 @@ pub struct S3BucketClient {
     bucket_type: String,
     endpoint: Option<String>,
     region: String,
+    /// The endpoint URL errors name (see [`Error::endpoint`]).
+    pub(crate) target: Arc<str>,
 }
 
 impl fmt::Debug for S3BucketClient {
@@ -145,6 +148,7 @@ impl S3BucketClient {
             sdk: aws_sdk_s3::Client::from_conf(b.build()),
             transfer: config.transfer,
             bucket_type: bucket_type.into(),
+            target: endpoint_label(config.endpoint.as_deref(), &config.region).into(),
             endpoint: config.endpoint,
             region: config.region,
         })
@@ -201,7 +205,7 @@ impl S3BucketClient {
             .list_buckets()
             .send()
             .await
-            .map_err(|e| Error::from_sdk("ListBuckets", "", None, e))?;
+            .map_err(|e| Error::from_sdk(&self.target, "ListBuckets", "", None, e))?;
         Ok(out
             .buckets
             .unwrap_or_default()
@@ -227,7 +231,7 @@ impl S3BucketClient {
             .key(key)
             .send()
             .await
-            .map_err(|e| Error::from_sdk("DeleteObject", bucket, Some(key), e))?;
+            .map_err(|e| Error::from_sdk(&self.target, "DeleteObject", bucket, Some(key), e))?;
         Ok(())
     }
 
@@ -256,7 +260,7 @@ impl S3BucketClient {
             .acl(ObjectCannedAcl::from(acl))
             .send()
             .await
-            .map_err(|e| Error::from_sdk("PutObjectAcl", bucket, Some(key), e))?;
+            .map_err(|e| Error::from_sdk(&self.target, "PutObjectAcl", bucket, Some(key), e))?;
         Ok(())
     }
 
@@ -321,7 +325,7 @@ impl S3BucketClient {
         let res = self.sdk.head_object().bucket(bucket).key(key).send().await;
         let mut err = match res {
             Ok(out) => return Ok(out),
-            Err(e) => Error::from_sdk("HeadObject", bucket, Some(key), e),
+            Err(e) => Error::from_sdk(&self.target, "HeadObject", bucket, Some(key), e),
         };
         if !err.is_not_found() {
             return Err(err);
@@ -329,7 +333,7 @@ impl S3BucketClient {
         match self.sdk.head_bucket().bucket(bucket).send().await {
             Ok(_) => set_code(&mut err, "NoSuchKey"),
             Err(e) => {
-                let mut bucket_err = Error::from_sdk("HeadBucket", bucket, None, e);
+                let mut bucket_err = Error::from_sdk(&self.target, "HeadBucket", bucket, None, e);
                 if bucket_err.is_not_found() {
                     set_code(&mut bucket_err, "NoSuchBucket");
                     return Err(bucket_err);
@@ -366,7 +370,9 @@ impl S3BucketClient {
             .key(dst_key)
             .send()
             .await
-            .map_err(|e| Error::from_sdk("CopyObject", src_bucket, Some(src_key), e))?;
+            .map_err(|e| {
+                Error::from_sdk(&self.target, "CopyObject", src_bucket, Some(src_key), e)
+            })?;
         Ok(())
     }
 
@@ -393,7 +399,7 @@ impl S3BucketClient {
             .key(key)
             .presigned(presign_config(expires_in)?)
             .await
-            .map_err(|e| Error::from_sdk("GetObject", bucket, Some(key), e))?;
+            .map_err(|e| Error::from_sdk(&self.target, "GetObject", bucket, Some(key), e))?;
         Ok(req.uri().to_owned())
     }
 
@@ -420,14 +426,14 @@ impl S3BucketClient {
             .key(key)
             .presigned(presign_config(expires_in)?)
             .await
-            .map_err(|e| Error::from_sdk("PutObject", bucket, Some(key), e))?;
+            .map_err(|e| Error::from_sdk(&self.target, "PutObject", bucket, Some(key), e))?;
         Ok(req.uri().to_owned())
     }
 }
 
 fn set_code(err: &mut Error, new: &str) {
     if let Error::NotFound { code, .. } = err {
-        *code = Some(new.to_owned());
+        *code = Some(new.into());
     }
 }
 

@@ -326,13 +326,13 @@ impl S3BucketClient {
                 .set_if_match(plan.e_tag.clone());
             end - start + 1
         };
-        let out = req
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("GetObject", &plan.bucket, Some(&plan.key), e))?;
+        let out = req.send().await.map_err(|e| {
+            Error::from_sdk(&self.target, "GetObject", &plan.bucket, Some(&plan.key), e)
+        })?;
         let announced = out.content_length.and_then(|n| u64::try_from(n).ok());
         if announced.is_some_and(|n| n != expected) {
             return Err(Error::Integrity {
+                bucket: plan.bucket.clone(),
                 key: plan.key.clone(),
                 detail: format!("server announced {announced:?} bytes, expected {expected}"),
             });
@@ -363,7 +363,7 @@ impl S3BucketClient {
         let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
         let mut got = 0u64;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| body_error(plan, e.into()))?;
+            let chunk = chunk.map_err(|e| body_error(&self.target, plan, e.into()))?;
             got += chunk.len() as u64;
             if got > expected {
                 break;
@@ -392,7 +392,7 @@ impl S3BucketClient {
         let (mut body, expected) = self.get_range(plan, range, whole).await?;
         let mut at = 0usize;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| body_error(plan, e.into()))?;
+            let chunk = chunk.map_err(|e| body_error(&self.target, plan, e.into()))?;
             let end = at + chunk.len();
             let Some(dst) = slice.get_mut(at..end) else {
                 return check_len(plan, end as u64, expected);
@@ -407,7 +407,7 @@ impl S3BucketClient {
 
 async fn join_range(tasks: &mut tokio::task::JoinSet<Result<(), Error>>) -> Result<(), Error> {
     match tasks.join_next().await {
-        Some(joined) => joined.map_err(|source| Error::Task { source })?,
+        Some(joined) => joined.map_err(Error::task)?,
         None => Ok(()),
     }
 }
@@ -416,22 +416,20 @@ async fn join_range(tasks: &mut tokio::task::JoinSet<Result<(), Error>>) -> Resu
 /// checksum validation is an integrity failure. The SDK's checksum error
 /// type is private to a crate we do not depend on, so it is recognised by
 /// its message, anywhere in the source chain.
-fn body_error(plan: &Plan, source: super::error::BoxError) -> Error {
+fn body_error(endpoint: &Arc<str>, plan: &Plan, source: super::error::BoxError) -> Error {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source.as_ref());
     while let Some(e) = cause {
         let text = e.to_string();
         if text.contains("checksum mismatch") {
             return Error::Integrity {
+                bucket: plan.bucket.clone(),
                 key: plan.key.clone(),
                 detail: text,
             };
         }
         cause = e.source();
     }
-    Error::Transport {
-        operation: "GetObject",
-        source,
-    }
+    Error::transport(endpoint, "GetObject", &plan.bucket, Some(&plan.key), source)
 }
 
 fn check_len(plan: &Plan, got: u64, expected: u64) -> Result<(), Error> {
@@ -439,6 +437,7 @@ fn check_len(plan: &Plan, got: u64, expected: u64) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::Integrity {
+            bucket: plan.bucket.clone(),
             key: plan.key.clone(),
             detail: format!("received {got} bytes of {expected}"),
         })

@@ -1,19 +1,38 @@
 //! The one error type of the S3 client.
+//!
+//! How causes are reported (one rule for `ws::Error`, `s3::Error`,
+//! `ms_utils_encoding::Error` and `ms_utils_logging::Error`): `Display` is the
+//! whole message on one line, what failed (the S3 operation), where (bucket,
+//! key and endpoint, or the local path) and why (the server's error code and
+//! message, or the root cause of a transport failure such as `Connection
+//! refused (os error 111)`), and `source()` returns nothing. So `{e}`, a `%e`
+//! log field and a reporter that walks `source()` all print each cause exactly
+//! once. The SDK or I/O error is kept in the variant's `cause` (or `error`)
+//! field for `{e:?}` and for the predicates; the type inside a `cause` is not
+//! part of the API.
 
+use std::error::Error as StdError;
+use std::fmt;
+use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
-/// A boxed foreign error, kept as the `source` of an [`Error`].
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+/// A boxed lower-level error, kept in an [`Error`]'s `cause` field. What it
+/// holds (an SDK error, a task's join error, ...) is not part of the API.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// Everything an [`S3BucketClient`](super::S3BucketClient) operation can fail with.
 ///
-/// Match on the predicates ([`is_not_found`](Error::is_not_found),
-/// [`is_access_denied`](Error::is_access_denied), ...) rather than on message
-/// text; the SDK error (or I/O error) that caused it is kept as
-/// [`std::error::Error::source`].
+/// Match on the variants and the predicates ([`is_not_found`](Error::is_not_found),
+/// [`is_access_denied`](Error::is_access_denied), [`is_credentials`](Error::is_credentials),
+/// [`is_connect`](Error::is_connect), ...) rather than on message text; ask
+/// [`operation`](Error::operation), [`bucket`](Error::bucket),
+/// [`key`](Error::key) and [`endpoint`](Error::endpoint) where it happened.
 ///
 /// ```
 /// use ms_utils_communication::s3::Error;
@@ -21,122 +40,314 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// fn describe(err: &Error) -> &'static str {
 ///     if err.is_not_found() {
 ///         "no such bucket or key"
-///     } else if err.is_access_denied() {
+///     } else if err.is_access_denied() || err.is_credentials() {
 ///         "check S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY"
+///     } else if err.is_connect() {
+///         "check S3_ENDPOINT"
 ///     } else {
 ///         "other failure"
 ///     }
 /// }
 /// # let _ = describe;
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The bucket or the key does not exist (HTTP 404, `NoSuchKey`, `NoSuchBucket`).
-    #[error("{operation}: not found: bucket `{bucket}`{}", key_suffix(key.as_deref()))]
     NotFound {
         /// The S3 operation, e.g. `GetObject`.
         operation: &'static str,
         /// The bucket asked for.
-        bucket: String,
+        bucket: Option<Box<str>>,
         /// The key asked for, when the operation names one.
-        key: Option<String>,
-        /// The S3 error code (`NoSuchKey`, `NoSuchBucket`), when the server sent one.
-        code: Option<String>,
+        key: Option<Box<str>>,
+        /// The endpoint URL the request went to.
+        endpoint: Arc<str>,
+        /// The S3 error code (`NoSuchKey`, `NoSuchBucket`), when known.
+        code: Option<Box<str>>,
+        /// The server's error message, when it sent one.
+        message: Option<Box<str>>,
         /// The SDK error.
-        #[source]
-        source: BoxError,
+        cause: BoxError,
     },
     /// The server refused the request: wrong credentials, a bad signature or
-    /// missing rights (HTTP 403).
-    #[error("{operation}: access denied ({})", code.as_deref().unwrap_or("403"))]
+    /// missing rights (HTTP 403). Credentials that could not be found at all
+    /// are [`Error::Credentials`].
     AccessDenied {
         /// The S3 operation.
         operation: &'static str,
+        /// The bucket, when the operation names one.
+        bucket: Option<Box<str>>,
+        /// The key, when the operation names one.
+        key: Option<Box<str>>,
+        /// The endpoint URL the request went to.
+        endpoint: Arc<str>,
         /// The S3 error code, e.g. `InvalidAccessKeyId`, `SignatureDoesNotMatch`.
-        code: Option<String>,
+        code: Option<Box<str>>,
+        /// The server's error message, when it sent one.
+        message: Option<Box<str>>,
         /// The SDK error.
-        #[source]
-        source: BoxError,
+        cause: BoxError,
     },
     /// The server answered with another S3 error (including `NotImplemented`).
-    #[error("{operation}: S3 error {} (HTTP {})", code.as_deref().unwrap_or("?"), status.map_or_else(|| "?".to_owned(), |s| s.to_string()))]
     Service {
         /// The S3 operation.
         operation: &'static str,
+        /// The bucket, when the operation names one.
+        bucket: Option<Box<str>>,
+        /// The key, when the operation names one.
+        key: Option<Box<str>>,
+        /// The endpoint URL the request went to.
+        endpoint: Arc<str>,
         /// The S3 error code, when the server sent one.
-        code: Option<String>,
+        code: Option<Box<str>>,
         /// The HTTP status, when there was a response.
         status: Option<u16>,
+        /// The server's error message, when it sent one.
+        message: Option<Box<str>>,
         /// The SDK error.
-        #[source]
-        source: BoxError,
+        cause: BoxError,
+    },
+    /// No credentials could be found (no keys configured and none in the AWS
+    /// chain: environment, profile files, instance role), or their provider
+    /// failed. Nothing was sent.
+    Credentials {
+        /// The S3 operation.
+        operation: &'static str,
+        /// The bucket, when the operation names one.
+        bucket: Option<Box<str>>,
+        /// The key, when the operation names one.
+        key: Option<Box<str>>,
+        /// The endpoint URL the request was for.
+        endpoint: Arc<str>,
+        /// The SDK error.
+        cause: BoxError,
     },
     /// The request or the whole operation ran past its timeout.
-    #[error("{operation}: timed out")]
     Timeout {
         /// The S3 operation.
         operation: &'static str,
+        /// The bucket, when the operation names one.
+        bucket: Option<Box<str>>,
+        /// The key, when the operation names one.
+        key: Option<Box<str>>,
+        /// The endpoint URL the request went to.
+        endpoint: Arc<str>,
         /// The SDK error.
-        #[source]
-        source: BoxError,
+        cause: BoxError,
     },
-    /// The connection failed or broke (refused, reset, truncated body, TLS).
-    #[error("{operation}: transport failure")]
+    /// The connection failed or broke: refused, name not resolved, reset,
+    /// TLS, a body cut short. [`is_connect`](Error::is_connect) tells a
+    /// connection that could not be opened.
     Transport {
         /// The S3 operation.
         operation: &'static str,
+        /// The bucket, when the operation names one.
+        bucket: Option<Box<str>>,
+        /// The key, when the operation names one.
+        key: Option<Box<str>>,
+        /// The endpoint URL the request went to.
+        endpoint: Arc<str>,
         /// The underlying error.
-        #[source]
-        source: BoxError,
+        cause: BoxError,
     },
     /// A local file could not be read, written or renamed.
-    #[error("local file `{}`: {source}", path.display())]
     Io {
         /// The local path.
         path: PathBuf,
         /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        error: io::Error,
     },
     /// The caller's `AsyncRead` failed during an upload.
-    #[error("reading the upload source failed: {source}")]
     Reader {
         /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        error: io::Error,
     },
     /// A transfer task panicked or was cancelled.
-    #[error("transfer task failed")]
     Task {
-        /// The join error.
-        #[source]
-        source: tokio::task::JoinError,
+        /// The task's join error.
+        cause: BoxError,
     },
     /// The data received does not match what the server announced (size or checksum).
-    #[error("integrity check failed for `{key}`: {detail}")]
     Integrity {
+        /// The bucket downloaded from.
+        bucket: String,
         /// The key downloaded.
         key: String,
         /// What did not match.
         detail: String,
     },
     /// The configuration is unusable (bad endpoint, bad CA certificate, ...).
-    #[error("invalid S3 configuration: {message}")]
     Config {
         /// What is wrong.
         message: String,
-        /// The underlying error, if any.
-        #[source]
-        source: Option<BoxError>,
+        /// The underlying error, if any (its root cause ends the message).
+        cause: Option<BoxError>,
     },
     /// The caller's input is unusable (e.g. a path without a file name and no key).
-    #[error("invalid input: {0}")]
     InvalidInput(String),
 }
 
-fn key_suffix(key: Option<&str>) -> String {
-    key.map(|k| format!(", key `{k}`")).unwrap_or_default()
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NotFound { code, message, .. } => write!(
+                f,
+                "{}: not found: {}",
+                self.at(),
+                Why(code, Some(404), message)
+            ),
+            Error::AccessDenied { code, message, .. } => write!(
+                f,
+                "{}: access denied: {}",
+                self.at(),
+                Why(code, Some(403), message)
+            ),
+            Error::Service {
+                code,
+                status,
+                message,
+                ..
+            } => {
+                write!(f, "{}: S3 error: ", self.at())?;
+                if code.is_some()
+                    && let Some(status) = status
+                {
+                    write!(f, "HTTP {status} ")?;
+                }
+                Why(code, *status, message).fmt(f)
+            }
+            Error::Credentials { cause, .. } => write!(
+                f,
+                "{}: no usable credentials: {}",
+                self.at(),
+                RootCause(cause.as_ref())
+            ),
+            Error::Timeout { cause, .. } => {
+                write!(f, "{}: timed out: {}", self.at(), RootCause(cause.as_ref()))
+            }
+            Error::Transport { cause, .. } => write!(
+                f,
+                "{}: transport failure: {}",
+                self.at(),
+                RootCause(cause.as_ref())
+            ),
+            Error::Io { path, error } => write!(f, "local file `{}`: {error}", path.display()),
+            Error::Reader { error } => write!(f, "reading the upload source failed: {error}"),
+            Error::Task { cause } => {
+                write!(f, "transfer task failed: {}", RootCause(cause.as_ref()))
+            }
+            Error::Integrity {
+                bucket,
+                key,
+                detail,
+            } => write!(
+                f,
+                "integrity check failed for key `{key}` in bucket `{bucket}`: {detail}"
+            ),
+            Error::Config { message, cause } => {
+                write!(f, "invalid S3 configuration: {message}")?;
+                match cause {
+                    Some(cause) => write!(f, ": {}", RootCause(cause.as_ref())),
+                    None => Ok(()),
+                }
+            }
+            Error::InvalidInput(what) => write!(f, "invalid input: {what}"),
+        }
+    }
+}
+
+/// No `source()`: see the module comment.
+impl StdError for Error {}
+
+/// "GetObject of key `k` in bucket `b` at http://...", for the messages.
+struct At<'a> {
+    operation: &'a str,
+    bucket: Option<&'a str>,
+    key: Option<&'a str>,
+    endpoint: &'a str,
+}
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.operation)?;
+        match (self.bucket, self.key) {
+            (Some(b), Some(k)) => write!(f, " of key `{k}` in bucket `{b}`")?,
+            (Some(b), None) => write!(f, " on bucket `{b}`")?,
+            (None, Some(k)) => write!(f, " of key `{k}`")?,
+            (None, None) => {}
+        }
+        write!(f, " at {}", self.endpoint)
+    }
+}
+
+/// The server's reason: `code: message`, or what of it there is.
+struct Why<'a>(&'a Option<Box<str>>, Option<u16>, &'a Option<Box<str>>);
+
+impl fmt::Display for Why<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Why(code, status, message) = self;
+        match (code, status) {
+            (Some(code), _) => f.write_str(code)?,
+            (None, Some(status)) => write!(f, "HTTP {status}")?,
+            (None, None) => f.write_str("no error code")?,
+        }
+        match message {
+            Some(m) if !m.is_empty() => write!(f, ": {m}"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Shows the innermost error of a chain, the one that says why (e.g.
+/// `Connection refused (os error 111)` under the SDK's "dispatch failure",
+/// "io error" and hyper's "client error (Connect)"), on one line.
+struct RootCause<'a>(&'a (dyn StdError + 'static));
+
+impl fmt::Display for RootCause<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = root_cause(self.0).to_string();
+        let mut previous: Option<&str> = None;
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            match previous {
+                Some(p) if p.ends_with(':') => f.write_str(" ")?,
+                Some(_) => f.write_str("; ")?,
+                None => {}
+            }
+            f.write_str(line)?;
+            previous = Some(line);
+        }
+        Ok(())
+    }
+}
+
+/// The last error of `err`'s chain. `io::Error::source()` skips the error an
+/// `io::Error` wraps, so the walk steps into it instead.
+fn root_cause<'a>(err: &'a (dyn StdError + 'static)) -> &'a (dyn StdError + 'static) {
+    let mut current = err;
+    while let Some(next) = step(current) {
+        current = next;
+    }
+    current
+}
+
+/// The first `E` in `err`'s chain (stepping into `io::Error`s as above).
+fn find<'a, E: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a E> {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(found) = e.downcast_ref::<E>() {
+            return Some(found);
+        }
+        current = step(e);
+    }
+    None
+}
+
+fn step<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
+    match err.downcast_ref::<io::Error>() {
+        Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+        None => err.source(),
+    }
 }
 
 impl Error {
@@ -165,7 +376,7 @@ impl Error {
     /// # Ok(()) }
     /// ```
     pub fn is_bucket_not_found(&self) -> bool {
-        matches!(self, Error::NotFound { code: Some(c), .. } if c == "NoSuchBucket")
+        matches!(self, Error::NotFound { code: Some(c), .. } if &**c == "NoSuchBucket")
     }
 
     /// True when the server refused the credentials or the rights.
@@ -176,6 +387,18 @@ impl Error {
     /// ```
     pub fn is_access_denied(&self) -> bool {
         matches!(self, Error::AccessDenied { .. })
+    }
+
+    /// True when no credentials could be found, or their provider failed:
+    /// set `S3_ACCESS_KEY_ID` / `S3_SECRET_ACCESS_KEY` or the AWS chain's
+    /// variables. Nothing was sent.
+    ///
+    /// ```
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
+    /// assert!(!err.is_credentials());
+    /// ```
+    pub fn is_credentials(&self) -> bool {
+        matches!(self, Error::Credentials { .. })
     }
 
     /// True when a timeout fired.
@@ -196,6 +419,23 @@ impl Error {
     /// ```
     pub fn is_transport(&self) -> bool {
         matches!(self, Error::Transport { .. })
+    }
+
+    /// True for a transport failure before any answer: the connection to
+    /// [`endpoint`](Error::endpoint) could not be opened (refused, name not
+    /// resolved, unreachable) or broke while the request was sent.
+    ///
+    /// ```
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
+    /// assert!(!err.is_connect());
+    /// ```
+    pub fn is_connect(&self) -> bool {
+        match self {
+            Error::Transport { cause, .. } => {
+                find::<ConnectorError>(cause.as_ref()).is_some_and(ConnectorError::is_io)
+            }
+            _ => false,
+        }
     }
 
     /// True when the server does not implement the operation (e.g. object ACLs
@@ -251,63 +491,210 @@ impl Error {
         }
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// The S3 operation that failed (`GetObject`, `ListObjectsV2`, ...), for
+    /// errors of a request.
+    ///
+    /// ```
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
+    /// assert_eq!(err.operation(), None);
+    /// ```
+    pub fn operation(&self) -> Option<&'static str> {
+        self.request().map(|at| at.0)
+    }
+
+    /// The bucket the failed request was about, if it names one.
+    ///
+    /// ```
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
+    /// assert_eq!(err.bucket(), None);
+    /// ```
+    pub fn bucket(&self) -> Option<&str> {
+        match self {
+            Error::Integrity { bucket, .. } => Some(bucket),
+            _ => self.request().and_then(|at| at.1),
+        }
+    }
+
+    /// The key the failed request was about, if it names one.
+    ///
+    /// ```
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
+    /// assert_eq!(err.key(), None);
+    /// ```
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Error::Integrity { key, .. } => Some(key),
+            _ => self.request().and_then(|at| at.2),
+        }
+    }
+
+    /// The endpoint URL the failed request went to: the configured endpoint,
+    /// or `https://s3.<region>.amazonaws.com` without one.
+    ///
+    /// ```
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
+    /// assert_eq!(err.endpoint(), None);
+    /// ```
+    pub fn endpoint(&self) -> Option<&str> {
+        self.request().map(|at| at.3)
+    }
+
+    /// Operation, bucket, key and endpoint of an error of a request.
+    fn request(&self) -> Option<(&'static str, Option<&str>, Option<&str>, &str)> {
+        match self {
+            Error::NotFound {
+                operation,
+                bucket,
+                key,
+                endpoint,
+                ..
+            }
+            | Error::AccessDenied {
+                operation,
+                bucket,
+                key,
+                endpoint,
+                ..
+            }
+            | Error::Service {
+                operation,
+                bucket,
+                key,
+                endpoint,
+                ..
+            }
+            | Error::Credentials {
+                operation,
+                bucket,
+                key,
+                endpoint,
+                ..
+            }
+            | Error::Timeout {
+                operation,
+                bucket,
+                key,
+                endpoint,
+                ..
+            }
+            | Error::Transport {
+                operation,
+                bucket,
+                key,
+                endpoint,
+                ..
+            } => Some((operation, bucket.as_deref(), key.as_deref(), endpoint)),
+            _ => None,
+        }
+    }
+
+    fn at(&self) -> At<'_> {
+        let (operation, bucket, key, endpoint) = self.request().unwrap_or(("S3", None, None, "?"));
+        At {
+            operation,
+            bucket,
+            key,
+            endpoint,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, error: io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 
-    pub(crate) fn config(message: impl Into<String>, source: Option<BoxError>) -> Self {
+    pub(crate) fn config(message: impl Into<String>, cause: Option<BoxError>) -> Self {
         Error::Config {
             message: message.into(),
-            source,
+            cause,
         }
     }
 
-    /// Classifies an SDK error. `bucket`/`key` name what was asked for, for
-    /// not-found errors.
+    pub(crate) fn task(error: tokio::task::JoinError) -> Self {
+        Error::Task {
+            cause: Box::new(error),
+        }
+    }
+
+    /// A transfer that broke off while the body was read.
+    pub(crate) fn transport(
+        endpoint: &Arc<str>,
+        operation: &'static str,
+        bucket: &str,
+        key: Option<&str>,
+        cause: BoxError,
+    ) -> Self {
+        Error::Transport {
+            operation,
+            bucket: non_empty(bucket),
+            key: key.map(Into::into),
+            endpoint: Arc::clone(endpoint),
+            cause,
+        }
+    }
+
+    /// Classifies an SDK error of `operation` on `bucket`/`key` (`""` and
+    /// `None` when the operation names none) sent to `endpoint`.
     pub(crate) fn from_sdk<E>(
+        endpoint: &Arc<str>,
         operation: &'static str,
         bucket: &str,
         key: Option<&str>,
         err: SdkError<E, HttpResponse>,
     ) -> Self
     where
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
         let status = err.raw_response().map(|r| r.status().as_u16());
-        let code = err.code().map(str::to_owned);
+        let code: Option<Box<str>> = err.code().map(Into::into);
+        let message = err.message().map(Into::into);
+        let (bucket, key, endpoint) =
+            (non_empty(bucket), key.map(Into::into), Arc::clone(endpoint));
+        // Missing credentials surface as a dispatch failure (the identity
+        // resolver runs just before sending): look for them first.
+        if !matches!(err, SdkError::ServiceError(_)) && find::<CredentialsError>(&err).is_some() {
+            return Error::Credentials {
+                operation,
+                bucket,
+                key,
+                endpoint,
+                cause: Box::new(err),
+            };
+        }
+        let timeout = match &err {
+            SdkError::TimeoutError(_) => true,
+            SdkError::DispatchFailure(d) => d.is_timeout(),
+            _ => false,
+        };
+        if timeout {
+            return Error::Timeout {
+                operation,
+                bucket,
+                key,
+                endpoint,
+                cause: Box::new(err),
+            };
+        }
         match &err {
-            SdkError::TimeoutError(_) => {
-                return Error::Timeout {
-                    operation,
-                    source: Box::new(err),
-                };
-            }
-            SdkError::DispatchFailure(d) => {
-                if d.is_timeout() {
-                    return Error::Timeout {
-                        operation,
-                        source: Box::new(err),
-                    };
-                }
+            SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
                 return Error::Transport {
                     operation,
-                    source: Box::new(err),
-                };
-            }
-            SdkError::ResponseError(_) => {
-                return Error::Transport {
-                    operation,
-                    source: Box::new(err),
+                    bucket,
+                    key,
+                    endpoint,
+                    cause: Box::new(err),
                 };
             }
             SdkError::ConstructionFailure(_) => {
-                return Error::config(
-                    format!("{operation}: request not built"),
-                    Some(Box::new(err)),
-                );
+                let at = At {
+                    operation,
+                    bucket: bucket.as_deref(),
+                    key: key.as_deref(),
+                    endpoint: &endpoint,
+                };
+                return Error::config(format!("{at}: request not built"), Some(Box::new(err)));
             }
             _ => {}
         }
@@ -318,10 +705,12 @@ impl Error {
         if not_found {
             return Error::NotFound {
                 operation,
-                bucket: bucket.to_owned(),
-                key: key.map(str::to_owned),
+                bucket,
+                key,
+                endpoint,
                 code,
-                source: Box::new(err),
+                message,
+                cause: Box::new(err),
             };
         }
         let denied = matches!(
@@ -337,40 +726,162 @@ impl Error {
         if denied {
             return Error::AccessDenied {
                 operation,
+                bucket,
+                key,
+                endpoint,
                 code,
-                source: Box::new(err),
+                message,
+                cause: Box::new(err),
             };
         }
         Error::Service {
             operation,
+            bucket,
+            key,
+            endpoint,
             code,
             status,
-            source: Box::new(err),
+            message,
+            cause: Box::new(err),
         }
+    }
+}
+
+fn non_empty(s: &str) -> Option<Box<str>> {
+    (!s.is_empty()).then(|| s.into())
+}
+
+/// The endpoint errors name: the configured one, or AWS's regional endpoint.
+pub(crate) fn endpoint_label(endpoint: Option<&str>, region: &str) -> String {
+    match endpoint {
+        Some(url) => url.to_owned(),
+        None => format!("https://s3.{region}.amazonaws.com"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Error;
+
+    const ENDPOINT: &str = "http://127.0.0.1:9";
+
+    fn endpoint() -> Arc<str> {
+        ENDPOINT.into()
+    }
+
+    fn dispatch(e: ConnectorError) -> SdkError<ListObjectsV2Error, HttpResponse> {
+        SdkError::dispatch_failure(e)
+    }
 
     #[test]
     fn predicates_match_their_variant_only() {
         let e = Error::InvalidInput("no key".into());
         assert!(!e.is_not_found() && !e.is_access_denied() && !e.is_timeout());
-        let io = Error::io(
-            "/nope",
-            std::io::Error::from(std::io::ErrorKind::PermissionDenied),
-        );
+        let io = Error::io("/nope", io::Error::from(io::ErrorKind::PermissionDenied));
         assert!(io.is_io());
-        assert!(std::error::Error::source(&io).is_some());
         let svc = Error::Service {
             operation: "PutObjectAcl",
+            bucket: Some("b".into()),
+            key: Some("k".into()),
+            endpoint: ENDPOINT.into(),
             code: Some("NotImplemented".into()),
             status: Some(501),
-            source: "x".into(),
+            message: None,
+            cause: "x".into(),
         };
         assert!(svc.is_not_implemented());
         assert_eq!(svc.code(), Some("NotImplemented"));
+        assert_eq!(svc.operation(), Some("PutObjectAcl"));
+        assert_eq!(svc.endpoint(), Some(ENDPOINT));
+    }
+
+    #[test]
+    fn a_refused_connection_is_a_connect_failure_naming_where() {
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        let err = Error::from_sdk(
+            &endpoint(),
+            "ListObjectsV2",
+            "bkt",
+            None,
+            dispatch(ConnectorError::io(Box::new(refused))),
+        );
+        assert!(err.is_transport() && err.is_connect(), "{err:?}");
+        assert_eq!(err.operation(), Some("ListObjectsV2"));
+        assert_eq!(err.bucket(), Some("bkt"));
+        assert_eq!(err.key(), None);
+        assert_eq!(err.endpoint(), Some(ENDPOINT));
+    }
+
+    #[test]
+    fn missing_credentials_are_classified_as_such() {
+        let missing = CredentialsError::not_loaded("no providers in chain provided credentials");
+        let err = Error::from_sdk(
+            &endpoint(),
+            "ListBuckets",
+            "",
+            None,
+            dispatch(ConnectorError::other(Box::new(missing), None)),
+        );
+        assert!(err.is_credentials(), "{err:?}");
+        assert!(!err.is_transport() && !err.is_connect());
+        assert_eq!(err.bucket(), None);
+    }
+
+    #[test]
+    fn a_dispatch_timeout_is_a_timeout() {
+        let err = Error::from_sdk(
+            &endpoint(),
+            "GetObject",
+            "b",
+            Some("k"),
+            dispatch(ConnectorError::timeout("connect timeout".into())),
+        );
+        assert!(err.is_timeout(), "{err:?}");
+        assert_eq!(err.key(), Some("k"));
+    }
+
+    /// The root cause is in the message once, and not returned again by
+    /// `source()`, so reporters that walk the chain do not repeat it; the
+    /// message names where (the accessors' values).
+    #[test]
+    fn the_root_cause_is_reported_once() {
+        let os = io::Error::from_raw_os_error(111);
+        let root = os.to_string();
+        let err = Error::from_sdk(
+            &endpoint(),
+            "ListObjectsV2",
+            "somebucket",
+            None,
+            dispatch(ConnectorError::io(Box::new(io::Error::other(os)))),
+        );
+        let text = err.to_string();
+        assert_eq!(text.matches(&root).count(), 1, "{text}");
+        for part in [err.operation(), err.bucket(), err.endpoint()] {
+            assert!(text.contains(part.unwrap()), "{text}");
+        }
+        assert!(StdError::source(&err).is_none());
+
+        let io = Error::io("/nope", io::Error::from_raw_os_error(13));
+        let root = io::Error::from_raw_os_error(13).to_string();
+        assert_eq!(io.to_string().matches(&root).count(), 1, "{io}");
+        assert!(StdError::source(&io).is_none());
+    }
+
+    fn _assert_impls() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<Error>();
+    }
+
+    /// Every operation returns `Result<_, Error>`: the error stays small
+    /// (clippy's `result_large_err` limit), which is why its strings are
+    /// `Box<str>` and `Arc<str>`.
+    #[test]
+    fn the_error_stays_small() {
+        assert!(
+            std::mem::size_of::<Error>() <= 128,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
     }
 }

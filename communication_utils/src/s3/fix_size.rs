@@ -61,7 +61,15 @@ impl S3BucketClient {
                 .set_metadata(Some(metadata))
                 .send()
                 .await
-                .map_err(|e| Error::from_sdk("CopyObject", stored.bucket, Some(stored.key), e))?;
+                .map_err(|e| {
+                    Error::from_sdk(
+                        &self.target,
+                        "CopyObject",
+                        stored.bucket,
+                        Some(stored.key),
+                        e,
+                    )
+                })?;
             return Ok(out.copy_object_result.and_then(|r| r.e_tag));
         }
         self.multipart_copy(stored, &source, metadata).await
@@ -83,11 +91,19 @@ impl S3BucketClient {
             .set_metadata(Some(metadata))
             .send()
             .await
-            .map_err(|e| Error::from_sdk("CreateMultipartUpload", bucket, Some(key), e))?;
+            .map_err(|e| {
+                Error::from_sdk(&self.target, "CreateMultipartUpload", bucket, Some(key), e)
+            })?;
         let upload_id = created
             .upload_id
             .ok_or_else(|| Error::InvalidInput("server returned no upload id".into()))?;
-        let mut guard = AbortGuard::new(self.sdk.clone(), bucket, key, &upload_id);
+        let mut guard = AbortGuard::new(
+            self.sdk.clone(),
+            self.target.clone(),
+            bucket,
+            key,
+            &upload_id,
+        );
 
         // Futures built in a loop (not by a closure over borrowed data) keep
         // the whole future `Send`.
@@ -134,6 +150,7 @@ impl S3BucketClient {
             Err(e) => {
                 guard.abort_now().await;
                 Err(Error::from_sdk(
+                    &self.target,
                     "CompleteMultipartUpload",
                     bucket,
                     Some(key),
@@ -163,7 +180,15 @@ impl S3BucketClient {
             .set_copy_source_if_match(stored.e_tag.map(str::to_owned))
             .send()
             .await
-            .map_err(|e| Error::from_sdk("UploadPartCopy", stored.bucket, Some(stored.key), e))?;
+            .map_err(|e| {
+                Error::from_sdk(
+                    &self.target,
+                    "UploadPartCopy",
+                    stored.bucket,
+                    Some(stored.key),
+                    e,
+                )
+            })?;
         Ok(CompletedPart::builder()
             .part_number(number)
             .set_e_tag(out.copy_part_result.and_then(|r| r.e_tag))

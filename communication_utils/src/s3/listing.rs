@@ -2,6 +2,7 @@
 //! 1,000), by prefix, or page by page for buckets too large to hold.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::client::S3BucketClient;
@@ -34,6 +35,8 @@ pub struct ObjectInfo {
 /// continuation tokens. Made by [`S3BucketClient::list_pages`].
 pub struct ListPages {
     sdk: aws_sdk_s3::Client,
+    /// The endpoint URL errors name.
+    target: Arc<str>,
     bucket: String,
     prefix: Option<String>,
     token: Option<String>,
@@ -79,7 +82,13 @@ impl ListPages {
             Err(e) => {
                 // A failed page ends the listing: retrying is the SDK's job.
                 self.done = true;
-                return Some(Err(Error::from_sdk("ListObjectsV2", &self.bucket, None, e)));
+                return Some(Err(Error::from_sdk(
+                    &self.target,
+                    "ListObjectsV2",
+                    &self.bucket,
+                    None,
+                    e,
+                )));
             }
         };
         // State changes only here, after the page arrived: that is what makes
@@ -155,6 +164,7 @@ impl S3BucketClient {
     pub fn list_pages(&self, bucket: &str, prefix: Option<&str>) -> ListPages {
         ListPages {
             sdk: self.sdk.clone(),
+            target: self.target.clone(),
             bucket: bucket.to_owned(),
             prefix: prefix.map(str::to_owned),
             token: None,

@@ -64,8 +64,9 @@ where
     }
 }
 
-/// A terminal progress bar (`indicatif`), drawn on stderr and hidden when
-/// stderr is not a terminal.
+/// A terminal progress bar, drawn on stderr and hidden when stderr is not a
+/// terminal. (It is drawn with `indicatif`, which is not part of the API: for
+/// another display, implement [`ProgressListener`].)
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -82,6 +83,7 @@ impl fmt::Debug for ProgressBarListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProgressBarListener")
             .field("position", &self.bar.position())
+            .field("length", &self.bar.length())
             .finish()
     }
 }
@@ -111,14 +113,34 @@ impl ProgressBarListener {
         ProgressBarListener { bar }
     }
 
-    /// The `indicatif` bar, e.g. to add it to a `MultiProgress`.
+    /// Bytes shown as done so far.
     ///
     /// ```
     /// let l = ms_utils_communication::s3::ProgressBarListener::new();
-    /// let _bar: &indicatif::ProgressBar = l.bar();
+    /// assert_eq!(l.position(), 0);
     /// ```
-    pub fn bar(&self) -> &indicatif::ProgressBar {
-        &self.bar
+    pub fn position(&self) -> u64 {
+        self.bar.position()
+    }
+
+    /// The total the bar counts to, once a report has given one.
+    ///
+    /// ```
+    /// let l = ms_utils_communication::s3::ProgressBarListener::new();
+    /// assert_eq!(l.length(), None);
+    /// ```
+    pub fn length(&self) -> Option<u64> {
+        self.bar.length()
+    }
+
+    /// True once a report reached the total (the bar is then drawn complete).
+    ///
+    /// ```
+    /// let l = ms_utils_communication::s3::ProgressBarListener::new();
+    /// assert!(!l.is_finished());
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.bar.is_finished()
     }
 }
 

@@ -274,7 +274,7 @@ impl S3BucketClient {
             .body(body)
             .send()
             .await
-            .map_err(|e| Error::from_sdk("PutObject", &p.bucket, Some(&p.key), e))?;
+            .map_err(|e| Error::from_sdk(&self.target, "PutObject", &p.bucket, Some(&p.key), e))?;
         p.tracker.add(size);
         Ok(UploadOutput {
             key: p.key,
@@ -300,13 +300,27 @@ impl S3BucketClient {
             .set_metadata(Some(p.metadata.clone()))
             .send()
             .await
-            .map_err(|e| Error::from_sdk("CreateMultipartUpload", &p.bucket, Some(&p.key), e))?;
+            .map_err(|e| {
+                Error::from_sdk(
+                    &self.target,
+                    "CreateMultipartUpload",
+                    &p.bucket,
+                    Some(&p.key),
+                    e,
+                )
+            })?;
         let upload_id = created
             .upload_id
             .ok_or_else(|| Error::InvalidInput("server returned no upload id".into()))?;
         // From here until completion, dropping this future (or failing)
         // aborts the upload: the guard owns the part tasks.
-        let mut guard = AbortGuard::new(self.sdk.clone(), &p.bucket, &p.key, &upload_id);
+        let mut guard = AbortGuard::new(
+            self.sdk.clone(),
+            self.target.clone(),
+            &p.bucket,
+            &p.key,
+            &upload_id,
+        );
         let result = self
             .upload_parts(&p, &upload_id, &mut source, first, size, &mut guard.tasks)
             .await;
@@ -334,6 +348,7 @@ impl S3BucketClient {
             Err(e) => {
                 guard.abort_now().await;
                 return Err(Error::from_sdk(
+                    &self.target,
                     "CompleteMultipartUpload",
                     &p.bucket,
                     Some(&p.key),
@@ -461,7 +476,7 @@ impl S3BucketClient {
             };
             run.number += 1;
             run.offset += len;
-            let sdk = self.sdk.clone();
+            let (sdk, target) = (self.sdk.clone(), self.target.clone());
             let (bucket, key, id) = (p.bucket.clone(), p.key.clone(), upload_id.to_owned());
             let tracker = p.tracker.clone();
             let part_number = run.number;
@@ -476,7 +491,7 @@ impl S3BucketClient {
                     .body(body)
                     .send()
                     .await
-                    .map_err(|e| Error::from_sdk("UploadPart", &bucket, Some(&key), e))?;
+                    .map_err(|e| Error::from_sdk(&target, "UploadPart", &bucket, Some(&key), e))?;
                 tracker.add(len);
                 Ok(CompletedPart::builder()
                     .part_number(part_number)
@@ -507,7 +522,7 @@ struct PartRun<'a> {
 fn flatten(
     joined: Result<Result<CompletedPart, Error>, tokio::task::JoinError>,
 ) -> Result<CompletedPart, Error> {
-    joined.map_err(|source| Error::Task { source })?
+    joined.map_err(Error::task)?
 }
 
 /// Bytes read from a file at once for a request body (the SDK reads 64 KiB
@@ -538,7 +553,7 @@ async fn read_up_to(
         let n = taken
             .read_buf(&mut buf)
             .await
-            .map_err(|source| Error::Reader { source })?;
+            .map_err(|error| Error::Reader { error })?;
         if n == 0 {
             break;
         }

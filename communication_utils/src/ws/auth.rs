@@ -9,7 +9,7 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
 use super::config::WsConfig;
-use super::error::Error;
+use super::error::{Error, RootCause};
 use super::jwt::jwt_expiry;
 use super::uri::login_url;
 
@@ -23,7 +23,7 @@ pub(crate) fn tls_config(extra_ca_pem: Option<&[u8]>) -> Result<rustls::ClientCo
         let mut added = 0usize;
         for cert in CertificateDer::pem_slice_iter(pem) {
             let cert = cert.map_err(|e| Error::config(format!("extra CA PEM: {e}")))?;
-            roots.add(cert).map_err(|source| Error::Tls { source })?;
+            roots.add(cert).map_err(Error::tls_setup)?;
             added += 1;
         }
         if added == 0 {
@@ -33,7 +33,7 @@ pub(crate) fn tls_config(extra_ca_pem: Option<&[u8]>) -> Result<rustls::ClientCo
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|source| Error::Tls { source })?
+        .map_err(Error::tls_setup)?
         .with_root_certificates(roots)
         .with_no_client_auth();
     // No ALPN: the same config serves HTTP/1.1 login and the websocket upgrade,
@@ -96,7 +96,12 @@ impl Authenticator {
             .connect_timeout(config.connect_timeout)
             .use_preconfigured_tls(tls)
             .build()
-            .map_err(|source| Error::Login { source })?;
+            .map_err(|e| {
+                Error::config(format!(
+                    "the HTTP client for the gateway login: {}",
+                    RootCause(&e)
+                ))
+            })?;
         Ok(Self {
             client,
             url: login_url(config.tls, &config.host),
@@ -118,18 +123,21 @@ impl Authenticator {
             })
             .send()
             .await
-            .map_err(Error::login)?;
+            .map_err(|e| Error::login(&self.url, e))?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(Error::login)?;
+        let text = resp.text().await.map_err(|e| Error::login(&self.url, e))?;
         match status {
             201 => {
+                let bad_response = || Error::BadLoginResponse {
+                    url: self.url.clone(),
+                };
                 let value: serde_json::Value =
-                    serde_json::from_str(&text).map_err(|_| Error::BadLoginResponse)?;
+                    serde_json::from_str(&text).map_err(|_| bad_response())?;
                 let token = value
                     .get("access_token")
                     .and_then(serde_json::Value::as_str)
                     .filter(|t| !t.is_empty())
-                    .ok_or(Error::BadLoginResponse)?
+                    .ok_or_else(bad_response)?
                     .to_owned();
                 let expires = jwt_expiry(&token);
                 Ok(Token {
@@ -138,11 +146,13 @@ impl Authenticator {
                 })
             }
             500..=599 => Err(Error::LoginUnavailable {
+                url: self.url.clone(),
                 status,
                 body: truncate(&text),
             }),
             // 4xx and any other non-201 answer: the gateway said no to these credentials.
             _ => Err(Error::BadCredentials {
+                url: self.url.clone(),
                 status,
                 body: truncate(&text),
             }),

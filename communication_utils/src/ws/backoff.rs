@@ -7,7 +7,7 @@ use rand::Rng;
 /// When and how often to reconnect after the connection is lost.
 ///
 /// The delay before attempt `n` (1-based) is drawn uniformly from
-/// `[0, min(max_delay, initial_delay * 2^(n-1))]` ("full jitter"), so that many
+/// `[0, min(max_delay, initial_delay * 2^(n-1)))` ("full jitter"), so that many
 /// services cut off by the same gateway restart do not come back in lockstep.
 ///
 /// ```
@@ -18,7 +18,7 @@ use rand::Rng;
 /// assert_eq!(policy.ceiling(1), Duration::from_millis(500));
 /// assert_eq!(policy.ceiling(3), Duration::from_secs(2));
 /// assert_eq!(policy.ceiling(50), Duration::from_secs(30));
-/// let d = policy.delay(3, &mut rand::rng());
+/// let d = policy.delay(3);
 /// assert!(d <= Duration::from_secs(2));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,24 +92,29 @@ impl ReconnectPolicy {
         Duration::from_nanos(u64::try_from(capped).unwrap_or(u64::MAX))
     }
 
-    /// The delay before attempt `attempt`: uniform in `[0, ceiling(attempt)]`.
-    /// Pure apart from `rng`: pass a seeded generator to reproduce a sequence.
+    /// The delay before attempt `attempt`: uniform in `[0, ceiling(attempt))`,
+    /// drawn from a thread-local random generator.
     ///
     /// ```
     /// # use std::time::Duration;
     /// # use ms_utils_communication::ws::ReconnectPolicy;
-    /// use rand::SeedableRng;
-    /// let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     /// let p = ReconnectPolicy::default();
-    /// assert!(p.delay(10, &mut rng) <= Duration::from_secs(30));
+    /// assert!(p.delay(10) <= Duration::from_secs(30));
     /// ```
-    pub fn delay<R: Rng + ?Sized>(&self, attempt: u32, rng: &mut R) -> Duration {
-        let ceiling = self.ceiling(attempt);
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        if nanos == 0 {
-            return Duration::ZERO;
-        }
-        Duration::from_nanos(rng.random_range(0..=nanos))
+    pub fn delay(&self, attempt: u32) -> Duration {
+        self.jittered(attempt, rand::rng().random::<f64>())
+    }
+
+    /// The delay before attempt `attempt` for a given draw `jitter` in
+    /// `[0, 1)`: `jitter * ceiling(attempt)`. The pure core of
+    /// [`delay`](Self::delay); values outside `[0, 1]` are clamped.
+    pub(crate) fn jittered(&self, attempt: u32, jitter: f64) -> Duration {
+        let jitter = if jitter.is_nan() {
+            0.0
+        } else {
+            jitter.clamp(0.0, 1.0)
+        };
+        self.ceiling(attempt).mul_f64(jitter)
     }
 
     /// True when `attempts` failed attempts exhaust the policy.
@@ -129,7 +134,6 @@ impl ReconnectPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
 
     #[test]
     fn ceiling_doubles_from_half_a_second_to_thirty() {
@@ -144,33 +148,33 @@ mod tests {
     }
 
     #[test]
+    fn the_jitter_scales_the_ceiling() {
+        let p = ReconnectPolicy::default();
+        assert_eq!(p.jittered(4, 0.0), Duration::ZERO);
+        assert_eq!(p.jittered(4, 0.25), Duration::from_secs(1));
+        assert_eq!(p.jittered(4, 0.5), Duration::from_secs(2));
+        assert!(p.jittered(4, 0.999_999) < Duration::from_secs(4));
+        // Out-of-range draws cannot leave [0, ceiling].
+        assert_eq!(p.jittered(4, 7.0), Duration::from_secs(4));
+        assert_eq!(p.jittered(4, -1.0), Duration::ZERO);
+        assert_eq!(p.jittered(4, f64::NAN), Duration::ZERO);
+        assert_eq!(p.jittered(50, 1.0), Duration::from_secs(30));
+    }
+
+    #[test]
     fn delay_is_full_jitter_within_the_ceiling() {
         let p = ReconnectPolicy::default();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        let delays: Vec<Duration> = (0..1000).map(|_| p.delay(4, &mut rng)).collect();
+        let delays: Vec<Duration> = (0..1000).map(|_| p.delay(4)).collect();
         assert!(delays.iter().all(|d| *d <= Duration::from_secs(4)));
-        // Full jitter spreads over the whole range, not just near the ceiling.
+        // Full jitter spreads over the whole range, not just near the ceiling
+        // (each of these fails with probability 0.75^1000).
         assert!(delays.iter().any(|d| *d < Duration::from_secs(1)));
         assert!(delays.iter().any(|d| *d > Duration::from_secs(3)));
     }
 
     #[test]
-    fn same_seed_same_delays() {
-        let p = ReconnectPolicy::default();
-        let a: Vec<_> = {
-            let mut r = rand::rngs::StdRng::seed_from_u64(9);
-            (1..10).map(|n| p.delay(n, &mut r)).collect()
-        };
-        let b: Vec<_> = {
-            let mut r = rand::rngs::StdRng::seed_from_u64(9);
-            (1..10).map(|n| p.delay(n, &mut r)).collect()
-        };
-        assert_eq!(a, b);
-    }
-
-    #[test]
     fn zero_initial_delay_never_waits() {
         let p = ReconnectPolicy::new(Duration::ZERO, Duration::ZERO);
-        assert_eq!(p.delay(5, &mut rand::rng()), Duration::ZERO);
+        assert_eq!(p.delay(5), Duration::ZERO);
     }
 }

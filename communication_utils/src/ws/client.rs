@@ -206,7 +206,7 @@ impl MicroServiceWs {
                             last: Box::new(error),
                         });
                     }
-                    let delay = policy.delay(attempt, &mut rand::rng());
+                    let delay = policy.delay(attempt);
                     tracing::warn!(attempt, %error, ?delay, "gateway connect failed; retrying");
                     tokio::time::sleep(delay).await;
                 }

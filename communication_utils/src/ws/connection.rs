@@ -14,8 +14,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep, sleep_until};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -136,7 +134,6 @@ pub(crate) struct Actor {
     /// (one lock per group); while the buffer is full they wait here and the
     /// socket is not read (backpressure).
     staged: VecDeque<Inbound>,
-    rng: StdRng,
     gave_up: bool,
 }
 
@@ -163,7 +160,6 @@ impl Actor {
             ledger: Ledger::new(mode),
             close_deadline: None,
             staged: VecDeque::with_capacity(READ_BATCH),
-            rng: StdRng::from_rng(&mut rand::rng()),
             gave_up: false,
         }
     }
@@ -238,7 +234,7 @@ impl Actor {
             let delay = if immediate && attempt == 1 {
                 Duration::ZERO
             } else {
-                policy.delay(attempt, &mut self.rng)
+                policy.delay(attempt)
             };
             if self.shared.close_requested.is_cancelled() && self.close_can_end() {
                 return None;

@@ -102,27 +102,31 @@ impl Dialer {
         };
         let tls = self.tls.clone();
         let limit = c.max_message_size;
+        let url = shown.as_str();
         let connecting = async move {
             let tcp = TcpStream::connect((host.as_str(), port))
                 .await
-                .map_err(WsError::Io)?;
-            tcp.set_nodelay(true).map_err(WsError::Io)?;
+                .map_err(|e| Error::tcp_connect(url, e))?;
+            tcp.set_nodelay(true)
+                .map_err(|e| Error::connect(url, WsError::Io(e)))?;
             let stream = match tls {
                 Some(tls) => {
                     let name = ServerName::try_from(host)
-                        .map_err(|_| WsError::Tls(TlsError::InvalidDnsName))?;
+                        .map_err(|_| Error::connect(url, WsError::Tls(TlsError::InvalidDnsName)))?;
                     let tls = TlsConnector::from(tls)
                         .connect(name, tcp)
                         .await
-                        .map_err(WsError::Io)?;
+                        .map_err(|e| Error::connect(url, WsError::Io(e)))?;
                     MaybeTlsStream::Rustls(tls)
                 }
                 None => MaybeTlsStream::Plain(tcp),
             };
             let mut stream = BufReader::with_capacity(READ_BUFFER, stream);
-            client_handshake(&mut stream, &request).await?;
+            client_handshake(&mut stream, &request)
+                .await
+                .map_err(|e| handshake_error(url, e))?;
             let stream = FrameGuard::new(stream, limit);
-            Ok::<_, WsError>(
+            Ok::<_, Error>(
                 WebSocketStream::from_raw_socket(stream, Role::Client, Some(ws_config)).await,
             )
         };
@@ -131,15 +135,14 @@ impl Dialer {
             .map_err(|_| Error::Timeout {
                 what: "connect",
                 after: c.connect_timeout,
-            })?
-            .map_err(handshake_error)?;
+            })??;
         tracing::info!(uri = %shown, "websocket connected");
         Ok((ws, token))
     }
 }
 
 /// A refused upgrade (401/403) means the token or credentials were refused.
-fn handshake_error(e: WsError) -> Error {
+fn handshake_error(url: &str, e: WsError) -> Error {
     match &e {
         WsError::Http(resp) if matches!(resp.status().as_u16(), 401 | 403) => {
             let body = resp
@@ -148,10 +151,11 @@ fn handshake_error(e: WsError) -> Error {
                 .map(|b| String::from_utf8_lossy(&b[..b.len().min(500)]).into_owned())
                 .unwrap_or_default();
             Error::BadCredentials {
+                url: url.to_owned(),
                 status: resp.status().as_u16(),
                 body,
             }
         }
-        _ => Error::connect(e),
+        _ => Error::connect(url, e),
     }
 }

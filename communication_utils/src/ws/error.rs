@@ -1,14 +1,31 @@
 //! The one error type of the gateway client.
+//!
+//! How causes are reported (one rule for `ws::Error`, `s3::Error`,
+//! `ms_utils_encoding::Error` and `ms_utils_logging::Error`): `Display` is the
+//! whole message on one line, what failed, where (the login or websocket URL,
+//! token redacted) and why (the root cause of the lower-level error, e.g.
+//! `Connection refused (os error 111)`), and `source()` returns nothing. So
+//! `{e}`, a `%e` log field and a reporter that walks `source()` all print each
+//! cause exactly once. The lower-level error is kept, boxed, in the variant's
+//! `cause` field for `{e:?}` and for the predicates; its concrete type
+//! (reqwest, tungstenite, rustls, ...) is not part of this API and may change
+//! in any release.
 
+use std::error::Error as StdError;
+use std::fmt;
+use std::io;
 use std::time::Duration;
+
+use tokio_tungstenite::tungstenite::Error as WsError;
 
 use super::delivery::Undelivered;
 
 /// Everything that can go wrong in [`MicroServiceWs`](super::MicroServiceWs).
 ///
-/// Match on the predicates ([`Error::is_bad_credentials`], [`Error::is_timeout`],
-/// [`Error::is_closed`], ...) rather than on message text. No variant ever
-/// carries a URL with a token or a password.
+/// Match on the variants and the predicates ([`Error::is_bad_credentials`],
+/// [`Error::is_timeout`], [`Error::is_connect`], [`Error::is_closed`], ...)
+/// rather than on message text. No variant ever carries a URL with a token or
+/// a password.
 ///
 /// ```
 /// use ms_utils_communication::ws::Error;
@@ -21,55 +38,68 @@ use super::delivery::Undelivered;
 #[non_exhaustive]
 pub enum Error {
     /// The configuration cannot work (empty host, unreadable CA file, bad number in
-    /// an environment variable, ...).
+    /// an environment variable, a host that makes no valid login URL, ...).
     #[error("invalid configuration: {reason}")]
     Config {
         /// What is wrong, for humans.
         reason: String,
     },
-    /// The TLS setup failed (bad CA PEM, provider error).
-    #[error("TLS setup failed")]
+    /// TLS failed: the setup (a CA PEM rustls refuses, no usable protocol
+    /// version; `url` is `None`), or the gateway's certificate is not
+    /// trusted (give the gateway's CA with `extra_ca_pem`).
+    #[error("{}: {}", tls_where(url.as_deref()), RootCause(cause.as_ref()))]
     Tls {
-        /// The rustls error.
-        #[source]
-        source: rustls::Error,
+        /// The login or websocket URL being opened, `None` for a setup failure.
+        url: Option<String>,
+        /// The TLS error. Its type is not part of the API.
+        cause: Box<dyn StdError + Send + Sync>,
     },
-    /// The gateway refused the login with a 4xx status: wrong user or password.
-    /// Not retried.
-    #[error("login refused by the gateway (HTTP {status}): {body}")]
+    /// The gateway refused the login (any answer but 201 or 5xx, mostly 401
+    /// or 403), or the websocket upgrade (401/403): wrong user or password, or
+    /// a refused token. Not retried.
+    #[error("login to {url} refused by the gateway (HTTP {status}): {body}")]
     BadCredentials {
+        /// The login URL, or the websocket URL with the token redacted.
+        url: String,
         /// The HTTP status code (401, 403, ...).
         status: u16,
         /// The response body (JSON or text), at most 500 characters.
         body: String,
     },
     /// The gateway answered the login with a 5xx status; a transient failure.
-    #[error("login failed on the gateway side (HTTP {status}): {body}")]
+    #[error("login to {url} failed on the gateway side (HTTP {status}): {body}")]
     LoginUnavailable {
+        /// The login URL.
+        url: String,
         /// The HTTP status code.
         status: u16,
         /// The response body, at most 500 characters.
         body: String,
     },
     /// The login answered 201 without a usable `access_token`.
-    #[error("login answer has no usable access_token")]
-    BadLoginResponse,
-    /// The HTTP login could not be carried out (connection refused, TLS,
-    /// timeout): transient. Or the login request could not even be built
-    /// (a host that makes no valid URL, such as a port over 65535): a
-    /// configuration error, not transient ([`Error::is_config`]).
-    #[error("login request failed")]
-    Login {
-        /// The HTTP client error (its URL carries no secret).
-        #[source]
-        source: reqwest::Error,
+    #[error("login to {url}: the answer has no usable access_token")]
+    BadLoginResponse {
+        /// The login URL.
+        url: String,
     },
-    /// The websocket handshake or connection failed.
-    #[error("websocket connection failed")]
+    /// The HTTP login could not be carried out: connection refused, name not
+    /// resolved, connection reset, timeout. Transient.
+    #[error("login to {url} failed: {}", RootCause(cause.as_ref()))]
+    Login {
+        /// The login URL (it carries no secret).
+        url: String,
+        /// The HTTP client's error. Its type is not part of the API.
+        cause: Box<dyn StdError + Send + Sync>,
+    },
+    /// The websocket could not be opened: TCP connection refused, name not
+    /// resolved, an upgrade answered with another status than 101 (but 401
+    /// or 403, which are [`Error::BadCredentials`]), a broken handshake.
+    #[error("websocket connection to {url} failed: {}", RootCause(cause.as_ref()))]
     Connect {
-        /// The websocket error.
-        #[source]
-        source: Box<tokio_tungstenite::tungstenite::Error>,
+        /// The websocket URL, token redacted (`?token=***`).
+        url: String,
+        /// The socket or websocket error. Its type is not part of the API.
+        cause: Box<dyn StdError + Send + Sync>,
     },
     /// An operation did not finish in time.
     #[error("timed out after {after:?} ({what})")]
@@ -96,11 +126,10 @@ pub enum Error {
         limit: usize,
     },
     /// A value could not be serialized or a payload could not be parsed.
-    #[error("JSON (de)serialization failed")]
+    #[error("JSON (de)serialization failed: {error}")]
     Json {
-        /// The serde_json error.
-        #[source]
-        source: serde_json::Error,
+        /// The serde_json error (serde_json is a deliberate public dependency).
+        error: serde_json::Error,
     },
     /// A JWT could not be read (not three dot-separated parts, bad base64, not JSON).
     #[error("malformed JWT: {reason}")]
@@ -141,22 +170,22 @@ pub enum Error {
     )]
     Undelivered(Undelivered),
     /// Reconnecting was given up after the configured maximum number of attempts.
-    #[error("gave up after {attempts} connection attempts")]
+    #[error("gave up after {attempts} connection attempts; the last one: {last}")]
     GaveUp {
         /// How many attempts were made.
         attempts: u32,
-        /// The last failure.
-        #[source]
+        /// The last failure (its message ends this one's).
         last: Box<Error>,
     },
 }
 
 impl Error {
-    /// True when the gateway refused the credentials (a 4xx login answer).
+    /// True when the gateway refused the credentials (a 4xx login answer, or
+    /// a 401/403 websocket upgrade).
     ///
     /// ```
     /// # use ms_utils_communication::ws::Error;
-    /// let e = Error::BadCredentials { status: 401, body: "no".into() };
+    /// let e = Error::BadCredentials { url: "http://gw/auth-ms/login".into(), status: 401, body: "no".into() };
     /// assert!(e.is_bad_credentials());
     /// ```
     pub fn is_bad_credentials(&self) -> bool {
@@ -178,8 +207,33 @@ impl Error {
     pub fn is_timeout(&self) -> bool {
         match self {
             Error::Timeout { .. } => true,
-            Error::Login { source } => source.is_timeout(),
+            Error::Login { cause, .. } => cause
+                .downcast_ref::<reqwest::Error>()
+                .is_some_and(reqwest::Error::is_timeout),
+            Error::Connect { cause, .. } => find::<io::Error>(cause.as_ref())
+                .is_some_and(|e| e.kind() == io::ErrorKind::TimedOut),
             Error::GaveUp { last, .. } => last.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// True when no connection to the gateway could be opened: refused, name
+    /// not resolved, network unreachable. Nothing reached the gateway.
+    /// [`url`](Error::url) says where it was going.
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Error;
+    /// assert!(!Error::Closed.is_connect());
+    /// ```
+    pub fn is_connect(&self) -> bool {
+        match self {
+            Error::Login { cause, .. } => cause
+                .downcast_ref::<reqwest::Error>()
+                .is_some_and(reqwest::Error::is_connect),
+            // The TCP step keeps its io::Error as is (see `tcp_connect`);
+            // later steps keep tungstenite's error.
+            Error::Connect { cause, .. } => cause.is::<io::Error>(),
+            Error::GaveUp { last, .. } => last.is_connect(),
             _ => false,
         }
     }
@@ -215,23 +269,21 @@ impl Error {
     ///
     /// ```
     /// # use ms_utils_communication::ws::Error;
-    /// assert!(Error::LoginUnavailable { status: 503, body: String::new() }.is_transient());
-    /// assert!(!Error::BadCredentials { status: 401, body: String::new() }.is_transient());
+    /// let url = String::from("http://gw/auth-ms/login");
+    /// assert!(Error::LoginUnavailable { url: url.clone(), status: 503, body: String::new() }.is_transient());
+    /// assert!(!Error::BadCredentials { url, status: 401, body: String::new() }.is_transient());
     /// ```
     pub fn is_transient(&self) -> bool {
-        use tokio_tungstenite::tungstenite::Error as WsError;
         match self {
-            Error::LoginUnavailable { .. } | Error::Timeout { .. } | Error::BadLoginResponse => {
-                true
-            }
-            // A request that could not be built (bad URL) fails the same way
-            // every time.
-            Error::Login { source } => !source.is_builder(),
+            Error::LoginUnavailable { .. }
+            | Error::Timeout { .. }
+            | Error::BadLoginResponse { .. }
+            | Error::Login { .. } => true,
             // A 4xx answer to the upgrade (wrong path, ...) or a bad URL will
             // not change by retrying; everything else on the wire may.
-            Error::Connect { source } => match &**source {
-                WsError::Http(resp) => !resp.status().is_client_error(),
-                WsError::Url(_) => false,
+            Error::Connect { cause, .. } => match cause.downcast_ref::<WsError>() {
+                Some(WsError::Http(resp)) => !resp.status().is_client_error(),
+                Some(WsError::Url(_)) => false,
                 _ => true,
             },
             _ => false,
@@ -243,7 +295,7 @@ impl Error {
     ///
     /// ```
     /// # use ms_utils_communication::ws::Error;
-    /// assert!(Error::Tls { source: rustls::Error::DecryptError }.is_tls());
+    /// assert!(!Error::Closed.is_tls());
     /// ```
     pub fn is_tls(&self) -> bool {
         match self {
@@ -273,18 +325,59 @@ impl Error {
         matches!(self, Error::MessageTooLarge { .. })
     }
 
-    /// True for configuration errors (including TLS setup, and a host that
-    /// makes no valid login URL).
+    /// True for configuration errors (including TLS, and a host that makes no
+    /// valid login URL).
     ///
     /// ```
     /// # use ms_utils_communication::ws::Error;
     /// assert!(Error::Config { reason: "empty host".into() }.is_config());
     /// ```
     pub fn is_config(&self) -> bool {
+        matches!(self, Error::Config { .. } | Error::Tls { .. })
+    }
+
+    /// The URL the failed attempt was opening: the login URL, or the
+    /// websocket URL with its token redacted. For [`Error::GaveUp`], that of
+    /// the last attempt.
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Error;
+    /// let e = Error::LoginUnavailable { url: "http://gw:8080/auth-ms/login".into(), status: 502, body: String::new() };
+    /// assert_eq!(e.url(), Some("http://gw:8080/auth-ms/login"));
+    /// assert_eq!(Error::Closed.url(), None);
+    /// ```
+    pub fn url(&self) -> Option<&str> {
         match self {
-            Error::Config { .. } | Error::Tls { .. } => true,
-            Error::Login { source } => source.is_builder(),
-            _ => false,
+            Error::Tls { url, .. } => url.as_deref(),
+            Error::BadCredentials { url, .. }
+            | Error::LoginUnavailable { url, .. }
+            | Error::BadLoginResponse { url }
+            | Error::Login { url, .. }
+            | Error::Connect { url, .. } => Some(url),
+            Error::GaveUp { last, .. } => last.url(),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status the gateway answered the login or the websocket
+    /// upgrade with, when that is what failed.
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Error;
+    /// let e = Error::BadCredentials { url: "http://gw/auth-ms/login".into(), status: 403, body: String::new() };
+    /// assert_eq!(e.status(), Some(403));
+    /// ```
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::BadCredentials { status, .. } | Error::LoginUnavailable { status, .. } => {
+                Some(*status)
+            }
+            Error::Connect { cause, .. } => match cause.downcast_ref::<WsError>() {
+                Some(WsError::Http(resp)) => Some(resp.status().as_u16()),
+                _ => None,
+            },
+            Error::GaveUp { last, .. } => last.status(),
+            _ => None,
         }
     }
 
@@ -294,85 +387,214 @@ impl Error {
         }
     }
 
-    pub(crate) fn connect(source: tokio_tungstenite::tungstenite::Error) -> Self {
-        if let Some(tls) = find_rustls_error(&source) {
-            return Error::Tls { source: tls };
-        }
-        Error::Connect {
-            source: Box::new(source),
+    /// The TLS setup failed (no URL involved yet).
+    pub(crate) fn tls_setup(source: rustls::Error) -> Self {
+        Error::Tls {
+            url: None,
+            cause: Box::new(source),
         }
     }
 
-    pub(crate) fn login(source: reqwest::Error) -> Self {
-        if let Some(tls) = find_rustls_error(&source) {
-            return Error::Tls { source: tls };
+    /// The TCP connection to the gateway for `url` could not be opened. The
+    /// io::Error is kept unwrapped: that is what [`Error::is_connect`] checks.
+    pub(crate) fn tcp_connect(url: &str, source: io::Error) -> Self {
+        Error::Connect {
+            url: url.to_owned(),
+            cause: Box::new(source),
         }
-        Error::Login { source }
+    }
+
+    /// A later step of opening the websocket for `url` (TLS, upgrade) failed.
+    pub(crate) fn connect(url: &str, source: WsError) -> Self {
+        if let Some(tls) = find_rustls_error(&source) {
+            return Error::Tls {
+                url: Some(url.to_owned()),
+                cause: Box::new(tls),
+            };
+        }
+        Error::Connect {
+            url: url.to_owned(),
+            cause: Box::new(source),
+        }
+    }
+
+    /// The login request to `url` failed before any answer.
+    pub(crate) fn login(url: &str, source: reqwest::Error) -> Self {
+        if let Some(tls) = find_rustls_error(&source) {
+            return Error::Tls {
+                url: Some(url.to_owned()),
+                cause: Box::new(tls),
+            };
+        }
+        // A request that could not be built (a port over 65535, ...) fails
+        // the same way every time: configuration, not transport.
+        if source.is_builder() {
+            return Error::config(format!(
+                "login URL {url} is not usable: {}",
+                RootCause(&source)
+            ));
+        }
+        Error::Login {
+            url: url.to_owned(),
+            cause: Box::new(source),
+        }
     }
 }
 
-/// The rustls error somewhere in `err`'s chain (an untrusted certificate is
-/// not worth retrying, unlike the transport failures it is wrapped in).
-fn find_rustls_error(err: &(dyn std::error::Error + 'static)) -> Option<rustls::Error> {
+fn tls_where(url: Option<&str>) -> String {
+    match url {
+        Some(url) => format!("TLS with {url} failed"),
+        None => "TLS setup failed".to_owned(),
+    }
+}
+
+/// Shows the innermost error of a chain, the one that says why (e.g.
+/// `Connection refused (os error 111)` under reqwest's "error sending
+/// request" and hyper's "client error (Connect)"), on one line.
+pub(crate) struct RootCause<'a>(pub(crate) &'a (dyn StdError + 'static));
+
+impl fmt::Display for RootCause<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = root_cause(self.0).to_string();
+        let mut previous: Option<&str> = None;
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            match previous {
+                Some(p) if p.ends_with(':') => f.write_str(" ")?,
+                Some(_) => f.write_str("; ")?,
+                None => {}
+            }
+            f.write_str(line)?;
+            previous = Some(line);
+        }
+        Ok(())
+    }
+}
+
+/// The last error of `err`'s chain. `io::Error::source()` skips the error an
+/// `io::Error` wraps, so the walk steps into it instead.
+fn root_cause<'a>(err: &'a (dyn StdError + 'static)) -> &'a (dyn StdError + 'static) {
+    let mut current = err;
+    loop {
+        let next = match current.downcast_ref::<io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+            None => current.source(),
+        };
+        match next {
+            Some(next) => current = next,
+            None => return current,
+        }
+    }
+}
+
+/// The first `E` in `err`'s chain (stepping into `io::Error`s as above).
+fn find<'a, E: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a E> {
     let mut current = Some(err);
     while let Some(e) = current {
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return Some(tls.clone());
+        if let Some(found) = e.downcast_ref::<E>() {
+            return Some(found);
         }
-        if let Some(tokio_tungstenite::tungstenite::Error::Tls(
-            tokio_tungstenite::tungstenite::error::TlsError::Rustls(tls),
-        )) = e.downcast_ref::<tokio_tungstenite::tungstenite::Error>()
-        {
-            return Some((**tls).clone());
-        }
-        // io::Error::source() skips the wrapped error itself; step into it instead.
-        let wrapped = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref());
-        if let Some(inner) = wrapped {
-            current = Some(inner);
-            continue;
-        }
-        current = e.source();
+        current = match e.downcast_ref::<io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+            None => e.source(),
+        };
     }
     None
 }
 
+/// The rustls error somewhere in `err`'s chain (an untrusted certificate is
+/// not worth retrying, unlike the transport failures it is wrapped in).
+fn find_rustls_error(err: &(dyn StdError + 'static)) -> Option<rustls::Error> {
+    if let Some(tls) = find::<rustls::Error>(err) {
+        return Some(tls.clone());
+    }
+    match find::<WsError>(err) {
+        Some(WsError::Tls(tokio_tungstenite::tungstenite::error::TlsError::Rustls(tls))) => {
+            Some((**tls).clone())
+        }
+        _ => None,
+    }
+}
+
 impl From<serde_json::Error> for Error {
-    fn from(source: serde_json::Error) -> Self {
-        Error::Json { source }
+    fn from(error: serde_json::Error) -> Self {
+        Error::Json { error }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio_tungstenite::tungstenite::Error as WsError;
     use tokio_tungstenite::tungstenite::http::Response;
 
+    const URL: &str = "ws://gw:8080/?token=***";
+
     fn upgrade_answered(status: u16) -> Error {
-        Error::connect(WsError::Http(Box::new(
-            Response::builder().status(status).body(None).unwrap(),
-        )))
+        Error::connect(
+            URL,
+            WsError::Http(Box::new(
+                Response::builder().status(status).body(None).unwrap(),
+            )),
+        )
     }
 
     #[test]
     fn a_4xx_upgrade_answer_is_not_transient_but_5xx_and_io_are() {
         assert!(!upgrade_answered(404).is_transient());
+        assert_eq!(upgrade_answered(404).status(), Some(404));
         assert!(upgrade_answered(502).is_transient());
-        let io = Error::connect(WsError::Io(std::io::ErrorKind::ConnectionRefused.into()));
+        let io = Error::connect(URL, WsError::Io(io::ErrorKind::ConnectionReset.into()));
         assert!(io.is_transient());
+        assert!(!io.is_connect(), "the TCP connection was open");
+        let refused = Error::tcp_connect(URL, io::ErrorKind::ConnectionRefused.into());
+        assert!(refused.is_transient() && refused.is_connect());
+        assert_eq!(refused.url(), Some(URL));
     }
 
     #[test]
     fn tls_errors_are_found_inside_io_errors() {
-        let inner = std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
+        let inner = io::Error::new(
+            io::ErrorKind::InvalidData,
             rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
         );
-        let outer = std::io::Error::other(inner);
-        let err = Error::connect(WsError::Io(outer));
+        let outer = io::Error::other(inner);
+        let err = Error::connect(URL, WsError::Io(outer));
         assert!(err.is_tls(), "{err:?}");
         assert!(!err.is_transient());
+        assert_eq!(err.url(), Some(URL));
+    }
+
+    /// The cause is in the message once, and not returned again by
+    /// `source()`: reporters that walk the chain do not repeat it.
+    #[test]
+    fn the_root_cause_is_reported_once() {
+        let os = io::Error::from_raw_os_error(111);
+        let wrapped = io::Error::other(os);
+        let err = Error::tcp_connect(URL, wrapped);
+        let root = io::Error::from_raw_os_error(111).to_string();
+        let text = err.to_string();
+        assert_eq!(text.matches(&root).count(), 1, "{text}");
+        assert!(text.contains(URL), "{text}");
+        assert!(StdError::source(&err).is_none());
+        let gave_up = Error::GaveUp {
+            attempts: 2,
+            last: Box::new(err),
+        };
+        assert_eq!(gave_up.to_string().matches(&root).count(), 1);
+        assert!(gave_up.is_connect());
+        assert_eq!(gave_up.url(), Some(URL));
+    }
+
+    #[test]
+    fn multi_line_causes_are_shown_on_one_line() {
+        let err = Error::Tls {
+            url: None,
+            cause: "first line\n  second line".into(),
+        };
+        assert!(!err.to_string().contains('\n'), "{err}");
+    }
+
+    fn _assert_impls() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<Error>();
     }
 }
