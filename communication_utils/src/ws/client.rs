@@ -1,5 +1,6 @@
-//! The public handle, [`MicroServiceWs`], and the state it shares with the
-//! connection task.
+//! The public handle, [`MicroServiceWs`]: sends, requests, receiving,
+//! state, and the close (the state it shares with the connection task is
+//! in [`shared`](crate::ws::shared)).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -13,64 +14,18 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::chunks::{ChunkAssembler, chunk_texts};
-use super::config::{WsConfig, WsConfigBuilder};
-use super::connection::Actor;
-use super::delivery::Undelivered;
-use super::dial::Dialer;
-use super::error::Error;
-use super::in_flight::{self, InFlight};
-use super::inbound::{expire_chunks, process};
-use super::message::{Message, ms_send_task};
-use super::outbound::Command;
-use super::queue::InboundQueue;
-use super::state::{ConnectionState, Counters, Event, Stats};
-
-/// What the handles, the connection task and the handler tasks share.
-pub(crate) struct Shared {
-    pub(crate) config: WsConfig,
-    pub(crate) cmd_tx: mpsc::Sender<Command>,
-    pub(crate) state_tx: watch::Sender<ConnectionState>,
-    pub(crate) events: broadcast::Sender<Event>,
-    pub(crate) counters: Counters,
-    pub(crate) inbound: InboundQueue,
-    pub(crate) receiving: AtomicBool,
-    pub(crate) pending: Mutex<HashMap<String, oneshot::Sender<Message>>>,
-    pub(crate) pending_count: AtomicUsize,
-    pub(crate) chunks: Mutex<ChunkAssembler>,
-    /// Set before `close_requested`: sends from now on answer `Closed`.
-    pub(crate) closing: AtomicBool,
-    /// Set by `close()`: its caller gets the undelivered messages back, so
-    /// the connection task need not shout about them.
-    pub(crate) close_called: AtomicBool,
-    /// What the connection task could not deliver, for `close()` to return.
-    pub(crate) undelivered: Mutex<Option<Undelivered>>,
-    pub(crate) gave_up: AtomicBool,
-    /// Graceful close: flush, close frame, stop reconnecting.
-    pub(crate) close_requested: CancellationToken,
-    /// Hard stop of every task.
-    pub(crate) shutdown: CancellationToken,
-    /// The connection task and the chunk janitor.
-    pub(crate) tasks: TaskTracker,
-    /// The run loop and the handler tasks.
-    pub(crate) handlers: TaskTracker,
-    /// Handler calls running now.
-    pub(crate) calls: InFlight,
-}
-
-impl Shared {
-    /// This client's identity, for [`in_flight::is_handler_of`].
-    pub(crate) fn id(self: &Arc<Self>) -> usize {
-        Arc::as_ptr(self) as usize
-    }
-}
-
-impl Shared {
-    pub(crate) fn request_close(&self) {
-        self.closing.store(true, Ordering::Release);
-        self.close_requested.cancel();
-    }
-}
+use crate::ws::chunks::{ChunkAssembler, chunk_texts};
+use crate::ws::config::{WsConfig, WsConfigBuilder};
+use crate::ws::connection::Actor;
+use crate::ws::connection::dial::Dialer;
+use crate::ws::error::Error;
+use crate::ws::in_flight::{self, InFlight};
+use crate::ws::inbound::queue::InboundQueue;
+use crate::ws::inbound::{expire_chunks, process};
+use crate::ws::protocol::message::{Message, ms_send_task};
+use crate::ws::shared::Command;
+use crate::ws::shared::Shared;
+use crate::ws::state::{ConnectionState, Counters, Event, Stats};
 
 /// Closes the client when the last user handle goes away.
 struct HandleGuard(Arc<Shared>);
@@ -512,7 +467,7 @@ impl MicroServiceWs {
             let frame = self.shared.inbound.pop().await.ok_or(Error::Closed)?;
             // `process` is synchronous: once a frame is taken it is delivered or
             // deliberately dropped, never lost to cancellation.
-            if let Some(msg) = process(&self.shared, frame) {
+            if let Some(msg) = process(&*self.shared, frame) {
                 return Ok(msg);
             }
         }

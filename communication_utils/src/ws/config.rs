@@ -4,10 +4,10 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::backoff::ReconnectPolicy;
-use super::chunks::ChunkLimits;
-use super::delivery::DeliveryMode;
-use super::error::Error;
+use crate::ws::chunks::ChunkLimits;
+use crate::ws::config::backoff::ReconnectPolicy;
+use crate::ws::delivery::DeliveryMode;
+use crate::ws::error::Error;
 
 /// Everything [`MicroServiceWs::connect`](super::MicroServiceWs::connect) needs.
 ///
@@ -193,8 +193,10 @@ impl fmt::Debug for WsConfigBuilder {
     }
 }
 
+pub(crate) mod backoff;
 mod from_env;
 mod host;
+pub(crate) mod tls;
 pub use from_env::env;
 
 impl WsConfigBuilder {
@@ -568,7 +570,7 @@ impl WsConfigBuilder {
         }
         if c.tls {
             // Fail at build time, not at the first connect.
-            super::auth::tls_config(c.extra_ca_pem.as_deref())?;
+            crate::ws::config::tls::tls_config(c.extra_ca_pem.as_deref())?;
         }
         Ok(self.config)
     }

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use tokio_tungstenite::tungstenite::Error as WsError;
 
-use super::delivery::Undelivered;
+use crate::ws::delivery::Undelivered;
 
 /// Everything that can go wrong in [`MicroServiceWs`](super::MicroServiceWs).
 ///

@@ -65,40 +65,36 @@
 //!   frames are logged and dropped, never fatal.
 //! - Passwords and tokens appear in no log line, no error and no `Debug`.
 
-mod auth;
-mod backoff;
-pub mod chunks;
+// The parts, as folders: `protocol` (pure wire formats, no I/O),
+// `connection` (the actor that owns the socket: dialing, login, writes and
+// their ledger, reads, closing), `inbound` (frames to messages: buffer,
+// parsing, chunk reassembly, request correlation), `dispatch` (messages to
+// handlers: strategies, the router, typed tasks). `client` is the handle
+// users hold, `shared` what all of them share.
 mod client;
 mod config;
 mod connection;
 mod delivery;
-mod dial;
 mod dispatch;
 mod error;
-mod frame_guard;
-mod gate;
-mod handshake;
 mod in_flight;
 mod inbound;
-mod jwt;
-mod message;
-mod outbound;
-mod queue;
-mod router;
+mod protocol;
+mod shared;
 mod state;
-mod task;
-mod uri;
 
-pub use backoff::ReconnectPolicy;
+pub use protocol::chunks;
+
 pub use chunks::{ChunkAssembler, ChunkDrop, ChunkDropReason, ChunkLimits, Eviction};
 pub use client::MicroServiceWs;
+pub use config::backoff::ReconnectPolicy;
 pub use config::{WsConfig, WsConfigBuilder, env};
 pub use delivery::{DeliveryMode, OutgoingFrame, Undelivered};
+pub use dispatch::router::Router;
+pub use dispatch::task::Task;
 pub use dispatch::{Handler, HandlerError, RunHandle, RunOptions, Strategy};
 pub use error::Error;
-pub use jwt::{jwt_claims, jwt_expiry};
-pub use message::{Message, PythonFormatter, ms_send_task, to_python_json};
-pub use router::Router;
+pub use protocol::jwt::{jwt_claims, jwt_expiry};
+pub use protocol::message::{Message, PythonFormatter, ms_send_task, to_python_json};
+pub use protocol::uri::{login_url, redacted_ws_uri, ws_uri};
 pub use state::{ConnectionState, DisconnectReason, Event, HandlerFailure, Stats};
-pub use task::Task;
-pub use uri::{login_url, redacted_ws_uri, ws_uri};

@@ -103,7 +103,7 @@ pub enum Event {
         /// The job, when known.
         job_id: Option<String>,
         /// Why.
-        reason: super::chunks::ChunkDropReason,
+        reason: crate::ws::chunks::ChunkDropReason,
     },
     /// A handler call failed: returned an error, panicked, or ran past its
     /// deadline ([`RunOptions::deadline`](super::RunOptions::deadline)).
@@ -307,8 +307,8 @@ pub struct Stats {
     /// Chunk jobs dropped (defect, limit, eviction or expiry).
     pub chunk_jobs_dropped: u64,
     /// Of those, partial jobs evicted (oldest first) to make room under
-    /// [`ChunkLimits::max_pending_jobs`](super::chunks::ChunkLimits::max_pending_jobs)
-    /// or [`ChunkLimits::max_total_bytes`](super::chunks::ChunkLimits::max_total_bytes).
+    /// [`ChunkLimits::max_pending_jobs`](crate::ws::chunks::ChunkLimits::max_pending_jobs)
+    /// or [`ChunkLimits::max_total_bytes`](crate::ws::chunks::ChunkLimits::max_total_bytes).
     pub chunk_jobs_evicted: u64,
     /// Decoded bytes held by partial chunk jobs.
     pub chunk_bytes_pending: u64,

@@ -15,10 +15,10 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
 use super::{Actor, Conn, DRAIN_LIMIT, Exit};
-use crate::ws::dial::WsStream;
+use crate::ws::connection::dial::WsStream;
+use crate::ws::connection::outbound::Ending;
 use crate::ws::inbound::Inbound;
-use crate::ws::outbound::Ending;
-use crate::ws::queue::PushError;
+use crate::ws::inbound::queue::PushError;
 use crate::ws::state::{Counters, DisconnectReason};
 
 impl Actor {

@@ -11,10 +11,10 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use super::closing::is_our_close;
 use super::{Conn, Exit, INLINE_FROM, IoEvent, READ_BATCH};
-use crate::ws::client::Shared;
+use crate::ws::connection::outbound::Ledger;
+use crate::ws::inbound::queue::InboundQueue;
 use crate::ws::inbound::{Inbound, process};
-use crate::ws::outbound::Ledger;
-use crate::ws::queue::InboundQueue;
+use crate::ws::shared::Shared;
 use crate::ws::state::{Counters, DisconnectReason};
 
 /// Drive the socket: writes first, then up to [`READ_BATCH`] reads.

@@ -2,6 +2,10 @@
 //! pushes back on the socket, per-key strategies, and isolation of handler
 //! errors and panics.
 
+pub(crate) mod gate;
+pub(crate) mod router;
+pub(crate) mod task;
+
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -19,13 +23,14 @@ use tokio::task::{AbortHandle, JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use super::client::{MicroServiceWs, Shared};
-use super::error::Error;
-use super::gate::{Gate, GatePermit};
-use super::in_flight::as_handler_of;
-use super::inbound::process;
-use super::message::Message;
-use super::state::{Counters, Event, HandlerFailure};
+use crate::ws::client::MicroServiceWs;
+use crate::ws::dispatch::gate::{Gate, GatePermit};
+use crate::ws::error::Error;
+use crate::ws::in_flight::as_handler_of;
+use crate::ws::inbound::process;
+use crate::ws::protocol::message::Message;
+use crate::ws::shared::Shared;
+use crate::ws::state::{Counters, Event, HandlerFailure};
 
 /// What a handler may fail with; logged with the message's key, never fatal.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
@@ -368,7 +373,7 @@ async fn worker<H: Handler>(
         let Some(frame) = local.pop_front() else {
             continue;
         };
-        if let Some(msg) = process(&shared, frame) {
+        if let Some(msg) = process(&*shared, frame) {
             let key = options.key_of(&msg);
             if !local.is_empty() && shared.inbound.has_idle_consumers() {
                 // Other workers wait while this one holds frames: theirs
@@ -428,7 +433,7 @@ async fn keyed_loop<H: Handler>(
                 None => return,
             },
         };
-        if let Some(msg) = process(shared, frame) {
+        if let Some(msg) = process(&**shared, frame) {
             keyed.dispatch(shared, handler, options, msg, permit);
         }
     }

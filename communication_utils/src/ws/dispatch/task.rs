@@ -7,9 +7,9 @@ use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::client::MicroServiceWs;
-use super::error::Error;
-use super::message::Message;
+use crate::ws::client::MicroServiceWs;
+use crate::ws::error::Error;
+use crate::ws::protocol::message::Message;
 
 /// A task another service sent: the `data` of an `ms-task` message, with
 /// its payload deserialized into `T`.
@@ -234,7 +234,7 @@ mod tests {
             },
         };
         assert_eq!(
-            super::super::message::to_python_json(&outcome).unwrap(),
+            crate::ws::protocol::message::to_python_json(&outcome).unwrap(),
             r#"{"event": "ms-task-result", "data": {"jobId": "j1", "type": "error", "response": null, "consumption": null, "message": "bad input"}}"#
         );
     }

@@ -19,16 +19,22 @@ use tokio::time::{Instant, sleep, sleep_until};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use super::auth::Token;
-use super::client::Shared;
-use super::dial::{Dialer, WsStream};
-use super::frame_guard::Oversized;
-use super::inbound::Inbound;
-use super::outbound::{Command, Ending, Ledger, Settled};
-use super::state::{ConnectionState, Counters, DisconnectReason, Event};
+use crate::ws::connection::auth::Token;
+use crate::ws::connection::dial::{Dialer, WsStream};
+use crate::ws::connection::frame_guard::Oversized;
+use crate::ws::connection::outbound::{Ending, Ledger, Settled};
+use crate::ws::inbound::Inbound;
+use crate::ws::shared::Command;
+use crate::ws::shared::Shared;
+use crate::ws::state::{ConnectionState, Counters, DisconnectReason, Event};
 
+pub(crate) mod auth;
 mod closing;
+pub(crate) mod dial;
+mod frame_guard;
+mod handshake;
 mod io;
+pub(crate) mod outbound;
 
 use closing::{our_close, our_close_with};
 use io::poll_io;
@@ -99,7 +105,7 @@ impl Conn {
 
     /// Called for each data message read, in order: when it is the empty
     /// stand-in of a message over the size limit (see
-    /// [`FrameGuard`](super::frame_guard::FrameGuard)), reports that and
+    /// [`FrameGuard`](crate::ws::connection::frame_guard::FrameGuard)), reports that and
     /// returns true, and the message must be dropped.
     fn drop_if_too_big(&mut self, shared: &Shared) -> bool {
         let seq = self.data_seq;

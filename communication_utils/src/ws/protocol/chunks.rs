@@ -241,7 +241,7 @@ impl ChunkAssembler {
     /// assert!(!ChunkAssembler::is_chunk(&json!(["chunk"])));
     /// ```
     pub fn is_chunk(msg: &Value) -> bool {
-        super::message::field(msg, "chunk").is_some_and(|c| !c.is_null())
+        crate::ws::protocol::message::field(msg, "chunk").is_some_and(|c| !c.is_null())
     }
 
     /// Feeds one chunk message (already parsed).

@@ -14,12 +14,13 @@ use tokio_tungstenite::tungstenite::error::TlsError;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::auth::{Authenticator, Token, tls_config};
-use super::config::WsConfig;
-use super::error::Error;
-use super::frame_guard::FrameGuard;
-use super::handshake::client_handshake;
-use super::uri::{redacted_ws_uri, ws_uri};
+use crate::ws::config::WsConfig;
+use crate::ws::config::tls::tls_config;
+use crate::ws::connection::auth::{Authenticator, Token};
+use crate::ws::connection::frame_guard::FrameGuard;
+use crate::ws::connection::handshake::client_handshake;
+use crate::ws::error::Error;
+use crate::ws::protocol::uri::{redacted_ws_uri, ws_uri};
 
 pub(crate) type WsStream = WebSocketStream<FrameGuard<BufReader<MaybeTlsStream<TcpStream>>>>;
 

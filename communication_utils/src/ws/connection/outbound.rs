@@ -23,17 +23,9 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
-use super::delivery::{DeliveryMode, OutgoingFrame, Undelivered};
-use super::dial::WsStream;
-
-/// What a handle asks of the connection task, in order with its sends.
-#[derive(Debug)]
-pub(crate) enum Command {
-    /// A frame to write.
-    Send(WsMessage),
-    /// Answer once every frame accepted before this command is written.
-    Flush(oneshot::Sender<()>),
-}
+use crate::ws::connection::dial::WsStream;
+use crate::ws::delivery::{DeliveryMode, OutgoingFrame, Undelivered};
+use crate::ws::shared::Command;
 
 /// Unconfirmed frames kept for a re-send, at most. Past it the oldest are
 /// forgotten (counted as confirmed): a gateway that reads but never answers

@@ -9,8 +9,8 @@ use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use serde::de::DeserializeOwned;
 
-use super::dispatch::{Handler, HandlerError};
-use super::message::Message;
+use crate::ws::dispatch::{Handler, HandlerError};
+use crate::ws::protocol::message::Message;
 
 type RouteFn = Box<dyn Fn(Message) -> BoxFuture<'static, Result<(), HandlerError>> + Send + Sync>;
 

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::ser::{CharEscape, Formatter};
 
-use super::error::Error;
+use crate::ws::error::Error;
 
 /// Objects up to this many keys are searched by a scan: gateway messages have
 /// a handful of keys, and a scan comparing lengths first is several times
@@ -454,7 +454,7 @@ mod tests {
             assert_eq!(m.event(), v.get("event").and_then(Value::as_str), "{v}");
             assert_eq!(m.data(), v.get("data"), "{v}");
             assert_eq!(
-                super::super::chunks::ChunkAssembler::is_chunk(&v),
+                crate::ws::chunks::ChunkAssembler::is_chunk(&v),
                 v.get("chunk").is_some_and(|c| !c.is_null()),
                 "{v}"
             );

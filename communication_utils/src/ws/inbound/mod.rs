@@ -4,39 +4,39 @@
 //! pending), so that parsing is spread over the runtime's workers instead of
 //! serialising on the socket reader.
 
-use std::sync::atomic::Ordering;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use bytes::Bytes;
 use serde_json::Value;
+use tokio::sync::{broadcast, oneshot};
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio_util::sync::CancellationToken;
 
-use super::chunks::{ChunkAssembler, ChunkDrop};
-use super::client::Shared;
-use super::message::Message;
-use super::state::{Counters, Event};
+use crate::ws::chunks::{ChunkAssembler, ChunkDrop};
+use crate::ws::protocol::message::Message;
+use crate::ws::state::{Counters, Event};
 
-/// One frame read from the socket, not yet parsed.
-#[derive(Debug)]
-pub(crate) enum Inbound {
-    /// A text frame, still as received (no copy).
-    Text(Utf8Bytes),
-    /// A binary frame.
-    Binary(Bytes),
-    /// Already turned into a message (by the connection task while requests
-    /// wait), with the size of the frame it came from.
-    Parsed(Message, usize),
-}
+mod frame;
+pub(crate) mod queue;
 
-impl Inbound {
-    /// What the frame counts for against the inbound buffer's byte bound.
-    pub(crate) fn weight(&self) -> usize {
-        match self {
-            Self::Text(t) => t.len(),
-            Self::Binary(b) => b.len(),
-            Self::Parsed(_, len) => *len,
-        }
-    }
+pub(crate) use frame::Inbound;
+
+/// What the pipeline needs of the client it runs for. The client's shared
+/// state implements it, so that this part depends on no other part of the
+/// client (and the client's parts import one another in one direction only).
+pub(crate) trait Host: Send + Sync + 'static {
+    fn counters(&self) -> &Counters;
+    fn events(&self) -> &broadcast::Sender<Event>;
+    fn chunks(&self) -> &Mutex<ChunkAssembler>;
+    /// Requests waiting for a reply, by `jobId`.
+    fn pending(&self) -> &Mutex<HashMap<String, oneshot::Sender<Message>>>;
+    /// How many are in `pending` (read without the lock).
+    fn pending_count(&self) -> &AtomicUsize;
+    fn chunk_ttl(&self) -> Duration;
+    /// The tokens that end the chunk janitor: hard stop, and close.
+    fn stop_tokens(&self) -> [&CancellationToken; 2];
 }
 
 /// The first `max` characters of `text`, for log lines.
@@ -50,7 +50,7 @@ fn preview(text: &str, max: usize) -> &str {
 /// Turn one frame into the message to deliver, or `None` when there is nothing to
 /// deliver (not JSON, a chunk of an unfinished job, a dropped chunk, or a reply
 /// handed to a waiting `request`).
-pub(crate) fn process(shared: &Shared, frame: Inbound) -> Option<Message> {
+pub(crate) fn process<H: Host + ?Sized>(shared: &H, frame: Inbound) -> Option<Message> {
     let value = match frame {
         Inbound::Parsed(m, _) => return correlate(shared, m),
         Inbound::Binary(b) => return Some(Message::Binary(b)),
@@ -58,8 +58,10 @@ pub(crate) fn process(shared: &Shared, frame: Inbound) -> Option<Message> {
             Ok(v) => v,
             Err(error) => {
                 tracing::warn!(len = text.len(), %error, frame = preview(text.as_str(), 500), "dropping a text frame that is not JSON");
-                Counters::add(&shared.counters.frames_dropped, 1);
-                let _ = shared.events.send(Event::FrameDropped { len: text.len() });
+                Counters::add(&shared.counters().frames_dropped, 1);
+                let _ = shared
+                    .events()
+                    .send(Event::FrameDropped { len: text.len() });
                 return None;
             }
         },
@@ -72,9 +74,9 @@ pub(crate) fn process(shared: &Shared, frame: Inbound) -> Option<Message> {
     correlate(shared, Message::Json(value))
 }
 
-fn reassemble(shared: &Shared, chunk: Value) -> Option<Value> {
+fn reassemble<H: Host + ?Sized>(shared: &H, chunk: Value) -> Option<Value> {
     let (result, evicted) = {
-        let mut asm = shared.chunks.lock().unwrap_or_else(|p| p.into_inner());
+        let mut asm = shared.chunks().lock().unwrap_or_else(|p| p.into_inner());
         let r = asm.push(chunk, Instant::now());
         publish_pending(shared, &asm);
         (r, asm.take_evicted())
@@ -85,7 +87,7 @@ fn reassemble(shared: &Shared, chunk: Value) -> Option<Value> {
     match result {
         Ok(None) => None,
         Ok(Some(value)) => {
-            Counters::add(&shared.counters.chunk_jobs_completed, 1);
+            Counters::add(&shared.counters().chunk_jobs_completed, 1);
             Some(value)
         }
         Err(drop) => {
@@ -96,8 +98,8 @@ fn reassemble(shared: &Shared, chunk: Value) -> Option<Value> {
 }
 
 /// The assembler's gauges, into the counters.
-fn publish_pending(shared: &Shared, asm: &ChunkAssembler) {
-    let c = &shared.counters;
+fn publish_pending<H: Host + ?Sized>(shared: &H, asm: &ChunkAssembler) {
+    let c = &shared.counters();
     c.chunk_jobs_pending
         .store(asm.pending_jobs() as u64, Ordering::Relaxed);
     c.chunk_bytes_pending
@@ -105,40 +107,40 @@ fn publish_pending(shared: &Shared, asm: &ChunkAssembler) {
 }
 
 /// Log, count and announce one drop.
-fn report_drop(shared: &Shared, drop: &ChunkDrop) {
+fn report_drop<H: Host + ?Sized>(shared: &H, drop: &ChunkDrop) {
     let job_id = drop.job_id().unwrap_or("?");
     if drop.kills_job() {
-        Counters::add(&shared.counters.chunk_jobs_dropped, 1);
+        Counters::add(&shared.counters().chunk_jobs_dropped, 1);
         if let ChunkDrop::Evicted { .. } = drop {
-            Counters::add(&shared.counters.chunk_jobs_evicted, 1);
+            Counters::add(&shared.counters().chunk_jobs_evicted, 1);
         }
         tracing::warn!(job_id, reason = %drop, "chunk job dropped");
     } else {
-        Counters::add(&shared.counters.chunks_ignored, 1);
+        Counters::add(&shared.counters().chunks_ignored, 1);
         tracing::debug!(job_id, reason = %drop, "chunk ignored");
     }
-    let _ = shared.events.send(Event::ChunkDropped {
+    let _ = shared.events().send(Event::ChunkDropped {
         job_id: drop.job_id().map(str::to_owned),
         reason: drop.reason(),
     });
 }
 
 /// Hand `msg` to the `request` waiting for its `jobId`, if any.
-fn correlate(shared: &Shared, msg: Message) -> Option<Message> {
-    if shared.pending_count.load(Ordering::Acquire) == 0 {
+fn correlate<H: Host + ?Sized>(shared: &H, msg: Message) -> Option<Message> {
+    if shared.pending_count().load(Ordering::Acquire) == 0 {
         return Some(msg);
     }
     let Some(job_id) = msg.job_id() else {
         return Some(msg);
     };
     let waiter = shared
-        .pending
+        .pending()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .remove(job_id);
     match waiter {
         Some(tx) => {
-            shared.pending_count.fetch_sub(1, Ordering::AcqRel);
+            shared.pending_count().fetch_sub(1, Ordering::AcqRel);
             // The requester may have given up just now; then deliver normally.
             tx.send(msg).err()
         }
@@ -147,15 +149,12 @@ fn correlate(shared: &Shared, msg: Message) -> Option<Message> {
 }
 
 /// Drops partial chunk jobs past their TTL, on a timer, until the client ends.
-pub(crate) async fn expire_chunks(shared: std::sync::Arc<Shared>) {
-    let ttl = shared
-        .config
-        .chunk_limits
-        .ttl
-        .max(std::time::Duration::from_millis(10));
+pub(crate) async fn expire_chunks<H: Host>(shared: Arc<H>) {
+    let ttl = shared.chunk_ttl().max(Duration::from_millis(10));
+    let [shutdown, close_requested] = shared.stop_tokens();
     loop {
         let next = {
-            let asm = shared.chunks.lock().unwrap_or_else(|p| p.into_inner());
+            let asm = shared.chunks().lock().unwrap_or_else(|p| p.into_inner());
             asm.next_expiry()
         };
         // A job started after this sleep began expires after it ends, so sleeping
@@ -164,20 +163,20 @@ pub(crate) async fn expire_chunks(shared: std::sync::Arc<Shared>) {
             .unwrap_or_else(|| Instant::now() + ttl)
             .min(Instant::now() + ttl);
         tokio::select! {
-            () = shared.shutdown.cancelled() => return,
+            () = shutdown.cancelled() => return,
             // Closing: buffered chunks are still consumed, but nothing waits long
             // enough for a TTL to matter, and this task must not keep the client alive.
-            () = shared.close_requested.cancelled() => return,
+            () = close_requested.cancelled() => return,
             () = tokio::time::sleep_until(deadline) => {}
         }
         let expired = {
-            let mut asm = shared.chunks.lock().unwrap_or_else(|p| p.into_inner());
+            let mut asm = shared.chunks().lock().unwrap_or_else(|p| p.into_inner());
             let expired = asm.expire(Instant::now());
-            publish_pending(&shared, &asm);
+            publish_pending(&*shared, &asm);
             expired
         };
         for job_id in expired {
-            report_drop(&shared, &ChunkDrop::Expired { job_id });
+            report_drop(&*shared, &ChunkDrop::Expired { job_id });
         }
     }
 }

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
-use super::inbound::Inbound;
+use crate::ws::inbound::Inbound;
 
 #[derive(Debug)]
 pub(crate) struct InboundQueue {

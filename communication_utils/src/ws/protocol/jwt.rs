@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use super::error::Error;
+use crate::ws::error::Error;
 
 /// The claims (middle part) of a JWT, without checking the signature.
 ///

@@ -1,0 +1,8 @@
+//! The wire formats, pure: message envelopes and their Python-identical
+//! JSON, chunk messages, JWT claims, URIs. No I/O, no tasks, no clock of
+//! their own ([protocol](crate::protocol)).
+
+pub mod chunks;
+pub(crate) mod jwt;
+pub(crate) mod message;
+pub(crate) mod uri;

@@ -1,0 +1,101 @@
+//! What a client's handles, its connection task and its handler tasks
+//! share. A leaf of the module graph: it names the parts' types and calls
+//! none of them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::ws::config::WsConfig;
+use crate::ws::delivery::Undelivered;
+use crate::ws::in_flight::InFlight;
+use crate::ws::inbound::Host;
+use crate::ws::inbound::queue::InboundQueue;
+use crate::ws::protocol::chunks::ChunkAssembler;
+use crate::ws::protocol::message::Message;
+use crate::ws::state::{ConnectionState, Counters, Event};
+
+/// What a handle asks of the connection task, in order with its sends.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// A frame to write.
+    Send(WsMessage),
+    /// Answer once every frame accepted before this command is written.
+    Flush(oneshot::Sender<()>),
+}
+
+/// What the handles, the connection task and the handler tasks share.
+pub(crate) struct Shared {
+    pub(crate) config: WsConfig,
+    pub(crate) cmd_tx: mpsc::Sender<Command>,
+    pub(crate) state_tx: watch::Sender<ConnectionState>,
+    pub(crate) events: broadcast::Sender<Event>,
+    pub(crate) counters: Counters,
+    pub(crate) inbound: InboundQueue,
+    pub(crate) receiving: AtomicBool,
+    pub(crate) pending: Mutex<HashMap<String, oneshot::Sender<Message>>>,
+    pub(crate) pending_count: AtomicUsize,
+    pub(crate) chunks: Mutex<ChunkAssembler>,
+    /// Set before `close_requested`: sends from now on answer `Closed`.
+    pub(crate) closing: AtomicBool,
+    /// Set by `close()`: its caller gets the undelivered messages back, so
+    /// the connection task need not shout about them.
+    pub(crate) close_called: AtomicBool,
+    /// What the connection task could not deliver, for `close()` to return.
+    pub(crate) undelivered: Mutex<Option<Undelivered>>,
+    pub(crate) gave_up: AtomicBool,
+    /// Graceful close: flush, close frame, stop reconnecting.
+    pub(crate) close_requested: CancellationToken,
+    /// Hard stop of every task.
+    pub(crate) shutdown: CancellationToken,
+    /// The connection task and the chunk janitor.
+    pub(crate) tasks: TaskTracker,
+    /// The run loop and the handler tasks.
+    pub(crate) handlers: TaskTracker,
+    /// Handler calls running now.
+    pub(crate) calls: InFlight,
+}
+
+impl Shared {
+    /// This client's identity, for [`is_handler_of`](crate::ws::in_flight::is_handler_of).
+    pub(crate) fn id(self: &Arc<Self>) -> usize {
+        Arc::as_ptr(self) as usize
+    }
+}
+
+impl Shared {
+    pub(crate) fn request_close(&self) {
+        self.closing.store(true, Ordering::Release);
+        self.close_requested.cancel();
+    }
+}
+
+impl Host for Shared {
+    fn counters(&self) -> &Counters {
+        &self.counters
+    }
+    fn events(&self) -> &broadcast::Sender<Event> {
+        &self.events
+    }
+    fn chunks(&self) -> &Mutex<ChunkAssembler> {
+        &self.chunks
+    }
+    fn pending(&self) -> &Mutex<HashMap<String, oneshot::Sender<Message>>> {
+        &self.pending
+    }
+    fn pending_count(&self) -> &AtomicUsize {
+        &self.pending_count
+    }
+    fn chunk_ttl(&self) -> Duration {
+        self.config.chunk_limits.ttl
+    }
+    fn stop_tokens(&self) -> [&CancellationToken; 2] {
+        [&self.shutdown, &self.close_requested]
+    }
+}
