@@ -8,19 +8,20 @@ use std::time::Duration;
 
 use tracing::{Dispatch, Level};
 use tracing_log::AsLog;
-use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::JsonFields;
 use tracing_subscriber::fmt::writer::MakeWriterExt;
-use tracing_subscriber::layer::{Layered, SubscriberExt};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::{Layer, Registry};
 
-use crate::error::Error;
-use crate::filter::{self, ENV_VAR};
+use crate::error::{DirectiveOrigin, Error};
+use crate::filter::{ENV_VAR, FilterSpec};
+use crate::handle::{LogSubscriber, RuntimeFilter};
 use crate::json::JsonFormat;
 use crate::line::ModuleStyle;
 use crate::output::{DEFAULT_LOG_FILE, Format, Rotation, open_file};
-use crate::text::PythonFormat;
+use crate::text::{PythonFields, PythonFormat};
 use crate::writer::{self, DEFAULT_BUFFERED_LINES, DEFAULT_FLUSH_TIMEOUT, LogGuard};
 
 /// Who installed the global logger, if this crate did. The lock also makes
@@ -130,6 +131,7 @@ pub struct LoggerBuilder {
     module_style: ModuleStyle,
     buffered_lines: usize,
     flush_timeout: Duration,
+    layers: Vec<BoxedLayer>,
 }
 
 impl Default for LoggerBuilder {
@@ -150,6 +152,7 @@ impl Default for LoggerBuilder {
             module_style: ModuleStyle::FileStem,
             buffered_lines: DEFAULT_BUFFERED_LINES,
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
+            layers: Vec::new(),
         }
     }
 }
@@ -175,12 +178,12 @@ impl fmt::Debug for LoggerBuilder {
             .field("module_style", &self.module_style)
             .field("buffered_lines", &self.buffered_lines)
             .field("flush_timeout", &self.flush_timeout)
+            .field("layers", &self.layers.len())
             .finish()
     }
 }
 
-type BaseSubscriber = Layered<EnvFilter, Registry>;
-type BoxedLayer = Box<dyn Layer<BaseSubscriber> + Send + Sync>;
+type BoxedLayer = Box<dyn Layer<LogSubscriber> + Send + Sync>;
 
 impl LoggerBuilder {
     /// Names the logger (Python's `setup_logger(name)`): shown by
@@ -433,6 +436,67 @@ impl LoggerBuilder {
         self
     }
 
+    /// Adds a `tracing` layer of the service's own next to the console and
+    /// the file: OpenTelemetry, an error reporter, a remote log sink. Call it
+    /// once per layer; they see spans and events in the order added, after
+    /// the built-in outputs.
+    ///
+    /// Every layer sits under the logger's level filter: it sees exactly the
+    /// spans and events the console and the file see, at the level and
+    /// directives of the moment (including changes made through
+    /// [`LogGuard::handle`]). A layer may narrow that further with a filter
+    /// of its own (`layer.with_filter(LevelFilter::WARN)`), but cannot widen
+    /// it.
+    ///
+    /// A layer runs on the thread that logs, inside the logging call: one
+    /// that does I/O should hand its work to a task or thread of its own
+    /// through a bounded queue and drop what does not fit, as the
+    /// `remote_log_sink` example does, rather than block the service.
+    ///
+    /// A layer is usually generic over its subscriber; one written for a
+    /// single subscriber type must accept [`LogSubscriber`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// use ms_utils_logging::Logger;
+    /// use ms_utils_logging::tracing_subscriber::{Layer, layer::Context};
+    ///
+    /// /// Counts the errors logged.
+    /// struct ErrorCount(Arc<AtomicUsize>);
+    ///
+    /// impl<S: tracing::Subscriber> Layer<S> for ErrorCount {
+    ///     fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
+    ///         if *event.metadata().level() == tracing::Level::ERROR {
+    ///             self.0.fetch_add(1, Ordering::Relaxed);
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let errors = Arc::new(AtomicUsize::new(0));
+    /// let (dispatch, _guard) = Logger::builder()
+    ///     .no_file()
+    ///     .console(false)
+    ///     .with_layer(ErrorCount(errors.clone()))
+    ///     .build()?;
+    /// tracing::dispatcher::with_default(&dispatch, || {
+    ///     tracing::error!("disk full");
+    ///     tracing::debug!(target: "quiet", "below the level: the layer never sees it");
+    /// });
+    /// assert_eq!(errors.load(Ordering::Relaxed), 1);
+    /// # Ok::<(), ms_utils_logging::Error>(())
+    /// ```
+    pub fn with_layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<LogSubscriber> + Send + Sync + 'static,
+    {
+        self.layers.push(Box::new(layer));
+        self
+    }
+
     /// Builds the logger without installing it: a [`Dispatch`] to install
     /// yourself (`tracing::dispatcher::with_default` in a test,
     /// `set_global_default` elsewhere) and the guard for its writers. Opens
@@ -463,7 +527,7 @@ impl LoggerBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn build(mut self) -> Result<(Dispatch, LogGuard), Error> {
-        let filter = self.filter()?;
+        let (filter, handle) = RuntimeFilter::new(self.filter_spec())?;
         let mut layers: Vec<BoxedLayer> = Vec::new();
         let mut writers = Vec::new();
         let thread = |what: &str| match self.name.as_str() {
@@ -506,8 +570,12 @@ impl LoggerBuilder {
             }
         }
 
+        // The service's own layers come after the outputs, under the same
+        // filter.
+        layers.append(&mut self.layers);
+
         let subscriber = Registry::default().with(filter).with(layers);
-        let guard = LogGuard::new(self.name, writers, self.flush_timeout);
+        let guard = LogGuard::new(self.name, writers, self.flush_timeout, handle);
         Ok((Dispatch::new(subscriber), guard))
     }
 
@@ -554,7 +622,7 @@ impl LoggerBuilder {
         Ok(guard)
     }
 
-    fn filter(&self) -> Result<EnvFilter, Error> {
+    fn filter_spec(&self) -> FilterSpec {
         let base = if self.run_debug {
             Level::DEBUG
         } else {
@@ -565,7 +633,12 @@ impl LoggerBuilder {
         } else {
             None
         };
-        filter::build(base, env.as_deref(), &self.directives)
+        FilterSpec {
+            base,
+            env,
+            directives: self.directives.clone(),
+            origin: DirectiveOrigin::Builder,
+        }
     }
 
     fn layer<W>(&self, writer: W, format: Format, ansi: bool) -> BoxedLayer
@@ -585,6 +658,7 @@ impl LoggerBuilder {
                 .boxed(),
             _ => layer
                 .with_ansi(ansi)
+                .fmt_fields(PythonFields::new())
                 .event_format(PythonFormat::new().module_style(self.module_style))
                 .boxed(),
         }

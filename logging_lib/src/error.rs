@@ -1,4 +1,12 @@
 //! The crate's one error type.
+//!
+//! How causes are reported (one rule for `ws::Error`, `s3::Error`,
+//! `ms_utils_encoding::Error` and `ms_utils_logging::Error`): `Display` is the
+//! whole message on one line, what failed, where (the path, the directive) and
+//! why (what the operating system or the parser said), and `source()` returns
+//! nothing. So `{e}`, a `%e` log field and a reporter that walks `source()` all
+//! print each cause exactly once. The causing error stays available, typed, in
+//! the variant's `source` field.
 
 use std::fmt;
 use std::io;
@@ -19,37 +27,31 @@ use tracing_subscriber::filter::ParseError;
 /// let err = Logger::builder().directives("hyper=loud").build().unwrap_err();
 /// assert!(err.is_invalid_directive());
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The log file, or the folder it goes in, could not be created or opened
     /// for appending.
-    #[error("cannot open log file {}", path.display())]
     LogFile {
         /// The path that was asked for.
         path: PathBuf,
-        /// What the operating system said.
-        #[source]
+        /// What the operating system said (its message ends this error's).
         source: io::Error,
     },
     /// The daily rolling file appender could not start in `dir`.
-    #[error("cannot start the rolling log file in {}", dir.display())]
     RollingFile {
         /// The folder the daily files go in.
         dir: PathBuf,
-        /// What `tracing-appender` said.
-        #[source]
+        /// What `tracing-appender` said (its message ends this error's).
         source: tracing_appender::rolling::InitError,
     },
     /// A `RUST_LOG`-style directive did not parse.
-    #[error("invalid log directive `{directive}` (from {origin})")]
     InvalidDirective {
         /// The directive as written (one comma-separated piece).
         directive: String,
         /// Where the directive came from.
         origin: DirectiveOrigin,
-        /// The parser's reason.
-        #[source]
+        /// The parser's reason (its message ends this error's).
         source: ParseError,
     },
     /// A global logger is already installed: by an earlier setup of this crate
@@ -57,12 +59,52 @@ pub enum Error {
     /// stays in place and keeps writing; nothing was created on disk by the
     /// refused call unless another library, not this crate, had installed the
     /// global subscriber.
-    #[error("a global logger is already installed{}", by.as_deref().map(|n| format!(" (by setup of `{n}`)")).unwrap_or_default())]
     AlreadyInitialized {
         /// The name given to the setup that won, when it was this crate's.
         by: Option<String>,
     },
+    /// A [`LogHandle`](crate::LogHandle) was used after its logger was
+    /// dropped: the [`Dispatch`](tracing::Dispatch) returned by
+    /// [`LoggerBuilder::build`](crate::LoggerBuilder::build) and every clone
+    /// of it are gone, so there is nothing left to change. The logger
+    /// installed by [`LoggerBuilder::init`](crate::LoggerBuilder::init) lives
+    /// as long as the process: its handle never returns this.
+    LoggerDropped,
 }
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::LogFile { path, source } => {
+                write!(f, "cannot open log file {}: {source}", path.display())
+            }
+            Self::RollingFile { dir, source } => write!(
+                f,
+                "cannot start the rolling log file in {}: {source}",
+                dir.display()
+            ),
+            Self::InvalidDirective {
+                directive,
+                origin,
+                source,
+            } => write!(
+                f,
+                "invalid log directive `{directive}` (from {origin}): {source}"
+            ),
+            Self::AlreadyInitialized { by: Some(name) } => write!(
+                f,
+                "a global logger is already installed (by setup of `{name}`)"
+            ),
+            Self::AlreadyInitialized { by: None } => {
+                f.write_str("a global logger is already installed")
+            }
+            Self::LoggerDropped => f.write_str("the logger this handle changes has been dropped"),
+        }
+    }
+}
+
+/// No `source()`: see the module comment.
+impl std::error::Error for Error {}
 
 impl Error {
     /// The log file could not be opened (including the rolling variant).
@@ -113,6 +155,25 @@ impl Error {
     pub fn is_already_initialized(&self) -> bool {
         matches!(self, Self::AlreadyInitialized { .. })
     }
+
+    /// A [`LogHandle`](crate::LogHandle) outlived its logger.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ms_utils_logging::Logger;
+    ///
+    /// let (dispatch, guard) = Logger::builder().no_file().console(false).build()?;
+    /// let handle = guard.handle();
+    /// drop(dispatch);
+    /// let err = handle.set_level(tracing::Level::DEBUG).unwrap_err();
+    /// assert!(err.is_logger_dropped());
+    /// # Ok::<(), ms_utils_logging::Error>(())
+    /// ```
+    #[must_use]
+    pub fn is_logger_dropped(&self) -> bool {
+        matches!(self, Self::LoggerDropped)
+    }
 }
 
 /// Where a directive came from, for [`Error::InvalidDirective`].
@@ -134,6 +195,9 @@ pub enum DirectiveOrigin {
     Env,
     /// [`LoggerBuilder::directives`](crate::LoggerBuilder::directives).
     Builder,
+    /// [`LogHandle::set_directives`](crate::LogHandle::set_directives), at
+    /// run time.
+    Handle,
 }
 
 impl fmt::Display for DirectiveOrigin {
@@ -141,6 +205,7 @@ impl fmt::Display for DirectiveOrigin {
         f.write_str(match self {
             Self::Env => "the RUST_LOG environment variable",
             Self::Builder => "the builder",
+            Self::Handle => "LogHandle::set_directives",
         })
     }
 }

@@ -9,7 +9,7 @@ use tracing::{Event, Subscriber};
 use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use crate::line::{ModuleStyle, level_name, module_name};
 
@@ -18,13 +18,16 @@ use crate::line::{ModuleStyle, level_name, module_name};
 /// ```json
 /// {"time":"2026-11-22T14:03:07.123456+01:00","level":"INFO","target":"svc::handler",
 ///  "module":"handler","line":42,"message":"connected","fields":{"job":7},
-///  "span":{"name":"request","id":"abc"},"logger":"svc"}
+///  "span":{"name":"request","id":"abc"},
+///  "spans":[{"name":"conn","host":"gw"},{"name":"request","id":"abc"}],"logger":"svc"}
 /// ```
 ///
 /// (shown wrapped; each object is written on one line). `time` is local time
 /// in RFC 3339 with microseconds, `level` is spelled as Python spells it,
 /// `line` is `null` when unknown, `span` is the event's innermost span with
-/// its fields (or `null`), and `logger` is the name given to
+/// its fields (or `null`), `spans` every span the event is in, outermost
+/// first, each with its fields (`[]` outside any span), and `logger` is the
+/// name given to
 /// [`Logger::setup`](crate::Logger::setup) (left out when empty). Span fields
 /// are taken as JSON when the layer formats them with
 /// `tracing_subscriber::fmt::format::JsonFields`, as [`Logger`](crate::Logger)
@@ -114,21 +117,11 @@ where
         };
         event.record(&mut visitor);
 
-        let span = ctx.parent_span().map(|span| {
-            let mut object = Map::new();
-            object.insert("name".into(), Value::from(span.name()));
-            let extensions = span.extensions();
-            if let Some(formatted) = extensions.get::<FormattedFields<N>>() {
-                match serde_json::from_str::<Map<String, Value>>(&formatted.fields) {
-                    Ok(fields) => object.extend(fields),
-                    Err(_) if formatted.fields.is_empty() => {}
-                    Err(_) => {
-                        object.insert("fields".into(), Value::from(formatted.fields.as_str()));
-                    }
-                }
-            }
-            Value::Object(object)
-        });
+        let mut spans = Vec::new();
+        if let Some(span) = ctx.parent_span() {
+            push_spans::<S, N>(&span, &mut spans);
+        }
+        let span = spans.last().cloned().unwrap_or(Value::Null);
 
         let mut object = Map::new();
         object.insert(
@@ -144,7 +137,8 @@ where
         object.insert("line".into(), meta.line().map_or(Value::Null, Value::from));
         object.insert("message".into(), Value::from(visitor.message));
         object.insert("fields".into(), Value::Object(visitor.fields));
-        object.insert("span".into(), span.unwrap_or(Value::Null));
+        object.insert("span".into(), span);
+        object.insert("spans".into(), Value::Array(spans));
         if !self.logger.is_empty() {
             object.insert("logger".into(), Value::from(self.logger.as_str()));
         }
@@ -152,6 +146,30 @@ where
         writer.write_str(&line)?;
         writer.write_char('\n')
     }
+}
+
+/// Appends `span` and its parents, outermost first, as `{"name": .., fields..}`.
+fn push_spans<S, N>(span: &SpanRef<'_, S>, spans: &mut Vec<Value>)
+where
+    S: for<'a> LookupSpan<'a>,
+    N: 'static,
+{
+    if let Some(parent) = span.parent() {
+        push_spans::<S, N>(&parent, spans);
+    }
+    let mut object = Map::new();
+    object.insert("name".into(), Value::from(span.name()));
+    let extensions = span.extensions();
+    if let Some(formatted) = extensions.get::<FormattedFields<N>>() {
+        match serde_json::from_str::<Map<String, Value>>(&formatted.fields) {
+            Ok(fields) => object.extend(fields),
+            Err(_) if formatted.fields.is_empty() => {}
+            Err(_) => {
+                object.insert("fields".into(), Value::from(formatted.fields.as_str()));
+            }
+        }
+    }
+    spans.push(Value::Object(object));
 }
 
 struct JsonVisitor {

@@ -47,8 +47,10 @@
 //!   `INFO`, `WARNING`, `ERROR`; `TRACE` for tracing's extra level), local
 //!   time, and the module as the source file's stem (like `%(module)s`;
 //!   [`ModuleStyle::Target`] shows the full target instead). Event fields
-//!   follow the message as `key=value`. [`format_line`] is the format as a
-//!   pure function.
+//!   follow the message as `key=value`, then the fields of the spans the
+//!   event is in, outermost first (`-> uploaded bytes=512 job_id=j1`), so
+//!   that the lines logged while handling a job carry it. [`format_line`] is
+//!   the format as a pure function.
 //! - Or JSON lines ([`Format::Json`], see [`JsonFormat`]).
 //! - The console is stderr, like Python's `StreamHandler`; colour only when
 //!   stderr is a terminal.
@@ -62,6 +64,27 @@
 //! override it: first those of the `RUST_LOG` variable, then those given to
 //! [`LoggerBuilder::directives`].
 //!
+//! Both change while the service runs, through the guard's [`LogHandle`]
+//! (the original's `Logger.set_level`):
+//!
+//! ```no_run
+//! let guard = ms_utils_logging::Logger::setup("my_service")?;
+//! let handle = guard.handle(); // Clone + Send + Sync
+//! handle.set_level(tracing::Level::DEBUG)?;
+//! handle.set_directives("info,hyper=warn")?; // a bad one changes nothing
+//! # Ok::<(), ms_utils_logging::Error>(())
+//! ```
+//!
+//! The filter sits under `tracing_subscriber::reload`; a line whose callsite
+//! tracing has already classified takes no lock for it (see
+//! [`RuntimeFilter`]).
+//!
+//! # More outputs
+//!
+//! [`LoggerBuilder::with_layer`] adds any `tracing-subscriber` layer
+//! (OpenTelemetry, a remote sink) under the same level filter as the
+//! console and the file. `examples/remote_log_sink.rs` in the repository
+//! ships every line over HTTP without ever blocking the logging call.//!
 //! # Secrets in dependencies' TRACE lines
 //!
 //! `tungstenite` logs every websocket handshake request at TRACE, and the
@@ -99,6 +122,7 @@
 mod builder;
 mod error;
 mod filter;
+mod handle;
 mod json;
 mod line;
 mod output;
@@ -108,12 +132,13 @@ mod writer;
 
 pub use builder::{Logger, LoggerBuilder};
 pub use error::{DirectiveOrigin, Error};
+pub use handle::{LogHandle, LogSubscriber, RuntimeFilter};
 pub use json::JsonFormat;
 pub use line::{
     LineParts, ModuleStyle, format_line, level_name, module_name, push_field, write_line,
 };
 pub use output::{DEFAULT_LOG_FILE, Format, Rotation};
-pub use text::PythonFormat;
+pub use text::{PythonFields, PythonFormat};
 pub use time_it::TimeItGuard;
 pub use writer::LogGuard;
 
@@ -126,6 +151,27 @@ pub use writer::LogGuard;
 /// ms_utils_logging::tracing::info!("through the re-export");
 /// ```
 pub use tracing;
+
+/// `tracing-subscriber`, re-exported for writing the layers given to
+/// [`LoggerBuilder::with_layer`] (its `Layer` trait) against the very
+/// version this crate is built with.
+///
+/// # Examples
+///
+/// ```
+/// use ms_utils_logging::tracing_subscriber::Layer;
+///
+/// struct Nothing;
+/// impl<S: tracing::Subscriber> Layer<S> for Nothing {}
+///
+/// let (_dispatch, _guard) = ms_utils_logging::Logger::builder()
+///     .no_file()
+///     .console(false)
+///     .with_layer(Nothing)
+///     .build()?;
+/// # Ok::<(), ms_utils_logging::Error>(())
+/// ```
+pub use tracing_subscriber;
 
 // The README's examples are compiled as doctests too, so they cannot rot.
 #[cfg(doctest)]

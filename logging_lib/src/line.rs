@@ -223,14 +223,21 @@ pub fn format_line(parts: &LineParts<'_>) -> String {
 /// ```
 pub fn push_field(fields: &mut String, key: &str, value: &str) {
     start_field(fields, key);
+    // Writing into a String cannot fail.
+    let _ = write_str_value(fields, value);
+}
+
+/// Writes a string value as [`push_field`] does: as is, or quoted and escaped
+/// when it would not split back.
+pub(crate) fn write_str_value<W: Write + ?Sized>(out: &mut W, value: &str) -> fmt::Result {
     let plain = !value.is_empty()
         && !value
             .chars()
             .any(|c| c.is_whitespace() || c == '"' || c == '=' || c.is_control());
     if plain {
-        fields.push_str(value);
+        out.write_str(value)
     } else {
-        let _ = write!(fields, "{value:?}");
+        write!(out, "{value:?}")
     }
 }
 

@@ -9,11 +9,14 @@ use chrono::{Local, NaiveDateTime, TimeZone};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_log::NormalizeEvent;
+use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
-use crate::line::{LineParts, ModuleStyle, module_name, push_field, start_field, write_line};
+use crate::line::{
+    LineParts, ModuleStyle, module_name, push_field, start_field, write_line, write_str_value,
+};
 
 /// The Python original's line format as a `tracing-subscriber` event
 /// formatter: `[INFO] [22-11-2026 14:03:07] (handler:42) -> connected key=value`.
@@ -21,19 +24,31 @@ use crate::line::{LineParts, ModuleStyle, module_name, push_field, start_field, 
 /// [`Logger`](crate::Logger) uses it for every text output; it is public so
 /// that a service that builds its own subscriber can still write the fleet's
 /// format. Records bridged from the `log` crate show their own file and line,
-/// and their `log.*` bookkeeping fields are left out. Spans are not shown (the
-/// Python format has no place for them; the JSON format has).
+/// and their `log.*` bookkeeping fields are left out.
+///
+/// The fields of the spans the event is in follow the event's own fields,
+/// outermost span first, so that every line logged while handling a job
+/// carries it: `-> uploaded bytes=512 event=ms-task job_id=j1 from=svc`.
+/// Span names are not shown (the Python layout has no place for them; the
+/// JSON format has). Span fields are written by the layer's field formatter:
+/// with [`PythonFields`], as [`Logger`](crate::Logger) sets it, they are
+/// quoted like event fields; with `tracing-subscriber`'s default one, strings
+/// are always quoted.
 ///
 /// # Examples
 ///
 /// ```
-/// use ms_utils_logging::{ModuleStyle, PythonFormat};
+/// use ms_utils_logging::{ModuleStyle, PythonFields, PythonFormat};
 ///
 /// let subscriber = tracing_subscriber::fmt()
+///     .fmt_fields(PythonFields::new())
 ///     .event_format(PythonFormat::new().module_style(ModuleStyle::Target))
 ///     .with_writer(std::io::stderr)
 ///     .finish();
-/// tracing::subscriber::with_default(subscriber, || tracing::info!("ready"));
+/// tracing::subscriber::with_default(subscriber, || {
+///     let _job = tracing::info_span!("task", job_id = "j1").entered();
+///     tracing::info!("ready"); // ... -> ready job_id=j1
+/// });
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PythonFormat {
@@ -114,7 +129,7 @@ where
 {
     fn format_event(
         &self,
-        _ctx: &FmtContext<'_, S, N>,
+        ctx: &FmtContext<'_, S, N>,
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
@@ -129,6 +144,11 @@ where
                 scratch,
                 skip_log_fields: normalized.is_some(),
             });
+            // Outside any span this is one look at the thread's span stack:
+            // nothing is allocated.
+            if let Some(span) = ctx.parent_span() {
+                push_span_fields::<S, N>(&span, &mut scratch.fields);
+            }
             let parts = LineParts {
                 level: *meta.level(),
                 time,
@@ -146,6 +166,120 @@ where
             // instead of a `RefCell` panic.
             Err(_) => write(&mut Scratch::default()),
         })
+    }
+}
+
+/// Appends the fields of `span` and of its parents, outermost first, as
+/// formatted by the layer's field formatter `N` when the span was created
+/// (and when fields were recorded into it later). Recursing instead of
+/// `Scope::from_root` collects nothing.
+fn push_span_fields<S, N>(span: &SpanRef<'_, S>, fields: &mut String)
+where
+    S: for<'a> LookupSpan<'a>,
+    N: 'static,
+{
+    if let Some(parent) = span.parent() {
+        push_span_fields::<S, N>(&parent, fields);
+    }
+    let extensions = span.extensions();
+    if let Some(formatted) = extensions.get::<FormattedFields<N>>()
+        && !formatted.fields.is_empty()
+    {
+        if !fields.is_empty() {
+            fields.push(' ');
+        }
+        fields.push_str(&formatted.fields);
+    }
+}
+
+/// Formats span fields as [`PythonFormat`] formats event fields:
+/// `key=value` pairs separated by single spaces, a string value quoted and
+/// escaped only when it would not split back (see
+/// [`push_field`](crate::push_field)), other values with `Debug`.
+///
+/// [`Logger`](crate::Logger) uses it for its text outputs; give it to your
+/// own `tracing-subscriber` fmt layer (`.fmt_fields(PythonFields::new())`)
+/// with [`PythonFormat`] to get the same span fields.
+///
+/// # Examples
+///
+/// ```
+/// use ms_utils_logging::{PythonFields, PythonFormat};
+///
+/// let subscriber = tracing_subscriber::fmt()
+///     .fmt_fields(PythonFields::new())
+///     .event_format(PythonFormat::new())
+///     .with_writer(std::io::stderr)
+///     .finish();
+/// tracing::subscriber::with_default(subscriber, || {
+///     let _span = tracing::info_span!("upload", bucket = "media", note = "two words").entered();
+///     tracing::info!("done"); // -> done bucket=media note="two words"
+/// });
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PythonFields {
+    _private: (),
+}
+
+impl PythonFields {
+    /// The field formatter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fields = ms_utils_logging::PythonFields::new();
+    /// # let _ = fields;
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<'writer> FormatFields<'writer> for PythonFields {
+    fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {
+        let mut visitor = SpanVisitor {
+            writer,
+            first: true,
+            result: Ok(()),
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+/// Writes span fields straight into the span's buffer.
+struct SpanVisitor<'writer> {
+    writer: Writer<'writer>,
+    first: bool,
+    result: fmt::Result,
+}
+
+impl SpanVisitor<'_> {
+    fn start(&mut self, field: &Field) -> fmt::Result {
+        if !std::mem::take(&mut self.first) {
+            self.writer.write_char(' ')?;
+        }
+        self.writer.write_str(field.name())?;
+        self.writer.write_char('=')
+    }
+}
+
+impl Visit for SpanVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if self.result.is_ok() {
+            self.result = self
+                .start(field)
+                .and_then(|()| write_str_value(&mut self.writer, value));
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if self.result.is_ok() {
+            self.result = self
+                .start(field)
+                .and_then(|()| write!(self.writer, "{value:?}"));
+        }
     }
 }
 

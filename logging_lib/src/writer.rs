@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 
+use crate::handle::LogHandle;
+
 /// The default number of lines that may wait for a writer before callers wait.
 pub(crate) const DEFAULT_BUFFERED_LINES: usize = 128_000;
 
@@ -107,15 +109,45 @@ pub struct LogGuard {
     name: String,
     writers: Vec<WriterHandle>,
     flush_timeout: Duration,
+    handle: LogHandle,
 }
 
 impl LogGuard {
-    pub(crate) fn new(name: String, writers: Vec<WriterHandle>, flush_timeout: Duration) -> Self {
+    pub(crate) fn new(
+        name: String,
+        writers: Vec<WriterHandle>,
+        flush_timeout: Duration,
+        handle: LogHandle,
+    ) -> Self {
         Self {
             name,
             writers,
             flush_timeout,
+            handle,
         }
+    }
+
+    /// A handle that changes this logger's level and directives while it
+    /// runs (the original's `Logger.set_level`). Cheap to clone; it may
+    /// outlive the guard, and keeps working as long as the logger is
+    /// installed.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use ms_utils_logging::Logger;
+    ///
+    /// let guard = Logger::setup("my_service")?;
+    /// let handle = guard.handle();
+    /// std::thread::spawn(move || {
+    ///     // e.g. on an admin request
+    ///     handle.set_directives("info,my_service::db=debug")
+    /// });
+    /// # Ok::<(), ms_utils_logging::Error>(())
+    /// ```
+    #[must_use]
+    pub fn handle(&self) -> LogHandle {
+        self.handle.clone()
     }
 
     /// The name given at setup.

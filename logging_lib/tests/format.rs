@@ -3,7 +3,7 @@
 mod common;
 
 use chrono::{Local, NaiveDateTime};
-use common::{SharedBuf, capture, console_only, line_regex};
+use common::{SharedBuf, capture, console_only, line_regex, messages};
 use ms_utils_logging::{Format, ModuleStyle};
 use serde_json::Value;
 
@@ -144,5 +144,109 @@ fn json_span_is_null_outside_any_span() {
     let lines = capture(builder, &console, || tracing::info!("alone"));
     let value: Value = serde_json::from_str(&lines[0]).unwrap();
     assert_eq!(value["span"], Value::Null);
+    assert_eq!(value["spans"], serde_json::json!([]));
     assert!(value.get("logger").is_none(), "no name, no logger key");
+}
+
+#[test]
+fn span_fields_follow_the_event_fields_outermost_span_first() {
+    let console = SharedBuf::new();
+    let lines = capture(console_only(&console), &console, || {
+        let _conn = tracing::info_span!("conn", host = "gw").entered();
+        let _task = tracing::info_span!("ms_task", event = "ms-task", job_id = "j1", from = "svc")
+            .entered();
+        tracing::info!(bytes = 512, "uploaded");
+    });
+    let caps = line_regex().captures(&lines[0]).expect(&lines[0]);
+    assert_eq!(
+        &caps[5],
+        "uploaded bytes=512 host=gw event=ms-task job_id=j1 from=svc"
+    );
+}
+
+#[test]
+fn span_values_are_written_as_event_values_are() {
+    let console = SharedBuf::new();
+    let lines = capture(console_only(&console), &console, || {
+        let span = tracing::info_span!(
+            "upload",
+            note = "two words",
+            n = 3,
+            ok = true,
+            ratio = 0.5,
+            status = tracing::field::Empty
+        );
+        let _entered = span.enter();
+        tracing::info!("start");
+        span.record("status", "done");
+        tracing::info!("end");
+    });
+    assert_eq!(
+        messages(&lines),
+        [
+            r#"start note="two words" n=3 ok=true ratio=0.5"#,
+            r#"end note="two words" n=3 ok=true ratio=0.5 status=done"#,
+        ]
+    );
+}
+
+#[test]
+fn an_explicit_parent_counts_and_a_span_without_fields_adds_nothing() {
+    let console = SharedBuf::new();
+    let lines = capture(console_only(&console), &console, || {
+        let job = tracing::info_span!("job", job_id = "j2");
+        let _bare = tracing::info_span!("bare").entered();
+        tracing::info!("in bare");
+        tracing::info!(parent: &job, "for the job");
+        tracing::info!(parent: None, "root");
+    });
+    assert_eq!(
+        messages(&lines),
+        ["in bare", "for the job job_id=j2", "root"]
+    );
+}
+
+#[test]
+fn a_span_the_level_filters_out_adds_nothing() {
+    let console = SharedBuf::new();
+    let lines = capture(console_only(&console), &console, || {
+        let _task = tracing::debug_span!("ms_task", job_id = "j1").entered();
+        tracing::info!("inside a debug span");
+    });
+    assert_eq!(messages(&lines), ["inside a debug span"]);
+}
+
+#[test]
+fn span_fields_reach_file_and_console_in_either_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let console = SharedBuf::new();
+    let builder = common::console_and_file(&console, &path).ansi(true);
+    let lines = capture(builder, &console, || {
+        let _task = tracing::info_span!("ms_task", job_id = "j1").entered();
+        tracing::info!("hello");
+    });
+    assert!(lines[0].ends_with("-> hello job_id=j1"), "{:?}", lines[0]);
+    let file = std::fs::read_to_string(&path).unwrap();
+    assert!(file.ends_with("-> hello job_id=j1\n"), "{file:?}");
+}
+
+#[test]
+fn json_spans_lists_every_span_outermost_first() {
+    let console = SharedBuf::new();
+    let builder = console_only(&console).format(Format::Json);
+    let lines = capture(builder, &console, || {
+        let _conn = tracing::info_span!("conn", host = "gw").entered();
+        let _task = tracing::info_span!("ms_task", job_id = "j1", n = 2).entered();
+        tracing::info!("inside");
+    });
+    let value: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(
+        value["spans"],
+        serde_json::json!([
+            {"name": "conn", "host": "gw"},
+            {"name": "ms_task", "job_id": "j1", "n": 2},
+        ])
+    );
+    assert_eq!(value["span"], value["spans"][1], "span is the innermost");
 }
