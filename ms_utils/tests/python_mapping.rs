@@ -185,6 +185,11 @@ async fn gateway_rows(host: &str) -> Result<(), Box<dyn std::error::Error>> {
     let _answer: Message = ws
         .request("other", "job", &value, Duration::from_secs(1))
         .await?;
+    let task: ws::Task<Value> = ws::Task::from_message(&_answer)?;
+    task.reply(&ws, &value).await?;
+    task.reply_error(&ws, "why").await?;
+    let _deadline = RunOptions::new().deadline(Duration::from_secs(30));
+    if let Ok(ws::Event::HandlerFailed { key: _, failure: _ }) = ws.events().try_recv() {}
     ms_utils::shutdown_signal().await;
     ws.close().await?;
     run.finished().await?;
@@ -286,6 +291,11 @@ fn logging_rows() -> Result<(), log::Error> {
         .format(Format::Text)
         .directives("svc=debug")
         .init()?;
+    let handle: log::LogHandle = _guard.handle();
+    handle.set_level(tracing::Level::DEBUG)?;
+    handle.set_directives("svc=debug")?;
+    let _ = handle.filter()?;
+    let _ = Logger::builder().with_layer(log::tracing_subscriber::fmt::layer());
     let _ = (PythonFormat::new(), JsonFormat::new());
     let _ = log::format_line;
     let n = time_it!("sum", 1 + 1);
