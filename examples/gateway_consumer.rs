@@ -37,11 +37,13 @@ use std::time::Duration;
 
 use ms_utils::communication_utils::s3::S3BucketClient;
 use ms_utils::communication_utils::ws::{
-    ConnectionState, HandlerError, Message, MicroServiceWs, RunHandle, WsConfig, WsConfigBuilder,
+    ConnectionState, HandlerError, Message, MicroServiceWs, RunHandle, Task, WsConfig,
+    WsConfigBuilder,
 };
 use ms_utils::encoding_utils::{EncodingJob, TaskTracker, send_encoding_job};
 use ms_utils::logging_lib::{LogGuard, Logger};
 // The crates ms_utils is built with, so that this file needs no other dependency.
+use ms_utils::serde;
 use ms_utils::serde_json::{self, json};
 use ms_utils::{tokio, tracing};
 
@@ -129,45 +131,59 @@ impl Service {
     /// CHANGE: what this service does with a message. This one answers tasks
     /// (`ms-task`, sent by another service with `send_task_to_ms`):
     /// `{"action": "embed", "texts": [...]}` runs an embedding job and answers
-    /// with its size; anything else is answered with an error.
+    /// with its size; anything else is answered with the platform's error
+    /// outcome. Every line logged here carries the task's `event`, `job_id`
+    /// and `from` (the span the client runs each handler in).
     async fn on_message(&self, msg: Message) -> Result<(), HandlerError> {
         if msg.event() != Some("ms-task") {
             tracing::debug!(event = msg.event().unwrap_or("-"), "message ignored");
             return Ok(());
         }
-        let data = msg.data().cloned().unwrap_or_default();
-        let field = |k: &str| data[k].as_str().unwrap_or_default().to_owned();
-        let (from, reference_id, job_id) = (field("from"), field("referenceId"), field("jobId"));
-        let task = &data["data"];
-        tracing::info!(%from, %job_id, "task received");
-
-        let answer = match task["action"].as_str() {
-            Some("embed") => {
-                let texts: Vec<String> = serde_json::from_value(task["texts"].clone())?;
+        let task: Task = Task::from_message(&msg)?;
+        tracing::info!("task received");
+        let action = match serde_json::from_value::<Action>(task.data.clone()) {
+            Ok(action) => action,
+            Err(error) => {
+                return Ok(task
+                    .reply_error(&self.ms, format!("bad task: {error}"))
+                    .await?);
+            }
+        };
+        match action {
+            Action::Embed { texts } => {
                 // The embedding job gets its own id: the task's id belongs to the caller.
-                let job = EncodingJob::new(texts, &reference_id, format!("{job_id}:embed"))
-                    .normalize(true)
-                    .timeout(JOB_TIMEOUT);
+                let job =
+                    EncodingJob::new(texts, &task.reference_id, format!("{}:embed", task.job_id))
+                        .normalize(true)
+                        .timeout(JOB_TIMEOUT);
                 match send_encoding_job(&self.ms, &self.s3, &self.bucket, &self.tracker, &job).await
                 {
-                    Ok((vectors, consumption)) => json!({
-                        "status": "ok",
-                        "vectors": vectors.len(),
-                        "dimensions": vectors.first().map_or(0, Vec::len),
-                        "consumption": consumption,
-                    }),
-                    Err(error) => json!({"status": "error", "message": error.to_string()}),
+                    // The answer goes back to the sender under the same jobId,
+                    // which is what its `request(...)` waits for.
+                    Ok((vectors, consumption)) => {
+                        let answer = json!({
+                            "status": "ok",
+                            "vectors": vectors.len(),
+                            "dimensions": vectors.first().map_or(0, Vec::len),
+                            "consumption": consumption,
+                        });
+                        task.reply(&self.ms, &answer).await?;
+                    }
+                    Err(error) => task.reply_error(&self.ms, error).await?,
                 }
             }
-            other => json!({"status": "error", "message": format!("unknown action {other:?}")}),
-        };
-        // The answer goes back to the sender under the same jobId, which is
-        // what its `request(...)` waits for.
-        self.ms
-            .send_task_to_ms(&from, &reference_id, &job_id, answer)
-            .await?;
+        }
         Ok(())
     }
+}
+
+/// CHANGE: the tasks this service takes: the `data` of an `ms-task`, told
+/// apart by its `action`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(crate = "ms_utils::serde", tag = "action", rename_all = "snake_case")]
+enum Action {
+    /// Embed these texts.
+    Embed { texts: Vec<String> },
 }
 
 /// Logs every change of the connection state until the client closes.

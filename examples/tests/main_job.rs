@@ -110,8 +110,11 @@ async fn with_gateway_env_it_serves_tasks_until_stopped() {
     assert_eq!(embedded["status"], "ok", "{embedded}");
     assert_eq!(embedded["vectors"], 1);
     assert_eq!(embedded["dimensions"], 384);
+    // Refused with the platform's error outcome (what `Task::reply_error` sends).
     let refused = ask("t-2", json!({"action": "fly"})).await;
-    assert_eq!(refused["status"], "error", "{refused}");
+    assert_eq!(refused["event"], "ms-task-result", "{refused}");
+    assert_eq!(refused["data"]["type"], "error", "{refused}");
+    assert_eq!(refused["data"]["jobId"], "t-2", "{refused}");
 
     stop_tx.send(()).unwrap();
     tokio::time::timeout(LIMIT, serving)

@@ -166,6 +166,23 @@ pub use tokio;
 /// re-exported for the same reason as [`tokio`]: `ms_utils::serde_json::json!`.
 pub use serde_json;
 
+/// serde (with its derive macros), for typed task payloads
+/// ([`Task<T>`](communication_utils::ws::Task)) in a service that depends on
+/// `ms_utils` alone: derive with `#[serde(crate = "ms_utils::serde")]`.
+///
+/// ```
+/// use ms_utils::serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// #[serde(crate = "ms_utils::serde")]
+/// struct Resize {
+///     width: u32,
+/// }
+/// let r: Resize = ms_utils::serde_json::from_str(r#"{"width": 3}"#).unwrap();
+/// assert_eq!(r.width, 3);
+/// ```
+pub use serde;
+
 /// The logging facade the libraries emit events on and [`Logger`] collects,
 /// re-exported for the same reason as [`tokio`]: `ms_utils::tracing::info!`.
 pub use tracing;
