@@ -163,3 +163,44 @@ async fn dropping_the_last_handle_with_messages_undelivered_logs_an_error_with_t
         "{logs}"
     );
 }
+
+/// Written data that no write turn's ping covers (a second turn within 10 ms
+/// of the first, under paused time: no time passes between them) gets its
+/// ping from the confirmation timer: the unconfirmed count falls to zero
+/// without any further write.
+#[tokio::test(start_paused = true)]
+async fn the_confirmation_timer_covers_a_turn_that_took_no_ping() {
+    let gw = gateway().await;
+    let alice = connect(&gw, ALICE).await;
+    let _bob = connect(&gw, BOB).await;
+    wait_connected(&gw, "bob").await;
+    for batch in 0..2 {
+        for i in 0..3 {
+            alice
+                .send_task_to_ms("bob", "r", &format!("b{batch}-{i}"), serde_json::json!({}))
+                .await
+                .unwrap();
+        }
+        alice.flush().await.unwrap();
+    }
+    // Looked at every virtual millisecond: the clock moves only while the
+    // runtime idles, which a loop of yields would never let it do.
+    within_virtual_secs("confirmed by the timer's ping", 5, async {
+        while alice.stats().outbound_unconfirmed > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await;
+    assert_eq!(alice.stats().outbound_queued, 0);
+}
+
+/// A bound in virtual seconds (the clock is paused: it costs nothing).
+async fn within_virtual_secs<T>(
+    what: &str,
+    secs: u64,
+    fut: impl std::future::Future<Output = T>,
+) -> T {
+    tokio::time::timeout(Duration::from_secs(secs), fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: not within {secs} virtual seconds"))
+}

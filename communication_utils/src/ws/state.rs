@@ -338,6 +338,12 @@ pub struct Stats {
     /// ([`DeliveryMode::AtMostOnce`](super::DeliveryMode::AtMostOnce)): an
     /// upper bound on the messages lost.
     pub possibly_lost: u64,
+    /// Messages accepted and not written yet (the outbound queue's depth, as
+    /// the connection task last saw it).
+    pub outbound_queued: u64,
+    /// Messages written and not confirmed read by the gateway yet (see
+    /// [`DeliveryMode`](super::DeliveryMode)).
+    pub outbound_unconfirmed: u64,
 }
 
 #[derive(Debug, Default)]
@@ -357,6 +363,8 @@ pub(crate) struct Counters {
     pub(crate) handler_timeouts: AtomicU64,
     pub(crate) resent: AtomicU64,
     pub(crate) possibly_lost: AtomicU64,
+    pub(crate) outbound_queued: AtomicU64,
+    pub(crate) outbound_unconfirmed: AtomicU64,
 }
 
 impl Counters {
@@ -382,6 +390,8 @@ impl Counters {
             handler_timeouts: r(&self.handler_timeouts),
             resent: r(&self.resent),
             possibly_lost: r(&self.possibly_lost),
+            outbound_queued: r(&self.outbound_queued),
+            outbound_unconfirmed: r(&self.outbound_unconfirmed),
         }
     }
 }

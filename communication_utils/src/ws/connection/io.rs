@@ -118,6 +118,12 @@ pub(super) fn poll_io(
             };
         staged.push_back(frame);
     };
+    // Pongs read above may have confirmed frames: the gauge follows at once,
+    // even when nothing else wakes the loop.
+    shared
+        .counters
+        .outbound_unconfirmed
+        .store(ledger.unconfirmed_len() as u64, Ordering::Relaxed);
     if got > 0 {
         conn.last_read = Instant::now();
         conn.ping_sent = false;

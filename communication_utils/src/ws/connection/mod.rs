@@ -293,6 +293,15 @@ impl Actor {
         }
     }
 
+    /// The ledger's gauges, into the counters (two stores per turn).
+    fn publish_outbound(&self) {
+        let c = &self.shared.counters;
+        c.outbound_queued
+            .store(self.ledger.unwritten(), Ordering::Relaxed);
+        c.outbound_unconfirmed
+            .store(self.ledger.unconfirmed_len() as u64, Ordering::Relaxed);
+    }
+
     /// Tell the ledger how the connection ended and report what it did.
     fn connection_ended(&mut self, ending: Ending) {
         match self.ledger.connection_ended(ending) {
@@ -368,6 +377,7 @@ impl Actor {
                     return self.graceful_close(conn).await;
                 }
             }
+            self.publish_outbound();
             let read_enabled = self.staged.is_empty();
             let outbox_room = self.ledger.pending_len() < WRITE_BATCH;
             let due = self.ledger.mark_due();
@@ -465,6 +475,7 @@ impl Actor {
         self.cmd_rx.close();
         self.drain_commands();
         let (undelivered, possibly_lost) = self.ledger.take_undelivered();
+        self.publish_outbound();
         if possibly_lost > 0 {
             Counters::add(&self.shared.counters.possibly_lost, possibly_lost);
             let _ = self.shared.events.send(Event::PossiblyLost {

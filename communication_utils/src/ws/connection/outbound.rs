@@ -150,6 +150,11 @@ impl Ledger {
         self.unconfirmed.len()
     }
 
+    /// Data frames accepted and not written yet.
+    pub(crate) fn unwritten(&self) -> u64 {
+        self.accepted - self.written
+    }
+
     /// True when something accepted still has to reach the gateway: a frame
     /// not written, or (at least once) one written but not confirmed.
     pub(crate) fn has_undelivered(&self) -> bool {

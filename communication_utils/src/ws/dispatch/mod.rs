@@ -360,14 +360,21 @@ async fn worker<H: Handler>(
             // worker woken for frames should not pay it (the check above
             // still stops a busy worker). `pop_batch` takes what is there
             // without waiting.
-            let more = tokio::select! {
+            let popped = tokio::select! {
                 biased;
-                more = shared.inbound.pop_batch(&mut local) => more,
+                popped = shared.inbound.pop_batch(&mut local) => popped,
                 () = &mut stopped => return,
                 () = &mut shutdown => return,
             };
-            if !more {
-                return; // closed and drained
+            match popped {
+                None => return, // closed and drained
+                // The worker just woken for the rest of the backlog sits in
+                // this thread's LIFO slot, which no other thread may steal
+                // from: a handler that computes without awaiting would keep
+                // it (and the backlog) waiting. Let it run first; this task
+                // goes to the run queue, from which an idle thread steals.
+                Some(true) => tokio::task::yield_now().await,
+                Some(false) => {}
             }
         }
         let Some(frame) = local.pop_front() else {
@@ -375,12 +382,6 @@ async fn worker<H: Handler>(
         };
         if let Some(msg) = process(&*shared, frame) {
             let key = options.key_of(&msg);
-            if !local.is_empty() && shared.inbound.has_idle_consumers() {
-                // Other workers wait while this one holds frames: theirs
-                // now, before a call that may compute for a long time
-                // without awaiting (which the put-back below cannot catch).
-                shared.inbound.put_back(&mut local);
-            }
             let call = invoke(&shared, &*handler, msg, key, options.deadline);
             tokio::pin!(call);
             let first = poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;

@@ -11,7 +11,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::Notify;
 
@@ -27,8 +27,6 @@ pub(crate) struct InboundQueue {
     arrived: Notify,
     /// Signalled when a full queue gets room (or closes).
     room: Notify,
-    /// `State::waiting`, readable without the lock.
-    idle: AtomicUsize,
 }
 
 #[derive(Debug)]
@@ -76,7 +74,6 @@ impl InboundQueue {
             closed: AtomicBool::new(false),
             arrived: Notify::new(),
             room: Notify::new(),
-            idle: AtomicUsize::new(0),
         }
     }
 
@@ -166,15 +163,21 @@ impl InboundQueue {
         }
     }
 
-    /// Takes the first frame, and with `batch` more of a backlog: up to half
-    /// of it (so that other consumers get their share), [`BATCH_FRAMES`] and
-    /// [`BATCH_BYTES`], handing each to `put`. Returns how many were taken.
-    fn take(&self, batch: bool, mut put: impl FnMut(Inbound)) -> usize {
+    /// Takes the first frame, and with `batch` more of a backlog: its share
+    /// of it, counting the consumers that wait (half when none waits), up
+    /// to [`BATCH_FRAMES`] and [`BATCH_BYTES`], handing each to `put`.
+    /// Returns how many were taken. While others wait, a consumer holds
+    /// little more than the frame it handles: a handler that computes (and
+    /// so cannot hand frames back, never awaiting) holds back no message an
+    /// idle consumer could take. Under a flood nobody waits, and the groups
+    /// are large (one lock for many frames). Also returns whether it woke a
+    /// waiting consumer for the rest.
+    fn take(&self, batch: bool, mut put: impl FnMut(Inbound)) -> (usize, bool) {
         let (taken, was_full, wake_peer) = {
             let mut st = self.lock();
             let was_full = !st.has_room(self.cap, self.max_bytes);
             let want = if batch {
-                (st.items.len() / 2).clamp(1, BATCH_FRAMES)
+                (st.items.len() / (st.waiting + 2)).clamp(1, BATCH_FRAMES)
             } else {
                 1
             };
@@ -206,27 +209,32 @@ impl InboundQueue {
         if wake_peer {
             self.arrived.notify_one();
         }
-        taken
+        (taken, wake_peer)
     }
 
     pub(crate) fn try_pop(&self) -> Option<Inbound> {
         let mut one = None;
-        self.take(false, |frame| one = Some(frame));
+        let _ = self.take(false, |frame| one = Some(frame));
         one
     }
 
     /// Appends a group of frames to `out` (see [`take`](Self::take)) without
-    /// waiting; false when there was none.
-    pub(crate) fn try_pop_batch(&self, out: &mut VecDeque<Inbound>) -> bool {
-        self.take(true, |frame| out.push_back(frame)) > 0
+    /// waiting; `None` when there was none, else whether a waiting consumer
+    /// was woken for the rest.
+    pub(crate) fn try_pop_batch(&self, out: &mut VecDeque<Inbound>) -> Option<bool> {
+        match self.take(true, |frame| out.push_back(frame)) {
+            (0, _) => None,
+            (_, woke_peer) => Some(woke_peer),
+        }
     }
 
-    /// Waits for frames and appends a group of them to `out`; false once
-    /// closed and drained. Cancel-safe.
-    pub(crate) async fn pop_batch(&self, out: &mut VecDeque<Inbound>) -> bool {
+    /// Waits for frames and appends a group of them to `out`; `None` once
+    /// closed and drained, else whether a waiting consumer was woken for the
+    /// rest (see the worker in `dispatch`). Cancel-safe.
+    pub(crate) async fn pop_batch(&self, out: &mut VecDeque<Inbound>) -> Option<bool> {
         loop {
-            if self.try_pop_batch(out) {
-                return true;
+            if let Some(woke_peer) = self.try_pop_batch(out) {
+                return Some(woke_peer);
             }
             if !self.wait_for_items().await {
                 // Pushes that raced with close are still handed out.
@@ -260,7 +268,6 @@ impl InboundQueue {
             let must_wait = st.items.is_empty() && !self.closed.load(Ordering::Acquire);
             if must_wait {
                 st.waiting += 1;
-                self.idle.store(st.waiting, Ordering::Relaxed);
             }
             must_wait
         };
@@ -270,12 +277,6 @@ impl InboundQueue {
             notified.await;
         }
         true
-    }
-
-    /// True when some consumer waits for frames (a hint, read without the
-    /// lock: a consumer holding frames hands them on if so).
-    pub(crate) fn has_idle_consumers(&self) -> bool {
-        self.idle.load(Ordering::Relaxed) > 0
     }
 
     /// No more pushes; waiting consumers see the rest, then `None`.
@@ -292,7 +293,6 @@ impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         let mut st = self.0.lock();
         st.waiting = st.waiting.saturating_sub(1);
-        self.0.idle.store(st.waiting, Ordering::Relaxed);
     }
 }
 
