@@ -4,8 +4,15 @@
 //!
 //! What `s3s-fs` 0.14.1 supports (checked with aws-sdk-s3): put/get/head/
 //! delete, ranges, user metadata, copy, multipart, paging, presigned URLs and
-//! SigV4 signature checks. Object ACLs and `ListMultipartUploads` answer
-//! `NotImplemented`, and a PUT into a missing bucket creates it.
+//! SigV4 signature checks. Object ACLs answer `NotImplemented`, and a PUT
+//! into a missing bucket creates it. `ListMultipartUploads` is the server's
+//! own (from the files `s3s-fs` keeps per open upload): `prefix`,
+//! `key-marker`/`upload-id-marker` paging and `max-uploads` are honoured,
+//! `delimiter` is ignored.
+//!
+//! Fault injection for tests: [`DevS3Server::fail_next_aborts`] makes the
+//! next `AbortMultipartUpload` requests fail as a transport failure would
+//! (the connection is closed without an answer).
 //!
 //! `CompleteMultipartUpload` is the server's own: `s3s-fs` reads every part
 //! back, hashes it again and copies it (0.6–0.9 s per 256 MiB on 2 cores,
@@ -35,6 +42,8 @@
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
@@ -69,6 +78,8 @@ pub struct DevS3Server {
     secret_key: String,
     stop: CancellationToken,
     task: Option<JoinHandle<()>>,
+    /// How many more `AbortMultipartUpload` requests to drop unanswered.
+    aborts_to_fail: Arc<AtomicU32>,
     // Dropped last: the folder must outlive the server task.
     _temp: Option<tempfile::TempDir>,
 }
@@ -211,6 +222,11 @@ impl DevS3ServerBuilder {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port)).await?;
         let addr = listener.local_addr()?;
         let stop = CancellationToken::new();
+        let aborts_to_fail = Arc::new(AtomicU32::new(0));
+        let service = Faulty {
+            inner: service,
+            aborts_to_fail: aborts_to_fail.clone(),
+        };
         let task = tokio::spawn(serve(listener, service, stop.clone()));
         tracing::debug!(%addr, root = %root.display(), "dev S3 server started");
         Ok(DevS3Server {
@@ -220,6 +236,7 @@ impl DevS3ServerBuilder {
             secret_key,
             stop,
             task: Some(task),
+            aborts_to_fail,
             _temp: temp,
         })
     }
@@ -228,7 +245,7 @@ impl DevS3ServerBuilder {
 /// Accepts until stopped; each connection is dropped (closed hard, even
 /// mid-response) when the server stops, which is what lets tests cut a
 /// transfer half-way.
-async fn serve(listener: TcpListener, service: s3s::service::S3Service, stop: CancellationToken) {
+async fn serve(listener: TcpListener, service: Faulty, stop: CancellationToken) {
     let http = ConnBuilder::new(TokioExecutor::new());
     let mut conns = tokio::task::JoinSet::new();
     loop {
@@ -259,7 +276,66 @@ async fn serve(listener: TcpListener, service: s3s::service::S3Service, stop: Ca
     conns.shutdown().await;
 }
 
+/// The S3 service with the faults tests ask for (see
+/// [`DevS3Server::fail_next_aborts`]).
+#[derive(Clone)]
+struct Faulty {
+    inner: s3s::service::S3Service,
+    aborts_to_fail: Arc<AtomicU32>,
+}
+
+type ServiceFuture = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Result<s3s::HttpResponse, s3s::HttpError>>
+            + Send
+            + 'static,
+    >,
+>;
+
+impl hyper::service::Service<http::Request<hyper::body::Incoming>> for Faulty {
+    type Response = s3s::HttpResponse;
+    type Error = s3s::HttpError;
+    type Future = ServiceFuture;
+
+    fn call(&self, req: http::Request<hyper::body::Incoming>) -> Self::Future {
+        // AbortMultipartUpload: `DELETE /bucket/key?uploadId=...`.
+        let abort = req.method() == http::Method::DELETE
+            && req
+                .uri()
+                .query()
+                .is_some_and(|q| q.split('&').any(|p| p.starts_with("uploadId=")));
+        let fail = abort
+            && self
+                .aborts_to_fail
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+        if fail {
+            tracing::debug!(uri = %req.uri(), "dev S3 server: abort dropped (fault injected)");
+            // An error handed to hyper closes the connection unanswered.
+            return Box::pin(std::future::ready(Err(s3s::HttpError::new(Box::new(
+                std::io::Error::other("fault injected: abort dropped"),
+            )))));
+        }
+        hyper::service::Service::call(&self.inner, req)
+    }
+}
+
 impl DevS3Server {
+    /// Fault injection for tests: the next `n` `AbortMultipartUpload`
+    /// requests are dropped unanswered (the connection is closed, which the
+    /// client sees as a transport failure). Requests of other operations are
+    /// served as usual. Calling it again replaces the count; 0 turns it off.
+    ///
+    /// ```no_run
+    /// # async fn f() -> std::io::Result<()> {
+    /// let server = ms_utils_dev::s3::DevS3Server::builder().start().await?;
+    /// server.fail_next_aborts(2); // the two next aborts fail, the third goes through
+    /// # Ok(()) }
+    /// ```
+    pub fn fail_next_aborts(&self, n: u32) {
+        self.aborts_to_fail.store(n, Ordering::SeqCst);
+    }
+
     /// A builder: temporary root, any free port, default credentials.
     ///
     /// ```

@@ -4,6 +4,7 @@
 //! removes them.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_sdk_s3::types::CompletedPart;
 use tokio::task::JoinSet;
@@ -74,6 +75,78 @@ async fn drain(tasks: &mut PartTasks) {
     while tasks.join_next().await.is_some() {}
 }
 
+/// How many times an abort is tried when it fails for a transport reason
+/// (each try is one SDK call, which has its own retries).
+const ABORT_ATTEMPTS: u32 = 3;
+
+/// The waits between those tries: the tries span about 2 s.
+const ABORT_BACKOFF: [Duration; 2] = [Duration::from_millis(500), Duration::from_millis(1500)];
+
+/// The most time all the tries of one abort may take together.
+const ABORT_TIME_LIMIT: Duration = Duration::from_secs(15);
+
+/// True for a failure another try may not have: the connection, a timeout,
+/// or a 5xx answer.
+fn worth_retrying(e: &Error) -> bool {
+    match e {
+        Error::Transport { .. } | Error::Timeout { .. } => true,
+        Error::Service { status, .. } => status.is_some_and(|s| s >= 500),
+        _ => false,
+    }
+}
+
+/// Sends `AbortMultipartUpload`, tried again with backoff (see
+/// [`ABORT_ATTEMPTS`]) while it fails for a transport reason, within
+/// [`ABORT_TIME_LIMIT`] in all. An upload already gone (`NoSuchUpload`) on a
+/// later try counts as aborted: the try before may have reached the server.
+pub(crate) async fn abort_with_retry(
+    sdk: &aws_sdk_s3::Client,
+    target: &Arc<str>,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+) -> Result<(), Error> {
+    let deadline = tokio::time::Instant::now() + ABORT_TIME_LIMIT;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let send = sdk
+            .abort_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send();
+        let err = match tokio::time::timeout_at(deadline, send).await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) => Error::from_sdk(target, "AbortMultipartUpload", bucket, Some(key), e),
+            Err(elapsed) => {
+                return Err(Error::Timeout {
+                    operation: "AbortMultipartUpload",
+                    bucket: Some(bucket.into()),
+                    key: Some(key.into()),
+                    endpoint: Arc::clone(target),
+                    cause: Box::new(elapsed),
+                });
+            }
+        };
+        if attempt > 1 && err.code() == Some("NoSuchUpload") {
+            return Ok(());
+        }
+        let wait = ABORT_BACKOFF
+            .get(usize::try_from(attempt - 1).unwrap_or(usize::MAX))
+            .copied();
+        let wait = match wait {
+            Some(w) if attempt < ABORT_ATTEMPTS && worth_retrying(&err) => w,
+            _ => return Err(err),
+        };
+        if tokio::time::Instant::now() + wait >= deadline {
+            return Err(err);
+        }
+        tracing::debug!(bucket, key, upload_id, attempt, error = %err, "abort failed; trying again");
+        tokio::time::sleep(wait).await;
+    }
+}
+
 async fn abort(
     sdk: &aws_sdk_s3::Client,
     target: &Arc<str>,
@@ -81,19 +154,19 @@ async fn abort(
     key: &str,
     upload_id: &str,
 ) {
-    let res = sdk
-        .abort_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .upload_id(upload_id)
-        .send()
-        .await;
-    match res {
-        Ok(_) => tracing::debug!(bucket, key, upload_id, "multipart upload aborted"),
-        Err(e) => {
-            let e = Error::from_sdk(target, "AbortMultipartUpload", bucket, Some(key), e);
-            tracing::warn!(bucket, key, upload_id, error = %e, "could not abort multipart upload");
-        }
+    match abort_with_retry(sdk, target, bucket, key, upload_id).await {
+        Ok(()) => tracing::debug!(bucket, key, upload_id, "multipart upload aborted"),
+        Err(e) => tracing::warn!(
+            bucket,
+            key,
+            upload_id,
+            error = %e,
+            "could not abort multipart upload after {ABORT_ATTEMPTS} tries: its parts stay on \
+             the server (and are billed) until aborted; remove them with \
+             S3BucketClient::abort_incomplete_uploads(bucket, prefix, older_than), \
+             `aws s3api abort-multipart-upload --bucket BUCKET --key KEY --upload-id UPLOAD_ID`, \
+             or a lifecycle rule with AbortIncompleteMultipartUpload"
+        ),
     }
 }
 

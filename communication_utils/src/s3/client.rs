@@ -345,10 +345,19 @@ impl S3BucketClient {
         Err(err)
     }
 
-    /// Copies an object on the server side (up to 5 GiB), metadata included.
+    /// Copies an object on the server side, of any size, metadata included:
+    /// the user metadata (the Python-compatible `FileName`, `FileSize`, ...
+    /// as stored), content type and other headers. Up to 5 GiB (one
+    /// `CopyObject`'s limit) it is one request; above, a multipart copy
+    /// (`UploadPartCopy` of 1 GiB ranges, done in parallel up to the transfer
+    /// concurrency, aborted on failure). The copy is pinned to the source's
+    /// ETag and checked by size once done.
     ///
     /// # Errors
-    /// [`Error::NotFound`] when the source is missing.
+    /// [`Error::NotFound`] when the source is missing (the error of the
+    /// `HeadObject` sent first); [`Error::Integrity`] when the copy's size is
+    /// not the source's; a `PreconditionFailed` [`Error::Service`] when the
+    /// source was replaced during the copy.
     ///
     /// ```no_run
     /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
@@ -362,18 +371,12 @@ impl S3BucketClient {
         dst_bucket: &str,
         dst_key: &str,
     ) -> Result<(), Error> {
-        let source = format!("{src_bucket}/{}", encode_key(src_key));
-        self.sdk
-            .copy_object()
-            .copy_source(source)
-            .bucket(dst_bucket)
-            .key(dst_key)
-            .send()
-            .await
-            .map_err(|e| {
-                Error::from_sdk(&self.target, "CopyObject", src_bucket, Some(src_key), e)
-            })?;
-        Ok(())
+        self.copy_with_limit(
+            (src_bucket, src_key),
+            (dst_bucket, dst_key),
+            super::fix_size::COPY_OBJECT_LIMIT,
+        )
+        .await
     }
 
     /// A URL anyone can GET the object with, until `expires_in` has passed (max 7 days).

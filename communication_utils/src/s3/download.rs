@@ -135,6 +135,12 @@ impl S3BucketClient {
     /// Objects of at least `download_threshold` bytes are fetched as
     /// parallel ranges (pinned to the first ETag with `If-Match`).
     ///
+    /// A process killed during a download cannot remove its temporary file:
+    /// each download first removes, best effort, the stale temporary files
+    /// of this naming (`.NAME.<16 hex digits>.part`, regular files only) in
+    /// the destination folder that were last written an hour ago or more.
+    /// No other file is touched.
+    ///
     /// # Errors
     /// [`Error::NotFound`]; [`Error::Io`] when the folder is not writable;
     /// [`Error::Transport`] when the connection breaks; [`Error::Integrity`]
@@ -171,6 +177,11 @@ impl S3BucketClient {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
         };
+        let stale_dir = dir.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            super::stale_parts::remove_stale_parts(&stale_dir, super::stale_parts::STALE_PART_AGE)
+        })
+        .await;
         let mut tmp_name = std::ffi::OsString::from(".");
         tmp_name.push(name);
         tmp_name.push(format!(".{:016x}.part", rand::random::<u64>()));

@@ -5,7 +5,8 @@
 //! copied onto itself on the server side with `MetadataDirective=REPLACE`
 //! and the real size: the bytes never travel back through the client. S3's
 //! `CopyObject` stops at 5 GiB; larger objects are rewritten with a
-//! multipart copy (`UploadPartCopy`), which has no such limit. Both are
+//! multipart copy (`UploadPartCopy`), which has no such limit (the same
+//! multipart copy serves [`S3BucketClient::copy`] above that limit). Both are
 //! pinned to the ETag the upload produced, so an object another writer put
 //! under the key in the meantime is left alone.
 
@@ -22,9 +23,12 @@ use super::metadata::{FILE_SIZE, format_file_size};
 /// The largest object a single `CopyObject` may copy.
 pub(crate) const COPY_OBJECT_LIMIT: u64 = 5 * 1024 * 1024 * 1024;
 
-/// Size of each `UploadPartCopy` range when rewriting objects over the limit
+/// Size of each `UploadPartCopy` range when copying objects over the limit
 /// (S3 allows up to 5 GiB per part; 1 GiB keeps a retried part cheap).
 const COPY_PART_SIZE: u64 = 1024 * 1024 * 1024;
+
+/// S3's smallest part (every part but the last).
+const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 
 /// What the metadata rewrite needs to know about the stored object.
 pub(crate) struct Stored<'a> {
@@ -34,6 +38,41 @@ pub(crate) struct Stored<'a> {
     pub(crate) metadata: &'a HashMap<String, String>,
     pub(crate) size: u64,
     pub(crate) e_tag: Option<&'a str>,
+}
+
+/// The headers a multipart copy gives its destination (a multipart copy
+/// copies only the bytes: everything else is sent with
+/// `CreateMultipartUpload`).
+#[derive(Default)]
+pub(crate) struct Headers {
+    pub(crate) content_type: Option<String>,
+    pub(crate) metadata: Option<HashMap<String, String>>,
+    pub(crate) cache_control: Option<String>,
+    pub(crate) content_disposition: Option<String>,
+    pub(crate) content_encoding: Option<String>,
+    pub(crate) content_language: Option<String>,
+}
+
+/// One server-side multipart copy of `size` bytes, pinned to the source's
+/// `e_tag` when known.
+pub(crate) struct CopyJob<'a> {
+    pub(crate) src_bucket: &'a str,
+    pub(crate) src_key: &'a str,
+    pub(crate) dst_bucket: &'a str,
+    pub(crate) dst_key: &'a str,
+    pub(crate) size: u64,
+    pub(crate) e_tag: Option<&'a str>,
+    pub(crate) headers: Headers,
+}
+
+/// The part size of a multipart copy of `size` bytes done because the object
+/// is over `copy_limit`: at most [`COPY_PART_SIZE`] (less when the limit is
+/// smaller, which is how tests get several parts out of a few MiB), at least
+/// S3's minimum part and whatever keeps the parts within 10,000.
+fn copy_part_size(size: u64, copy_limit: u64) -> u64 {
+    COPY_PART_SIZE
+        .min(copy_limit.max(MIN_PART_SIZE))
+        .max(size.div_ceil(10_000))
 }
 
 impl S3BucketClient {
@@ -48,7 +87,7 @@ impl S3BucketClient {
         let mut metadata = stored.metadata.clone();
         metadata.insert(FILE_SIZE.to_owned(), format_file_size(stored.size));
         let source = format!("{}/{}", stored.bucket, encode_key(stored.key));
-        if stored.size <= copy_limit {
+        if stored.size <= copy_limit || stored.size == 0 {
             let out = self
                 .sdk
                 .copy_object()
@@ -72,23 +111,44 @@ impl S3BucketClient {
                 })?;
             return Ok(out.copy_object_result.and_then(|r| r.e_tag));
         }
-        self.multipart_copy(stored, &source, metadata).await
+        let job = CopyJob {
+            src_bucket: stored.bucket,
+            src_key: stored.key,
+            dst_bucket: stored.bucket,
+            dst_key: stored.key,
+            size: stored.size,
+            e_tag: stored.e_tag,
+            headers: Headers {
+                content_type: Some(stored.content_type.to_owned()),
+                metadata: Some(metadata),
+                ..Headers::default()
+            },
+        };
+        self.multipart_copy(&job, copy_limit).await
     }
 
-    async fn multipart_copy(
+    /// Copies `job.size` bytes of the source to the destination with
+    /// `UploadPartCopy` ranges (see [`copy_part_size`]); returns the new
+    /// object's ETag. A failure aborts the upload.
+    pub(crate) async fn multipart_copy(
         &self,
-        stored: &Stored<'_>,
-        source: &str,
-        metadata: HashMap<String, String>,
+        job: &CopyJob<'_>,
+        copy_limit: u64,
     ) -> Result<Option<String>, Error> {
-        let (bucket, key) = (stored.bucket, stored.key);
+        let (bucket, key) = (job.dst_bucket, job.dst_key);
+        let source = format!("{}/{}", job.src_bucket, encode_key(job.src_key));
+        let h = &job.headers;
         let created = self
             .sdk
             .create_multipart_upload()
             .bucket(bucket)
             .key(key)
-            .content_type(stored.content_type)
-            .set_metadata(Some(metadata))
+            .set_content_type(h.content_type.clone())
+            .set_metadata(h.metadata.clone())
+            .set_cache_control(h.cache_control.clone())
+            .set_content_disposition(h.content_disposition.clone())
+            .set_content_encoding(h.content_encoding.clone())
+            .set_content_language(h.content_language.clone())
             .send()
             .await
             .map_err(|e| {
@@ -107,14 +167,14 @@ impl S3BucketClient {
 
         // Futures built in a loop (not by a closure over borrowed data) keep
         // the whole future `Send`.
-        let part_size = COPY_PART_SIZE.max(stored.size.div_ceil(10_000));
+        let part_size = copy_part_size(job.size, copy_limit);
         let mut pending = Vec::new();
         let mut start = 0u64;
         let mut number = 0i32;
-        while start < stored.size {
-            let end = (start + part_size).min(stored.size) - 1;
+        while start < job.size {
+            let end = (start + part_size).min(job.size) - 1;
             number += 1;
-            pending.push(self.copy_part(stored, source, &upload_id, number, (start, end)));
+            pending.push(self.copy_part(job, &source, &upload_id, number, (start, end)));
             start = end + 1;
         }
         let parts = stream::iter(pending)
@@ -162,7 +222,7 @@ impl S3BucketClient {
 
     async fn copy_part(
         &self,
-        stored: &Stored<'_>,
+        job: &CopyJob<'_>,
         source: &str,
         upload_id: &str,
         number: i32,
@@ -171,21 +231,21 @@ impl S3BucketClient {
         let out = self
             .sdk
             .upload_part_copy()
-            .bucket(stored.bucket)
-            .key(stored.key)
+            .bucket(job.dst_bucket)
+            .key(job.dst_key)
             .upload_id(upload_id)
             .part_number(number)
             .copy_source(source)
             .copy_source_range(format!("bytes={start}-{end}"))
-            .set_copy_source_if_match(stored.e_tag.map(str::to_owned))
+            .set_copy_source_if_match(job.e_tag.map(str::to_owned))
             .send()
             .await
             .map_err(|e| {
                 Error::from_sdk(
                     &self.target,
                     "UploadPartCopy",
-                    stored.bucket,
-                    Some(stored.key),
+                    job.dst_bucket,
+                    Some(job.dst_key),
                     e,
                 )
             })?;

@@ -46,13 +46,16 @@
 mod abort;
 mod client;
 mod config;
+mod copy;
 mod download;
 mod error;
 mod fix_size;
+mod incomplete;
 mod listing;
 pub mod metadata;
 mod mime;
 mod progress;
+mod stale_parts;
 mod upload;
 mod upload_options;
 
@@ -60,6 +63,7 @@ pub use client::S3BucketClient;
 pub use config::{DEFAULT_REGION, S3Config, S3ConfigBuilder, TransferConfig};
 pub use download::{DownloadOptions, DownloadOutput};
 pub use error::{BoxError, Error};
+pub use incomplete::{AbortSummary, IncompleteUpload};
 pub use listing::{ListPages, ObjectInfo};
 pub use metadata::ObjectMetadata;
 pub use progress::{Direction, Progress, ProgressBarListener, ProgressListener};

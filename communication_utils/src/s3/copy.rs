@@ -1,0 +1,174 @@
+//! Server-side copies of any size: one `CopyObject` up to S3's 5 GiB limit,
+//! the multipart copy of `fix_size.rs` (`UploadPartCopy`) above it.
+
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
+
+use super::client::{S3BucketClient, encode_key};
+use super::error::Error;
+use super::fix_size::{CopyJob, Headers};
+
+fn size_of(head: &HeadObjectOutput) -> u64 {
+    head.content_length
+        .and_then(|n| u64::try_from(n).ok())
+        .unwrap_or(0)
+}
+
+impl S3BucketClient {
+    /// [`copy`](Self::copy) with the single-copy limit as a parameter, so
+    /// that tests can run the multipart path on a few MiB.
+    pub(crate) async fn copy_with_limit(
+        &self,
+        (src_bucket, src_key): (&str, &str),
+        (dst_bucket, dst_key): (&str, &str),
+        copy_limit: u64,
+    ) -> Result<(), Error> {
+        let head = self.head_object(src_bucket, src_key).await?;
+        let size = size_of(&head);
+        // Pinned to the version measured, so the size check below holds
+        // even if another writer replaces the source meanwhile.
+        let e_tag = head.e_tag.as_deref();
+        if size <= copy_limit || size == 0 {
+            let source = format!("{src_bucket}/{}", encode_key(src_key));
+            // The default directive (COPY) keeps the metadata and headers.
+            self.sdk
+                .copy_object()
+                .copy_source(source)
+                .set_copy_source_if_match(e_tag.map(str::to_owned))
+                .bucket(dst_bucket)
+                .key(dst_key)
+                .send()
+                .await
+                .map_err(|e| {
+                    Error::from_sdk(&self.target, "CopyObject", src_bucket, Some(src_key), e)
+                })?;
+        } else {
+            let job = CopyJob {
+                src_bucket,
+                src_key,
+                dst_bucket,
+                dst_key,
+                size,
+                e_tag,
+                // The metadata as stored (Python-compatible names, values
+                // still encoded), so the copy reads back the same.
+                headers: Headers {
+                    content_type: head.content_type.clone(),
+                    metadata: head.metadata.clone(),
+                    cache_control: head.cache_control.clone(),
+                    content_disposition: head.content_disposition.clone(),
+                    content_encoding: head.content_encoding.clone(),
+                    content_language: head.content_language.clone(),
+                },
+            };
+            self.multipart_copy(&job, copy_limit).await?;
+        }
+        let copied = size_of(&self.head_object(dst_bucket, dst_key).await?);
+        if copied != size {
+            return Err(Error::Integrity {
+                bucket: dst_bucket.to_owned(),
+                key: dst_key.to_owned(),
+                detail: format!(
+                    "the copy of {src_bucket}/{src_key} has {copied} bytes, the source {size}"
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use crate::s3::{S3BucketClient, S3Config, TransferConfig, UploadOptions};
+    use ms_utils_dev::s3::DevS3Server;
+
+    const MIB: usize = 1024 * 1024;
+
+    /// The multipart path normally runs only above 5 GiB; a 5 MiB limit
+    /// sends a 12 MiB object through it in three parts.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_copy_over_the_limit_is_a_multipart_copy_keeping_metadata() {
+        let server = DevS3Server::builder()
+            .bucket("src")
+            .bucket("dst")
+            .start()
+            .await
+            .unwrap();
+        // The server's own `client_config()` is of the `ms_utils_communication`
+        // that `ms_utils_dev` links, not of this unit-test build.
+        let config = S3Config::builder()
+            .endpoint(server.endpoint())
+            .credentials(server.access_key(), server.secret_key())
+            .force_path_style(true)
+            .checksums_when_required(true)
+            .transfer(TransferConfig::default())
+            .build()
+            .unwrap();
+        let client = S3BucketClient::new("t", config).await.unwrap();
+        let bytes: Vec<u8> = (0..12 * MIB as u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let mut metadata = HashMap::new();
+        metadata.insert("owner".to_owned(), "Zoë".to_owned());
+        client
+            .upload_bytes(
+                bytes.clone(),
+                "src",
+                "dir/a b.json",
+                UploadOptions::new()
+                    .content_type("application/json")
+                    .metadata(metadata),
+            )
+            .await
+            .unwrap();
+        let before = client
+            .get_file_metadata("src", "dir/a b.json")
+            .await
+            .unwrap();
+
+        client
+            .copy_with_limit(
+                ("src", "dir/a b.json"),
+                ("dst", "copy.json"),
+                5 * MIB as u64,
+            )
+            .await
+            .unwrap();
+
+        let after = client.get_file_metadata("dst", "copy.json").await.unwrap();
+        assert_eq!(after.content_length, bytes.len() as u64);
+        assert_eq!(after.content_type.as_deref(), Some("application/json"));
+        assert!(before.get("FileSize").is_some(), "{before:?}");
+        assert_eq!(after.user, before.user);
+        assert_eq!(after.get("owner"), Some("Zoë"));
+        // A multipart ETag: "<md5>-3".
+        assert!(
+            after.e_tag.as_deref().is_some_and(|t| t.ends_with("-3\"")),
+            "{:?}",
+            after.e_tag
+        );
+        let got = client
+            .download_bytes("dst", "copy.json", Default::default())
+            .await
+            .unwrap();
+        assert!(
+            got.as_ref() == bytes.as_slice(),
+            "the bytes are the source's"
+        );
+        let open = std::fs::read_dir(server.root())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().contains(".upload"))
+            .count();
+        assert_eq!(open, 0, "no upload left open");
+
+        // A missing source is NotFound, and nothing is created.
+        let err = client
+            .copy_with_limit(("src", "nope"), ("dst", "nope"), 0)
+            .await
+            .unwrap_err();
+        assert!(err.is_not_found(), "{err:?}");
+        assert!(!client.exists("dst", "nope").await.unwrap());
+    }
+}
