@@ -17,7 +17,7 @@ use tokio_util::task::TaskTracker;
 use crate::ws::chunks::{ChunkAssembler, chunk_texts};
 use crate::ws::config::{WsConfig, WsConfigBuilder};
 use crate::ws::connection::Actor;
-use crate::ws::connection::dial::Dialer;
+use crate::ws::connection::dial::{Dialer, TokenSlot};
 use crate::ws::error::Error;
 use crate::ws::in_flight::{self, InFlight};
 use crate::ws::inbound::queue::InboundQueue;
@@ -61,6 +61,8 @@ impl Drop for HandleGuard {
 #[derive(Clone)]
 pub struct MicroServiceWs {
     pub(crate) shared: Arc<Shared>,
+    /// The token of the current connection, kept up to date by the dialer.
+    token: TokenSlot,
     _guard: Arc<HandleGuard>,
 }
 
@@ -127,14 +129,25 @@ impl MicroServiceWs {
 
     /// Log in ([protocol: login](crate::protocol#login)), open the websocket ([protocol: connecting](crate::protocol#connecting)) and start the connection task.
     ///
+    /// # Fail fast, retry what may pass
+    /// Errors that retrying cannot fix end the call on the first attempt:
+    /// refused credentials ([`Error::BadCredentials`]: a 4xx login, a 401/403
+    /// upgrade), a bad configuration ([`Error::Config`]: a host that makes no
+    /// valid URI, another 4xx upgrade answer), an untrusted or unusable
+    /// certificate ([`Error::Tls`]). Transient ones — connection refused or
+    /// reset, timeouts, a 5xx login or upgrade, a name that does not resolve
+    /// (DNS may be briefly unavailable, or a new service's name not published
+    /// yet) — are retried with the [`reconnect`](WsConfigBuilder::reconnect)
+    /// backoff, logging a WARN line per failure that names the host and the
+    /// cause, until the [`connect_deadline`](WsConfigBuilder::connect_deadline)
+    /// (default 30 s, `None` for no deadline) or `max_attempts` runs out. So a
+    /// typo in the host fails within the deadline, with the resolver's message.
+    ///
     /// # Errors
-    /// [`Error::BadCredentials`] at once when the gateway refuses the login (4xx)
-    /// or the upgrade (401/403); [`Error::Config`]/[`Error::Tls`] for a bad
-    /// configuration. Transient failures (connection refused, 5xx login,
-    /// timeouts) are retried with the reconnect policy when
-    /// [`retry_initial_connect`](WsConfigBuilder::retry_initial_connect) is on (the
-    /// default) and end in [`Error::GaveUp`] after `max_attempts`; otherwise the
-    /// first one is returned.
+    /// Those above at once; [`Error::ConnectDeadline`] when the deadline
+    /// passed, [`Error::GaveUp`] after `max_attempts`, both carrying the last
+    /// failure; with [`retry_initial_connect(false)`](WsConfigBuilder::retry_initial_connect)
+    /// the first failure, whatever it is.
     ///
     /// # Cancellation safety
     /// Cancelling it drops the half-made connection; nothing is left running.
@@ -148,11 +161,26 @@ impl MicroServiceWs {
     /// ```
     pub async fn connect(config: WsConfig) -> Result<MicroServiceWs, Error> {
         let dialer = Dialer::new(&config)?;
+        let token = dialer.token_slot();
         let policy = config.reconnect.clone();
+        let deadline = config
+            .connect_deadline
+            .map(|after| (tokio::time::Instant::now() + after, after));
         let mut attempt: u32 = 0;
-        let (ws, token) = loop {
+        let (ws, first_token) = loop {
             attempt = attempt.saturating_add(1);
-            match dialer.dial().await {
+            let result =
+                match deadline {
+                    // An attempt still running at the deadline is cut off.
+                    Some((at, after)) => tokio::time::timeout_at(at, dialer.dial())
+                        .await
+                        .unwrap_or(Err(Error::Timeout {
+                            what: "connect deadline",
+                            after,
+                        })),
+                    None => dialer.dial().await,
+                };
+            match result {
                 Ok(conn) => break conn,
                 Err(error) if error.is_transient() && config.retry_initial_connect => {
                     if policy.gives_up_after(attempt) {
@@ -162,7 +190,30 @@ impl MicroServiceWs {
                         });
                     }
                     let delay = policy.delay(attempt);
-                    tracing::warn!(attempt, %error, ?delay, "gateway connect failed; retrying");
+                    // No attempt starts after the deadline.
+                    if let Some((at, after)) = deadline
+                        && tokio::time::Instant::now() + delay >= at
+                    {
+                        tracing::warn!(
+                            host = %config.host,
+                            attempts = attempt,
+                            %error,
+                            ?after,
+                            "gateway connect deadline passed; giving up"
+                        );
+                        return Err(Error::ConnectDeadline {
+                            after,
+                            attempts: attempt,
+                            last: Box::new(error),
+                        });
+                    }
+                    tracing::warn!(
+                        host = %config.host,
+                        attempt,
+                        %error,
+                        ?delay,
+                        "gateway connect failed; retrying"
+                    );
                     tokio::time::sleep(delay).await;
                 }
                 Err(error) => return Err(error),
@@ -194,12 +245,33 @@ impl MicroServiceWs {
         let actor = Actor::new(shared.clone(), dialer, cmd_rx);
         // Connected before returning, so `is_connected()` is true right away.
         shared.state_tx.send_replace(ConnectionState::Connected);
-        shared.tasks.spawn(actor.run(ws, token));
+        shared.tasks.spawn(actor.run(ws, first_token));
         shared.tasks.spawn(expire_chunks(shared.clone()));
         Ok(MicroServiceWs {
+            token,
             _guard: Arc::new(HandleGuard(shared.clone())),
             shared,
         })
+    }
+
+    /// The gateway token of the current connection (the one the last login
+    /// issued; it changes when the client logs in again), for the platform's
+    /// REST calls: the Python original's `get_token`. `None` when
+    /// [`need_token`](WsConfigBuilder::need_token) is off.
+    ///
+    /// It is a secret: the client never logs it, and neither should you.
+    ///
+    /// ```no_run
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) {
+    /// if let Some(token) = ms.token() {
+    ///     let auth = format!("Bearer {token}");
+    ///     // reqwest::Client::new().get(url).header("Authorization", auth)...
+    /// #   let _ = auth;
+    /// }
+    /// # }
+    /// ```
+    pub fn token(&self) -> Option<String> {
+        self.token.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     fn check_open(&self, len: usize) -> Result<(), Error> {

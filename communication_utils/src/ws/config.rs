@@ -39,6 +39,10 @@ pub struct WsConfig {
     pub(crate) keepalive_timeout: Duration,
     pub(crate) reconnect: ReconnectPolicy,
     pub(crate) retry_initial_connect: bool,
+    pub(crate) connect_deadline: Option<Duration>,
+    pub(crate) headers: Vec<(String, String)>,
+    /// Resolved by `build()`; used by both the login and the websocket.
+    pub(crate) proxy: Option<proxy::Proxy>,
     pub(crate) queue_size: usize,
     pub(crate) inbound_buffer: usize,
     pub(crate) inbound_buffer_bytes: usize,
@@ -67,6 +71,13 @@ impl fmt::Debug for WsConfig {
             .field("keepalive_timeout", &self.keepalive_timeout)
             .field("reconnect", &self.reconnect)
             .field("retry_initial_connect", &self.retry_initial_connect)
+            .field("connect_deadline", &self.connect_deadline)
+            .field("proxy", &self.proxy)
+            // Header values may be secrets (an auth proxy's key): names only.
+            .field(
+                "headers",
+                &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
             .field("queue_size", &self.queue_size)
             .field("inbound_buffer", &self.inbound_buffer)
             .field("inbound_buffer_bytes", &self.inbound_buffer_bytes)
@@ -157,10 +168,23 @@ impl WsConfig {
 
 /// Builder of [`WsConfig`]. Setters never fail; [`WsConfigBuilder::build`] checks.
 ///
-/// Defaults: TLS on with the webpki roots, `need_token` on, empty path, login and
+/// Defaults: TLS on, trusting the operating system's certificate store plus
+/// the bundled webpki roots, `need_token` on, empty path, login and
 /// connect timeouts 10 s, keepalive ping every 20 s and peer dead after 20 s more,
 /// [`ReconnectPolicy::default`], outbound queue 1024 messages, handler concurrency
-/// 64, max message size 64 MiB, close timeout 10 s.
+/// 64, max message size 64 MiB, close timeout 10 s, first-connect deadline 30 s.
+///
+/// # Proxies
+/// The login and the websocket always take the same way to the gateway:
+/// through the HTTP proxy named by `HTTPS_PROXY` (TLS on) or `HTTP_PROXY`
+/// (TLS off), else `ALL_PROXY` (lower-case spellings first), unless
+/// `NO_PROXY` names the gateway host (`*`, names with their subdomains, IP
+/// addresses, CIDR blocks); otherwise straight. The variables are read by
+/// [`build`](Self::build) (by [`from_lookup`](Self::from_lookup) through its
+/// lookup). [`proxy`](Self::proxy) names one explicitly and
+/// [`no_proxy`](Self::no_proxy) turns them off. The websocket goes through an
+/// HTTP `CONNECT` tunnel (TLS to the gateway inside it); only `http://`
+/// proxies are supported, with optional `user:password@` (Basic).
 ///
 /// ```
 /// use std::time::Duration;
@@ -182,6 +206,7 @@ pub struct WsConfigBuilder {
     config: WsConfig,
     ca_file: Option<PathBuf>,
     deferred: Option<String>,
+    proxy: ProxySetting,
 }
 
 impl fmt::Debug for WsConfigBuilder {
@@ -189,13 +214,61 @@ impl fmt::Debug for WsConfigBuilder {
         f.debug_struct("WsConfigBuilder")
             .field("config", &self.config)
             .field("ca_file", &self.ca_file)
+            .field(
+                "proxy",
+                match &self.proxy {
+                    ProxySetting::FromEnv => &"from the environment",
+                    ProxySetting::Off => &"off",
+                    // May hold a password.
+                    ProxySetting::Url(_) => &"given",
+                    ProxySetting::Vars(_) => &"from the lookup",
+                },
+            )
             .finish_non_exhaustive()
     }
+}
+
+/// Default of [`WsConfigBuilder::connect_deadline`].
+const DEFAULT_CONNECT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Headers the websocket handshake writes itself; a second copy would make
+/// the upgrade ambiguous or wrong.
+const RESERVED_HEADERS: [&str; 5] = [
+    "host",
+    "connection",
+    "upgrade",
+    "content-length",
+    "transfer-encoding",
+];
+
+/// An extra handshake header must be valid HTTP and not one the handshake owns.
+fn check_header(name: &str, value: &str) -> Result<(), Error> {
+    use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+    if HeaderName::from_bytes(name.as_bytes()).is_err() {
+        return Err(Error::config(format!(
+            "header name {name:?} is not a valid HTTP header name"
+        )));
+    }
+    let lower = name.to_ascii_lowercase();
+    if RESERVED_HEADERS.contains(&lower.as_str()) || lower.starts_with("sec-websocket-") {
+        return Err(Error::config(format!(
+            "header {name:?} is set by the websocket handshake itself"
+        )));
+    }
+    if HeaderValue::from_str(value).is_err() {
+        // The value itself may be a secret: not shown.
+        return Err(Error::config(format!(
+            "the value of header {name:?} is not a valid HTTP header value (control characters or non-ASCII)"
+        )));
+    }
+    Ok(())
 }
 
 pub(crate) mod backoff;
 mod from_env;
 mod host;
+pub(crate) mod proxy;
+use proxy::ProxySetting;
 pub(crate) mod tls;
 pub use from_env::env;
 
@@ -222,6 +295,9 @@ impl WsConfigBuilder {
                 keepalive_timeout: Duration::from_secs(20),
                 reconnect: ReconnectPolicy::default(),
                 retry_initial_connect: true,
+                connect_deadline: Some(DEFAULT_CONNECT_DEADLINE),
+                headers: Vec::new(),
+                proxy: None,
                 queue_size: 1024,
                 inbound_buffer: 256,
                 inbound_buffer_bytes: 4 << 20,
@@ -235,6 +311,7 @@ impl WsConfigBuilder {
             },
             ca_file: None,
             deferred: None,
+            proxy: ProxySetting::FromEnv,
         }
     }
 
@@ -364,8 +441,11 @@ impl WsConfigBuilder {
         self
     }
 
-    /// Whether `connect()` retries transport failures (and 5xx logins) with the
-    /// reconnect policy (default true) or reports the first one.
+    /// Whether `connect()` retries transient failures (transport errors, 5xx
+    /// answers, timeouts) with the reconnect policy until the
+    /// [`connect_deadline`](Self::connect_deadline) (default true) or reports
+    /// the first one. Refused credentials, bad configuration and TLS errors
+    /// are never retried.
     ///
     /// ```
     /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
@@ -374,6 +454,80 @@ impl WsConfigBuilder {
     /// ```
     pub fn retry_initial_connect(mut self, retry: bool) -> Self {
         self.config.retry_initial_connect = retry;
+        self
+    }
+
+    /// How long the first [`connect`](super::MicroServiceWs::connect) may go on
+    /// retrying transient failures (default 30 s); `None` retries until it
+    /// succeeds (or [`ReconnectPolicy::max_attempts`] runs out). No attempt
+    /// starts after the deadline, and an attempt still running at the
+    /// deadline is cut off; the error is then [`Error::ConnectDeadline`] with
+    /// the last failure. Reconnects after a connection was made are not
+    /// bounded by it (the [`ReconnectPolicy`] decides). From the environment:
+    /// [`env::GATEWAY_CONNECT_DEADLINE`]. A zero deadline is refused by
+    /// [`build`](Self::build); for a single attempt use
+    /// [`retry_initial_connect(false)`](Self::retry_initial_connect).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h");
+    /// let b = b.connect_deadline(Some(Duration::from_secs(120))); // or None: forever
+    /// # let _ = b;
+    /// ```
+    pub fn connect_deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.config.connect_deadline = deadline;
+        self
+    }
+
+    /// An extra header for the websocket upgrade request (an auth proxy's
+    /// key, a tracing header); may be called several times, also with the
+    /// same name. Not sent with the login. Checked by [`build`](Self::build):
+    /// a name or value that is not valid HTTP, or one of the headers the
+    /// handshake sets itself (`Host`, `Connection`, `Upgrade`,
+    /// `Sec-WebSocket-*`, `Content-Length`, `Transfer-Encoding`), is an
+    /// [`Error::Config`] naming it. `Debug` shows the names, never the values.
+    ///
+    /// ```
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("h").credentials("svc", "pw");
+    /// let c = b.header("X-Request-Source", "billing").build().unwrap();
+    /// # let _ = c;
+    /// let err = ms_utils_communication::ws::WsConfig::builder("h")
+    ///     .credentials("svc", "pw")
+    ///     .header("Upgrade", "h2c")
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(err.is_config());
+    /// ```
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Use the HTTP proxy at `url` (`http://[user:password@]host[:port]`)
+    /// for both the login and the websocket, whatever the environment says
+    /// (see [Proxies](Self#proxies)). A URL that is not an `http://` proxy
+    /// is an [`Error::Config`] at [`build`](Self::build). `Debug` never shows it.
+    ///
+    /// ```
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("gw:443").credentials("svc", "pw");
+    /// let c = b.proxy("http://proxy.corp:3128").build().unwrap();
+    /// # let _ = c;
+    /// ```
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxySetting::Url(url.into());
+        self
+    }
+
+    /// Connect straight to the gateway, ignoring `HTTPS_PROXY`, `HTTP_PROXY`,
+    /// `ALL_PROXY` and `NO_PROXY` (see [Proxies](Self#proxies)).
+    ///
+    /// ```
+    /// # let b = ms_utils_communication::ws::WsConfig::builder("gw:443").credentials("svc", "pw");
+    /// let c = b.no_proxy().build().unwrap();
+    /// # let _ = c;
+    /// ```
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxySetting::Off;
         self
     }
 
@@ -515,7 +669,9 @@ impl WsConfigBuilder {
     /// # Errors
     /// [`Error::Config`] for an empty or malformed host (a scheme, a path or
     /// spaces in it), a path not starting with `/`, missing credentials while
-    /// `need_token` is on, zero sizes, an unreadable CA file or a bad variable from
+    /// `need_token` is on, zero sizes or connect deadline, a bad or reserved [`header`](Self::header),
+    /// a proxy URL (given or from the environment) that is not `http://host[:port]`,
+    /// an unreadable CA file or a bad variable from
     /// [`from_env`](Self::from_env); [`Error::Tls`] for a CA PEM without usable
     /// certificates.
     ///
@@ -559,8 +715,16 @@ impl WsConfigBuilder {
                 "queue sizes, buffer sizes, concurrency, piece size and max message size must be > 0",
             ));
         }
+        if c.connect_deadline.is_some_and(|d| d.is_zero()) {
+            return Err(Error::config(
+                "connect_deadline must be > 0 (None: no deadline; one attempt: retry_initial_connect(false))",
+            ));
+        }
         if c.keepalive_interval.is_zero() || c.keepalive_timeout.is_zero() {
             return Err(Error::config("keepalive interval and timeout must be > 0"));
+        }
+        for (name, value) in &c.headers {
+            check_header(name, value)?;
         }
         if let Some(path) = self.ca_file.take() {
             let pem = std::fs::read(&path).map_err(|e| {
@@ -568,6 +732,7 @@ impl WsConfigBuilder {
             })?;
             c.extra_ca_pem = Some(pem);
         }
+        c.proxy = self.proxy.resolve(&c.host, c.tls)?;
         if c.tls {
             // Fail at build time, not at the first connect.
             crate::ws::config::tls::tls_config(c.extra_ca_pem.as_deref())?;
@@ -648,6 +813,57 @@ mod tests {
             WsConfig::builder("gw").build().unwrap_err().is_config(),
             "credentials missing"
         );
+    }
+
+    #[test]
+    fn extra_headers_are_checked_at_build() {
+        let build = |name: &str, value: &str| {
+            WsConfig::builder("gw")
+                .need_token(false)
+                .header(name, value)
+                .build()
+        };
+        assert!(build("X-Trace", "abc").is_ok());
+        for (name, value) in [
+            ("Bad Name", "v"),
+            ("", "v"),
+            ("X-Ok", "line\r\nbreak"),
+            ("host", "other"),
+            ("Sec-WebSocket-Key", "k"),
+            ("UPGRADE", "h2c"),
+            ("Connection", "close"),
+        ] {
+            let err = build(name, value).unwrap_err();
+            assert!(err.is_config(), "{name:?}: {err:?}");
+            assert!(err.to_string().contains(&format!("{name:?}")), "{err}");
+        }
+        let c = WsConfig::builder("gw")
+            .need_token(false)
+            .header("X-Api-Key", "top-secret")
+            .build()
+            .unwrap();
+        let shown = format!("{c:?}");
+        assert!(
+            shown.contains("X-Api-Key") && !shown.contains("top-secret"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn the_connect_deadline_defaults_to_30_s() {
+        let c = WsConfig::builder("gw").need_token(false).build().unwrap();
+        assert_eq!(c.connect_deadline, Some(Duration::from_secs(30)));
+        let c = WsConfig::builder("gw")
+            .need_token(false)
+            .connect_deadline(None)
+            .build()
+            .unwrap();
+        assert_eq!(c.connect_deadline, None);
+        let zero = WsConfig::builder("gw")
+            .need_token(false)
+            .connect_deadline(Some(Duration::ZERO))
+            .build();
+        assert!(zero.unwrap_err().is_config());
     }
 
     #[test]

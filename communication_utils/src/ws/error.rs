@@ -169,6 +169,23 @@ pub enum Error {
         .0.written()
     )]
     Undelivered(Undelivered),
+    /// The first [`connect`](super::MicroServiceWs::connect) kept failing with
+    /// transient errors until its deadline
+    /// ([`WsConfigBuilder::connect_deadline`](super::WsConfigBuilder::connect_deadline),
+    /// default 30 s) passed. The predicates ([`Error::is_connect`],
+    /// [`Error::url`], ...) answer for the last failure; [`Error::is_timeout`]
+    /// is true.
+    #[error(
+        "no connection to the gateway within {after:?} ({attempts} attempts); the last one: {last}"
+    )]
+    ConnectDeadline {
+        /// The deadline that passed.
+        after: Duration,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The last failure (its message ends this one's).
+        last: Box<Error>,
+    },
     /// Reconnecting was given up after the configured maximum number of attempts.
     #[error("gave up after {attempts} connection attempts; the last one: {last}")]
     GaveUp {
@@ -191,7 +208,9 @@ impl Error {
     pub fn is_bad_credentials(&self) -> bool {
         match self {
             Error::BadCredentials { .. } => true,
-            Error::GaveUp { last, .. } => last.is_bad_credentials(),
+            Error::GaveUp { last, .. } | Error::ConnectDeadline { last, .. } => {
+                last.is_bad_credentials()
+            }
             _ => false,
         }
     }
@@ -212,6 +231,7 @@ impl Error {
                 .is_some_and(reqwest::Error::is_timeout),
             Error::Connect { cause, .. } => find::<io::Error>(cause.as_ref())
                 .is_some_and(|e| e.kind() == io::ErrorKind::TimedOut),
+            Error::ConnectDeadline { .. } => true,
             Error::GaveUp { last, .. } => last.is_timeout(),
             _ => false,
         }
@@ -233,7 +253,7 @@ impl Error {
             // The TCP step keeps its io::Error as is (see `tcp_connect`);
             // later steps keep tungstenite's error.
             Error::Connect { cause, .. } => cause.is::<io::Error>(),
-            Error::GaveUp { last, .. } => last.is_connect(),
+            Error::GaveUp { last, .. } | Error::ConnectDeadline { last, .. } => last.is_connect(),
             _ => false,
         }
     }
@@ -300,7 +320,7 @@ impl Error {
     pub fn is_tls(&self) -> bool {
         match self {
             Error::Tls { .. } => true,
-            Error::GaveUp { last, .. } => last.is_tls(),
+            Error::GaveUp { last, .. } | Error::ConnectDeadline { last, .. } => last.is_tls(),
             _ => false,
         }
     }
@@ -354,7 +374,7 @@ impl Error {
             | Error::BadLoginResponse { url }
             | Error::Login { url, .. }
             | Error::Connect { url, .. } => Some(url),
-            Error::GaveUp { last, .. } => last.url(),
+            Error::GaveUp { last, .. } | Error::ConnectDeadline { last, .. } => last.url(),
             _ => None,
         }
     }
@@ -376,7 +396,7 @@ impl Error {
                 Some(WsError::Http(resp)) => Some(resp.status().as_u16()),
                 _ => None,
             },
-            Error::GaveUp { last, .. } => last.status(),
+            Error::GaveUp { last, .. } | Error::ConnectDeadline { last, .. } => last.status(),
             _ => None,
         }
     }

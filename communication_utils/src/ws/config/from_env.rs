@@ -1,6 +1,7 @@
 //! [`WsConfigBuilder::from_env`]: configuration from environment variables.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::WsConfigBuilder;
 
@@ -25,6 +26,22 @@ pub mod env {
     pub const GATEWAY_NEED_TOKEN: &str = "GATEWAY_NEED_TOKEN";
     /// Path of a PEM file with extra CA certificates to trust.
     pub const GATEWAY_CA_FILE: &str = "GATEWAY_CA_FILE";
+    /// Seconds the first connect may retry transient failures (decimals
+    /// allowed, default 30), or `none` to retry forever; see
+    /// [`WsConfigBuilder::connect_deadline`](crate::ws::WsConfigBuilder::connect_deadline).
+    pub const GATEWAY_CONNECT_DEADLINE: &str = "GATEWAY_CONNECT_DEADLINE";
+}
+
+fn parse_deadline(name: &str, value: &str) -> Result<Option<Duration>, String> {
+    let v = value.trim();
+    if v.eq_ignore_ascii_case("none") || v.eq_ignore_ascii_case("forever") {
+        return Ok(None);
+    }
+    v.parse::<f64>()
+        .ok()
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .map(Some)
+        .ok_or_else(|| format!("{name} must be a number of seconds or `none`, not {value:?}"))
 }
 
 fn parse_bool(name: &str, value: &str) -> Result<bool, String> {
@@ -38,8 +55,9 @@ fn parse_bool(name: &str, value: &str) -> Result<bool, String> {
 impl WsConfigBuilder {
     /// A builder from the environment: `GATEWAY_HOST` (required), `GATEWAY_USER`,
     /// `GATEWAY_PASSWORD`, `GATEWAY_TLS`, `GATEWAY_PATH`, `GATEWAY_NEED_TOKEN`,
-    /// `GATEWAY_CA_FILE` (see [`mod@env`]). Problems (missing host, bad boolean,
-    /// unreadable CA file) are reported by [`build`](Self::build).
+    /// `GATEWAY_CA_FILE`, `GATEWAY_CONNECT_DEADLINE` (see [`mod@env`]), and the
+    /// proxy variables ([Proxies](Self#proxies)). Problems
+    /// (missing host, bad boolean or number, unreadable CA file) are reported by [`build`](Self::build).
     ///
     /// ```no_run
     /// let config = ms_utils_communication::ws::WsConfigBuilder::from_env().build()?;
@@ -85,7 +103,23 @@ impl WsConfigBuilder {
                 }
             }
         }
+        if let Some(v) = lookup(env::GATEWAY_CONNECT_DEADLINE) {
+            match parse_deadline(env::GATEWAY_CONNECT_DEADLINE, &v) {
+                Ok(d) => b.config.connect_deadline = d,
+                Err(e) => b.deferred = Some(e),
+            }
+        }
         b.ca_file = lookup(env::GATEWAY_CA_FILE).map(PathBuf::from);
+        // The proxy variables come through the same lookup (read now, used by `build`).
+        let mut proxy_vars = Vec::new();
+        for name in super::proxy::VARIABLES {
+            for name in [name.to_owned(), name.to_ascii_lowercase()] {
+                if let Some(v) = lookup(&name) {
+                    proxy_vars.push((name, v));
+                }
+            }
+        }
+        b.proxy = super::ProxySetting::Vars(proxy_vars);
         b
     }
 }
@@ -120,6 +154,30 @@ mod tests {
         assert!(!c.tls);
         assert_eq!(c.path, "/ws");
         assert!(c.need_token);
+    }
+
+    #[test]
+    fn from_env_reads_the_connect_deadline() {
+        let read = |v: &str| {
+            WsConfigBuilder::from_lookup(lookup(&[
+                ("GATEWAY_HOST", "gw"),
+                ("GATEWAY_NEED_TOKEN", "false"),
+                ("GATEWAY_CONNECT_DEADLINE", v),
+            ]))
+            .build()
+        };
+        assert_eq!(
+            read("90").unwrap().connect_deadline,
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            read("0.5").unwrap().connect_deadline,
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(read("none").unwrap().connect_deadline, None);
+        for bad in ["-1", "soon", "NaN"] {
+            assert!(read(bad).unwrap_err().is_config(), "{bad}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use crate::ws::config::WsConfig;
+use crate::ws::config::tls::self_signed_hint;
 use crate::ws::error::{Error, RootCause};
 use crate::ws::protocol::jwt::jwt_expiry;
 use crate::ws::protocol::uri::login_url;
@@ -30,6 +31,8 @@ pub(crate) struct Authenticator {
     url: String,
     username: String,
     password: String,
+    /// The proxy in use, as shown in errors (no password).
+    proxy: Option<String>,
 }
 
 impl fmt::Debug for Authenticator {
@@ -56,22 +59,54 @@ fn truncate(body: &str) -> String {
     }
 }
 
+/// The proxy wants credentials (407): retrying will not help.
+fn proxy_credentials_error(proxy: &str, url: &str) -> Error {
+    Error::config(format!(
+        "proxy {proxy} refused to carry the login to {url}: HTTP 407 Proxy Authentication \
+         Required (give the proxy's user and password in its URL: http://user:password@host:port)"
+    ))
+}
+
+/// A 407 answer to reqwest's `CONNECT` (an https login). The error type
+/// (hyper-util's `TunnelError`, "tunnel error: proxy authorization required")
+/// is not a dependency of ours; its text is the way to tell it.
+fn asks_for_proxy_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if e.to_string().ends_with("proxy authorization required") {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
 impl Authenticator {
     pub(crate) fn new(config: &WsConfig, tls: rustls::ClientConfig) -> Result<Self, Error> {
-        let client = reqwest::Client::builder()
+        // The proxy was decided once, by `WsConfigBuilder::build`, and the
+        // websocket takes the same one: reqwest must not decide again from
+        // the environment by its own rules.
+        let mut builder = reqwest::Client::builder()
             .timeout(config.login_timeout)
             .connect_timeout(config.connect_timeout)
             .use_preconfigured_tls(tls)
-            .build()
-            .map_err(|e| {
-                Error::config(format!(
-                    "the HTTP client for the gateway login: {}",
-                    RootCause(&e)
-                ))
+            .no_proxy();
+        if let Some(proxy) = &config.proxy {
+            let proxy = reqwest::Proxy::all(&proxy.url).map_err(|e| {
+                Error::config(format!("proxy {}: {}", proxy.shown(), RootCause(&e)))
             })?;
+            builder = builder.proxy(proxy);
+        }
+        let client = builder.build().map_err(|e| {
+            Error::config(format!(
+                "the HTTP client for the gateway login: {}",
+                RootCause(&e)
+            ))
+        })?;
         Ok(Self {
             client,
             url: login_url(config.tls, &config.host),
+            proxy: config.proxy.as_ref().map(|p| p.shown()),
             username: config.username.clone().unwrap_or_default(),
             password: config.password.clone().unwrap_or_default(),
         })
@@ -90,7 +125,14 @@ impl Authenticator {
             })
             .send()
             .await
-            .map_err(|e| Error::login(&self.url, e))?;
+            .map_err(|e| {
+                if let Some(proxy) = &self.proxy
+                    && asks_for_proxy_credentials(&e)
+                {
+                    return proxy_credentials_error(proxy, &self.url);
+                }
+                self_signed_hint(&self.url, &e).unwrap_or_else(|| Error::login(&self.url, e))
+            })?;
         let status = resp.status().as_u16();
         let text = resp.text().await.map_err(|e| Error::login(&self.url, e))?;
         match status {
@@ -112,6 +154,11 @@ impl Authenticator {
                     expires,
                 })
             }
+            // Through a proxy, 407 is the proxy's answer, not the gateway's.
+            407 if self.proxy.is_some() => Err(proxy_credentials_error(
+                self.proxy.as_deref().unwrap_or_default(),
+                &self.url,
+            )),
             500..=599 => Err(Error::LoginUnavailable {
                 url: self.url.clone(),
                 status,

@@ -1,21 +1,24 @@
 //! Opening a connection: log in for a token ([protocol: login](crate::protocol#login)), then the
 //! websocket ([protocol: connecting](crate::protocol#connecting)), over TLS unless configured off.
 
-use std::sync::Arc;
+use std::io;
+use std::sync::{Arc, Mutex};
 
 use rustls_pki_types::ServerName;
-use tokio::io::BufReader;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::error::TlsError;
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::ws::config::WsConfig;
-use crate::ws::config::tls::tls_config;
+use crate::ws::config::proxy::Proxy;
+use crate::ws::config::tls::{self_signed_hint, tls_config};
 use crate::ws::connection::auth::{Authenticator, Token};
 use crate::ws::connection::frame_guard::FrameGuard;
 use crate::ws::connection::handshake::client_handshake;
@@ -35,12 +38,25 @@ const READ_BUFFER: usize = 64 * 1024;
 /// nothing: its default (128 KiB) costs microseconds per message at low rates.
 const CODEC_READ: usize = 8 * 1024;
 
+/// The token of the connection in use, shared with the client handle
+/// ([`MicroServiceWs::token`](crate::ws::MicroServiceWs::token)).
+pub(crate) type TokenSlot = Arc<Mutex<Option<String>>>;
+
 /// Logs in and opens websockets; owns what every (re)connect needs.
-#[derive(Debug)]
 pub(crate) struct Dialer {
     config: WsConfig,
     tls: Option<Arc<rustls::ClientConfig>>,
     auth: Option<Authenticator>,
+    token: TokenSlot,
+}
+
+impl std::fmt::Debug for Dialer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dialer")
+            .field("config", &self.config)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Dialer {
@@ -62,7 +78,13 @@ impl Dialer {
             config: config.clone(),
             tls,
             auth,
+            token: TokenSlot::default(),
         })
+    }
+
+    /// Where each successful [`dial`](Self::dial) leaves its token.
+    pub(crate) fn token_slot(&self) -> TokenSlot {
+        self.token.clone()
     }
 
     /// One attempt: log in (fresh token) when needed, then open the websocket.
@@ -78,16 +100,30 @@ impl Dialer {
             None => None,
         };
         let shown = redacted_ws_uri(c.tls, &c.host, &c.path, token.is_some());
-        tracing::debug!(uri = %shown, "opening websocket");
+        tracing::debug!(
+            uri = %shown,
+            proxy = c.proxy.as_ref().map(Proxy::shown),
+            "opening websocket"
+        );
         let uri = ws_uri(
             c.tls,
             &c.host,
             &c.path,
             token.as_ref().map(|t| t.value.as_str()),
         );
-        let request = uri
+        let mut request = uri
             .into_client_request()
             .map_err(|_| Error::config(format!("not a valid websocket URI: {shown}")))?;
+        for (name, value) in &c.headers {
+            // Checked by `WsConfigBuilder::build`; checked again rather than unwrapped.
+            let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) else {
+                return Err(Error::config(format!("header {name:?} is not valid HTTP")));
+            };
+            request.headers_mut().append(name, value);
+        }
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(c.max_message_size))
             .max_frame_size(Some(c.max_message_size))
@@ -104,10 +140,14 @@ impl Dialer {
         let tls = self.tls.clone();
         let limit = c.max_message_size;
         let url = shown.as_str();
+        let proxy = c.proxy.as_ref();
         let connecting = async move {
-            let tcp = TcpStream::connect((host.as_str(), port))
-                .await
-                .map_err(|e| Error::tcp_connect(url, e))?;
+            let tcp = match proxy {
+                None => TcpStream::connect((host.as_str(), port))
+                    .await
+                    .map_err(|e| Error::tcp_connect(url, e))?,
+                Some(proxy) => tunnel(proxy, &host, port, url).await?,
+            };
             tcp.set_nodelay(true)
                 .map_err(|e| Error::connect(url, WsError::Io(e)))?;
             let stream = match tls {
@@ -117,7 +157,10 @@ impl Dialer {
                     let tls = TlsConnector::from(tls)
                         .connect(name, tcp)
                         .await
-                        .map_err(|e| Error::connect(url, WsError::Io(e)))?;
+                        .map_err(|e| {
+                            self_signed_hint(url, &e)
+                                .unwrap_or_else(|| Error::connect(url, WsError::Io(e)))
+                        })?;
                     MaybeTlsStream::Rustls(tls)
                 }
                 None => MaybeTlsStream::Plain(tcp),
@@ -138,7 +181,72 @@ impl Dialer {
                 after: c.connect_timeout,
             })??;
         tracing::info!(uri = %shown, "websocket connected");
+        *self.token.lock().unwrap_or_else(|p| p.into_inner()) =
+            token.as_ref().map(|t| t.value.clone());
         Ok((ws, token))
+    }
+}
+
+/// Opens a TCP connection to `host:port` through an HTTP `CONNECT` tunnel
+/// of `proxy`. Nothing is read past the proxy's answer: the gateway speaks
+/// only after the client (TLS hello or upgrade request).
+async fn tunnel(proxy: &Proxy, host: &str, port: u16, url: &str) -> Result<TcpStream, Error> {
+    let shown = proxy.shown();
+    let via = |e: io::Error| {
+        Error::tcp_connect(
+            url,
+            io::Error::new(e.kind(), format!("through proxy {shown}: {e}")),
+        )
+    };
+    let mut tcp = TcpStream::connect((proxy.host.as_str(), proxy.port))
+        .await
+        .map_err(via)?;
+    let target = match host.contains(':') {
+        true => format!("[{host}]:{port}"),
+        false => format!("{host}:{port}"),
+    };
+    let mut head = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
+    if let Some(auth) = &proxy.authorization {
+        head.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
+    }
+    head.push_str("\r\n");
+    tcp.write_all(head.as_bytes()).await.map_err(via)?;
+    // Byte by byte: a buffered read could swallow the first bytes of the tunnel.
+    let mut answer = Vec::with_capacity(128);
+    while !answer.ends_with(b"\r\n\r\n") {
+        if answer.len() > 16 * 1024 {
+            return Err(via(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "CONNECT answer over 16 KiB",
+            )));
+        }
+        let byte = tcp.read_u8().await.map_err(via)?;
+        answer.push(byte);
+    }
+    let status_line = String::from_utf8_lossy(&answer);
+    let status_line = status_line.lines().next().unwrap_or_default();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .filter(|_| status_line.starts_with("HTTP/1."));
+    match status {
+        Some(200..=299) => {
+            tracing::debug!(proxy = %shown, target, "CONNECT tunnel open");
+            Ok(tcp)
+        }
+        // The proxy refuses this client or this target: retrying will not help.
+        Some(status @ 400..=499) => Err(Error::config(format!(
+            "proxy {shown} refused to open a tunnel to {target}: {status_line}{}",
+            if status == 407 {
+                " (give the proxy's user and password in its URL: http://user:password@host:port)"
+            } else {
+                ""
+            }
+        ))),
+        _ => Err(via(io::Error::other(format!(
+            "CONNECT {target} answered {status_line:?}"
+        )))),
     }
 }
 

@@ -43,9 +43,22 @@ where
     let key = generate_key();
     let head = format!(
         "GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n\r\n"
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n"
     );
-    stream.get_mut().write_all(head.as_bytes()).await?;
+    // The caller's extra headers (`WsConfigBuilder::header`), without those
+    // written above (`into_client_request` fills them in too).
+    let mut head = head.into_bytes();
+    for (name, value) in request.headers() {
+        if is_handshake_header(name.as_str()) {
+            continue;
+        }
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    stream.get_mut().write_all(&head).await?;
     stream.get_mut().flush().await?;
 
     let response = read_head(stream).await?;
@@ -97,6 +110,14 @@ where
         ));
     }
     Ok(())
+}
+
+/// Headers this handshake writes itself (`name` is lowercase, as `http` keeps it).
+fn is_handshake_header(name: &str) -> bool {
+    matches!(
+        name,
+        "host" | "connection" | "upgrade" | "content-length" | "transfer-encoding"
+    ) || name.starts_with("sec-websocket-")
 }
 
 /// Reads up to the blank line that ends the response head.
@@ -192,6 +213,38 @@ mod tests {
                 .await;
         result.unwrap();
         assert_eq!(early, b"first frame bytes");
+    }
+
+    #[tokio::test]
+    async fn extra_headers_are_sent_once_and_generated_ones_not_twice() {
+        use tokio_tungstenite::tungstenite::http::HeaderValue;
+        let (client, mut server) = duplex(64 * 1024);
+        let mut request = "ws://gw:8080/ws/".into_client_request().unwrap();
+        request
+            .headers_mut()
+            .append("x-trace", HeaderValue::from_static("abc"));
+        request
+            .headers_mut()
+            .append("x-trace", HeaderValue::from_static("def"));
+        let mut stream = BufReader::new(client);
+        let peer = async move {
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !seen.ends_with(b"\r\n\r\n") {
+                let n = server.read(&mut buf).await.unwrap();
+                seen.extend_from_slice(&buf[..n]);
+            }
+            String::from_utf8(seen).unwrap()
+        };
+        let (_, head) = tokio::join!(client_handshake(&mut stream, &request), peer);
+        assert!(
+            head.contains("\r\nx-trace: abc\r\nx-trace: def\r\n"),
+            "{head}"
+        );
+        let lower = head.to_ascii_lowercase();
+        for name in ["host:", "sec-websocket-key:", "upgrade:", "connection:"] {
+            assert_eq!(lower.matches(name).count(), 1, "{name} in {head}");
+        }
     }
 
     #[tokio::test]
