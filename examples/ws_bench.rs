@@ -2,9 +2,10 @@
 //! optionally, the Python original) on the bench commands ([protocol: development gateway](ms_utils::communication_utils::protocol#development-gateway)).
 //!
 //! ```text
-//! cargo run --release --example ws_bench -- [--host H:P --user U --password P]
-//!     --scenario flood|chunked|echo [--count N --size S] [--bytes B --chunk C]
+//! cargo run --release -p ms_utils_examples --example ws_bench -- [--host H:P --user U --password P]
+//!     --scenario flood|chunked|echo|soak [--count N --size S] [--bytes B --chunk C]
 //!     [--rounds R] [--client ms|bare|both] [--python PATH]
+//!     [--close-every MS --mode at-least-once|at-most-once|both --rate MSGS_PER_S --grace MS]
 //! ```
 //!
 //! Prints one JSON object per line per client (`client`, `scenario`, the
@@ -22,6 +23,44 @@
 //! original closes the connection on a frame over 1 MiB).
 //!
 //! For `echo`, pin everything to one CPU: `taskset -c 0 cargo run ...`.
+//!
+//! ## `soak`: delivery through rolling-deploy closes
+//!
+//! ```text
+//! ws_bench --scenario soak [--count N (10000)] [--close-every MS (50)]
+//!     [--mode at-least-once|at-most-once|both (at-least-once)]
+//!     [--rate MSGS_PER_S (0 = full speed)] [--grace MS (1000)] [--rounds R (1)]
+//! ```
+//!
+//! Needs the in-process development gateway (`--host` is refused). The parent
+//! starts it with its record of frames read switched on and, while a child
+//! client runs, closes that client's connection every `--close-every` ms as a
+//! rolling deploy does (`FaultControl::close_user_with_grace`: a close frame
+//! 1001, then reading, and recording, for `--grace` ms). The child connects as
+//! the bench user, sends `count` messages `{"event":"soak","data":{"seq":N}}`
+//! at `--rate` (paced against the clock from the first send; the gateway
+//! records them as read and otherwise ignores them), then calls `close()`.
+//! From the gateway's record, connection by connection in arrival order, the
+//! parent counts `lost` (sequence numbers never recorded, handed back by
+//! `close()` or not), `duplicated` (recordings beyond a number's first),
+//! `out_of_order` (first arrivals after a higher number had arrived) and
+//! `closes` (connections the closing task closed). One JSON line per run:
+//! `client`, `scenario`, `count`, `close_every_ms`, `grace_ms`, `mode`, `rate`,
+//! `lost`, `duplicated`, `out_of_order`, `closes`, `connections`, `recorded`,
+//! `reconnects`, `resent`, `possibly_lost`, `close_result` (`ok`, or how many
+//! messages `close()` handed back in `Error::Undelivered`, or its error),
+//! `undelivered`, `send_secs` and `secs` (first send to `close()`'s return).
+//!
+//! Clients: `ms` (`MicroServiceWs` in the `--mode` given; `both` runs each
+//! mode) and `python` (the original, when `--python`/`MS_UTILS_PYTHON` is set:
+//! the same sends at the same rate, then, once its send queue has drained (at
+//! most 5 minutes), its `close()`; it has no delivery modes, so it runs once
+//! per round whatever `--mode` says, with `mode` "none" and `resent`,
+//! `possibly_lost` null; `reconnects` counts its connections after the
+//! first). The bare tokio-tungstenite client does not reconnect, so it has no
+//! soak run: `--client both` prints a `skipped` line for it, `--client bare`
+//! is refused. Rounds default to 1 here and each run prints its own line (no
+//! medians, no ratios).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -35,6 +74,8 @@ use serde_json::{Map, Value, json};
 mod bare;
 #[path = "ws_bench/ms.rs"]
 mod ms;
+#[path = "ws_bench/soak.rs"]
+mod soak;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -49,6 +90,7 @@ enum Scenario {
     Flood,
     Chunked,
     Echo,
+    Soak,
 }
 
 impl Scenario {
@@ -57,6 +99,7 @@ impl Scenario {
             Self::Flood => "flood",
             Self::Chunked => "chunked",
             Self::Echo => "echo",
+            Self::Soak => "soak",
         }
     }
 }
@@ -71,17 +114,33 @@ struct Args {
     size: usize,
     bytes: usize,
     chunk: usize,
-    rounds: usize,
+    rounds: Option<usize>,
     client: String,
     python: Option<PathBuf>,
     child: bool,
+    /// `soak`: milliseconds between the gateway's closes.
+    close_every: u64,
+    /// `soak`: the delivery mode (`both` in the parent only).
+    mode: String,
+    /// `soak`: messages a second, 0 for full speed.
+    rate: f64,
+    /// `soak`: the gateway's grace period after its close frame, in ms.
+    grace: u64,
 }
 
 impl Args {
     fn count(&self) -> u64 {
         self.count.unwrap_or(match self.scenario {
             Scenario::Echo => 5_000,
+            Scenario::Soak => 10_000,
             _ => 200_000,
+        })
+    }
+
+    fn rounds(&self) -> usize {
+        self.rounds.unwrap_or(match self.scenario {
+            Scenario::Soak => 1,
+            _ => 9,
         })
     }
 
@@ -95,10 +154,14 @@ impl Args {
             size: 200,
             bytes: 64 * 1024 * 1024,
             chunk: 1024 * 1024,
-            rounds: 9,
+            rounds: None,
             client: "both".into(),
             python: std::env::var_os("MS_UTILS_PYTHON").map(PathBuf::from),
             child: false,
+            close_every: 50,
+            mode: "at-least-once".into(),
+            rate: 0.0,
+            grace: 1000,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
@@ -117,6 +180,7 @@ impl Args {
                         "flood" => Scenario::Flood,
                         "chunked" => Scenario::Chunked,
                         "echo" => Scenario::Echo,
+                        "soak" => Scenario::Soak,
                         other => return Err(format!("unknown scenario {other}")),
                     }
                 }
@@ -124,11 +188,26 @@ impl Args {
                 "--size" => args.size = num(&value)? as usize,
                 "--bytes" => args.bytes = num(&value)? as usize,
                 "--chunk" => args.chunk = num(&value)?.max(1) as usize,
-                "--rounds" => args.rounds = num(&value)?.max(1) as usize,
+                "--rounds" => args.rounds = Some(num(&value)?.max(1) as usize),
                 "--client" if ["ms", "bare", "both"].contains(&value.as_str()) => {
                     args.client = value
                 }
                 "--python" => args.python = Some(PathBuf::from(value)),
+                "--close-every" => args.close_every = num(&value)?,
+                "--mode" => {
+                    if value != "both" {
+                        soak::delivery_mode(&value)?;
+                    }
+                    args.mode = value
+                }
+                "--rate" => {
+                    args.rate = value
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|r| r.is_finite() && *r >= 0.0)
+                        .ok_or_else(|| format!("--rate {value}: not a rate"))?
+                }
+                "--grace" => args.grace = num(&value)?,
                 other => return Err(format!("unknown argument {other} {value}")),
             }
         }
@@ -176,6 +255,9 @@ fn main() -> ExitCode {
 // ---------------------------------------------------------------- parent
 
 async fn parent(args: Args) -> Result<(), BoxError> {
+    if args.scenario == Scenario::Soak {
+        return soak::parent(args).await;
+    }
     let mut args = args;
     let _gateway = match &args.host {
         Some(_) => None,
@@ -198,7 +280,7 @@ async fn parent(args: Args) -> Result<(), BoxError> {
     }
 
     let mut runs: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
-    for _ in 0..args.rounds {
+    for _ in 0..args.rounds() {
         for &client in &clients {
             let a = args.clone();
             let line = tokio::task::spawn_blocking(move || run_child(&a, client)).await??;
@@ -207,7 +289,7 @@ async fn parent(args: Args) -> Result<(), BoxError> {
     }
     let medians: BTreeMap<&str, Value> = runs
         .iter()
-        .map(|(client, lines)| (*client, median_line(lines, args.rounds)))
+        .map(|(client, lines)| (*client, median_line(lines, args.rounds())))
         .collect();
     for client in &clients {
         println!("{}", medians[client]);
@@ -259,6 +341,12 @@ fn run_child(args: &Args, client: &str) -> Result<Value, BoxError> {
     ]);
     if client == "python" {
         cmd.args(["--count", &args.count().to_string()]);
+    }
+    if args.scenario == Scenario::Soak {
+        cmd.args(["--rate", &args.rate.to_string()]);
+        if client != "python" {
+            cmd.args(["--mode", &args.mode]);
+        }
     }
     cmd.stdout(Stdio::piped()).stderr(Stdio::null());
     let mut child = cmd.spawn()?;
@@ -336,6 +424,7 @@ fn ratio_line(ms: &Value, base: &Value, base_name: &str, scenario: Scenario) -> 
 
 async fn child(args: Args) -> Result<(), BoxError> {
     let mut line = match args.client.as_str() {
+        _ if args.scenario == Scenario::Soak => soak::ms_child(&args).await?,
         "bare" => bare::run(&args).await?,
         _ => ms::run(&args).await?,
     };
@@ -378,7 +467,7 @@ fn result(args: &Args, client: &str, secs: f64) -> Map<String, Value> {
             m.insert("secs".into(), round3(secs));
             m.insert("mb_per_s".into(), round3(args.bytes as f64 / secs / 1e6));
         }
-        Scenario::Echo => {
+        Scenario::Echo | Scenario::Soak => {
             m.insert("count".into(), json!(args.count()));
             m.insert("secs".into(), round3(secs));
         }

@@ -10,6 +10,13 @@ by hand:
 
 The original logs to ./logs/combined.log and stderr: run it from a
 scratch directory (ws_bench does).
+
+The soak scenario (ws_bench --scenario soak, whose parent closes this
+client's connections and counts what the gateway read) sends --count
+messages {"event": "soak", "data": {"seq": N}} at --rate a second (0: full
+speed), waits for the original's send queue to drain (at most 5 minutes:
+it keeps unsent messages across reconnects, and its close() drops what is
+still queued), then calls close(); it reports the reconnects it made.
 """
 
 import argparse
@@ -20,6 +27,20 @@ import resource
 import time
 
 from ms_utils.communication_utils.microservice_ws import MicroServiceWs
+
+
+# The soak scenario waits at most this long for the send queue to drain.
+SOAK_DRAIN_TIMEOUT = 300.0
+
+
+class CountingWs(MicroServiceWs):
+    """The original, counting its connections (it reports no statistics)."""
+
+    connections = 0
+
+    async def _perform_connection(self):
+        await super()._perform_connection()
+        self.connections += 1
 
 
 def peak_rss_mb() -> float:
@@ -67,20 +88,54 @@ async def chunked(ms: MicroServiceWs, nbytes: int, chunk: int) -> dict:
     }
 
 
+async def soak(ms: CountingWs, count: int, rate: float) -> dict:
+    start = time.perf_counter()
+    for seq in range(count):
+        if rate > 0:
+            delay = start + seq / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        await ms.send({"event": "soak", "data": {"seq": seq}})
+    send_secs = time.perf_counter() - start
+    deadline = time.perf_counter() + SOAK_DRAIN_TIMEOUT
+    while ms.response_queue.qsize() > 0 and time.perf_counter() < deadline:
+        await asyncio.sleep(0.01)
+    queued = ms.response_queue.qsize()
+    await ms.close()
+    secs = time.perf_counter() - start
+    return {
+        "count": count,
+        "close_result": "ok" if queued == 0 else f"dropped {queued} still queued",
+        "undelivered": queued,
+        "reconnects": max(ms.connections - 1, 0),
+        "resent": None,
+        "possibly_lost": None,
+        "send_secs": round(send_secs, 3),
+        "secs": round(secs, 3),
+    }
+
+
 async def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--host", required=True)
     p.add_argument("--user", required=True)
     p.add_argument("--password", required=True)
-    p.add_argument("--scenario", choices=["flood", "chunked"], required=True)
+    p.add_argument("--scenario", choices=["flood", "chunked", "soak"], required=True)
     p.add_argument("--count", type=int, default=200_000)
     p.add_argument("--size", type=int, default=200)
     p.add_argument("--bytes", type=int, default=64 * 1024 * 1024)
     p.add_argument("--chunk", type=int, default=512 * 1024)
+    p.add_argument("--rate", type=float, default=0.0)
     args = p.parse_args()
 
-    ms = MicroServiceWs(args.host, args.user, args.password, ssl=False)
+    ms = CountingWs(args.host, args.user, args.password, ssl=False)
     await ms.connect()
+    if args.scenario == "soak":
+        result = await soak(ms, args.count, args.rate)
+        line = {"client": "python", "scenario": "soak", **result,
+                "peak_rss_mb": round(peak_rss_mb(), 3)}
+        print(json.dumps(line), flush=True)
+        os._exit(0)
     if args.scenario == "flood":
         result = await flood(ms, args.count, args.size)
     else:

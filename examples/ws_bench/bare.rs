@@ -145,5 +145,7 @@ pub(crate) async fn run(args: &Args) -> Result<Map<String, Value>, BoxError> {
             add_latencies(&mut m, lat);
             Ok(m)
         }
+        // The bare client does not reconnect: no soak run.
+        Scenario::Soak => Err("the bare client has no soak scenario".into()),
     }
 }

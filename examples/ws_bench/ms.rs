@@ -25,6 +25,8 @@ pub(crate) async fn run(args: &Args) -> Result<Map<String, Value>, BoxError> {
         Scenario::Flood => ms_flood(&client, args).await?,
         Scenario::Chunked => ms_chunked(&client, args).await?,
         Scenario::Echo => ms_echo(&client, args).await?,
+        // Its own child code, in soak.rs.
+        Scenario::Soak => return Err("ms::run has no soak scenario".into()),
     };
     client.close().await?;
     Ok(out)
