@@ -91,6 +91,7 @@
 //! | `s3` | yes | [`communication_utils::s3`]: `S3BucketClient`, the bucket client |
 //! | `encoding` | yes | [`encoding_utils`]: embedding jobs (turns on `ws` and `s3`) |
 //! | `logging` | yes | [`logging_lib`]: `Logger`, the common log format |
+//! | `metrics` | no | the gateway client's `Stats` through the `metrics` facade (`ms_utils_ws_*`, label `client`); see `MicroServiceWs::publish_metrics` |
 //! | `test-util` | no | [`dev`]: in-process development gateway (with `ws`), S3 server (with `s3`) and `workers_manager` stand-in (with `encoding`), for a service's tests |
 //!
 //! The names of the Python package are kept: `ms_utils::communication_utils`,

@@ -247,6 +247,8 @@ impl MicroServiceWs {
         shared.state_tx.send_replace(ConnectionState::Connected);
         shared.tasks.spawn(actor.run(ws, first_token));
         shared.tasks.spawn(expire_chunks(shared.clone()));
+        #[cfg(feature = "metrics")]
+        shared.tasks.spawn(super::metrics::export(shared.clone()));
         Ok(MicroServiceWs {
             token,
             _guard: Arc::new(HandleGuard(shared.clone())),
@@ -615,6 +617,32 @@ impl MicroServiceWs {
     pub async fn closed(&self) {
         let mut rx = self.state();
         let _ = rx.wait_for(|s| s.is_closed()).await;
+    }
+
+    /// Copies [`stats`](Self::stats) to the `metrics` facade now (feature
+    /// `metrics`). The client does it by itself once a second and when it
+    /// closes; call this before a scrape that must be exact.
+    ///
+    /// Names start with `ms_utils_ws_`: counters `messages_in_total`,
+    /// `messages_out_total`, `reconnects_total`, `chunk_jobs_completed_total`,
+    /// `chunk_jobs_dropped_total`, `chunk_jobs_evicted_total`,
+    /// `chunks_ignored_total`, `frames_dropped_total`,
+    /// `messages_too_big_total`, `handler_errors_total`,
+    /// `handler_timeouts_total`, `resent_total`, `possibly_lost_total`; gauges
+    /// `chunk_jobs_pending`, `chunk_bytes_pending`, `outbound_queued`,
+    /// `outbound_unconfirmed`, `connected` (1 or 0). Each carries the label
+    /// `client` (the login name). A service plugs in its exporter with one
+    /// line at start-up, e.g. with the `metrics-exporter-prometheus` crate:
+    /// `PrometheusBuilder::new().install()?`.
+    ///
+    /// ```no_run
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) {
+    /// ms.publish_metrics();
+    /// # }
+    /// ```
+    #[cfg(feature = "metrics")]
+    pub fn publish_metrics(&self) {
+        super::metrics::publish(&self.shared);
     }
 
     /// A snapshot of the counters.

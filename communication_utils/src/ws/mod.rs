@@ -79,6 +79,8 @@ mod dispatch;
 mod error;
 mod in_flight;
 mod inbound;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod protocol;
 mod shared;
 mod state;

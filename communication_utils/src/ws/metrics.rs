@@ -1,0 +1,60 @@
+//! The client's [`Stats`](super::Stats) through the `metrics` facade
+//! (feature `metrics`): whatever recorder the service installs (a Prometheus
+//! exporter, say) sees them, labelled `client` = the login name.
+//!
+//! The counters stay plain atomics on the hot paths; a task copies them to
+//! the facade once a second (and once more when the client closes), so the
+//! export costs nothing per message.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics::{counter, gauge};
+
+use crate::ws::shared::Shared;
+use crate::ws::state::Stats;
+
+/// How often the counters are copied to the facade.
+pub(crate) const INTERVAL: Duration = Duration::from_secs(1);
+
+/// Copies the counters to the facade now.
+pub(crate) fn publish(shared: &Shared) {
+    let s: Stats = shared.counters.snapshot();
+    let client = shared.config.username().unwrap_or("-").to_owned();
+    let total = |name: &'static str, v: u64| counter!(name, "client" => client.clone()).absolute(v);
+    total("ms_utils_ws_messages_in_total", s.messages_in);
+    total("ms_utils_ws_messages_out_total", s.messages_out);
+    total("ms_utils_ws_reconnects_total", s.reconnects);
+    total(
+        "ms_utils_ws_chunk_jobs_completed_total",
+        s.chunk_jobs_completed,
+    );
+    total("ms_utils_ws_chunk_jobs_dropped_total", s.chunk_jobs_dropped);
+    total("ms_utils_ws_chunk_jobs_evicted_total", s.chunk_jobs_evicted);
+    total("ms_utils_ws_chunks_ignored_total", s.chunks_ignored);
+    total("ms_utils_ws_frames_dropped_total", s.frames_dropped);
+    total("ms_utils_ws_messages_too_big_total", s.messages_too_big);
+    total("ms_utils_ws_handler_errors_total", s.handler_errors);
+    total("ms_utils_ws_handler_timeouts_total", s.handler_timeouts);
+    total("ms_utils_ws_resent_total", s.resent);
+    total("ms_utils_ws_possibly_lost_total", s.possibly_lost);
+    let level = |name: &'static str, v: u64| gauge!(name, "client" => client.clone()).set(v as f64);
+    level("ms_utils_ws_chunk_jobs_pending", s.chunk_jobs_pending);
+    level("ms_utils_ws_chunk_bytes_pending", s.chunk_bytes_pending);
+    level("ms_utils_ws_outbound_queued", s.outbound_queued);
+    level("ms_utils_ws_outbound_unconfirmed", s.outbound_unconfirmed);
+    let connected = u64::from(shared.state_tx.borrow().is_connected());
+    level("ms_utils_ws_connected", connected);
+}
+
+/// Publishes every [`INTERVAL`] until the client closes, then once more.
+pub(crate) async fn export(shared: Arc<Shared>) {
+    loop {
+        tokio::select! {
+            () = shared.shutdown.cancelled() => break,
+            () = shared.close_requested.cancelled() => break,
+            () = tokio::time::sleep(INTERVAL) => publish(&shared),
+        }
+    }
+    publish(&shared);
+}
