@@ -62,7 +62,9 @@ pub fn b64_encode(data: impl AsRef<[u8]>) -> String {
 /// assert!(b64_decode("not base64!").is_err());
 /// ```
 pub fn b64_decode(text: &str) -> Result<Vec<u8>, Error> {
-    STANDARD.decode(text.trim()).map_err(Error::Base64)
+    STANDARD
+        .decode(text.trim())
+        .map_err(|e| Error::Base64(Box::new(e)))
 }
 
 /// URL-safe base64 without padding (the JWT alphabet).
@@ -89,7 +91,7 @@ pub fn b64url_encode(data: impl AsRef<[u8]>) -> String {
 pub fn b64url_decode(text: &str) -> Result<Vec<u8>, Error> {
     URL_SAFE_NO_PAD
         .decode(text.trim().trim_end_matches('='))
-        .map_err(Error::Base64)
+        .map_err(|e| Error::Base64(Box::new(e)))
 }
 
 /// Serialize `value` to JSON and base64 it (standard alphabet), e.g. to carry

@@ -119,8 +119,9 @@ pub enum Error {
     Serialize(Box<ws::Error>),
     /// Decoded bytes are not the JSON that was expected.
     Json(serde_json::Error),
-    /// A string given to a base64 decoder is not base64.
-    Base64(base64::DecodeError),
+    /// A string given to a base64 decoder is not base64 (the decoder's
+    /// error, boxed: its type is not part of this API).
+    Base64(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl fmt::Display for Error {

@@ -12,8 +12,6 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use tracing_subscriber::filter::ParseError;
-
 /// Why setting the logger up failed.
 ///
 /// Nothing is installed when an error is returned, so the caller may fix the
@@ -42,8 +40,9 @@ pub enum Error {
     RollingFile {
         /// The folder the daily files go in.
         dir: PathBuf,
-        /// What `tracing-appender` said (its message ends this error's).
-        source: tracing_appender::rolling::InitError,
+        /// What `tracing-appender` said (its message ends this error's;
+        /// boxed: its type is not part of this API).
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A `RUST_LOG`-style directive did not parse.
     InvalidDirective {
@@ -51,8 +50,9 @@ pub enum Error {
         directive: String,
         /// Where the directive came from.
         origin: DirectiveOrigin,
-        /// The parser's reason (its message ends this error's).
-        source: ParseError,
+        /// The parser's reason (its message ends this error's; boxed: its
+        /// type is not part of this API).
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A global logger is already installed: by an earlier setup of this crate
     /// (`by` names it), or by other code (`by` is `None`). The existing one

@@ -116,7 +116,7 @@ fn add_directives(
         let directive: Directive = piece.parse().map_err(|source| Error::InvalidDirective {
             directive: piece.to_owned(),
             origin,
-            source,
+            source: Box::new(source),
         })?;
         filter = filter.add_directive(directive);
     }

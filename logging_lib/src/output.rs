@@ -86,7 +86,7 @@ pub(crate) fn open_file(path: &Path, rotation: Rotation) -> Result<Box<dyn Write
             }
             let appender = builder.build(dir).map_err(|source| Error::RollingFile {
                 dir: dir.to_path_buf(),
-                source,
+                source: Box::new(source),
             })?;
             Ok(Box::new(appender))
         }

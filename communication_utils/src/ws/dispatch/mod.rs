@@ -17,8 +17,6 @@ use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
-use futures_util::TryFutureExt as _;
-use futures_util::future::MapErr;
 use tokio::task::{AbortHandle, JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
@@ -60,9 +58,37 @@ where
     Fut: Future<Output = Result<(), E>> + Send + 'static,
     E: Into<HandlerError> + 'static,
 {
-    type Future = MapErr<Fut, fn(E) -> HandlerError>;
+    type Future = HandlerCall<Fut>;
     fn call(&self, msg: Message) -> Self::Future {
-        (self)(msg).map_err(Into::into as fn(E) -> HandlerError)
+        HandlerCall { fut: (self)(msg) }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of one call of a closure [`Handler`]: the closure's own
+    /// future, with its error turned into a [`HandlerError`]. (A type of this
+    /// crate, so that the signature names no other crate's.)
+    pub struct HandlerCall<Fut> {
+        #[pin]
+        fut: Fut,
+    }
+}
+
+impl<Fut, E> Future for HandlerCall<Fut>
+where
+    Fut: Future<Output = Result<(), E>>,
+    E: Into<HandlerError>,
+{
+    type Output = Result<(), HandlerError>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        self.project().fut.poll(cx).map(|r| r.map_err(Into::into))
+    }
+}
+
+impl<Fut> fmt::Debug for HandlerCall<Fut> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HandlerCall").finish_non_exhaustive()
     }
 }
 

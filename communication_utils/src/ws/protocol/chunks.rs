@@ -591,7 +591,7 @@ impl PieceFault {
             Self::Bad(source) => ChunkDrop::BadPiece {
                 job_id,
                 index,
-                source,
+                source: source.map(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>),
             },
             Self::TooBig => ChunkDrop::TooManyBytes { job_id, limit },
         }

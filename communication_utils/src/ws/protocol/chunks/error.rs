@@ -64,9 +64,10 @@ pub enum ChunkDrop {
         job_id: String,
         /// The index of the bad piece.
         index: u64,
-        /// The base64 error, when the piece was a string.
+        /// The base64 decoder's error, when the piece was a string (boxed:
+        /// the decoder's types are not part of this API).
         #[source]
-        source: Option<base64::DecodeError>,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// `jobId`, `index` or `max_index` is missing or not a non-negative
     /// integer (or numeric string); the chunk is dropped, jobs are kept.
