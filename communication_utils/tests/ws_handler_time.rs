@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::*;
-use ms_utils_communication::ws::{Event, HandlerFailure, Message, RunOptions};
+use ms_utils_communication::ws::{Event, FailedCall, HandlerFailure, Message, RunOptions};
 
 /// Spins (a CPU-bound handler, no await) until `done` is set or `bound`
 /// passes; returns whether `done` came first.
@@ -168,4 +168,52 @@ async fn close_called_from_a_handler_completes() {
     result.expect("close() from a handler is Ok");
     assert!(bob.state().borrow().is_closed());
     within("the run loop ends", run.finished()).await.unwrap();
+}
+
+/// `RunOptions::on_error` gets every failed call with the message's event,
+/// job id and sender, so that the service can answer the sender.
+#[tokio::test]
+async fn the_error_hook_gets_event_job_and_sender_of_a_failed_call() {
+    let gw = gateway().await;
+    let bob = connect(&gw, BOB).await;
+    let alice = connect(&gw, ALICE).await;
+    wait_connected(&gw, "bob").await;
+    let (failed_tx, mut failed_rx) = tokio::sync::mpsc::unbounded_channel();
+    let options = RunOptions::new()
+        .deadline(Duration::from_secs(30))
+        .on_error(move |failed: FailedCall| {
+            let _ = failed_tx.send(failed);
+        });
+    let _run = bob.run_with(options, |msg: Message| async move {
+        match msg.job_id() {
+            Some("bad") => Err(std::io::Error::other("no such model")),
+            Some("bug") => panic!("handler bug"),
+            _ => Ok(()),
+        }
+    });
+    for job in ["fine", "bad", "bug"] {
+        alice
+            .send_task_to_ms("bob", "r", job, serde_json::json!({}))
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        seen.push(within("a failed call", failed_rx.recv()).await.unwrap());
+    }
+    seen.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+    let [bad, bug] = &seen[..] else {
+        panic!("{seen:?}")
+    };
+    assert_eq!(bad.event.as_deref(), Some("ms-task"));
+    assert_eq!(bad.job_id.as_deref(), Some("bad"));
+    assert_eq!(bad.from.as_deref(), Some("alice"));
+    assert_eq!(
+        bad.failure,
+        HandlerFailure::Error {
+            message: "no such model".into()
+        }
+    );
+    assert!(matches!(bug.failure, HandlerFailure::Panic { .. }));
+    assert_eq!(bug.job_id.as_deref(), Some("bug"));
 }

@@ -94,7 +94,9 @@ pub use config::{WsConfig, WsConfigBuilder, env};
 pub use delivery::{DeliveryMode, OutgoingFrame, Undelivered};
 pub use dispatch::router::Router;
 pub use dispatch::task::Task;
-pub use dispatch::{Handler, HandlerCall, HandlerError, RunHandle, RunOptions, Strategy};
+pub use dispatch::{
+    FailedCall, Handler, HandlerCall, HandlerError, RunHandle, RunOptions, Strategy,
+};
 pub use error::Error;
 pub use protocol::jwt::{jwt_claims, jwt_expiry};
 pub use protocol::message::{Message, PythonFormatter, ms_send_task, to_python_json};

@@ -114,6 +114,25 @@ pub enum Strategy {
 }
 
 type KeyFn = Arc<dyn Fn(&Message) -> Option<String> + Send + Sync>;
+type OnErrorFn = Arc<dyn Fn(FailedCall) + Send + Sync>;
+
+/// A handler call that failed, handed to [`RunOptions::on_error`]: what the
+/// message was (its `event`, `jobId` and sender, read before the call) and
+/// how the call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FailedCall {
+    /// The message's `event`.
+    pub event: Option<String>,
+    /// Its job id ([`Message::job_id`]).
+    pub job_id: Option<String>,
+    /// Its sender ([`Message::sender`]): where an answer goes.
+    pub from: Option<String>,
+    /// Its key under the loop's [`RunOptions::key`].
+    pub key: Option<String>,
+    /// What went wrong.
+    pub failure: HandlerFailure,
+}
 
 /// Options of [`MicroServiceWs::run_with`].
 ///
@@ -132,6 +151,7 @@ pub struct RunOptions {
     key: Option<KeyFn>,
     concurrency: Option<usize>,
     deadline: Option<Duration>,
+    on_error: Option<OnErrorFn>,
 }
 
 impl fmt::Debug for RunOptions {
@@ -141,6 +161,7 @@ impl fmt::Debug for RunOptions {
             .field("custom_key", &self.key.is_some())
             .field("concurrency", &self.concurrency)
             .field("deadline", &self.deadline)
+            .field("on_error", &self.on_error.is_some())
             .finish()
     }
 }
@@ -209,6 +230,35 @@ impl RunOptions {
     /// ```
     pub fn deadline(mut self, limit: Duration) -> Self {
         self.deadline = Some(limit);
+        self
+    }
+
+    /// Called for every handler call that returns an error, panics or runs
+    /// past its [`deadline`](Self::deadline), with the message's event, job
+    /// id and sender: to answer the sender (with `ms-error`, or
+    /// [`Task::reply_error`](super::Task::reply_error)), alert, or count by
+    /// event. It runs on the handler's task and must not block: spawn for
+    /// anything that awaits. (The same failures are also logged, counted and
+    /// sent as [`Event::HandlerFailed`](super::Event::HandlerFailed).)
+    ///
+    /// ```no_run
+    /// use ms_utils_communication::ws::{FailedCall, Message, MicroServiceWs, RunOptions};
+    /// # fn f(ms: MicroServiceWs) {
+    /// let replier = ms.clone();
+    /// let options = RunOptions::new().on_error(move |failed: FailedCall| {
+    ///     let (ms, failure) = (replier.clone(), failed.failure.to_string());
+    ///     if let (Some(from), Some(job)) = (failed.from, failed.job_id) {
+    ///         tokio::spawn(async move {
+    ///             let data = serde_json::json!({"jobId": job, "message": failure});
+    ///             let _ = ms.send_task_to_ms(&from, &job, &job, data).await;
+    ///         });
+    ///     }
+    /// });
+    /// let _run = ms.run_with(options, |msg: Message| async move { Ok::<(), std::io::Error>(()) });
+    /// # }
+    /// ```
+    pub fn on_error(mut self, hook: impl Fn(FailedCall) + Send + Sync + 'static) -> Self {
+        self.on_error = Some(Arc::new(hook));
         self
     }
 
@@ -408,7 +458,7 @@ async fn worker<H: Handler>(
         };
         if let Some(msg) = process(&*shared, frame) {
             let key = options.key_of(&msg);
-            let call = invoke(&shared, &*handler, msg, key, options.deadline);
+            let call = invoke(&shared, &*handler, msg, key, &options);
             tokio::pin!(call);
             let first = poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
             if first.is_pending() {
@@ -481,7 +531,7 @@ async fn invoke<H: Handler>(
     handler: &H,
     msg: Message,
     key: Option<String>,
-    deadline: Option<Duration>,
+    options: &RunOptions,
 ) {
     let _in_flight = shared.calls.enter();
     // Every line a handler logs carries the message it handles (at the
@@ -492,39 +542,63 @@ async fn invoke<H: Handler>(
         job_id = msg.job_id(),
         from = msg.sender()
     );
+    // Read only when a hook wants them: owned copies cost an allocation each.
+    let about = options.on_error.as_ref().map(|_| {
+        (
+            msg.event().map(str::to_owned),
+            msg.job_id().map(str::to_owned),
+            msg.sender().map(str::to_owned),
+        )
+    });
     let call = as_handler_of(
         shared.id(),
         AssertUnwindSafe(handler.call(msg)).catch_unwind(),
     )
     .instrument(span);
-    let outcome = match deadline {
+    let outcome = match options.deadline {
         None => call.await,
         Some(limit) => match tokio::time::timeout(limit, call).await {
             Ok(outcome) => outcome,
             Err(_) => {
                 Counters::add(&shared.counters.handler_timeouts, 1);
-                fail(shared, key, HandlerFailure::TimedOut { after: limit });
-                return;
+                let failure = HandlerFailure::TimedOut { after: limit };
+                return fail(shared, options, about, key, failure);
             }
         },
     };
-    match outcome {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => {
-            let message = error.to_string();
-            fail(shared, key, HandlerFailure::Error { message });
-        }
-        Err(panic) => {
-            let message = panic_text(&*panic).to_owned();
-            fail(shared, key, HandlerFailure::Panic { message });
-        }
-    }
+    let failure = match outcome {
+        Ok(Ok(())) => return,
+        Ok(Err(error)) => HandlerFailure::Error {
+            message: error.to_string(),
+        },
+        Err(panic) => HandlerFailure::Panic {
+            message: panic_text(&*panic).to_owned(),
+        },
+    };
+    fail(shared, options, about, key, failure);
 }
 
-/// Count, log and report a failed handler call.
-fn fail(shared: &Shared, key: Option<String>, failure: HandlerFailure) {
+type About = Option<(Option<String>, Option<String>, Option<String>)>;
+
+/// Count, log and report a failed handler call, and call the hook.
+fn fail(
+    shared: &Shared,
+    options: &RunOptions,
+    about: About,
+    key: Option<String>,
+    failure: HandlerFailure,
+) {
     Counters::add(&shared.counters.handler_errors, 1);
     tracing::error!(key = key.as_deref().unwrap_or("-"), %failure, "message handler failed");
+    if let (Some(hook), Some((event, job_id, from))) = (&options.on_error, about) {
+        hook(FailedCall {
+            event,
+            job_id,
+            from,
+            key: key.clone(),
+            failure: failure.clone(),
+        });
+    }
     let _ = shared.events.send(Event::HandlerFailed { key, failure });
 }
 
@@ -551,9 +625,9 @@ impl Keyed {
         permit: GatePermit,
     ) {
         let Some(key) = options.key_of(&msg) else {
-            let (shared, handler, deadline) = (shared.clone(), handler.clone(), options.deadline);
+            let (shared, handler, options) = (shared.clone(), handler.clone(), options.clone());
             shared.clone().handlers.spawn(async move {
-                invoke(&shared, &*handler, msg, None, deadline).await;
+                invoke(&shared, &*handler, msg, None, &options).await;
                 drop(permit);
             });
             return;
@@ -574,7 +648,7 @@ impl Keyed {
                         running.abort();
                     }
                 }
-                let deadline = options.deadline;
+                let options = options.clone();
                 let task = {
                     let (shared, handler, slots_ref, key) = (
                         shared.clone(),
@@ -585,7 +659,7 @@ impl Keyed {
                     shared.clone().handlers.spawn(async move {
                         let (mut msg, mut permit) = (msg, permit);
                         loop {
-                            invoke(&shared, &*handler, msg, Some(key.clone()), deadline).await;
+                            invoke(&shared, &*handler, msg, Some(key.clone()), &options).await;
                             drop(permit);
                             let mut slots = slots_ref.lock().unwrap_or_else(|p| p.into_inner());
                             let Some(slot) = slots.get_mut(&key) else {
