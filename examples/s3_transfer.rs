@@ -9,7 +9,14 @@
 //! cargo run --example s3_transfer -- delete BUCKET KEY
 //! cargo run --example s3_transfer -- meta BUCKET KEY
 //! cargo run --example s3_transfer -- buckets
+//! cargo run --example s3_transfer -- upload-dir DIR BUCKET PREFIX
+//! cargo run --example s3_transfer -- download-prefix BUCKET PREFIX DIR
 //! ```
+//!
+//! `upload-dir` and `download-prefix` move whole folders (8 files at once,
+//! one progress bar) and print the summary: `files_done`, `bytes_done`,
+//! totals and `failures` (key, path, error, kind); `ok` is false and the
+//! exit status 1 when any file failed.
 //!
 //! Prints one JSON object per command on stdout (`{"ok":true,...}` or
 //! `{"ok":false,"error":...,"kind":...}` with exit status 1), and a progress
@@ -19,19 +26,24 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use ms_utils::communication_utils::s3::{
-    DownloadOptions, Error, ProgressBarListener, ProgressListener, S3BucketClient, UploadOptions,
+    BulkOptions, BulkProgressListener, BulkSummary, DownloadOptions, Error, ProgressBarListener,
+    ProgressListener, S3BucketClient, UploadOptions,
 };
 use serde_json::{Value, json};
 
 const USAGE: &str = "usage: s3_transfer upload FILE BUCKET [KEY] | download BUCKET KEY DEST | \
-                     list BUCKET [PREFIX] | delete BUCKET KEY | meta BUCKET KEY | buckets";
+                     list BUCKET [PREFIX] | delete BUCKET KEY | meta BUCKET KEY | buckets | \
+                     upload-dir DIR BUCKET PREFIX | download-prefix BUCKET PREFIX DIR";
 
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = run(&args).await;
     let (line, code) = match result {
-        Ok(v) => (v, 0),
+        Ok(v) => {
+            let code = if v["ok"] == json!(false) { 1 } else { 0 };
+            (v, code)
+        }
         Err(Failure::Usage) => {
             eprintln!("{USAGE}");
             std::process::exit(2);
@@ -80,6 +92,30 @@ fn progress() -> Option<Arc<dyn ProgressListener>> {
         .then(|| Arc::new(ProgressBarListener::new()) as Arc<dyn ProgressListener>)
 }
 
+fn bulk_options() -> BulkOptions {
+    let opts = BulkOptions::new();
+    if std::io::stderr().is_terminal() {
+        opts.progress(Arc::new(ProgressBarListener::new()) as Arc<dyn BulkProgressListener>)
+    } else {
+        opts
+    }
+}
+
+fn bulk_json(command: &str, bucket: &str, prefix: &str, dir: &str, s: &BulkSummary) -> Value {
+    let failures: Vec<Value> = s
+        .failures
+        .iter()
+        .map(|f| {
+            json!({"key": f.key, "path": f.path.display().to_string(),
+                   "error": f.error.to_string(), "kind": kind(&f.error)})
+        })
+        .collect();
+    json!({"ok": s.is_complete(), "command": command, "bucket": bucket, "prefix": prefix,
+           "dir": dir, "files_done": s.files_done, "files_total": s.files_total,
+           "bytes_done": s.bytes_done, "bytes_total": s.bytes_total,
+           "failed": failures.len(), "failures": failures})
+}
+
 async fn run(args: &[String]) -> Result<Value, Failure> {
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     if a.is_empty() {
@@ -123,6 +159,18 @@ async fn run(args: &[String]) -> Result<Value, Failure> {
             json!({"ok": true, "command": "meta", "bucket": bucket, "key": key,
                    "size": m.content_length, "content_type": m.content_type,
                    "etag": m.e_tag, "metadata": m.user})
+        }
+        ["upload-dir", dir, bucket, prefix] => {
+            let s = client
+                .upload_dir(dir, bucket, prefix, bulk_options())
+                .await?;
+            bulk_json("upload-dir", bucket, prefix, dir, &s)
+        }
+        ["download-prefix", bucket, prefix, dir] => {
+            let s = client
+                .download_prefix(bucket, prefix, dir, bulk_options())
+                .await?;
+            bulk_json("download-prefix", bucket, prefix, dir, &s)
         }
         ["buckets"] => {
             let names = client.list_buckets().await?;

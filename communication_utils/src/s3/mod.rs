@@ -44,6 +44,7 @@
 //! required", which MinIO, Scaleway, OVH, Ceph and Backblaze need.
 
 mod abort;
+mod bulk;
 mod client;
 mod config;
 mod copy;
@@ -59,6 +60,10 @@ mod stale_parts;
 mod upload;
 mod upload_options;
 
+pub use bulk::{
+    BulkFailure, BulkOptions, BulkProgress, BulkProgressListener, BulkSummary,
+    DEFAULT_BULK_CONCURRENCY,
+};
 pub use client::S3BucketClient;
 pub use config::{DEFAULT_REGION, S3Config, S3ConfigBuilder, TransferConfig};
 pub use download::{DownloadOptions, DownloadOutput};
