@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::ChecksumMode;
+use aws_sdk_s3::types::{ChecksumMode, ChecksumType, ServerSideEncryption};
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
@@ -14,6 +14,7 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
 use super::client::S3BucketClient;
 use super::error::Error;
 use super::progress::{Direction, ProgressListener, Tracker};
+use super::verify::{self, Check, Md5Hasher, ObjectFacts};
 
 /// Buffer between the network and a range's file handle: large writes keep
 /// the blocking-pool round trips of `tokio::fs` few.
@@ -125,15 +126,56 @@ struct Plan {
     size: u64,
     e_tag: Option<String>,
     ranges: Vec<(u64, u64)>,
+    /// What the content is checked against.
+    check: Check,
+    /// Fetched by part number: the object's part count and the size of its
+    /// first part (the offset of part `n` when the answer has no
+    /// `Content-Range`).
+    parts: Option<(u32, u64)>,
+}
+
+/// What one GET (a range, a part or the whole object) delivered.
+struct Piece {
+    /// Offset of its first byte in the object.
+    start: u64,
+    /// Bytes delivered.
+    len: u64,
+    /// Its MD5, when the check needs it.
+    md5: Option<[u8; 16]>,
+    /// Part number (1-based) or range index.
+    index: usize,
+    /// The bytes, for in-memory part downloads.
+    chunks: Vec<Bytes>,
 }
 
 impl S3BucketClient {
     /// Downloads an object to `dest`. The data goes to a temporary file in
     /// the same folder (`.NAME.RANDOM.part`), renamed to `dest` only once
-    /// every byte arrived and sizes matched: a failure never leaves a half
-    /// file under the final name, and the temporary file is removed.
+    /// every byte arrived, sizes matched and the content was verified: a
+    /// failure never leaves a half file under the final name, and the
+    /// temporary file is removed.
     /// Objects of at least `download_threshold` bytes are fetched as
     /// parallel ranges (pinned to the first ETag with `If-Match`).
+    ///
+    /// # Verification
+    /// The content is checked against what the store says the object is,
+    /// hashed while it is written (each parallel worker hashes its own part):
+    /// - a stored full-object checksum (CRC32, CRC32C, CRC64NVME, SHA1,
+    ///   SHA256), by the SDK on a single GET, when
+    ///   [`TransferConfig::verify_checksums`](super::TransferConfig::verify_checksums) is on;
+    /// - otherwise a single-PUT ETag (no `-`): the MD5 of the content, on a
+    ///   single GET;
+    /// - a multipart ETag (`"<md5>-N"`): the object is fetched by part number
+    ///   (GET `partNumber`, the parts in parallel) and the MD5 of the
+    ///   concatenated part MD5s must equal the ETag. Composite (per-part)
+    ///   checksums are not used.
+    ///
+    /// All of it is turned off with `verify_checksums = false`. It is
+    /// skipped, with a DEBUG log naming why, when the store cannot tell: SSE-KMS and SSE-C objects (their ETag is not an MD5), an ETag of
+    /// neither form, a store that does not report the parts of a multipart
+    /// object (HEAD with `partNumber`), and a single-PUT object without a
+    /// stored checksum large enough to be fetched as ranges (an MD5 cannot
+    /// be combined from ranges).
     ///
     /// A process killed during a download cannot remove its temporary file:
     /// each download first removes, best effort, the stale temporary files
@@ -144,7 +186,10 @@ impl S3BucketClient {
     /// # Errors
     /// [`Error::NotFound`]; [`Error::Io`] when the folder is not writable;
     /// [`Error::Transport`] when the connection breaks; [`Error::Integrity`]
-    /// when fewer bytes than announced arrive.
+    /// when fewer bytes than announced arrive or the content does not match
+    /// its checksum or ETag (its detail names the operation, what was
+    /// expected and what was computed); then neither `dest` nor the
+    /// temporary file is left.
     ///
     /// # Cancellation safety
     /// Dropping the future stops the download and removes the temporary file;
@@ -198,15 +243,17 @@ impl S3BucketClient {
         drop(file);
 
         let plan = Arc::new(plan);
-        let single = plan.ranges.len() <= 1;
-        // Each range runs in its own task: the bodies arrive in small frames
-        // (4 KiB from s3s-fs), and draining them on one task caps throughput
-        // at one core. Dropping the set (error or cancellation) aborts the rest;
-        // they open the file without `create`, so none can bring it back.
+        let single = plan.ranges.len() <= 1 && plan.parts.is_none();
+        // Each range (or part) runs in its own task: the bodies arrive in
+        // small frames (4 KiB from s3s-fs), and draining them on one task
+        // caps throughput at one core. Dropping the set (error or
+        // cancellation) aborts the rest; they open the file without
+        // `create`, so none can bring it back.
         let mut tasks = tokio::task::JoinSet::new();
-        for &range in &plan.ranges {
+        let mut pieces = Vec::with_capacity(plan.units());
+        for index in 0..plan.units() {
             while tasks.len() >= self.transfer.download_concurrency {
-                join_range(&mut tasks).await?;
+                pieces.extend(join_piece(&mut tasks).await?);
             }
             let (this, plan, tracker, path) = (
                 self.clone(),
@@ -215,13 +262,14 @@ impl S3BucketClient {
                 temp.path.clone(),
             );
             tasks.spawn(async move {
-                this.range_to_file(&plan, range, single, &path, &tracker)
+                this.unit_to_file(&plan, index, single, &path, &tracker)
                     .await
             });
         }
         while !tasks.is_empty() {
-            join_range(&mut tasks).await?;
+            pieces.extend(join_piece(&mut tasks).await?);
         }
+        verify_pieces(&plan, single, &mut pieces)?;
 
         if options.sync {
             let f = tokio::fs::OpenOptions::new()
@@ -238,11 +286,15 @@ impl S3BucketClient {
         Ok(DownloadOutput {
             size: plan.size,
             e_tag: plan.e_tag.clone(),
-            ranges: plan.ranges.len(),
+            ranges: plan.units(),
         })
     }
 
     /// Downloads an object into memory (large objects as parallel ranges).
+    ///
+    /// The content is verified, or verification skipped, as for
+    /// [`download_file`](Self::download_file) (see its "Verification"); a multipart
+    /// object is fetched by part number.
     ///
     /// # Errors
     /// As for [`download_file`](Self::download_file), without the local ones.
@@ -270,6 +322,9 @@ impl S3BucketClient {
         );
         let size = usize::try_from(plan.size)
             .map_err(|_| Error::InvalidInput("object larger than memory can address".into()))?;
+        if plan.parts.is_some() {
+            return self.parts_to_bytes(&plan, size, &tracker).await;
+        }
         let mut buf = vec![0u8; size];
         let single = plan.ranges.len() <= 1;
         // Each range fills its own disjoint slice of one buffer: no copy, no
@@ -279,28 +334,70 @@ impl S3BucketClient {
         // whole future non-`Send` (tests/s3_send.rs guards this).
         let mut pending = Vec::with_capacity(plan.ranges.len());
         let mut rest: &mut [u8] = &mut buf;
-        for &(start, end) in &plan.ranges {
+        for (index, &(start, end)) in plan.ranges.iter().enumerate() {
             let len = usize::try_from(end - start + 1)
                 .unwrap_or(usize::MAX)
                 .min(rest.len());
             let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
             rest = tail;
-            pending.push(self.range_to_slice(&plan, (start, end), single, head, &tracker));
+            pending.push(self.range_to_slice(&plan, index, single, head, &tracker));
         }
         let results = stream::iter(pending).buffer_unordered(self.transfer.download_concurrency);
-        results.try_collect::<Vec<()>>().await?;
+        let mut pieces = results.try_collect::<Vec<Piece>>().await?;
+        verify_pieces(&plan, single, &mut pieces)?;
         Ok(Bytes::from(buf))
     }
 
-    /// HEAD first: the size decides single GET or ranges, the ETag pins the ranges.
+    /// A multipart object into memory, its parts fetched in parallel by
+    /// part number, each hashed, then copied to their offsets.
+    async fn parts_to_bytes(
+        &self,
+        plan: &Plan,
+        size: usize,
+        tracker: &Tracker,
+    ) -> Result<Bytes, Error> {
+        let pending = (0..plan.units()).map(|index| self.unit_to_chunks(plan, index, tracker));
+        let results = stream::iter(pending).buffer_unordered(self.transfer.download_concurrency);
+        let mut pieces = results.try_collect::<Vec<Piece>>().await?;
+        verify_pieces(plan, false, &mut pieces)?;
+        let mut buf = vec![0u8; size];
+        for piece in &pieces {
+            let mut at = usize::try_from(piece.start).unwrap_or(usize::MAX);
+            for chunk in &piece.chunks {
+                let Some(dst) = buf.get_mut(at..at + chunk.len()) else {
+                    return Err(integrity(plan, "part beyond the object's end".into()));
+                };
+                dst.copy_from_slice(chunk);
+                at += chunk.len();
+            }
+        }
+        Ok(Bytes::from(buf))
+    }
+
+    /// HEAD first: the size decides single GET or ranges, the ETag pins the
+    /// ranges, the ETag, stored checksums and encryption decide the check.
     async fn plan(&self, bucket: &str, key: &str) -> Result<Plan, Error> {
-        let head = self.head_object(bucket, key).await?;
+        // With checksum mode on, the HEAD answer carries stored checksums;
+        // on a failure the plain HEAD tells a missing bucket from a missing key.
+        let head = match self
+            .sdk
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+        {
+            Ok(head) => head,
+            Err(_) => self.head_object(bucket, key).await?,
+        };
         let size = head
             .content_length
             .and_then(|n| u64::try_from(n).ok())
             .unwrap_or(0);
         let t = &self.transfer;
-        let ranges = if size >= t.download_threshold && size > t.download_part_size {
+        let ranges: Vec<(u64, u64)> = if size >= t.download_threshold && size > t.download_part_size
+        {
             (0..size)
                 .step_by(usize::try_from(t.download_part_size).unwrap_or(usize::MAX))
                 .map(|s| (s, (s + t.download_part_size).min(size) - 1))
@@ -308,12 +405,103 @@ impl S3BucketClient {
         } else {
             vec![(0, size.saturating_sub(1))]
         };
+        let single = ranges.len() <= 1;
+        let full_checksum = head.checksum_type != Some(ChecksumType::Composite)
+            && [
+                head.checksum_crc32(),
+                head.checksum_crc32_c(),
+                head.checksum_crc64_nvme(),
+                head.checksum_sha1(),
+                head.checksum_sha256(),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|v| !v.contains('-'));
+        let facts = ObjectFacts {
+            e_tag: head.e_tag.as_deref(),
+            sse: head
+                .server_side_encryption
+                .as_ref()
+                .map(ServerSideEncryption::as_str),
+            sse_c: head.sse_customer_algorithm.is_some(),
+            full_checksum,
+            single_get_with_checksum_mode: single && t.verify_checksums,
+        };
+        let mut check = if t.verify_checksums {
+            verify::decide(&facts)
+        } else {
+            Check::Skip("verification is turned off (TransferConfig::verify_checksums)")
+        };
+        let mut parts = None;
+        match check {
+            Check::Md5(_) if !single => {
+                check = Check::Skip(
+                    "a single-PUT object fetched as parallel ranges: its MD5 cannot be combined from ranges",
+                );
+            }
+            Check::Parts { parts: n, .. } if size > 0 => {
+                parts = self
+                    .part_layout(bucket, key, head.e_tag.as_deref(), (n, size))
+                    .await?;
+                if parts.is_none() {
+                    check =
+                        Check::Skip("the store does not report the parts of a multipart object");
+                }
+            }
+            Check::Parts { .. } => check = Check::Skip("an empty multipart object"),
+            _ => {}
+        }
+        if let Check::Skip(why) = check {
+            tracing::debug!(bucket, key, e_tag = ?head.e_tag, "download not verified: {why}");
+        }
         Ok(Plan {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
             size,
             e_tag: head.e_tag,
             ranges,
+            check,
+            parts,
+        })
+    }
+
+    /// GET of part 1, its body dropped unread: the part count and the first
+    /// part's size, when the store serves parts (`Content-Range` of a strict
+    /// prefix and `x-amz-mp-parts-count` agreeing with the ETag's count).
+    /// moto counts the parts on HEAD but answers a part GET with the whole
+    /// object: a HEAD cannot tell, this GET can.
+    async fn part_layout(
+        &self,
+        bucket: &str,
+        key: &str,
+        e_tag: Option<&str>,
+        (parts, size): (u32, u64),
+    ) -> Result<Option<(u32, u64)>, Error> {
+        let out = self
+            .sdk
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .part_number(1)
+            .set_if_match(e_tag.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk(&self.target, "GetObject", bucket, Some(key), e))?;
+        let count = out.parts_count.and_then(|n| u32::try_from(n).ok());
+        let first = out.content_length.and_then(|n| u64::try_from(n).ok());
+        let range = out.content_range.as_deref().and_then(parse_content_range);
+        drop(out);
+        Ok(match (count, first, range) {
+            (Some(n), Some(first), Some((0, last, total)))
+                if n == parts
+                    && first > 0
+                    && last + 1 == first
+                    && total == size
+                    && (n == 1 || first < size) =>
+            {
+                Some((n, first))
+            }
+            _ => None,
         })
     }
 
@@ -342,33 +530,86 @@ impl S3BucketClient {
         })?;
         let announced = out.content_length.and_then(|n| u64::try_from(n).ok());
         if announced.is_some_and(|n| n != expected) {
-            return Err(Error::Integrity {
-                bucket: plan.bucket.clone(),
-                key: plan.key.clone(),
-                detail: format!("server announced {announced:?} bytes, expected {expected}"),
-            });
+            return Err(integrity(
+                plan,
+                format!("server announced {announced:?} bytes, expected {expected}"),
+            ));
         }
         Ok((out.body, expected))
     }
 
-    async fn range_to_file(
+    /// GETs unit `index`: part `index + 1` when fetching by part number,
+    /// else range `index`. Returns the body, the offset of its first byte
+    /// and the number of bytes it must hold.
+    async fn get_unit(
         &self,
         plan: &Plan,
-        range: (u64, u64),
+        index: usize,
+        whole: bool,
+    ) -> Result<(ByteStream, u64, u64), Error> {
+        let Some((_, first)) = plan.parts else {
+            let range = plan.ranges[index];
+            let (body, expected) = self.get_range(plan, range, whole).await?;
+            return Ok((body, range.0, expected));
+        };
+        let number = i32::try_from(index + 1).unwrap_or(i32::MAX);
+        let out = self
+            .sdk
+            .get_object()
+            .bucket(&plan.bucket)
+            .key(&plan.key)
+            .part_number(number)
+            .set_if_match(plan.e_tag.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                Error::from_sdk(&self.target, "GetObject", &plan.bucket, Some(&plan.key), e)
+            })?;
+        let len = out
+            .content_length
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| integrity(plan, format!("part {number}: no Content-Length")))?;
+        let start = match out.content_range.as_deref().map(parse_content_range) {
+            Some(Some((a, b, total))) if b + 1 - a == len && total == plan.size => a,
+            Some(_) => {
+                return Err(integrity(
+                    plan,
+                    format!(
+                        "part {number}: Content-Range {:?} does not match {len} bytes of {}",
+                        out.content_range, plan.size
+                    ),
+                ));
+            }
+            None => index as u64 * first,
+        };
+        if start.checked_add(len).is_none_or(|end| end > plan.size) {
+            return Err(integrity(
+                plan,
+                format!("part {number} ends beyond the object's {} bytes", plan.size),
+            ));
+        }
+        Ok((out.body, start, len))
+    }
+
+    async fn unit_to_file(
+        &self,
+        plan: &Plan,
+        index: usize,
         whole: bool,
         path: &Path,
         tracker: &Tracker,
-    ) -> Result<(), Error> {
+    ) -> Result<Piece, Error> {
+        let mut md5 = plan.hashes(whole).then(Md5Hasher::default);
         if plan.size == 0 {
-            return Ok(());
+            return Ok(Piece::new(0, 0, index, md5));
         }
-        let (mut body, expected) = self.get_range(plan, range, whole).await?;
+        let (mut body, start, expected) = self.get_unit(plan, index, whole).await?;
         let mut file = tokio::fs::OpenOptions::new()
             .write(true)
             .open(path)
             .await
             .map_err(|e| Error::io(path, e))?;
-        file.seek(std::io::SeekFrom::Start(range.0))
+        file.seek(std::io::SeekFrom::Start(start))
             .await
             .map_err(|e| Error::io(path, e))?;
         let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
@@ -379,6 +620,9 @@ impl S3BucketClient {
             if got > expected {
                 break;
             }
+            if let Some(h) = md5.as_mut() {
+                h.update(&chunk);
+            }
             out.write_all(&chunk)
                 .await
                 .map_err(|e| Error::io(path, e))?;
@@ -386,19 +630,48 @@ impl S3BucketClient {
         }
         check_len(plan, got, expected)?;
         out.flush().await.map_err(|e| Error::io(path, e))?;
-        Ok(())
+        Ok(Piece::new(start, got, index, md5))
+    }
+
+    /// One part of a multipart object, kept as the frames that arrived.
+    async fn unit_to_chunks(
+        &self,
+        plan: &Plan,
+        index: usize,
+        tracker: &Tracker,
+    ) -> Result<Piece, Error> {
+        let mut md5 = Md5Hasher::default();
+        let (mut body, start, expected) = self.get_unit(plan, index, false).await?;
+        let mut chunks = Vec::new();
+        let mut got = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| body_error(&self.target, plan, e.into()))?;
+            got += chunk.len() as u64;
+            if got > expected {
+                break;
+            }
+            md5.update(&chunk);
+            tracker.add(chunk.len() as u64);
+            chunks.push(chunk);
+        }
+        check_len(plan, got, expected)?;
+        let mut piece = Piece::new(start, got, index, Some(md5));
+        piece.chunks = chunks;
+        Ok(piece)
     }
 
     async fn range_to_slice(
         &self,
         plan: &Plan,
-        range: (u64, u64),
+        index: usize,
         whole: bool,
         slice: &mut [u8],
         tracker: &Tracker,
-    ) -> Result<(), Error> {
+    ) -> Result<Piece, Error> {
+        let mut md5 = plan.hashes(whole).then(Md5Hasher::default);
+        let range = plan.ranges[index];
         if plan.size == 0 {
-            return Ok(());
+            return Ok(Piece::new(0, 0, index, md5));
         }
         let (mut body, expected) = self.get_range(plan, range, whole).await?;
         let mut at = 0usize;
@@ -406,20 +679,146 @@ impl S3BucketClient {
             let chunk = chunk.map_err(|e| body_error(&self.target, plan, e.into()))?;
             let end = at + chunk.len();
             let Some(dst) = slice.get_mut(at..end) else {
-                return check_len(plan, end as u64, expected);
+                check_len(plan, end as u64, expected)?;
+                break;
             };
             dst.copy_from_slice(&chunk);
+            if let Some(h) = md5.as_mut() {
+                h.update(&chunk);
+            }
             at = end;
             tracker.add(chunk.len() as u64);
         }
-        check_len(plan, at as u64, expected)
+        check_len(plan, at as u64, expected)?;
+        Ok(Piece::new(range.0, at as u64, index, md5))
     }
 }
 
-async fn join_range(tasks: &mut tokio::task::JoinSet<Result<(), Error>>) -> Result<(), Error> {
+impl Plan {
+    /// GETs the download makes: parts, or ranges (1 for a single GET).
+    fn units(&self) -> usize {
+        match self.parts {
+            Some((n, _)) => n as usize,
+            None => self.ranges.len(),
+        }
+    }
+
+    /// Whether a GET of this plan hashes its bytes (`whole`: a single GET).
+    fn hashes(&self, whole: bool) -> bool {
+        match self.check {
+            Check::Md5(_) => whole,
+            Check::Parts { .. } => self.parts.is_some(),
+            Check::FullChecksum | Check::Skip(_) => false,
+        }
+    }
+}
+
+impl Piece {
+    fn new(start: u64, len: u64, index: usize, md5: Option<Md5Hasher>) -> Self {
+        Self {
+            start,
+            len,
+            md5: md5.map(Md5Hasher::finish),
+            index,
+            chunks: Vec::new(),
+        }
+    }
+}
+
+/// Checks the pieces of a download against the plan's check: the MD5 of a
+/// single GET against a single-PUT ETag, or the parts (which must tile the
+/// object) against a multipart ETag. Sorts `pieces` by offset.
+fn verify_pieces(plan: &Plan, single: bool, pieces: &mut [Piece]) -> Result<(), Error> {
+    pieces.sort_by_key(|p| (p.start, p.index));
+    match plan.check {
+        Check::Md5(expected) if single => {
+            let Some(computed) = pieces.first().and_then(|p| p.md5) else {
+                return Ok(());
+            };
+            if computed != expected {
+                return Err(integrity(
+                    plan,
+                    format!(
+                        "GetObject: content MD5 does not match the ETag: expected {}, computed {}",
+                        verify::hex(&expected),
+                        verify::hex(&computed),
+                    ),
+                ));
+            }
+        }
+        Check::Parts {
+            md5: expected,
+            parts,
+        } if plan.parts.is_some() => {
+            let mut at = 0u64;
+            let mut md5s = Vec::with_capacity(pieces.len());
+            for p in pieces.iter() {
+                if p.start != at {
+                    return Err(integrity(
+                        plan,
+                        format!(
+                            "GetObject by part: the parts leave bytes {at}..{} out",
+                            p.start
+                        ),
+                    ));
+                }
+                at += p.len;
+                md5s.extend(p.md5);
+            }
+            if at != plan.size || md5s.len() != pieces.len() {
+                return Err(integrity(
+                    plan,
+                    format!(
+                        "GetObject by part: the parts hold {at} bytes of {}",
+                        plan.size
+                    ),
+                ));
+            }
+            let computed = verify::combine_parts(&md5s);
+            if computed != expected {
+                return Err(integrity(
+                    plan,
+                    format!(
+                        "GetObject by part: multipart ETag mismatch: expected {}-{parts}, computed {}-{}",
+                        verify::hex(&expected),
+                        verify::hex(&computed),
+                        md5s.len(),
+                    ),
+                ));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `bytes A-B/TOTAL` → (A, B, TOTAL).
+fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
+    let rest = v.trim().strip_prefix("bytes")?.trim_start();
+    let (range, total) = rest.split_once('/')?;
+    let (a, b) = range.split_once('-')?;
+    let (a, b, total) = (
+        a.trim().parse().ok()?,
+        b.trim().parse().ok()?,
+        total.trim().parse().ok()?,
+    );
+    (a <= b).then_some((a, b, total))
+}
+
+async fn join_piece(
+    tasks: &mut tokio::task::JoinSet<Result<Piece, Error>>,
+) -> Result<Option<Piece>, Error> {
     match tasks.join_next().await {
-        Some(joined) => joined.map_err(Error::task)?,
-        None => Ok(()),
+        Some(joined) => joined.map_err(Error::task)?.map(Some),
+        None => Ok(None),
+    }
+}
+
+fn integrity(plan: &Plan, detail: String) -> Error {
+    Error::Integrity {
+        bucket: plan.bucket.clone(),
+        key: plan.key.clone(),
+        detail,
     }
 }
 
@@ -432,11 +831,7 @@ fn body_error(endpoint: &Arc<str>, plan: &Plan, source: super::error::BoxError) 
     while let Some(e) = cause {
         let text = e.to_string();
         if text.contains("checksum mismatch") {
-            return Error::Integrity {
-                bucket: plan.bucket.clone(),
-                key: plan.key.clone(),
-                detail: text,
-            };
+            return integrity(plan, format!("GetObject: stored checksum {text}"));
         }
         cause = e.source();
     }
@@ -447,10 +842,23 @@ fn check_len(plan: &Plan, got: u64, expected: u64) -> Result<(), Error> {
     if got == expected {
         Ok(())
     } else {
-        Err(Error::Integrity {
-            bucket: plan.bucket.clone(),
-            key: plan.key.clone(),
-            detail: format!("received {got} bytes of {expected}"),
-        })
+        Err(integrity(
+            plan,
+            format!("received {got} bytes of {expected}"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_content_range;
+
+    #[test]
+    fn content_ranges_parse() {
+        assert_eq!(parse_content_range("bytes 0-9/20"), Some((0, 9, 20)));
+        assert_eq!(parse_content_range("bytes 10-19/20"), Some((10, 19, 20)));
+        assert_eq!(parse_content_range("bytes 9-0/20"), None);
+        assert_eq!(parse_content_range("bytes */20"), None);
+        assert_eq!(parse_content_range("0-9/20"), None);
     }
 }

@@ -59,6 +59,7 @@ mod progress;
 mod stale_parts;
 mod upload;
 mod upload_options;
+mod verify;
 
 pub use bulk::{
     BulkFailure, BulkOptions, BulkProgress, BulkProgressListener, BulkSummary,

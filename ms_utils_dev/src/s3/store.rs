@@ -85,6 +85,10 @@ struct Parts {
     /// Parts sent twice at once: which file won is unknown, so their hash is
     /// not recorded until a later upload of the part runs alone.
     overlapped: HashSet<PartKey>,
+    /// The part sizes of the objects completed here, by object file, with
+    /// the ETag they were completed with: `GetObject`/`HeadObject` with
+    /// `partNumber` use them while the object still has that ETag and size.
+    layouts: HashMap<PathBuf, (String, Vec<u64>)>,
 }
 
 impl Parts {
@@ -287,6 +291,10 @@ impl DevStore {
         let e_tag = format!("{}-{}", hex(&etag.finalize()), plan.parts.len());
 
         let parts: Vec<PathBuf> = plan.parts.iter().map(|(p, _)| p.clone()).collect();
+        let mut sizes = Vec::with_capacity(parts.len());
+        for part in &parts {
+            sizes.push(tokio::fs::metadata(part).await.map_or(0, |m| m.len()));
+        }
         let (tmp, object, old_info) = (
             self.tmp_path(),
             plan.object.clone(),
@@ -324,7 +332,13 @@ impl DevStore {
             }
         }
 
-        self.parts().forget(plan.upload_id);
+        {
+            let mut known = self.parts();
+            known.forget(plan.upload_id);
+            known
+                .layouts
+                .insert(plan.object.clone(), (e_tag.clone(), sizes));
+        }
         Ok(S3Response::new(CompleteMultipartUploadOutput {
             bucket: Some(input.bucket),
             key: Some(input.key),
@@ -339,6 +353,35 @@ impl DevStore {
     fn tmp_path(&self) -> PathBuf {
         let id = Uuid::new_v4();
         self.root.join(format!(".tmp.ms-utils-{id}.internal.part"))
+    }
+}
+
+impl DevStore {
+    /// Part `number` of a multipart object completed here: its first and
+    /// last byte and the part count, while the object keeps the ETag and
+    /// size it was completed with (`None` otherwise: then `s3s-fs` answers
+    /// with the whole object, as S3 does for part 1 of a single-PUT object).
+    async fn part_range(&self, bucket: &str, key: &str, number: i32) -> Option<(u64, u64, i32)> {
+        let object = self.root.join(plain_relative_path(bucket, key)?);
+        let (e_tag, sizes) = self.parts().layouts.get(&object).cloned()?;
+        let len = tokio::fs::metadata(&object).await.ok()?.len();
+        let info = self.root.join(format!(
+            ".bucket-{}.object-{}.internal.json",
+            b64(bucket),
+            b64(key)
+        ));
+        let stored: serde_json::Value =
+            serde_json::from_slice(&tokio::fs::read(info).await.ok()?).ok()?;
+        if stored.get("e_tag").and_then(|v| v.as_str()) != Some(e_tag.as_str())
+            || sizes.iter().sum::<u64>() != len
+        {
+            return None;
+        }
+        let index = usize::try_from(number).ok()?.checked_sub(1)?;
+        let first: u64 = sizes.get(..index)?.iter().sum();
+        let size = *sizes.get(index)?;
+        let count = i32::try_from(sizes.len()).ok()?;
+        (size > 0).then(|| (first, first + size - 1, count))
     }
 }
 
@@ -596,6 +639,45 @@ macro_rules! dev_store_s3 {
                 }
             }
 
+            /// With `partNumber`, a multipart object completed here answers
+            /// that part's bytes (as a range) and its part count.
+            async fn get_object(
+                &self,
+                mut req: S3Request<GetObjectInput>,
+            ) -> S3Result<S3Response<GetObjectOutput>> {
+                let Some(number) = req.input.part_number else {
+                    return self.fs.get_object(req).await;
+                };
+                let Some((first, last, count)) =
+                    self.part_range(&req.input.bucket, &req.input.key, number).await
+                else {
+                    return self.fs.get_object(req).await;
+                };
+                req.input.part_number = None;
+                req.input.range = Some(s3s::dto::Range::Int { first, last: Some(last) });
+                let mut res = self.fs.get_object(req).await?;
+                res.output.parts_count = Some(count);
+                Ok(res)
+            }
+
+            /// With `partNumber`, a multipart object completed here answers
+            /// that part's size and its part count.
+            async fn head_object(
+                &self,
+                req: S3Request<HeadObjectInput>,
+            ) -> S3Result<S3Response<HeadObjectOutput>> {
+                let part = match req.input.part_number {
+                    Some(number) => self.part_range(&req.input.bucket, &req.input.key, number).await,
+                    None => None,
+                };
+                let mut res = self.fs.head_object(req).await?;
+                if let Some((first, last, count)) = part {
+                    res.output.content_length = i64::try_from(last - first + 1).ok();
+                    res.output.parts_count = Some(count);
+                }
+                Ok(res)
+            }
+
             async fn list_multipart_uploads(
                 &self,
                 req: S3Request<ListMultipartUploadsInput>,
@@ -623,9 +705,7 @@ dev_store_s3! {
     delete_object(DeleteObjectInput) -> DeleteObjectOutput;
     delete_objects(DeleteObjectsInput) -> DeleteObjectsOutput;
     get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
-    get_object(GetObjectInput) -> GetObjectOutput;
     head_bucket(HeadBucketInput) -> HeadBucketOutput;
-    head_object(HeadObjectInput) -> HeadObjectOutput;
     list_buckets(ListBucketsInput) -> ListBucketsOutput;
     list_objects(ListObjectsInput) -> ListObjectsOutput;
     list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;

@@ -1,0 +1,260 @@
+//! What a download checks its content against, decided from the object's
+//! HEAD answer, and the MD5 arithmetic of S3 ETags.
+//!
+//! - A stored full-object checksum (CRC32, CRC32C, CRC64NVME, SHA1, SHA256,
+//!   `ChecksumType::FullObject`) is checked by the SDK on a single GET made
+//!   with checksum mode enabled, while the body streams.
+//! - Otherwise a single-PUT ETag (32 hex digits) is the MD5 of the content,
+//!   hashed while the body is written.
+//! - A multipart ETag (`"<32 hex>-N"`) is the MD5 of the N parts' binary
+//!   MD5s: the object is fetched by part number, each part hashed by its own
+//!   worker, and the part MD5s combined at the end.
+//! - Composite checksums of multipart uploads are per part and are not used
+//!   (the multipart ETag is checked instead).
+//! - SSE-KMS and SSE-C objects (whose ETag is not an MD5) and ETags of any
+//!   other form are not verified; the reason is logged at DEBUG.
+
+use md5::{Digest, Md5};
+
+/// What the content of a download is checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// A stored full-object checksum, validated by the SDK on a single GET
+    /// with checksum mode enabled.
+    FullChecksum,
+    /// The MD5 of the whole content equals this (binary) ETag.
+    Md5([u8; 16]),
+    /// The MD5 of the concatenated MD5s of `parts` parts equals `md5`.
+    Parts {
+        /// The ETag's digest.
+        md5: [u8; 16],
+        /// The ETag's part count.
+        parts: u32,
+    },
+    /// Nothing can be checked, for this reason.
+    Skip(&'static str),
+}
+
+/// What the HEAD answer says about an object, as far as verification goes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ObjectFacts<'a> {
+    /// The ETag, quoted or not.
+    pub e_tag: Option<&'a str>,
+    /// `x-amz-server-side-encryption` (`AES256`, `aws:kms`, `aws:kms:dsse`).
+    pub sse: Option<&'a str>,
+    /// `x-amz-server-side-encryption-customer-algorithm` is present (SSE-C).
+    pub sse_c: bool,
+    /// A stored checksum of the whole object (`ChecksumType::FullObject`,
+    /// or a single-PUT checksum) is present.
+    pub full_checksum: bool,
+    /// The download is a single GET with checksum mode enabled, so that
+    /// the SDK validates a stored checksum.
+    pub single_get_with_checksum_mode: bool,
+}
+
+/// Decides what a download checks (pure: HEAD facts in, decision out).
+pub(crate) fn decide(facts: &ObjectFacts<'_>) -> Check {
+    if facts.full_checksum && facts.single_get_with_checksum_mode {
+        return Check::FullChecksum;
+    }
+    if facts.sse_c {
+        return Check::Skip("SSE-C object: its ETag is not an MD5 of the content");
+    }
+    if facts.sse.is_some_and(|s| s.starts_with("aws:kms")) {
+        return Check::Skip("SSE-KMS object: its ETag is not an MD5 of the content");
+    }
+    let Some(tag) = facts.e_tag else {
+        return Check::Skip("the store sent no ETag");
+    };
+    match parse_e_tag(tag) {
+        Some((md5, None)) => Check::Md5(md5),
+        Some((md5, Some(parts))) => Check::Parts { md5, parts },
+        None => Check::Skip("the ETag is neither an MD5 nor a multipart ETag"),
+    }
+}
+
+/// `"<32 hex>"` → (digest, None); `"<32 hex>-N"` → (digest, Some(N)), N ≥ 1.
+pub(crate) fn parse_e_tag(tag: &str) -> Option<([u8; 16], Option<u32>)> {
+    let tag = tag.trim();
+    let tag = tag.strip_prefix("W/").unwrap_or(tag);
+    let tag = tag.trim_matches('"');
+    let (hex, parts) = match tag.split_once('-') {
+        Some((h, n)) => {
+            if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let n: u32 = n.parse().ok()?;
+            if n == 0 {
+                return None;
+            }
+            (h, Some(n))
+        }
+        None => (tag, None),
+    };
+    Some((parse_hex16(hex)?, parts))
+}
+
+fn parse_hex16(hex: &str) -> Option<[u8; 16]> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, pair) in bytes.chunks_exact(2).enumerate() {
+        let hi = char::from(pair[0]).to_digit(16)?;
+        let lo = char::from(pair[1]).to_digit(16)?;
+        out[i] = u8::try_from(hi * 16 + lo).ok()?;
+    }
+    Some(out)
+}
+
+/// Lower-case hex of a digest.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// An incremental MD5.
+#[derive(Clone, Default)]
+pub(crate) struct Md5Hasher(Md5);
+
+impl Md5Hasher {
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    pub(crate) fn finish(self) -> [u8; 16] {
+        self.0.finalize().into()
+    }
+}
+
+/// The multipart ETag digest: MD5 of the concatenated binary part MD5s.
+pub(crate) fn combine_parts(part_md5s: &[[u8; 16]]) -> [u8; 16] {
+    let mut h = Md5::new();
+    for m in part_md5s {
+        h.update(m);
+    }
+    h.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn md5(data: &[u8]) -> [u8; 16] {
+        let mut h = Md5Hasher::default();
+        h.update(data);
+        h.finish()
+    }
+
+    #[test]
+    fn md5_of_known_text() {
+        assert_eq!(hex(&md5(b"abc")), "900150983cd24fb0d6963f7d28e17f72");
+    }
+
+    #[test]
+    fn e_tags_parse() {
+        let d = md5(b"abc");
+        assert_eq!(
+            parse_e_tag("\"900150983cd24fb0d6963f7d28e17f72\""),
+            Some((d, None))
+        );
+        assert_eq!(
+            parse_e_tag("900150983CD24FB0D6963F7D28E17F72-3"),
+            Some((d, Some(3)))
+        );
+        assert_eq!(parse_e_tag("\"900150983cd24fb0d6963f7d28e17f72-0\""), None);
+        assert_eq!(parse_e_tag("\"900150983cd24fb0d6963f7d28e17f72-\""), None);
+        assert_eq!(parse_e_tag("\"900150983cd24fb0d6963f7d28e17f7\""), None);
+        assert_eq!(parse_e_tag("\"zz0150983cd24fb0d6963f7d28e17f72\""), None);
+        assert_eq!(parse_e_tag("\"900150983cd24fb0d6963f7d28e17f72-+3\""), None);
+        assert_eq!(parse_e_tag("\"abc\""), None);
+    }
+
+    #[test]
+    fn multipart_e_tag_is_md5_of_part_md5s() {
+        // Two parts, "hello " and "world": the S3 rule, computed by hand.
+        let parts = [md5(b"hello "), md5(b"world")];
+        let mut cat = Vec::new();
+        cat.extend_from_slice(&parts[0]);
+        cat.extend_from_slice(&parts[1]);
+        assert_eq!(combine_parts(&parts), md5(&cat));
+        assert_ne!(combine_parts(&parts), md5(b"hello world"));
+    }
+
+    #[test]
+    fn decisions() {
+        let single = "\"900150983cd24fb0d6963f7d28e17f72\"";
+        let multi = "\"900150983cd24fb0d6963f7d28e17f72-4\"";
+        let base = ObjectFacts {
+            e_tag: Some(single),
+            ..ObjectFacts::default()
+        };
+        assert_eq!(decide(&base), Check::Md5(md5(b"abc")));
+        let f = ObjectFacts {
+            e_tag: Some(multi),
+            ..base.clone()
+        };
+        assert_eq!(
+            decide(&f),
+            Check::Parts {
+                md5: md5(b"abc"),
+                parts: 4
+            }
+        );
+        // A full-object checksum wins when the SDK can check it.
+        let f = ObjectFacts {
+            full_checksum: true,
+            single_get_with_checksum_mode: true,
+            ..base.clone()
+        };
+        assert_eq!(decide(&f), Check::FullChecksum);
+        // ... and the ETag is used when it cannot (ranged download).
+        let f = ObjectFacts {
+            full_checksum: true,
+            ..base.clone()
+        };
+        assert_eq!(decide(&f), Check::Md5(md5(b"abc")));
+        // SSE-S3 ETags are MD5s; SSE-KMS and SSE-C ones are not.
+        let f = ObjectFacts {
+            sse: Some("AES256"),
+            ..base.clone()
+        };
+        assert_eq!(decide(&f), Check::Md5(md5(b"abc")));
+        for sse in ["aws:kms", "aws:kms:dsse"] {
+            let f = ObjectFacts {
+                sse: Some(sse),
+                ..base.clone()
+            };
+            assert!(matches!(decide(&f), Check::Skip(r) if r.contains("SSE-KMS")));
+        }
+        let f = ObjectFacts {
+            sse_c: true,
+            ..base.clone()
+        };
+        assert!(matches!(decide(&f), Check::Skip(r) if r.contains("SSE-C")));
+        // SSE-KMS with a stored checksum on a single GET: still checked.
+        let f = ObjectFacts {
+            sse: Some("aws:kms"),
+            full_checksum: true,
+            single_get_with_checksum_mode: true,
+            ..base.clone()
+        };
+        assert_eq!(decide(&f), Check::FullChecksum);
+        let f = ObjectFacts {
+            e_tag: Some("\"not-an-md5\""),
+            ..base.clone()
+        };
+        assert!(matches!(decide(&f), Check::Skip(_)));
+        let f = ObjectFacts {
+            e_tag: None,
+            ..base
+        };
+        assert!(matches!(decide(&f), Check::Skip(_)));
+    }
+}

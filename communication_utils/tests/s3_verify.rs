@@ -1,0 +1,197 @@
+//! Verified downloads: the content is checked against the ETag (the MD5 of a
+//! single PUT; for a multipart object, the MD5 of its parts' MD5s, fetched by
+//! part number) and a mismatch is an integrity error that leaves no file.
+#![cfg(feature = "s3")]
+
+mod common_s3;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common_s3::{MIB, TestS3, data};
+use ms_utils_communication::s3::{DownloadOptions, TransferConfig, UploadOptions};
+
+/// Small parts, so that a 12 MiB upload is multipart (3 parts of 5, 5 and
+/// 2 MiB) and its download would be 4 ranges of 3 MiB if not fetched by part.
+fn small_parts() -> TransferConfig {
+    let mut t = TransferConfig::default();
+    t.multipart_threshold = 5 * MIB as u64;
+    t.part_size = 5 * MIB as u64;
+    t.download_threshold = 4 * MIB as u64;
+    t.download_part_size = 3 * MIB as u64;
+    t
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Flips one byte of the object's file on the dev server: same size, same
+/// ETag, different content.
+fn corrupt_on_disk(t: &TestS3, key: &str, at: usize) -> Vec<u8> {
+    let path = t.server.as_ref().unwrap().root().join(&t.bucket).join(key);
+    let mut on_disk = std::fs::read(&path).unwrap();
+    on_disk[at] ^= 0xFF;
+    std::fs::write(&path, &on_disk).unwrap();
+    on_disk
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_put_download_is_verified() {
+    let t = TestS3::start().await;
+    let bytes = data(300_000, 7);
+    let up = t
+        .client
+        .upload_bytes(bytes.clone(), &t.bucket, "one.bin", UploadOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(up.parts, 0, "a single PUT");
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("one.bin");
+    let out = t
+        .client
+        .download_file(&t.bucket, "one.bin", &dest, DownloadOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(out.ranges, 1);
+    assert!(std::fs::read(&dest).unwrap() == bytes);
+    let got = t
+        .client
+        .download_bytes(&t.bucket, "one.bin", DownloadOptions::new())
+        .await
+        .unwrap();
+    assert!(got.as_ref() == bytes.as_slice());
+    assert_eq!(files_in(dir.path()), vec!["one.bin".to_owned()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multipart_download_is_verified_by_part() {
+    let t = TestS3::with_transfer(small_parts()).await;
+    let bytes = data(12 * MIB, 8);
+    let up = t
+        .client
+        .upload_bytes(bytes.clone(), &t.bucket, "multi.bin", UploadOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(up.parts, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("multi.bin");
+    let out = t
+        .client
+        .download_file(&t.bucket, "multi.bin", &dest, DownloadOptions::new())
+        .await
+        .unwrap();
+    assert!(std::fs::read(&dest).unwrap() == bytes);
+    assert_eq!(out.size, bytes.len() as u64);
+    assert!(out.e_tag.as_deref().unwrap_or_default().ends_with("-3\""));
+    // One GET per part (3), not one per 3 MiB range (4). moto counts the
+    // parts but does not serve them (GET partNumber answers the whole
+    // object): there the download is ranged and not verified.
+    if !t.is_external() {
+        assert_eq!(out.ranges, 3, "fetched by part number");
+    }
+    let got = t
+        .client
+        .download_bytes(&t.bucket, "multi.bin", DownloadOptions::new())
+        .await
+        .unwrap();
+    assert!(got.as_ref() == bytes.as_slice());
+    assert_eq!(files_in(dir.path()), vec!["multi.bin".to_owned()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupted_single_put_object_is_detected() {
+    let t = TestS3::start().await;
+    if t.skip_on_external("corrupts the dev server's files on disk") {
+        return;
+    }
+    let bytes = data(300_000, 9);
+    t.client
+        .upload_bytes(bytes, &t.bucket, "one.bin", UploadOptions::new())
+        .await
+        .unwrap();
+    let on_disk = corrupt_on_disk(&t, "one.bin", 4321);
+
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("one.bin");
+    let err = tokio::time::timeout(
+        Duration::from_secs(30),
+        t.client
+            .download_file(&t.bucket, "one.bin", &dest, DownloadOptions::new()),
+    )
+    .await
+    .unwrap()
+    .unwrap_err();
+    assert!(err.is_integrity(), "{err:?}");
+    assert_eq!(err.bucket(), Some(t.bucket.as_str()));
+    assert_eq!(err.key(), Some("one.bin"));
+    let text = err.to_string();
+    assert!(
+        text.contains("GetObject") && text.contains("expected") && text.contains("computed"),
+        "{text}"
+    );
+    assert!(files_in(dir.path()).is_empty(), "no file, no .part left");
+
+    let err = t
+        .client
+        .download_bytes(&t.bucket, "one.bin", DownloadOptions::new())
+        .await
+        .unwrap_err();
+    assert!(err.is_integrity(), "{err:?}");
+
+    // Verification turned off: the corrupt bytes come through.
+    let mut transfer = TransferConfig::default();
+    transfer.verify_checksums = false;
+    let unverified = t.client_with(t.config_builder().transfer(transfer)).await;
+    let got = unverified
+        .download_bytes(&t.bucket, "one.bin", DownloadOptions::new())
+        .await
+        .unwrap();
+    assert!(got.as_ref() == on_disk.as_slice());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupted_multipart_object_is_detected() {
+    let t = TestS3::with_transfer(small_parts()).await;
+    if t.skip_on_external("corrupts the dev server's files on disk") {
+        return;
+    }
+    let bytes = data(12 * MIB, 10);
+    let up = t
+        .client
+        .upload_bytes(bytes, &t.bucket, "multi.bin", UploadOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(up.parts, 3);
+    // A byte of the second part.
+    corrupt_on_disk(&t, "multi.bin", 6 * MIB + 17);
+
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("multi.bin");
+    let err = tokio::time::timeout(
+        Duration::from_secs(60),
+        t.client
+            .download_file(&t.bucket, "multi.bin", &dest, DownloadOptions::new()),
+    )
+    .await
+    .unwrap()
+    .unwrap_err();
+    assert!(err.is_integrity(), "{err:?}");
+    assert_eq!(err.key(), Some("multi.bin"));
+    let text = err.to_string();
+    assert!(
+        text.contains("multipart ETag") && text.contains("expected") && text.contains("computed"),
+        "{text}"
+    );
+    assert!(files_in(dir.path()).is_empty(), "no file, no .part left");
+
+    let err = t
+        .client
+        .download_bytes(&t.bucket, "multi.bin", DownloadOptions::new())
+        .await
+        .unwrap_err();
+    assert!(err.is_integrity(), "{err:?}");
+}
