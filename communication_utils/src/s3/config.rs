@@ -44,8 +44,11 @@ pub struct TransferConfig {
     /// 41 MiB of RSS with 16 ranges and 30 MiB with 8 (measured in a process
     /// of its own); lower it where memory matters more than speed.
     pub download_concurrency: usize,
-    /// Ask the server for stored checksums on whole-object downloads and let
-    /// the SDK verify them (default true). Sizes are always verified.
+    /// Verify downloaded content (default true): against a stored
+    /// full-object checksum, else the ETag (the MD5 of a single PUT, or, for
+    /// a multipart object, the MD5 of its parts' MD5s, fetched by part
+    /// number); see `S3BucketClient::download_file`. False turns all of it
+    /// off. Sizes are always verified.
     pub verify_checksums: bool,
 }
 
