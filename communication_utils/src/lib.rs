@@ -11,6 +11,9 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(any(feature = "ws", feature = "s3"))]
+mod error_chain;
+
 #[cfg(feature = "ws")]
 pub mod ws;
 

@@ -22,6 +22,8 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
+use crate::error_chain::{RootCause, find};
+
 /// A boxed lower-level error, kept in an [`Error`]'s `cause` field. What it
 /// holds (an SDK error, a task's join error, ...) is not part of the API.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -296,57 +298,6 @@ impl fmt::Display for Why<'_> {
             Some(m) if !m.is_empty() => write!(f, ": {m}"),
             _ => Ok(()),
         }
-    }
-}
-
-/// Shows the innermost error of a chain, the one that says why (e.g.
-/// `Connection refused (os error 111)` under the SDK's "dispatch failure",
-/// "io error" and hyper's "client error (Connect)"), on one line.
-struct RootCause<'a>(&'a (dyn StdError + 'static));
-
-impl fmt::Display for RootCause<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = root_cause(self.0).to_string();
-        let mut previous: Option<&str> = None;
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            match previous {
-                Some(p) if p.ends_with(':') => f.write_str(" ")?,
-                Some(_) => f.write_str("; ")?,
-                None => {}
-            }
-            f.write_str(line)?;
-            previous = Some(line);
-        }
-        Ok(())
-    }
-}
-
-/// The last error of `err`'s chain. `io::Error::source()` skips the error an
-/// `io::Error` wraps, so the walk steps into it instead.
-fn root_cause<'a>(err: &'a (dyn StdError + 'static)) -> &'a (dyn StdError + 'static) {
-    let mut current = err;
-    while let Some(next) = step(current) {
-        current = next;
-    }
-    current
-}
-
-/// The first `E` in `err`'s chain (stepping into `io::Error`s as above).
-fn find<'a, E: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a E> {
-    let mut current = Some(err);
-    while let Some(e) = current {
-        if let Some(found) = e.downcast_ref::<E>() {
-            return Some(found);
-        }
-        current = step(e);
-    }
-    None
-}
-
-fn step<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
-    match err.downcast_ref::<io::Error>() {
-        Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
-        None => err.source(),
     }
 }
 

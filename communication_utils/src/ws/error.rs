@@ -12,12 +12,13 @@
 //! in any release.
 
 use std::error::Error as StdError;
-use std::fmt;
 use std::io;
 use std::time::Duration;
 
 use tokio_tungstenite::tungstenite::Error as WsError;
 
+pub(crate) use crate::error_chain::RootCause;
+use crate::error_chain::find;
 use crate::ws::delivery::Undelivered;
 
 /// Everything that can go wrong in [`MicroServiceWs`](super::MicroServiceWs).
@@ -466,59 +467,6 @@ fn tls_where(url: Option<&str>) -> String {
         Some(url) => format!("TLS with {url} failed"),
         None => "TLS setup failed".to_owned(),
     }
-}
-
-/// Shows the innermost error of a chain, the one that says why (e.g.
-/// `Connection refused (os error 111)` under reqwest's "error sending
-/// request" and hyper's "client error (Connect)"), on one line.
-pub(crate) struct RootCause<'a>(pub(crate) &'a (dyn StdError + 'static));
-
-impl fmt::Display for RootCause<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = root_cause(self.0).to_string();
-        let mut previous: Option<&str> = None;
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            match previous {
-                Some(p) if p.ends_with(':') => f.write_str(" ")?,
-                Some(_) => f.write_str("; ")?,
-                None => {}
-            }
-            f.write_str(line)?;
-            previous = Some(line);
-        }
-        Ok(())
-    }
-}
-
-/// The last error of `err`'s chain. `io::Error::source()` skips the error an
-/// `io::Error` wraps, so the walk steps into it instead.
-fn root_cause<'a>(err: &'a (dyn StdError + 'static)) -> &'a (dyn StdError + 'static) {
-    let mut current = err;
-    loop {
-        let next = match current.downcast_ref::<io::Error>() {
-            Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
-            None => current.source(),
-        };
-        match next {
-            Some(next) => current = next,
-            None => return current,
-        }
-    }
-}
-
-/// The first `E` in `err`'s chain (stepping into `io::Error`s as above).
-fn find<'a, E: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a E> {
-    let mut current = Some(err);
-    while let Some(e) = current {
-        if let Some(found) = e.downcast_ref::<E>() {
-            return Some(found);
-        }
-        current = match e.downcast_ref::<io::Error>() {
-            Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
-            None => e.source(),
-        };
-    }
-    None
 }
 
 /// The rustls error somewhere in `err`'s chain (an untrusted certificate is
