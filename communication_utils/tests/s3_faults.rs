@@ -4,14 +4,11 @@
 
 mod common_s3;
 
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use common_s3::{MIB, TestS3, data};
+use common_s3::{FailingReader, MIB, TestS3, data};
 use ms_utils_communication::s3::{DownloadOptions, Progress, UploadOptions};
-use tokio::io::{AsyncRead, ReadBuf};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn download_cut_by_the_server_leaves_no_file_and_no_temp_file() {
@@ -69,35 +66,6 @@ async fn download_cut_by_the_server_leaves_no_file_and_no_temp_file() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert!(left.is_empty(), "temporary file removed: {left:?}");
-}
-
-/// Yields `ok` bytes of data, then fails.
-struct FailingReader {
-    data: Vec<u8>,
-    at: usize,
-}
-
-impl AsyncRead for FailingReader {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        if self.at >= self.data.len() {
-            return Poll::Ready(Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionReset,
-                "source broke",
-            )));
-        }
-        let n = buf
-            .remaining()
-            .min(self.data.len() - self.at)
-            .min(64 * 1024);
-        let at = self.at;
-        buf.put_slice(&self.data[at..at + n]);
-        self.at += n;
-        Poll::Ready(Ok(()))
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

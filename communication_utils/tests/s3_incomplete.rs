@@ -5,14 +5,11 @@
 
 mod common_s3;
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
-use common_s3::{MIB, TestS3, data};
+use common_s3::{FailingReader, MIB, TestS3, data};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use ms_utils_communication::s3::UploadOptions;
-use tokio::io::{AsyncRead, ReadBuf};
 
 /// Starts a multipart upload and leaves it open; returns its id.
 async fn open_upload(t: &TestS3, key: &str) -> String {
@@ -215,35 +212,6 @@ async fn the_server_pages_with_key_and_upload_id_markers() {
     let keys: Vec<_> = seen.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(keys, ["a", "b", "b", "c"]);
     assert_ne!(seen[1].1, seen[2].1);
-}
-
-/// Yields `data`, then fails.
-struct FailingReader {
-    data: Vec<u8>,
-    at: usize,
-}
-
-impl AsyncRead for FailingReader {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        if self.at >= self.data.len() {
-            return Poll::Ready(Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionReset,
-                "source broke",
-            )));
-        }
-        let n = buf
-            .remaining()
-            .min(self.data.len() - self.at)
-            .min(64 * 1024);
-        let at = self.at;
-        buf.put_slice(&self.data[at..at + n]);
-        self.at += n;
-        Poll::Ready(Ok(()))
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

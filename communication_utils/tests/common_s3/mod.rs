@@ -291,3 +291,33 @@ impl Relay {
         self.max_open.swap(now, Ordering::SeqCst)
     }
 }
+
+/// A source that yields `data`, then fails with a connection reset: an
+/// upload whose input breaks half way.
+pub struct FailingReader {
+    pub data: Vec<u8>,
+    pub at: usize,
+}
+
+impl tokio::io::AsyncRead for FailingReader {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.at >= self.data.len() {
+            return std::task::Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "source broke",
+            )));
+        }
+        let n = buf
+            .remaining()
+            .min(self.data.len() - self.at)
+            .min(64 * 1024);
+        let at = self.at;
+        buf.put_slice(&self.data[at..at + n]);
+        self.at += n;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
