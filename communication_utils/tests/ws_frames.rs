@@ -43,15 +43,15 @@ async fn garbage_binary_and_non_object_frames_are_handled_and_the_connection_sta
     // The garbage is dropped; the rest arrives in order.
     assert_eq!(
         next(&alice).await,
-        Message::Binary(bytes::Bytes::from_static(&[0, 159, 146, 150]))
+        Message::binary(bytes::Bytes::from_static(&[0, 159, 146, 150]))
     );
     assert_eq!(
         next(&alice).await,
-        Message::Json(serde_json::json!([1, 2, 3]))
+        Message::json(serde_json::json!([1, 2, 3]))
     );
     assert_eq!(
         next(&alice).await,
-        Message::Json(serde_json::json!("just a string"))
+        Message::json(serde_json::json!("just a string"))
     );
     assert_eq!(next(&alice).await.event(), Some("ok"));
     assert_eq!(alice.stats().frames_dropped, 2);

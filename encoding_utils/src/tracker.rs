@@ -175,15 +175,15 @@ impl JobOutcome {
 /// use ms_utils_encoding::{JobOutcome, parse_task_result};
 /// use serde_json::json;
 ///
-/// let direct = Message::Json(JobOutcome::error("no GPU").to_message("j1"));
+/// let direct = Message::json(JobOutcome::error("no GPU").to_message("j1"));
 /// assert_eq!(parse_task_result(&direct), Some(("j1".into(), JobOutcome::error("no GPU"))));
 ///
-/// let routed = Message::Json(json!({"event": "ms-task", "data": {
+/// let routed = Message::json(json!({"event": "ms-task", "data": {
 ///     "from": "workers_manager", "jobId": "j2",
 ///     "data": JobOutcome::ok("r.json", json!(7)).to_message("j2")}}));
 /// assert_eq!(parse_task_result(&routed).unwrap().0, "j2");
 ///
-/// assert_eq!(parse_task_result(&Message::Json(json!({"event": "ms-task", "data": {}}))), None);
+/// assert_eq!(parse_task_result(&Message::json(json!({"event": "ms-task", "data": {}}))), None);
 /// ```
 pub fn parse_task_result(msg: &Message) -> Option<(String, JobOutcome)> {
     let value = msg.as_json()?;
@@ -323,7 +323,7 @@ impl TaskTracker {
     /// ```
     /// use ms_utils_communication::ws::Message;
     /// let t = ms_utils_encoding::TaskTracker::new();
-    /// assert!(!t.offer(&Message::Json(serde_json::json!({"event": "ms-task"}))));
+    /// assert!(!t.offer(&Message::json(serde_json::json!({"event": "ms-task"}))));
     /// ```
     pub fn offer(&self, msg: &Message) -> bool {
         match parse_task_result(msg) {
@@ -488,7 +488,7 @@ mod tests {
             std::future::ready(Ok::<(), std::io::Error>(()))
         });
         let mut w = t.register("j1").unwrap();
-        h.call(Message::Json(JobOutcome::error("e").to_message("j1")))
+        h.call(Message::json(JobOutcome::error("e").to_message("j1")))
             .await
             .unwrap();
         assert_eq!(
@@ -498,10 +498,10 @@ mod tests {
         );
         assert_eq!((&mut w.rx).await.unwrap(), JobOutcome::error("e"));
         // A result nobody waits for, and any other message, reach the application.
-        h.call(Message::Json(JobOutcome::error("e").to_message("j2")))
+        h.call(Message::json(JobOutcome::error("e").to_message("j2")))
             .await
             .unwrap();
-        h.call(Message::Json(json!({"event": "ms-task", "data": {}})))
+        h.call(Message::json(json!({"event": "ms-task", "data": {}})))
             .await
             .unwrap();
         assert_eq!(seen.load(Ordering::SeqCst), 2);
@@ -513,7 +513,7 @@ mod tests {
             JobOutcome::ok("encoder/x.json", json!({"tokens": 5})),
             JobOutcome::error("nope"),
         ] {
-            let m = Message::Json(o.to_message("j"));
+            let m = Message::json(o.to_message("j"));
             assert_eq!(parse_task_result(&m), Some(("j".to_owned(), o)));
         }
     }

@@ -170,9 +170,8 @@ async fn gateway_rows(host: &str) -> Result<(), Box<dyn std::error::Error>> {
     let _job: String = ws.send_chunked(&value).await?;
     ws.send_task_to_ms("other", "ref", "job", &value).await?;
     let _: String = ws::ms_send_task("other", "ref", "job", &value)?;
-    match ws.receive().await? {
-        Message::Json(_) | Message::Binary(_) => {}
-    }
+    let m: Message = ws.receive().await?;
+    let _: (Option<&Value>, bool) = (m.as_json(), m.as_binary().is_some());
     let run: RunHandle = ws.run(|_m: Message| async { Ok::<(), std::io::Error>(()) });
     let _ = [
         Strategy::Parallel,
@@ -259,7 +258,7 @@ async fn encoding_rows(ws: MicroServiceWs, s3: S3BucketClient) -> Result<(), enc
         enc::send_encoding_job(&ws, &s3, "b", &tracker, &job).await?;
     let _: bool = tracker.complete("job", JobOutcome::ok("o.json", Value::Null));
     let _: bool = tracker.complete("job", JobOutcome::error("msg"));
-    let _ = enc::parse_task_result(&Message::Json(json!({})));
+    let _ = enc::parse_task_result(&Message::json(json!({})));
     let _: Value = enc::download_data::<Value>(&s3, "b", "o").await?;
     let _ = (
         codec::b64_encode(b"x"),

@@ -83,14 +83,7 @@ impl Router {
             Box::new(move |msg: Message| {
                 let f = f.clone();
                 async move {
-                    let data = match msg {
-                        Message::Json(serde_json::Value::Object(mut map)) => {
-                            map.remove("data").unwrap_or_default()
-                        }
-                        _ => serde_json::Value::Null,
-                    };
-                    let payload: T =
-                        serde_json::from_value(data).map_err(|e| Box::new(e) as HandlerError)?;
+                    let payload: T = msg.parse_data().map_err(|e| Box::new(e) as HandlerError)?;
                     f(payload).await.map_err(Into::into)
                 }
                 .boxed()

@@ -93,7 +93,7 @@ impl<T: DeserializeOwned> Task<T> {
     /// use ms_utils_communication::ws::{Message, Task};
     /// use serde_json::json;
     ///
-    /// let msg = Message::Json(json!({"event": "ms-task", "data": {
+    /// let msg = Message::json(json!({"event": "ms-task", "data": {
     ///     "from": "svc", "referenceId": "r1", "workflowId": "r1", "jobId": "j1",
     ///     "data": {"n": 3}}}));
     /// let task: Task<serde_json::Value> = Task::from_message(&msg).unwrap();
@@ -108,8 +108,7 @@ impl<T: DeserializeOwned> Task<T> {
             ))
             .into());
         }
-        let data = msg.data().unwrap_or(&Value::Null);
-        let wire = Wire::<T>::deserialize(data)?;
+        let wire: Wire<T> = msg.parse_data()?;
         let reference_id = wire
             .reference_id
             .or(wire.workflow_id)
@@ -187,7 +186,7 @@ mod tests {
     use serde_json::json;
 
     fn task_msg(data: Value) -> Message {
-        Message::Json(json!({"event": "ms-task", "data": data}))
+        Message::json(json!({"event": "ms-task", "data": data}))
     }
 
     #[test]
@@ -204,7 +203,7 @@ mod tests {
 
     #[test]
     fn other_events_and_missing_fields_are_json_errors() {
-        let other = Message::Json(json!({"event": "ms-error", "data": {"jobId": "j"}}));
+        let other = Message::json(json!({"event": "ms-error", "data": {"jobId": "j"}}));
         assert!(matches!(
             Task::<Value>::from_message(&other),
             Err(Error::Json { .. })
@@ -234,7 +233,7 @@ mod tests {
             },
         };
         assert_eq!(
-            crate::ws::protocol::message::to_python_json(&outcome).unwrap(),
+            crate::ws::protocol::python_json::to_python_json(&outcome).unwrap(),
             r#"{"event": "ms-task-result", "data": {"jobId": "j1", "type": "error", "response": null, "consumption": null, "message": "bad input"}}"#
         );
     }

@@ -51,12 +51,12 @@ fn preview(text: &str, max: usize) -> &str {
 /// deliver (not JSON, a chunk of an unfinished job, a dropped chunk, or a reply
 /// handed to a waiting `request`).
 pub(crate) fn process<H: Host + ?Sized>(shared: &H, frame: Inbound) -> Option<Message> {
-    let value = match frame {
+    let msg = match frame {
         Inbound::Parsed(m, _) => return correlate(shared, m),
-        Inbound::Binary(b) => return Some(Message::Binary(b)),
-        Inbound::Text(text) => match serde_json::from_str::<Value>(text.as_str()) {
-            Ok(v) => v,
-            Err(error) => {
+        Inbound::Binary(b) => return Some(Message::binary(b)),
+        Inbound::Text(text) => match Message::from_frame(text) {
+            Ok(msg) => msg,
+            Err((text, error)) => {
                 tracing::warn!(len = text.len(), %error, frame = preview(text.as_str(), 500), "dropping a text frame that is not JSON");
                 Counters::add(&shared.counters().frames_dropped, 1);
                 let _ = shared
@@ -66,12 +66,12 @@ pub(crate) fn process<H: Host + ?Sized>(shared: &H, frame: Inbound) -> Option<Me
             }
         },
     };
-    let value = if ChunkAssembler::is_chunk(&value) {
-        reassemble(shared, value)?
+    let msg = if msg.is_chunk() {
+        Message::json(reassemble(shared, msg.into_json()?)?)
     } else {
-        value
+        msg
     };
-    correlate(shared, Message::Json(value))
+    correlate(shared, msg)
 }
 
 fn reassemble<H: Host + ?Sized>(shared: &H, chunk: Value) -> Option<Value> {

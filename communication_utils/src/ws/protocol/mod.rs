@@ -5,4 +5,5 @@
 pub mod chunks;
 pub(crate) mod jwt;
 pub(crate) mod message;
+pub(crate) mod python_json;
 pub(crate) mod uri;

@@ -1,167 +1,13 @@
-//! Messages: what handlers receive ([`Message`]) and the `ms-send-task`
-//! envelope ([protocol: tasks](crate::protocol#tasks)), serialized byte-for-byte like the Python
-//! original's `json.dumps`.
+//! The JSON the Python services write: [`PythonFormatter`] (what
+//! `json.dumps` writes with its defaults) and the `ms-send-task` envelope
+//! ([protocol: tasks](crate::protocol#tasks)), byte-for-byte.
 
 use std::io;
 
-use bytes::Bytes;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
 use serde_json::ser::{CharEscape, Formatter};
 
 use crate::ws::error::Error;
-
-/// Objects up to this many keys are searched by a scan: gateway messages have
-/// a handful of keys, and a scan comparing lengths first is several times
-/// cheaper than a tree search comparing every key byte-wise.
-const SCAN_MAX: usize = 16;
-
-/// `value[name]` when `value` is an object that has that key.
-#[inline]
-pub(crate) fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
-    let map = value.as_object()?;
-    if map.len() <= SCAN_MAX {
-        map.iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| v)
-    } else {
-        map.get(name)
-    }
-}
-
-/// One message from the gateway.
-///
-/// Text frames arrive parsed as [`Message::Json`] (chunked messages already
-/// reassembled); binary frames, which carry no defined meaning in the protocol,
-/// arrive untouched as [`Message::Binary`].
-///
-/// ```
-/// use ms_utils_communication::ws::Message;
-/// use serde_json::json;
-///
-/// let m = Message::Json(json!({"event": "ms-task", "data": {"jobId": "j1", "x": 1}}));
-/// assert_eq!(m.event(), Some("ms-task"));
-/// assert_eq!(m.job_id(), Some("j1"));
-/// assert_eq!(m.data().unwrap()["x"], 1);
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-pub enum Message {
-    /// A JSON value (any JSON value, not only objects).
-    Json(Value),
-    /// The payload of a binary frame.
-    Binary(Bytes),
-}
-
-impl Message {
-    /// The JSON value, if this is a JSON message.
-    ///
-    /// ```
-    /// # use ms_utils_communication::ws::Message;
-    /// assert!(Message::Binary(bytes::Bytes::new()).as_json().is_none());
-    /// ```
-    pub fn as_json(&self) -> Option<&Value> {
-        match self {
-            Message::Json(v) => Some(v),
-            Message::Binary(_) => None,
-        }
-    }
-
-    /// The JSON value, if this is a JSON message.
-    ///
-    /// ```
-    /// # use ms_utils_communication::ws::Message;
-    /// let v = Message::Json(serde_json::json!(1)).into_json();
-    /// assert_eq!(v, Some(serde_json::json!(1)));
-    /// ```
-    pub fn into_json(self) -> Option<Value> {
-        match self {
-            Message::Json(v) => Some(v),
-            Message::Binary(_) => None,
-        }
-    }
-
-    /// The `event` field of a JSON object message.
-    ///
-    /// ```
-    /// # use ms_utils_communication::ws::Message;
-    /// let m = Message::Json(serde_json::json!({"event": "ping"}));
-    /// assert_eq!(m.event(), Some("ping"));
-    /// ```
-    pub fn event(&self) -> Option<&str> {
-        field(self.as_json()?, "event")?.as_str()
-    }
-
-    /// The `data` field of a JSON object message.
-    ///
-    /// ```
-    /// # use ms_utils_communication::ws::Message;
-    /// let m = Message::Json(serde_json::json!({"data": [1]}));
-    /// assert_eq!(m.data(), Some(&serde_json::json!([1])));
-    /// ```
-    pub fn data(&self) -> Option<&Value> {
-        field(self.as_json()?, "data")
-    }
-
-    /// The job id: `data.jobId`, else a top-level `jobId` (strings only).
-    ///
-    /// ```
-    /// # use ms_utils_communication::ws::Message;
-    /// let m = Message::Json(serde_json::json!({"jobId": "top"}));
-    /// assert_eq!(m.job_id(), Some("top"));
-    /// ```
-    pub fn job_id(&self) -> Option<&str> {
-        let map = self.as_json()?.as_object()?;
-        // Called for every message (it is the default key of `run`): one
-        // pass over the top level finds both places.
-        let (data, top) = if map.len() <= SCAN_MAX {
-            let (mut data, mut top) = (None, None);
-            for (k, v) in map {
-                match k.as_str() {
-                    "data" => data = Some(v),
-                    "jobId" => top = Some(v),
-                    _ => {}
-                }
-            }
-            (data, top)
-        } else {
-            (map.get("data"), map.get("jobId"))
-        };
-        data.and_then(|d| field(d, "jobId"))
-            .or(top)
-            .and_then(Value::as_str)
-    }
-
-    /// The service that sent it: `data.from`, as the gateway writes it into
-    /// every `ms-task` (strings only).
-    ///
-    /// ```
-    /// # use ms_utils_communication::ws::Message;
-    /// let m = Message::Json(serde_json::json!({"event": "ms-task", "data": {"from": "svc"}}));
-    /// assert_eq!(m.sender(), Some("svc"));
-    /// ```
-    pub fn sender(&self) -> Option<&str> {
-        field(self.data()?, "from")?.as_str()
-    }
-
-    /// Deserialize the whole JSON message into `T`.
-    ///
-    /// # Errors
-    /// [`Error::Json`] when it does not fit `T`; [`Error::Json`] too for a binary
-    /// message that is not JSON.
-    ///
-    /// ```
-    /// # use ms_utils_communication::ws::Message;
-    /// #[derive(serde::Deserialize)]
-    /// struct Task { event: String }
-    /// let t: Task = Message::Json(serde_json::json!({"event": "e"})).parse().unwrap();
-    /// assert_eq!(t.event, "e");
-    /// ```
-    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        match self {
-            Message::Json(v) => Ok(T::deserialize(v)?),
-            Message::Binary(b) => Ok(serde_json::from_slice(b)?),
-        }
-    }
-}
 
 /// A serde_json [`Formatter`] that writes what Python's `json.dumps` writes with
 /// its defaults: `", "` and `": "` separators, `\uXXXX` escapes for every
@@ -367,7 +213,7 @@ pub fn ms_send_task<T: Serialize + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::Value;
 
     /// Produced by `/work/pyenv/bin/python` (CPython 3.11) with
     /// `json.dumps({... the same dict ...})`.
@@ -384,82 +230,6 @@ mod tests {
         list: (i32, f64, Option<()>, bool, bool, &'static str),
         empty: serde_json::Map<String, Value>,
         emptyl: Vec<i32>,
-    }
-
-    /// The accessors scan small objects and search large ones: both must give
-    /// what `Value::get` gives, including the `jobId` precedence, on either
-    /// side of the scan limit, at the top level and inside `data`.
-    #[test]
-    fn accessors_agree_with_value_get_on_small_and_large_objects() {
-        let reference = |v: &Value| {
-            v.get("data")
-                .and_then(|d| d.get("jobId"))
-                .or_else(|| v.get("jobId"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
-        let padded = |base: Value, pad: usize| {
-            let mut m = base.as_object().cloned().unwrap_or_default();
-            for i in 0..pad {
-                m.insert(format!("k{i:03}"), json!(i));
-            }
-            Value::Object(m)
-        };
-        let datas = [
-            None,
-            Some(json!(null)),
-            Some(json!([1])),
-            Some(json!("x")),
-            Some(json!({})),
-            Some(json!({"jobId": "inner"})),
-            Some(json!({"jobId": 7})),
-            Some(json!({"jobId": null})),
-        ];
-        let tops = [None, Some(json!("top")), Some(json!(3))];
-        let sizes = [0, SCAN_MAX - 3, SCAN_MAX - 1, SCAN_MAX, SCAN_MAX + 1, 40];
-        let mut cases = vec![json!([1, 2]), json!("jobId"), json!(null)];
-        for data in &datas {
-            for top in &tops {
-                for &outer in &sizes {
-                    for &inner in &[0, SCAN_MAX + 1] {
-                        let mut m = serde_json::Map::new();
-                        if let Some(d) = data {
-                            let d = if d.is_object() {
-                                padded(d.clone(), inner)
-                            } else {
-                                d.clone()
-                            };
-                            m.insert("data".into(), d);
-                        }
-                        if let Some(t) = top {
-                            m.insert("jobId".into(), t.clone());
-                        }
-                        m.insert("event".into(), json!("e"));
-                        m.insert(
-                            "chunk".into(),
-                            if outer % 2 == 0 {
-                                json!("AA==")
-                            } else {
-                                json!(null)
-                            },
-                        );
-                        cases.push(padded(Value::Object(m), outer));
-                    }
-                }
-            }
-        }
-        for v in cases {
-            let m = Message::Json(v.clone());
-            assert_eq!(m.job_id().map(str::to_owned), reference(&v), "{v}");
-            assert_eq!(m.event(), v.get("event").and_then(Value::as_str), "{v}");
-            assert_eq!(m.data(), v.get("data"), "{v}");
-            assert_eq!(
-                crate::ws::chunks::ChunkAssembler::is_chunk(&v),
-                v.get("chunk").is_some_and(|c| !c.is_null()),
-                "{v}"
-            );
-        }
-        assert_eq!(Message::Binary(Bytes::from_static(b"{}")).job_id(), None);
     }
 
     #[test]
@@ -516,12 +286,5 @@ mod tests {
         for (f, want) in cases {
             assert_eq!(python_float_repr(f), want, "{f}");
         }
-    }
-
-    #[test]
-    fn job_id_prefers_data_job_id() {
-        let m = Message::Json(json!({"jobId": "top", "data": {"jobId": "inner"}}));
-        assert_eq!(m.job_id(), Some("inner"));
-        assert_eq!(Message::Json(json!([1])).job_id(), None);
     }
 }

@@ -1,0 +1,507 @@
+//! [`Head`]: what the client reads of every text frame before a handler sees
+//! it — the envelope fields that route, key, correlate and label a message
+//! (`event`, the job id, the sender, whether it is a chunk) — in one pass
+//! that validates the whole frame as JSON but builds no tree.
+//!
+//! The pass accepts exactly the texts `serde_json::from_str::<Value>` accepts
+//! (the same tokenizer, the same number and nesting checks), and reads each
+//! field the way the [`Message`](super::Message) accessors read it from a
+//! `Value` (a duplicate key: the last one counts, as in a `Value` map), so
+//! that a message's head and its lazily parsed value never disagree.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
+    Visitor,
+};
+
+/// Answers every scalar a JSON tokenizer can hand over with `$value`.
+macro_rules! scalars_as {
+    ($value:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+    };
+}
+
+/// A string field: where it lies in the frame text when it has no escapes
+/// (no copy), else its unescaped text.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) enum Field {
+    /// Absent, or not a string.
+    #[default]
+    Missing,
+    /// `text[start..end]`.
+    At(u32, u32),
+    /// Unescaped (the frame text has escapes there).
+    Owned(Box<str>),
+}
+
+impl Field {
+    /// The field's text, given the frame text it was read from.
+    pub(crate) fn get<'t>(&'t self, text: &'t str) -> Option<&'t str> {
+        match self {
+            Field::Missing => None,
+            Field::At(start, end) => text.get(*start as usize..*end as usize),
+            Field::Owned(s) => Some(s),
+        }
+    }
+}
+
+/// The envelope fields of one JSON text frame.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Head {
+    /// Top-level `event`.
+    pub(crate) event: Field,
+    /// `data.jobId` when `data` is an object with that key (string or not:
+    /// a present non-string hides the top-level one, as in
+    /// [`Message::job_id`](super::Message::job_id)), else the top-level `jobId`.
+    pub(crate) job_id: Field,
+    /// `data.from`.
+    pub(crate) sender: Field,
+    /// A top-level `chunk` that is not `null` (a chunk of a larger message).
+    pub(crate) chunk: bool,
+}
+
+impl Head {
+    /// Reads the head of `text`, validating all of it as JSON.
+    pub(crate) fn read(text: &str) -> Result<Head, serde_json::Error> {
+        let base = text.as_ptr() as usize;
+        let mut de = serde_json::Deserializer::from_str(text);
+        let head = de.deserialize_any(TopVisitor { base })?;
+        de.end()?;
+        Ok(head)
+    }
+}
+
+/// A string as the tokenizer handed it over: borrowed from the frame text
+/// (no escapes) or unescaped into a scratch buffer.
+fn field_of(base: usize, s: Str<'_>) -> Field {
+    match s {
+        Str::Borrowed(b) => {
+            let start = b.as_ptr() as usize - base;
+            match (u32::try_from(start), u32::try_from(start + b.len())) {
+                (Ok(start), Ok(end)) => Field::At(start, end),
+                _ => Field::Owned(b.into()),
+            }
+        }
+        Str::Owned(s) => Field::Owned(s.into()),
+    }
+}
+
+enum Str<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+/// The top level: an object's envelope fields, or nothing for any other value.
+struct TopVisitor {
+    base: usize,
+}
+
+impl<'de> Visitor<'de> for TopVisitor {
+    type Value = Head;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Head, A::Error> {
+        let mut head = Head::default();
+        let mut data_job_id: Option<Field> = None;
+        let mut top_job_id = Field::Missing;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            match key.as_ref() {
+                "event" => head.event = map.next_value_seed(StrSeed { base: self.base })?,
+                "jobId" => top_job_id = map.next_value_seed(StrSeed { base: self.base })?,
+                "data" => {
+                    let data = map.next_value_seed(DataSeed { base: self.base })?;
+                    data_job_id = data.job_id;
+                    head.sender = data.from;
+                }
+                "chunk" => head.chunk = map.next_value_seed(NotNullSeed)?,
+                _ => map.next_value_seed(SkipSeed)?,
+            }
+        }
+        head.job_id = data_job_id.unwrap_or(top_job_id);
+        Ok(head)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Head, A::Error> {
+        SkipVisitor.visit_seq(seq).map(|()| Head::default())
+    }
+
+    scalars_as!(Head::default());
+}
+
+/// What `data` contributes: its `jobId` (`Some` when the key is present,
+/// whatever its type) and its `from`.
+#[derive(Default)]
+struct Data {
+    job_id: Option<Field>,
+    from: Field,
+}
+
+struct DataSeed {
+    base: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for DataSeed {
+    type Value = Data;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Data, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DataSeed {
+    type Value = Data;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
+        let mut data = Data::default();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            match key.as_ref() {
+                "jobId" => data.job_id = Some(map.next_value_seed(StrSeed { base: self.base })?),
+                "from" => data.from = map.next_value_seed(StrSeed { base: self.base })?,
+                _ => map.next_value_seed(SkipSeed)?,
+            }
+        }
+        Ok(data)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Data, A::Error> {
+        SkipVisitor.visit_seq(seq).map(|()| Data::default())
+    }
+
+    scalars_as!(Data::default());
+}
+
+/// An object's `data` (`None` when absent), the rest of it skipped; only
+/// an object is accepted (a derived struct would also take an array).
+pub(crate) struct DataOf<T>(pub(crate) Option<T>);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for DataOf<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(DataOfVisitor(PhantomData))
+    }
+}
+
+struct DataOfVisitor<T>(PhantomData<T>);
+
+impl<'de, T: DeserializeOwned> Visitor<'de> for DataOfVisitor<T> {
+    type Value = DataOf<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DataOf<T>, A::Error> {
+        let mut data = None;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            if key.as_ref() == "data" {
+                data = Some(map.next_value::<T>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(DataOf(data))
+    }
+}
+
+/// An object key, borrowed when it has no escapes.
+struct KeySeed;
+
+struct Key<'de>(Str<'de>);
+
+impl AsRef<str> for Key<'_> {
+    fn as_ref(&self) -> &str {
+        match &self.0 {
+            Str::Borrowed(s) => s,
+            Str::Owned(s) => s,
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Key<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key<'de>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Key<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Key<'de>, E> {
+        Ok(Key(Str::Borrowed(s)))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Key<'de>, E> {
+        Ok(Key(Str::Owned(s.to_owned())))
+    }
+}
+
+/// A value read as a string field ([`Field::Missing`] when it is not a string).
+struct StrSeed {
+    base: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for StrSeed {
+    type Value = Field;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Field, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrSeed {
+    type Value = Field;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Field, E> {
+        Ok(field_of(self.base, Str::Borrowed(s)))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Field, E> {
+        Ok(field_of(self.base, Str::Owned(s.to_owned())))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Field, A::Error> {
+        SkipVisitor.visit_map(map).map(|()| Field::Missing)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Field, A::Error> {
+        SkipVisitor.visit_seq(seq).map(|()| Field::Missing)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Field, E> {
+        Ok(Field::Missing)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Field, E> {
+        Ok(Field::Missing)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Field, E> {
+        Ok(Field::Missing)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Field, E> {
+        Ok(Field::Missing)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Field, E> {
+        Ok(Field::Missing)
+    }
+}
+
+/// Whether a value is anything but `null`.
+struct NotNullSeed;
+
+impl<'de> DeserializeSeed<'de> for NotNullSeed {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NotNullSeed {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
+        SkipVisitor.visit_map(map).map(|()| true)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<bool, A::Error> {
+        SkipVisitor.visit_seq(seq).map(|()| true)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<bool, E> {
+        Ok(true)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<bool, E> {
+        Ok(true)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<bool, E> {
+        Ok(true)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
+        Ok(true)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<bool, E> {
+        Ok(true)
+    }
+}
+
+/// Consumes a value through `deserialize_any`, so that the tokenizer checks
+/// it exactly as it does for a `Value` (numbers in range, nesting depth),
+/// without building anything. (`IgnoredAny` would skip those checks.)
+struct SkipSeed;
+
+impl<'de> DeserializeSeed<'de> for SkipSeed {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(SkipVisitor)
+    }
+}
+
+struct SkipVisitor;
+
+impl<'de> Visitor<'de> for SkipVisitor {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(SkipKey)?.is_some() {
+            map.next_value_seed(SkipSeed)?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(SkipSeed)?.is_some() {}
+        Ok(())
+    }
+
+    scalars_as!(());
+}
+
+/// An object key that is not looked at.
+struct SkipKey;
+
+impl<'de> DeserializeSeed<'de> for SkipKey {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(SkipVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn get(text: &str, field: &Field) -> Option<String> {
+        field.get(text).map(str::to_owned)
+    }
+
+    #[test]
+    fn reads_the_envelope_borrowed_or_unescaped() {
+        let text = r#"{"event":"ms-task","data":{"from":"sv\u0063","jobId":"j1","x":[1,{"a":null}]},"jobId":"top"}"#;
+        let head = Head::read(text).unwrap();
+        assert!(matches!(head.event, Field::At(..)));
+        assert_eq!(get(text, &head.event).as_deref(), Some("ms-task"));
+        assert_eq!(get(text, &head.job_id).as_deref(), Some("j1"));
+        assert!(matches!(head.sender, Field::Owned(_)));
+        assert_eq!(get(text, &head.sender).as_deref(), Some("svc"));
+        assert!(!head.chunk);
+    }
+
+    #[test]
+    fn job_id_precedence_matches_the_value_accessor() {
+        for (text, want) in [
+            (r#"{"jobId":"top"}"#, Some("top")),
+            (r#"{"data":{"jobId":"in"},"jobId":"top"}"#, Some("in")),
+            (r#"{"jobId":"top","data":{"jobId":"in"}}"#, Some("in")),
+            // Present but not a string: hides the top-level one.
+            (r#"{"data":{"jobId":7},"jobId":"top"}"#, None),
+            (r#"{"data":[1],"jobId":"top"}"#, Some("top")),
+            (
+                r#"{"data":{"jobId":"a"},"data":{"x":1},"jobId":"top"}"#,
+                Some("top"),
+            ),
+            (r#"{"jobId":"a","jobId":"b"}"#, Some("b")),
+        ] {
+            let head = Head::read(text).unwrap();
+            assert_eq!(head.job_id.get(text), want, "{text}");
+            // The same answer as the accessor over a parsed value.
+            let v: Value = serde_json::from_str(text).unwrap();
+            let reference = v
+                .get("data")
+                .and_then(|d| d.get("jobId"))
+                .or_else(|| v.get("jobId"))
+                .and_then(Value::as_str);
+            assert_eq!(reference, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn chunk_is_any_non_null_value() {
+        assert!(Head::read(r#"{"chunk":{"index":0}}"#).unwrap().chunk);
+        assert!(Head::read(r#"{"chunk":0}"#).unwrap().chunk);
+        assert!(!Head::read(r#"{"chunk":null}"#).unwrap().chunk);
+        assert!(!Head::read(r#"{"event":"x"}"#).unwrap().chunk);
+    }
+
+    #[test]
+    fn accepts_and_refuses_what_a_value_parse_does() {
+        let deep_ok = format!("{}{}", "[".repeat(127), "]".repeat(127));
+        let too_deep = format!("{}{}", "[".repeat(129), "]".repeat(129));
+        for text in [
+            "1",
+            "\"s\"",
+            "[1,2]",
+            "null",
+            "{}",
+            "1e400",
+            "{\"a\":1e400}",
+            "{\"a\":1,}",
+            "{\"a\" 1}",
+            "[1] x",
+            "",
+            "{\"a\":\"\\ud800\"}",
+            "{\"a\":-}",
+            deep_ok.as_str(),
+            too_deep.as_str(),
+        ] {
+            let value = serde_json::from_str::<Value>(text).is_ok();
+            assert_eq!(Head::read(text).is_ok(), value, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn non_objects_have_an_empty_head() {
+        for text in ["[{\"event\":\"x\"}]", "\"event\"", "3"] {
+            assert_eq!(Head::read(text).unwrap(), Head::default());
+        }
+    }
+}

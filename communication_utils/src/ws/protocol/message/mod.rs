@@ -1,0 +1,540 @@
+//! [`Message`]: what handlers receive, read lazily. A text frame is checked
+//! as JSON and its envelope fields (`event`, job id, sender) are read in one
+//! pass that builds nothing; the `serde_json::Value` tree is built only when
+//! a handler asks for it, and typed payloads are deserialized straight from
+//! the frame text.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::ws::error::Error;
+
+mod head;
+
+use head::{DataOf, Head};
+
+/// Objects up to this many keys are searched by a scan: gateway messages have
+/// a handful of keys, and a scan comparing lengths first is several times
+/// cheaper than a tree search comparing every key byte-wise.
+const SCAN_MAX: usize = 16;
+
+/// `value[name]` when `value` is an object that has that key.
+#[inline]
+pub(crate) fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+    let map = value.as_object()?;
+    if map.len() <= SCAN_MAX {
+        map.iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| v)
+    } else {
+        map.get(name)
+    }
+}
+
+/// One message from the gateway: JSON (from a text frame, chunked messages
+/// already reassembled) or the payload of a binary frame, which carries no
+/// defined meaning in the protocol.
+///
+/// Reading is lazy: a text frame arrives checked as JSON (a frame that is not
+/// JSON never becomes a `Message`) with its `event`, job id and sender read
+/// ([`event`](Self::event), [`job_id`](Self::job_id), [`sender`](Self::sender)
+/// cost nothing more), while the [`Value`] tree is built on the first call to
+/// [`as_json`](Self::as_json), [`data`](Self::data) or
+/// [`into_json`](Self::into_json). [`parse`](Self::parse) and
+/// [`parse_data`](Self::parse_data) deserialize from the frame text directly,
+/// without building a `Value` at all: the cheapest way to read a payload.
+///
+/// ```
+/// use ms_utils_communication::ws::Message;
+///
+/// let m: Message = r#"{"event": "ms-task", "data": {"jobId": "j1", "x": 1}}"#.parse().unwrap();
+/// assert_eq!(m.event(), Some("ms-task"));
+/// assert_eq!(m.job_id(), Some("j1"));
+/// assert_eq!(m.data().unwrap()["x"], 1);
+///
+/// #[derive(serde::Deserialize)]
+/// struct Payload { x: u32 }
+/// assert_eq!(m.parse_data::<Payload>().unwrap().x, 1);
+///
+/// // Built from a value, as a test would:
+/// let built = Message::json(serde_json::json!({"event": "ms-task", "data": {"jobId": "j1", "x": 1}}));
+/// assert_eq!(built, m);
+/// ```
+#[derive(Clone)]
+pub struct Message(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// A text frame as received, its envelope read, its tree built on demand.
+    Text {
+        text: Utf8Bytes,
+        head: Head,
+        value: OnceLock<Value>,
+    },
+    /// A value (built by the caller, or a reassembled chunked message).
+    Json(Value),
+    /// The payload of a binary frame.
+    Binary(Bytes),
+}
+
+/// `T` from a `null` payload (a message without `data`, or `data: null`).
+fn from_null<T: DeserializeOwned>() -> Result<T, Error> {
+    Ok(T::deserialize(Value::Null)?)
+}
+
+impl Message {
+    /// A JSON message holding `value` (what a handler receives for that
+    /// value; for tests, and for handing a message on).
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Message;
+    /// let m = Message::json(serde_json::json!({"event": "ping"}));
+    /// assert_eq!(m.event(), Some("ping"));
+    /// ```
+    pub fn json(value: Value) -> Self {
+        Self(Repr::Json(value))
+    }
+
+    /// A binary message (the payload of a binary frame).
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Message;
+    /// let m = Message::binary(vec![0u8, 1]);
+    /// assert_eq!(m.as_binary().map(|b| b.len()), Some(2));
+    /// ```
+    pub fn binary(payload: impl Into<Bytes>) -> Self {
+        Self(Repr::Binary(payload.into()))
+    }
+
+    /// A text frame, checked as JSON with its envelope read; `Err` (with the
+    /// frame back, for the log) when it is not JSON.
+    pub(crate) fn from_frame(text: Utf8Bytes) -> Result<Self, (Utf8Bytes, serde_json::Error)> {
+        match Head::read(text.as_str()) {
+            Ok(head) => Ok(Self(Repr::Text {
+                text,
+                head,
+                value: OnceLock::new(),
+            })),
+            Err(error) => Err((text, error)),
+        }
+    }
+
+    /// Whether this is a chunk of a larger message (a top-level `chunk`
+    /// that is not `null`, [protocol: chunking](crate::protocol#chunking)).
+    pub(crate) fn is_chunk(&self) -> bool {
+        match &self.0 {
+            Repr::Text { head, .. } => head.chunk,
+            Repr::Json(v) => field(v, "chunk").is_some_and(|c| !c.is_null()),
+            Repr::Binary(_) => false,
+        }
+    }
+
+    /// Whether this is a JSON message (not a binary one).
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Message;
+    /// assert!(Message::json(serde_json::json!(1)).is_json());
+    /// ```
+    pub fn is_json(&self) -> bool {
+        !matches!(self.0, Repr::Binary(_))
+    }
+
+    /// The JSON text as the gateway sent it, when this message came as one
+    /// text frame (not for a reassembled chunked message or one built from a
+    /// value): for logging or forwarding it without serializing it again.
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Message;
+    /// let m: Message = r#"{"event":"e"}"#.parse().unwrap();
+    /// assert_eq!(m.text(), Some(r#"{"event":"e"}"#));
+    /// ```
+    pub fn text(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::Text { text, .. } => Some(text.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The JSON value, if this is a JSON message (built on the first call).
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Message;
+    /// assert!(Message::binary(bytes::Bytes::new()).as_json().is_none());
+    /// ```
+    pub fn as_json(&self) -> Option<&Value> {
+        match &self.0 {
+            Repr::Text { text, value, .. } => Some(value.get_or_init(|| tree(text.as_str()))),
+            Repr::Json(v) => Some(v),
+            Repr::Binary(_) => None,
+        }
+    }
+
+    /// The JSON value, if this is a JSON message.
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Message;
+    /// let v = Message::json(serde_json::json!(1)).into_json();
+    /// assert_eq!(v, Some(serde_json::json!(1)));
+    /// ```
+    pub fn into_json(self) -> Option<Value> {
+        match self.0 {
+            Repr::Text { text, value, .. } => {
+                Some(value.into_inner().unwrap_or_else(|| tree(text.as_str())))
+            }
+            Repr::Json(v) => Some(v),
+            Repr::Binary(_) => None,
+        }
+    }
+
+    /// The payload, if this is a binary message.
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Message;
+    /// assert_eq!(Message::binary(vec![7u8]).as_binary().map(|b| b[0]), Some(7));
+    /// ```
+    pub fn as_binary(&self) -> Option<&Bytes> {
+        match &self.0 {
+            Repr::Binary(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The payload, if this is a binary message.
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Message;
+    /// assert!(Message::json(serde_json::json!(1)).into_binary().is_none());
+    /// ```
+    pub fn into_binary(self) -> Option<Bytes> {
+        match self.0 {
+            Repr::Binary(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The `event` field of a JSON object message.
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Message;
+    /// let m = Message::json(serde_json::json!({"event": "ping"}));
+    /// assert_eq!(m.event(), Some("ping"));
+    /// ```
+    pub fn event(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::Text { text, head, .. } => head.event.get(text.as_str()),
+            Repr::Json(v) => field(v, "event")?.as_str(),
+            Repr::Binary(_) => None,
+        }
+    }
+
+    /// The `data` field of a JSON object message (builds the message's
+    /// value; [`parse_data`](Self::parse_data) reads it without).
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Message;
+    /// let m = Message::json(serde_json::json!({"data": [1]}));
+    /// assert_eq!(m.data(), Some(&serde_json::json!([1])));
+    /// ```
+    pub fn data(&self) -> Option<&Value> {
+        field(self.as_json()?, "data")
+    }
+
+    /// The job id: `data.jobId`, else a top-level `jobId` (strings only).
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Message;
+    /// let m = Message::json(serde_json::json!({"jobId": "top"}));
+    /// assert_eq!(m.job_id(), Some("top"));
+    /// ```
+    pub fn job_id(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::Text { text, head, .. } => head.job_id.get(text.as_str()),
+            Repr::Json(v) => value_job_id(v),
+            Repr::Binary(_) => None,
+        }
+    }
+
+    /// The service that sent it: `data.from`, as the gateway writes it into
+    /// every `ms-task` (strings only).
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Message;
+    /// let m = Message::json(serde_json::json!({"event": "ms-task", "data": {"from": "svc"}}));
+    /// assert_eq!(m.sender(), Some("svc"));
+    /// ```
+    pub fn sender(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::Text { text, head, .. } => head.sender.get(text.as_str()),
+            Repr::Json(v) => field(field(v, "data")?, "from")?.as_str(),
+            Repr::Binary(_) => None,
+        }
+    }
+
+    /// Deserialize the whole JSON message into `T` (from the frame text
+    /// when the message came as one: no [`Value`] is built).
+    ///
+    /// # Errors
+    /// [`Error::Json`] when it does not fit `T`; [`Error::Json`] too for a binary
+    /// message that is not JSON.
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Message;
+    /// #[derive(serde::Deserialize)]
+    /// struct Task { event: String }
+    /// let t: Task = Message::json(serde_json::json!({"event": "e"})).parse().unwrap();
+    /// assert_eq!(t.event, "e");
+    /// ```
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        match &self.0 {
+            Repr::Text { text, .. } => Ok(serde_json::from_str(text.as_str())?),
+            Repr::Json(v) => Ok(T::deserialize(v)?),
+            Repr::Binary(b) => Ok(serde_json::from_slice(b)?),
+        }
+    }
+
+    /// Deserialize the message's `data` into `T`; a message without `data`
+    /// reads as `data: null`. From the frame text when the message came as
+    /// one (no [`Value`] is built): what [`Router`](crate::ws::Router) and
+    /// [`Task`](crate::ws::Task) use.
+    ///
+    /// # Errors
+    /// [`Error::Json`] when the message is not a JSON object, or its `data`
+    /// does not fit `T` (the error names the field).
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Message;
+    /// let m: Message = r#"{"event": "resize", "data": [640, 480]}"#.parse().unwrap();
+    /// assert_eq!(m.parse_data::<(u32, u32)>().unwrap(), (640, 480));
+    /// assert_eq!(m.parse_data::<Vec<u8>>().is_err(), true);
+    /// ```
+    pub fn parse_data<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        let wrapped: DataOf<T> = match &self.0 {
+            Repr::Text { text, .. } => serde_json::from_str(text.as_str())?,
+            Repr::Json(v) => match field(v, "data") {
+                Some(data) => return Ok(T::deserialize(data)?),
+                None => serde::Deserialize::deserialize(v)?,
+            },
+            Repr::Binary(b) => serde_json::from_slice(b)?,
+        };
+        match wrapped.0 {
+            Some(data) => Ok(data),
+            None => from_null(),
+        }
+    }
+}
+
+/// The job id of a message held as a value (see [`Message::job_id`]).
+fn value_job_id(value: &Value) -> Option<&str> {
+    let map = value.as_object()?;
+    // One pass over the top level finds both places.
+    let (data, top) = if map.len() <= SCAN_MAX {
+        let (mut data, mut top) = (None, None);
+        for (k, v) in map {
+            match k.as_str() {
+                "data" => data = Some(v),
+                "jobId" => top = Some(v),
+                _ => {}
+            }
+        }
+        (data, top)
+    } else {
+        (map.get("data"), map.get("jobId"))
+    };
+    data.and_then(|d| field(d, "jobId"))
+        .or(top)
+        .and_then(Value::as_str)
+}
+
+/// The value tree of a text already checked as JSON by [`Head::read`],
+/// which accepts exactly what this parse accepts.
+fn tree(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|error| {
+        // Unreachable by construction (same tokenizer, same checks); never
+        // a panic on a peer's input all the same.
+        tracing::error!(%error, len = text.len(), "a frame read as JSON failed to parse again");
+        Value::Null
+    })
+}
+
+/// Reads `text` as a JSON message, as the client reads a text frame.
+///
+/// ```
+/// # use ms_utils_communication::ws::{Error, Message};
+/// let m: Message = r#"{"event": "ping"}"#.parse().unwrap();
+/// assert_eq!(m.event(), Some("ping"));
+/// assert!(matches!("{oops".parse::<Message>(), Err(Error::Json { .. })));
+/// ```
+impl FromStr for Message {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self, Error> {
+        Message::from_frame(Utf8Bytes::from(text.to_owned())).map_err(|(_, error)| error.into())
+    }
+}
+
+impl From<Value> for Message {
+    fn from(value: Value) -> Self {
+        Self::json(value)
+    }
+}
+
+impl PartialEq for Message {
+    /// Equal when both are JSON with equal values, or both binary with equal
+    /// payloads (however each was read).
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Repr::Binary(a), Repr::Binary(b)) => a == b,
+            (Repr::Binary(_), _) | (_, Repr::Binary(_)) => false,
+            _ => self.as_json() == other.as_json(),
+        }
+    }
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Repr::Text { text, .. } => f.debug_tuple("Json").field(&text.as_str()).finish(),
+            Repr::Json(v) => f.debug_tuple("Json").field(v).finish(),
+            Repr::Binary(b) => f.debug_tuple("Binary").field(b).finish(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The accessors scan small objects and search large ones, or read the
+    /// frame's head: all must give what `Value::get` gives, including the
+    /// `jobId` precedence, on either side of the scan limit, at the top level
+    /// and inside `data`, for a message built from a value and one read from
+    /// its text.
+    #[test]
+    fn accessors_agree_with_value_get_on_small_and_large_objects() {
+        let reference = |v: &Value| {
+            v.get("data")
+                .and_then(|d| d.get("jobId"))
+                .or_else(|| v.get("jobId"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let padded = |base: Value, pad: usize| {
+            let mut m = base.as_object().cloned().unwrap_or_default();
+            for i in 0..pad {
+                m.insert(format!("k{i:03}"), json!(i));
+            }
+            Value::Object(m)
+        };
+        let datas = [
+            None,
+            Some(json!(null)),
+            Some(json!([1])),
+            Some(json!("x")),
+            Some(json!({})),
+            Some(json!({"jobId": "inner"})),
+            Some(json!({"jobId": 7})),
+            Some(json!({"jobId": null})),
+        ];
+        let tops = [None, Some(json!("top")), Some(json!(3))];
+        let sizes = [0, SCAN_MAX - 3, SCAN_MAX - 1, SCAN_MAX, SCAN_MAX + 1, 40];
+        let mut cases = vec![json!([1, 2]), json!("jobId"), json!(null)];
+        for data in &datas {
+            for top in &tops {
+                for &outer in &sizes {
+                    for &inner in &[0, SCAN_MAX + 1] {
+                        let mut m = serde_json::Map::new();
+                        if let Some(d) = data {
+                            let d = if d.is_object() {
+                                padded(d.clone(), inner)
+                            } else {
+                                d.clone()
+                            };
+                            m.insert("data".into(), d);
+                        }
+                        if let Some(t) = top {
+                            m.insert("jobId".into(), t.clone());
+                        }
+                        m.insert("event".into(), json!("e"));
+                        m.insert(
+                            "chunk".into(),
+                            if outer % 2 == 0 {
+                                json!("AA==")
+                            } else {
+                                json!(null)
+                            },
+                        );
+                        cases.push(padded(Value::Object(m), outer));
+                    }
+                }
+            }
+        }
+        for v in cases {
+            let read: Message = v.to_string().parse().unwrap();
+            for m in [Message::json(v.clone()), read] {
+                assert_eq!(m.job_id().map(str::to_owned), reference(&v), "{v}");
+                assert_eq!(m.event(), v.get("event").and_then(Value::as_str), "{v}");
+                assert_eq!(
+                    m.sender(),
+                    v.get("data")
+                        .and_then(|d| d.get("from"))
+                        .and_then(Value::as_str),
+                    "{v}"
+                );
+                assert_eq!(m.data(), v.get("data"), "{v}");
+                assert_eq!(
+                    m.is_chunk(),
+                    v.get("chunk").is_some_and(|c| !c.is_null()),
+                    "{v}"
+                );
+                match m.parse_data::<Value>() {
+                    Ok(data) => {
+                        assert_eq!(data, v.get("data").cloned().unwrap_or(Value::Null), "{v}")
+                    }
+                    Err(e) => assert!(!v.is_object() && matches!(e, Error::Json { .. }), "{v}"),
+                }
+            }
+        }
+        assert_eq!(Message::binary(Bytes::from_static(b"{}")).job_id(), None);
+    }
+
+    #[test]
+    fn job_id_prefers_data_job_id() {
+        let m = Message::json(json!({"jobId": "top", "data": {"jobId": "inner"}}));
+        assert_eq!(m.job_id(), Some("inner"));
+        assert_eq!(Message::json(json!([1])).job_id(), None);
+    }
+
+    #[test]
+    fn a_read_message_builds_its_value_once_and_equals_the_built_one() {
+        let text = r#"{"event":"e","data":{"jobId":"j","from":"s","n":[1,2.5,null]}}"#;
+        let m: Message = text.parse().unwrap();
+        assert_eq!(m.text(), Some(text));
+        let first: *const Value = m.as_json().unwrap();
+        assert!(std::ptr::eq(first, m.as_json().unwrap()));
+        let v: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(m, Message::json(v.clone()));
+        assert_eq!(m.clone().into_json(), Some(v));
+        assert_ne!(m, Message::binary(text.as_bytes().to_vec()));
+    }
+
+    #[test]
+    fn parse_data_reads_null_for_a_missing_data() {
+        let m: Message = r#"{"event":"e"}"#.parse().unwrap();
+        assert_eq!(m.parse_data::<Option<u8>>().unwrap(), None);
+        assert!(matches!(m.parse_data::<u8>(), Err(Error::Json { .. })));
+        let not_object: Message = "[1]".parse().unwrap();
+        assert!(matches!(
+            not_object.parse_data::<Value>(),
+            Err(Error::Json { .. })
+        ));
+        assert!(matches!(
+            Message::json(json!([1])).parse_data::<Value>(),
+            Err(Error::Json { .. })
+        ));
+    }
+}
