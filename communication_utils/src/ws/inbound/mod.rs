@@ -67,17 +67,23 @@ pub(crate) fn process<H: Host + ?Sized>(shared: &H, frame: Inbound) -> Option<Me
         },
     };
     let msg = if msg.is_chunk() {
-        Message::json(reassemble(shared, msg.into_json()?)?)
+        Message::json(reassemble(shared, msg)?)
     } else {
         msg
     };
     correlate(shared, msg)
 }
 
-fn reassemble<H: Host + ?Sized>(shared: &H, chunk: Value) -> Option<Value> {
+fn reassemble<H: Host + ?Sized>(shared: &H, chunk: Message) -> Option<Value> {
     let (result, evicted) = {
         let mut asm = shared.chunks().lock().unwrap_or_else(|p| p.into_inner());
-        let r = asm.push(chunk, Instant::now());
+        let now = Instant::now();
+        // From the frame text when the piece is a string there (no copy of
+        // it into a `Value`), else from the parsed message.
+        let r = match chunk.push_chunk(&mut asm, now) {
+            Some(r) => r,
+            None => asm.push(chunk.into_json()?, now),
+        };
         publish_pending(shared, &asm);
         (r, asm.take_evicted())
     };

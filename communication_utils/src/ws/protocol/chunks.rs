@@ -241,7 +241,7 @@ impl ChunkAssembler {
     /// assert!(!ChunkAssembler::is_chunk(&json!(["chunk"])));
     /// ```
     pub fn is_chunk(msg: &Value) -> bool {
-        crate::ws::protocol::message::field(msg, "chunk").is_some_and(|c| !c.is_null())
+        msg.get("chunk").is_some_and(|c| !c.is_null())
     }
 
     /// Feeds one chunk message (already parsed).
@@ -262,12 +262,33 @@ impl ChunkAssembler {
     /// Any [`ChunkDrop`]; a chunk for a job whose TTL has passed returns
     /// [`ChunkDrop::Expired`] and drops that job; [`ChunkDrop::Evicted`] when
     /// this chunk's own job was the oldest and had to go.
-    pub fn push(&mut self, mut msg: Value, now: Instant) -> Result<Option<Value>, ChunkDrop> {
-        let header = read_header(&msg)?;
-        let piece = msg
-            .as_object_mut()
-            .and_then(|m| m.remove("chunk"))
-            .unwrap_or(Value::Null);
+    pub fn push(&mut self, msg: Value, now: Instant) -> Result<Option<Value>, ChunkDrop> {
+        let header = read_header(msg.get("jobId"), msg.get("index"), msg.get("max_index"))?;
+        let piece = msg.get("chunk").unwrap_or(&Value::Null);
+        self.push_piece(header, Piece::Value(piece), now)
+    }
+
+    /// [`push`](Self::push) for a chunk read from its frame text: the
+    /// header fields as read, and the piece as it stands in the frame (a
+    /// base64 string is decoded from there, never copied).
+    pub(crate) fn push_parts(
+        &mut self,
+        job_id: Option<&Value>,
+        index: Option<&Value>,
+        max_index: Option<&Value>,
+        piece: Piece<'_>,
+        now: Instant,
+    ) -> Result<Option<Value>, ChunkDrop> {
+        let header = read_header(job_id, index, max_index)?;
+        self.push_piece(header, piece, now)
+    }
+
+    fn push_piece(
+        &mut self,
+        header: Header,
+        piece: Piece<'_>,
+        now: Instant,
+    ) -> Result<Option<Value>, ChunkDrop> {
         let Header {
             job_id,
             index,
@@ -300,7 +321,7 @@ impl ChunkAssembler {
 
         let limit = self.limits.max_job_bytes;
         let Some(job) = self.jobs.get_mut(&job_id) else {
-            return self.start_job(job_id, index, max_index, &piece, now);
+            return self.start_job(job_id, index, max_index, piece, now);
         };
         if index < job.next || job.early.contains_key(&index) {
             return Err(ChunkDrop::Duplicate { job_id, index });
@@ -309,7 +330,7 @@ impl ChunkAssembler {
         let before = job.charged;
         let decoded = if index == job.next {
             let start = job.prefix.len();
-            let res = decode_piece(&piece, &mut job.prefix, limit.saturating_sub(job.charged));
+            let res = decode_piece(piece, &mut job.prefix, limit.saturating_sub(job.charged));
             job.charged += job.prefix.len() - start;
             if res.is_ok() {
                 job.next += 1;
@@ -324,7 +345,7 @@ impl ChunkAssembler {
         } else {
             let mut slot = Vec::new();
             let res = match limit.checked_sub(job.charged + PIECE_OVERHEAD) {
-                Some(room) => decode_piece(&piece, &mut slot, room),
+                Some(room) => decode_piece(piece, &mut slot, room),
                 None => Err(PieceFault::TooBig),
             };
             if res.is_ok() {
@@ -356,7 +377,7 @@ impl ChunkAssembler {
         job_id: String,
         index: u64,
         max_index: u64,
-        piece: &Value,
+        piece: Piece<'_>,
         now: Instant,
     ) -> Result<Option<Value>, ChunkDrop> {
         let limit = self.limits.max_job_bytes;
@@ -535,8 +556,12 @@ impl ChunkAssembler {
     }
 }
 
-fn read_header(msg: &Value) -> Result<Header, ChunkDrop> {
-    let job_id = match msg.get("jobId") {
+fn read_header(
+    job_id: Option<&Value>,
+    index: Option<&Value>,
+    max_index: Option<&Value>,
+) -> Result<Header, ChunkDrop> {
+    let job_id = match job_id {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
         _ => {
@@ -546,13 +571,13 @@ fn read_header(msg: &Value) -> Result<Header, ChunkDrop> {
             });
         }
     };
-    let Some(index) = msg.get("index").and_then(read_count) else {
+    let Some(index) = index.and_then(read_count) else {
         return Err(ChunkDrop::BadFields {
             job_id: Some(job_id),
             field: "index",
         });
     };
-    let Some(max_index) = msg.get("max_index").and_then(read_count) else {
+    let Some(max_index) = max_index.and_then(read_count) else {
         return Err(ChunkDrop::BadFields {
             job_id: Some(job_id),
             field: "max_index",
@@ -600,19 +625,22 @@ impl PieceFault {
 
 /// Appends the decoded piece to `out`, refusing to grow it by more than
 /// `room` bytes. On error `out` is left as it was.
-fn decode_piece(piece: &Value, out: &mut Vec<u8>, room: usize) -> Result<(), PieceFault> {
+/// A chunk's piece: as it stands in the frame text (a string without
+/// escapes), or a parsed value (a string, or a Node `Buffer` object).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Piece<'a> {
+    Text(&'a str),
+    Value(&'a Value),
+}
+
+fn decode_piece(piece: Piece<'_>, out: &mut Vec<u8>, room: usize) -> Result<(), PieceFault> {
     let start = out.len();
+    let piece = match piece {
+        Piece::Text(text) => return decode_base64(text, out, room),
+        Piece::Value(v) => v,
+    };
     match piece {
-        Value::String(text) => {
-            // Check the size before decoding so an oversized piece costs nothing.
-            if text.len() / 4 * 3 > room.saturating_add(3) {
-                return Err(PieceFault::TooBig);
-            }
-            if let Err(e) = LENIENT_STANDARD.decode_vec(text.as_bytes(), out) {
-                out.truncate(start);
-                return Err(PieceFault::Bad(Some(e)));
-            }
-        }
+        Value::String(text) => return decode_base64(text, out, room),
         Value::Object(buffer) => {
             let Some(Value::Array(bytes)) = buffer.get("data") else {
                 return Err(PieceFault::Bad(None));
@@ -632,6 +660,24 @@ fn decode_piece(piece: &Value, out: &mut Vec<u8>, room: usize) -> Result<(), Pie
             }
         }
         _ => return Err(PieceFault::Bad(None)),
+    }
+    if out.len() - start > room {
+        out.truncate(start);
+        return Err(PieceFault::TooBig);
+    }
+    Ok(())
+}
+
+/// Decodes a base64 piece onto `out`, at most `room` bytes.
+fn decode_base64(text: &str, out: &mut Vec<u8>, room: usize) -> Result<(), PieceFault> {
+    // Check the size before decoding so an oversized piece costs nothing.
+    if text.len() / 4 * 3 > room.saturating_add(3) {
+        return Err(PieceFault::TooBig);
+    }
+    let start = out.len();
+    if let Err(e) = LENIENT_STANDARD.decode_vec(text.as_bytes(), out) {
+        out.truncate(start);
+        return Err(PieceFault::Bad(Some(e)));
     }
     if out.len() - start > room {
         out.truncate(start);

@@ -77,8 +77,42 @@ pub(crate) struct Head {
     pub(crate) job_id: Field,
     /// `data.from`.
     pub(crate) sender: Field,
-    /// A top-level `chunk` that is not `null` (a chunk of a larger message).
-    pub(crate) chunk: bool,
+    /// When a top-level `chunk` is there and not `null` (a chunk of a larger
+    /// message), the chunk's own fields.
+    pub(crate) chunk: Option<Box<ChunkFields>>,
+}
+
+/// The fields of a chunk ([protocol: chunking](crate::protocol#chunking)),
+/// read in the same pass, so that a base64 piece is decoded straight from
+/// the frame text and never copied into a `Value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChunkFields {
+    /// The top-level `jobId` when it is a string.
+    pub(crate) job_id_text: Field,
+    /// The top-level `jobId` when it is a number.
+    pub(crate) job_id_number: Option<serde_json::Value>,
+    pub(crate) index: Option<serde_json::Value>,
+    pub(crate) max_index: Option<serde_json::Value>,
+    /// The piece when it is a string; [`Field::Missing`] for any other
+    /// piece (a Node `Buffer` object), which is read from the parsed value.
+    pub(crate) piece: Field,
+}
+
+/// A top-level `jobId`: a string (a job id for every message), a number
+/// (a job id for a chunk only), or anything else.
+#[derive(Default)]
+enum TopJobId {
+    #[default]
+    Other,
+    Str(Field),
+    Num(serde_json::Number),
+}
+
+/// A top-level `chunk`.
+enum PieceRaw {
+    Null,
+    Str(Field),
+    Other,
 }
 
 impl Head {
@@ -125,23 +159,46 @@ impl<'de> Visitor<'de> for TopVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Head, A::Error> {
+        let base = self.base;
         let mut head = Head::default();
         let mut data_job_id: Option<Field> = None;
-        let mut top_job_id = Field::Missing;
+        let mut top_job_id = TopJobId::Other;
+        let (mut index, mut max_index, mut piece) = (None, None, PieceRaw::Null);
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match key.as_ref() {
-                "event" => head.event = map.next_value_seed(StrSeed { base: self.base })?,
-                "jobId" => top_job_id = map.next_value_seed(StrSeed { base: self.base })?,
+                "event" => head.event = map.next_value_seed(StrSeed { base })?,
+                "jobId" => top_job_id = map.next_value_seed(TopJobIdSeed { base })?,
                 "data" => {
-                    let data = map.next_value_seed(DataSeed { base: self.base })?;
+                    let data = map.next_value_seed(DataSeed { base })?;
                     data_job_id = data.job_id;
                     head.sender = data.from;
                 }
-                "chunk" => head.chunk = map.next_value_seed(NotNullSeed)?,
+                "chunk" => piece = map.next_value_seed(PieceSeed { base })?,
+                "index" => index = Some(map.next_value()?),
+                "max_index" => max_index = Some(map.next_value()?),
                 _ => map.next_value_seed(SkipSeed)?,
             }
         }
-        head.job_id = data_job_id.unwrap_or(top_job_id);
+        let (top_str, top_any) = match top_job_id {
+            TopJobId::Str(f) => (f, None),
+            TopJobId::Num(n) => (Field::Missing, Some(serde_json::Value::Number(n))),
+            TopJobId::Other => (Field::Missing, None),
+        };
+        let piece = match piece {
+            PieceRaw::Null => None,
+            PieceRaw::Str(f) => Some(f),
+            PieceRaw::Other => Some(Field::Missing),
+        };
+        if let Some(piece) = piece {
+            head.chunk = Some(Box::new(ChunkFields {
+                job_id_text: top_str.clone(),
+                job_id_number: top_any,
+                index,
+                max_index,
+                piece,
+            }));
+        }
+        head.job_id = data_job_id.unwrap_or(top_str);
         Ok(head)
     }
 
@@ -321,49 +378,109 @@ impl<'de> Visitor<'de> for StrSeed {
     }
 }
 
-/// Whether a value is anything but `null`.
-struct NotNullSeed;
+/// A top-level `chunk`: `null`, a string, or anything else (skipped).
+struct PieceSeed {
+    base: usize,
+}
 
-impl<'de> DeserializeSeed<'de> for NotNullSeed {
-    type Value = bool;
+impl<'de> DeserializeSeed<'de> for PieceSeed {
+    type Value = PieceRaw;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<PieceRaw, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for NotNullSeed {
-    type Value = bool;
+impl<'de> Visitor<'de> for PieceSeed {
+    type Value = PieceRaw;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
-        SkipVisitor.visit_map(map).map(|()| true)
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<PieceRaw, E> {
+        Ok(PieceRaw::Str(field_of(self.base, Str::Borrowed(s))))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<bool, A::Error> {
-        SkipVisitor.visit_seq(seq).map(|()| true)
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<PieceRaw, E> {
+        Ok(PieceRaw::Str(field_of(self.base, Str::Owned(s.to_owned()))))
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
-        Ok(false)
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<PieceRaw, A::Error> {
+        SkipVisitor.visit_map(map).map(|()| PieceRaw::Other)
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<bool, E> {
-        Ok(true)
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<PieceRaw, A::Error> {
+        SkipVisitor.visit_seq(seq).map(|()| PieceRaw::Other)
     }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<bool, E> {
-        Ok(true)
+
+    fn visit_unit<E: de::Error>(self) -> Result<PieceRaw, E> {
+        Ok(PieceRaw::Null)
     }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<bool, E> {
-        Ok(true)
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<PieceRaw, E> {
+        Ok(PieceRaw::Other)
     }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
-        Ok(true)
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<PieceRaw, E> {
+        Ok(PieceRaw::Other)
     }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<bool, E> {
-        Ok(true)
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<PieceRaw, E> {
+        Ok(PieceRaw::Other)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<PieceRaw, E> {
+        Ok(PieceRaw::Other)
+    }
+}
+
+/// A top-level `jobId`: a string field, a number, or anything else (skipped).
+struct TopJobIdSeed {
+    base: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for TopJobIdSeed {
+    type Value = TopJobId;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<TopJobId, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopJobIdSeed {
+    type Value = TopJobId;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<TopJobId, E> {
+        Ok(TopJobId::Str(field_of(self.base, Str::Borrowed(s))))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<TopJobId, E> {
+        Ok(TopJobId::Str(field_of(self.base, Str::Owned(s.to_owned()))))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<TopJobId, A::Error> {
+        SkipVisitor.visit_map(map).map(|()| TopJobId::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<TopJobId, A::Error> {
+        SkipVisitor.visit_seq(seq).map(|()| TopJobId::Other)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<TopJobId, E> {
+        Ok(TopJobId::Other)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<TopJobId, E> {
+        Ok(TopJobId::Other)
+    }
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<TopJobId, E> {
+        Ok(TopJobId::Num(n.into()))
+    }
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<TopJobId, E> {
+        Ok(TopJobId::Num(n.into()))
+    }
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<TopJobId, E> {
+        Ok(serde_json::Number::from_f64(n).map_or(TopJobId::Other, TopJobId::Num))
     }
 }
 
@@ -433,7 +550,7 @@ mod tests {
         assert_eq!(get(text, &head.job_id).as_deref(), Some("j1"));
         assert!(matches!(head.sender, Field::Owned(_)));
         assert_eq!(get(text, &head.sender).as_deref(), Some("svc"));
-        assert!(!head.chunk);
+        assert!(head.chunk.is_none());
     }
 
     #[test]
@@ -466,10 +583,33 @@ mod tests {
 
     #[test]
     fn chunk_is_any_non_null_value() {
-        assert!(Head::read(r#"{"chunk":{"index":0}}"#).unwrap().chunk);
-        assert!(Head::read(r#"{"chunk":0}"#).unwrap().chunk);
-        assert!(!Head::read(r#"{"chunk":null}"#).unwrap().chunk);
-        assert!(!Head::read(r#"{"event":"x"}"#).unwrap().chunk);
+        assert!(
+            Head::read(r#"{"chunk":{"index":0}}"#)
+                .unwrap()
+                .chunk
+                .is_some()
+        );
+        assert!(Head::read(r#"{"chunk":0}"#).unwrap().chunk.is_some());
+        assert!(Head::read(r#"{"chunk":null}"#).unwrap().chunk.is_none());
+        assert!(Head::read(r#"{"event":"x"}"#).unwrap().chunk.is_none());
+    }
+
+    #[test]
+    fn a_chunk_comes_with_its_fields_and_its_piece_in_place() {
+        let text = r#"{"jobId":7,"index":"1","max_index":2.0,"chunk":"eyJhIg=="}"#;
+        let head = Head::read(text).unwrap();
+        let c = head.chunk.unwrap();
+        assert_eq!(c.job_id_number, Some(serde_json::json!(7)));
+        assert_eq!(c.job_id_text, Field::Missing);
+        assert_eq!(c.index, Some(serde_json::json!("1")));
+        assert_eq!(c.max_index, Some(serde_json::json!(2.0)));
+        assert!(matches!(c.piece, Field::At(..)));
+        assert_eq!(c.piece.get(text), Some("eyJhIg=="));
+        // A piece that is not a string is read from the parsed value.
+        let text = r#"{"jobId":"j","chunk":{"type":"Buffer","data":[1]}}"#;
+        let c = Head::read(text).unwrap().chunk.unwrap();
+        assert_eq!(c.job_id_text.get(text), Some("j"));
+        assert_eq!((c.job_id_number, c.piece), (None, Field::Missing));
     }
 
     #[test]

@@ -11,8 +11,10 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::ws::chunks::{ChunkAssembler, ChunkDrop, Piece};
 use crate::ws::error::Error;
 
 mod head;
@@ -127,10 +129,36 @@ impl Message {
     /// that is not `null`, [protocol: chunking](crate::protocol#chunking)).
     pub(crate) fn is_chunk(&self) -> bool {
         match &self.0 {
-            Repr::Text { head, .. } => head.chunk,
+            Repr::Text { head, .. } => head.chunk.is_some(),
             Repr::Json(v) => field(v, "chunk").is_some_and(|c| !c.is_null()),
             Repr::Binary(_) => false,
         }
+    }
+
+    /// Feeds this chunk to `assembler` straight from the frame text when
+    /// its piece is a string there; `None` when it must be read from the
+    /// parsed value instead ([`ChunkAssembler::push`]).
+    pub(crate) fn push_chunk(
+        &self,
+        assembler: &mut ChunkAssembler,
+        now: Instant,
+    ) -> Option<Result<Option<Value>, ChunkDrop>> {
+        let Repr::Text { text, head, .. } = &self.0 else {
+            return None;
+        };
+        let c = head.chunk.as_deref()?;
+        let piece = c.piece.get(text.as_str())?;
+        let job_id = match c.job_id_text.get(text.as_str()) {
+            Some(id) => Some(Value::String(id.to_owned())),
+            None => c.job_id_number.clone(),
+        };
+        Some(assembler.push_parts(
+            job_id.as_ref(),
+            c.index.as_ref(),
+            c.max_index.as_ref(),
+            Piece::Text(piece),
+            now,
+        ))
     }
 
     /// Whether this is a JSON message (not a binary one).
@@ -536,5 +564,58 @@ mod tests {
             Message::json(json!([1])).parse_data::<Value>(),
             Err(Error::Json { .. })
         ));
+    }
+
+    /// A chunk fed from its frame text reassembles, and fails, exactly as
+    /// the same chunk fed as a parsed value.
+    #[test]
+    fn chunks_from_the_text_act_as_chunks_from_the_value() {
+        let whole = json!({"event": "e", "data": {"blob": "é/x".repeat(50)}});
+        let mut frames =
+            crate::ws::chunks::chunk_texts("j1", whole.to_string().as_bytes(), 40).unwrap();
+        frames.swap(0, 2);
+        frames.extend(
+            [
+                r#"{"jobId":5,"index":"0","max_index":2.0,"chunk":"eyJh"}"#,
+                r#"{"jobId":5,"index":1,"max_index":2,"chunk":"IjoxfQ=="}"#,
+                r#"{"jobId":"b","index":0,"max_index":1,"chunk":"e3\u0030="}"#,
+                r#"{"jobId":"n","index":0,"max_index":1,"chunk":{"type":"Buffer","data":[123,125]}}"#,
+                r#"{"index":0,"max_index":1,"chunk":"e30="}"#,
+                r#"{"jobId":"x","max_index":1,"chunk":"e30="}"#,
+                r#"{"jobId":true,"index":0,"max_index":1,"chunk":"e30="}"#,
+                r#"{"jobId":"y","index":0,"max_index":1,"chunk":"!!"}"#,
+                r#"{"jobId":"z","index":3,"max_index":1,"chunk":"e30="}"#,
+                r#"{"jobId":"d","jobId":"e","index":0,"max_index":1,"chunk":"e30="}"#,
+            ]
+            .map(str::to_owned),
+        );
+        let now = Instant::now();
+        let limits = crate::ws::chunks::ChunkLimits::default();
+        let (mut by_text, mut by_value) = (
+            ChunkAssembler::new(limits.clone()),
+            ChunkAssembler::new(limits),
+        );
+        let mut completed = 0;
+        for frame in &frames {
+            let m: Message = frame.parse().unwrap();
+            assert!(m.is_chunk(), "{frame}");
+            let from_text = match m.push_chunk(&mut by_text, now) {
+                Some(r) => r,
+                None => by_text.push(m.into_json().unwrap(), now),
+            };
+            let v: Value = serde_json::from_str(frame).unwrap();
+            let from_value = by_value.push(v, now);
+            match (&from_text, &from_value) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a, b, "{frame}");
+                    completed += usize::from(a.is_some());
+                }
+                (Err(a), Err(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}"), "{frame}"),
+                _ => panic!("{frame}: {from_text:?} vs {from_value:?}"),
+            }
+        }
+        // j1, 5, b, n, d.
+        assert_eq!(completed, 5);
+        assert_eq!(by_text.pending_jobs(), 0);
     }
 }
