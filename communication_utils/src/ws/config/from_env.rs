@@ -119,7 +119,7 @@ impl WsConfigBuilder {
                 }
             }
         }
-        b.proxy = super::ProxySetting::Vars(proxy_vars);
+        b.proxy = super::proxy::ProxySetting::Vars(proxy_vars);
         b
     }
 }
