@@ -1,6 +1,7 @@
 //! The public handle, [`MicroServiceWs`]: sends, requests, receiving,
 //! state, and the close (the state it shares with the connection task is
-//! in [`shared`](crate::ws::shared)).
+//! in [`shared`](crate::ws::shared)). The sends are in `send.rs`, `close()` and
+//! `flush()` in `close.rs`.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -14,19 +15,21 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::ws::chunks::{ChunkAssembler, chunk_texts};
+use crate::ws::chunks::ChunkAssembler;
 use crate::ws::config::{WsConfig, WsConfigBuilder};
 use crate::ws::connection::Actor;
 use crate::ws::connection::dial::{Dialer, TokenSlot};
 use crate::ws::error::Error;
-use crate::ws::in_flight::{self, InFlight};
+use crate::ws::in_flight::InFlight;
 use crate::ws::inbound::queue::InboundQueue;
 use crate::ws::inbound::{expire_chunks, process};
 use crate::ws::protocol::message::Message;
 use crate::ws::protocol::python_json::ms_send_task;
-use crate::ws::shared::Command;
 use crate::ws::shared::Shared;
 use crate::ws::state::{ConnectionState, Counters, Event, Stats};
+
+mod close;
+mod send;
 
 /// Closes the client when the last user handle goes away.
 struct HandleGuard(Arc<Shared>);
@@ -277,173 +280,6 @@ impl MicroServiceWs {
         self.token.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn check_open(&self, len: usize) -> Result<(), Error> {
-        if self.shared.closing.load(Ordering::Acquire) {
-            return Err(Error::Closed);
-        }
-        let limit = self.shared.config.max_message_size;
-        if len > limit {
-            return Err(Error::MessageTooLarge { size: len, limit });
-        }
-        Ok(())
-    }
-
-    async fn enqueue(&self, frame: WsMessage) -> Result<(), Error> {
-        self.check_open(frame.len())?;
-        self.shared
-            .cmd_tx
-            .send(Command::Send(frame))
-            .await
-            .map_err(|_| Error::Closed)
-    }
-
-    /// Queue `value` as one JSON text frame (serialized with `serde_json`).
-    /// Waits while the outbound queue is full.
-    ///
-    /// # Delivery
-    /// A message this accepts (`Ok`) ends in exactly one of these states:
-    /// confirmed read by the gateway; written again on a later connection
-    /// after an unconfirmed end ([`DeliveryMode::AtLeastOnce`](super::DeliveryMode::AtLeastOnce), counted in
-    /// [`Stats::resent`]) or counted as possibly lost
-    /// ([`DeliveryMode::AtMostOnce`](super::DeliveryMode::AtMostOnce), [`Stats::possibly_lost`]); or handed
-    /// back by [`close`](Self::close) in [`Error::Undelivered`]. Messages
-    /// arrive in the order they were accepted, across reconnects.
-    ///
-    /// # Errors
-    /// [`Error::Closed`] after close, [`Error::MessageTooLarge`] over the max
-    /// message size, [`Error::Json`] when `value` does not serialize.
-    ///
-    /// # Cancellation safety
-    /// Cancelling while it waits for room in the queue queues nothing.
-    ///
-    /// ```no_run
-    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
-    /// ms.send(serde_json::json!({"event": "status", "data": "ready"})).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn send(&self, value: impl Serialize) -> Result<(), Error> {
-        let text = serde_json::to_string(&value)?;
-        self.enqueue(WsMessage::Text(text.into())).await
-    }
-
-    /// Like [`send`](Self::send) without waiting.
-    ///
-    /// # Errors
-    /// [`Error::QueueFull`] when the outbound queue is full, and those of `send`.
-    ///
-    /// ```no_run
-    /// # fn f(ms: ms_utils_communication::ws::MicroServiceWs) {
-    /// if let Err(e) = ms.try_send(serde_json::json!({"event": "tick"})) {
-    ///     assert!(e.is_queue_full() || e.is_closed());
-    /// }
-    /// # }
-    /// ```
-    pub fn try_send(&self, value: impl Serialize) -> Result<(), Error> {
-        let text = serde_json::to_string(&value)?;
-        self.check_open(text.len())?;
-        self.shared
-            .cmd_tx
-            .try_send(Command::Send(WsMessage::Text(text.into())))
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => Error::QueueFull,
-                mpsc::error::TrySendError::Closed(_) => Error::Closed,
-            })
-    }
-
-    /// Queue a text frame as is (the caller vouches that it is what the peer expects).
-    ///
-    /// # Errors
-    /// As [`send`](Self::send).
-    ///
-    /// # Cancellation safety
-    /// As [`send`](Self::send).
-    ///
-    /// ```no_run
-    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
-    /// ms.send_text(r#"{"event": "hello"}"#).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn send_text(&self, text: impl Into<String>) -> Result<(), Error> {
-        self.enqueue(WsMessage::Text(text.into().into())).await
-    }
-
-    /// Queue a binary frame.
-    ///
-    /// # Errors
-    /// As [`send`](Self::send).
-    ///
-    /// # Cancellation safety
-    /// As [`send`](Self::send).
-    ///
-    /// ```no_run
-    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
-    /// ms.send_binary(vec![1u8, 2, 3]).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn send_binary(&self, data: impl Into<bytes::Bytes>) -> Result<(), Error> {
-        self.enqueue(WsMessage::Binary(data.into())).await
-    }
-
-    /// Send a task to another microservice ([protocol: tasks](crate::protocol#tasks)), byte-for-byte the
-    /// JSON the Python original's `send_task_to_ms` sends.
-    ///
-    /// # Errors
-    /// As [`send`](Self::send).
-    ///
-    /// # Cancellation safety
-    /// As [`send`](Self::send).
-    ///
-    /// ```no_run
-    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
-    /// ms.send_task_to_ms("workers_manager", "wf-1", "job-1", serde_json::json!({"job_type": "inference"})).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn send_task_to_ms(
-        &self,
-        ms: &str,
-        reference_id: &str,
-        job_id: &str,
-        data: impl Serialize,
-    ) -> Result<(), Error> {
-        let text = ms_send_task(ms, reference_id, job_id, &data)?;
-        self.enqueue(WsMessage::Text(text.into())).await
-    }
-
-    /// Send `value` as [chunk messages](crate::protocol#chunking) (base64 pieces of
-    /// [`chunk_piece_size`](WsConfigBuilder::chunk_piece_size) bytes, one fresh
-    /// `jobId`), for peers that reassemble chunks (this client does). Returns the
-    /// chunk `jobId`.
-    ///
-    /// # Errors
-    /// As [`send`](Self::send); the size limit applies to the whole message.
-    ///
-    /// # Cancellation safety
-    /// Cancelling may leave part of the chunks queued; the receiver drops the
-    /// incomplete job after its TTL.
-    ///
-    /// ```no_run
-    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
-    /// let big = serde_json::json!({"blob": "x".repeat(10 << 20)});
-    /// ms.send_chunked(&big).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn send_chunked(&self, value: impl Serialize) -> Result<String, Error> {
-        let bytes = serde_json::to_vec(&value)?;
-        self.check_open(bytes.len())?;
-        let job_id = format!("{:032x}", rand::random::<u128>());
-        let frames =
-            chunk_texts(&job_id, &bytes, self.shared.config.chunk_piece_size).map_err(|e| {
-                Error::Chunking {
-                    reason: e.to_string(),
-                }
-            })?;
-        drop(bytes);
-        for frame in frames {
-            self.enqueue(WsMessage::Text(frame.into())).await?;
-        }
-        Ok(job_id)
-    }
-
     /// Send a task to `to` and wait for the message that answers it, matched by
     /// `jobId` (`data.jobId` or a top-level `jobId`), until `timeout` passes.
     /// `job_id` is also used as the reference id. The answer is not given to
@@ -656,123 +492,5 @@ impl MicroServiceWs {
     /// ```
     pub fn stats(&self) -> Stats {
         self.shared.counters.snapshot()
-    }
-
-    /// Close: deliver everything accepted, send a close frame, let running
-    /// handlers finish, and end every task. Afterwards every send answers
-    /// [`Error::Closed`]. Calling it again (from any clone) is harmless.
-    ///
-    /// # Delivery
-    /// Everything accepted before the call is written, then the close frame;
-    /// the gateway's answer to it confirms that all was read. When
-    /// disconnected, it goes on reconnecting to deliver. All of this is
-    /// bounded by the close timeout ([`WsConfigBuilder::close_timeout`],
-    /// default 10 s); what it could not deliver by then is returned in
-    /// [`Error::Undelivered`], never dropped silently. (Dropping the last
-    /// handle without `close()` does the same work, and logs undelivered
-    /// messages at ERROR, with their count.)
-    ///
-    /// # Handlers
-    /// Running handlers get the close timeout to finish. Called from inside
-    /// a handler of this client, `close()` waits for the other handlers, not
-    /// for the one calling it (which finishes after `close()` returns). A task
-    /// a handler spawns is not a handler: awaiting a `close()` there from the
-    /// handler waits for the handler itself, until the timeout.
-    ///
-    /// # Errors
-    /// [`Error::Undelivered`] with the messages not delivered (oldest first;
-    /// only the first call gets them); [`Error::Timeout`] when handlers were
-    /// still running at the deadline (they are left to finish on their own;
-    /// nothing else runs).
-    ///
-    /// # Cancellation safety
-    /// Cancelling stops the waiting, not the closing: the client still closes.
-    ///
-    /// ```no_run
-    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
-    /// ms.close().await?;
-    /// assert!(ms.send(1).await.unwrap_err().is_closed());
-    /// # Ok(()) }
-    /// ```
-    pub async fn close(&self) -> Result<(), Error> {
-        let shared = &self.shared;
-        shared.close_called.store(true, Ordering::Release);
-        shared.request_close();
-        let limit = shared.config.close_timeout;
-        // The connection task flushes within `limit` and says goodbye within 1 s more.
-        if tokio::time::timeout(limit + Duration::from_secs(2), self.closed())
-            .await
-            .is_err()
-        {
-            tracing::warn!("connection task did not stop in time; stopping it");
-            shared.shutdown.cancel();
-            self.closed().await;
-        }
-        // Handlers (and the run loop, which ends once the buffer is drained) get
-        // the bounded wait; then everything else is stopped. Called from a
-        // handler, close waits for the others, not for the one calling it.
-        shared.handlers.close();
-        let waited = if in_flight::is_handler_of(shared.id()) {
-            tokio::time::timeout(limit, shared.calls.at_most(1)).await
-        } else {
-            tokio::time::timeout(limit, shared.handlers.wait()).await
-        };
-        shared.shutdown.cancel();
-        shared.tasks.close();
-        shared.tasks.wait().await;
-        if waited.is_err() {
-            tracing::warn!(
-                running = shared.handlers.len(),
-                "handlers still running at the close deadline"
-            );
-            return Err(Error::Timeout {
-                what: "close (running handlers)",
-                after: limit,
-            });
-        }
-        if shared.gave_up.load(Ordering::Acquire) {
-            tracing::debug!("close after giving up reconnecting");
-        }
-        let undelivered = shared
-            .undelivered
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        match undelivered {
-            Some(undelivered) => Err(Error::Undelivered(undelivered)),
-            None => Ok(()),
-        }
-    }
-
-    /// Wait until every message accepted before this call is written to the
-    /// gateway's socket (not necessarily confirmed read: see
-    /// [`DeliveryMode`](super::DeliveryMode)). Messages accepted meanwhile are not waited for.
-    ///
-    /// # Errors
-    /// [`Error::Closed`] when the client closes first (the messages are then
-    /// accounted for by [`close`](Self::close)).
-    ///
-    /// # Cancellation safety
-    /// Cancel-safe: cancelling only stops the waiting.
-    ///
-    /// ```no_run
-    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
-    /// for i in 0..100 {
-    ///     ms.send(serde_json::json!({"event": "progress", "data": i})).await?;
-    /// }
-    /// ms.flush().await?; // all 100 are on the wire
-    /// # Ok(()) }
-    /// ```
-    pub async fn flush(&self) -> Result<(), Error> {
-        if self.shared.closing.load(Ordering::Acquire) {
-            return Err(Error::Closed);
-        }
-        let (tx, rx) = oneshot::channel();
-        self.shared
-            .cmd_tx
-            .send(Command::Flush(tx))
-            .await
-            .map_err(|_| Error::Closed)?;
-        rx.await.map_err(|_| Error::Closed)
     }
 }

@@ -1,0 +1,131 @@
+//! Closing and flushing: delivering what was accepted, then ending.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use crate::ws::client::MicroServiceWs;
+use crate::ws::error::Error;
+use crate::ws::in_flight;
+use crate::ws::shared::Command;
+
+impl MicroServiceWs {
+    /// Close: deliver everything accepted, send a close frame, let running
+    /// handlers finish, and end every task. Afterwards every send answers
+    /// [`Error::Closed`]. Calling it again (from any clone) is harmless.
+    ///
+    /// # Delivery
+    /// Everything accepted before the call is written, then the close frame;
+    /// the gateway's answer to it confirms that all was read. When
+    /// disconnected, it goes on reconnecting to deliver. All of this is
+    /// bounded by the close timeout ([`WsConfigBuilder::close_timeout`](crate::ws::WsConfigBuilder::close_timeout),
+    /// default 10 s); what it could not deliver by then is returned in
+    /// [`Error::Undelivered`], never dropped silently. (Dropping the last
+    /// handle without `close()` does the same work, and logs undelivered
+    /// messages at ERROR, with their count.)
+    ///
+    /// # Handlers
+    /// Running handlers get the close timeout to finish. Called from inside
+    /// a handler of this client, `close()` waits for the other handlers, not
+    /// for the one calling it (which finishes after `close()` returns). A task
+    /// a handler spawns is not a handler: awaiting a `close()` there from the
+    /// handler waits for the handler itself, until the timeout.
+    ///
+    /// # Errors
+    /// [`Error::Undelivered`] with the messages not delivered (oldest first;
+    /// only the first call gets them); [`Error::Timeout`] when handlers were
+    /// still running at the deadline (they are left to finish on their own;
+    /// nothing else runs).
+    ///
+    /// # Cancellation safety
+    /// Cancelling stops the waiting, not the closing: the client still closes.
+    ///
+    /// ```no_run
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
+    /// ms.close().await?;
+    /// assert!(ms.send(1).await.unwrap_err().is_closed());
+    /// # Ok(()) }
+    /// ```
+    pub async fn close(&self) -> Result<(), Error> {
+        let shared = &self.shared;
+        shared.close_called.store(true, Ordering::Release);
+        shared.request_close();
+        let limit = shared.config.close_timeout;
+        // The connection task flushes within `limit` and says goodbye within 1 s more.
+        if tokio::time::timeout(limit + Duration::from_secs(2), self.closed())
+            .await
+            .is_err()
+        {
+            tracing::warn!("connection task did not stop in time; stopping it");
+            shared.shutdown.cancel();
+            self.closed().await;
+        }
+        // Handlers (and the run loop, which ends once the buffer is drained) get
+        // the bounded wait; then everything else is stopped. Called from a
+        // handler, close waits for the others, not for the one calling it.
+        shared.handlers.close();
+        let waited = if in_flight::is_handler_of(shared.id()) {
+            tokio::time::timeout(limit, shared.calls.at_most(1)).await
+        } else {
+            tokio::time::timeout(limit, shared.handlers.wait()).await
+        };
+        shared.shutdown.cancel();
+        shared.tasks.close();
+        shared.tasks.wait().await;
+        if waited.is_err() {
+            tracing::warn!(
+                running = shared.handlers.len(),
+                "handlers still running at the close deadline"
+            );
+            return Err(Error::Timeout {
+                what: "close (running handlers)",
+                after: limit,
+            });
+        }
+        if shared.gave_up.load(Ordering::Acquire) {
+            tracing::debug!("close after giving up reconnecting");
+        }
+        let undelivered = shared
+            .undelivered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        match undelivered {
+            Some(undelivered) => Err(Error::Undelivered(undelivered)),
+            None => Ok(()),
+        }
+    }
+
+    /// Wait until every message accepted before this call is written to the
+    /// gateway's socket (not necessarily confirmed read: see
+    /// [`DeliveryMode`](crate::ws::DeliveryMode)). Messages accepted meanwhile are not waited for.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] when the client closes first (the messages are then
+    /// accounted for by [`close`](Self::close)).
+    ///
+    /// # Cancellation safety
+    /// Cancel-safe: cancelling only stops the waiting.
+    ///
+    /// ```no_run
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
+    /// for i in 0..100 {
+    ///     ms.send(serde_json::json!({"event": "progress", "data": i})).await?;
+    /// }
+    /// ms.flush().await?; // all 100 are on the wire
+    /// # Ok(()) }
+    /// ```
+    pub async fn flush(&self) -> Result<(), Error> {
+        if self.shared.closing.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let (tx, rx) = oneshot::channel();
+        self.shared
+            .cmd_tx
+            .send(Command::Flush(tx))
+            .await
+            .map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)
+    }
+}

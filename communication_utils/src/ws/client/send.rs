@@ -1,0 +1,182 @@
+//! Sending: the checks every send makes, the queue, and each kind of send.
+
+use std::sync::atomic::Ordering;
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use crate::ws::chunks::chunk_texts;
+use crate::ws::client::MicroServiceWs;
+use crate::ws::error::Error;
+use crate::ws::protocol::python_json::ms_send_task;
+use crate::ws::shared::Command;
+
+impl MicroServiceWs {
+    pub(super) fn check_open(&self, len: usize) -> Result<(), Error> {
+        if self.shared.closing.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let limit = self.shared.config.max_message_size;
+        if len > limit {
+            return Err(Error::MessageTooLarge { size: len, limit });
+        }
+        Ok(())
+    }
+
+    pub(super) async fn enqueue(&self, frame: WsMessage) -> Result<(), Error> {
+        self.check_open(frame.len())?;
+        self.shared
+            .cmd_tx
+            .send(Command::Send(frame))
+            .await
+            .map_err(|_| Error::Closed)
+    }
+
+    /// Queue `value` as one JSON text frame (serialized with `serde_json`).
+    /// Waits while the outbound queue is full.
+    ///
+    /// # Delivery
+    /// A message this accepts (`Ok`) ends in exactly one of these states:
+    /// confirmed read by the gateway; written again on a later connection
+    /// after an unconfirmed end ([`DeliveryMode::AtLeastOnce`](crate::ws::DeliveryMode::AtLeastOnce), counted in
+    /// [`Stats::resent`](crate::ws::Stats::resent)) or counted as possibly lost
+    /// ([`DeliveryMode::AtMostOnce`](crate::ws::DeliveryMode::AtMostOnce), [`Stats::possibly_lost`](crate::ws::Stats::possibly_lost)); or handed
+    /// back by [`close`](Self::close) in [`Error::Undelivered`]. Messages
+    /// arrive in the order they were accepted, across reconnects.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] after close, [`Error::MessageTooLarge`] over the max
+    /// message size, [`Error::Json`] when `value` does not serialize.
+    ///
+    /// # Cancellation safety
+    /// Cancelling while it waits for room in the queue queues nothing.
+    ///
+    /// ```no_run
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
+    /// ms.send(serde_json::json!({"event": "status", "data": "ready"})).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send(&self, value: impl Serialize) -> Result<(), Error> {
+        let text = serde_json::to_string(&value)?;
+        self.enqueue(WsMessage::Text(text.into())).await
+    }
+
+    /// Like [`send`](Self::send) without waiting.
+    ///
+    /// # Errors
+    /// [`Error::QueueFull`] when the outbound queue is full, and those of `send`.
+    ///
+    /// ```no_run
+    /// # fn f(ms: ms_utils_communication::ws::MicroServiceWs) {
+    /// if let Err(e) = ms.try_send(serde_json::json!({"event": "tick"})) {
+    ///     assert!(e.is_queue_full() || e.is_closed());
+    /// }
+    /// # }
+    /// ```
+    pub fn try_send(&self, value: impl Serialize) -> Result<(), Error> {
+        let text = serde_json::to_string(&value)?;
+        self.check_open(text.len())?;
+        self.shared
+            .cmd_tx
+            .try_send(Command::Send(WsMessage::Text(text.into())))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => Error::QueueFull,
+                mpsc::error::TrySendError::Closed(_) => Error::Closed,
+            })
+    }
+
+    /// Queue a text frame as is (the caller vouches that it is what the peer expects).
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    ///
+    /// # Cancellation safety
+    /// As [`send`](Self::send).
+    ///
+    /// ```no_run
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
+    /// ms.send_text(r#"{"event": "hello"}"#).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_text(&self, text: impl Into<String>) -> Result<(), Error> {
+        self.enqueue(WsMessage::Text(text.into().into())).await
+    }
+
+    /// Queue a binary frame.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    ///
+    /// # Cancellation safety
+    /// As [`send`](Self::send).
+    ///
+    /// ```no_run
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
+    /// ms.send_binary(vec![1u8, 2, 3]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_binary(&self, data: impl Into<bytes::Bytes>) -> Result<(), Error> {
+        self.enqueue(WsMessage::Binary(data.into())).await
+    }
+
+    /// Send a task to another microservice ([protocol: tasks](crate::protocol#tasks)), byte-for-byte the
+    /// JSON the Python original's `send_task_to_ms` sends.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    ///
+    /// # Cancellation safety
+    /// As [`send`](Self::send).
+    ///
+    /// ```no_run
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
+    /// ms.send_task_to_ms("workers_manager", "wf-1", "job-1", serde_json::json!({"job_type": "inference"})).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_task_to_ms(
+        &self,
+        ms: &str,
+        reference_id: &str,
+        job_id: &str,
+        data: impl Serialize,
+    ) -> Result<(), Error> {
+        let text = ms_send_task(ms, reference_id, job_id, &data)?;
+        self.enqueue(WsMessage::Text(text.into())).await
+    }
+
+    /// Send `value` as [chunk messages](crate::protocol#chunking) (base64 pieces of
+    /// [`chunk_piece_size`](crate::ws::WsConfigBuilder::chunk_piece_size) bytes, one fresh
+    /// `jobId`), for peers that reassemble chunks (this client does). Returns the
+    /// chunk `jobId`.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send); the size limit applies to the whole message.
+    ///
+    /// # Cancellation safety
+    /// Cancelling may leave part of the chunks queued; the receiver drops the
+    /// incomplete job after its TTL.
+    ///
+    /// ```no_run
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
+    /// let big = serde_json::json!({"blob": "x".repeat(10 << 20)});
+    /// ms.send_chunked(&big).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_chunked(&self, value: impl Serialize) -> Result<String, Error> {
+        let bytes = serde_json::to_vec(&value)?;
+        self.check_open(bytes.len())?;
+        let job_id = format!("{:032x}", rand::random::<u128>());
+        let frames =
+            chunk_texts(&job_id, &bytes, self.shared.config.chunk_piece_size).map_err(|e| {
+                Error::Chunking {
+                    reason: e.to_string(),
+                }
+            })?;
+        drop(bytes);
+        for frame in frames {
+            self.enqueue(WsMessage::Text(frame.into())).await?;
+        }
+        Ok(job_id)
+    }
+}
