@@ -125,18 +125,20 @@ mod filter;
 mod handle;
 mod json;
 mod line;
+mod logger;
 mod output;
 mod text;
 mod time_it;
 mod writer;
 
-pub use builder::{Logger, LoggerBuilder};
+pub use builder::LoggerBuilder;
 pub use error::{DirectiveOrigin, Error};
 pub use handle::{LogHandle, LogSubscriber, RuntimeFilter};
 pub use json::JsonFormat;
 pub use line::{
     LineParts, ModuleStyle, format_line, level_name, module_name, push_field, write_line,
 };
+pub use logger::Logger;
 pub use output::{DEFAULT_LOG_FILE, Format, Rotation};
 pub use text::{PythonFields, PythonFormat};
 pub use time_it::TimeItGuard;
