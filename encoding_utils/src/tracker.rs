@@ -410,6 +410,12 @@ impl<H: Handler> Handler for TrackingHandler<H> {
             TrackedFuture(Some(Box::pin(self.inner.call(msg))))
         }
     }
+
+    /// The wrapped handler's router, so that a [`Router`](ms_utils_communication::ws::Router)
+    /// passed through [`TaskTracker::handler`] keeps its routes' options.
+    fn as_router(&self) -> Option<&ms_utils_communication::ws::Router> {
+        self.inner.as_router()
+    }
 }
 
 /// The future of one [`TrackingHandler`] call: done at once for a job result,

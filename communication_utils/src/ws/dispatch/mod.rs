@@ -1,28 +1,61 @@
 //! The receive loop: each message in its own task, a concurrency bound that
 //! pushes back on the socket, per-key strategies, and isolation of handler
 //! errors and panics.
+//!
+//! # The model
+//!
+//! A run ([`MicroServiceWs::run_with`]) has one set of [`RunOptions`]: a
+//! [`Strategy`], a key function (default: the job id), a concurrency bound,
+//! a deadline and an error hook. A [`Router`] may give a route options of
+//! its own ([`Router::route_with`], a [`RunOptions`] too): the route's
+//! messages then go by its strategy, its key and its deadline and hook,
+//! with what it leaves unset taken from the run's, and its `concurrency` is
+//! a bound on that route's calls inside the run's bound. Each route with
+//! options has its own keys (the same `jobId` under two such routes never
+//! waits across them); routes without options and the fallback share the
+//! run's options and keys, as one plain handler would. The loop finds the
+//! route through [`Handler::as_router`] (default `None`; a `Router` returns
+//! itself), so `run_with(options, router)` is all it takes.
+//!
+//! # The loops
+//!
+//! - A plain handler (or a router whose routes have no options of their
+//!   own) with [`Strategy::Parallel`]: `limit` worker tasks take messages
+//!   from the inbound buffer one at a time (`worker`, the fast path).
+//! - Everything else: one loop sorts messages, in arrival order, into lanes
+//!   (the run's, and one per route with options) and keys (`keyed`). A
+//!   message whose key is busy waits in that key's queue (Queue), cancels
+//!   the running call (Replace) or is dropped (Ignore); one that may run but
+//!   finds its route's bound or the run's bound full waits in its lane's
+//!   ready queue. Only running calls take places under the bounds, so a
+//!   burst on one key never keeps other keys waiting. Waiting messages are
+//!   bounded by the client's `inbound_buffer` size: at that many the loop
+//!   stops taking from the inbound buffer, which fills, and the connection
+//!   stops reading (backpressure; nothing is dropped). The loop also stops
+//!   taking while every place under the run's bound is busy.
 
 pub(crate) mod gate;
+mod keyed;
 pub(crate) mod router;
 pub(crate) mod task;
 
 use std::any::Any;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
-use tokio::task::{AbortHandle, JoinHandle};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use crate::ws::client::MicroServiceWs;
-use crate::ws::dispatch::gate::{Gate, GatePermit};
+use crate::ws::dispatch::router::Router;
 use crate::ws::error::Error;
 use crate::ws::in_flight::as_handler_of;
 use crate::ws::inbound::process;
@@ -50,6 +83,24 @@ pub trait Handler: Send + Sync + 'static {
     type Future: Future<Output = Result<(), HandlerError>> + Send + 'static;
     /// Handle `msg`.
     fn call(&self, msg: Message) -> Self::Future;
+
+    /// The [`Router`] this handler routes with, if any: the receive loop
+    /// then dispatches each message by the options of the route it takes
+    /// ([`Router::route_with`]), the others by the run's [`RunOptions`].
+    /// The default, `None`, puts every message under the run's options; a
+    /// [`Router`] returns itself, and a handler that wraps one (to add
+    /// metrics, say) may return the inner router to keep its routes'
+    /// options.
+    ///
+    /// ```
+    /// use ms_utils_communication::ws::{Handler, Message, Router};
+    /// let plain = |_: Message| async { Ok::<(), std::io::Error>(()) };
+    /// assert!(plain.as_router().is_none());
+    /// assert!(Router::new().as_router().is_some());
+    /// ```
+    fn as_router(&self) -> Option<&Router> {
+        None
+    }
 }
 
 impl<F, Fut, E> Handler for F
@@ -134,7 +185,9 @@ pub struct FailedCall {
     pub failure: HandlerFailure,
 }
 
-/// Options of [`MicroServiceWs::run_with`].
+/// Options of [`MicroServiceWs::run_with`], and of one route of a
+/// [`Router`] ([`Router::route_with`]): there, what they leave unset is the
+/// run's, and [`concurrency`](Self::concurrency) bounds that route's calls.
 ///
 /// ```
 /// use ms_utils_communication::ws::{RunOptions, Strategy};
@@ -147,7 +200,8 @@ pub struct FailedCall {
 #[must_use]
 #[derive(Clone, Default)]
 pub struct RunOptions {
-    strategy: Strategy,
+    /// `None`: Parallel, or, for a route, the run's.
+    strategy: Option<Strategy>,
     key: Option<KeyFn>,
     concurrency: Option<usize>,
     deadline: Option<Duration>,
@@ -177,7 +231,8 @@ impl RunOptions {
         Self::default()
     }
 
-    /// The per-key strategy.
+    /// The per-key strategy (default: [`Strategy::Parallel`]; in a route's
+    /// options, the run's).
     ///
     /// ```
     /// # use ms_utils_communication::ws::{RunOptions, Strategy};
@@ -185,7 +240,7 @@ impl RunOptions {
     /// # let _ = o;
     /// ```
     pub fn strategy(mut self, strategy: Strategy) -> Self {
-        self.strategy = strategy;
+        self.strategy = Some(strategy);
         self
     }
 
@@ -203,6 +258,8 @@ impl RunOptions {
     }
 
     /// Handlers running at once (overrides the config's `max_concurrency`; at least 1).
+    /// In a route's options ([`Router::route_with`]): that route's calls
+    /// running at once, inside the run's bound.
     ///
     /// ```
     /// # use ms_utils_communication::ws::RunOptions;
@@ -262,6 +319,19 @@ impl RunOptions {
         self
     }
 
+    /// A route's options ([`Router::route_with`]) over the run's: what the
+    /// route leaves unset is the run's; `concurrency` is the route's own
+    /// bound (kept apart by the loop), never the run's.
+    fn layered_over(&self, run: &RunOptions) -> RunOptions {
+        RunOptions {
+            strategy: self.strategy.or(run.strategy),
+            key: self.key.clone().or_else(|| run.key.clone()),
+            concurrency: self.concurrency,
+            deadline: self.deadline.or(run.deadline),
+            on_error: self.on_error.clone().or_else(|| run.on_error.clone()),
+        }
+    }
+
     fn key_of(&self, msg: &Message) -> Option<String> {
         match &self.key {
             Some(f) => f(msg),
@@ -280,7 +350,8 @@ pub struct RunHandle {
 }
 
 impl RunHandle {
-    /// Stop taking new messages (running handlers finish on their own).
+    /// Stop taking new messages (running handlers finish on their own, and
+    /// messages already taken that wait for their key or route run after them).
     ///
     /// ```no_run
     /// # fn f(run: ms_utils_communication::ws::RunHandle) { run.stop(); }
@@ -380,7 +451,12 @@ async fn run_loop<H: Handler>(
 ) -> Result<(), Error> {
     let limit = options.concurrency.unwrap_or(shared.config.max_concurrency);
     let options = Arc::new(options);
-    if options.strategy == Strategy::Parallel {
+    // A router with per-route options goes through the keyed loop, whatever
+    // the run's strategy: its routes may have other strategies and bounds.
+    let routed = handler
+        .as_router()
+        .is_some_and(|r| r.route_options().any(|o| o.is_some()));
+    if options.strategy.unwrap_or_default() == Strategy::Parallel && !routed {
         // `limit` workers take messages from the inbound buffer one at a time:
         // at most `limit` handler calls at once, and when all are busy nobody
         // takes from the buffer, it fills, and the connection stops reading.
@@ -400,7 +476,7 @@ async fn run_loop<H: Handler>(
             let _ = w.await;
         }
     } else {
-        keyed_loop(&shared, &handler, &options, &stop, limit).await;
+        keyed::keyed_loop(&shared, &handler, &options, &stop, limit).await;
     }
     shared.receiving.store(false, Ordering::Release);
     Ok(())
@@ -469,50 +545,6 @@ async fn worker<H: Handler>(
         // The buffer never makes this task wait while it has frames, so give
         // the scheduler its turn now and then (cooperative budget).
         tokio::task::consume_budget().await;
-    }
-}
-
-/// Queue, Replace and Ignore: messages are keyed in arrival order, here, and
-/// each runs in its own task under the concurrency bound.
-async fn keyed_loop<H: Handler>(
-    shared: &Arc<Shared>,
-    handler: &Arc<H>,
-    options: &Arc<RunOptions>,
-    stop: &CancellationToken,
-    limit: usize,
-) {
-    let gate = Gate::new(limit);
-    let mut keyed = Keyed {
-        slots: Arc::new(Mutex::new(HashMap::new())),
-        next_gen: 0,
-    };
-    let stopped = stop.cancelled();
-    tokio::pin!(stopped);
-    let shutdown = shared.shutdown.cancelled();
-    tokio::pin!(shutdown);
-    loop {
-        // A place before the next message: when all are taken this loop stops
-        // taking from the buffer, it fills, and the connection stops reading.
-        let permit = match gate.try_acquire() {
-            Some(p) => p,
-            None => tokio::select! {
-                biased;
-                () = &mut shutdown => return,
-                p = gate.acquire() => p,
-            },
-        };
-        let frame = tokio::select! {
-            biased;
-            () = &mut stopped => return,
-            () = &mut shutdown => return,
-            f = shared.inbound.pop() => match f {
-                Some(f) => f,
-                None => return,
-            },
-        };
-        if let Some(msg) = process(&**shared, frame) {
-            keyed.dispatch(shared, handler, options, msg, permit);
-        }
     }
 }
 
@@ -600,93 +632,4 @@ fn fail(
         });
     }
     let _ = shared.events.send(Event::HandlerFailed { key, failure });
-}
-
-/// Per-key bookkeeping of the Queue, Replace and Ignore strategies.
-struct Keyed {
-    slots: Arc<Mutex<HashMap<String, Slot>>>,
-    next_gen: u64,
-}
-
-#[derive(Default)]
-struct Slot {
-    generation: u64,
-    queue: VecDeque<(Message, GatePermit)>,
-    running: Option<AbortHandle>,
-}
-
-impl Keyed {
-    fn dispatch<H: Handler>(
-        &mut self,
-        shared: &Arc<Shared>,
-        handler: &Arc<H>,
-        options: &Arc<RunOptions>,
-        msg: Message,
-        permit: GatePermit,
-    ) {
-        let Some(key) = options.key_of(&msg) else {
-            let (shared, handler, options) = (shared.clone(), handler.clone(), options.clone());
-            shared.clone().handlers.spawn(async move {
-                invoke(&shared, &*handler, msg, None, &options).await;
-                drop(permit);
-            });
-            return;
-        };
-        self.next_gen += 1;
-        let generation = self.next_gen;
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        match (options.strategy, slots.get_mut(&key)) {
-            (Strategy::Queue, Some(slot)) => slot.queue.push_back((msg, permit)),
-            (Strategy::Ignore, Some(_)) => {
-                tracing::debug!(%key, "message ignored: a handler for this key is running");
-            }
-            (strategy, existing) => {
-                if let Some(slot) = existing {
-                    // Replace: the running handler is cancelled at its next await.
-                    if let Some(running) = slot.running.take() {
-                        tracing::debug!(%key, "replacing the running handler");
-                        running.abort();
-                    }
-                }
-                let options = options.clone();
-                let task = {
-                    let (shared, handler, slots_ref, key) = (
-                        shared.clone(),
-                        handler.clone(),
-                        self.slots.clone(),
-                        key.clone(),
-                    );
-                    shared.clone().handlers.spawn(async move {
-                        let (mut msg, mut permit) = (msg, permit);
-                        loop {
-                            invoke(&shared, &*handler, msg, Some(key.clone()), &options).await;
-                            drop(permit);
-                            let mut slots = slots_ref.lock().unwrap_or_else(|p| p.into_inner());
-                            let Some(slot) = slots.get_mut(&key) else {
-                                return;
-                            };
-                            if slot.generation != generation {
-                                return; // replaced meanwhile
-                            }
-                            match (strategy, slot.queue.pop_front()) {
-                                (Strategy::Queue, Some(next)) => (msg, permit) = next,
-                                _ => {
-                                    slots.remove(&key);
-                                    return;
-                                }
-                            }
-                        }
-                    })
-                };
-                slots.insert(
-                    key,
-                    Slot {
-                        generation,
-                        queue: VecDeque::new(),
-                        running: Some(task.abort_handle()),
-                    },
-                );
-            }
-        }
-    }
 }
