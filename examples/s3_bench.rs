@@ -19,8 +19,15 @@
 //! below for memory); then `{"ratio": ...}` lines comparing clients of the
 //! same run; then `{"check":"peak_rss"}` lines, the default upload and
 //! downloads with 8 and 16 ranges each in a child process of its own
-//! (`--child-op`), and a `{"check":"peak_rss_big_upload"}` line for the
-//! issue's bound (a 1 GiB upload under 80 MiB), also in its own process.
+//! (`--child-op`), `{"check":"download_bytes"}` lines (`download_bytes` of
+//! the multipart and of a single-PUT object, each in its own process: time
+//! and peak RSS, which should be about one object's size), and a
+//! `{"check":"peak_rss_big_upload"}` line for the bound (a 1 GiB
+//! upload under 80 MiB), also in its own process.
+//!
+//! `rust-single-put` uploads with one PUT and downloads that object: at this
+//! size it is fetched as parallel ranges and, having no stored checksum, is
+//! verified by an MD5 computed in order as the ranges land (its ETag).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -123,8 +130,9 @@ fn serve(root: &Path) {
 }
 
 /// Child mode, for memory figures that are one operation's alone:
-/// `--child-op ENDPOINT AK SK upload|download PATH KEY RANGES` uploads the
-/// file PATH as KEY, or downloads KEY to PATH, with the default transfer
+/// `--child-op ENDPOINT AK SK upload|download|download-bytes PATH KEY RANGES`
+/// uploads the file PATH as KEY, downloads KEY to PATH, or downloads KEY
+/// into memory (PATH a file of the object's size), with the default transfer
 /// settings and RANGES downloads in flight; prints
 /// `{"parts","seconds","peak_rss_mib"}`.
 fn child_op(args: &[String]) {
@@ -149,6 +157,13 @@ fn child_op(args: &[String]) {
                 .await
                 .unwrap()
                 .parts
+        } else if op == "download-bytes" {
+            let bytes = c
+                .download_bytes(BUCKET, key, DownloadOptions::new())
+                .await
+                .unwrap();
+            assert_eq!(bytes.len() as u64, std::fs::metadata(path).unwrap().len());
+            0
         } else {
             c.download_file(BUCKET, key, path, DownloadOptions::new())
                 .await
@@ -385,7 +400,9 @@ async fn bench(args: Args) {
     let mut configs = vec![Config::rust("rust", &server, default.clone(), true, true).await];
     let mut single = default.clone();
     single.multipart_threshold = u64::MAX;
-    configs.push(Config::rust("rust-single-put", &server, single, true, false).await);
+    // Also downloaded: a single-PUT object of this size is fetched as ranges,
+    // its MD5 (the ETag) computed in order while the ranges land.
+    configs.push(Config::rust("rust-single-put", &server, single.clone(), true, true).await);
     for (conc, part) in [(8, 8), (4, 16), (8, 16)] {
         let mut t = default.clone();
         t.concurrency = conc;
@@ -505,6 +522,20 @@ async fn bench(args: Args) {
         ("rust", "upload"),
         None,
     );
+    ratio(
+        "download_single_put_vs_boto3",
+        &lines,
+        ("rust-single-put", "download"),
+        ("boto3", "download"),
+        None,
+    );
+    ratio(
+        "download_single_put_vs_multipart",
+        &lines,
+        ("rust-single-put", "download"),
+        ("rust", "download"),
+        None,
+    );
 
     // Memory, each operation in a process of its own: in this process the
     // peaks above include what the allocator kept from earlier variants.
@@ -524,6 +555,24 @@ async fn bench(args: Args) {
         check("download", Some(ranges), line);
         let _ = std::fs::remove_file(&dest);
     }
+    // Into memory: the peak should be about one object's size (plus the
+    // client), not two; `src` is only read for its size.
+    let single_key = "rust-memory-single-put.bin";
+    let single_client = client(&server, single).await;
+    single_client
+        .upload_file(&src, BUCKET, Some(single_key), UploadOptions::new())
+        .await
+        .unwrap();
+    for (what, key) in [("multipart", mem_key), ("single_put", single_key)] {
+        let line = run_child_op(&server, "download-bytes", &src, key, 16);
+        println!(
+            "{}",
+            json!({"check": "download_bytes", "object": what, "size_mib": size / MIB,
+                   "seconds": line.as_ref().map(|l| l["seconds"].clone()),
+                   "peak_rss_mib": line.as_ref().and_then(|l| l["peak_rss_mib"].as_f64())})
+        );
+    }
+    let _ = single_client.delete_file(BUCKET, single_key).await;
     if let Some(client) = configs.iter().find_map(|c| c.client.as_ref()) {
         let _ = client.delete_file(BUCKET, mem_key).await;
     }

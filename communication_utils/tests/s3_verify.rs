@@ -1,15 +1,17 @@
 //! Verified downloads: the content is checked against the ETag (the MD5 of a
-//! single PUT; for a multipart object, the MD5 of its parts' MD5s, fetched by
-//! part number) and a mismatch is an integrity error that leaves no file.
+//! single PUT, also when fetched as parallel ranges; for a multipart object,
+//! the MD5 of its parts' MD5s, fetched by part number) and a mismatch is an
+//! integrity error that leaves no file.
 #![cfg(feature = "s3")]
 
 mod common_s3;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use common_s3::{MIB, TestS3, data};
-use ms_utils_communication::s3::{DownloadOptions, TransferConfig, UploadOptions};
+use ms_utils_communication::s3::{DownloadOptions, Progress, TransferConfig, UploadOptions};
 
 /// Small parts, so that a 12 MiB upload is multipart (3 parts of 5, 5 and
 /// 2 MiB) and its download would be 4 ranges of 3 MiB if not fetched by part.
@@ -19,6 +21,17 @@ fn small_parts() -> TransferConfig {
     t.part_size = 5 * MIB as u64;
     t.download_threshold = 4 * MIB as u64;
     t.download_part_size = 3 * MIB as u64;
+    t
+}
+
+/// Small ranges, so that a few-MiB single-PUT object (under the default
+/// 8 MiB multipart threshold) is downloaded as many parallel ranges, of a
+/// size that does not divide the object, more of them than run at once.
+fn small_ranges() -> TransferConfig {
+    let mut t = TransferConfig::default();
+    t.download_threshold = MIB as u64;
+    t.download_part_size = 300_000;
+    t.download_concurrency = 4;
     t
 }
 
@@ -191,6 +204,249 @@ async fn corrupted_multipart_object_is_detected() {
     let err = t
         .client
         .download_bytes(&t.bucket, "multi.bin", DownloadOptions::new())
+        .await
+        .unwrap_err();
+    assert!(err.is_integrity(), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ranged_single_put_download_is_verified() {
+    let t = TestS3::with_transfer(small_ranges()).await;
+    let bytes = data(3 * MIB + 12_345, 11);
+    let up = t
+        .client
+        .upload_bytes(bytes.clone(), &t.bucket, "ranged.bin", UploadOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(up.parts, 0, "a single PUT");
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("ranged.bin");
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        t.client
+            .download_file(&t.bucket, "ranged.bin", &dest, DownloadOptions::new()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(out.ranges >= 11, "fetched as ranges of up to 300,000 bytes");
+    assert_eq!(out.size, bytes.len() as u64);
+    assert!(std::fs::read(&dest).unwrap() == bytes);
+    assert_eq!(files_in(dir.path()), vec!["ranged.bin".to_owned()]);
+    let got = t
+        .client
+        .download_bytes(&t.bucket, "ranged.bin", DownloadOptions::new())
+        .await
+        .unwrap();
+    assert!(got.as_ref() == bytes.as_slice());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupted_ranged_single_put_object_is_detected() {
+    let t = TestS3::with_transfer(small_ranges()).await;
+    if t.skip_on_external("corrupts the dev server's files on disk") {
+        return;
+    }
+    let bytes = data(3 * MIB + 12_345, 12);
+    let up = t
+        .client
+        .upload_bytes(bytes, &t.bucket, "ranged.bin", UploadOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(up.parts, 0, "a single PUT");
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("ranged.bin");
+    // A byte of the first range, then also one of the last: each is caught.
+    for at in [17, 3 * MIB + 12_000] {
+        let on_disk = corrupt_on_disk(&t, "ranged.bin", at);
+        let err = tokio::time::timeout(
+            Duration::from_secs(60),
+            t.client
+                .download_file(&t.bucket, "ranged.bin", &dest, DownloadOptions::new()),
+        )
+        .await
+        .unwrap()
+        .unwrap_err();
+        assert!(err.is_integrity(), "{err:?}");
+        assert_eq!(err.bucket(), Some(t.bucket.as_str()));
+        assert_eq!(err.key(), Some("ranged.bin"));
+        assert!(files_in(dir.path()).is_empty(), "no file, no .part left");
+
+        let err = tokio::time::timeout(
+            Duration::from_secs(60),
+            t.client
+                .download_bytes(&t.bucket, "ranged.bin", DownloadOptions::new()),
+        )
+        .await
+        .unwrap()
+        .unwrap_err();
+        assert!(err.is_integrity(), "{err:?}");
+
+        // Verification turned off: the corrupt bytes come through.
+        let mut transfer = small_ranges();
+        transfer.verify_checksums = false;
+        let unverified = t.client_with(t.config_builder().transfer(transfer)).await;
+        let out = unverified
+            .download_file(&t.bucket, "ranged.bin", &dest, DownloadOptions::new())
+            .await
+            .unwrap();
+        assert!(out.ranges > 1);
+        assert!(std::fs::read(&dest).unwrap() == on_disk);
+        std::fs::remove_file(&dest).unwrap();
+    }
+}
+
+/// Dropping a ranged download whose MD5 is being computed in order stops
+/// it: no temporary file is left, and the hashing thread does not wait for
+/// ranges that will never land (the runtime's shutdown would wait for it
+/// until its timeout).
+#[test]
+fn dropping_a_ranged_verified_download_leaves_nothing() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut transfer = small_ranges();
+        transfer.download_part_size = 64 * 1024;
+        transfer.download_concurrency = 2;
+        let t = TestS3::with_transfer(transfer).await;
+        let bytes = data(6 * MIB, 13);
+        t.client
+            .upload_bytes(bytes.clone(), &t.bucket, "drop.bin", UploadOptions::new())
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("drop.bin");
+        let started = Arc::new(tokio::sync::Notify::new());
+        let signal = Arc::clone(&started);
+        let options = DownloadOptions::new().progress(Arc::new(move |_: &Progress| {
+            signal.notify_one();
+        }));
+        let download = t
+            .client
+            .download_file(&t.bucket, "drop.bin", &dest, options);
+        let finished = tokio::time::timeout(Duration::from_secs(60), async {
+            tokio::select! {
+                biased;
+                () = started.notified() => false,
+                r = download => { r.unwrap(); true }
+            }
+        })
+        .await
+        .unwrap();
+        assert!(!finished, "the download was dropped half-way");
+        assert!(files_in(dir.path()).is_empty(), "no file, no .part left");
+
+        // The next download of the object is whole and verified.
+        let out = t
+            .client
+            .download_file(&t.bucket, "drop.bin", &dest, DownloadOptions::new())
+            .await
+            .unwrap();
+        assert!(out.ranges > 1);
+        assert!(std::fs::read(&dest).unwrap() == bytes);
+    });
+    let limit = Duration::from_secs(20);
+    let shutdown = std::time::Instant::now();
+    rt.shutdown_timeout(limit);
+    assert!(
+        shutdown.elapsed() < limit,
+        "a blocking task of the dropped download was still running"
+    );
+}
+
+/// Parts of unequal sizes (5, 7 and 1 MiB, as another client may upload
+/// them): each part lands at the offset its answer names, on disk and in
+/// memory (one buffer of the object's size), and a corrupted byte of the
+/// middle part is caught either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multipart_object_of_unequal_parts_is_whole_and_verified() {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let t = TestS3::with_transfer(small_parts()).await;
+    let sizes = [5 * MIB, 7 * MIB, MIB];
+    let bytes = data(sizes.iter().sum(), 14);
+    let sdk = t.client.sdk();
+    let id = sdk
+        .create_multipart_upload()
+        .bucket(&t.bucket)
+        .key("unequal.bin")
+        .send()
+        .await
+        .unwrap()
+        .upload_id
+        .unwrap();
+    let mut done = Vec::new();
+    let mut at = 0;
+    for (i, size) in sizes.iter().enumerate() {
+        let number = i32::try_from(i + 1).unwrap();
+        let part = sdk
+            .upload_part()
+            .bucket(&t.bucket)
+            .key("unequal.bin")
+            .upload_id(&id)
+            .part_number(number)
+            .body(bytes[at..at + size].to_vec().into())
+            .send()
+            .await
+            .unwrap();
+        done.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(part.e_tag)
+                .build(),
+        );
+        at += size;
+    }
+    sdk.complete_multipart_upload()
+        .bucket(&t.bucket)
+        .key("unequal.bin")
+        .upload_id(&id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(done))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("unequal.bin");
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        t.client
+            .download_file(&t.bucket, "unequal.bin", &dest, DownloadOptions::new()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    if !t.is_external() {
+        assert_eq!(out.ranges, 3, "fetched by part number");
+    }
+    assert!(std::fs::read(&dest).unwrap() == bytes);
+    let got = t
+        .client
+        .download_bytes(&t.bucket, "unequal.bin", DownloadOptions::new())
+        .await
+        .unwrap();
+    assert!(got.as_ref() == bytes.as_slice());
+
+    if t.skip_on_external("corrupts the dev server's files on disk") {
+        return;
+    }
+    corrupt_on_disk(&t, "unequal.bin", 5 * MIB + 3);
+    std::fs::remove_file(&dest).unwrap();
+    let err = t
+        .client
+        .download_file(&t.bucket, "unequal.bin", &dest, DownloadOptions::new())
+        .await
+        .unwrap_err();
+    assert!(err.is_integrity(), "{err:?}");
+    assert!(files_in(dir.path()).is_empty(), "no file, no .part left");
+    let err = t
+        .client
+        .download_bytes(&t.bucket, "unequal.bin", DownloadOptions::new())
         .await
         .unwrap_err();
     assert!(err.is_integrity(), "{err:?}");

@@ -5,7 +5,9 @@
 //!   `ChecksumType::FullObject`) is checked by the SDK on a single GET made
 //!   with checksum mode enabled, while the body streams.
 //! - Otherwise a single-PUT ETag (32 hex digits) is the MD5 of the content,
-//!   hashed while the body is written.
+//!   hashed while the body is written on a single GET; when the object is
+//!   fetched as parallel ranges, hashed in order as the ranges land (read
+//!   back from the file, see `in_order`; in memory, one pass at the end).
 //! - A multipart ETag (`"<32 hex>-N"`) is the MD5 of the N parts' binary
 //!   MD5s: the object is fetched by part number, each part hashed by its own
 //!   worker, and the part MD5s combined at the end.
