@@ -1,0 +1,254 @@
+//! The GETs of a download: ranges or parts, to the temporary file or into
+//! one buffer, each hashed as it arrives when the check needs it.
+
+use std::path::Path;
+use std::sync::{Mutex, PoisonError};
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ChecksumMode;
+use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt, stream};
+
+use super::check::{body_error, check_len, integrity, verify_pieces};
+use super::plan::{Piece, Plan, parse_content_range};
+use crate::s3::client::S3BucketClient;
+use crate::s3::error::Error;
+use crate::s3::in_order::Frontier;
+use crate::s3::progress::Tracker;
+use crate::s3::range_writer::RangeWriter;
+use crate::s3::verify::Md5Hasher;
+
+impl S3BucketClient {
+    /// A multipart object into memory, its parts fetched in parallel by
+    /// part number, each hashed as it arrives and written straight to its
+    /// offset in one buffer of the object's size: the peak is the object
+    /// once, not the parts plus their concatenation. A part's offset is
+    /// known only from its answer (parts need not be of one size), so the
+    /// buffer is shared behind a lock held for each copy alone (the parts
+    /// all run on this task: it is never contended).
+    pub(super) async fn parts_to_bytes(
+        &self,
+        plan: &Plan,
+        size: usize,
+        tracker: &Tracker,
+    ) -> Result<Bytes, Error> {
+        let buf = Mutex::new(vec![0u8; size]);
+        let pending =
+            (0..plan.units()).map(|index| self.unit_to_buffer(plan, index, &buf, tracker));
+        let results = stream::iter(pending).buffer_unordered(self.transfer.download_concurrency);
+        let mut pieces = results.try_collect::<Vec<Piece>>().await?;
+        // The parts must tile the object: no byte left out or written twice.
+        verify_pieces(plan, false, &mut pieces)?;
+        let buf = buf.into_inner().unwrap_or_else(PoisonError::into_inner);
+        Ok(Bytes::from(buf))
+    }
+
+    /// GETs one range (or the whole object when `whole`), returning the body
+    /// and the number of bytes it must hold.
+    pub(super) async fn get_range(
+        &self,
+        plan: &Plan,
+        (start, end): (u64, u64),
+        whole: bool,
+    ) -> Result<(ByteStream, u64), Error> {
+        let mut req = self.sdk.get_object().bucket(&plan.bucket).key(&plan.key);
+        let expected = if whole {
+            if self.transfer.verify_checksums {
+                req = req.checksum_mode(ChecksumMode::Enabled);
+            }
+            plan.size
+        } else {
+            req = req
+                .range(format!("bytes={start}-{end}"))
+                .set_if_match(plan.e_tag.clone());
+            end - start + 1
+        };
+        let out = req.send().await.map_err(|e| {
+            Error::from_sdk(&self.target, "GetObject", &plan.bucket, Some(&plan.key), e)
+        })?;
+        let announced = out.content_length.and_then(|n| u64::try_from(n).ok());
+        if announced.is_some_and(|n| n != expected) {
+            return Err(integrity(
+                plan,
+                format!("server announced {announced:?} bytes, expected {expected}"),
+            ));
+        }
+        Ok((out.body, expected))
+    }
+
+    /// GETs unit `index`: part `index + 1` when fetching by part number,
+    /// else range `index`. Returns the body, the offset of its first byte
+    /// and the number of bytes it must hold.
+    pub(super) async fn get_unit(
+        &self,
+        plan: &Plan,
+        index: usize,
+        whole: bool,
+    ) -> Result<(ByteStream, u64, u64), Error> {
+        let Some((_, first)) = plan.parts else {
+            let range = plan.ranges[index];
+            let (body, expected) = self.get_range(plan, range, whole).await?;
+            return Ok((body, range.0, expected));
+        };
+        let number = i32::try_from(index + 1).unwrap_or(i32::MAX);
+        let out = self
+            .sdk
+            .get_object()
+            .bucket(&plan.bucket)
+            .key(&plan.key)
+            .part_number(number)
+            .set_if_match(plan.e_tag.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                Error::from_sdk(&self.target, "GetObject", &plan.bucket, Some(&plan.key), e)
+            })?;
+        let len = out
+            .content_length
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| integrity(plan, format!("part {number}: no Content-Length")))?;
+        let start = match out.content_range.as_deref().map(parse_content_range) {
+            Some(Some((a, b, total))) if b + 1 - a == len && total == plan.size => a,
+            Some(_) => {
+                return Err(integrity(
+                    plan,
+                    format!(
+                        "part {number}: Content-Range {:?} does not match {len} bytes of {}",
+                        out.content_range, plan.size
+                    ),
+                ));
+            }
+            None => index as u64 * first,
+        };
+        if start.checked_add(len).is_none_or(|end| end > plan.size) {
+            return Err(integrity(
+                plan,
+                format!("part {number} ends beyond the object's {} bytes", plan.size),
+            ));
+        }
+        Ok((out.body, start, len))
+    }
+
+    /// Unit `index` into the file at `path`, hashed when the check needs
+    /// it; every buffer written is reported to `frontier` (the frontier and
+    /// this range's index) when the object's MD5 is computed in order.
+    pub(super) async fn unit_to_file(
+        &self,
+        plan: &Plan,
+        index: usize,
+        whole: bool,
+        path: &Path,
+        frontier: Option<(&Frontier, usize)>,
+        tracker: &Tracker,
+    ) -> Result<Piece, Error> {
+        let mut md5 = plan.hashes(whole).then(Md5Hasher::default);
+        if plan.size == 0 {
+            return Ok(Piece::new(0, 0, index, md5));
+        }
+        let (mut body, start, expected) = self.get_unit(plan, index, whole).await?;
+        let mut out = RangeWriter::open(path, start, frontier).await?;
+        let mut got = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| body_error(&self.target, plan, e.into()))?;
+            got += chunk.len() as u64;
+            if got > expected {
+                break;
+            }
+            if let Some(h) = md5.as_mut() {
+                h.update(&chunk);
+            }
+            out.write(&chunk).await?;
+            tracker.add(chunk.len() as u64);
+        }
+        check_len(plan, got, expected)?;
+        out.finish().await?;
+        Ok(Piece::new(start, got, index, md5))
+    }
+
+    /// One part of a multipart object, hashed and copied to its offset in
+    /// `buf` as its frames arrive.
+    pub(super) async fn unit_to_buffer(
+        &self,
+        plan: &Plan,
+        index: usize,
+        buf: &Mutex<Vec<u8>>,
+        tracker: &Tracker,
+    ) -> Result<Piece, Error> {
+        let mut md5 = Md5Hasher::default();
+        let (mut body, start, expected) = self.get_unit(plan, index, false).await?;
+        // `get_unit` checked that the part ends within the object.
+        let mut at = usize::try_from(start).unwrap_or(usize::MAX);
+        let mut got = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| body_error(&self.target, plan, e.into()))?;
+            got += chunk.len() as u64;
+            if got > expected {
+                break;
+            }
+            md5.update(&chunk);
+            copy_at(plan, buf, at, &chunk)?;
+            at += chunk.len();
+            tracker.add(chunk.len() as u64);
+        }
+        check_len(plan, got, expected)?;
+        Ok(Piece::new(start, got, index, Some(md5)))
+    }
+
+    pub(super) async fn range_to_slice(
+        &self,
+        plan: &Plan,
+        index: usize,
+        whole: bool,
+        slice: &mut [u8],
+        tracker: &Tracker,
+    ) -> Result<Piece, Error> {
+        let mut md5 = plan.hashes(whole).then(Md5Hasher::default);
+        let range = plan.ranges[index];
+        if plan.size == 0 {
+            return Ok(Piece::new(0, 0, index, md5));
+        }
+        let (mut body, expected) = self.get_range(plan, range, whole).await?;
+        let mut at = 0usize;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| body_error(&self.target, plan, e.into()))?;
+            let end = at + chunk.len();
+            let Some(dst) = slice.get_mut(at..end) else {
+                check_len(plan, end as u64, expected)?;
+                break;
+            };
+            dst.copy_from_slice(&chunk);
+            if let Some(h) = md5.as_mut() {
+                h.update(&chunk);
+            }
+            at = end;
+            tracker.add(chunk.len() as u64);
+        }
+        check_len(plan, at as u64, expected)?;
+        Ok(Piece::new(range.0, at as u64, index, md5))
+    }
+}
+
+/// Copies `chunk` to `buf[at..]`, under the lock for that copy alone.
+pub(super) fn copy_at(
+    plan: &Plan,
+    buf: &Mutex<Vec<u8>>,
+    at: usize,
+    chunk: &[u8],
+) -> Result<(), Error> {
+    let mut buf = buf.lock().unwrap_or_else(PoisonError::into_inner);
+    let dst = at
+        .checked_add(chunk.len())
+        .and_then(|end| buf.get_mut(at..end))
+        .ok_or_else(|| integrity(plan, "a part runs beyond the object's end".into()))?;
+    dst.copy_from_slice(chunk);
+    Ok(())
+}
+
+pub(super) async fn join_piece(
+    tasks: &mut tokio::task::JoinSet<Result<Piece, Error>>,
+) -> Result<Option<Piece>, Error> {
+    match tasks.join_next().await {
+        Some(joined) => joined.map_err(Error::task)?.map(Some),
+        None => Ok(None),
+    }
+}

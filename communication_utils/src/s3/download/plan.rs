@@ -1,0 +1,273 @@
+//! The plan of a download (HEAD: size, ETag, check, ranges or parts) and
+//! what each GET delivered.
+
+use aws_sdk_s3::types::{ChecksumMode, ChecksumType, ServerSideEncryption};
+
+use crate::s3::client::S3BucketClient;
+use crate::s3::error::Error;
+use crate::s3::verify::{self, Check, Md5Hasher, ObjectFacts};
+
+pub(super) struct Plan {
+    pub(super) bucket: String,
+    pub(super) key: String,
+    pub(super) size: u64,
+    pub(super) e_tag: Option<String>,
+    pub(super) ranges: Vec<(u64, u64)>,
+    /// What the content is checked against.
+    pub(super) check: Check,
+    /// Fetched by part number: the object's part count and the size of its
+    /// first part (the offset of part `n` when the answer has no
+    /// `Content-Range`).
+    pub(super) parts: Option<(u32, u64)>,
+}
+
+/// What one GET (a range, a part or the whole object) delivered.
+pub(super) struct Piece {
+    /// Offset of its first byte in the object.
+    pub(super) start: u64,
+    /// Bytes delivered.
+    pub(super) len: u64,
+    /// Its MD5, when the check needs it.
+    pub(super) md5: Option<[u8; 16]>,
+    /// Part number (1-based) or range index.
+    pub(super) index: usize,
+}
+
+impl S3BucketClient {
+    /// HEAD first: the size decides single GET or ranges, the ETag pins the
+    /// ranges, the ETag, stored checksums and encryption decide the check.
+    pub(super) async fn plan(&self, bucket: &str, key: &str) -> Result<Plan, Error> {
+        // With checksum mode on, the HEAD answer carries stored checksums;
+        // on a failure the plain HEAD tells a missing bucket from a missing key.
+        let head = match self
+            .sdk
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+        {
+            Ok(head) => head,
+            Err(_) => self.head_object(bucket, key).await?,
+        };
+        let size = head
+            .content_length
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0);
+        let t = &self.transfer;
+        let mut ranges: Vec<(u64, u64)> =
+            if size >= t.download_threshold && size > t.download_part_size {
+                (0..size)
+                    .step_by(usize::try_from(t.download_part_size).unwrap_or(usize::MAX))
+                    .map(|s| (s, (s + t.download_part_size).min(size) - 1))
+                    .collect()
+            } else {
+                vec![(0, size.saturating_sub(1))]
+            };
+        let single = ranges.len() <= 1;
+        let full_checksum = head.checksum_type != Some(ChecksumType::Composite)
+            && [
+                head.checksum_crc32(),
+                head.checksum_crc32_c(),
+                head.checksum_crc64_nvme(),
+                head.checksum_sha1(),
+                head.checksum_sha256(),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|v| !v.contains('-'));
+        let facts = ObjectFacts {
+            e_tag: head.e_tag.as_deref(),
+            sse: head
+                .server_side_encryption
+                .as_ref()
+                .map(ServerSideEncryption::as_str),
+            sse_c: head.sse_customer_algorithm.is_some(),
+            full_checksum,
+            single_get_with_checksum_mode: single && t.verify_checksums,
+        };
+        let mut check = if t.verify_checksums {
+            verify::decide(&facts)
+        } else {
+            Check::Skip("verification is turned off (TransferConfig::verify_checksums)")
+        };
+        let mut parts = None;
+        match check {
+            Check::Md5(_) if !single => {
+                ranges = staggered_ranges(size, t.download_part_size, t.download_concurrency);
+            }
+            Check::Parts { parts: n, .. } if size > 0 => {
+                parts = self
+                    .part_layout(bucket, key, head.e_tag.as_deref(), (n, size))
+                    .await?;
+                if parts.is_none() {
+                    check =
+                        Check::Skip("the store does not report the parts of a multipart object");
+                }
+            }
+            Check::Parts { .. } => check = Check::Skip("an empty multipart object"),
+            _ => {}
+        }
+        if let Check::Skip(why) = check {
+            tracing::debug!(bucket, key, e_tag = ?head.e_tag, "download not verified: {why}");
+        }
+        Ok(Plan {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            size,
+            e_tag: head.e_tag,
+            ranges,
+            check,
+            parts,
+        })
+    }
+
+    /// GET of part 1, its body dropped unread: the part count and the first
+    /// part's size, when the store serves parts (`Content-Range` of a strict
+    /// prefix and `x-amz-mp-parts-count` agreeing with the ETag's count).
+    /// moto counts the parts on HEAD but answers a part GET with the whole
+    /// object: a HEAD cannot tell, this GET can.
+    pub(super) async fn part_layout(
+        &self,
+        bucket: &str,
+        key: &str,
+        e_tag: Option<&str>,
+        (parts, size): (u32, u64),
+    ) -> Result<Option<(u32, u64)>, Error> {
+        let out = self
+            .sdk
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .part_number(1)
+            .set_if_match(e_tag.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk(&self.target, "GetObject", bucket, Some(key), e))?;
+        let count = out.parts_count.and_then(|n| u32::try_from(n).ok());
+        let first = out.content_length.and_then(|n| u64::try_from(n).ok());
+        let range = out.content_range.as_deref().and_then(parse_content_range);
+        drop(out);
+        Ok(match (count, first, range) {
+            (Some(n), Some(first), Some((0, last, total)))
+                if n == parts
+                    && first > 0
+                    && last + 1 == first
+                    && total == size
+                    && (n == 1 || first < size) =>
+            {
+                Some((n, first))
+            }
+            _ => None,
+        })
+    }
+}
+
+impl Plan {
+    /// GETs the download makes: parts, or ranges (1 for a single GET).
+    pub(super) fn units(&self) -> usize {
+        match self.parts {
+            Some((n, _)) => n as usize,
+            None => self.ranges.len(),
+        }
+    }
+
+    /// Whether the content is checked against a single-PUT ETag while it is
+    /// fetched as ranges (`single`: a single GET), so that its MD5 must be
+    /// computed over the ranges in order.
+    pub(super) fn md5_in_order(&self, single: bool) -> bool {
+        matches!(self.check, Check::Md5(_)) && !single && self.parts.is_none()
+    }
+
+    /// Whether a GET of this plan hashes its bytes (`whole`: a single GET).
+    pub(super) fn hashes(&self, whole: bool) -> bool {
+        match self.check {
+            Check::Md5(_) => whole,
+            Check::Parts { .. } => self.parts.is_some(),
+            Check::FullChecksum | Check::Skip(_) => false,
+        }
+    }
+}
+
+impl Piece {
+    pub(super) fn new(start: u64, len: u64, index: usize, md5: Option<Md5Hasher>) -> Self {
+        Self {
+            start,
+            len,
+            md5: md5.map(Md5Hasher::finish),
+            index,
+        }
+    }
+}
+
+/// The ranges of an object whose MD5 is computed in order as they land:
+/// the first `concurrency` ranges grow from `part / concurrency` to `part`,
+/// the rest are `part` long. Ranges of one size started together finish
+/// together, and the in-order hasher, which can only follow the lowest of
+/// them, would be left with nearly all of the last round to hash once the
+/// network is done (about 0.2 s per 128 MiB). Staggered, they finish one
+/// after the other, in order, and the hasher keeps up with them. It costs
+/// about `concurrency / 2` GETs more.
+pub(super) fn staggered_ranges(size: u64, part: u64, concurrency: usize) -> Vec<(u64, u64)> {
+    let part = part.max(1);
+    let n = u64::try_from(concurrency.max(1)).unwrap_or(u64::MAX);
+    let mut ranges = Vec::new();
+    let mut start = 0u64;
+    let mut k = 1u64;
+    while start < size {
+        let len = if k <= n {
+            (part.saturating_mul(k) / n).max(1)
+        } else {
+            part
+        };
+        k += 1;
+        let end = start.saturating_add(len).min(size);
+        ranges.push((start, end - 1));
+        start = end;
+    }
+    ranges
+}
+
+/// `bytes A-B/TOTAL` → (A, B, TOTAL).
+pub(super) fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
+    let rest = v.trim().strip_prefix("bytes")?.trim_start();
+    let (range, total) = rest.split_once('/')?;
+    let (a, b) = range.split_once('-')?;
+    let (a, b, total) = (
+        a.trim().parse().ok()?,
+        b.trim().parse().ok()?,
+        total.trim().parse().ok()?,
+    );
+    (a <= b).then_some((a, b, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_content_range, staggered_ranges};
+
+    #[test]
+    fn staggered_ranges_tile_the_object() {
+        let r = staggered_ranges(100, 16, 4);
+        assert_eq!(&r[..5], &[(0, 3), (4, 11), (12, 23), (24, 39), (40, 55)]);
+        assert_eq!(r.last(), Some(&(88, 99)));
+        for size in [1u64, 5, 17, 1000] {
+            let r = staggered_ranges(size, 7, 3);
+            assert_eq!(r.first().map(|x| x.0), Some(0));
+            assert_eq!(r.last().map(|x| x.1), Some(size - 1));
+            assert!(
+                r.windows(2)
+                    .all(|w| w[1].0 == w[0].1 + 1 && w[0].0 <= w[0].1)
+            );
+        }
+    }
+
+    #[test]
+    fn content_ranges_parse() {
+        assert_eq!(parse_content_range("bytes 0-9/20"), Some((0, 9, 20)));
+        assert_eq!(parse_content_range("bytes 10-19/20"), Some((10, 19, 20)));
+        assert_eq!(parse_content_range("bytes 9-0/20"), None);
+        assert_eq!(parse_content_range("bytes */20"), None);
+        assert_eq!(parse_content_range("0-9/20"), None);
+    }
+}
