@@ -25,15 +25,13 @@ use crate::ws::connection::handshake::client_handshake;
 use crate::ws::error::Error;
 use crate::ws::protocol::uri::{redacted_ws_uri, ws_uri};
 
-pub(crate) type WsStream = WebSocketStream<FrameGuard<BufReader<MaybeTlsStream<TcpStream>>>>;
+pub(crate) type WsStream = WebSocketStream<FrameGuard<MaybeTlsStream<TcpStream>>>;
 
-/// Bytes read from the socket at once. tungstenite reads into what is left
-/// of its own buffer, and while frames handed to the handlers still point
-/// into that buffer it cannot be reused, so its reads shrink to a few frames
-/// each: a syscall per few frames under a flood. Reading through a buffer of
-/// ours turns those small reads into copies from memory.
+/// The handshake's read buffer: whatever the gateway sent behind the
+/// upgrade response (the first frames) goes from it to the [`FrameGuard`],
+/// which reads the socket itself from then on, in pieces of the same size.
 const READ_BUFFER: usize = 64 * 1024;
-/// What tungstenite asks of [`READ_BUFFER`] at once. tungstenite zero-fills
+/// What tungstenite asks of the [`FrameGuard`] at once. tungstenite zero-fills
 /// the space it reads into on every read attempt, including those that find
 /// nothing: its default (128 KiB) costs microseconds per message at low rates.
 const CODEC_READ: usize = 8 * 1024;
@@ -169,7 +167,10 @@ impl Dialer {
             client_handshake(&mut stream, &request)
                 .await
                 .map_err(|e| handshake_error(url, e))?;
-            let stream = FrameGuard::new(stream, limit);
+            // The guard reads the socket itself from here on, starting with
+            // whatever came in behind the upgrade response.
+            let early = stream.buffer().to_vec();
+            let stream = FrameGuard::new(stream.into_inner(), early, limit);
             Ok::<_, Error>(
                 WebSocketStream::from_raw_socket(stream, Role::Client, Some(ws_config)).await,
             )

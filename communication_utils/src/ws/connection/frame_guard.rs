@@ -13,9 +13,11 @@
 //! connection drops it and reports it. Memory stays bounded by the limit,
 //! and the messages behind it are read as usual.
 //!
-//! Payload bytes of frames within the limit are read straight into the
-//! codec's buffer; only headers (2 to 14 bytes) pass through this reader's
-//! own small buffer.
+//! The guard owns the connection's read buffer: it reads the socket in
+//! large pieces, walks the frame headers in what it read, and copies runs of
+//! bytes to the codec: the bytes of frames within the limit as they are, an
+//! oversized frame's header rewritten and its payload left out. A header cut
+//! by the end of what was read waits until it is whole.
 
 use std::collections::VecDeque;
 use std::io;
@@ -41,25 +43,32 @@ pub(crate) struct Oversized {
 
 #[derive(Debug)]
 enum State {
-    /// Collecting a frame header (`have` bytes of `need` so far).
-    Header { have: usize, need: usize },
+    /// At a frame header.
+    Header,
     /// Passing `remaining` payload bytes through.
     Payload { remaining: u64 },
     /// Discarding `remaining` payload bytes.
     Skip { remaining: u64 },
 }
 
+/// Bytes read from the socket at once.
+const READ_SIZE: usize = 64 * 1024;
+
 /// The byte stream from the gateway, with oversized data messages emptied.
 #[derive(Debug)]
 pub(crate) struct FrameGuard<S> {
     inner: S,
     limit: u64,
+    /// Where the next byte not yet walked stands.
     state: State,
-    header: [u8; MAX_HEADER],
-    /// Header bytes ready for the codec, from `out_start`.
-    out: [u8; MAX_HEADER],
-    out_start: usize,
-    out_end: usize,
+    /// Bytes read from the socket (zeroed once, at its full size):
+    /// `input[pos..filled]` not yet handed over.
+    input: Vec<u8>,
+    pos: usize,
+    filled: usize,
+    /// Bytes walked and ready for a codec whose buffer was too small for a
+    /// header (the codec's never is; `AsyncRead` allows it).
+    ready: Vec<u8>,
     /// Data messages whose last frame header has been read.
     messages: u64,
     /// Bytes of the current data message so far (its frames' lengths).
@@ -69,18 +78,33 @@ pub(crate) struct FrameGuard<S> {
     oversized: VecDeque<Oversized>,
 }
 
+/// What to do with a whole header.
+enum Verdict {
+    /// Pass it and its payload.
+    Keep { payload: u64 },
+    /// Replace it with `header[..len]` (the same frame announcing no
+    /// payload) and discard its payload.
+    Empty {
+        payload: u64,
+        header: [u8; 6],
+        len: usize,
+    },
+}
+
 impl<S> FrameGuard<S> {
-    /// Guards `inner`, which must be positioned at a frame boundary (right
-    /// after the HTTP upgrade response).
-    pub(crate) fn new(inner: S, limit: usize) -> Self {
+    /// Guards `inner`, positioned right after the HTTP upgrade response;
+    /// `early` holds the bytes read past that response (the first frames).
+    pub(crate) fn new(inner: S, early: Vec<u8>, limit: usize) -> Self {
+        let mut input = vec![0; READ_SIZE.max(early.len())];
+        input[..early.len()].copy_from_slice(&early);
         Self {
             inner,
             limit: limit as u64,
-            state: State::Header { have: 0, need: 2 },
-            header: [0; MAX_HEADER],
-            out: [0; MAX_HEADER],
-            out_start: 0,
-            out_end: 0,
+            state: State::Header,
+            input,
+            pos: 0,
+            filled: early.len(),
+            ready: Vec::new(),
             messages: 0,
             message_bytes: 0,
             dropping: false,
@@ -98,28 +122,24 @@ impl<S> FrameGuard<S> {
         self.oversized.front().map(|o| o.seq)
     }
 
-    /// A whole header is in `self.header[..len]`: decide, queue the header
-    /// for the codec (rewritten to an empty payload when dropping), and
-    /// move on to its payload.
-    fn header_done(&mut self, len: usize) {
-        let first = self.header[0];
+    /// Decides on a whole header and counts the message it belongs to.
+    fn verdict(&mut self, header: &[u8]) -> Verdict {
+        let first = header[0];
         let fin = first & 0x80 != 0;
         let opcode = first & 0x0f;
-        let masked = self.header[1] & 0x80 != 0;
-        let payload = payload_len(&self.header[..len]);
+        let masked = header[1] & 0x80 != 0;
+        let payload = payload_len(header);
         let data = matches!(opcode, OP_TEXT | OP_BINARY | OP_CONTINUATION);
         if !data {
             // Control frames are at most 125 bytes; pass them as they are.
-            self.queue_header(len, payload);
-            return;
+            return Verdict::Keep { payload };
         }
         if opcode != OP_CONTINUATION {
             self.message_bytes = 0;
             self.dropping = false;
         }
         self.message_bytes = self.message_bytes.saturating_add(payload);
-        let drop_it = self.dropping || self.message_bytes > self.limit;
-        self.dropping = drop_it;
+        self.dropping = self.dropping || self.message_bytes > self.limit;
         if fin {
             if self.dropping {
                 self.oversized.push_back(Oversized {
@@ -129,30 +149,153 @@ impl<S> FrameGuard<S> {
             }
             self.messages += 1;
         }
-        if drop_it {
-            // The same frame with no payload: FIN and opcode kept, length 0,
-            // the mask key (if any) kept after it.
-            self.out[0] = first;
-            self.out[1] = if masked { 0x80 } else { 0 };
-            let mut end = 2;
-            if masked {
-                self.out[2..6].copy_from_slice(&self.header[len - 4..len]);
-                end = 6;
-            }
-            self.out_start = 0;
-            self.out_end = end;
-            self.state = State::Skip { remaining: payload };
-        } else {
-            self.queue_header(len, payload);
+        if !self.dropping {
+            return Verdict::Keep { payload };
+        }
+        // The same frame with no payload: FIN and opcode kept, length 0,
+        // the mask key (if any) kept after it.
+        let mut empty = [first, if masked { 0x80 } else { 0 }, 0, 0, 0, 0];
+        let mut len = 2;
+        if masked {
+            empty[2..6].copy_from_slice(&header[header.len() - 4..]);
+            len = 6;
+        }
+        Verdict::Empty {
+            payload,
+            header: empty,
+            len,
         }
     }
 
-    fn queue_header(&mut self, len: usize, payload: u64) {
-        self.out[..len].copy_from_slice(&self.header[..len]);
-        self.out_start = 0;
-        self.out_end = len;
-        self.state = State::Payload { remaining: payload };
+    /// Walks `data[from..]`, just copied in: frames within the limit stay,
+    /// oversized ones are emptied (their bytes cut out, which shortens the
+    /// data). Returns the data's new length and, when it ends inside a
+    /// header, where that header starts.
+    fn walk(&mut self, data: &mut [u8], from: usize) -> (usize, Option<usize>) {
+        let (mut pos, mut end) = (from, data.len());
+        while pos < end {
+            match self.state {
+                State::Payload { remaining } => {
+                    let take = remaining.min((end - pos) as u64);
+                    pos += take as usize;
+                    self.state = after(
+                        remaining - take,
+                        State::Payload {
+                            remaining: remaining - take,
+                        },
+                    );
+                }
+                State::Skip { remaining } => {
+                    let take = remaining.min((end - pos) as u64);
+                    let n = take as usize;
+                    data.copy_within(pos + n..end, pos);
+                    end -= n;
+                    self.state = after(
+                        remaining - take,
+                        State::Skip {
+                            remaining: remaining - take,
+                        },
+                    );
+                }
+                State::Header => {
+                    if end - pos < 2 || end - pos < header_len(&data[pos..pos + 2]) {
+                        return (end, Some(pos));
+                    }
+                    let len = header_len(&data[pos..pos + 2]);
+                    match self.verdict(&data[pos..pos + len]) {
+                        Verdict::Keep { payload } => {
+                            pos += len;
+                            self.state = after(payload, State::Payload { remaining: payload });
+                        }
+                        Verdict::Empty {
+                            payload,
+                            header,
+                            len: short,
+                        } => {
+                            data[pos..pos + short].copy_from_slice(&header[..short]);
+                            data.copy_within(pos + len..end, pos + short);
+                            end -= len - short;
+                            pos += short;
+                            self.state = after(payload, State::Skip { remaining: payload });
+                        }
+                    }
+                }
+            }
+        }
+        (end, None)
     }
+
+    /// Reads into `buf` (room for a whole header at least) what the codec
+    /// may have, walked.
+    fn poll_read_walked(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>>
+    where
+        S: AsyncRead + Unpin,
+    {
+        let start = buf.filled().len();
+        loop {
+            // What was read and not handed over goes first; once only the
+            // start of a header (or nothing) is left, the socket is read
+            // for more, behind it.
+            let from = buf.filled().len();
+            let n = (self.filled - self.pos).min(buf.remaining());
+            buf.put_slice(&self.input[self.pos..self.pos + n]);
+            self.pos += n;
+            let (end, cut) = self.walk(buf.filled_mut(), from);
+            let mut eof = false;
+            if let Some(at) = cut {
+                // A header's start: not handed over until it is whole (it
+                // may have to be rewritten).
+                self.pos -= end - at;
+                buf.set_filled(at);
+                if at > start {
+                    return Poll::Ready(Ok(()));
+                }
+            } else {
+                buf.set_filled(end);
+                if end > start {
+                    return Poll::Ready(Ok(()));
+                }
+                if self.pos < self.filled {
+                    // All of it skipped, and more is at hand.
+                    continue;
+                }
+            }
+            // Nothing to hand over yet, and nothing left but the start of a
+            // header (or nothing at all): read more.
+            // (Left here: at most the start of a header, which always
+            // leaves room to read into.)
+            self.input.copy_within(self.pos..self.filled, 0);
+            self.filled -= self.pos;
+            self.pos = 0;
+            let mut fresh = ReadBuf::new(&mut self.input[self.filled..]);
+            let polled = Pin::new(&mut self.inner).poll_read(cx, &mut fresh);
+            let got = fresh.filled().len();
+            self.filled += got;
+            match polled {
+                Poll::Ready(Ok(())) if got == 0 => eof = true,
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+            if eof {
+                // The end of the stream: a header cut short goes to the
+                // codec as it is (it reports the truncated frame).
+                let n = (self.filled - self.pos).min(buf.remaining());
+                buf.put_slice(&self.input[self.pos..self.pos + n]);
+                self.pos += n;
+                return Poll::Ready(Ok(()));
+            }
+        }
+    }
+}
+
+/// `next`, or a header once nothing `remaining` is left of the payload.
+fn after(remaining: u64, next: State) -> State {
+    if remaining == 0 { State::Header } else { next }
 }
 
 /// The header's length given its first two bytes.
@@ -187,96 +330,21 @@ impl<S: AsyncRead + Unpin> AsyncRead for FrameGuard<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let start = buf.filled().len();
-        // Fills `buf` as far as the bytes already at hand allow; returns
-        // what it has once the inner reader would wait.
-        loop {
-            if this.out_start < this.out_end {
-                let n = (this.out_end - this.out_start).min(buf.remaining());
-                buf.put_slice(&this.out[this.out_start..this.out_start + n]);
-                this.out_start += n;
-            }
-            if buf.remaining() == 0 || this.out_start < this.out_end {
-                return Poll::Ready(Ok(()));
-            }
-            let progress = match this.state {
-                State::Payload { remaining: 0 } => {
-                    this.state = State::Header { have: 0, need: 2 };
-                    continue;
-                }
-                State::Payload { remaining } => {
-                    let room = usize::try_from(remaining)
-                        .unwrap_or(usize::MAX)
-                        .min(buf.remaining());
-                    // The codec hands over initialized buffers, so this
-                    // costs nothing on the usual path.
-                    let mut part = ReadBuf::new(buf.initialize_unfilled_to(room));
-                    let polled = Pin::new(&mut this.inner).poll_read(cx, &mut part);
-                    let n = part.filled().len();
-                    match polled {
-                        Poll::Ready(Ok(())) if n == 0 => None,
-                        Poll::Ready(Ok(())) => {
-                            buf.advance(n);
-                            this.state = State::Payload {
-                                remaining: remaining - n as u64,
-                            };
-                            Some(true)
-                        }
-                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                        Poll::Pending => Some(false),
-                    }
-                }
-                State::Skip { remaining: 0 } => {
-                    this.state = State::Header { have: 0, need: 2 };
-                    continue;
-                }
-                State::Skip { remaining } => {
-                    let mut scratch = [0u8; 8192];
-                    let room = usize::try_from(remaining)
-                        .unwrap_or(usize::MAX)
-                        .min(scratch.len());
-                    let mut sink = ReadBuf::new(&mut scratch[..room]);
-                    match Pin::new(&mut this.inner).poll_read(cx, &mut sink) {
-                        Poll::Ready(Ok(())) if sink.filled().is_empty() => None,
-                        Poll::Ready(Ok(())) => {
-                            this.state = State::Skip {
-                                remaining: remaining - sink.filled().len() as u64,
-                            };
-                            Some(true)
-                        }
-                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                        Poll::Pending => Some(false),
-                    }
-                }
-                State::Header { have, need } => {
-                    let mut part = ReadBuf::new(&mut this.header[have..need]);
-                    match Pin::new(&mut this.inner).poll_read(cx, &mut part) {
-                        Poll::Ready(Ok(())) if part.filled().is_empty() => None,
-                        Poll::Ready(Ok(())) => {
-                            let have = have + part.filled().len();
-                            if have < need {
-                                this.state = State::Header { have, need };
-                            } else if need == 2 && header_len(&this.header[..2]) > 2 {
-                                let need = header_len(&this.header[..2]);
-                                this.state = State::Header { have, need };
-                            } else {
-                                this.header_done(have);
-                            }
-                            Some(true)
-                        }
-                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                        Poll::Pending => Some(false),
-                    }
-                }
-            };
-            match progress {
-                Some(true) => {}
-                // End of stream: the codec sees it (after what was filled).
-                None => return Poll::Ready(Ok(())),
-                Some(false) if buf.filled().len() > start => return Poll::Ready(Ok(())),
-                Some(false) => return Poll::Pending,
-            }
+        if this.ready.is_empty() && buf.remaining() >= MAX_HEADER {
+            return this.poll_read_walked(cx, buf);
         }
+        // A buffer too small for a header (the codec's never is): walk
+        // into a buffer of our own and hand over what fits.
+        if this.ready.is_empty() {
+            let mut own = [0u8; 4 * MAX_HEADER];
+            let mut own = ReadBuf::new(&mut own);
+            ready!(this.poll_read_walked(cx, &mut own))?;
+            this.ready.extend_from_slice(own.filled());
+        }
+        let n = this.ready.len().min(buf.remaining());
+        buf.put_slice(&this.ready[..n]);
+        this.ready.drain(..n);
+        Poll::Ready(Ok(()))
     }
 }
 

@@ -57,15 +57,41 @@ impl AsyncRead for Trickle {
 }
 
 async fn through_guard(input: Vec<u8>, limit: usize, step: usize) -> (Vec<u8>, Vec<Oversized>) {
+    through_guard_with(input, 0, limit, step, usize::MAX).await
+}
+
+/// The first `early` bytes of `input` come with the guard (as bytes read
+/// past the upgrade response), the rest from a reader handing out `step`
+/// bytes at a time; the guard is read with buffers of `room` bytes
+/// (`usize::MAX`: `read_to_end`'s growing buffer).
+async fn through_guard_with(
+    mut input: Vec<u8>,
+    early: usize,
+    limit: usize,
+    step: usize,
+    room: usize,
+) -> (Vec<u8>, Vec<Oversized>) {
+    let rest = input.split_off(early.min(input.len()));
     let trickle = Trickle {
-        data: input,
+        data: rest,
         pos: 0,
         step,
         ready: false,
     };
-    let mut guard = FrameGuard::new(trickle, limit);
+    let mut guard = FrameGuard::new(trickle, input, limit);
     let mut out = Vec::new();
-    guard.read_to_end(&mut out).await.unwrap();
+    if room == usize::MAX {
+        guard.read_to_end(&mut out).await.unwrap();
+    } else {
+        let mut piece = vec![0u8; room];
+        loop {
+            let n = guard.read(&mut piece).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&piece[..n]);
+        }
+    }
     let mut oversized = Vec::new();
     while let Some(o) = guard.take_oversized() {
         oversized.push(o);
@@ -154,4 +180,45 @@ async fn a_masked_frame_keeps_its_mask_key_when_emptied() {
     let (out, oversized) = through_guard(input, 1000, 3).await;
     assert_eq!(out, [0x82, 0x80, 9, 8, 7, 6]);
     assert_eq!(oversized, [Oversized { seq: 0, size: 2000 }]);
+}
+
+#[tokio::test]
+async fn early_bytes_and_any_buffer_size_change_nothing() {
+    let mut input = frame(true, OP_TEXT, b"before");
+    input.extend(frame(true, OP_BINARY, &[5u8; 70_000]));
+    input.extend(frame(true, 0x9, b"p"));
+    input.extend(frame(true, OP_TEXT, &[b'y'; 300]));
+    input.extend(frame(false, OP_TEXT, &[b'z'; 600]));
+    input.extend(frame(true, OP_CONTINUATION, &[b'z'; 600]));
+    input.extend(frame(true, OP_TEXT, b"after"));
+    let mut expected = frame(true, OP_TEXT, b"before");
+    expected.extend(frame(true, OP_BINARY, b""));
+    expected.extend(frame(true, 0x9, b"p"));
+    expected.extend(frame(true, OP_TEXT, &[b'y'; 300]));
+    expected.extend(frame(false, OP_TEXT, &[b'z'; 600]));
+    expected.extend(frame(true, OP_CONTINUATION, b""));
+    expected.extend(frame(true, OP_TEXT, b"after"));
+    // Early bytes ending inside a header, inside a payload, past everything;
+    // read with buffers smaller than a header, about one, and larger.
+    for early in [0, 1, 3, 9, 400, input.len()] {
+        for room in [1, 5, 13, 14, 100, 8192, usize::MAX] {
+            for step in [1, 7, 65_536, usize::MAX] {
+                let (out, oversized) =
+                    through_guard_with(input.clone(), early, 1000, step, room).await;
+                let at = format!("early {early} room {room} step {step}");
+                assert_eq!(out, expected, "{at}");
+                assert_eq!(
+                    oversized,
+                    [
+                        Oversized {
+                            seq: 1,
+                            size: 70_000
+                        },
+                        Oversized { seq: 3, size: 1200 }
+                    ],
+                    "{at}"
+                );
+            }
+        }
+    }
 }
