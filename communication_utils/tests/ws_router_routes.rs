@@ -519,3 +519,39 @@ async fn a_routes_own_deadline_with_the_runs_error_hook() {
     assert_eq!(within("other", done_rx.recv()).await.unwrap(), 2);
     assert!(rx.try_recv().is_err());
 }
+
+/// An `on_error` hook that panics takes nothing down with it: on a Queue
+/// route bounded to one call at a time, every failing message still runs,
+/// in order (without the catch, the first panic left the key and the
+/// route's place taken for good).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_error_hook_leaves_the_route_running() {
+    let gw = gateway().await;
+    let bob = bob(&gw).await;
+    let (tx, mut rx) = unbounded_channel::<String>();
+    let failing = move |p: Job| {
+        let tx = tx.clone();
+        async move {
+            tx.send(format!("ran {} {}", p.job, p.seq)).unwrap();
+            Err::<(), _>(std::io::Error::other("fails on purpose"))
+        }
+    };
+    let router = Router::new().route_with(
+        "transcode",
+        RunOptions::new()
+            .strategy(Strategy::Queue)
+            .concurrency(1)
+            .on_error(|_| panic!("the hook panics")),
+        failing,
+    );
+    let _run = bob.run_with(RunOptions::new(), router);
+    for seq in 0..3 {
+        send(&gw, "transcode", "a", seq).await;
+    }
+    expect(&mut rx, "ran a 0").await;
+    expect(&mut rx, "ran a 1").await;
+    expect(&mut rx, "ran a 2").await;
+    // Another key of the same route too.
+    send(&gw, "transcode", "b", 0).await;
+    expect(&mut rx, "ran b 0").await;
+}

@@ -296,7 +296,9 @@ impl RunOptions {
     /// [`Task::reply_error`](super::Task::reply_error)), alert, or count by
     /// event. It runs on the handler's task and must not block: spawn for
     /// anything that awaits. (The same failures are also logged, counted and
-    /// sent as [`Event::HandlerFailed`](super::Event::HandlerFailed).)
+    /// sent as [`Event::HandlerFailed`](super::Event::HandlerFailed).) A
+    /// panic in the hook is caught and logged at ERROR; the receive loop
+    /// goes on.
     ///
     /// ```no_run
     /// use ms_utils_communication::ws::{FailedCall, Message, MicroServiceWs, RunOptions};
@@ -623,13 +625,22 @@ fn fail(
     Counters::add(&shared.counters.handler_errors, 1);
     tracing::error!(key = key.as_deref().unwrap_or("-"), %failure, "message handler failed");
     if let (Some(hook), Some((event, job_id, from))) = (&options.on_error, about) {
-        hook(FailedCall {
+        let failed = FailedCall {
             event,
             job_id,
             from,
             key: key.clone(),
             failure: failure.clone(),
-        });
+        };
+        // A hook that panics must not take the receive loop's bookkeeping
+        // (the key, the route's place) down with it.
+        if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| hook(failed))) {
+            tracing::error!(
+                key = key.as_deref().unwrap_or("-"),
+                panic = panic_text(&*panic),
+                "the on_error hook panicked"
+            );
+        }
     }
     let _ = shared.events.send(Event::HandlerFailed { key, failure });
 }

@@ -9,6 +9,7 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 
 use bytes::Bytes;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -318,7 +319,13 @@ impl Message {
     /// ```
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Error> {
         match &self.0 {
-            Repr::Text { text, .. } => Ok(serde_json::from_str(text.as_str())?),
+            // A text the value reads differently (duplicate keys: the value
+            // keeps the last, a derived struct refuses them) gets the
+            // value's answer: the text is only the fast way to it.
+            Repr::Text { text, .. } => match serde_json::from_str(text.as_str()) {
+                Ok(t) => Ok(t),
+                Err(_) => Ok(T::deserialize(self.as_json().unwrap_or(&Value::Null))?),
+            },
             Repr::Json(v) => Ok(T::deserialize(v)?),
             Repr::Binary(b) => Ok(serde_json::from_slice(b)?),
         }
@@ -341,17 +348,30 @@ impl Message {
     /// ```
     pub fn parse_data<T: DeserializeOwned>(&self) -> Result<T, Error> {
         let wrapped: DataOf<T> = match &self.0 {
-            Repr::Text { text, .. } => serde_json::from_str(text.as_str())?,
-            Repr::Json(v) => match field(v, "data") {
-                Some(data) => return Ok(T::deserialize(data)?),
-                None => serde::Deserialize::deserialize(v)?,
+            // As in `parse`: where the text and the value differ (duplicate
+            // keys), the value's answer.
+            Repr::Text { text, .. } => match serde_json::from_str(text.as_str()) {
+                Ok(wrapped) => wrapped,
+                Err(_) => return data_of_value(self.as_json().unwrap_or(&Value::Null)),
             },
+            Repr::Json(v) => return data_of_value(v),
             Repr::Binary(b) => serde_json::from_slice(b)?,
         };
         match wrapped.0 {
             Some(data) => Ok(data),
             None => from_null(),
         }
+    }
+}
+
+/// `value`'s `data` as `T` (see [`Message::parse_data`]).
+fn data_of_value<T: DeserializeOwned>(value: &Value) -> Result<T, Error> {
+    match field(value, "data") {
+        Some(data) => Ok(T::deserialize(data)?),
+        None => match DataOf::<T>::deserialize(value)?.0 {
+            Some(data) => Ok(data),
+            None => from_null(),
+        },
     }
 }
 
@@ -617,5 +637,50 @@ mod tests {
         // j1, 5, b, n, d.
         assert_eq!(completed, 5);
         assert_eq!(by_text.pending_jobs(), 0);
+    }
+
+    /// Duplicate keys: a `Value` keeps the last, a derived struct refuses
+    /// them; a message read from its text answers as its value does.
+    #[test]
+    fn duplicate_keys_read_as_the_value_reads_them() {
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct P {
+            x: u32,
+        }
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct E {
+            event: String,
+        }
+        let cases = [
+            r#"{"event":"e","data":"x","data":1}"#,
+            r#"{"event":"e","data":{"x":1,"x":2}}"#,
+            r#"{"event":"a","event":"b","data":{"x":3}}"#,
+        ];
+        for text in cases {
+            let read: Message = text.parse().unwrap();
+            let built = Message::json(serde_json::from_str(text).unwrap());
+            assert_eq!(
+                read.parse_data::<u8>().ok(),
+                built.parse_data::<u8>().ok(),
+                "{text}"
+            );
+            assert_eq!(
+                read.parse_data::<P>().ok(),
+                built.parse_data::<P>().ok(),
+                "{text}"
+            );
+            assert_eq!(read.parse::<E>().ok(), built.parse::<E>().ok(), "{text}");
+        }
+        let m: Message = r#"{"event":"e","data":"x","data":1}"#.parse().unwrap();
+        assert_eq!(m.parse_data::<u8>().unwrap(), 1);
+        let m: Message = r#"{"event":"a","event":"b"}"#.parse().unwrap();
+        assert_eq!(m.parse::<E>().unwrap().event, "b");
+        let task = crate::ws::Task::<Value>::from_message(
+            &r#"{"event":"ms-task","data":{"from":"a","jobId":"j","from":"b","data":{}}}"#
+                .parse()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(task.from, "b");
     }
 }
