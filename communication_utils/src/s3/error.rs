@@ -1,4 +1,5 @@
-//! The one error type of the S3 client.
+//! The one error type of the S3 client (how one is built from an SDK or I/O
+//! failure: `classify.rs`).
 //!
 //! How causes are reported (one rule for `ws::Error`, `s3::Error`,
 //! `ms_utils_encoding::Error` and `ms_utils_logging::Error`): `Display` is the
@@ -17,10 +18,7 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use aws_credential_types::provider::error::CredentialsError;
-use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::result::ConnectorError;
-use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use crate::error_chain::{RootCause, find};
 
@@ -264,10 +262,10 @@ impl StdError for Error {}
 
 /// "GetObject of key `k` in bucket `b` at http://...", for the messages.
 struct At<'a> {
-    operation: &'a str,
-    bucket: Option<&'a str>,
-    key: Option<&'a str>,
-    endpoint: &'a str,
+    pub(super) operation: &'a str,
+    pub(super) bucket: Option<&'a str>,
+    pub(super) key: Option<&'a str>,
+    pub(super) endpoint: &'a str,
 }
 
 impl fmt::Display for At<'_> {
@@ -548,291 +546,11 @@ impl Error {
             endpoint,
         }
     }
-
-    pub(crate) fn io(path: impl Into<PathBuf>, error: io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            error,
-        }
-    }
-
-    pub(crate) fn config(message: impl Into<String>, cause: Option<BoxError>) -> Self {
-        Error::Config {
-            message: message.into(),
-            cause,
-        }
-    }
-
-    pub(crate) fn task(error: tokio::task::JoinError) -> Self {
-        Error::Task {
-            cause: Box::new(error),
-        }
-    }
-
-    /// A transfer that broke off while the body was read.
-    pub(crate) fn transport(
-        endpoint: &Arc<str>,
-        operation: &'static str,
-        bucket: &str,
-        key: Option<&str>,
-        cause: BoxError,
-    ) -> Self {
-        Error::Transport {
-            operation,
-            bucket: non_empty(bucket),
-            key: key.map(Into::into),
-            endpoint: Arc::clone(endpoint),
-            cause,
-        }
-    }
-
-    /// Classifies an SDK error of `operation` on `bucket`/`key` (`""` and
-    /// `None` when the operation names none) sent to `endpoint`.
-    pub(crate) fn from_sdk<E>(
-        endpoint: &Arc<str>,
-        operation: &'static str,
-        bucket: &str,
-        key: Option<&str>,
-        err: SdkError<E, HttpResponse>,
-    ) -> Self
-    where
-        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-    {
-        let status = err.raw_response().map(|r| r.status().as_u16());
-        let code: Option<Box<str>> = err.code().map(Into::into);
-        let message = err.message().map(Into::into);
-        let (bucket, key, endpoint) =
-            (non_empty(bucket), key.map(Into::into), Arc::clone(endpoint));
-        // Missing credentials surface as a dispatch failure (the identity
-        // resolver runs just before sending): look for them first.
-        if !matches!(err, SdkError::ServiceError(_)) && find::<CredentialsError>(&err).is_some() {
-            return Error::Credentials {
-                operation,
-                bucket,
-                key,
-                endpoint,
-                cause: Box::new(err),
-            };
-        }
-        let timeout = match &err {
-            SdkError::TimeoutError(_) => true,
-            SdkError::DispatchFailure(d) => d.is_timeout(),
-            _ => false,
-        };
-        if timeout {
-            return Error::Timeout {
-                operation,
-                bucket,
-                key,
-                endpoint,
-                cause: Box::new(err),
-            };
-        }
-        match &err {
-            SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-                return Error::Transport {
-                    operation,
-                    bucket,
-                    key,
-                    endpoint,
-                    cause: Box::new(err),
-                };
-            }
-            SdkError::ConstructionFailure(_) => {
-                let at = At {
-                    operation,
-                    bucket: bucket.as_deref(),
-                    key: key.as_deref(),
-                    endpoint: &endpoint,
-                };
-                return Error::config(format!("{at}: request not built"), Some(Box::new(err)));
-            }
-            _ => {}
-        }
-        let not_found = matches!(
-            code.as_deref(),
-            Some("NoSuchKey" | "NoSuchBucket" | "NotFound" | "NoSuchUpload")
-        ) || status == Some(404);
-        if not_found {
-            return Error::NotFound {
-                operation,
-                bucket,
-                key,
-                endpoint,
-                code,
-                message,
-                cause: Box::new(err),
-            };
-        }
-        let denied = matches!(
-            code.as_deref(),
-            Some(
-                "AccessDenied"
-                    | "InvalidAccessKeyId"
-                    | "SignatureDoesNotMatch"
-                    | "InvalidToken"
-                    | "ExpiredToken"
-            )
-        ) || status == Some(403);
-        if denied {
-            return Error::AccessDenied {
-                operation,
-                bucket,
-                key,
-                endpoint,
-                code,
-                message,
-                cause: Box::new(err),
-            };
-        }
-        Error::Service {
-            operation,
-            bucket,
-            key,
-            endpoint,
-            code,
-            status,
-            message,
-            cause: Box::new(err),
-        }
-    }
 }
 
-fn non_empty(s: &str) -> Option<Box<str>> {
-    (!s.is_empty()).then(|| s.into())
-}
+mod classify;
 
-/// The endpoint errors name: the configured one, or AWS's regional endpoint.
-pub(crate) fn endpoint_label(endpoint: Option<&str>, region: &str) -> String {
-    match endpoint {
-        Some(url) => url.to_owned(),
-        None => format!("https://s3.{region}.amazonaws.com"),
-    }
-}
+pub(crate) use classify::endpoint_label;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Error;
-
-    const ENDPOINT: &str = "http://127.0.0.1:9";
-
-    fn endpoint() -> Arc<str> {
-        ENDPOINT.into()
-    }
-
-    fn dispatch(e: ConnectorError) -> SdkError<ListObjectsV2Error, HttpResponse> {
-        SdkError::dispatch_failure(e)
-    }
-
-    #[test]
-    fn predicates_match_their_variant_only() {
-        let e = Error::InvalidInput("no key".into());
-        assert!(!e.is_not_found() && !e.is_access_denied() && !e.is_timeout());
-        let io = Error::io("/nope", io::Error::from(io::ErrorKind::PermissionDenied));
-        assert!(io.is_io());
-        let svc = Error::Service {
-            operation: "PutObjectAcl",
-            bucket: Some("b".into()),
-            key: Some("k".into()),
-            endpoint: ENDPOINT.into(),
-            code: Some("NotImplemented".into()),
-            status: Some(501),
-            message: None,
-            cause: "x".into(),
-        };
-        assert!(svc.is_not_implemented());
-        assert_eq!(svc.code(), Some("NotImplemented"));
-        assert_eq!(svc.operation(), Some("PutObjectAcl"));
-        assert_eq!(svc.endpoint(), Some(ENDPOINT));
-    }
-
-    #[test]
-    fn a_refused_connection_is_a_connect_failure_naming_where() {
-        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
-        let err = Error::from_sdk(
-            &endpoint(),
-            "ListObjectsV2",
-            "bkt",
-            None,
-            dispatch(ConnectorError::io(Box::new(refused))),
-        );
-        assert!(err.is_transport() && err.is_connect(), "{err:?}");
-        assert_eq!(err.operation(), Some("ListObjectsV2"));
-        assert_eq!(err.bucket(), Some("bkt"));
-        assert_eq!(err.key(), None);
-        assert_eq!(err.endpoint(), Some(ENDPOINT));
-    }
-
-    #[test]
-    fn missing_credentials_are_classified_as_such() {
-        let missing = CredentialsError::not_loaded("no providers in chain provided credentials");
-        let err = Error::from_sdk(
-            &endpoint(),
-            "ListBuckets",
-            "",
-            None,
-            dispatch(ConnectorError::other(Box::new(missing), None)),
-        );
-        assert!(err.is_credentials(), "{err:?}");
-        assert!(!err.is_transport() && !err.is_connect());
-        assert_eq!(err.bucket(), None);
-    }
-
-    #[test]
-    fn a_dispatch_timeout_is_a_timeout() {
-        let err = Error::from_sdk(
-            &endpoint(),
-            "GetObject",
-            "b",
-            Some("k"),
-            dispatch(ConnectorError::timeout("connect timeout".into())),
-        );
-        assert!(err.is_timeout(), "{err:?}");
-        assert_eq!(err.key(), Some("k"));
-    }
-
-    /// The root cause is in the message once, and not returned again by
-    /// `source()`, so reporters that walk the chain do not repeat it; the
-    /// message names where (the accessors' values).
-    #[test]
-    fn the_root_cause_is_reported_once() {
-        let os = io::Error::from_raw_os_error(111);
-        let root = os.to_string();
-        let err = Error::from_sdk(
-            &endpoint(),
-            "ListObjectsV2",
-            "somebucket",
-            None,
-            dispatch(ConnectorError::io(Box::new(io::Error::other(os)))),
-        );
-        let text = err.to_string();
-        assert_eq!(text.matches(&root).count(), 1, "{text}");
-        for part in [err.operation(), err.bucket(), err.endpoint()] {
-            assert!(text.contains(part.unwrap()), "{text}");
-        }
-        assert!(StdError::source(&err).is_none());
-
-        let io = Error::io("/nope", io::Error::from_raw_os_error(13));
-        let root = io::Error::from_raw_os_error(13).to_string();
-        assert_eq!(io.to_string().matches(&root).count(), 1, "{io}");
-        assert!(StdError::source(&io).is_none());
-    }
-
-    fn _assert_impls() {
-        fn check<T: Send + Sync + 'static>() {}
-        check::<Error>();
-    }
-
-    /// Every operation returns `Result<_, Error>`: the error stays small
-    /// (clippy's `result_large_err` limit), which is why its strings are
-    /// `Box<str>` and `Arc<str>`.
-    #[test]
-    fn the_error_stays_small() {
-        assert!(
-            std::mem::size_of::<Error>() <= 128,
-            "{}",
-            std::mem::size_of::<Error>()
-        );
-    }
-}
+mod tests;
