@@ -1,0 +1,168 @@
+//! The files of a batch: a local folder walked into items, keys mapped to
+//! local paths (never outside the target folder).
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::s3::error::Error;
+
+/// One file to transfer, or an entry that already failed before its transfer.
+pub(super) struct Item {
+    pub(super) key: String,
+    pub(super) path: PathBuf,
+    pub(super) size: u64,
+    pub(super) early_error: Option<Error>,
+}
+
+/// `prefix` as a folder: empty, or ending in `/`.
+pub(super) fn folder(prefix: &str) -> String {
+    if prefix.is_empty() || prefix.ends_with('/') {
+        prefix.to_owned()
+    } else {
+        format!("{prefix}/")
+    }
+}
+
+/// The local path of `rel` (a key relative to the prefix) under `dir`, or
+/// `None` when it is not a plain relative path (`..`, absolute, empty parts).
+pub(super) fn safe_join(dir: &Path, rel: &str) -> Option<PathBuf> {
+    let mut out = dir.to_owned();
+    for part in rel.split('/') {
+        let mut comps = Path::new(part).components();
+        match (comps.next(), comps.next()) {
+            (Some(Component::Normal(c)), None) if part != "." => out.push(c),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Walks `root` (blocking): regular files and symlinks to files become
+/// items; unreadable folders, symlinks to folders and names that are not
+/// UTF-8 become failed items.
+pub(super) fn walk(root: &Path, prefix: &str) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut stack = vec![(root.to_owned(), String::new())];
+    while let Some((dir, rel)) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) => {
+                items.push(failed(
+                    format!("{prefix}{rel}"),
+                    dir.clone(),
+                    Error::io(&dir, e),
+                ));
+                continue;
+            }
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    items.push(failed(
+                        format!("{prefix}{rel}"),
+                        dir.clone(),
+                        Error::io(&dir, e),
+                    ));
+                    continue;
+                }
+            };
+            let path = entry.path();
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                let err = Error::InvalidInput(format!(
+                    "`{}` has no UTF-8 name, so no key",
+                    path.display()
+                ));
+                items.push(failed(format!("{prefix}{rel}?"), path, err));
+                continue;
+            };
+            let key_rel = format!("{rel}{name}");
+            let is_dir = match entry.file_type() {
+                Ok(t) if t.is_dir() => true,
+                Ok(t) if t.is_symlink() => {
+                    if std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+                        let err = Error::io(
+                            &path,
+                            std::io::Error::new(
+                                std::io::ErrorKind::InvalidInput,
+                                "symbolic link to a folder: not followed",
+                            ),
+                        );
+                        items.push(failed(format!("{prefix}{key_rel}"), path, err));
+                        continue;
+                    }
+                    false
+                }
+                Ok(_) => false,
+                Err(e) => {
+                    let err = Error::io(&path, e);
+                    items.push(failed(format!("{prefix}{key_rel}"), path, err));
+                    continue;
+                }
+            };
+            if is_dir {
+                stack.push((path, format!("{key_rel}/")));
+            } else {
+                // Symlinks to files are followed (their target's bytes are
+                // uploaded); a dangling one fails in `upload_file`, as do
+                // FIFOs, sockets and devices ("not a regular file").
+                let size = std::fs::metadata(&path)
+                    .ok()
+                    .filter(std::fs::Metadata::is_file)
+                    .map_or(0, |m| m.len());
+                items.push(Item {
+                    key: format!("{prefix}{key_rel}"),
+                    path,
+                    size,
+                    early_error: None,
+                });
+            }
+        }
+    }
+    items.sort_by(|a, b| a.key.cmp(&b.key));
+    items
+}
+
+pub(super) fn failed(key: String, path: PathBuf, error: Error) -> Item {
+    Item {
+        key,
+        path,
+        size: 0,
+        early_error: Some(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_that_leave_the_folder_are_refused() {
+        let d = Path::new("/tmp/x");
+        assert_eq!(
+            safe_join(d, "a/b.txt"),
+            Some(PathBuf::from("/tmp/x/a/b.txt"))
+        );
+        assert_eq!(
+            safe_join(d, ".hidden"),
+            Some(PathBuf::from("/tmp/x/.hidden"))
+        );
+        for bad in [
+            "../a",
+            "a/../../b",
+            "/etc/passwd",
+            "a//b",
+            "",
+            "a/./b",
+            "..",
+        ] {
+            assert_eq!(safe_join(d, bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn prefixes_are_folders() {
+        assert_eq!(folder(""), "");
+        assert_eq!(folder("a"), "a/");
+        assert_eq!(folder("a/"), "a/");
+    }
+}
