@@ -53,11 +53,13 @@ use s3s::dto::{
     GetObjectOutput, HeadBucketInput, HeadBucketOutput, HeadObjectInput, HeadObjectOutput,
     ListBucketsInput, ListBucketsOutput, ListMultipartUploadsInput, ListMultipartUploadsOutput,
     ListObjectsInput, ListObjectsOutput, ListObjectsV2Input, ListObjectsV2Output, ListPartsInput,
-    ListPartsOutput, MultipartUpload, PutObjectInput, PutObjectOutput, UploadPartCopyInput,
-    UploadPartCopyOutput, UploadPartInput, UploadPartOutput,
+    ListPartsOutput, PutObjectInput, PutObjectOutput, UploadPartCopyInput, UploadPartCopyOutput,
+    UploadPartInput, UploadPartOutput,
 };
 use s3s::{S3, S3Error, S3Request, S3Response, S3Result};
 use uuid::Uuid;
+
+mod list_uploads;
 
 /// The most uploads one `ListMultipartUploads` answer lists (S3's limit).
 const MAX_UPLOADS: usize = 1000;
@@ -385,139 +387,6 @@ impl DevStore {
     }
 }
 
-/// One open upload as `ListMultipartUploads` lists it.
-struct OpenUpload {
-    key: String,
-    upload_id: String,
-    initiated: std::time::SystemTime,
-}
-
-impl DevStore {
-    /// `ListMultipartUploads` from the files `s3s-fs` keeps per open upload:
-    /// `.upload-{id}.json` (the owner; its mtime is the initiation time) and
-    /// `.bucket-{b64}.object-{b64}.upload-{id}.metadata.json` (where the
-    /// bucket and key are). Only the caller's own uploads are listed, sorted
-    /// by key, then initiation time, then id; `prefix`, `key-marker`,
-    /// `upload-id-marker` and `max-uploads` (at most 1,000) are honoured,
-    /// `delimiter` is not (no common prefixes).
-    async fn list_uploads(
-        &self,
-        req: S3Request<ListMultipartUploadsInput>,
-    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
-        let caller = req.credentials.as_ref().map(|c| c.access_key.clone());
-        let input = req.input;
-        let odd = input.bucket.contains('/') || matches!(input.bucket.as_str(), "" | "." | "..");
-        if odd || !self.root.join(&input.bucket).is_dir() {
-            return Err(S3Error::new(s3s::S3ErrorCode::NoSuchBucket));
-        }
-        let prefix = input.prefix.clone().unwrap_or_default();
-        let root = self.root.clone();
-        let bucket = input.bucket.clone();
-        let mut uploads = tokio::task::spawn_blocking(move || {
-            open_uploads(&root, &bucket, &prefix, caller.as_deref())
-        })
-        .await
-        .map_err(S3Error::internal_error)?
-        .map_err(S3Error::internal_error)?;
-        uploads.sort_by(|a, b| {
-            (&a.key, a.initiated, &a.upload_id).cmp(&(&b.key, b.initiated, &b.upload_id))
-        });
-
-        let start = match (&input.key_marker, &input.upload_id_marker) {
-            (Some(km), Some(um)) => uploads
-                .iter()
-                .position(|u| &u.key == km && &u.upload_id == um)
-                .map(|i| i + 1)
-                .unwrap_or_else(|| uploads.partition_point(|u| u.key <= *km)),
-            (Some(km), None) => uploads.partition_point(|u| u.key <= *km),
-            _ => 0,
-        };
-        let max = input
-            .max_uploads
-            .and_then(|n| usize::try_from(n).ok())
-            .unwrap_or(MAX_UPLOADS)
-            .min(MAX_UPLOADS);
-        let rest = uploads.get(start..).unwrap_or_default();
-        let page = rest.get(..max.min(rest.len())).unwrap_or_default();
-        let truncated = rest.len() > page.len();
-        let last = page.last().filter(|_| truncated);
-        Ok(S3Response::new(ListMultipartUploadsOutput {
-            bucket: Some(input.bucket),
-            prefix: input.prefix,
-            key_marker: input.key_marker,
-            upload_id_marker: input.upload_id_marker,
-            max_uploads: Some(i32::try_from(max).unwrap_or(1000)),
-            is_truncated: Some(truncated),
-            next_key_marker: last.map(|u| u.key.clone()),
-            next_upload_id_marker: last.map(|u| u.upload_id.clone()),
-            uploads: Some(
-                page.iter()
-                    .map(|u| MultipartUpload {
-                        key: Some(u.key.clone()),
-                        upload_id: Some(u.upload_id.clone()),
-                        initiated: Some(u.initiated.into()),
-                        ..Default::default()
-                    })
-                    .collect(),
-            ),
-            ..Default::default()
-        }))
-    }
-}
-
-/// The open uploads of `bucket` under `prefix` owned by `caller`.
-fn open_uploads(
-    root: &Path,
-    bucket: &str,
-    prefix: &str,
-    caller: Option<&str>,
-) -> io::Result<Vec<OpenUpload>> {
-    let head = format!(".bucket-{}.object-", b64(bucket));
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(root)? {
-        let name = entry?.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let Some(rest) = name
-            .strip_prefix(&head)
-            .and_then(|r| r.strip_suffix(".metadata.json"))
-        else {
-            continue;
-        };
-        let Some((key_b64, id)) = rest.split_once(".upload-") else {
-            continue;
-        };
-        let Ok(upload_id) = Uuid::parse_str(id) else {
-            continue;
-        };
-        let Some(key) = URL_SAFE_NO_PAD
-            .decode(key_b64)
-            .ok()
-            .and_then(|k| String::from_utf8(k).ok())
-        else {
-            continue;
-        };
-        if !key.starts_with(prefix) {
-            continue;
-        }
-        // The owner file is gone once the upload ended (or while it is
-        // being completed).
-        let info = root.join(format!(".upload-{upload_id}.json"));
-        let (Ok(owner), Ok(meta)) = (std::fs::read(&info), std::fs::metadata(&info)) else {
-            continue;
-        };
-        let owner: Option<String> = serde_json::from_slice(&owner).unwrap_or(None);
-        if owner.as_deref() != caller {
-            continue;
-        }
-        out.push(OpenUpload {
-            key,
-            upload_id: upload_id.to_string(),
-            initiated: meta.modified()?,
-        });
-    }
-    Ok(out)
-}
-
 /// `BUCKET/KEY` when both are plain names (`/`-separated segments, none empty,
 /// `.` or `..`), the only keys handled here: for those the path is the one
 /// `s3s-fs` resolves.
@@ -715,74 +584,4 @@ dev_store_s3! {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_plain_keys_are_handled_here() {
-        assert_eq!(
-            plain_relative_path("b", "dir/k.bin"),
-            Some(PathBuf::from("b/dir/k.bin"))
-        );
-        for (bucket, key) in [
-            ("b", ""),
-            ("b", "../k"),
-            ("b", "a/../k"),
-            ("b", "./k"),
-            ("b", "/k"),
-            ("b", "dir/"),
-            ("b", "k/."),
-            ("b", "a/./k"),
-            ("b", "a//k"),
-            ("b", "a/.."),
-            ("", "k"),
-            ("a/b", "k"),
-            ("..", "k"),
-        ] {
-            assert_eq!(plain_relative_path(bucket, key), None, "{bucket:?} {key:?}");
-        }
-    }
-
-    #[test]
-    fn a_part_sent_twice_at_once_is_recorded_only_once_sent_alone() {
-        let id = Uuid::new_v4();
-        let key = (id, 1);
-        let mut parts = Parts::default();
-        parts.start(key);
-        parts.finish(key, Some([1; 16]));
-        assert_eq!(parts.md5.get(&key), Some(&[1; 16]));
-
-        // Sent again: the old hash goes at once. Two at once: neither is
-        // kept, whichever ends last.
-        parts.start(key);
-        assert_eq!(parts.md5.get(&key), None);
-        parts.start(key);
-        parts.finish(key, Some([2; 16]));
-        parts.finish(key, Some([3; 16]));
-        assert_eq!(parts.md5.get(&key), None);
-
-        // A failed upload records nothing; one alone records again.
-        parts.start(key);
-        parts.finish(key, None);
-        assert_eq!(parts.md5.get(&key), None);
-        parts.start(key);
-        parts.finish(key, Some([4; 16]));
-        assert_eq!(parts.md5.get(&key), Some(&[4; 16]));
-
-        parts.start((id, 2));
-        parts.finish((id, 2), None);
-        parts.forget(id);
-        assert!(parts.md5.is_empty() && parts.running.is_empty() && parts.overlapped.is_empty());
-    }
-
-    #[test]
-    fn md5_hex_round_trips_and_refuses_other_text() {
-        let md5 = Md5::checksum(b"abc");
-        assert_eq!(hex(&md5), "900150983cd24fb0d6963f7d28e17f72");
-        assert_eq!(parse_md5(&hex(&md5)), Some(md5));
-        assert_eq!(parse_md5("900150983cd24fb0d6963f7d28e17f7"), None);
-        assert_eq!(parse_md5("zz0150983cd24fb0d6963f7d28e17f72"), None);
-        assert_eq!(parse_md5("900150983cd24fb0d6963f7d28e17f72-2"), None);
-        assert_eq!(parse_md5("+00150983cd24fb0d6963f7d28e17f72"), None);
-    }
-}
+mod tests;
