@@ -98,21 +98,23 @@ pub(crate) struct ChunkFields {
     pub(crate) piece: Field,
 }
 
-/// A top-level `jobId`: a string (a job id for every message), a number
-/// (a job id for a chunk only), or anything else.
-#[derive(Default)]
-enum TopJobId {
-    #[default]
-    Other,
-    Str(Field),
-    Num(serde_json::Number),
-}
-
-/// A top-level `chunk`.
-enum PieceRaw {
+/// A value as the envelope reads it: a string (where it stands in the
+/// text), a number, `null`, or anything else (skipped).
+enum Scalar {
     Null,
     Str(Field),
+    Num(serde_json::Number),
     Other,
+}
+
+impl Scalar {
+    /// The value as a string field: [`Field::Missing`] unless it is one.
+    fn into_str(self) -> Field {
+        match self {
+            Scalar::Str(f) => f,
+            _ => Field::Missing,
+        }
+    }
 }
 
 impl Head {
@@ -162,32 +164,32 @@ impl<'de> Visitor<'de> for TopVisitor {
         let base = self.base;
         let mut head = Head::default();
         let mut data_job_id: Option<Field> = None;
-        let mut top_job_id = TopJobId::Other;
-        let (mut index, mut max_index, mut piece) = (None, None, PieceRaw::Null);
+        let (mut top_job_id, mut piece) = (Scalar::Other, Scalar::Null);
+        let (mut index, mut max_index) = (None, None);
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match key.as_ref() {
-                "event" => head.event = map.next_value_seed(StrSeed { base })?,
-                "jobId" => top_job_id = map.next_value_seed(TopJobIdSeed { base })?,
+                "event" => head.event = map.next_value_seed(ScalarSeed { base })?.into_str(),
+                "jobId" => top_job_id = map.next_value_seed(ScalarSeed { base })?,
                 "data" => {
                     let data = map.next_value_seed(DataSeed { base })?;
                     data_job_id = data.job_id;
                     head.sender = data.from;
                 }
-                "chunk" => piece = map.next_value_seed(PieceSeed { base })?,
+                "chunk" => piece = map.next_value_seed(ScalarSeed { base })?,
                 "index" => index = Some(map.next_value()?),
                 "max_index" => max_index = Some(map.next_value()?),
                 _ => map.next_value_seed(SkipSeed)?,
             }
         }
         let (top_str, top_any) = match top_job_id {
-            TopJobId::Str(f) => (f, None),
-            TopJobId::Num(n) => (Field::Missing, Some(serde_json::Value::Number(n))),
-            TopJobId::Other => (Field::Missing, None),
+            Scalar::Str(f) => (f, None),
+            Scalar::Num(n) => (Field::Missing, Some(serde_json::Value::Number(n))),
+            Scalar::Null | Scalar::Other => (Field::Missing, None),
         };
         let piece = match piece {
-            PieceRaw::Null => None,
-            PieceRaw::Str(f) => Some(f),
-            PieceRaw::Other => Some(Field::Missing),
+            Scalar::Null => None,
+            Scalar::Str(f) => Some(f),
+            Scalar::Num(_) | Scalar::Other => Some(Field::Missing),
         };
         if let Some(piece) = piece {
             head.chunk = Some(Box::new(ChunkFields {
@@ -240,8 +242,17 @@ impl<'de> Visitor<'de> for DataSeed {
         let mut data = Data::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match key.as_ref() {
-                "jobId" => data.job_id = Some(map.next_value_seed(StrSeed { base: self.base })?),
-                "from" => data.from = map.next_value_seed(StrSeed { base: self.base })?,
+                "jobId" => {
+                    data.job_id = Some(
+                        map.next_value_seed(ScalarSeed { base: self.base })?
+                            .into_str(),
+                    )
+                }
+                "from" => {
+                    data.from = map
+                        .next_value_seed(ScalarSeed { base: self.base })?
+                        .into_str()
+                }
                 _ => map.next_value_seed(SkipSeed)?,
             }
         }
@@ -255,9 +266,10 @@ impl<'de> Visitor<'de> for DataSeed {
     scalars_as!(Data::default());
 }
 
-/// An object's `data` (`None` when absent), the rest of it skipped; only
-/// an object is accepted (a derived struct would also take an array).
-pub(crate) struct DataOf<T>(pub(crate) Option<T>);
+/// An object's `data` as `T` (an absent `data` reads as `null`), the rest
+/// of it skipped; only an object is accepted (a derived struct would also
+/// take an array).
+pub(crate) struct DataOf<T>(pub(crate) T);
 
 impl<'de, T: DeserializeOwned> Deserialize<'de> for DataOf<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -283,7 +295,12 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for DataOfVisitor<T> {
                 map.next_value::<IgnoredAny>()?;
             }
         }
-        Ok(DataOf(data))
+        match data {
+            Some(data) => Ok(DataOf(data)),
+            None => T::deserialize(serde_json::Value::Null)
+                .map(DataOf)
+                .map_err(de::Error::custom),
+        }
     }
 }
 
@@ -325,162 +342,56 @@ impl<'de> Visitor<'de> for KeySeed {
     }
 }
 
-/// A value read as a string field ([`Field::Missing`] when it is not a string).
-struct StrSeed {
+/// A value read as a [`Scalar`].
+struct ScalarSeed {
     base: usize,
 }
 
-impl<'de> DeserializeSeed<'de> for StrSeed {
-    type Value = Field;
+impl<'de> DeserializeSeed<'de> for ScalarSeed {
+    type Value = Scalar;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Field, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for StrSeed {
-    type Value = Field;
+impl<'de> Visitor<'de> for ScalarSeed {
+    type Value = Scalar;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Field, E> {
-        Ok(field_of(self.base, Str::Borrowed(s)))
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Scalar, E> {
+        Ok(Scalar::Str(field_of(self.base, Str::Borrowed(s))))
     }
 
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Field, E> {
-        Ok(field_of(self.base, Str::Owned(s.to_owned())))
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Scalar, E> {
+        Ok(Scalar::Str(field_of(self.base, Str::Owned(s.to_owned()))))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Field, A::Error> {
-        SkipVisitor.visit_map(map).map(|()| Field::Missing)
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar, A::Error> {
+        SkipVisitor.visit_map(map).map(|()| Scalar::Other)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Field, A::Error> {
-        SkipVisitor.visit_seq(seq).map(|()| Field::Missing)
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Scalar, A::Error> {
+        SkipVisitor.visit_seq(seq).map(|()| Scalar::Other)
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Field, E> {
-        Ok(Field::Missing)
+    fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+        Ok(Scalar::Null)
     }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Field, E> {
-        Ok(Field::Missing)
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Scalar, E> {
+        Ok(Scalar::Other)
     }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Field, E> {
-        Ok(Field::Missing)
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Scalar, E> {
+        Ok(Scalar::Num(n.into()))
     }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Field, E> {
-        Ok(Field::Missing)
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Scalar, E> {
+        Ok(Scalar::Num(n.into()))
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Field, E> {
-        Ok(Field::Missing)
-    }
-}
-
-/// A top-level `chunk`: `null`, a string, or anything else (skipped).
-struct PieceSeed {
-    base: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for PieceSeed {
-    type Value = PieceRaw;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<PieceRaw, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for PieceSeed {
-    type Value = PieceRaw;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<PieceRaw, E> {
-        Ok(PieceRaw::Str(field_of(self.base, Str::Borrowed(s))))
-    }
-
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<PieceRaw, E> {
-        Ok(PieceRaw::Str(field_of(self.base, Str::Owned(s.to_owned()))))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<PieceRaw, A::Error> {
-        SkipVisitor.visit_map(map).map(|()| PieceRaw::Other)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<PieceRaw, A::Error> {
-        SkipVisitor.visit_seq(seq).map(|()| PieceRaw::Other)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<PieceRaw, E> {
-        Ok(PieceRaw::Null)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<PieceRaw, E> {
-        Ok(PieceRaw::Other)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<PieceRaw, E> {
-        Ok(PieceRaw::Other)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<PieceRaw, E> {
-        Ok(PieceRaw::Other)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<PieceRaw, E> {
-        Ok(PieceRaw::Other)
-    }
-}
-
-/// A top-level `jobId`: a string field, a number, or anything else (skipped).
-struct TopJobIdSeed {
-    base: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for TopJobIdSeed {
-    type Value = TopJobId;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<TopJobId, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for TopJobIdSeed {
-    type Value = TopJobId;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<TopJobId, E> {
-        Ok(TopJobId::Str(field_of(self.base, Str::Borrowed(s))))
-    }
-
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<TopJobId, E> {
-        Ok(TopJobId::Str(field_of(self.base, Str::Owned(s.to_owned()))))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<TopJobId, A::Error> {
-        SkipVisitor.visit_map(map).map(|()| TopJobId::Other)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<TopJobId, A::Error> {
-        SkipVisitor.visit_seq(seq).map(|()| TopJobId::Other)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<TopJobId, E> {
-        Ok(TopJobId::Other)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<TopJobId, E> {
-        Ok(TopJobId::Other)
-    }
-    fn visit_i64<E: de::Error>(self, n: i64) -> Result<TopJobId, E> {
-        Ok(TopJobId::Num(n.into()))
-    }
-    fn visit_u64<E: de::Error>(self, n: u64) -> Result<TopJobId, E> {
-        Ok(TopJobId::Num(n.into()))
-    }
-    fn visit_f64<E: de::Error>(self, n: f64) -> Result<TopJobId, E> {
-        Ok(serde_json::Number::from_f64(n).map_or(TopJobId::Other, TopJobId::Num))
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Scalar, E> {
+        Ok(serde_json::Number::from_f64(n).map_or(Scalar::Other, Scalar::Num))
     }
 }
 

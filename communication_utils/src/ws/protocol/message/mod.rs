@@ -84,11 +84,6 @@ enum Repr {
     Binary(Bytes),
 }
 
-/// `T` from a `null` payload (a message without `data`, or `data: null`).
-fn from_null<T: DeserializeOwned>() -> Result<T, Error> {
-    Ok(T::deserialize(Value::Null)?)
-}
-
 impl Message {
     /// A JSON message holding `value` (what a handler receives for that
     /// value; for tests, and for handing a message on).
@@ -347,31 +342,17 @@ impl Message {
     /// assert_eq!(m.parse_data::<Vec<u8>>().is_err(), true);
     /// ```
     pub fn parse_data<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        let wrapped: DataOf<T> = match &self.0 {
+        let data: DataOf<T> = match &self.0 {
             // As in `parse`: where the text and the value differ (duplicate
             // keys), the value's answer.
             Repr::Text { text, .. } => match serde_json::from_str(text.as_str()) {
-                Ok(wrapped) => wrapped,
-                Err(_) => return data_of_value(self.as_json().unwrap_or(&Value::Null)),
+                Ok(data) => data,
+                Err(_) => DataOf::deserialize(self.as_json().unwrap_or(&Value::Null))?,
             },
-            Repr::Json(v) => return data_of_value(v),
+            Repr::Json(v) => DataOf::deserialize(v)?,
             Repr::Binary(b) => serde_json::from_slice(b)?,
         };
-        match wrapped.0 {
-            Some(data) => Ok(data),
-            None => from_null(),
-        }
-    }
-}
-
-/// `value`'s `data` as `T` (see [`Message::parse_data`]).
-fn data_of_value<T: DeserializeOwned>(value: &Value) -> Result<T, Error> {
-    match field(value, "data") {
-        Some(data) => Ok(T::deserialize(data)?),
-        None => match DataOf::<T>::deserialize(value)?.0 {
-            Some(data) => Ok(data),
-            None => from_null(),
-        },
+        Ok(data.0)
     }
 }
 
