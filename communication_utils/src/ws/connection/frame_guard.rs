@@ -245,7 +245,6 @@ impl<S> FrameGuard<S> {
             buf.put_slice(&self.input[self.pos..self.pos + n]);
             self.pos += n;
             let (end, cut) = self.walk(buf.filled_mut(), from);
-            let mut eof = false;
             if let Some(at) = cut {
                 // A header's start: not handed over until it is whole (it
                 // may have to be rewritten).
@@ -276,18 +275,17 @@ impl<S> FrameGuard<S> {
             let got = fresh.filled().len();
             self.filled += got;
             match polled {
-                Poll::Ready(Ok(())) if got == 0 => eof = true,
+                Poll::Ready(Ok(())) if got == 0 => {
+                    // The end of the stream: a header cut short goes to the
+                    // codec as it is (it reports the truncated frame).
+                    let n = (self.filled - self.pos).min(buf.remaining());
+                    buf.put_slice(&self.input[self.pos..self.pos + n]);
+                    self.pos += n;
+                    return Poll::Ready(Ok(()));
+                }
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
-            }
-            if eof {
-                // The end of the stream: a header cut short goes to the
-                // codec as it is (it reports the truncated frame).
-                let n = (self.filled - self.pos).min(buf.remaining());
-                buf.put_slice(&self.input[self.pos..self.pos + n]);
-                self.pos += n;
-                return Poll::Ready(Ok(()));
             }
         }
     }
