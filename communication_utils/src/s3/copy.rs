@@ -80,7 +80,7 @@ impl S3BucketClient {
 mod tests {
     use std::collections::HashMap;
 
-    use crate::s3::{S3BucketClient, S3Config, TransferConfig, UploadOptions};
+    use crate::s3::UploadOptions;
     use ms_utils_dev::s3::DevS3Server;
 
     const MIB: usize = 1024 * 1024;
@@ -95,17 +95,7 @@ mod tests {
             .start()
             .await
             .unwrap();
-        // The server's own `client_config()` is of the `ms_utils_communication`
-        // that `ms_utils_dev` links, not of this unit-test build.
-        let config = S3Config::builder()
-            .endpoint(server.endpoint())
-            .credentials(server.access_key(), server.secret_key())
-            .force_path_style(true)
-            .checksums_when_required(true)
-            .transfer(TransferConfig::default())
-            .build()
-            .unwrap();
-        let client = S3BucketClient::new("t", config).await.unwrap();
+        let client = crate::s3::test_client(&server).await;
         let bytes: Vec<u8> = (0..12 * MIB as u32)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
             .collect();

@@ -259,7 +259,6 @@ impl S3BucketClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::s3::S3Config;
     use crate::s3::UploadOptions;
     use ms_utils_dev::s3::DevS3Server;
 
@@ -272,16 +271,7 @@ mod tests {
             .start()
             .await
             .unwrap();
-        // The server's own `client_config()` is of the `ms_utils_communication`
-        // that `ms_utils_dev` links, not of this unit-test build.
-        let config = S3Config::builder()
-            .endpoint(server.endpoint())
-            .credentials(server.access_key(), server.secret_key())
-            .force_path_style(true)
-            .checksums_when_required(true)
-            .build()
-            .unwrap();
-        let client = S3BucketClient::new("t", config).await.unwrap();
+        let client = crate::s3::test_client(&server).await;
         let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
         let up = client
             .upload_bytes(bytes.clone(), "fix-size", "k.bin", UploadOptions::new())

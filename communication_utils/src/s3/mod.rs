@@ -76,3 +76,18 @@ pub use listing::{ListPages, ObjectInfo};
 pub use metadata::ObjectMetadata;
 pub use progress::{Direction, Progress, ProgressBarListener, ProgressListener};
 pub use upload_options::{UploadOptions, UploadOutput};
+
+/// A client of `server` for this crate's unit tests. (The server's own
+/// `client_config()` is of the `ms_utils_communication` that `ms_utils_dev`
+/// links, not of this unit-test build.)
+#[cfg(test)]
+pub(crate) async fn test_client(server: &ms_utils_dev::s3::DevS3Server) -> S3BucketClient {
+    let config = S3Config::builder()
+        .endpoint(server.endpoint())
+        .credentials(server.access_key(), server.secret_key())
+        .force_path_style(true)
+        .checksums_when_required(true)
+        .build()
+        .unwrap();
+    S3BucketClient::new("t", config).await.unwrap()
+}
