@@ -14,15 +14,18 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use super::client::S3BucketClient;
 use super::error::Error;
 use super::in_order::{self, Frontier, StopOnDrop};
+use super::md5_lanes::LaneHasher;
 use super::progress::{Direction, ProgressListener, Tracker};
 use super::verify::Md5Hasher;
 
 mod check;
 mod fetch;
+mod hash;
 mod plan;
 
 use check::{check_md5, verify_pieces};
 use fetch::join_piece;
+use hash::UnitHash;
 use plan::Piece;
 
 /// Options of a download.
@@ -244,6 +247,9 @@ impl S3BucketClient {
                 in_order::hash_in_order(&path, &plan.ranges, &frontier)
             })
         });
+        // The parts of a multipart object are hashed side by side on one
+        // thread (see `md5_lanes`).
+        let lanes = plan.hashes_parts().then(LaneHasher::spawn);
         // Each range (or part) runs in its own task: the bodies arrive in
         // small frames (4 KiB from s3s-fs), and draining them on one task
         // caps throughput at one core. Dropping the set (error or
@@ -262,9 +268,14 @@ impl S3BucketClient {
                 temp.path.clone(),
                 frontier.clone(),
             );
+            let lane = lanes.as_ref().map(|lanes| lanes.lane(index));
             tasks.spawn(async move {
-                let frontier = frontier.as_deref().map(|f| (f, index));
-                this.unit_to_file(&plan, index, single, &path, frontier, &tracker)
+                let hash = match (frontier.as_deref(), lane) {
+                    (Some(frontier), _) => UnitHash::InOrder(frontier, index),
+                    (None, Some(lane)) => UnitHash::Lane(lane),
+                    (None, None) => UnitHash::new(&plan, single),
+                };
+                this.unit_to_file(&plan, index, single, &path, hash, &tracker)
                     .await
             });
         }

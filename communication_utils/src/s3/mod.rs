@@ -54,6 +54,7 @@ mod fix_size;
 mod in_order;
 mod incomplete;
 mod listing;
+mod md5_lanes;
 pub mod metadata;
 mod mime;
 mod progress;

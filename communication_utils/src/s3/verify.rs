@@ -9,8 +9,9 @@
 //!   fetched as parallel ranges, hashed in order as the ranges land (read
 //!   back from the file, see `in_order`; in memory, one pass at the end).
 //! - A multipart ETag (`"<32 hex>-N"`) is the MD5 of the N parts' binary
-//!   MD5s: the object is fetched by part number, each part hashed by its own
-//!   worker, and the part MD5s combined at the end.
+//!   MD5s: the object is fetched by part number, the parts hashed side by
+//!   side, four at a time, on one thread (`md5_lanes`), and the part MD5s
+//!   combined at the end.
 //! - Composite checksums of multipart uploads are per part and are not used
 //!   (the multipart ETag is checked instead).
 //! - SSE-KMS and SSE-C objects (whose ETag is not an MD5) and ETags of any

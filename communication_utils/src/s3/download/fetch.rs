@@ -10,17 +10,18 @@ use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
 
 use super::check::{body_error, check_len, integrity, verify_pieces};
+use super::hash::UnitHash;
 use super::plan::{Piece, Plan, parse_content_range};
 use crate::s3::client::S3BucketClient;
 use crate::s3::error::Error;
-use crate::s3::in_order::Frontier;
+use crate::s3::md5_lanes::LaneHasher;
 use crate::s3::progress::Tracker;
 use crate::s3::range_writer::RangeWriter;
-use crate::s3::verify::Md5Hasher;
 
 impl S3BucketClient {
     /// A multipart object into memory, its parts fetched in parallel by
-    /// part number, each hashed as it arrives and written straight to its
+    /// part number, each hashed as it arrives (on the lane hasher, with the
+    /// other parts in flight) and written straight to its
     /// offset in one buffer of the object's size: the peak is the object
     /// once, not the parts plus their concatenation. A part's offset is
     /// known only from its answer (parts need not be of one size), so the
@@ -33,8 +34,16 @@ impl S3BucketClient {
         tracker: &Tracker,
     ) -> Result<Bytes, Error> {
         let buf = Mutex::new(vec![0u8; size]);
-        let pending =
-            (0..plan.units()).map(|index| self.unit_to_buffer(plan, index, &buf, tracker));
+        let lanes = LaneHasher::spawn();
+        let pending = (0..plan.units()).map(|index| {
+            self.unit_to_buffer(
+                plan,
+                index,
+                &buf,
+                UnitHash::Lane(lanes.lane(index)),
+                tracker,
+            )
+        });
         let results = stream::iter(pending).buffer_unordered(self.transfer.download_concurrency);
         let mut pieces = results.try_collect::<Vec<Piece>>().await?;
         // The parts must tile the object: no byte left out or written twice.
@@ -129,24 +138,22 @@ impl S3BucketClient {
         Ok((out.body, start, len))
     }
 
-    /// Unit `index` into the file at `path`, hashed when the check needs
-    /// it; every buffer written is reported to `frontier` (the frontier and
-    /// this range's index) when the object's MD5 is computed in order.
+    /// Unit `index` into the file at `path`, hashed as `hash` says (when
+    /// hashed in order, every buffer written is reported to its frontier).
     pub(super) async fn unit_to_file(
         &self,
         plan: &Plan,
         index: usize,
         whole: bool,
         path: &Path,
-        frontier: Option<(&Frontier, usize)>,
+        mut hash: UnitHash<'_>,
         tracker: &Tracker,
     ) -> Result<Piece, Error> {
-        let mut md5 = plan.hashes(whole).then(Md5Hasher::default);
         if plan.size == 0 {
-            return Ok(Piece::new(0, 0, index, md5));
+            return Ok(Piece::new(0, 0, index, hash.finish().await?));
         }
         let (mut body, start, expected) = self.get_unit(plan, index, whole).await?;
-        let mut out = RangeWriter::open(path, start, frontier).await?;
+        let mut out = RangeWriter::open(path, start, hash.frontier()).await?;
         let mut got = 0u64;
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| body_error(&self.target, plan, e.into()))?;
@@ -154,27 +161,25 @@ impl S3BucketClient {
             if got > expected {
                 break;
             }
-            if let Some(h) = md5.as_mut() {
-                h.update(&chunk);
-            }
+            hash.update(&chunk).await?;
             out.write(&chunk).await?;
             tracker.add(chunk.len() as u64);
         }
         check_len(plan, got, expected)?;
         out.finish().await?;
-        Ok(Piece::new(start, got, index, md5))
+        Ok(Piece::new(start, got, index, hash.finish().await?))
     }
 
-    /// One part of a multipart object, hashed and copied to its offset in
-    /// `buf` as its frames arrive.
+    /// One part of a multipart object, hashed as `hash` says and copied to
+    /// its offset in `buf` as its frames arrive.
     pub(super) async fn unit_to_buffer(
         &self,
         plan: &Plan,
         index: usize,
         buf: &Mutex<Vec<u8>>,
+        mut hash: UnitHash<'_>,
         tracker: &Tracker,
     ) -> Result<Piece, Error> {
-        let mut md5 = Md5Hasher::default();
         let (mut body, start, expected) = self.get_unit(plan, index, false).await?;
         // `get_unit` checked that the part ends within the object.
         let mut at = usize::try_from(start).unwrap_or(usize::MAX);
@@ -185,13 +190,13 @@ impl S3BucketClient {
             if got > expected {
                 break;
             }
-            md5.update(&chunk);
+            hash.update(&chunk).await?;
             copy_at(plan, buf, at, &chunk)?;
             at += chunk.len();
             tracker.add(chunk.len() as u64);
         }
         check_len(plan, got, expected)?;
-        Ok(Piece::new(start, got, index, Some(md5)))
+        Ok(Piece::new(start, got, index, hash.finish().await?))
     }
 
     pub(super) async fn range_to_slice(
@@ -202,10 +207,10 @@ impl S3BucketClient {
         slice: &mut [u8],
         tracker: &Tracker,
     ) -> Result<Piece, Error> {
-        let mut md5 = plan.hashes(whole).then(Md5Hasher::default);
+        let mut hash = UnitHash::new(plan, whole);
         let range = plan.ranges[index];
         if plan.size == 0 {
-            return Ok(Piece::new(0, 0, index, md5));
+            return Ok(Piece::new(0, 0, index, hash.finish().await?));
         }
         let (mut body, expected) = self.get_range(plan, range, whole).await?;
         let mut at = 0usize;
@@ -217,14 +222,12 @@ impl S3BucketClient {
                 break;
             };
             dst.copy_from_slice(&chunk);
-            if let Some(h) = md5.as_mut() {
-                h.update(&chunk);
-            }
+            hash.update(&chunk).await?;
             at = end;
             tracker.add(chunk.len() as u64);
         }
         check_len(plan, at as u64, expected)?;
-        Ok(Piece::new(range.0, at as u64, index, md5))
+        Ok(Piece::new(range.0, at as u64, index, hash.finish().await?))
     }
 }
 

@@ -5,7 +5,7 @@ use aws_sdk_s3::types::{ChecksumMode, ChecksumType, ServerSideEncryption};
 
 use crate::s3::client::S3BucketClient;
 use crate::s3::error::Error;
-use crate::s3::verify::{self, Check, Md5Hasher, ObjectFacts};
+use crate::s3::verify::{self, Check, ObjectFacts};
 
 pub(super) struct Plan {
     pub(super) bucket: String,
@@ -180,6 +180,12 @@ impl Plan {
         matches!(self.check, Check::Md5(_)) && !single && self.parts.is_none()
     }
 
+    /// Whether the object is fetched by part number and each part's MD5
+    /// checked against the multipart ETag.
+    pub(super) fn hashes_parts(&self) -> bool {
+        matches!(self.check, Check::Parts { .. }) && self.parts.is_some()
+    }
+
     /// Whether a GET of this plan hashes its bytes (`whole`: a single GET).
     pub(super) fn hashes(&self, whole: bool) -> bool {
         match self.check {
@@ -191,11 +197,11 @@ impl Plan {
 }
 
 impl Piece {
-    pub(super) fn new(start: u64, len: u64, index: usize, md5: Option<Md5Hasher>) -> Self {
+    pub(super) fn new(start: u64, len: u64, index: usize, md5: Option<[u8; 16]>) -> Self {
         Self {
             start,
             len,
-            md5: md5.map(Md5Hasher::finish),
+            md5,
             index,
         }
     }
