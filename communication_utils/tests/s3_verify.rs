@@ -451,3 +451,48 @@ async fn multipart_object_of_unequal_parts_is_whole_and_verified() {
         .unwrap_err();
     assert!(err.is_integrity(), "{err:?}");
 }
+
+/// The hashing threads of a verified download are threads of their own:
+/// on a runtime whose blocking pool has one thread (which the file writes
+/// need), a multipart download (parts hashed side by side) and a ranged
+/// single-PUT download (hashed in order) both complete. Were a hasher on
+/// the pool, it would wait for bytes whose writes wait for it.
+#[test]
+fn verified_downloads_complete_with_a_blocking_pool_of_one() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut transfer = small_parts();
+        transfer.download_threshold = MIB as u64;
+        transfer.download_part_size = 300_000;
+        let t = TestS3::with_transfer(transfer).await;
+        let multipart = data(12 * MIB, 21);
+        let single = data(3 * MIB, 22);
+        t.client
+            .upload_bytes(multipart.clone(), &t.bucket, "mp.bin", UploadOptions::new())
+            .await
+            .unwrap();
+        t.client
+            .upload_bytes(single.clone(), &t.bucket, "sp.bin", UploadOptions::new())
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for (key, bytes) in [("mp.bin", &multipart), ("sp.bin", &single)] {
+            let dest = dir.path().join(key);
+            let out = tokio::time::timeout(
+                Duration::from_secs(60),
+                t.client
+                    .download_file(&t.bucket, key, &dest, DownloadOptions::new()),
+            )
+            .await
+            .expect("the download completes")
+            .unwrap();
+            assert!(out.ranges > 1, "{key} is fetched in pieces");
+            assert!(std::fs::read(&dest).unwrap() == *bytes);
+        }
+    });
+}

@@ -235,21 +235,19 @@ impl S3BucketClient {
         let plan = Arc::new(plan);
         let single = plan.ranges.len() <= 1 && plan.parts.is_none();
         // A single-PUT object fetched as ranges: its MD5 is computed by a
-        // blocking thread reading the file back in order as the ranges land
-        // (see `in_order`). Dropping `_stop` (error or cancellation) ends it.
+        // thread reading the file back in order as the ranges land (see
+        // `in_order`). Dropping `_stop` (error or cancellation) ends it.
         let frontier = plan
             .md5_in_order(single)
             .then(|| Arc::new(Frontier::new(plan.ranges.len())));
         let _stop = frontier.clone().map(StopOnDrop);
-        let hasher = frontier.clone().map(|frontier| {
-            let (path, plan) = (temp.path.clone(), Arc::clone(&plan));
-            tokio::task::spawn_blocking(move || {
-                in_order::hash_in_order(&path, &plan.ranges, &frontier)
-            })
-        });
+        let hasher = frontier
+            .clone()
+            .map(|frontier| in_order::spawn(temp.path.clone(), plan.ranges.clone(), frontier))
+            .transpose()?;
         // The parts of a multipart object are hashed side by side on one
         // thread (see `md5_lanes`).
-        let lanes = plan.hashes_parts().then(LaneHasher::spawn);
+        let lanes = plan.hashes_parts().then(LaneHasher::spawn).transpose()?;
         // Each range (or part) runs in its own task: the bodies arrive in
         // small frames (4 KiB from s3s-fs), and draining them on one task
         // caps throughput at one core. Dropping the set (error or
@@ -286,7 +284,9 @@ impl S3BucketClient {
         if let Some(hasher) = hasher {
             let computed = hasher
                 .await
-                .map_err(Error::task)?
+                .map_err(|_| Error::Task {
+                    cause: Box::new(std::io::Error::other("the in-order MD5 thread stopped")),
+                })?
                 .map_err(|e| Error::io(&temp.path, e))?;
             check_md5(&plan, "GetObject (ranges)", computed)?;
         }

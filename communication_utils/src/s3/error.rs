@@ -163,7 +163,8 @@ pub enum Error {
         /// The I/O error.
         error: io::Error,
     },
-    /// A transfer task panicked or was cancelled.
+    /// A transfer task or thread panicked, was cancelled or could not be
+    /// started.
     Task {
         /// The task's join error.
         cause: BoxError,

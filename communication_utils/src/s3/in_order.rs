@@ -4,7 +4,7 @@
 //! An MD5 cannot be combined from the ranges' own hashes: it must see the
 //! bytes in order. The ranges write into the temporary file, each one
 //! telling a [`Frontier`] how many of its bytes have landed (whole buffers,
-//! after their `write` returned); one blocking thread reads the file back
+//! after their `write` returned); one thread reads the file back
 //! from the start, range after range, as far as the bytes have landed, and
 //! hashes it. The bytes are read from the page cache a moment after they
 //! were written, so the cost is the MD5 itself (about 1.5–2 ms of CPU per MiB,
@@ -22,9 +22,12 @@
 //! the download instead of during it.
 
 use std::io::{self, Read, Seek, SeekFrom};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
+use tokio::sync::oneshot;
+
+use super::error::Error;
 use super::verify::Md5Hasher;
 
 /// Bytes read from the file per step.
@@ -107,9 +110,30 @@ impl Drop for StopOnDrop {
     }
 }
 
+/// Runs [`hash_in_order`] on a thread of its own, not on the runtime's
+/// blocking pool: the download's file writes need the pool, and with a pool
+/// of one thread the hasher waiting for their bytes would hold them. The
+/// digest comes back through the receiver (closed if the thread panicked).
+pub(crate) fn spawn(
+    path: PathBuf,
+    ranges: Vec<(u64, u64)>,
+    frontier: Arc<Frontier>,
+) -> Result<oneshot::Receiver<io::Result<[u8; 16]>>, Error> {
+    let (tx, rx) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("ms-utils-md5-in-order".into())
+        .spawn(move || {
+            // The receiver is gone when the download was dropped.
+            let _ = tx.send(hash_in_order(&path, &ranges, &frontier));
+        })
+        .map_err(|e| Error::Task { cause: Box::new(e) })?;
+    Ok(rx)
+}
+
 /// The MD5 of the file at `path`, `ranges` (inclusive, in order, tiling the
-/// object from 0) read back as they land. Blocking: run it on the blocking
-/// pool. An error of kind `Interrupted` when the frontier was stopped.
+/// object from 0) read back as they land. Blocking: run it on a thread of
+/// its own ([`spawn`]). An error of kind `Interrupted` when the frontier was
+/// stopped.
 pub(crate) fn hash_in_order(
     path: &Path,
     ranges: &[(u64, u64)],

@@ -1,5 +1,5 @@
-//! The MD5s of the parts of a download, computed on one blocking thread,
-//! four parts at a time.
+//! The MD5s of the parts of a download, computed on one thread, four parts
+//! at a time.
 //!
 //! A multipart object is checked part by part (its ETag is the MD5 of the
 //! parts' MD5s), and its parts arrive side by side. MD5 is a chain: one
@@ -72,11 +72,17 @@ impl std::fmt::Debug for Msg {
 }
 
 impl LaneHasher {
-    /// Starts the thread, on the runtime's blocking pool.
-    pub(crate) fn spawn() -> Self {
+    /// Starts the thread: a thread of its own, not one of the runtime's
+    /// blocking pool, which the download's file writes need (with a pool of
+    /// one thread, the hasher waiting for bytes would hold the writes that
+    /// bring them).
+    pub(crate) fn spawn() -> Result<Self, Error> {
         let (tx, rx) = mpsc::channel(CHANNEL);
-        tokio::task::spawn_blocking(move || run(rx));
-        Self { tx }
+        std::thread::Builder::new()
+            .name("ms-utils-md5".into())
+            .spawn(move || run(rx))
+            .map_err(|e| Error::Task { cause: Box::new(e) })?;
+        Ok(Self { tx })
     }
 
     /// The handle of stream `id` (unique within this hasher).

@@ -34,7 +34,7 @@ impl S3BucketClient {
         tracker: &Tracker,
     ) -> Result<Bytes, Error> {
         let buf = Mutex::new(vec![0u8; size]);
-        let lanes = LaneHasher::spawn();
+        let lanes = LaneHasher::spawn()?;
         let pending = (0..plan.units()).map(|index| {
             self.unit_to_buffer(
                 plan,

@@ -17,7 +17,7 @@ fn content(stream: usize, len: usize) -> Vec<u8> {
 /// Feeds the streams in interleaved pieces of varying sizes (so that
 /// blocks straddle pieces) and checks every digest against `md-5`.
 async fn check(lens: &[usize], piece: usize) {
-    let hasher = LaneHasher::spawn();
+    let hasher = LaneHasher::spawn().unwrap();
     let data: Vec<Vec<u8>> = lens
         .iter()
         .enumerate()
@@ -67,7 +67,7 @@ async fn streams_past_a_batch_in_large_pieces() {
 
 #[tokio::test]
 async fn a_stream_finished_before_the_others_start() {
-    let hasher = LaneHasher::spawn();
+    let hasher = LaneHasher::spawn().unwrap();
     let mut a = hasher.lane(0);
     a.update(Bytes::from_static(b"abc")).await.unwrap();
     let digest = a.finish().await.unwrap();
