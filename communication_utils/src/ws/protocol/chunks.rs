@@ -35,6 +35,7 @@ use tokio::time::Instant;
 mod error;
 mod read;
 mod split;
+mod whole;
 
 pub use error::{ChunkDrop, ChunkDropReason, ChunkError, Eviction};
 pub use split::{ChunkFrames, chunk_frames, chunk_messages, chunk_texts};
@@ -354,7 +355,7 @@ impl ChunkAssembler {
             };
         }
         match self.remove(&job_id) {
-            Some(job) => finish(job_id, &job.prefix).map(Some),
+            Some(job) => finish(job_id, job.prefix).map(Some),
             None => Ok(None),
         }
     }
@@ -414,7 +415,7 @@ impl ChunkAssembler {
         }
         if single {
             // A one-piece job never waits, so it never counts as pending.
-            return finish(job_id, &job.prefix).map(Some);
+            return finish(job_id, job.prefix).map(Some);
         }
         self.next_seq += 1;
         self.pending_bytes += job.charged;

@@ -6,6 +6,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde_json::Value;
 
 use super::error::ChunkDrop;
+use super::whole;
 
 /// Decodes the standard alphabet with or without padding: Node's
 /// `Buffer.toString("base64")` pads, other senders may not, and the bytes are
@@ -157,10 +158,16 @@ pub(super) fn decode_base64(text: &str, out: &mut Vec<u8>, room: usize) -> Resul
     Ok(())
 }
 
-pub(super) fn finish(job_id: String, bytes: &[u8]) -> Result<Value, ChunkDrop> {
-    let text = match std::str::from_utf8(bytes) {
+/// The reassembled message: `bytes` as UTF-8 JSON (see [`whole::parse`]).
+pub(super) fn finish(job_id: String, bytes: Vec<u8>) -> Result<Value, ChunkDrop> {
+    let text = match String::from_utf8(bytes) {
         Ok(text) => text,
-        Err(source) => return Err(ChunkDrop::NotUtf8 { job_id, source }),
+        Err(e) => {
+            return Err(ChunkDrop::NotUtf8 {
+                job_id,
+                source: e.utf8_error(),
+            });
+        }
     };
-    serde_json::from_str(text).map_err(|source| ChunkDrop::NotJson { job_id, source })
+    whole::parse(text).map_err(|source| ChunkDrop::NotJson { job_id, source })
 }
