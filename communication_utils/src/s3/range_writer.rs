@@ -1,9 +1,10 @@
 //! Writes one range (or part) of a download into the temporary file.
 
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{IoSlice, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use tokio::task::JoinHandle;
 
 use super::error::Error;
@@ -13,22 +14,23 @@ use super::in_order::Frontier;
 /// blocking-pool round trips few.
 const WRITE_BUFFER: usize = 512 * 1024;
 
-type Landed = (Vec<u8>, std::io::Result<()>);
+/// A write that returned: the bytes it wrote, or why not.
+type Landed = (u64, std::io::Result<()>);
 
-/// The bytes of one range, from `offset` on, written in buffers of
+/// The bytes of one range, from `offset` on, written in runs of
 /// [`WRITE_BUFFER`] by the blocking pool: one write in flight while the next
-/// buffer fills, as `tokio::fs::File` does, but the buffer is moved to the
-/// write, not copied, and the writer knows when a write has returned, so
+/// run gathers, as `tokio::fs::File` does, but the network's buffers are
+/// written as they are (one vectored write of the frames, no copy into a
+/// buffer of our own), and the writer knows when a write has returned, so
 /// that it can tell a [`Frontier`] how many of its bytes are in the file.
 pub(crate) struct RangeWriter<'a> {
     path: &'a Path,
     file: Arc<std::fs::File>,
-    /// File offset of the next buffer written.
+    /// File offset of the next run written.
     offset: u64,
-    /// Bytes gathered for the next write.
-    buf: Vec<u8>,
-    /// The buffer of the last write that returned, for reuse.
-    spare: Vec<u8>,
+    /// Frames gathered for the next write, and their length.
+    run: Vec<Bytes>,
+    run_len: usize,
     in_flight: Option<JoinHandle<Landed>>,
     /// Bytes of this range in the file (writes returned).
     landed: u64,
@@ -55,22 +57,20 @@ impl<'a> RangeWriter<'a> {
             path,
             file: Arc::new(file),
             offset,
-            buf: Vec::with_capacity(WRITE_BUFFER),
-            spare: Vec::new(),
+            run: Vec::new(),
+            run_len: 0,
             in_flight: None,
             landed: 0,
             frontier,
         })
     }
 
-    /// Appends `chunk`; writes once a buffer's worth is gathered (before
-    /// the chunk when it would not fit, so that the buffer never grows).
-    pub(crate) async fn write(&mut self, chunk: &[u8]) -> Result<(), Error> {
-        if !self.buf.is_empty() && self.buf.len() + chunk.len() > WRITE_BUFFER {
-            self.submit().await?;
-        }
-        self.buf.extend_from_slice(chunk);
-        if self.buf.len() >= WRITE_BUFFER {
+    /// Appends `chunk` (a reference to it, not a copy); writes once a run
+    /// of [`WRITE_BUFFER`] is gathered.
+    pub(crate) async fn write(&mut self, chunk: Bytes) -> Result<(), Error> {
+        self.run_len += chunk.len();
+        self.run.push(chunk);
+        if self.run_len >= WRITE_BUFFER {
             self.submit().await?;
         }
         Ok(())
@@ -82,23 +82,18 @@ impl<'a> RangeWriter<'a> {
         self.settle().await
     }
 
-    /// Waits for the write in flight, then starts writing the gathered bytes.
+    /// Waits for the write in flight, then starts writing the gathered run.
     async fn submit(&mut self) -> Result<(), Error> {
         self.settle().await?;
-        if self.buf.is_empty() {
+        if self.run.is_empty() {
             return Ok(());
         }
-        let mut next = std::mem::take(&mut self.spare);
-        next.reserve(WRITE_BUFFER);
-        let buf = std::mem::replace(&mut self.buf, next);
+        let run = std::mem::take(&mut self.run);
+        let len = std::mem::take(&mut self.run_len) as u64;
         let (file, offset) = (Arc::clone(&self.file), self.offset);
-        self.offset += buf.len() as u64;
+        self.offset += len;
         self.in_flight = Some(tokio::task::spawn_blocking(move || {
-            let mut f: &std::fs::File = &file;
-            let done = f
-                .seek(SeekFrom::Start(offset))
-                .and_then(|_| f.write_all(&buf));
-            (buf, done)
+            (len, write_run_at(&file, offset, &run))
         }));
         Ok(())
     }
@@ -108,14 +103,30 @@ impl<'a> RangeWriter<'a> {
         let Some(write) = self.in_flight.take() else {
             return Ok(());
         };
-        let (mut buf, done) = write.await.map_err(Error::task)?;
+        let (len, done) = write.await.map_err(Error::task)?;
         done.map_err(|e| Error::io(self.path, e))?;
-        self.landed += buf.len() as u64;
+        self.landed += len;
         if let Some((frontier, index)) = self.frontier {
             frontier.landed(index, self.landed);
         }
-        buf.clear();
-        self.spare = buf;
         Ok(())
     }
+}
+
+/// Writes `run` at `offset` of `file`: vectored writes until all of it is
+/// written (a write may take part of it).
+fn write_run_at(file: &std::fs::File, offset: u64, run: &[Bytes]) -> std::io::Result<()> {
+    let mut f = file;
+    f.seek(SeekFrom::Start(offset))?;
+    let mut slices: Vec<IoSlice<'_>> = run.iter().map(|b| IoSlice::new(b)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        match f.write_vectored(rest) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

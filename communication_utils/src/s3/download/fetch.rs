@@ -162,8 +162,8 @@ impl S3BucketClient {
                 break;
             }
             hash.update(&chunk).await?;
-            out.write(&chunk).await?;
             tracker.add(chunk.len() as u64);
+            out.write(chunk).await?;
         }
         check_len(plan, got, expected)?;
         out.finish().await?;
