@@ -155,9 +155,10 @@ impl S3BucketClient {
     ///   buffer; the first ranges are staggered in size so that they finish
     ///   in order. This costs the MD5 itself, about 1.5–2 ms of CPU per MiB;
     /// - a multipart ETag (`"<md5>-N"`): the object is fetched by part number
-    ///   (GET `partNumber`, the parts in parallel, each hashed as it is
-    ///   written) and the MD5 of the concatenated part MD5s must equal the
-    ///   ETag. Composite (per-part) checksums are not used.
+    ///   (GET `partNumber`, the parts in parallel, hashed as they arrive on
+    ///   one thread, four parts side by side: about 0.5–0.8 ms of CPU per MiB)
+    ///   and the MD5 of the concatenated part MD5s must equal the ETag.
+    ///   Composite (per-part) checksums are not used.
     ///
     /// A mismatch is an [`Error::Integrity`] and leaves no file (neither
     /// `dest` nor the temporary file). All of it is turned off with
