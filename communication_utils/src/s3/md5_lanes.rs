@@ -15,7 +15,7 @@
 //! Each lane gathers 64 KiB before it sends them, so that the thread is
 //! woken per 64 KiB, not per body frame. The channel is bounded: a download
 //! whose hashing fell behind waits instead of holding its bytes. The
-//! thread holds at most a batch plus what the channel holds, and ends when
+//! thread holds at most a batch and one message, and ends when
 //! the last handle is dropped (the download ended, failed or was
 //! cancelled).
 
@@ -53,13 +53,22 @@ pub(crate) struct LaneHasher {
 }
 
 /// One stream's handle: its bytes in order, then [`Lane::finish`].
-#[derive(Debug)]
 pub(crate) struct Lane {
     id: usize,
     tx: mpsc::Sender<Msg>,
     /// Bytes not sent yet, fewer than [`SEND`].
     gathered: Vec<Bytes>,
     gathered_len: usize,
+}
+
+/// The stream's id and how much it holds, never its bytes (object content).
+impl std::fmt::Debug for Lane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lane")
+            .field("id", &self.id)
+            .field("gathered_len", &self.gathered_len)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Msg {
@@ -156,7 +165,13 @@ fn run(mut rx: mpsc::Receiver<Msg>) {
                 }
                 Msg::Finish(id, reply) => finished.push((id, reply)),
             }
-            next = rx.try_recv().ok();
+            // A batch is enough: what else waits stays in the bounded
+            // channel, so the thread holds at most a batch and a message.
+            next = if queued < BATCH {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
         }
         if queued < BATCH && finished.is_empty() {
             continue;

@@ -68,6 +68,11 @@ impl<'a> RangeWriter<'a> {
     /// Appends `chunk` (a reference to it, not a copy); writes once a run
     /// of [`WRITE_BUFFER`] is gathered.
     pub(crate) async fn write(&mut self, chunk: Bytes) -> Result<(), Error> {
+        // An empty frame (an HTTP/2 stream may end with one) adds nothing,
+        // and a run of empty slices would be written as zero bytes.
+        if chunk.is_empty() {
+            return Ok(());
+        }
         self.run_len += chunk.len();
         self.run.push(chunk);
         if self.run_len >= WRITE_BUFFER {
@@ -118,7 +123,11 @@ impl<'a> RangeWriter<'a> {
 fn write_run_at(file: &std::fs::File, offset: u64, run: &[Bytes]) -> std::io::Result<()> {
     let mut f = file;
     f.seek(SeekFrom::Start(offset))?;
-    let mut slices: Vec<IoSlice<'_>> = run.iter().map(|b| IoSlice::new(b)).collect();
+    let mut slices: Vec<IoSlice<'_>> = run
+        .iter()
+        .filter(|b| !b.is_empty())
+        .map(|b| IoSlice::new(b))
+        .collect();
     let mut rest = &mut slices[..];
     while !rest.is_empty() {
         match f.write_vectored(rest) {
@@ -129,4 +138,40 @@ fn write_run_at(file: &std::fs::File, offset: u64, run: &[Bytes]) -> std::io::Re
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::{RangeWriter, WRITE_BUFFER};
+
+    /// Empty frames (an HTTP/2 stream may end with an empty DATA frame),
+    /// one inside a run and one alone after the last full run: the file
+    /// holds the bytes at the offset, and nothing fails.
+    #[tokio::test]
+    async fn empty_frames_write_nothing_and_fail_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("range");
+        std::fs::write(&path, vec![0u8; 10 + 2 * WRITE_BUFFER + 3]).unwrap();
+        let mut out = RangeWriter::open(&path, 10, None).await.unwrap();
+        let full: Vec<u8> = (0..WRITE_BUFFER).map(|i| (i % 251) as u8).collect();
+        let half = WRITE_BUFFER / 2;
+        out.write(Bytes::from(full[..half].to_vec())).await.unwrap();
+        out.write(Bytes::new()).await.unwrap();
+        out.write(Bytes::from(full[half..].to_vec())).await.unwrap();
+        out.write(Bytes::from(full.clone())).await.unwrap();
+        out.write(Bytes::from_static(b"end")).await.unwrap();
+        out.finish().await.unwrap();
+        // A range whose last frame is empty, after a full run was written.
+        let mut tail = RangeWriter::open(&path, 10, None).await.unwrap();
+        tail.write(Bytes::from(full.clone())).await.unwrap();
+        tail.write(Bytes::new()).await.unwrap();
+        tail.finish().await.unwrap();
+        let on_disk = std::fs::read(&path).unwrap();
+        assert!(on_disk[..10].iter().all(|&b| b == 0));
+        assert!(on_disk[10..10 + WRITE_BUFFER] == full[..]);
+        assert!(on_disk[10 + WRITE_BUFFER..10 + 2 * WRITE_BUFFER] == full[..]);
+        assert_eq!(&on_disk[10 + 2 * WRITE_BUFFER..], b"end");
+    }
 }

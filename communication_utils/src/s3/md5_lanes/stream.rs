@@ -11,13 +11,22 @@ use super::compress::{self, INIT, LANES};
 pub(super) const IDLE: [u8; 64] = [0; 64];
 
 /// One stream: its state and what is queued for it, in order.
-#[derive(Debug)]
 pub(super) struct Stream {
     /// MD5 state (A, B, C, D) after the blocks hashed so far.
     pub(super) state: [u32; 4],
     queue: VecDeque<Bytes>,
     queued: usize,
     len: u64,
+}
+
+/// How much the stream holds, never its bytes (object content).
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("queued", &self.queued)
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Stream {
