@@ -16,7 +16,7 @@ use super::error::Error;
 use super::in_order::{self, Frontier, StopOnDrop};
 use super::md5_lanes::LaneHasher;
 use super::progress::{Direction, ProgressListener, Tracker};
-use super::verify::Md5Hasher;
+use super::verify;
 
 mod check;
 mod fetch;
@@ -380,9 +380,8 @@ impl S3BucketClient {
             // buffer once it is whole, on the blocking pool (the ranges
             // filled it on this task, which hashing in between would slow).
             let (hashed, computed) = tokio::task::spawn_blocking(move || {
-                let mut md5 = Md5Hasher::default();
-                md5.update(&buf);
-                (buf, md5.finish())
+                let computed = verify::md5(&buf);
+                (buf, computed)
             })
             .await
             .map_err(Error::task)?;

@@ -168,12 +168,7 @@ pub(crate) fn hash_in_order(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn md5(data: &[u8]) -> [u8; 16] {
-        let mut h = Md5Hasher::default();
-        h.update(data);
-        h.finish()
-    }
+    use crate::s3::verify::md5;
 
     /// Ranges landing out of order, in pieces, from other threads: the hash
     /// is the whole file's.

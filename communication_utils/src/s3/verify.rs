@@ -136,6 +136,13 @@ impl Md5Hasher {
     }
 }
 
+/// The MD5 of `data`, in one call.
+pub(crate) fn md5(data: &[u8]) -> [u8; 16] {
+    let mut h = Md5Hasher::default();
+    h.update(data);
+    h.finish()
+}
+
 /// The multipart ETag digest: MD5 of the concatenated binary part MD5s.
 pub(crate) fn combine_parts(part_md5s: &[[u8; 16]]) -> [u8; 16] {
     let mut h = Md5::new();
@@ -148,12 +155,6 @@ pub(crate) fn combine_parts(part_md5s: &[[u8; 16]]) -> [u8; 16] {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn md5(data: &[u8]) -> [u8; 16] {
-        let mut h = Md5Hasher::default();
-        h.update(data);
-        h.finish()
-    }
 
     #[test]
     fn md5_of_known_text() {
