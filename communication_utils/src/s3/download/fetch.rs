@@ -152,21 +152,12 @@ impl S3BucketClient {
         if plan.size == 0 {
             return Ok(Piece::new(0, 0, index, hash.finish().await?));
         }
-        let (mut body, start, expected) = self.get_unit(plan, index, whole).await?;
-        let mut out = RangeWriter::open(path, start, hash.frontier()).await?;
-        let mut got = 0u64;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| body_error(&self.target, plan, e.into()))?;
-            got += chunk.len() as u64;
-            if got > expected {
-                break;
-            }
-            hash.update(&chunk).await?;
-            tracker.add(chunk.len() as u64);
-            out.write(chunk).await?;
-        }
-        check_len(plan, got, expected)?;
-        out.finish().await?;
+        let (body, start, expected) = self.get_unit(plan, index, whole).await?;
+        let mut sink = Sink::File(RangeWriter::open(path, start, hash.frontier()).await?);
+        let got = self
+            .drain(plan, body, expected, &mut hash, tracker, &mut sink)
+            .await?;
+        sink.finish().await?;
         Ok(Piece::new(start, got, index, hash.finish().await?))
     }
 
@@ -180,9 +171,29 @@ impl S3BucketClient {
         mut hash: UnitHash<'_>,
         tracker: &Tracker,
     ) -> Result<Piece, Error> {
-        let (mut body, start, expected) = self.get_unit(plan, index, false).await?;
+        let (body, start, expected) = self.get_unit(plan, index, false).await?;
         // `get_unit` checked that the part ends within the object.
-        let mut at = usize::try_from(start).unwrap_or(usize::MAX);
+        let at = usize::try_from(start).unwrap_or(usize::MAX);
+        let mut sink = Sink::Buffer { buf, at };
+        let got = self
+            .drain(plan, body, expected, &mut hash, tracker, &mut sink)
+            .await?;
+        sink.finish().await?;
+        Ok(Piece::new(start, got, index, hash.finish().await?))
+    }
+
+    /// Reads `body` to its end, each frame hashed, counted for progress and
+    /// put into `sink`; stops at the first byte beyond `expected`. Returns
+    /// the bytes read, which must be `expected` (else an integrity error).
+    async fn drain(
+        &self,
+        plan: &Plan,
+        mut body: ByteStream,
+        expected: u64,
+        hash: &mut UnitHash<'_>,
+        tracker: &Tracker,
+        sink: &mut Sink<'_>,
+    ) -> Result<u64, Error> {
         let mut got = 0u64;
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| body_error(&self.target, plan, e.into()))?;
@@ -191,14 +202,15 @@ impl S3BucketClient {
                 break;
             }
             hash.update(&chunk).await?;
-            copy_at(plan, buf, at, &chunk)?;
-            at += chunk.len();
             tracker.add(chunk.len() as u64);
+            sink.put(plan, chunk).await?;
         }
         check_len(plan, got, expected)?;
-        Ok(Piece::new(start, got, index, hash.finish().await?))
+        Ok(got)
     }
 
+    /// Range `index` (or the whole object when `whole`) into `slice`, its
+    /// own part of one buffer of the object's size.
     pub(super) async fn range_to_slice(
         &self,
         plan: &Plan,
@@ -212,22 +224,54 @@ impl S3BucketClient {
         if plan.size == 0 {
             return Ok(Piece::new(0, 0, index, hash.finish().await?));
         }
-        let (mut body, expected) = self.get_range(plan, range, whole).await?;
-        let mut at = 0usize;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| body_error(&self.target, plan, e.into()))?;
-            let end = at + chunk.len();
-            let Some(dst) = slice.get_mut(at..end) else {
-                check_len(plan, end as u64, expected)?;
-                break;
-            };
-            dst.copy_from_slice(&chunk);
-            hash.update(&chunk).await?;
-            at = end;
-            tracker.add(chunk.len() as u64);
+        let (body, expected) = self.get_range(plan, range, whole).await?;
+        let mut sink = Sink::Slice { slice, at: 0 };
+        let got = self
+            .drain(plan, body, expected, &mut hash, tracker, &mut sink)
+            .await?;
+        sink.finish().await?;
+        Ok(Piece::new(range.0, got, index, hash.finish().await?))
+    }
+}
+
+/// Where the frames of one GET go.
+enum Sink<'a> {
+    /// Its range of the temporary file.
+    File(RangeWriter<'a>),
+    /// One buffer of the object's size, from offset `at` on.
+    Buffer { buf: &'a Mutex<Vec<u8>>, at: usize },
+    /// The range's own slice of such a buffer, from `at` on.
+    Slice { slice: &'a mut [u8], at: usize },
+}
+
+impl Sink<'_> {
+    async fn put(&mut self, plan: &Plan, chunk: Bytes) -> Result<(), Error> {
+        match self {
+            Sink::File(out) => out.write(chunk).await,
+            Sink::Buffer { buf, at } => {
+                copy_at(plan, buf, *at, &chunk)?;
+                *at += chunk.len();
+                Ok(())
+            }
+            Sink::Slice { slice, at } => {
+                let end = *at + chunk.len();
+                let len = slice.len();
+                let dst = slice.get_mut(*at..end).ok_or_else(|| {
+                    integrity(plan, format!("a range holds more than its {len} bytes"))
+                })?;
+                dst.copy_from_slice(&chunk);
+                *at = end;
+                Ok(())
+            }
         }
-        check_len(plan, at as u64, expected)?;
-        Ok(Piece::new(range.0, at as u64, index, hash.finish().await?))
+    }
+
+    /// Waits until everything put is in place (a file's writes returned).
+    async fn finish(self) -> Result<(), Error> {
+        match self {
+            Sink::File(out) => out.finish().await,
+            Sink::Buffer { .. } | Sink::Slice { .. } => Ok(()),
+        }
     }
 }
 
