@@ -361,7 +361,7 @@ impl S3BucketClient {
         // reassembly, and the futures run concurrently on this task. They are
         // built in a plain loop, not by a closure over `&mut [u8]`: such a
         // closure trips rustc's higher-ranked lifetime check and makes the
-        // whole future non-`Send` (tests/s3_send.rs guards this).
+        // whole future non-`Send` (tests/it/s3/send.rs guards this).
         let mut pending = Vec::with_capacity(plan.ranges.len());
         let mut rest: &mut [u8] = &mut buf;
         for (index, &(start, end)) in plan.ranges.iter().enumerate() {

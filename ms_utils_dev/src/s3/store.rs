@@ -33,7 +33,7 @@
 //! `.upload_id-{id}.part-{n}` (a part), `.bucket-{b64}.object-{b64}[.upload-{id}].metadata.json`
 //! (attributes) and `.bucket-{b64}.object-{b64}.internal.json` (the ETag),
 //! with `b64` the URL-safe unpadded base64 of the bucket or key. The tests in
-//! `tests/s3_dev_server.rs` compare both paths' results, so a change of
+//! `tests/it/s3_server.rs` compare both paths' results, so a change of
 //! layout in a new `s3s-fs` shows there.
 
 use std::collections::{HashMap, HashSet};

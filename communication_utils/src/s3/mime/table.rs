@@ -11,7 +11,7 @@
 //! ```
 //!
 //! then update the Python version named in the docs of
-//! `metadata::guess_content_type`. The test `tests/s3_mime_python.rs`
+//! `metadata::guess_content_type`. The test `tests/it/s3/mime_python.rs`
 //! compares the result with the Python on the machine.
 
 /// `mimetypes._types_map_default` (149 entries): extension, dot

@@ -1,0 +1,78 @@
+//! Typed tasks: an `ms-task` read as `Task<T>`, answered with `reply` and
+//! `reply_error` in the envelopes the Python services read.
+
+use std::time::Duration;
+
+use super::support::*;
+use ms_utils_communication::ws::{Message, Task};
+use serde_json::json;
+
+#[derive(Debug, serde::Deserialize)]
+struct Resize {
+    width: u32,
+}
+
+#[tokio::test]
+async fn a_task_is_read_typed_and_answered_to_its_sender() {
+    let gw = gateway().await;
+    let bob = connect(&gw, BOB).await;
+    let alice = connect(&gw, ALICE).await;
+    wait_connected(&gw, "bob").await;
+    wait_connected(&gw, "alice").await;
+    let _run = {
+        let replier = bob.clone();
+        bob.run(move |msg: Message| {
+            let bob = replier.clone();
+            async move {
+                let task: Task<Resize> = match Task::from_message(&msg) {
+                    Ok(task) => task,
+                    Err(error) => {
+                        // The payload does not fit: answer with the error.
+                        let task: Task = Task::from_message(&msg)?;
+                        return task.reply_error(&bob, format!("bad task: {error}")).await;
+                    }
+                };
+                assert_eq!(task.from, "alice");
+                task.reply(&bob, &json!({"area": task.data.width * 2}))
+                    .await
+            }
+        })
+    };
+
+    let answer = alice
+        .request(
+            "bob",
+            "job-1",
+            json!({"width": 21}),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    let reply: Task = Task::from_message(&answer).unwrap();
+    assert_eq!(reply.from, "bob");
+    assert_eq!(reply.job_id, "job-1");
+    assert_eq!(reply.reference_id, "job-1");
+    assert_eq!(reply.data, json!({"area": 42}));
+
+    let answer = alice
+        .request(
+            "bob",
+            "job-2",
+            json!({"width": "wide"}),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    let reply: Task = Task::from_message(&answer).unwrap();
+    assert_eq!(reply.job_id, "job-2");
+    assert_eq!(reply.data["event"], "ms-task-result");
+    assert_eq!(reply.data["data"]["jobId"], "job-2");
+    assert_eq!(reply.data["data"]["type"], "error");
+    assert!(
+        reply.data["data"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("bad task")
+    );
+    assert_eq!(reply.data["data"]["response"], serde_json::Value::Null);
+}

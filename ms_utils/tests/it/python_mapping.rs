@@ -1,0 +1,297 @@
+//! The README's "Migrating from Python" tables: every public name of the
+//! installed Python original appears in them, and every Rust form they give
+//! exists with the shape shown (the second half of this file compiles only
+//! if it does; it is never run, as it would need a gateway and a bucket).
+#![allow(dead_code, unused_variables)]
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ms_utils::communication_utils::s3::{
+    self, DownloadOptions, ObjectMetadata, ProgressBarListener, S3BucketClient, S3Config,
+    UploadOptions,
+};
+use ms_utils::communication_utils::ws::{
+    self, ChunkAssembler, ChunkLimits, ConnectionState, Message, MicroServiceWs, Router, RunHandle,
+    RunOptions, Strategy, WsConfig, WsConfigBuilder,
+};
+use ms_utils::dev::{hashing_embedding, worker};
+use ms_utils::encoding_utils::{self as enc, EncodingJob, JobOutcome, TaskTracker, codec};
+use ms_utils::logging_lib::{self as log, Format, JsonFormat, Logger, PythonFormat, Rotation};
+use ms_utils::serde_json::{Value, json};
+use ms_utils::{time_it, tracing};
+
+/// The public names of `msutils-lib` 1.0.7, every module: its top-level
+/// functions and classes and their public methods, read off the installed
+/// source with Python's `ast` (`/work/pyenv/lib/python3.11/site-packages/ms_utils`).
+/// Modules that are not ported are listed by their module and class names.
+const PYTHON_NAMES: &[&str] = &[
+    // communication_utils.microservice_ws
+    "MicroServiceWs",
+    "build_uri",
+    "get_token",
+    "connect",
+    "put_chunk_data",
+    "listen",
+    "send",
+    "send_response",
+    "send_task_to_ms",
+    "receive",
+    "close",
+    "is_connected",
+    "disconnect_event",
+    // communication_utils.s3bucket_client
+    "ProgressPercentage",
+    "S3BucketClient",
+    "test_connection",
+    "upload_file",
+    "download_file",
+    "delete_file",
+    "set_file_permission",
+    "get_file_metadata",
+    "list_files",
+    "list_buckets",
+    // encoding_utils
+    "send_encoding_job",
+    "download_data",
+    "active_task",
+    // logging_lib
+    "Logger.setup_logger",
+    "Logger.add_file_handler",
+    "Logger.add_stream_handler",
+    "Logger.set_level",
+    "Logger.create_formatter",
+    "time_it_decorator",
+    // not ported
+    "power_consumption.PowerConsumption",
+    "start_measure",
+    "end_measure",
+    "get_power_consumption",
+    "vdb_utils.QdrantVdbManager",
+    "VectorDBManager",
+    "EnrichedScoredPoint",
+    "scripts.update_prod_dependencies",
+    "__version__",
+];
+
+fn migrating_section() -> String {
+    // The workspace root's README; a packaged crate carries it at its own root.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(dir.join("../README.md"))
+        .or_else(|_| std::fs::read_to_string(dir.join("README.md")))
+        .expect("README.md");
+    let start = readme
+        .find("## Migrating from Python")
+        .expect("a Migrating from Python section");
+    let end = readme[start + 3..]
+        .find("\n## ")
+        .map_or(readme.len(), |e| start + 3 + e);
+    readme[start..end].to_owned()
+}
+
+#[test]
+fn every_public_python_name_is_in_the_migration_tables() {
+    let section = migrating_section();
+    let missing: Vec<&str> = PYTHON_NAMES
+        .iter()
+        .copied()
+        .filter(|name| !section.contains(name))
+        .collect();
+    assert!(missing.is_empty(), "not in README's tables: {missing:?}");
+}
+
+#[test]
+fn the_migration_section_names_the_environment_variables() {
+    let section = migrating_section();
+    for var in [
+        "GATEWAY_HOST",
+        "GATEWAY_USER",
+        "GATEWAY_PASSWORD",
+        "GATEWAY_TLS",
+        "GATEWAY_PATH",
+        "GATEWAY_NEED_TOKEN",
+        "GATEWAY_CA_FILE",
+        "S3_ENDPOINT",
+        "S3_ACCESS_KEY_ID",
+        "S3_SECRET_ACCESS_KEY",
+        "S3_REGION",
+        "RUST_LOG",
+    ] {
+        assert!(section.contains(var), "{var} is not in the section");
+        // ... and each is one the code reads.
+    }
+    assert_eq!(ws::env::GATEWAY_CA_FILE, "GATEWAY_CA_FILE");
+    assert_eq!(s3::DEFAULT_REGION, "fr-par");
+}
+
+// ---- The Rust column, compiled. Row order follows the README. ----
+
+async fn gateway_rows(host: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let config: WsConfig = MicroServiceWs::builder(host)
+        .credentials("user", "pw")
+        .tls(true)
+        .need_token(true)
+        .path("/ws")
+        .build()?;
+    let _from_env: WsConfig = WsConfigBuilder::from_env().build()?;
+    let (_h, _t, _u): (&str, bool, Option<&str>) = (config.host(), config.tls(), config.username());
+    let ws = MicroServiceWs::connect(config).await?;
+    let _also = MicroServiceWs::builder(host).connect().await?;
+
+    let _: bool = ws.is_connected();
+    ws.disconnected().await;
+    let _: ConnectionState = *ws.state().borrow();
+    let _events = ws.events();
+    let _stats = ws.stats();
+    ws.closed().await;
+
+    let _: String = ws::ws_uri(true, host, "", Some("token"));
+    let _: String = ws::redacted_ws_uri(true, host, "", true);
+    let _: String = ws::login_url(true, host);
+    let _claims = ws::jwt_claims("a.b.c");
+    let _exp = ws::jwt_expiry("a.b.c");
+    let mut asm = ChunkAssembler::new(ChunkLimits::default());
+    let _ = asm.push(json!({}), ms_utils::tokio::time::Instant::now());
+    let _: Vec<Value> = codec::chunk_messages("job", &json!({}), 1024)?;
+
+    let value = json!({"a": 1});
+    ws.send(&value).await?;
+    ws.send_text("{}").await?;
+    ws.try_send(&value)?;
+    let _job: String = ws.send_chunked(&value).await?;
+    ws.send_task_to_ms("other", "ref", "job", &value).await?;
+    let _: String = ws::ms_send_task("other", "ref", "job", &value)?;
+    let m: Message = ws.receive().await?;
+    let _: (Option<&Value>, bool) = (m.as_json(), m.as_binary().is_some());
+    let run: RunHandle = ws.run(|_m: Message| async { Ok::<(), std::io::Error>(()) });
+    let _ = [
+        Strategy::Parallel,
+        Strategy::Queue,
+        Strategy::Replace,
+        Strategy::Ignore,
+    ];
+    let _opts = RunOptions::new().strategy(Strategy::Queue);
+    let _router = Router::new();
+    let _answer: Message = ws
+        .request("other", "job", &value, Duration::from_secs(1))
+        .await?;
+    let task: ws::Task<Value> = ws::Task::from_message(&_answer)?;
+    task.reply(&ws, &value).await?;
+    task.reply_error(&ws, "why").await?;
+    let _deadline = RunOptions::new().deadline(Duration::from_secs(30));
+    if let Ok(ws::Event::HandlerFailed { key: _, failure: _ }) = ws.events().try_recv() {}
+    ms_utils::shutdown_signal().await;
+    ws.close().await?;
+    run.finished().await?;
+    Ok(())
+}
+
+async fn bucket_rows() -> Result<(), Box<dyn std::error::Error>> {
+    let s3 = S3BucketClient::from_env("documents").await?;
+    let config = S3Config::builder()
+        .endpoint("https://s3.fr-par.scw.cloud")
+        .region("fr-par")
+        .credentials("key", "secret")
+        .build()?;
+    let s3b = S3BucketClient::new("documents", config).await?;
+    let _: &str = s3b.bucket_type();
+    s3.test_connection().await?;
+    let meta: HashMap<String, String> = HashMap::new();
+    s3.upload_file("f.txt", "b", Some("k"), UploadOptions::new().metadata(meta))
+        .await?;
+    s3.upload_file("f.txt", "b", None, UploadOptions::new())
+        .await?;
+    s3.upload_bytes(b"x".to_vec(), "b", "k", UploadOptions::new())
+        .await?;
+    s3.upload_reader(
+        std::io::Cursor::new(b"x".to_vec()),
+        "b",
+        "k",
+        None,
+        UploadOptions::new(),
+    )
+    .await?;
+    s3.download_file("b", "k", "out.bin", DownloadOptions::new())
+        .await?;
+    let _bytes = s3.download_bytes("b", "k", DownloadOptions::new()).await?;
+    s3.delete_file("b", "k").await?;
+    s3.set_file_permission("b", "k", "public-read").await?;
+    let m: ObjectMetadata = s3.get_file_metadata("b", "k").await?;
+    let _: Option<&str> = m.get("FileName");
+    let _: Vec<String> = s3.list_files("b").await?;
+    let _: Vec<String> = s3.list_files_with_prefix("b", "p/").await?;
+    let _pages = s3.list_pages("b", None);
+    let _: Vec<String> = s3.list_buckets().await?;
+    let bar = Arc::new(ProgressBarListener::new());
+    let _ = UploadOptions::new().progress(bar.clone());
+    let _ = DownloadOptions::new().progress(bar);
+    let _: bool = s3.exists("b", "k").await?;
+    s3.copy("b", "k", "b", "k2").await?;
+    let _: String = s3.presigned_get("b", "k", Duration::from_secs(60)).await?;
+    let _: String = s3.presigned_put("b", "k", Duration::from_secs(60)).await?;
+    let _ = s3::metadata::format_file_size(1);
+    let _ = s3::metadata::guess_content_type("a.pdf");
+    Ok(())
+}
+
+async fn encoding_rows(ws: MicroServiceWs, s3: S3BucketClient) -> Result<(), enc::Error> {
+    let tracker = TaskTracker::new();
+    let _run = ws.run(tracker.handler(|_m: Message| async { Ok::<(), std::io::Error>(()) }));
+    let job = EncodingJob::new(["t"], "ref", "job")
+        .user_id("u")
+        .original_filename("a.pdf")
+        .collection_name("c")
+        .model_name("BAAI/bge-m3")
+        .normalize(true)
+        .content_only(true)
+        .timeout(Duration::from_secs(60));
+    let (_vectors, _consumption): (Vec<Vec<f32>>, Value) =
+        enc::send_encoding_job(&ws, &s3, "b", &tracker, &job).await?;
+    let _: bool = tracker.complete("job", JobOutcome::ok("o.json", Value::Null));
+    let _: bool = tracker.complete("job", JobOutcome::error("msg"));
+    let _ = enc::parse_task_result(&Message::json(json!({})));
+    let _: Value = enc::download_data::<Value>(&s3, "b", "o").await?;
+    let _ = (
+        codec::b64_encode(b"x"),
+        codec::b64_decode("eA=="),
+        codec::b64url_encode(b"x"),
+        codec::b64url_decode("eA"),
+        codec::b64_json_encode(&json!(1)),
+        codec::b64_json_decode::<Value>("MQ=="),
+        codec::jwt_claims("a.b.c"),
+        codec::jwt_expiry("a.b.c"),
+    );
+    let _worker = worker::EmbeddingWorker::new(ws, s3);
+    let _: Vec<f32> = hashing_embedding::embed("text", true);
+    Ok(())
+}
+
+fn logging_rows() -> Result<(), log::Error> {
+    let _guard: log::LogGuard = Logger::setup("svc")?;
+    let _other = Logger::builder()
+        .name("svc")
+        .level(tracing::Level::DEBUG)
+        .file("logs/combined.log")
+        .run_debug(false)
+        .rotation(Rotation::Daily)
+        .file_format(Format::Text)
+        .console(true)
+        .console_writer(std::io::stderr())
+        .console_format(Format::Json)
+        .format(Format::Text)
+        .directives("svc=debug")
+        .init()?;
+    let handle: log::LogHandle = _guard.handle();
+    handle.set_level(tracing::Level::DEBUG)?;
+    handle.set_directives("svc=debug")?;
+    let _ = handle.filter()?;
+    let _ = Logger::builder().with_layer(log::tracing_subscriber::fmt::layer());
+    let _ = (PythonFormat::new(), JsonFormat::new());
+    let _ = log::format_line;
+    let n = time_it!("sum", 1 + 1);
+    let _f = time_it!(async "fut", async { n });
+    tracing::info!("logged");
+    Ok(())
+}
