@@ -411,9 +411,21 @@ impl<H: Handler> Handler for TrackingHandler<H> {
         }
     }
 
-    /// The wrapped handler's router, so that a [`Router`](ms_utils_communication::ws::Router)
+    fn call_with(
+        &self,
+        msg: Message,
+        cx: &ms_utils_communication::ws::CallContext,
+    ) -> Self::Future {
+        if self.tracker.offer(&msg) {
+            TrackedFuture(None)
+        } else {
+            TrackedFuture(Some(Box::pin(self.inner.call_with(msg, cx))))
+        }
+    }
+
+    /// The wrapped handler's routes, so that a [`Router`](ms_utils_communication::ws::Router)
     /// passed through [`TaskTracker::handler`] keeps its routes' options.
-    fn as_router(&self) -> Option<&ms_utils_communication::ws::Router> {
+    fn as_router(&self) -> Option<&ms_utils_communication::ws::RouteTable> {
         self.inner.as_router()
     }
 }

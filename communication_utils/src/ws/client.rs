@@ -6,12 +6,9 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, Weak};
 
-use serde::Serialize;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
-use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -24,12 +21,14 @@ use crate::ws::in_flight::InFlight;
 use crate::ws::inbound::queue::InboundQueue;
 use crate::ws::inbound::{expire_chunks, process};
 use crate::ws::protocol::message::Message;
-use crate::ws::protocol::python_json::ms_send_task;
 use crate::ws::shared::Shared;
 use crate::ws::state::{ConnectionState, Counters, Event, Stats};
 
+mod call;
 mod close;
 mod send;
+
+pub use call::{Call, DEFAULT_CALL_TIMEOUT, Reply};
 
 /// Closes the client when the last user handle goes away.
 struct HandleGuard(Arc<Shared>);
@@ -70,6 +69,43 @@ pub struct MicroServiceWs {
     _guard: Arc<HandleGuard>,
 }
 
+/// A handle that does not keep the client open: what a receive loop holds,
+/// to give each call that asks a [`MicroServiceWs`] of its own.
+#[derive(Clone)]
+pub(crate) struct WeakClient {
+    shared: Arc<Shared>,
+    token: TokenSlot,
+    guard: Weak<HandleGuard>,
+}
+
+impl WeakClient {
+    /// A handle for a handler call: it keeps the client open until the
+    /// call drops it, as any handle does. Once every user handle is gone
+    /// the client is closing already, and the call gets a handle that
+    /// (sends refused) only lets it finish.
+    pub(crate) fn upgrade(&self) -> MicroServiceWs {
+        let guard = self
+            .guard
+            .upgrade()
+            .unwrap_or_else(|| Arc::new(HandleGuard(self.shared.clone())));
+        MicroServiceWs {
+            shared: self.shared.clone(),
+            token: self.token.clone(),
+            _guard: guard,
+        }
+    }
+}
+
+impl MicroServiceWs {
+    pub(crate) fn downgrade(&self) -> WeakClient {
+        WeakClient {
+            shared: self.shared.clone(),
+            token: self.token.clone(),
+            guard: Arc::downgrade(&self._guard),
+        }
+    }
+}
+
 impl fmt::Debug for MicroServiceWs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MicroServiceWs")
@@ -90,27 +126,6 @@ fn _assert_impls() {
         assert_send(async move { ms.send(1).await });
         assert_send(async move { other.receive().await });
         assert_send(MicroServiceWs::builder("h").connect());
-    }
-}
-
-/// Pending-request bookkeeping that undoes itself when the request ends in
-/// any way (reply, deadline, cancellation).
-struct PendingGuard<'a> {
-    shared: &'a Shared,
-    job_id: &'a str,
-}
-
-impl Drop for PendingGuard<'_> {
-    fn drop(&mut self) {
-        let removed = self
-            .shared
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(self.job_id);
-        if removed.is_some() {
-            self.shared.pending_count.fetch_sub(1, Ordering::AcqRel);
-        }
     }
 }
 
@@ -240,6 +255,7 @@ impl MicroServiceWs {
             gave_up: AtomicBool::new(false),
             close_called: AtomicBool::new(false),
             undelivered: Mutex::new(None),
+            stop_receiving: CancellationToken::new(),
             close_requested: CancellationToken::new(),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
@@ -278,79 +294,6 @@ impl MicroServiceWs {
     /// ```
     pub fn token(&self) -> Option<String> {
         self.token.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Send a task to `to` and wait for the message that answers it, matched by
-    /// `jobId` (`data.jobId` or a top-level `jobId`), until `timeout` passes.
-    /// `job_id` is also used as the reference id. The answer is not given to
-    /// the `run` handler or `receive`.
-    ///
-    /// # Errors
-    /// [`Error::Timeout`] when no answer came in time; [`Error::Remote`] when the
-    /// gateway answered `ms-error` (e.g. unknown microservice); [`Error::Closed`]
-    /// when the client closes meanwhile; [`Error::DuplicateRequest`] when a
-    /// request with this `job_id` is already waiting.
-    ///
-    /// # Cancellation safety
-    /// Cancelling forgets the request; a late answer is then delivered normally.
-    ///
-    /// ```no_run
-    /// # use std::time::Duration;
-    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
-    /// let answer = ms.request("worker", "job-42", serde_json::json!({"n": 2}), Duration::from_secs(30)).await?;
-    /// println!("{:?}", answer.data());
-    /// # Ok(()) }
-    /// ```
-    pub async fn request(
-        &self,
-        to: &str,
-        job_id: &str,
-        data: impl Serialize,
-        timeout: Duration,
-    ) -> Result<Message, Error> {
-        let text = ms_send_task(to, job_id, job_id, &data)?;
-        self.check_open(text.len())?;
-        let (tx, rx) = oneshot::channel();
-        {
-            let mut pending = self
-                .shared
-                .pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if pending.contains_key(job_id) {
-                return Err(Error::DuplicateRequest {
-                    job_id: job_id.to_owned(),
-                });
-            }
-            pending.insert(job_id.to_owned(), tx);
-            self.shared.pending_count.fetch_add(1, Ordering::AcqRel);
-        }
-        let _guard = PendingGuard {
-            shared: &self.shared,
-            job_id,
-        };
-        let answer = tokio::time::timeout(timeout, async {
-            self.enqueue(WsMessage::Text(text.into())).await?;
-            rx.await.map_err(|_| Error::Closed)
-        })
-        .await
-        .map_err(|_| Error::Timeout {
-            what: "request",
-            after: timeout,
-        })??;
-        if answer.event() == Some("ms-error") {
-            let message = answer
-                .data()
-                .and_then(|d| d.get("message"))
-                .and_then(|m| m.as_str())
-                .unwrap_or("")
-                .to_owned();
-            return Err(Error::Remote {
-                job_id: job_id.to_owned(),
-                message,
-            });
-        }
-        Ok(answer)
     }
 
     /// Pull the next message (the original's `receive()`), for code that does

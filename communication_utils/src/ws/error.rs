@@ -155,6 +155,17 @@ pub enum Error {
         /// The gateway's message (e.g. "unknown microservice").
         message: String,
     },
+    /// The service a task was sent to answered it with the error outcome
+    /// (`ms-task-result` of `"type": "error"`): the task failed there.
+    #[error("{to} answered task {job_id} with an error: {message}")]
+    TaskFailed {
+        /// The service that answered.
+        to: String,
+        /// The job id of the task.
+        job_id: String,
+        /// What the service said.
+        message: String,
+    },
     /// Chunking a message for `send_chunked` failed.
     #[error("chunking failed: {reason}")]
     Chunking {
@@ -214,6 +225,18 @@ impl Error {
             }
             _ => false,
         }
+    }
+
+    /// True when a service answered a task with the error outcome
+    /// ([`Error::TaskFailed`]).
+    ///
+    /// ```
+    /// use ms_utils_communication::ws::Error;
+    /// let e = Error::TaskFailed { to: "svc".into(), job_id: "j".into(), message: "no model".into() };
+    /// assert!(e.is_task_failed());
+    /// ```
+    pub fn is_task_failed(&self) -> bool {
+        matches!(self, Error::TaskFailed { .. })
     }
 
     /// True for deadlines that passed (login, connect, request, close).

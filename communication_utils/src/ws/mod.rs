@@ -88,11 +88,12 @@ mod state;
 pub use protocol::chunks;
 
 pub use chunks::{ChunkAssembler, ChunkDrop, ChunkDropReason, ChunkLimits, Eviction};
-pub use client::MicroServiceWs;
+pub use client::{Call, DEFAULT_CALL_TIMEOUT, MicroServiceWs, Reply};
 pub use config::backoff::ReconnectPolicy;
 pub use config::{WsConfig, WsConfigBuilder, env};
 pub use delivery::{DeliveryMode, OutgoingFrame, Undelivered};
-pub use dispatch::router::Router;
+pub use dispatch::context::{CallContext, Context};
+pub use dispatch::router::{RouteTable, Router};
 pub use dispatch::task::Task;
 pub use dispatch::{
     FailedCall, Handler, HandlerCall, HandlerError, RunHandle, RunOptions, Strategy,

@@ -14,6 +14,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::ws::config::WsConfig;
 use crate::ws::delivery::Undelivered;
+use crate::ws::error::Error;
 use crate::ws::in_flight::InFlight;
 use crate::ws::inbound::Host;
 use crate::ws::inbound::queue::InboundQueue;
@@ -50,6 +51,9 @@ pub(crate) struct Shared {
     /// What the connection task could not deliver, for `close()` to return.
     pub(crate) undelivered: Mutex<Option<Undelivered>>,
     pub(crate) gave_up: AtomicBool,
+    /// `close()` has begun: run loops stop taking messages and answer the
+    /// tasks they hold or receive with "not started" while handlers finish.
+    pub(crate) stop_receiving: CancellationToken,
     /// Graceful close: flush, close frame, stop reconnecting.
     pub(crate) close_requested: CancellationToken,
     /// Hard stop of every task.
@@ -70,6 +74,31 @@ impl Shared {
 }
 
 impl Shared {
+    /// Queues `frame` for the connection task, waiting for room.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] once closing, [`Error::MessageTooLarge`] over the
+    /// configured size.
+    pub(crate) async fn enqueue(&self, frame: WsMessage) -> Result<(), Error> {
+        self.check_open(frame.len())?;
+        self.cmd_tx
+            .send(Command::Send(frame))
+            .await
+            .map_err(|_| Error::Closed)
+    }
+
+    /// The checks every send makes before it queues.
+    pub(crate) fn check_open(&self, len: usize) -> Result<(), Error> {
+        if self.closing.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let limit = self.config.max_message_size;
+        if len > limit {
+            return Err(Error::MessageTooLarge { size: len, limit });
+        }
+        Ok(())
+    }
+
     pub(crate) fn request_close(&self) {
         self.closing.store(true, Ordering::Release);
         self.close_requested.cancel();

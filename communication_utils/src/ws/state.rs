@@ -228,6 +228,12 @@ pub enum HandlerFailure {
         /// The error, displayed.
         message: String,
     },
+    /// The message's payload does not fit the type a typed route reads
+    /// ([`Router::route`](super::Router::route), [`Router::task`](super::Router::task)).
+    BadPayload {
+        /// What did not fit, as serde says it.
+        message: String,
+    },
     /// It panicked.
     Panic {
         /// The panic's message, when it was a string.
@@ -244,6 +250,7 @@ impl fmt::Display for HandlerFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Error { message } => write!(f, "returned an error: {message}"),
+            Self::BadPayload { message } => write!(f, "could not read the payload: {message}"),
             Self::Panic { message } => write!(f, "panicked: {message}"),
             Self::TimedOut { after } => write!(f, "ran past its deadline of {after:?}"),
         }

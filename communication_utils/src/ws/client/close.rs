@@ -11,32 +11,42 @@ use crate::ws::in_flight;
 use crate::ws::shared::Command;
 
 impl MicroServiceWs {
-    /// Close: deliver everything accepted, send a close frame, let running
-    /// handlers finish, and end every task. Afterwards every send answers
+    /// Close: stop taking messages, let running handlers finish (their
+    /// answers still go out), deliver everything accepted, send a close
+    /// frame, and end every task. Afterwards every send answers
     /// [`Error::Closed`]. Calling it again (from any clone) is harmless.
     ///
-    /// # Delivery
-    /// Everything accepted before the call is written, then the close frame;
-    /// the gateway's answer to it confirms that all was read. When
-    /// disconnected, it goes on reconnecting to deliver. All of this is
-    /// bounded by the close timeout ([`WsConfigBuilder::close_timeout`](crate::ws::WsConfigBuilder::close_timeout),
-    /// default 10 s); what it could not deliver by then is returned in
-    /// [`Error::Undelivered`], never dropped silently. (Dropping the last
-    /// handle without `close()` does the same work, and logs undelivered
-    /// messages at ERROR, with their count.)
-    ///
     /// # Handlers
-    /// Running handlers get the close timeout to finish. Called from inside
-    /// a handler of this client, `close()` waits for the other handlers, not
-    /// for the one calling it (which finishes after `close()` returns). A task
-    /// a handler spawns is not a handler: awaiting a `close()` there from the
-    /// handler waits for the handler itself, until the timeout.
+    /// First, receive loops ([`run`](Self::run)) stop taking messages, and
+    /// running handler calls get the close timeout
+    /// ([`WsConfigBuilder::close_timeout`](crate::ws::WsConfigBuilder::close_timeout),
+    /// default 10 s) to finish; the connection stays up meanwhile, so that
+    /// what they send (a task's answer) is delivered. Messages a loop had
+    /// taken but not started, and those still buffered or arriving, are not
+    /// run: each task among them is answered with the error outcome "the
+    /// service stopped before handling the task"
+    /// ([`RunOptions::answer_tasks`](crate::ws::RunOptions::answer_tasks)).
+    /// Called from inside a handler of this client, `close()` waits for the
+    /// other handlers, not for the one calling it (which finishes after
+    /// `close()` returns). A task a handler spawns is not a handler:
+    /// awaiting a `close()` there from the handler waits for the handler
+    /// itself, until the timeout.
+    ///
+    /// # Delivery
+    /// Then everything accepted is written, then the close frame; the
+    /// gateway's answer to it confirms that all was read. When
+    /// disconnected, it goes on reconnecting to deliver. This too is
+    /// bounded by the close timeout; what it could not deliver by then is
+    /// returned in [`Error::Undelivered`], never dropped silently.
+    /// (Dropping the last handle without `close()` delivers the same way,
+    /// without waiting for handlers, and logs undelivered messages at
+    /// ERROR, with their count.)
     ///
     /// # Errors
     /// [`Error::Undelivered`] with the messages not delivered (oldest first;
     /// only the first call gets them); [`Error::Timeout`] when handlers were
     /// still running at the deadline (they are left to finish on their own;
-    /// nothing else runs).
+    /// what they send then is refused).
     ///
     /// # Cancellation safety
     /// Cancelling stops the waiting, not the closing: the client still closes.
@@ -49,10 +59,20 @@ impl MicroServiceWs {
     /// ```
     pub async fn close(&self) -> Result<(), Error> {
         let shared = &self.shared;
-        shared.close_called.store(true, Ordering::Release);
-        shared.request_close();
         let limit = shared.config.close_timeout;
-        // The connection task flushes within `limit` and says goodbye within 1 s more.
+        shared.close_called.store(true, Ordering::Release);
+        // Handlers first, on a live connection, so that their answers go
+        // out: loops stop taking (and answer what they hold), running calls
+        // get the bounded wait. Called from a handler, close waits for the
+        // others, not for the one calling it.
+        shared.stop_receiving.cancel();
+        let inside = in_flight::is_handler_of(shared.id());
+        let handlers_done = tokio::time::timeout(limit, shared.calls.at_most(usize::from(inside)))
+            .await
+            .is_ok();
+        // Then the connection task flushes within `limit` and says goodbye
+        // within 1 s more.
+        shared.request_close();
         if tokio::time::timeout(limit + Duration::from_secs(2), self.closed())
             .await
             .is_err()
@@ -61,19 +81,16 @@ impl MicroServiceWs {
             shared.shutdown.cancel();
             self.closed().await;
         }
-        // Handlers (and the run loop, which ends once the buffer is drained) get
-        // the bounded wait; then everything else is stopped. Called from a
-        // handler, close waits for the others, not for the one calling it.
+        // The loops end once the buffer is drained; with the handlers done,
+        // what is left of them is short (answers refused by now fail fast).
         shared.handlers.close();
-        let waited = if in_flight::is_handler_of(shared.id()) {
-            tokio::time::timeout(limit, shared.calls.at_most(1)).await
-        } else {
-            tokio::time::timeout(limit, shared.handlers.wait()).await
-        };
+        if handlers_done && !inside {
+            let _ = tokio::time::timeout(limit, shared.handlers.wait()).await;
+        }
         shared.shutdown.cancel();
         shared.tasks.close();
         shared.tasks.wait().await;
-        if waited.is_err() {
+        if !handlers_done {
             tracing::warn!(
                 running = shared.handlers.len(),
                 "handlers still running at the close deadline"

@@ -1,7 +1,5 @@
 //! Sending: the checks every send makes, the queue, and each kind of send.
 
-use std::sync::atomic::Ordering;
-
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -9,28 +7,17 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use crate::ws::chunks::chunk_texts;
 use crate::ws::client::MicroServiceWs;
 use crate::ws::error::Error;
+use crate::ws::in_flight;
 use crate::ws::protocol::python_json::ms_send_task;
 use crate::ws::shared::Command;
 
 impl MicroServiceWs {
     pub(super) fn check_open(&self, len: usize) -> Result<(), Error> {
-        if self.shared.closing.load(Ordering::Acquire) {
-            return Err(Error::Closed);
-        }
-        let limit = self.shared.config.max_message_size;
-        if len > limit {
-            return Err(Error::MessageTooLarge { size: len, limit });
-        }
-        Ok(())
+        self.shared.check_open(len)
     }
 
     pub(super) async fn enqueue(&self, frame: WsMessage) -> Result<(), Error> {
-        self.check_open(frame.len())?;
-        self.shared
-            .cmd_tx
-            .send(Command::Send(frame))
-            .await
-            .map_err(|_| Error::Closed)
+        self.shared.enqueue(frame).await
     }
 
     /// Queue `value` as one JSON text frame (serialized with `serde_json`).
@@ -142,7 +129,11 @@ impl MicroServiceWs {
         data: impl Serialize,
     ) -> Result<(), Error> {
         let text = ms_send_task(ms, reference_id, job_id, &data)?;
-        self.enqueue(WsMessage::Text(text.into())).await
+        self.enqueue(WsMessage::Text(text.into())).await?;
+        // Sent from the handler of a task, back to its sender under its job
+        // id: that task is answered (the receive loop will not answer it).
+        in_flight::note_sent(self.shared.id(), ms, job_id);
+        Ok(())
     }
 
     /// Send `value` as [chunk messages](crate::protocol#chunking) (base64 pieces of

@@ -21,8 +21,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::ws::dispatch::answer::{Unanswered, answer, answer_later};
+use crate::ws::dispatch::context::CallContext;
 use crate::ws::dispatch::gate::{Gate, GatePermit};
 use crate::ws::dispatch::{Handler, RunOptions, Strategy, invoke};
+use crate::ws::in_flight::TaskSlot;
 use crate::ws::inbound::process;
 use crate::ws::protocol::message::Message;
 use crate::ws::shared::Shared;
@@ -32,10 +35,29 @@ pub(super) async fn keyed_loop<H: Handler>(
     shared: &Arc<Shared>,
     handler: &Arc<H>,
     options: &Arc<RunOptions>,
+    cx: &Arc<CallContext>,
     stop: &CancellationToken,
     limit: usize,
 ) {
-    let dispatch = Arc::new(Dispatch::new(shared, handler, options, limit));
+    let dispatch = Arc::new(Dispatch::new(shared, handler, options, cx, limit));
+    let closing = shared.stop_receiving.cancelled();
+    tokio::pin!(closing);
+    tokio::select! {
+        biased;
+        () = &mut closing => {}
+        () = take_messages(&dispatch, shared, stop) => return,
+    }
+    // `close()`: what waits is not started (the running calls finish).
+    dispatch.abandon();
+}
+
+/// Takes messages from the inbound buffer into the dispatch, until the run
+/// stops or the client shuts down.
+async fn take_messages<H: Handler>(
+    dispatch: &Arc<Dispatch<H>>,
+    shared: &Arc<Shared>,
+    stop: &CancellationToken,
+) {
     let stopped = stop.cancelled();
     tokio::pin!(stopped);
     let shutdown = shared.shutdown.cancelled();
@@ -92,6 +114,7 @@ pub(super) async fn keyed_loop<H: Handler>(
 struct Dispatch<H> {
     shared: Arc<Shared>,
     handler: Arc<H>,
+    cx: Arc<CallContext>,
     /// Each lane's options (the run's layered under a route's).
     options: Vec<Arc<RunOptions>>,
     /// Route index to lane.
@@ -106,6 +129,33 @@ struct Dispatch<H> {
     room: Notify,
 }
 
+impl<H> Dispatch<H> {
+    /// `close()` has begun: every waiting call is dropped (its task
+    /// answered as not started) and nothing more starts.
+    fn abandon(&self) {
+        let mut abandoned = Vec::new();
+        {
+            let mut state = self.lock();
+            state.closing = true;
+            for lane in &mut state.lanes {
+                abandoned.extend(lane.ready.drain(..).filter_map(|job| job.task));
+                for slot in lane.keys.values_mut() {
+                    abandoned.extend(slot.queue.drain(..).filter_map(|(_, task)| task));
+                }
+            }
+            state.held = 0;
+        }
+        for task in abandoned {
+            answer_later(&self.shared, task, Unanswered::NotStarted);
+        }
+        self.room.notify_waiters();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 struct State {
     lanes: Vec<Lane>,
     /// Messages waiting in key and ready queues.
@@ -113,6 +163,11 @@ struct State {
     next_gen: u64,
     /// The lane `pump` looks at first (round robin).
     turn: usize,
+    /// Tasks dropped under the lock (ignored, replaced while waiting), to
+    /// answer once it is released.
+    unanswered: Vec<(Arc<TaskSlot>, Unanswered)>,
+    /// Set by `abandon`: nothing starts any more.
+    closing: bool,
 }
 
 struct Lane {
@@ -130,8 +185,8 @@ struct Slot {
     /// The job that owns the key; a ready job of another generation was
     /// replaced and is skipped.
     generation: u64,
-    /// Queue: the messages after it, in arrival order.
-    queue: VecDeque<Message>,
+    /// Queue: the messages after it (with their tasks), in arrival order.
+    queue: VecDeque<(Message, Option<Arc<TaskSlot>>)>,
     /// Replace: cancels the call.
     cancel: Option<CancellationToken>,
 }
@@ -143,6 +198,8 @@ struct Job {
     key: Option<String>,
     generation: u64,
     cancel: Option<CancellationToken>,
+    /// The task it handles, when the lane answers tasks.
+    task: Option<Arc<TaskSlot>>,
 }
 
 /// A job given a place: it runs holding `permit`.
@@ -152,7 +209,13 @@ struct Start {
 }
 
 impl<H: Handler> Dispatch<H> {
-    fn new(shared: &Arc<Shared>, handler: &Arc<H>, run: &Arc<RunOptions>, limit: usize) -> Self {
+    fn new(
+        shared: &Arc<Shared>,
+        handler: &Arc<H>,
+        run: &Arc<RunOptions>,
+        cx: &Arc<CallContext>,
+        limit: usize,
+    ) -> Self {
         let mut options = vec![run.clone()];
         let mut bounds = vec![None];
         let mut route_lane = Vec::new();
@@ -182,6 +245,7 @@ impl<H: Handler> Dispatch<H> {
         Self {
             shared: shared.clone(),
             handler: handler.clone(),
+            cx: cx.clone(),
             options,
             route_lane,
             gate: Gate::new(limit),
@@ -191,13 +255,11 @@ impl<H: Handler> Dispatch<H> {
                 held: 0,
                 next_gen: 0,
                 turn: 0,
+                unanswered: Vec::new(),
+                closing: false,
             }),
             room: Notify::new(),
         }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Sorts a new message into its lane and key, and starts what can start.
@@ -208,23 +270,33 @@ impl<H: Handler> Dispatch<H> {
         };
         // User code: outside the lock.
         let key = self.options[lane].key_of(&msg);
+        let task = self.options[lane].task_of(&msg);
         let mut starts = Vec::new();
-        {
+        let unanswered = {
             let mut state = self.lock();
-            state.arrive(lane, key, msg);
+            state.arrive(lane, key, msg, task);
             state.pump(&self.gate, &mut starts);
-        }
-        self.spawn(starts);
+            std::mem::take(&mut state.unanswered)
+        };
+        self.spawn(starts, unanswered);
     }
 
     /// Starts what waits, if there are places.
     fn pump(self: &Arc<Self>) {
         let mut starts = Vec::new();
-        self.lock().pump(&self.gate, &mut starts);
-        self.spawn(starts);
+        let unanswered = {
+            let mut state = self.lock();
+            state.pump(&self.gate, &mut starts);
+            std::mem::take(&mut state.unanswered)
+        };
+        self.spawn(starts, unanswered);
     }
 
-    fn spawn(self: &Arc<Self>, starts: Vec<Start>) {
+    /// Starts `starts`, and answers the tasks dropped meanwhile.
+    fn spawn(self: &Arc<Self>, starts: Vec<Start>, unanswered: Vec<(Arc<TaskSlot>, Unanswered)>) {
+        for (task, why) in unanswered {
+            answer_later(&self.shared, task, why);
+        }
         for start in starts {
             let this = self.clone();
             self.shared.handlers.spawn(this.run(start));
@@ -242,6 +314,7 @@ impl<H: Handler> Dispatch<H> {
                 key,
                 generation,
                 cancel,
+                task,
             } = job;
             let call = invoke(
                 &self.shared,
@@ -249,26 +322,33 @@ impl<H: Handler> Dispatch<H> {
                 msg,
                 key.clone(),
                 &self.options[lane],
+                task.clone(),
+                &self.cx,
             );
             match cancel {
                 // Replaced: the call is dropped at its next await.
                 Some(cancel) => tokio::select! {
                     biased;
-                    () = cancel.cancelled() => {}
+                    () = cancel.cancelled() => {
+                        if let Some(task) = &task {
+                            answer(&self.shared, task, &Unanswered::Replaced).await;
+                        }
+                    }
                     () = call => {}
                 },
                 None => call.await,
             }
             drop(permit);
             let mut starts = Vec::new();
-            {
+            let unanswered = {
                 let mut state = self.lock();
                 state.finish(lane, key, generation);
                 state.pump(&self.gate, &mut starts);
-            }
+                std::mem::take(&mut state.unanswered)
+            };
             self.room.notify_one();
             let next = starts.pop();
-            self.spawn(starts);
+            self.spawn(starts, unanswered);
             match next {
                 Some(next) => start = next,
                 None => return,
@@ -278,12 +358,18 @@ impl<H: Handler> Dispatch<H> {
 }
 
 impl State {
-    fn arrive(&mut self, lane: usize, key: Option<String>, msg: Message) {
+    fn arrive(
+        &mut self,
+        lane: usize,
+        key: Option<String>,
+        msg: Message,
+        task: Option<Arc<TaskSlot>>,
+    ) {
         let strategy = self.lanes[lane].strategy;
         let key = match key {
             Some(key) if strategy != Strategy::Parallel => key,
             // Unkeyed, or Parallel: nothing to wait for but a place.
-            key => return self.ready(lane, msg, key, 0, None),
+            key => return self.ready(lane, msg, key, 0, None, task),
         };
         self.next_gen += 1;
         let generation = self.next_gen;
@@ -292,12 +378,15 @@ impl State {
         if let Some(slot) = slots.get_mut(&key) {
             match strategy {
                 Strategy::Queue => {
-                    slot.queue.push_back(msg);
+                    slot.queue.push_back((msg, task));
                     self.held += 1;
                     return;
                 }
                 Strategy::Ignore => {
                     tracing::debug!(%key, "message ignored: a handler for this key is running");
+                    if let Some(task) = task {
+                        self.unanswered.push((task, Unanswered::Ignored));
+                    }
                     return;
                 }
                 _ => {
@@ -321,7 +410,7 @@ impl State {
                 },
             );
         }
-        self.ready(lane, msg, Some(key), generation, cancel);
+        self.ready(lane, msg, Some(key), generation, cancel, task);
     }
 
     /// A call allowed by its key waits for a place, behind those before it.
@@ -332,6 +421,7 @@ impl State {
         key: Option<String>,
         generation: u64,
         cancel: Option<CancellationToken>,
+        task: Option<Arc<TaskSlot>>,
     ) {
         self.lanes[lane].ready.push_back(Job {
             lane,
@@ -339,6 +429,7 @@ impl State {
             key,
             generation,
             cancel,
+            task,
         });
         self.held += 1;
     }
@@ -361,9 +452,9 @@ impl State {
             _ => None,
         };
         match next {
-            Some(next) => {
+            Some((next, task)) => {
                 self.held -= 1;
-                self.ready(lane, next, Some(key), generation, None);
+                self.ready(lane, next, Some(key), generation, None, task);
             }
             None => {
                 l.keys.remove(&key);
@@ -374,6 +465,9 @@ impl State {
     /// Starts waiting calls while there are places: lanes in turn, each in
     /// arrival order, a lane at its own bound skipped.
     fn pump(&mut self, gate: &Arc<Gate>, starts: &mut Vec<Start>) {
+        if self.closing {
+            return;
+        }
         let n = self.lanes.len();
         'places: loop {
             if self.lanes.iter().all(|l| l.ready.is_empty()) {
@@ -386,7 +480,11 @@ impl State {
                 let lane = (self.turn + i) % n;
                 while let Some(job) = self.take_ready(lane) {
                     if !self.owns_key(&job) {
-                        continue; // replaced while it waited
+                        // Replaced while it waited.
+                        if let Some(task) = job.task {
+                            self.unanswered.push((task, Unanswered::Replaced));
+                        }
+                        continue;
                     }
                     self.lanes[lane].running += 1;
                     self.turn = (lane + 1) % n;

@@ -6,7 +6,7 @@
 //!
 //! A run ([`MicroServiceWs::run_with`]) has one set of [`RunOptions`]: a
 //! [`Strategy`], a key function (default: the job id), a concurrency bound,
-//! a deadline and an error hook. A [`Router`] may give a route options of
+//! a deadline and an error hook. A [`Router`](router::Router) may give a route options of
 //! its own ([`Router::route_with`], a [`RunOptions`] too): the route's
 //! messages then go by its strategy, its key and its deadline and hook,
 //! with what it leaves unset taken from the run's, and its `concurrency` is
@@ -34,6 +34,8 @@
 //!   stops reading (backpressure; nothing is dropped). The loop also stops
 //!   taking while every place under the run's bound is busy.
 
+mod answer;
+pub(crate) mod context;
 pub(crate) mod gate;
 mod keyed;
 mod options;
@@ -55,9 +57,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use crate::ws::client::MicroServiceWs;
-use crate::ws::dispatch::router::Router;
+use crate::ws::dispatch::answer::{Unanswered, answer};
+use crate::ws::dispatch::context::CallContext;
+use crate::ws::dispatch::router::RouteTable;
 use crate::ws::error::Error;
-use crate::ws::in_flight::as_handler_of;
+use crate::ws::in_flight::{TaskSlot, as_handler_of};
 use crate::ws::inbound::process;
 use crate::ws::protocol::message::Message;
 use crate::ws::shared::Shared;
@@ -86,13 +90,29 @@ pub trait Handler: Send + Sync + 'static {
     /// Handle `msg`.
     fn call(&self, msg: Message) -> Self::Future;
 
-    /// The [`Router`] this handler routes with, if any: the receive loop
-    /// then dispatches each message by the options of the route it takes
-    /// ([`Router::route_with`]), the others by the run's [`RunOptions`].
-    /// The default, `None`, puts every message under the run's options; a
-    /// [`Router`] returns itself, and a handler that wraps one (to add
-    /// metrics, say) may return the inner router to keep its routes'
-    /// options.
+    /// Handle `msg`, with what the receive loop knows of the call (the
+    /// client it runs for: [`CallContext::client`]). The receive loop calls
+    /// this one; the default calls [`call`](Self::call). A [`Router`](router::Router) uses it
+    /// to give its task handlers their [`Context`].
+    ///
+    /// ```
+    /// use ms_utils_communication::ws::{Handler, Message};
+    /// // A closure handler needs no context: the default calls it.
+    /// fn takes<H: Handler>(_: H) {}
+    /// takes(|_: Message| async { Ok::<(), std::io::Error>(()) });
+    /// ```
+    fn call_with(&self, msg: Message, cx: &CallContext) -> Self::Future {
+        let _ = cx;
+        self.call(msg)
+    }
+
+    /// The route table of the [`Router`](router::Router) this handler routes with, if any:
+    /// the receive loop then dispatches each message by the options of the
+    /// route it takes ([`Router::route_with`]), the others by the run's
+    /// [`RunOptions`]. The default, `None`, puts every message under the
+    /// run's options; a [`Router`](router::Router) returns its own, and a handler that
+    /// wraps one (to add metrics, say) may return the inner router's to
+    /// keep its routes' options.
     ///
     /// ```
     /// use ms_utils_communication::ws::{Handler, Message, Router};
@@ -100,7 +120,7 @@ pub trait Handler: Send + Sync + 'static {
     /// assert!(plain.as_router().is_none());
     /// assert!(Router::new().as_router().is_some());
     /// ```
-    fn as_router(&self) -> Option<&Router> {
+    fn as_router(&self) -> Option<&RouteTable> {
         None
     }
 }
@@ -237,6 +257,7 @@ impl MicroServiceWs {
                 shared.clone(),
                 Arc::new(handler),
                 options,
+                Arc::new(CallContext::new(self.downgrade())),
                 stop.clone(),
             ))
         };
@@ -252,6 +273,7 @@ async fn run_loop<H: Handler>(
     shared: Arc<Shared>,
     handler: Arc<H>,
     options: RunOptions,
+    cx: Arc<CallContext>,
     stop: CancellationToken,
 ) -> Result<(), Error> {
     let limit = options.concurrency.unwrap_or(shared.config.max_concurrency);
@@ -273,18 +295,61 @@ async fn run_loop<H: Handler>(
                     shared.clone(),
                     handler.clone(),
                     options.clone(),
+                    cx.clone(),
                     stop.clone(),
                 ))
             })
             .collect();
-        for w in workers {
-            let _ = w.await;
+        let workers = async {
+            for w in workers {
+                let _ = w.await;
+            }
+        };
+        tokio::pin!(workers);
+        tokio::select! {
+            () = &mut workers => {}
+            // Closing: a worker may be busy with a call for a while yet;
+            // what arrives meanwhile is answered now, not after it.
+            () = shared.stop_receiving.cancelled(), if !stop.is_cancelled() => {
+                tokio::join!(workers, not_started_until_closed(&shared, &*handler, &options));
+            }
         }
     } else {
-        keyed::keyed_loop(&shared, &handler, &options, &stop, limit).await;
+        keyed::keyed_loop(&shared, &handler, &options, &cx, &stop, limit).await;
+        if shared.stop_receiving.is_cancelled() && !stop.is_cancelled() {
+            not_started_until_closed(&shared, &*handler, &options).await;
+        }
     }
     shared.receiving.store(false, Ordering::Release);
     Ok(())
+}
+
+/// While `close()` lets running handlers finish, and until the connection
+/// ends: every message still buffered or arriving is taken and not run;
+/// each task among them is answered as not started.
+async fn not_started_until_closed<H: Handler>(shared: &Arc<Shared>, handler: &H, run: &RunOptions) {
+    let table = handler.as_router();
+    loop {
+        let frame = tokio::select! {
+            biased;
+            () = shared.shutdown.cancelled() => return,
+            frame = shared.inbound.pop() => match frame {
+                Some(frame) => frame,
+                None => return,
+            },
+        };
+        let Some(msg) = process(&**shared, frame) else {
+            continue;
+        };
+        let own = table.and_then(|t| t.options_of(&msg));
+        let task = match own {
+            Some(own) => own.layered_over(run).task_of(&msg),
+            None => run.task_of(&msg),
+        };
+        if let Some(task) = task {
+            answer(shared, &task, &Unanswered::NotStarted).await;
+        }
+    }
 }
 
 /// One of the parallel strategy's workers.
@@ -297,6 +362,7 @@ async fn worker<H: Handler>(
     shared: Arc<Shared>,
     handler: Arc<H>,
     options: Arc<RunOptions>,
+    cx: Arc<CallContext>,
     stop: CancellationToken,
 ) {
     // Created once: a cancellation future registers itself when first polled.
@@ -304,11 +370,17 @@ async fn worker<H: Handler>(
     tokio::pin!(stopped);
     let shutdown = shared.shutdown.cancelled();
     tokio::pin!(shutdown);
+    let closing = shared.stop_receiving.cancelled();
+    tokio::pin!(closing);
     let mut local = VecDeque::new();
     for turn in 0u64.. {
         // Checking a token takes a lock: under a flood, look every 256
         // messages (an idle worker notices at once, in the select below).
-        if turn.is_multiple_of(256) && (stop.is_cancelled() || shared.shutdown.is_cancelled()) {
+        if turn.is_multiple_of(256)
+            && (stop.is_cancelled()
+                || shared.shutdown.is_cancelled()
+                || shared.stop_receiving.is_cancelled())
+        {
             shared.inbound.put_back(&mut local);
             return;
         }
@@ -322,6 +394,7 @@ async fn worker<H: Handler>(
                 popped = shared.inbound.pop_batch(&mut local) => popped,
                 () = &mut stopped => return,
                 () = &mut shutdown => return,
+                () = &mut closing => return,
             };
             match popped {
                 None => return, // closed and drained
@@ -339,12 +412,18 @@ async fn worker<H: Handler>(
         };
         if let Some(msg) = process(&*shared, frame) {
             let key = options.key_of(&msg);
-            let call = invoke(&shared, &*handler, msg, key, &options);
+            let task = options.task_of(&msg);
+            let call = invoke(&shared, &*handler, msg, key, &options, task, &cx);
             tokio::pin!(call);
             let first = poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
             if first.is_pending() {
                 shared.inbound.put_back(&mut local);
                 call.await;
+                // A call that waited may have outlasted the run or the
+                // client's receiving: look before taking more.
+                if stop.is_cancelled() || shared.stop_receiving.is_cancelled() {
+                    return;
+                }
             }
         }
         // The buffer never makes this task wait while it has frames, so give
@@ -362,13 +441,17 @@ fn panic_text(payload: &(dyn Any + Send)) -> &str {
 }
 
 /// One handler call: caught (error, panic), bounded (`deadline`), counted
-/// in flight, and marked as this client's handler (see `close()`).
+/// in flight, marked as this client's handler (see `close()`), and, when
+/// it handles a task and fails without having answered it, the task's
+/// error outcome sent back.
 async fn invoke<H: Handler>(
     shared: &Arc<Shared>,
     handler: &H,
     msg: Message,
     key: Option<String>,
     options: &RunOptions,
+    task: Option<Arc<TaskSlot>>,
+    cx: &CallContext,
 ) {
     let _in_flight = shared.calls.enter();
     // Every line a handler logs carries the message it handles (at the
@@ -380,60 +463,94 @@ async fn invoke<H: Handler>(
         from = msg.sender()
     );
     // Read only when a hook wants them: owned copies cost an allocation each.
-    let about = options.on_error.as_ref().map(|_| {
-        (
-            msg.event().map(str::to_owned),
-            msg.job_id().map(str::to_owned),
-            msg.sender().map(str::to_owned),
-        )
+    let about = options.on_error.as_ref().map(|_| About {
+        event: msg.event().map(str::to_owned),
+        job_id: msg.job_id().map(str::to_owned),
+        from: msg.sender().map(str::to_owned),
+        // The task's reference id, even where the loop does not answer.
+        task: task.clone().or_else(|| TaskSlot::of(&msg)),
     });
     let call = as_handler_of(
         shared.id(),
-        AssertUnwindSafe(handler.call(msg)).catch_unwind(),
+        task.clone(),
+        AssertUnwindSafe(handler.call_with(msg, cx)).catch_unwind(),
     )
     .instrument(span);
     let outcome = match options.deadline {
-        None => call.await,
-        Some(limit) => match tokio::time::timeout(limit, call).await {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                Counters::add(&shared.counters.handler_timeouts, 1);
-                let failure = HandlerFailure::TimedOut { after: limit };
-                return fail(shared, options, about, key, failure);
-            }
-        },
+        None => Some(call.await),
+        Some(limit) => tokio::time::timeout(limit, call).await.ok(),
     };
     let failure = match outcome {
-        Ok(Ok(())) => return,
-        Ok(Err(error)) => HandlerFailure::Error {
-            message: error.to_string(),
+        Some(Ok(Ok(()))) => return,
+        Some(Ok(Err(error))) => match error.downcast::<PayloadError>() {
+            Ok(bad) => HandlerFailure::BadPayload {
+                message: bad.0.to_string(),
+            },
+            Err(error) => HandlerFailure::Error {
+                message: error.to_string(),
+            },
         },
-        Err(panic) => HandlerFailure::Panic {
+        Some(Err(panic)) => HandlerFailure::Panic {
             message: panic_text(&*panic).to_owned(),
         },
+        None => {
+            Counters::add(&shared.counters.handler_timeouts, 1);
+            HandlerFailure::TimedOut {
+                after: options.deadline.unwrap_or_default(),
+            }
+        }
     };
-    fail(shared, options, about, key, failure);
+    let answered = match &task {
+        Some(task) => answer(shared, task, &Unanswered::Failed(failure.clone())).await,
+        None => false,
+    };
+    fail(shared, options, about, key, failure, answered);
 }
 
-type About = Option<(Option<String>, Option<String>, Option<String>)>;
+/// What a message was, for the error hook.
+struct About {
+    event: Option<String>,
+    job_id: Option<String>,
+    from: Option<String>,
+    task: Option<Arc<TaskSlot>>,
+}
+
+/// A typed route's payload that does not fit its type: told apart from the
+/// handler's own errors (its answer says what did not fit).
+#[derive(Debug)]
+pub(crate) struct PayloadError(pub(crate) Error);
+
+impl fmt::Display for PayloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Error::Json { error } => fmt::Display::fmt(error, f),
+            other => fmt::Display::fmt(other, f),
+        }
+    }
+}
+
+impl std::error::Error for PayloadError {}
 
 /// Count, log and report a failed handler call, and call the hook.
 fn fail(
     shared: &Shared,
     options: &RunOptions,
-    about: About,
+    about: Option<About>,
     key: Option<String>,
     failure: HandlerFailure,
+    answered: bool,
 ) {
     Counters::add(&shared.counters.handler_errors, 1);
-    tracing::error!(key = key.as_deref().unwrap_or("-"), %failure, "message handler failed");
-    if let (Some(hook), Some((event, job_id, from))) = (&options.on_error, about) {
+    tracing::error!(key = key.as_deref().unwrap_or("-"), %failure, answered, "message handler failed");
+    if let (Some(hook), Some(about)) = (&options.on_error, about) {
         let failed = FailedCall {
-            event,
-            job_id,
-            from,
+            event: about.event,
+            job_id: about.job_id,
+            reference_id: about.task.as_deref().map(TaskSlot::reference_id),
+            from: about.from,
             key: key.clone(),
             failure: failure.clone(),
+            answered,
         };
         // A hook that panics must not take the receive loop's bookkeeping
         // (the key, the route's place) down with it.

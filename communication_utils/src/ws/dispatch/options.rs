@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::ws::in_flight::TaskSlot;
 use crate::ws::protocol::message::Message;
 use crate::ws::state::HandlerFailure;
 
@@ -34,8 +35,9 @@ type KeyFn = Arc<dyn Fn(&Message) -> Option<String> + Send + Sync>;
 type OnErrorFn = Arc<dyn Fn(FailedCall) + Send + Sync>;
 
 /// A handler call that failed, handed to [`RunOptions::on_error`]: what the
-/// message was (its `event`, `jobId` and sender, read before the call) and
-/// how the call failed.
+/// message was (its `event`, `jobId`, `referenceId` and sender, read before
+/// the call), how the call failed, and whether the library answered the
+/// task's sender for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FailedCall {
@@ -43,12 +45,20 @@ pub struct FailedCall {
     pub event: Option<String>,
     /// Its job id ([`Message::job_id`](crate::ws::Message::job_id)).
     pub job_id: Option<String>,
+    /// For a task (`ms-task`), its reference id, falling back as
+    /// [`Task::reference_id`](crate::ws::Task::reference_id) does.
+    pub reference_id: Option<String>,
     /// Its sender ([`Message::sender`](crate::ws::Message::sender)): where an answer goes.
     pub from: Option<String>,
     /// Its key under the loop's [`RunOptions::key`].
     pub key: Option<String>,
     /// What went wrong.
     pub failure: HandlerFailure,
+    /// True when the library sent the task's sender the error outcome for
+    /// this failure ([`RunOptions::answer_tasks`]); false when the message
+    /// is no task, the call had answered before it failed, the answers are
+    /// off, or the answer could not be queued (the client closing).
+    pub answered: bool,
 }
 
 /// Options of [`MicroServiceWs::run_with`](crate::ws::MicroServiceWs::run_with), and of one route of a
@@ -72,6 +82,8 @@ pub struct RunOptions {
     pub(super) concurrency: Option<usize>,
     pub(super) deadline: Option<Duration>,
     pub(super) on_error: Option<OnErrorFn>,
+    /// `None`: yes, or, for a route, the run's.
+    pub(super) answer_tasks: Option<bool>,
 }
 
 impl fmt::Debug for RunOptions {
@@ -82,6 +94,7 @@ impl fmt::Debug for RunOptions {
             .field("concurrency", &self.concurrency)
             .field("deadline", &self.deadline)
             .field("on_error", &self.on_error.is_some())
+            .field("answer_tasks", &self.answer_tasks)
             .finish()
     }
 }
@@ -156,34 +169,76 @@ impl RunOptions {
         self
     }
 
-    /// Called for every handler call that returns an error, panics or runs
-    /// past its [`deadline`](Self::deadline), with the message's event, job
-    /// id and sender: to answer the sender (with `ms-error`, or
-    /// [`Task::reply_error`](crate::ws::Task::reply_error)), alert, or count by
-    /// event. It runs on the handler's task and must not block: spawn for
-    /// anything that awaits. (The same failures are also logged, counted and
-    /// sent as [`Event::HandlerFailed`](crate::ws::Event::HandlerFailed).) A
-    /// panic in the hook is caught and logged at ERROR; the receive loop
-    /// goes on.
+    /// Called for every handler call that returns an error, panics, runs
+    /// past its [`deadline`](Self::deadline) or gets a payload its typed
+    /// route cannot read, with what the message was and whether the library
+    /// answered it ([`FailedCall::answered`]): to alert, or count by event.
+    /// A failed task needs no answer from here: the library sends its
+    /// sender the error outcome itself ([`answer_tasks`](Self::answer_tasks)).
+    /// The same failures are also logged, counted and sent as
+    /// [`Event::HandlerFailed`](crate::ws::Event::HandlerFailed).
+    ///
+    /// The hook runs on the handler's task, after the call, and must not
+    /// block: to do async work, spawn it (as below). A panic in the hook is
+    /// caught and logged at ERROR; the receive loop goes on.
     ///
     /// ```no_run
     /// use ms_utils_communication::ws::{FailedCall, Message, MicroServiceWs, RunOptions};
     /// # fn f(ms: MicroServiceWs) {
-    /// let replier = ms.clone();
+    /// let alerts = ms.clone();
     /// let options = RunOptions::new().on_error(move |failed: FailedCall| {
-    ///     let (ms, failure) = (replier.clone(), failed.failure.to_string());
-    ///     if let (Some(from), Some(job)) = (failed.from, failed.job_id) {
-    ///         tokio::spawn(async move {
-    ///             let data = serde_json::json!({"jobId": job, "message": failure});
-    ///             let _ = ms.send_task_to_ms(&from, &job, &job, data).await;
-    ///         });
-    ///     }
+    ///     let ms = alerts.clone();
+    ///     tokio::spawn(async move {
+    ///         let alert = serde_json::json!({"event": "alert", "data": {
+    ///             "job": failed.job_id, "failure": failed.failure.to_string()}});
+    ///         let _ = ms.send_task_to_ms("monitoring", "alerts", "alert", alert).await;
+    ///     });
     /// });
     /// let _run = ms.run_with(options, |msg: Message| async move { Ok::<(), std::io::Error>(()) });
     /// # }
     /// ```
     pub fn on_error(mut self, hook: impl Fn(FailedCall) + Send + Sync + 'static) -> Self {
         self.on_error = Some(Arc::new(hook));
+        self
+    }
+
+    /// Whether the library answers the tasks it hands out (default: yes).
+    ///
+    /// A task (an `ms-task` message with a sender and a job id) whose call
+    /// fails is answered with the platform's error outcome, `{"event":
+    /// "ms-task-result", "data": {"jobId", "type": "error", "response": null,
+    /// "consumption": null, "message"}}`, sent back to its sender under the
+    /// task's own `jobId` and `referenceId`, as
+    /// [`Task::reply_error`](crate::ws::Task::reply_error) sends it. The
+    /// `message` says why: the handler error's `Display`; for a payload its
+    /// typed route cannot read, what did not fit; for a panic a fixed text
+    /// (the panic itself goes to this service's log only); for a
+    /// [`deadline`](Self::deadline) that it passed. A task that never runs
+    /// is answered too: one dropped by [`Strategy::Ignore`], one cancelled or
+    /// skipped by [`Strategy::Replace`], and those taken but not started, or
+    /// arriving, while [`close`](crate::ws::MicroServiceWs::close) lets the
+    /// running ones finish.
+    ///
+    /// One answer per task, never two: a call that answered its task (any
+    /// `send_task_to_ms` back to the sender under the task's job id from the
+    /// handler's own task, [`Task::reply`](crate::ws::Task::reply) included)
+    /// and then fails is not answered again. (A reply sent from a task the
+    /// handler spawned is not seen.) A task that is itself an outcome (its
+    /// data an `ms-task-result`, the answer to a task of ours) is never
+    /// answered: two services would otherwise answer each other's failures
+    /// for ever.
+    ///
+    /// Off (`false`): failed tasks are logged, counted and reported as
+    /// before, and answering is the application's.
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::RunOptions;
+    /// // This route forwards its tasks; the service it forwards to answers.
+    /// let o = RunOptions::new().answer_tasks(false);
+    /// # let _ = o;
+    /// ```
+    pub fn answer_tasks(mut self, answer: bool) -> Self {
+        self.answer_tasks = Some(answer);
         self
     }
 
@@ -197,7 +252,16 @@ impl RunOptions {
             concurrency: self.concurrency,
             deadline: self.deadline.or(run.deadline),
             on_error: self.on_error.clone().or_else(|| run.on_error.clone()),
+            answer_tasks: self.answer_tasks.or(run.answer_tasks),
         }
+    }
+
+    /// The slot of `msg` when it is a task these options answer.
+    pub(super) fn task_of(&self, msg: &Message) -> Option<Arc<TaskSlot>> {
+        if self.answer_tasks == Some(false) {
+            return None;
+        }
+        TaskSlot::of(msg)
     }
 
     pub(super) fn key_of(&self, msg: &Message) -> Option<String> {

@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::ws::client::MicroServiceWs;
 use crate::ws::error::Error;
 use crate::ws::protocol::message::Message;
+use crate::ws::protocol::outcome::ErrorOutcome;
 
 /// A task another service sent: the `data` of an `ms-task` message, with
 /// its payload deserialized into `T`.
@@ -35,6 +36,7 @@ use crate::ws::protocol::message::Message;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "Wire<T>", bound(deserialize = "T: Deserialize<'de>"))]
 #[non_exhaustive]
 pub struct Task<T = Value> {
     /// The service that sent it (the gateway writes it).
@@ -50,7 +52,9 @@ pub struct Task<T = Value> {
     pub data: T,
 }
 
-/// The wire shape, before the reference id falls back to `workflowId`.
+/// The wire shape, before the reference id falls back to `workflowId`,
+/// then to the job id: the one way a task is read, by
+/// [`Task::from_message`] and by `Task`'s `Deserialize` (a typed route).
 #[derive(Deserialize)]
 struct Wire<T> {
     from: String,
@@ -63,23 +67,19 @@ struct Wire<T> {
     data: T,
 }
 
-/// The outcome envelope of [protocol: embedding jobs](crate::protocol#embedding-jobs),
-/// in the order the Python workers write it.
-#[derive(Serialize)]
-struct TaskResult<'a> {
-    event: &'static str,
-    data: TaskResultData<'a>,
-}
-
-#[derive(Serialize)]
-struct TaskResultData<'a> {
-    #[serde(rename = "jobId")]
-    job_id: &'a str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    response: Option<()>,
-    consumption: Option<()>,
-    message: &'a str,
+impl<T> From<Wire<T>> for Task<T> {
+    fn from(wire: Wire<T>) -> Self {
+        let reference_id = wire
+            .reference_id
+            .or(wire.workflow_id)
+            .unwrap_or_else(|| wire.job_id.clone());
+        Task {
+            from: wire.from,
+            job_id: wire.job_id,
+            reference_id,
+            data: wire.data,
+        }
+    }
 }
 
 impl<T: DeserializeOwned> Task<T> {
@@ -108,17 +108,7 @@ impl<T: DeserializeOwned> Task<T> {
             ))
             .into());
         }
-        let wire: Wire<T> = msg.parse_data()?;
-        let reference_id = wire
-            .reference_id
-            .or(wire.workflow_id)
-            .unwrap_or_else(|| wire.job_id.clone());
-        Ok(Self {
-            from: wire.from,
-            job_id: wire.job_id,
-            reference_id,
-            data: wire.data,
-        })
+        msg.parse_data()
     }
 }
 
@@ -166,17 +156,8 @@ impl<T> Task<T> {
         message: impl fmt::Display,
     ) -> Result<(), Error> {
         let message = message.to_string();
-        let outcome = TaskResult {
-            event: "ms-task-result",
-            data: TaskResultData {
-                job_id: &self.job_id,
-                kind: "error",
-                response: None,
-                consumption: None,
-                message: &message,
-            },
-        };
-        self.reply(client, &outcome).await
+        self.reply(client, &ErrorOutcome::new(&self.job_id, &message))
+            .await
     }
 }
 
@@ -202,6 +183,24 @@ mod tests {
     }
 
     #[test]
+    fn a_typed_route_reads_a_task_as_from_message_does() {
+        // The route path: `Task<T>` deserialized from the message's data.
+        for data in [
+            json!({"from": "a", "jobId": "j", "data": 1}),
+            json!({"from": "a", "referenceId": null, "workflowId": "w", "jobId": "j", "data": 1}),
+            json!({"from": "a", "referenceId": "r", "workflowId": "w", "jobId": "j", "data": 1}),
+        ] {
+            let msg = task_msg(data);
+            let routed: Task<u32> = msg.parse_data().unwrap();
+            assert_eq!(routed, Task::<u32>::from_message(&msg).unwrap());
+        }
+        let routed: Task<u32> = task_msg(json!({"from": "a", "jobId": "j", "data": 1}))
+            .parse_data()
+            .unwrap();
+        assert_eq!(routed.reference_id, "j");
+    }
+
+    #[test]
     fn other_events_and_missing_fields_are_json_errors() {
         let other = Message::json(json!({"event": "ms-error", "data": {"jobId": "j"}}));
         assert!(matches!(
@@ -218,23 +217,5 @@ mod tests {
             Task::<u32>::from_message(&wrong_type),
             Err(Error::Json { .. })
         ));
-    }
-
-    #[test]
-    fn the_error_outcome_is_written_like_the_python_workers_write_it() {
-        let outcome = TaskResult {
-            event: "ms-task-result",
-            data: TaskResultData {
-                job_id: "j1",
-                kind: "error",
-                response: None,
-                consumption: None,
-                message: "bad input",
-            },
-        };
-        assert_eq!(
-            crate::ws::protocol::python_json::to_python_json(&outcome).unwrap(),
-            r#"{"event": "ms-task-result", "data": {"jobId": "j1", "type": "error", "response": null, "consumption": null, "message": "bad input"}}"#
-        );
     }
 }

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ws::chunks::{ChunkAssembler, ChunkDrop};
 use crate::ws::protocol::message::Message;
+use crate::ws::protocol::outcome::is_running;
 use crate::ws::state::{Counters, Event};
 
 mod frame;
@@ -139,6 +140,16 @@ fn correlate<H: Host + ?Sized>(shared: &H, msg: Message) -> Option<Message> {
     let Some(job_id) = msg.job_id() else {
         return Some(msg);
     };
+    let waiting = shared
+        .pending()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .contains_key(job_id);
+    // An outcome still in progress is not the answer: it goes to the
+    // application, and the call goes on waiting.
+    if !waiting || is_running(&msg) {
+        return Some(msg);
+    }
     let waiter = shared
         .pending()
         .lock()

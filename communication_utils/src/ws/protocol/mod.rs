@@ -5,5 +5,6 @@
 pub mod chunks;
 pub(crate) mod jwt;
 pub(crate) mod message;
+pub(crate) mod outcome;
 pub(crate) mod python_json;
 pub(crate) mod uri;

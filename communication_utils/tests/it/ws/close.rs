@@ -70,30 +70,72 @@ async fn close_writes_every_queued_message_first() {
     }
 }
 
+/// close() first lets running handlers finish, on a live connection: what
+/// they send then is delivered; a task arriving meanwhile is not run but
+/// answered as not started; only then does the connection close.
 #[tokio::test]
-async fn close_waits_for_a_running_handler() {
+async fn close_lets_a_running_handler_finish_and_deliver_its_answer() {
     let gw = gateway().await;
     let alice = connect(&gw, ALICE).await;
-    let Held {
-        run,
-        release,
-        finished,
-    } = hold_a_handler(&alice).await;
-    let closing = {
-        let alice = alice.clone();
-        tokio::spawn(async move { alice.close().await })
+    let bob = connect(&gw, BOB).await;
+    wait_connected(&gw, "alice").await;
+    wait_connected(&gw, "bob").await;
+    let started = Arc::new(Notify::new());
+    let release = Arc::new(Notify::new());
+    let _run = {
+        let (started, release, me) = (started.clone(), release.clone(), alice.clone());
+        alice.run(move |msg: Message| {
+            let (started, release, me) = (started.clone(), release.clone(), me.clone());
+            async move {
+                if msg.job_id() == Some("held") {
+                    started.notify_one();
+                    release.notified().await;
+                    me.send_task_to_ms("bob", "r", "after-close-began", "done")
+                        .await?;
+                }
+                Ok::<(), ms_utils_communication::ws::Error>(())
+            }
+        })
     };
-    // The connection closes, but close() is still waiting for the handler.
-    let mut state = alice.state();
-    wait_state(&mut state, ConnectionState::is_closed).await;
+    bob.send_task_to_ms("alice", "r", "held", 1).await.unwrap();
+    within("handler starts", started.notified()).await;
+
+    // Polled once: close() has stopped the receive loop (its first step,
+    // before it waits), then goes on in the background.
+    let mut closing = Box::pin({
+        let alice = alice.clone();
+        async move { alice.close().await }
+    });
+    std::future::poll_fn(|cx| {
+        assert!(closing.as_mut().poll(cx).is_pending());
+        std::task::Poll::Ready(())
+    })
+    .await;
+    let closing = tokio::spawn(closing);
+
+    // A task arriving now is answered as not started, over the live connection.
+    let answer = within(
+        "answer to a late task",
+        bob.request("alice", "late", 2, Duration::from_secs(10)),
+    )
+    .await
+    .unwrap_err();
+    let ms_utils_communication::ws::Error::TaskFailed {
+        job_id, message, ..
+    } = &answer
+    else {
+        panic!("{answer:?}");
+    };
+    assert_eq!(job_id, "late");
+    assert!(message.contains("stopped before"), "{message}");
+    assert!(alice.is_connected());
     assert!(!closing.is_finished());
+
     release.notify_one();
+    let msg = next(&bob).await;
+    assert_eq!(msg.job_id(), Some("after-close-began"));
     within("close", closing).await.unwrap().unwrap();
-    assert!(
-        finished.load(Ordering::SeqCst),
-        "close returned before the handler finished"
-    );
-    within("run loop ends", run.finished()).await.unwrap();
+    assert_eq!(*alice.state().borrow(), ConnectionState::Closed);
 }
 
 #[tokio::test]
@@ -291,19 +333,18 @@ async fn close_with_queued_messages_and_a_running_handler_loses_neither() {
         tokio::spawn(async move { alice.close().await })
     };
     gw.faults().stall(false);
-    // The queue is written and the connection closed, but close() still
-    // waits for the handler.
-    let mut state = alice.state();
-    wait_state(&mut state, ConnectionState::is_closed).await;
+    // The queue is written while close() waits for the handler, on the
+    // live connection.
+    let jobs = within("bob's messages", received).await.unwrap();
     assert!(
         !closing.is_finished(),
         "close() did not wait for the handler"
     );
+    assert!(alice.is_connected());
     release.notify_one();
     within("close", closing).await.unwrap().unwrap();
     assert!(finished.load(Ordering::SeqCst));
     within("run loop ends", run.finished()).await.unwrap();
-    let jobs = within("bob's messages", received).await.unwrap();
     for (i, job) in jobs.iter().enumerate() {
         assert_eq!(job.as_deref(), Some(format!("j{i}").as_str()));
     }

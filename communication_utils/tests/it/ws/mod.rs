@@ -3,6 +3,8 @@
 mod support;
 
 mod accounting;
+mod answers;
+mod call;
 mod chunks;
 mod close;
 mod config;

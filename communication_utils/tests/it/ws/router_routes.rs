@@ -404,7 +404,7 @@ async fn a_payload_that_does_not_fit_is_a_reported_handler_error() {
     assert_eq!(hook, "run");
     assert_eq!(failed.event.as_deref(), Some("transcode"));
     assert_eq!(failed.key.as_deref(), Some("a"));
-    let HandlerFailure::Error { message } = &failed.failure else {
+    let HandlerFailure::BadPayload { message } = &failed.failure else {
         panic!("{:?}", failed.failure);
     };
     assert!(message.contains("invalid type"), "{message}");
@@ -423,7 +423,7 @@ async fn a_payload_that_does_not_fit_is_a_reported_handler_error() {
         if let Event::HandlerFailed { key, failure } =
             within("HandlerFailed", events.recv()).await.unwrap()
         {
-            assert!(matches!(failure, HandlerFailure::Error { .. }));
+            assert!(matches!(failure, HandlerFailure::BadPayload { .. }));
             keys.push(key.unwrap());
         }
     }

@@ -60,3 +60,92 @@ pub async fn wait_state(
 pub async fn next(ms: &MicroServiceWs) -> Message {
     within("a message", ms.receive()).await.expect("receive")
 }
+
+/// A service on the gateway that is not ms_utils: a bare login (reqwest)
+/// and websocket (tokio-tungstenite), to see byte for byte what another
+/// platform service sends to ours and gets back.
+pub struct RawPeer {
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+pub const CAROL: (&str, &str) = ("carol", "carol-pw");
+
+/// A gateway with alice, bob and carol (the raw peer's login).
+pub async fn gateway_with_carol() -> DevGateway {
+    DevGateway::builder()
+        .user(ALICE.0, ALICE.1)
+        .user(BOB.0, BOB.1)
+        .user(CAROL.0, CAROL.1)
+        .start()
+        .await
+        .expect("gateway starts")
+}
+
+impl RawPeer {
+    /// Logs in as carol and opens a websocket; returns once the gateway
+    /// has registered it (so that routing to it cannot race).
+    pub async fn connect(gw: &DevGateway) -> RawPeer {
+        // reqwest is built without a default TLS provider; tests pick ours.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let login = reqwest::Client::new()
+            .post(gw.login_url())
+            .json(&serde_json::json!({"name": CAROL.0, "password": CAROL.1}))
+            .send();
+        let body: serde_json::Value = within("login", login)
+            .await
+            .expect("login answered")
+            .json()
+            .await
+            .expect("login body");
+        let token = body["access_token"].as_str().expect("a token").to_owned();
+        let (ws, _) = within(
+            "websocket",
+            tokio_tungstenite::connect_async(gw.ws_url(&token)),
+        )
+        .await
+        .expect("websocket opens");
+        wait_connected(gw, CAROL.0).await;
+        RawPeer { ws }
+    }
+
+    /// Sends `text` as one text frame.
+    pub async fn send_text(&mut self, text: &str) {
+        use futures_util::SinkExt as _;
+        self.ws
+            .send(tokio_tungstenite::tungstenite::Message::text(text))
+            .await
+            .expect("raw send");
+    }
+
+    /// Sends the `ms-send-task` a Python service sends, to `to`: `data`
+    /// under `jobId` `job_id`, with `referenceId` and `workflowId` both
+    /// `reference_id`.
+    pub async fn send_task(
+        &mut self,
+        to: &str,
+        reference_id: &str,
+        job_id: &str,
+        data: serde_json::Value,
+    ) {
+        let text = serde_json::json!({"event": "ms-send-task", "data": {
+            "to": to, "workflowId": reference_id, "referenceId": reference_id,
+            "jobId": job_id, "data": data}});
+        self.send_text(&text.to_string()).await;
+    }
+
+    /// The next text frame, parsed.
+    pub async fn next_json(&mut self) -> serde_json::Value {
+        use futures_util::StreamExt as _;
+        loop {
+            let frame = within("a frame for the raw peer", self.ws.next())
+                .await
+                .expect("the socket is open")
+                .expect("a frame");
+            if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
+                return serde_json::from_str(text.as_str()).expect("JSON");
+            }
+        }
+    }
+}

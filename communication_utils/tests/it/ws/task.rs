@@ -54,7 +54,8 @@ async fn a_task_is_read_typed_and_answered_to_its_sender() {
     assert_eq!(reply.reference_id, "job-1");
     assert_eq!(reply.data, json!({"area": 42}));
 
-    let answer = alice
+    // Its own error answer, read by the caller as the error it is.
+    let failed = alice
         .request(
             "bob",
             "job-2",
@@ -62,17 +63,15 @@ async fn a_task_is_read_typed_and_answered_to_its_sender() {
             Duration::from_secs(10),
         )
         .await
-        .unwrap();
-    let reply: Task = Task::from_message(&answer).unwrap();
-    assert_eq!(reply.job_id, "job-2");
-    assert_eq!(reply.data["event"], "ms-task-result");
-    assert_eq!(reply.data["data"]["jobId"], "job-2");
-    assert_eq!(reply.data["data"]["type"], "error");
-    assert!(
-        reply.data["data"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("bad task")
-    );
-    assert_eq!(reply.data["data"]["response"], serde_json::Value::Null);
+        .unwrap_err();
+    let ms_utils_communication::ws::Error::TaskFailed {
+        to,
+        job_id,
+        message,
+    } = failed
+    else {
+        panic!("{failed:?}");
+    };
+    assert_eq!((to.as_str(), job_id.as_str()), ("bob", "job-2"));
+    assert!(message.starts_with("bad task"), "{message}");
 }

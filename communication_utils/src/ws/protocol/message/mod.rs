@@ -157,6 +157,20 @@ impl Message {
         ))
     }
 
+    /// A copy that shares the frame's text, for reading the message again
+    /// later without keeping a parsed tree alive (`None` unless it came as
+    /// a text frame; a built value would be copied deeply).
+    pub(crate) fn text_copy(&self) -> Option<Message> {
+        match &self.0 {
+            Repr::Text { text, head, .. } => Some(Message(Repr::Text {
+                text: text.clone(),
+                head: head.clone(),
+                value: OnceLock::new(),
+            })),
+            _ => None,
+        }
+    }
+
     /// Whether this is a JSON message (not a binary one).
     ///
     /// ```
