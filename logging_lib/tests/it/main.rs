@@ -2,6 +2,8 @@
 //! per area (so that a change links once). The scenarios that install the
 //! process-wide logger are in the `global` binary beside this one.
 
+mod critical;
+mod custom_format;
 mod durability;
 mod env_directives;
 mod errors;
@@ -9,6 +11,7 @@ mod filtering;
 mod format;
 mod layers;
 mod outputs;
+mod python_format;
 mod runtime_level;
 mod support;
 mod time_it;
