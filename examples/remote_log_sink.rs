@@ -39,7 +39,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ms_utils::logging_lib::tracing_subscriber::Layer;
 use ms_utils::logging_lib::tracing_subscriber::layer::Context;
 use ms_utils::logging_lib::tracing_subscriber::registry::LookupSpan;
-use ms_utils::logging_lib::{Logger, level_name};
+use ms_utils::logging_lib::{CRITICAL_FIELD, Logger, PythonLevel};
 use ms_utils::serde_json::{self, Map, Value};
 use ms_utils::tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use ms_utils::tokio::net::{TcpListener, TcpStream};
@@ -205,12 +205,18 @@ where
         }
         event.record(&mut JsonFields(&mut fields));
         let message = fields.remove("message").unwrap_or(Value::Null);
+        // CRITICAL is an ERROR event marked `critical = true`: ship the
+        // level, not the marker.
+        let level = PythonLevel::of(event);
+        if level == PythonLevel::Critical {
+            fields.remove(CRITICAL_FIELD);
+        }
         let meta = event.metadata();
         let line = serde_json::json!({
             "time_ms": SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
-            "level": level_name(*meta.level()),
+            "level": level.name(),
             "target": meta.target(),
             "line": meta.line(),
             "message": message,

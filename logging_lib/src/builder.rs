@@ -287,7 +287,7 @@ impl LoggerBuilder {
     /// # let _ = builder;
     /// ```
     pub fn format(mut self, format: Format) -> Self {
-        self.file_format = format;
+        self.file_format = format.clone();
         self.console_format = format;
         self
     }
@@ -471,7 +471,7 @@ impl LoggerBuilder {
         if let Some(path) = &self.file {
             let file = open_file(path, self.rotation)?;
             let (writer, handle) = writer::spawn(file, &thread("file"), self.buffered_lines);
-            outputs.push((writer, self.file_format, false));
+            outputs.push((writer, self.file_format.clone(), false));
             writers.push(handle);
         }
         if self.console {
@@ -483,7 +483,7 @@ impl LoggerBuilder {
                 ),
             };
             let (writer, handle) = writer::spawn(target, &thread("console"), self.buffered_lines);
-            outputs.push((writer, self.console_format, ansi));
+            outputs.push((writer, self.console_format.clone(), ansi));
             writers.push(handle);
         }
         // When file and console want the same bytes, format each line once
@@ -495,10 +495,10 @@ impl LoggerBuilder {
             && (file_format, file_ansi) == (console_format, console_ansi)
         {
             let both = file.clone().and(console.clone());
-            layers.push(self.layer(both, *file_format, *file_ansi));
+            layers.push(self.layer(both, file_format, *file_ansi));
         } else {
             for (writer, format, ansi) in outputs {
-                layers.push(self.layer(writer, format, ansi));
+                layers.push(self.layer(writer, &format, ansi));
             }
         }
 
@@ -573,7 +573,7 @@ impl LoggerBuilder {
         }
     }
 
-    fn layer<W>(&self, writer: W, format: Format, ansi: bool) -> BoxedLayer
+    fn layer<W>(&self, writer: W, format: &Format, ansi: bool) -> BoxedLayer
     where
         W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
     {
@@ -586,6 +586,16 @@ impl LoggerBuilder {
                     JsonFormat::new()
                         .module_style(self.module_style)
                         .logger(self.name.as_str()),
+                )
+                .boxed(),
+            Format::Python(template) => layer
+                .with_ansi(ansi)
+                .fmt_fields(PythonFields::new())
+                .event_format(
+                    PythonFormat::new()
+                        .module_style(self.module_style)
+                        .logger(self.name.as_str())
+                        .template(template.clone()),
                 )
                 .boxed(),
             _ => layer

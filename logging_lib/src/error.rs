@@ -70,6 +70,29 @@ pub enum Error {
     /// installed by [`LoggerBuilder::init`](crate::LoggerBuilder::init) lives
     /// as long as the process: its handle never returns this.
     LoggerDropped,
+    /// A Python `logging` format string (given to
+    /// [`Format::python`](crate::Format::python) or
+    /// [`LineTemplate::parse`](crate::LineTemplate::parse)) does not parse,
+    /// or names a key this crate cannot fill.
+    InvalidFormat {
+        /// The format string as given.
+        format: String,
+        /// Byte offset in `format` of the `%` that starts the faulty field
+        /// (the end of `format` for a field cut short; 0 when no field at
+        /// all is the problem).
+        position: usize,
+        /// What is wrong there.
+        problem: FormatProblem,
+    },
+    /// The date format given with a Python format string has a `%` code that
+    /// cannot be written (not a strftime code chrono knows, or a
+    /// parsing-only one such as `%#z`).
+    InvalidDateFormat {
+        /// The date format as given.
+        datefmt: String,
+        /// Byte offset in `datefmt` of the `%` of the faulty code.
+        position: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -99,6 +122,26 @@ impl fmt::Display for Error {
                 f.write_str("a global logger is already installed")
             }
             Self::LoggerDropped => f.write_str("the logger this handle changes has been dropped"),
+            Self::InvalidFormat {
+                format,
+                position,
+                problem,
+            } => write!(
+                f,
+                "invalid log format `{format}` at byte {position}: {problem}"
+            ),
+            Self::InvalidDateFormat { datefmt, position } => {
+                let code: String = datefmt
+                    .get(*position..)
+                    .unwrap_or_default()
+                    .chars()
+                    .take(3)
+                    .collect();
+                write!(
+                    f,
+                    "invalid date format `{datefmt}` at byte {position}: `{code}...` is not a strftime code that can be written"
+                )
+            }
         }
     }
 }
@@ -173,6 +216,108 @@ impl Error {
     #[must_use]
     pub fn is_logger_dropped(&self) -> bool {
         matches!(self, Self::LoggerDropped)
+    }
+
+    /// A Python format string, or its date format, was refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ms_utils_logging::{Error, Format, FormatProblem};
+    ///
+    /// let err = Format::python("%(levelname)s %(user)s", None).unwrap_err();
+    /// assert!(err.is_invalid_format());
+    /// match err {
+    ///     Error::InvalidFormat { position, problem: FormatProblem::UnknownKey { key }, .. } => {
+    ///         assert_eq!((position, key.as_str()), (14, "user"));
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// assert!(Format::python("%(message)s", Some("%Y %Q")).unwrap_err().is_invalid_format());
+    /// ```
+    #[must_use]
+    pub fn is_invalid_format(&self) -> bool {
+        matches!(
+            self,
+            Self::InvalidFormat { .. } | Self::InvalidDateFormat { .. }
+        )
+    }
+}
+
+/// What is wrong with a Python format string, for [`Error::InvalidFormat`].
+///
+/// Python's `logging.Formatter` finds most of these only when a record is
+/// formatted (and prints a `--- Logging error ---` instead of the line);
+/// here they are all found when the format is parsed.
+///
+/// # Examples
+///
+/// ```
+/// use ms_utils_logging::{Error, FormatProblem, LineTemplate};
+///
+/// match LineTemplate::parse("%(levelname)d %(message)s", None) {
+///     Err(Error::InvalidFormat { problem: FormatProblem::WrongType { key, conversion }, .. }) => {
+///         assert_eq!((key.as_str(), conversion), ("levelname", 'd'));
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FormatProblem {
+    /// `%(key)` names no key this crate knows (a typo, or one of Python's
+    /// it cannot fill, such as `relativeCreated`; see
+    /// [`LineTemplate`](crate::LineTemplate) for the list).
+    UnknownKey {
+        /// The key between the parentheses.
+        key: String,
+    },
+    /// `%(` without its closing `)`.
+    UnclosedKey,
+    /// The string ends inside a field: `%`, `%(message)` or
+    /// `%(levelname)-8` with no conversion character.
+    Incomplete,
+    /// The conversion character is not one of Python's
+    /// (`s r a d i u o x X e E f F g G c`).
+    UnknownConversion {
+        /// The character found.
+        conversion: char,
+    },
+    /// The conversion does not fit the key's value: a number conversion
+    /// (`d`, `x`, `f`, ...) for a text key such as `levelname`, or `x`, `o`,
+    /// `c` for a non-integer one (`msecs`, `created`).
+    WrongType {
+        /// The key.
+        key: String,
+        /// The conversion character.
+        conversion: char,
+    },
+    /// A field without a `(key)`, such as `%s` or `%d` (a logging format is
+    /// filled from the record's keys only; `%%` writes a `%`).
+    MissingKey,
+    /// A `*` width or precision (it would take its value from a positional
+    /// argument, which a logging format has none of).
+    StarWidth,
+    /// No `%(key)` field at all (Python refuses such a format too).
+    NoField,
+}
+
+impl fmt::Display for FormatProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownKey { key } => write!(f, "unknown key `{key}`"),
+            Self::UnclosedKey => f.write_str("`%(` has no closing `)`"),
+            Self::Incomplete => f.write_str("the format ends inside a field"),
+            Self::UnknownConversion { conversion } => {
+                write!(f, "unknown conversion character `{conversion}`")
+            }
+            Self::WrongType { key, conversion } => {
+                write!(f, "conversion `{conversion}` does not fit the key `{key}`")
+            }
+            Self::MissingKey => f.write_str("a field without a `(key)` (write `%%` for a `%`)"),
+            Self::StarWidth => f.write_str("a `*` width or precision"),
+            Self::NoField => f.write_str("no `%(key)` field"),
+        }
     }
 }
 

@@ -5,13 +5,14 @@ use std::fmt::{self, Write};
 use chrono::{Local, SecondsFormat};
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
-use tracing::{Event, Subscriber};
+use tracing::{Event, Level, Subscriber};
 use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
-use crate::line::{ModuleStyle, level_name, module_name};
+use crate::level::{CRITICAL_FIELD, PythonLevel};
+use crate::line::{ModuleStyle, module_name};
 
 /// One JSON object per line, for log shippers:
 ///
@@ -24,6 +25,8 @@ use crate::line::{ModuleStyle, level_name, module_name};
 ///
 /// (shown wrapped; each object is written on one line). `time` is local time
 /// in RFC 3339 with microseconds, `level` is spelled as Python spells it,
+/// `level` is `CRITICAL` for an ERROR event marked `critical = true` (see
+/// [`critical!`](crate::critical); the marker is not among the `fields`),
 /// `line` is `null` when unknown, `span` is the event's innermost span with
 /// its fields (or `null`), `spans` every span the event is in, outermost
 /// first, each with its fields (`[]` outside any span), and `logger` is the
@@ -114,6 +117,8 @@ where
             message: String::new(),
             fields: Map::new(),
             skip_log_fields: normalized.is_some(),
+            marker: *meta.level() == Level::ERROR,
+            critical: false,
         };
         event.record(&mut visitor);
 
@@ -128,7 +133,8 @@ where
             "time".into(),
             Value::from(Local::now().to_rfc3339_opts(SecondsFormat::Micros, false)),
         );
-        object.insert("level".into(), Value::from(level_name(*meta.level())));
+        let level = PythonLevel::from(*meta.level()).with_marker(visitor.critical);
+        object.insert("level".into(), Value::from(level.name()));
         object.insert("target".into(), Value::from(meta.target()));
         object.insert(
             "module".into(),
@@ -176,6 +182,11 @@ struct JsonVisitor {
     message: String,
     fields: Map<String, Value>,
     skip_log_fields: bool,
+    /// Whether a boolean [`CRITICAL_FIELD`] is the CRITICAL marker (on ERROR
+    /// events) rather than a field.
+    marker: bool,
+    /// The marker's value.
+    critical: bool,
 }
 
 impl JsonVisitor {
@@ -200,7 +211,11 @@ impl Visit for JsonVisitor {
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.insert(field, Value::from(value));
+        if self.marker && field.name() == CRITICAL_FIELD {
+            self.critical = value;
+        } else {
+            self.insert(field, Value::from(value));
+        }
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {

@@ -44,7 +44,7 @@
 //!
 //! - The line: `[LEVEL] [dd-mm-YYYY HH:MM:SS] (module:line) -> message key=value`,
 //!   as the Python original writes it, with Python's level names (`DEBUG`,
-//!   `INFO`, `WARNING`, `ERROR`; `TRACE` for tracing's extra level), local
+//!   `INFO`, `WARNING`, `ERROR`, `CRITICAL`; `TRACE` for tracing's extra level), local
 //!   time, and the module as the source file's stem (like `%(module)s`;
 //!   [`ModuleStyle::Target`] shows the full target instead). Event fields
 //!   follow the message as `key=value`, then the fields of the spans the
@@ -52,10 +52,48 @@
 //!   that the lines logged while handling a job carry it. [`format_line`] is
 //!   the format as a pure function.
 //! - Or JSON lines ([`Format::Json`], see [`JsonFormat`]).
+//! - Or a line of your own, written as a Python `logging` format string
+//!   ([`Format::python`], see [`LineTemplate`]), as the original's
+//!   `Logger.create_formatter(fmt, datefmt)` takes it.
 //! - The console is stderr, like Python's `StreamHandler`; colour only when
 //!   stderr is a terminal.
 //! - Records of the [`log`](https://docs.rs/log) crate, which many
 //!   dependencies use, are bridged in and show their real file and line.
+//!
+//! # Python format strings
+//!
+//! ```no_run
+//! use ms_utils_logging::{Format, Logger};
+//!
+//! let format = Format::python(
+//!     "%(asctime)s %(levelname)-8s %(name)s %(module)s:%(lineno)d %(message)s",
+//!     None, // Python's default date format: 2026-11-22 14:03:07,123
+//! )?;
+//! let _guard = Logger::builder().name("billing").format(format).init()?;
+//! tracing::info!("ready");
+//! // 2026-11-22 14:03:07,123 INFO     billing main:8 ready
+//! # Ok::<(), ms_utils_logging::Error>(())
+//! ```
+//!
+//! The same bytes as Python's `logging` for the same record (checked
+//! against a table CPython printed), with every fault found when the
+//! format is parsed ([`Error::InvalidFormat`], [`FormatProblem`]). The keys,
+//! and what stands for those Rust has no counterpart of (`funcName` is the
+//! innermost span's name), are listed on [`LineTemplate`].
+//!
+//! # CRITICAL
+//!
+//! [`critical!`] logs at Python's CRITICAL: an ERROR event marked
+//! `critical = true` ([`CRITICAL_FIELD`]), written as `[CRITICAL]` and
+//! `"level":"CRITICAL"`. To filters it is an ERROR: it passes wherever an
+//! ERROR passes.
+//!
+//! ```
+//! use ms_utils_logging::critical;
+//!
+//! critical!(volume = "/data", "disk full");
+//! // [CRITICAL] [22-11-2026 14:03:07] (main:3) -> disk full volume=/data
+//! ```
 //!
 //! # Levels
 //!
@@ -84,7 +122,8 @@
 //! [`LoggerBuilder::with_layer`] adds any `tracing-subscriber` layer
 //! (OpenTelemetry, a remote sink) under the same level filter as the
 //! console and the file. `examples/remote_log_sink.rs` in the repository
-//! ships every line over HTTP without ever blocking the logging call.//!
+//! ships every line over HTTP without ever blocking the logging call.
+//!
 //! # Secrets in dependencies' TRACE lines
 //!
 //! `tungstenite` logs every websocket handshake request at TRACE, and the
@@ -124,22 +163,25 @@ mod error;
 mod filter;
 mod handle;
 mod json;
+mod level;
 mod line;
 mod logger;
 mod output;
+mod percent;
+mod template;
 mod text;
 mod time_it;
 mod writer;
 
 pub use builder::LoggerBuilder;
-pub use error::{DirectiveOrigin, Error};
+pub use error::{DirectiveOrigin, Error, FormatProblem};
 pub use handle::{LogHandle, LogSubscriber, RuntimeFilter};
 pub use json::JsonFormat;
-pub use line::{
-    LineParts, ModuleStyle, format_line, level_name, module_name, push_field, write_line,
-};
+pub use level::{CRITICAL_FIELD, PythonLevel, level_name};
+pub use line::{LineParts, ModuleStyle, format_line, module_name, push_field, write_line};
 pub use logger::Logger;
 pub use output::{DEFAULT_LOG_FILE, Format, Rotation};
+pub use template::LineTemplate;
 pub use text::{PythonFields, PythonFormat};
 pub use time_it::TimeItGuard;
 pub use writer::LogGuard;

@@ -6,8 +6,9 @@
 
 use std::fmt::{self, Write};
 
-use chrono::{Datelike, NaiveDateTime, Timelike};
-use tracing::Level;
+use chrono::{Datelike, FixedOffset, NaiveDateTime, Offset, Timelike, Utc};
+
+use crate::level::PythonLevel;
 
 /// How the `(module:line)` part names where a record came from.
 ///
@@ -30,30 +31,6 @@ pub enum ModuleStyle {
     /// The record's full target, usually its module path
     /// (`my_service::handler`).
     Target,
-}
-
-/// The level's name as Python's `logging` spells it.
-///
-/// `WARN` becomes `WARNING`; tracing's `TRACE`, which Python lacks, stays `TRACE`.
-///
-/// # Examples
-///
-/// ```
-/// use ms_utils_logging::level_name;
-/// use tracing::Level;
-///
-/// assert_eq!(level_name(Level::WARN), "WARNING");
-/// assert_eq!(level_name(Level::INFO), "INFO");
-/// ```
-#[must_use]
-pub fn level_name(level: Level) -> &'static str {
-    match level {
-        Level::TRACE => "TRACE",
-        Level::DEBUG => "DEBUG",
-        Level::INFO => "INFO",
-        Level::WARN => "WARNING",
-        Level::ERROR => "ERROR",
-    }
 }
 
 /// The name shown in `(module:line)` for a record from `file` with `target`.
@@ -84,42 +61,94 @@ pub fn module_name<'a>(style: ModuleStyle, file: Option<&'a str>, target: &'a st
     }
 }
 
-/// The parts of one text line, gathered from an event.
+/// The parts of one text line, gathered from an event: what
+/// [`write_line`] writes, and what a [`LineTemplate`](crate::LineTemplate)
+/// may show (Python's `LogRecord` attributes).
+///
+/// The fixed line uses `level`, `time` (to the second), `module`, `line`,
+/// `message` and `fields`; the rest is for format strings. Build one with
+/// `..LineParts::default()` for the parts you do not care about.
 ///
 /// # Examples
 ///
 /// ```
 /// use chrono::NaiveDate;
-/// use ms_utils_logging::{LineParts, format_line};
-/// use tracing::Level;
+/// use ms_utils_logging::{LineParts, PythonLevel, format_line};
 ///
 /// let time = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap().and_hms_opt(14, 3, 7).unwrap();
 /// let parts = LineParts {
-///     level: Level::INFO,
+///     level: PythonLevel::Info,
 ///     time,
 ///     module: "handler",
 ///     line: Some(42),
 ///     message: "connected",
-///     fields: "",
+///     ..LineParts::default()
 /// };
 /// assert_eq!(format_line(&parts), "[INFO] [22-11-2026 14:03:07] (handler:42) -> connected");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LineParts<'a> {
-    /// The record's level.
-    pub level: Level,
-    /// Local wall-clock time of the record (shown to the second).
+    /// The record's level (`%(levelname)s`, `%(levelno)s`).
+    pub level: PythonLevel,
+    /// Local wall-clock time of the record (`%(asctime)s`, `%(msecs)d`; the
+    /// fixed line shows it to the second).
     pub time: NaiveDateTime,
-    /// What [`module_name`] gave for the record.
+    /// How far local time is ahead of UTC at `time` (`%z` in a date format,
+    /// `%(created)f`). Default: UTC.
+    pub utc_offset: FixedOffset,
+    /// What [`module_name`] gave for the record (`%(module)s`).
     pub module: &'a str,
-    /// Source line; `None` (unknown) is shown as `0`, so that the
-    /// `(module:number)` shape greps rely on always holds.
+    /// Source line (`%(lineno)d`); `None` (unknown) is shown as `0`, so that
+    /// the `(module:number)` shape greps rely on always holds.
     pub line: Option<u32>,
     /// The formatted message.
     pub message: &'a str,
     /// Structured fields already rendered as `key=value` pairs separated by
-    /// single spaces (see [`push_field`]), or empty.
+    /// single spaces (see [`push_field`]), or empty. They follow the message
+    /// after one space, in the fixed line and in `%(message)s`.
     pub fields: &'a str,
+    /// The logger's name (`%(name)s`): the name given to the builder; when
+    /// empty, `target` is shown.
+    pub logger: &'a str,
+    /// The record's target, usually its module path.
+    pub target: &'a str,
+    /// The source file as the compiler saw it (`%(pathname)s`; its last
+    /// component is `%(filename)s`); `None` shows `(unknown file)`.
+    pub file: Option<&'a str>,
+    /// What stands for Python's function name (`%(funcName)s`): the name of
+    /// the innermost span the event is in; `None` shows `(unknown function)`.
+    pub function: Option<&'a str>,
+    /// The process id (`%(process)d`).
+    pub process_id: u32,
+    /// The thread's number (`%(thread)d`): Rust's `ThreadId`, 1 for the main
+    /// thread.
+    pub thread_id: u64,
+    /// The thread's name (`%(threadName)s`, `main` for the main thread);
+    /// `None` shows `<unnamed>`.
+    pub thread_name: Option<&'a str>,
+}
+
+impl Default for LineParts<'_> {
+    /// An INFO record at the Unix epoch, UTC, with every text empty and
+    /// every number 0.
+    fn default() -> Self {
+        Self {
+            level: PythonLevel::Info,
+            time: NaiveDateTime::default(),
+            utc_offset: Utc.fix(),
+            module: "",
+            line: None,
+            message: "",
+            fields: "",
+            logger: "",
+            target: "",
+            file: None,
+            function: None,
+            process_id: 0,
+            thread_id: 0,
+            thread_name: None,
+        }
+    }
 }
 
 /// Writes `parts` as one line, without the trailing newline.
@@ -134,17 +163,17 @@ pub struct LineParts<'a> {
 ///
 /// ```
 /// use chrono::NaiveDate;
-/// use ms_utils_logging::{LineParts, write_line};
-/// use tracing::Level;
+/// use ms_utils_logging::{LineParts, PythonLevel, write_line};
 ///
 /// let time = NaiveDate::from_ymd_opt(2026, 1, 2).unwrap().and_hms_opt(3, 4, 5).unwrap();
 /// let parts = LineParts {
-///     level: Level::WARN,
+///     level: PythonLevel::Warning,
 ///     time,
 ///     module: "s3",
 ///     line: Some(7),
 ///     message: "slow upload",
 ///     fields: "bucket=media secs=12.5",
+///     ..LineParts::default()
 /// };
 /// let mut out = String::new();
 /// write_line(&mut out, &parts, false).unwrap();
@@ -155,9 +184,9 @@ pub fn write_line<W: Write + ?Sized>(
     parts: &LineParts<'_>,
     ansi: bool,
 ) -> fmt::Result {
-    let name = level_name(parts.level);
+    let name = parts.level.name();
     if ansi {
-        write!(out, "[{}{name}\x1b[0m] ", level_colour(parts.level))?;
+        write!(out, "[{}{name}\x1b[0m] ", parts.level.colour())?;
     } else {
         write!(out, "[{name}] ")?;
     }
@@ -190,12 +219,17 @@ pub fn write_line<W: Write + ?Sized>(
 ///
 /// ```
 /// use chrono::NaiveDate;
-/// use ms_utils_logging::{LineParts, format_line};
-/// use tracing::Level;
+/// use ms_utils_logging::{LineParts, PythonLevel, format_line};
 ///
 /// let time = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap().and_hms_opt(14, 3, 7).unwrap();
-/// let parts = LineParts { level: Level::ERROR, time, module: "main", line: None, message: "boom", fields: "" };
-/// assert_eq!(format_line(&parts), "[ERROR] [22-11-2026 14:03:07] (main:0) -> boom");
+/// let parts = LineParts {
+///     level: PythonLevel::Critical,
+///     time,
+///     module: "main",
+///     message: "disk full",
+///     ..LineParts::default()
+/// };
+/// assert_eq!(format_line(&parts), "[CRITICAL] [22-11-2026 14:03:07] (main:0) -> disk full");
 /// ```
 #[must_use]
 pub fn format_line(parts: &LineParts<'_>) -> String {
@@ -250,16 +284,6 @@ pub(crate) fn start_field(fields: &mut String, key: &str) {
     fields.push('=');
 }
 
-fn level_colour(level: Level) -> &'static str {
-    match level {
-        Level::TRACE => "\x1b[35m",
-        Level::DEBUG => "\x1b[34m",
-        Level::INFO => "\x1b[32m",
-        Level::WARN => "\x1b[33m",
-        Level::ERROR => "\x1b[31m",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::NaiveDate;
@@ -273,7 +297,7 @@ mod tests {
             .unwrap()
     }
 
-    fn parts<'a>(level: Level, fields: &'a str) -> LineParts<'a> {
+    fn parts(level: PythonLevel, fields: &str) -> LineParts<'_> {
         LineParts {
             level,
             time: time(),
@@ -281,36 +305,43 @@ mod tests {
             line: Some(42),
             message: "connected",
             fields,
+            ..LineParts::default()
         }
     }
 
     #[test]
     fn default_line_matches_the_python_format() {
         assert_eq!(
-            format_line(&parts(Level::INFO, "")),
+            format_line(&parts(PythonLevel::Info, "")),
             "[INFO] [22-11-2026 14:03:07] (handler:42) -> connected"
         );
     }
 
     #[test]
     fn every_level_is_spelled_as_python_does() {
-        let names: Vec<_> = [
-            Level::TRACE,
-            Level::DEBUG,
-            Level::INFO,
-            Level::WARN,
-            Level::ERROR,
-        ]
-        .into_iter()
-        .map(level_name)
-        .collect();
-        assert_eq!(names, ["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"]);
+        let levels = [
+            PythonLevel::Trace,
+            PythonLevel::Debug,
+            PythonLevel::Info,
+            PythonLevel::Warning,
+            PythonLevel::Error,
+            PythonLevel::Critical,
+        ];
+        let names: Vec<_> = levels
+            .into_iter()
+            .map(|level| format_line(&parts(level, "")))
+            .map(|line| line[1..line.find(']').unwrap()].to_owned())
+            .collect();
+        assert_eq!(
+            names,
+            ["TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+        );
     }
 
     #[test]
     fn fields_follow_the_message_after_one_space() {
         assert_eq!(
-            format_line(&parts(Level::DEBUG, "job=7 ok=true")),
+            format_line(&parts(PythonLevel::Debug, "job=7 ok=true")),
             "[DEBUG] [22-11-2026 14:03:07] (handler:42) -> connected job=7 ok=true"
         );
     }
@@ -318,11 +349,14 @@ mod tests {
     #[test]
     fn ansi_colours_only_the_level_name() {
         let mut out = String::new();
-        write_line(&mut out, &parts(Level::ERROR, ""), true).unwrap();
+        write_line(&mut out, &parts(PythonLevel::Error, ""), true).unwrap();
         assert_eq!(
             out,
             "[\x1b[31mERROR\x1b[0m] [22-11-2026 14:03:07] (handler:42) -> connected"
         );
+        out.clear();
+        write_line(&mut out, &parts(PythonLevel::Critical, ""), true).unwrap();
+        assert!(out.starts_with("[\x1b[1;31mCRITICAL\x1b[0m] "), "{out}");
     }
 
     #[test]

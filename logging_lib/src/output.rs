@@ -7,6 +7,7 @@ use std::path::Path;
 use tracing_appender::rolling::{RollingFileAppender, Rotation as AppenderRotation};
 
 use crate::error::Error;
+use crate::template::LineTemplate;
 
 /// The file the Python original writes to, relative to the working directory.
 ///
@@ -27,7 +28,7 @@ pub const DEFAULT_LOG_FILE: &str = "logs/combined.log";
 /// let builder = Logger::builder().format(Format::Json);
 /// # let _ = builder;
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Format {
     /// `[LEVEL] [dd-mm-YYYY HH:MM:SS] (module:line) -> message key=value`
@@ -36,6 +37,41 @@ pub enum Format {
     Text,
     /// One JSON object per line (see [`JsonFormat`](crate::JsonFormat)).
     Json,
+    /// A line of your own, written as a Python `logging` format string
+    /// (see [`Format::python`] and [`LineTemplate`](crate::LineTemplate)).
+    Python(LineTemplate),
+}
+
+impl Format {
+    /// A line of your own, as Python's `Logger.create_formatter(fmt,
+    /// datefmt)` makes it: `fmt` a `%`-style `logging` format string,
+    /// `datefmt` the strftime format of `%(asctime)s` (`None`: Python's
+    /// default, `2026-11-22 14:03:07,123`). The keys, flags and date codes
+    /// are listed on [`LineTemplate`](crate::LineTemplate).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidFormat`] (an unknown key, a conversion that does not
+    /// fit its key, a malformed field, no field at all) or
+    /// [`Error::InvalidDateFormat`], with the position of the fault.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use ms_utils_logging::{Format, Logger};
+    ///
+    /// let format = Format::python(
+    ///     "[%(levelname)s] %(asctime)s %(name)s %(funcName)s:%(lineno)d %(message)s",
+    ///     Some("%d-%m-%Y %H:%M:%S"),
+    /// )?;
+    /// let _guard = Logger::builder().name("billing").format(format).init()?;
+    /// tracing::warn!("card declined");
+    /// // [WARNING] 22-11-2026 14:03:07 billing (unknown function):7 card declined
+    /// # Ok::<(), ms_utils_logging::Error>(())
+    /// ```
+    pub fn python(format: &str, datefmt: Option<&str>) -> Result<Self, Error> {
+        LineTemplate::parse(format, datefmt).map(Self::Python)
+    }
 }
 
 /// When the log file starts afresh.

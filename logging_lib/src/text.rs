@@ -1,22 +1,25 @@
 //! The text event formatter: gathers an event's parts and hands them to
-//! [`write_line`](crate::write_line).
+//! [`write_line`](crate::write_line), or to a
+//! [`LineTemplate`](crate::LineTemplate).
 
 use std::cell::{Cell, RefCell};
 use std::fmt::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use chrono::{Local, NaiveDateTime, TimeZone};
+use chrono::{FixedOffset, Local, NaiveDateTime, TimeZone, Timelike};
 use tracing::field::{Field, Visit};
-use tracing::{Event, Subscriber};
+use tracing::{Event, Level, Subscriber};
 use tracing_log::NormalizeEvent;
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
+use crate::level::{CRITICAL_FIELD, PythonLevel};
 use crate::line::{
     LineParts, ModuleStyle, module_name, push_field, start_field, write_line, write_str_value,
 };
+use crate::template::LineTemplate;
 
 /// The Python original's line format as a `tracing-subscriber` event
 /// formatter: `[INFO] [22-11-2026 14:03:07] (handler:42) -> connected key=value`.
@@ -35,6 +38,13 @@ use crate::line::{
 /// quoted like event fields; with `tracing-subscriber`'s default one, strings
 /// are always quoted.
 ///
+/// With a [`template`](Self::template), it writes that Python format string
+/// instead of the fixed line.
+///
+/// An ERROR event marked `critical = true` (see
+/// [`critical!`](crate::critical)) is written as `CRITICAL`, without the
+/// marker field.
+///
 /// # Examples
 ///
 /// ```
@@ -50,9 +60,11 @@ use crate::line::{
 ///     tracing::info!("ready"); // ... -> ready job_id=j1
 /// });
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct PythonFormat {
     module_style: ModuleStyle,
+    template: Option<LineTemplate>,
+    logger: String,
 }
 
 impl PythonFormat {
@@ -84,6 +96,47 @@ impl PythonFormat {
         self.module_style = style;
         self
     }
+
+    /// Writes each line as `template` says instead of the fixed line: a
+    /// Python `logging` format string (see [`LineTemplate`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ms_utils_logging::{LineTemplate, PythonFields, PythonFormat};
+    ///
+    /// let template = LineTemplate::parse("%(levelname)-8s %(name)s: %(message)s", None)?;
+    /// let subscriber = tracing_subscriber::fmt()
+    ///     .fmt_fields(PythonFields::new())
+    ///     .event_format(PythonFormat::new().template(template).logger("billing"))
+    ///     .with_writer(std::io::stderr)
+    ///     .finish();
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     tracing::warn!("card declined"); // WARNING  billing: card declined
+    /// });
+    /// # Ok::<(), ms_utils_logging::Error>(())
+    /// ```
+    #[must_use]
+    pub fn template(mut self, template: LineTemplate) -> Self {
+        self.template = Some(template);
+        self
+    }
+
+    /// The logger's name, shown by a template's `%(name)s` (empty, the
+    /// default: the event's target is shown). [`Logger`](crate::Logger)
+    /// sets it to the builder's name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let format = ms_utils_logging::PythonFormat::new().logger("billing");
+    /// # let _ = format;
+    /// ```
+    #[must_use]
+    pub fn logger(mut self, name: impl Into<String>) -> Self {
+        self.logger = name.into();
+        self
+    }
 }
 
 /// Message and fields of one event. Reused per thread, so that a line costs no
@@ -96,30 +149,48 @@ struct Scratch {
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
-    static LAST_SECOND: Cell<Option<(u64, NaiveDateTime)>> = const { Cell::new(None) };
+    static LAST_SECOND: Cell<Option<(u64, NaiveDateTime, FixedOffset)>> = const { Cell::new(None) };
+    static THREAD_NUMBER: u64 = thread_number();
 }
 
-/// Local wall-clock time to the second, which is all the line shows.
+/// Local wall-clock time and its offset from UTC.
 ///
 /// Converting to local time costs more than reading the clock, and a busy
 /// thread logs many lines within one second, so the conversion is done once
-/// per second per thread.
-fn local_now() -> NaiveDateTime {
+/// per second per thread and the fraction of the second added to it.
+fn local_now() -> (NaiveDateTime, FixedOffset) {
     let Ok(since_epoch) = SystemTime::now().duration_since(UNIX_EPOCH) else {
-        return Local::now().naive_local();
+        let now = Local::now();
+        return (now.naive_local(), *now.offset());
     };
     let second = since_epoch.as_secs();
-    if let Some((cached, time)) = LAST_SECOND.get()
-        && cached == second
-    {
-        return time;
-    }
-    let time = i64::try_from(second)
-        .ok()
-        .and_then(|s| Local.timestamp_opt(s, 0).single())
-        .map_or_else(|| Local::now().naive_local(), |t| t.naive_local());
-    LAST_SECOND.set(Some((second, time)));
-    time
+    let (time, offset) = match LAST_SECOND.get() {
+        Some((cached, time, offset)) if cached == second => (time, offset),
+        _ => {
+            let now = i64::try_from(second)
+                .ok()
+                .and_then(|s| Local.timestamp_opt(s, 0).single())
+                .unwrap_or_else(Local::now);
+            let (time, offset) = (now.naive_local(), *now.offset());
+            LAST_SECOND.set(Some((second, time, offset)));
+            (time, offset)
+        }
+    };
+    let time = time
+        .with_nanosecond(since_epoch.subsec_nanos())
+        .unwrap_or(time);
+    (time, offset)
+}
+
+/// This thread's number, as Rust's `ThreadId` shows it (`ThreadId(1)` for
+/// the main thread): its value is not public otherwise.
+fn thread_number() -> u64 {
+    let id = format!("{:?}", std::thread::current().id());
+    id.chars()
+        .filter(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or(0)
 }
 
 impl<S, N> FormatEvent<S, N> for PythonFormat
@@ -133,31 +204,56 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let time = local_now();
+        let (time, utc_offset) = local_now();
         let normalized = event.normalized_metadata();
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
         let ansi = writer.has_ansi_escapes();
         let mut write = |scratch: &mut Scratch| {
             scratch.message.clear();
             scratch.fields.clear();
-            event.record(&mut EventVisitor {
+            let mut visitor = EventVisitor {
                 scratch,
                 skip_log_fields: normalized.is_some(),
-            });
+                marker: *meta.level() == Level::ERROR,
+                critical: false,
+            };
+            event.record(&mut visitor);
+            let critical = visitor.critical;
             // Outside any span this is one look at the thread's span stack:
             // nothing is allocated.
-            if let Some(span) = ctx.parent_span() {
-                push_span_fields::<S, N>(&span, &mut scratch.fields);
+            let span = ctx.parent_span();
+            if let Some(span) = &span {
+                push_span_fields::<S, N>(span, &mut scratch.fields);
             }
-            let parts = LineParts {
-                level: *meta.level(),
+            let mut parts = LineParts {
+                level: PythonLevel::from(*meta.level()).with_marker(critical),
                 time,
+                utc_offset,
                 module: module_name(self.module_style, meta.file(), meta.target()),
                 line: meta.line(),
                 message: &scratch.message,
                 fields: &scratch.fields,
+                ..LineParts::default()
             };
-            write_line(&mut writer, &parts, ansi)?;
+            match &self.template {
+                None => write_line(&mut writer, &parts, ansi)?,
+                Some(template) => {
+                    parts.logger = &self.logger;
+                    parts.target = meta.target();
+                    parts.file = meta.file();
+                    parts.function = span.as_ref().map(SpanRef::name);
+                    // Looked up only when the format shows them.
+                    let thread = template.needs_thread().then(std::thread::current);
+                    if let Some(thread) = &thread {
+                        parts.thread_id = THREAD_NUMBER.with(|n| *n);
+                        parts.thread_name = thread.name();
+                    }
+                    if template.needs_process() {
+                        parts.process_id = std::process::id();
+                    }
+                    template.write_line(&mut writer, &parts, ansi)?;
+                }
+            }
             writer.write_char('\n')
         };
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
@@ -288,6 +384,11 @@ struct EventVisitor<'a> {
     /// `log` records carry their metadata as `log.file`, `log.line`, ... fields;
     /// the normalized metadata already shows them.
     skip_log_fields: bool,
+    /// Whether a boolean [`CRITICAL_FIELD`] is the CRITICAL marker (on ERROR
+    /// events) rather than a field to show.
+    marker: bool,
+    /// The marker's value.
+    critical: bool,
 }
 
 impl EventVisitor<'_> {
@@ -297,6 +398,14 @@ impl EventVisitor<'_> {
 }
 
 impl Visit for EventVisitor<'_> {
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        if self.marker && field.name() == CRITICAL_FIELD {
+            self.critical = value;
+        } else {
+            self.record_debug(field, &value);
+        }
+    }
+
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
             self.scratch.message.push_str(value);

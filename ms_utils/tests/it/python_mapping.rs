@@ -290,6 +290,12 @@ fn logging_rows() -> Result<(), log::Error> {
     let _ = Logger::builder().with_layer(log::tracing_subscriber::fmt::layer());
     let _ = (PythonFormat::new(), JsonFormat::new());
     let _ = log::format_line;
+    let _: Format = Format::python("%(levelname)-8s %(message)s", Some("%d-%m-%Y %H:%M:%S"))?;
+    let template: log::LineTemplate = log::LineTemplate::parse("%(message)s", None)?;
+    let _ = PythonFormat::new().template(template);
+    let _ = Logger::builder().file_format(Format::python("%(message)s", None)?);
+    log::critical!("msg");
+    let _: fn(&tracing::Event<'_>) -> log::PythonLevel = log::PythonLevel::of;
     let n = time_it!("sum", 1 + 1);
     let _f = time_it!(async "fut", async { n });
     tracing::info!("logged");

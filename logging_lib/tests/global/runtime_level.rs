@@ -1,13 +1,12 @@
 //! The level changed at run time on the globally installed logger, where
 //! tracing caches each callsite's interest and `log` has its own max level:
-//! a callsite that was off must come on, and `log` records with it. (Its own
-//! test binary: the global logger is installed once.)
+//! a callsite that was off must come on, and `log` records with it. (A `global`
+//! scenario, in a process of its own: the global logger is installed once.)
 
-mod common;
-
-use common::{SharedBuf, messages};
 use ms_utils_logging::Logger;
 use tracing::Level;
+
+use crate::support::{SharedBuf, messages};
 
 /// The same callsites every time.
 fn emit(tag: &str) {
@@ -17,8 +16,7 @@ fn emit(tag: &str) {
     log::info!("{tag} log info");
 }
 
-#[test]
-fn set_level_and_set_directives_reach_cached_callsites_and_log_records() {
+pub(crate) fn set_level_and_set_directives_reach_cached_callsites_and_log_records() {
     let console = SharedBuf::new();
     let guard = Logger::builder()
         .env_directives(false)

@@ -1,10 +1,10 @@
 //! A `log` logger installed by someone else does not make setup fail.
-//! (Its own test binary: both loggers are process-wide.)
+//! (A `global` scenario, in a process of its own: both loggers are
+//! process-wide.)
 
-mod common;
-
-use common::SharedBuf;
 use ms_utils_logging::Logger;
+
+use crate::support::SharedBuf;
 
 struct OtherLogger;
 
@@ -18,8 +18,7 @@ impl log::Log for OtherLogger {
 
 static OTHER: OtherLogger = OtherLogger;
 
-#[test]
-fn setup_succeeds_when_a_log_logger_is_already_set() {
+pub(crate) fn setup_succeeds_when_a_log_logger_is_already_set() {
     log::set_logger(&OTHER).unwrap();
     let console = SharedBuf::new();
     let guard = Logger::builder()

@@ -1,12 +1,11 @@
 //! Directives from `RUST_LOG`. The variable is set only for a child process
 //! (this test binary run again), never in the test process itself.
 
-mod common;
-
 use std::process::Command;
 
-use common::{SharedBuf, console_only};
 use ms_utils_logging::{DirectiveOrigin, Error};
+
+use crate::support::{SharedBuf, console_only};
 
 const CHILD: &str = "LOGGING_LIB_ENV_CHILD";
 
@@ -52,7 +51,12 @@ fn child_entry() {
 
 fn run_child(mode: &str, rust_log: &str) -> Vec<String> {
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_entry", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "env_directives::child_entry",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD, mode)
         .env("RUST_LOG", rust_log)
         .output()

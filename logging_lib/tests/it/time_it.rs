@@ -1,12 +1,11 @@
 //! `time_it!`: the Python text, the caller's file and line, the value given
 //! back, and a line however the body ends.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{SharedBuf, console_only, line_regex};
 use ms_utils_logging::time_it;
+
+use crate::support::{SharedBuf, console_only, line_regex};
 
 /// The elapsed seconds in a `"<name> executed in 0.00012345s"` message.
 fn parse_elapsed(message: &str, name: &str) -> f64 {

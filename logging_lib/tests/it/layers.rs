@@ -1,15 +1,14 @@
 //! The service's own layers (`LoggerBuilder::with_layer`): they see what the
 //! outputs see, under the same filter, including changes at run time.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
-use common::{Recorder, SharedBuf, capture, capture_with_handle, console_only, messages};
 use ms_utils_logging::tracing_subscriber::Layer;
 use ms_utils_logging::tracing_subscriber::filter::LevelFilter;
 use ms_utils_logging::{LogSubscriber, Logger};
 use tracing::Level;
+
+use crate::support::{Recorder, SharedBuf, capture, capture_with_handle, console_only, messages};
 
 fn seen(seen: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
     seen.lock().unwrap().clone()

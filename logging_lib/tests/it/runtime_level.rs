@@ -1,14 +1,13 @@
 //! The level and the directives changed while the logger runs, through the
 //! guard's `LogHandle`. (The globally installed case, with tracing's cached
-//! interests and `log` records, is in `global_runtime_level.rs`.)
-
-mod common;
+//! interests and `log` records, is in `tests/global/runtime_level.rs`.)
 
 use std::sync::mpsc;
 
-use common::{SharedBuf, capture_with_handle, console_only, messages};
 use ms_utils_logging::{DirectiveOrigin, Error, Format, Logger};
 use tracing::Level;
+
+use crate::support::{SharedBuf, capture_with_handle, console_only, messages};
 
 /// One callsite per level, the same ones on every call, so that a change
 /// must reach callsites tracing has already seen.

@@ -1,13 +1,11 @@
 //! Nothing is lost: not at the guard's drop right after a burst, not under
 //! backpressure, not with many threads; and no line is torn.
 
-mod common;
-
 use std::collections::HashSet;
 use std::io::{self, Write};
 use std::time::Duration;
 
-use common::{SharedBuf, console_and_file, console_only, line_regex};
+use crate::support::{SharedBuf, console_and_file, console_only, line_regex};
 
 fn read_lines(path: &std::path::Path) -> Vec<String> {
     std::fs::read_to_string(path)

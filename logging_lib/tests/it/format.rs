@@ -1,11 +1,10 @@
 //! The line format on real output: text as the Python original, and JSON lines.
 
-mod common;
-
 use chrono::{Local, NaiveDateTime};
-use common::{SharedBuf, capture, console_only, line_regex, messages};
 use ms_utils_logging::{Format, ModuleStyle};
 use serde_json::Value;
+
+use crate::support::{SharedBuf, capture, console_only, line_regex, messages};
 
 #[test]
 fn text_line_has_python_level_local_time_file_stem_and_caller_line() {
@@ -120,7 +119,7 @@ fn json_lines_each_parse_with_the_documented_keys() {
     assert_eq!(first["level"], "INFO");
     assert_eq!(first["message"], "connected");
     assert_eq!(first["module"], "format");
-    assert_eq!(first["target"], "format");
+    assert_eq!(first["target"], "it::format");
     assert_eq!(first["line"], line);
     assert_eq!(first["fields"]["job"], 7);
     assert_eq!(first["fields"]["user"], "bob");
@@ -221,7 +220,7 @@ fn span_fields_reach_file_and_console_in_either_format() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.log");
     let console = SharedBuf::new();
-    let builder = common::console_and_file(&console, &path).ansi(true);
+    let builder = crate::support::console_and_file(&console, &path).ansi(true);
     let lines = capture(builder, &console, || {
         let _task = tracing::info_span!("ms_task", job_id = "j1").entered();
         tracing::info!("hello");

@@ -46,7 +46,7 @@ impl Write for SharedBuf {
 /// The Python original's line: level, time, module, line, message.
 pub fn line_regex() -> Regex {
     Regex::new(
-        r"^\[(TRACE|DEBUG|INFO|WARNING|ERROR)\] \[(\d{2}-\d{2}-\d{4} \d{2}:\d{2}:\d{2})\] \(([^:()]+):(\d+)\) -> (.*)$",
+        r"^\[(TRACE|DEBUG|INFO|WARNING|ERROR|CRITICAL)\] \[(\d{2}-\d{2}-\d{4} \d{2}:\d{2}:\d{2})\] \(([^:()]+):(\d+)\) -> (.*)$",
     )
     .unwrap()
 }

@@ -1,17 +1,16 @@
 //! Global install: many concurrent setups, exactly one wins, the others get a
-//! typed error, create nothing and duplicate nothing. (Its own test binary:
-//! the global logger can be installed once per process.)
-
-mod common;
+//! typed error, create nothing and duplicate nothing. (A `global` scenario,
+//! in a process of its own: the global logger can be installed once per
+//! process.)
 
 use std::path::Path;
 use std::sync::Barrier;
 
-use common::SharedBuf;
 use ms_utils_logging::{Error, Logger};
 
-#[test]
-fn concurrent_and_repeated_setups_install_one_logger_and_never_duplicate() {
+use crate::support::SharedBuf;
+
+pub(crate) fn concurrent_and_repeated_setups_install_one_logger_and_never_duplicate() {
     const THREADS: usize = 8;
     let dir = tempfile::tempdir().unwrap();
     let consoles: Vec<SharedBuf> = (0..THREADS).map(|_| SharedBuf::new()).collect();

@@ -1,10 +1,9 @@
 //! Where lines go: file and console, each switchable, files created only when
 //! the logger is built, daily rolling files.
 
-mod common;
-
-use common::{SharedBuf, capture, console_and_file, console_only, line_regex};
 use ms_utils_logging::{Format, Logger, Rotation};
+
+use crate::support::{SharedBuf, capture, console_and_file, console_only, line_regex};
 
 #[test]
 fn file_and_console_both_get_every_line() {

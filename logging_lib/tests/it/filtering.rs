@@ -1,9 +1,8 @@
 //! Level filtering: base level, run_debug, and directives that override both.
 
-mod common;
-
-use common::{SharedBuf, capture, console_only};
 use tracing::Level;
+
+use crate::support::{SharedBuf, capture, console_only};
 
 fn messages(lines: &[String]) -> Vec<&str> {
     lines
