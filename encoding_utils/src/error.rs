@@ -30,7 +30,6 @@ use ms_utils_communication::{s3, ws};
 /// }
 /// # let _ = should_retry;
 /// ```
-#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The texts could not be uploaded to the bucket; no task was sent.
@@ -122,6 +121,15 @@ pub enum Error {
     /// A string given to a base64 decoder is not base64 (the decoder's
     /// error, boxed: its type is not part of this API).
     Base64(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// `Debug` is the one line of `Display` (what failed, where, and why, the
+/// cause included), so that a `main` returning this error prints a
+/// readable line instead of a dump of internal types.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 impl fmt::Display for Error {

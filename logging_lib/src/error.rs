@@ -25,7 +25,6 @@ use std::path::PathBuf;
 /// let err = Logger::builder().directives("hyper=loud").build().unwrap_err();
 /// assert!(err.is_invalid_directive());
 /// ```
-#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The log file, or the folder it goes in, could not be created or opened
@@ -93,6 +92,15 @@ pub enum Error {
         /// Byte offset in `datefmt` of the `%` of the faulty code.
         position: usize,
     },
+}
+
+/// `Debug` is the one line of `Display` (what failed, where, and why, the
+/// cause included), so that a `main` returning this error prints a
+/// readable line instead of a dump of internal types.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 impl fmt::Display for Error {

@@ -209,30 +209,18 @@ impl MicroServiceWs {
                         });
                     }
                     let delay = policy.delay(attempt);
-                    // No attempt starts after the deadline.
+                    // No attempt starts after the deadline. (Not logged:
+                    // the error returned says it, once.)
                     if let Some((at, after)) = deadline
                         && tokio::time::Instant::now() + delay >= at
                     {
-                        tracing::warn!(
-                            host = %config.host,
-                            attempts = attempt,
-                            %error,
-                            ?after,
-                            "gateway connect deadline passed; giving up"
-                        );
                         return Err(Error::ConnectDeadline {
                             after,
                             attempts: attempt,
                             last: Box::new(error),
                         });
                     }
-                    tracing::warn!(
-                        host = %config.host,
-                        attempt,
-                        %error,
-                        ?delay,
-                        "gateway connect failed; retrying"
-                    );
+                    tracing::warn!(attempt, ?delay, "gateway connect failed, retrying: {error}");
                     tokio::time::sleep(delay).await;
                 }
                 Err(error) => return Err(error),

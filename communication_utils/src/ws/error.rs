@@ -12,6 +12,7 @@
 //! in any release.
 
 use std::error::Error as StdError;
+use std::fmt;
 use std::io;
 use std::time::Duration;
 
@@ -35,7 +36,7 @@ use crate::ws::delivery::Undelivered;
 /// assert!(err.is_closed());
 /// assert!(!err.is_bad_credentials());
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The configuration cannot work (empty host, unreadable CA file, bad number in
@@ -208,6 +209,15 @@ pub enum Error {
     },
 }
 
+/// `Debug` is the one line of `Display` (what failed, where, and why, the
+/// cause included), so that a `main` returning this error prints a
+/// readable line instead of a dump of internal types.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
 impl Error {
     /// True when the gateway refused the credentials (a 4xx login answer, or
     /// a 401/403 websocket upgrade).
@@ -250,9 +260,9 @@ impl Error {
     pub fn is_timeout(&self) -> bool {
         match self {
             Error::Timeout { .. } => true,
-            Error::Login { cause, .. } => cause
-                .downcast_ref::<reqwest::Error>()
-                .is_some_and(reqwest::Error::is_timeout),
+            Error::Login { cause, .. } => {
+                login_cause(cause.as_ref()).is_some_and(reqwest::Error::is_timeout)
+            }
             Error::Connect { cause, .. } => find::<io::Error>(cause.as_ref())
                 .is_some_and(|e| e.kind() == io::ErrorKind::TimedOut),
             Error::ConnectDeadline { .. } => true,
@@ -271,9 +281,9 @@ impl Error {
     /// ```
     pub fn is_connect(&self) -> bool {
         match self {
-            Error::Login { cause, .. } => cause
-                .downcast_ref::<reqwest::Error>()
-                .is_some_and(reqwest::Error::is_connect),
+            Error::Login { cause, .. } => {
+                login_cause(cause.as_ref()).is_some_and(reqwest::Error::is_connect)
+            }
             // The TCP step keeps its io::Error as is (see `tcp_connect`);
             // later steps keep tungstenite's error.
             Error::Connect { cause, .. } => cause.is::<io::Error>(),
@@ -462,6 +472,25 @@ impl Error {
         }
     }
 
+    /// The login request to `url` through `proxy` failed before any answer.
+    pub(crate) fn login_via(url: &str, proxy: Option<&str>, source: reqwest::Error) -> Self {
+        match (proxy, Error::login(url, source)) {
+            (Some(proxy), Error::Login { url, cause }) => {
+                match cause.downcast::<reqwest::Error>() {
+                    Ok(error) => Error::Login {
+                        url,
+                        cause: Box::new(ThroughProxy {
+                            proxy: proxy.to_owned(),
+                            error: *error,
+                        }),
+                    },
+                    Err(cause) => Error::Login { url, cause },
+                }
+            }
+            (_, error) => error,
+        }
+    }
+
     /// The login request to `url` failed before any answer.
     pub(crate) fn login(url: &str, source: reqwest::Error) -> Self {
         if let Some(tls) = find_rustls_error(&source) {
@@ -483,6 +512,38 @@ impl Error {
             cause: Box::new(source),
         }
     }
+}
+
+/// A login that went through a proxy and failed on the way: the cause
+/// says which proxy (as the websocket's tunnel errors do), and keeps the
+/// HTTP client's error for the predicates.
+#[derive(Debug)]
+pub(crate) struct ThroughProxy {
+    pub(crate) proxy: String,
+    pub(crate) error: reqwest::Error,
+}
+
+impl fmt::Display for ThroughProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "through proxy {}: {}",
+            self.proxy,
+            RootCause(&self.error)
+        )
+    }
+}
+
+/// Its text is the whole story: no source, so that [`RootCause`] stops here.
+impl StdError for ThroughProxy {}
+
+/// The HTTP client's error of a login failure, through a proxy or not.
+fn login_cause<'a>(
+    cause: &'a (dyn StdError + Send + Sync + 'static),
+) -> Option<&'a reqwest::Error> {
+    cause
+        .downcast_ref::<reqwest::Error>()
+        .or_else(|| cause.downcast_ref::<ThroughProxy>().map(|t| &t.error))
 }
 
 fn tls_where(url: Option<&str>) -> String {

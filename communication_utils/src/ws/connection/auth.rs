@@ -131,10 +131,16 @@ impl Authenticator {
                 {
                     return proxy_credentials_error(proxy, &self.url);
                 }
-                self_signed_hint(&self.url, &e).unwrap_or_else(|| Error::login(&self.url, e))
+                // Through a proxy, a transport failure may be the proxy's:
+                // the error says which way the login went.
+                self_signed_hint(&self.url, &e)
+                    .unwrap_or_else(|| Error::login_via(&self.url, self.proxy.as_deref(), e))
             })?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| Error::login(&self.url, e))?;
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| Error::login_via(&self.url, self.proxy.as_deref(), e))?;
         match status {
             201 => {
                 let bad_response = || Error::BadLoginResponse {

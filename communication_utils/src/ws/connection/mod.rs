@@ -250,7 +250,8 @@ impl Actor {
                 .shared
                 .events
                 .send(Event::Reconnecting { attempt, delay });
-            tracing::info!(attempt, ?delay, "reconnecting");
+            // One line per attempt: its failure (below), at WARN.
+            tracing::debug!(attempt, ?delay, "reconnecting");
             let shared = self.shared.clone();
             let result = loop {
                 let deadline = self.close_deadline;
@@ -278,7 +279,7 @@ impl Actor {
             match result {
                 Ok(conn) => return Some(conn),
                 Err(error) => {
-                    tracing::warn!(attempt, %error, "reconnect failed");
+                    tracing::warn!(attempt, "reconnect attempt failed: {error}");
                     let _ = self.shared.events.send(Event::ConnectFailed {
                         error: error.to_string(),
                         bad_credentials: error.is_bad_credentials(),

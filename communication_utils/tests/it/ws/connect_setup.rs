@@ -53,12 +53,16 @@ async fn a_closed_port_is_retried_until_the_default_deadline() {
     let logs = logs.text();
     let retries: Vec<&str> = logs
         .lines()
-        .filter(|l| l.contains("gateway connect failed; retrying"))
+        .filter(|l| l.contains("gateway connect failed, retrying"))
         .collect();
     assert_eq!(retries.len() as u32, attempts - 1, "{logs}");
     for line in retries {
         assert!(line.contains("WARN") && line.contains(&host), "{line}");
     }
+    // One line per failed attempt, and none for the final error: the
+    // caller gets it, and says it once.
+    let warnings = logs.lines().filter(|l| l.contains("WARN")).count();
+    assert_eq!(warnings as u32, attempts - 1, "{logs}");
 }
 
 /// `connect_deadline` sets the deadline; `None` retries past 30 s.
@@ -264,6 +268,33 @@ async fn the_login_and_the_websocket_both_go_through_the_proxy() {
             format!("CONNECT {host} HTTP/1.1"),
         ]
     );
+}
+
+/// A proxy that is not there: the error is a transport failure that names
+/// the proxy, not the gateway refusing (plain HTTP: the login goes through
+/// it first; over TLS the tunnel does).
+#[tokio::test]
+async fn a_dead_proxy_is_named_in_the_error() {
+    let gw = gateway().await;
+    let dead = format!("http://127.0.0.1:{}", closed_port());
+    for tls in [false, true] {
+        let err = within(
+            "connect",
+            config(&gw, ALICE)
+                .tls(tls)
+                .proxy(dead.clone())
+                .retry_initial_connect(false)
+                .connect(),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.is_connect() && err.is_transient(), "{err:?}");
+        assert!(!err.is_bad_credentials(), "{err:?}");
+        assert!(
+            err.to_string().contains(&format!("through proxy {dead}")),
+            "{err}"
+        );
+    }
 }
 
 /// Over TLS both are `CONNECT` tunnels, TLS to the gateway inside; the
