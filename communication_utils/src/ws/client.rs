@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -29,6 +30,10 @@ mod close;
 mod send;
 
 pub use call::{Call, DEFAULT_CALL_TIMEOUT, Reply};
+
+/// How long before the connect deadline its last attempt starts: time
+/// enough for a login and a handshake on a working network.
+const FINAL_ATTEMPT: Duration = Duration::from_secs(1);
 
 /// Closes the client when the last user handle goes away.
 struct HandleGuard(Arc<Shared>);
@@ -186,6 +191,7 @@ impl MicroServiceWs {
             .connect_deadline
             .map(|after| (tokio::time::Instant::now() + after, after));
         let mut attempt: u32 = 0;
+        let mut last_attempt = false;
         let (ws, first_token) = loop {
             attempt = attempt.saturating_add(1);
             let result =
@@ -208,17 +214,25 @@ impl MicroServiceWs {
                             last: Box::new(error),
                         });
                     }
-                    let delay = policy.delay(attempt);
-                    // No attempt starts after the deadline. (Not logged:
-                    // the error returned says it, once.)
-                    if let Some((at, after)) = deadline
-                        && tokio::time::Instant::now() + delay >= at
-                    {
-                        return Err(Error::ConnectDeadline {
-                            after,
-                            attempts: attempt,
-                            last: Box::new(error),
-                        });
+                    let mut delay = policy.delay(attempt);
+                    // The deadline is tried to its end: a wait that would
+                    // cross it is shortened so that one last attempt starts
+                    // `FINAL_ATTEMPT` before it (and is cut off at it). (Not
+                    // logged: the error returned says it, once.)
+                    if let Some((at, after)) = deadline {
+                        let now = tokio::time::Instant::now();
+                        let remaining = at.saturating_duration_since(now);
+                        if last_attempt || remaining.is_zero() {
+                            return Err(Error::ConnectDeadline {
+                                after,
+                                attempts: attempt,
+                                last: Box::new(error),
+                            });
+                        }
+                        if delay >= remaining.saturating_sub(FINAL_ATTEMPT) {
+                            delay = remaining.saturating_sub(FINAL_ATTEMPT);
+                            last_attempt = true;
+                        }
                     }
                     tracing::warn!(attempt, ?delay, "gateway connect failed, retrying: {error}");
                     tokio::time::sleep(delay).await;

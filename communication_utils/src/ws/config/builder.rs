@@ -297,10 +297,11 @@ impl WsConfigBuilder {
 
     /// How long the first [`connect`](crate::ws::MicroServiceWs::connect) may go on
     /// retrying transient failures (default 30 s); `None` retries until it
-    /// succeeds (or [`ReconnectPolicy::max_attempts`] runs out). No attempt
-    /// starts after the deadline, and an attempt still running at the
-    /// deadline is cut off; the error is then [`Error::ConnectDeadline`] with
-    /// the last failure. Reconnects after a connection was made are not
+    /// succeeds (or [`ReconnectPolicy::max_attempts`] runs out). It is tried
+    /// to its end: when the next wait would cross it, the wait is shortened
+    /// so that a last attempt starts a second before the deadline; an
+    /// attempt still running at the deadline is cut off, and the error is
+    /// then [`Error::ConnectDeadline`] with the last failure. Reconnects after a connection was made are not
     /// bounded by it (the [`ReconnectPolicy`] decides). From the environment:
     /// [`env::GATEWAY_CONNECT_DEADLINE`](crate::ws::env::GATEWAY_CONNECT_DEADLINE). A zero deadline is refused by
     /// [`build`](Self::build); for a single attempt use
