@@ -78,6 +78,9 @@ pub struct RecordedConnection {
     pub binary_frames: Vec<Bytes>,
     /// How the connection ended, or [`ConnectionEnd::Open`].
     pub end: ConnectionEnd,
+    /// The code of the client's close frame, once one was read (a close
+    /// frame without a code reads as 1005, as RFC 6455 says).
+    pub close_code: Option<u16>,
 }
 
 impl RecordedConnection {
@@ -109,6 +112,7 @@ pub(super) struct ConnLog {
     generation: u64,
     frames: Mutex<Vec<Frame>>,
     end: Mutex<ConnectionEnd>,
+    close_code: Mutex<Option<u16>>,
 }
 
 impl ConnLog {
@@ -128,6 +132,7 @@ impl ConnLog {
             frames: texts,
             binary_frames,
             end,
+            close_code: *lock(&self.close_code),
         }
     }
 }
@@ -250,6 +255,7 @@ impl ConnLog {
             generation,
             frames: Mutex::new(Vec::new()),
             end: Mutex::new(ConnectionEnd::Open),
+            close_code: Mutex::new(None),
         }
     }
 }
@@ -284,6 +290,13 @@ impl<'a> FrameTap<'a> {
     pub(super) fn binary(&mut self, bytes: &Bytes) {
         if let Some(log) = self.log() {
             lock(&log.frames).push(Frame::Binary(bytes.clone()));
+        }
+    }
+
+    /// Records the code of the client's close frame, if recording is on.
+    pub(super) fn close(&mut self, code: u16) {
+        if let Some(log) = self.log() {
+            *lock(&log.close_code) = Some(code);
         }
     }
 

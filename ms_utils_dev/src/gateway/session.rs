@@ -252,7 +252,8 @@ async fn read_loop<S>(
             // Pings are answered and closes completed by tungstenite while
             // the stream is polled; keep reading until it ends.
             Some(Ok(Message::Ping(_))) => shared.count(|c| c.pings_in += 1),
-            Some(Ok(Message::Close(_))) => {
+            Some(Ok(Message::Close(frame))) => {
+                tap.close(frame.map_or(1005, |f| u16::from(f.code)));
                 ctl.end(ConnectionEnd::ClientClose);
                 shared.count(|c| c.close_frames_in += 1);
             }

@@ -185,8 +185,12 @@ async fn a_task_is_answered_once_when_its_handler_replied_then_failed() {
     carol
         .send_task("bob", "ref-1", "job-1", json!({"mode": "reply-then-fail"}))
         .await;
+    // Task::reply answers under the task's own ids (reference id and job id
+    // differ here).
     let reply = carol.next_json().await;
     assert_eq!(reply["data"]["jobId"], "job-1");
+    assert_eq!(reply["data"]["referenceId"], "ref-1");
+    assert_eq!(reply["data"]["workflowId"], "ref-1");
     assert_eq!(reply["data"]["data"], "partial");
     carol
         .send_task("bob", "ref-2", "job-2", json!({"mode": "ok"}))

@@ -7,8 +7,8 @@ use ms_utils_dev::testing::LogCapture;
 
 #[tokio::test]
 async fn garbage_binary_and_non_object_frames_are_handled_and_the_connection_stays() {
-    // The only test of this binary that drops a frame, so the log line's
-    // callsite is first hit here, with this thread-local subscriber.
+    // A subscriber of this thread's own (tracing rebuilds the callsites'
+    // interest when it is set, whatever other tests hit them before).
     let (capture, _guard) = LogCapture::on_this_thread("ms_utils_communication=warn");
     let gw = gateway().await;
     let alice = connect(&gw, ALICE).await;
@@ -116,4 +116,31 @@ async fn send_text_sends_the_text_as_is() {
     let msg = next(&bob).await;
     assert_eq!(msg.job_id(), Some("by-hand"));
     assert_eq!(msg.data().unwrap()["data"], serde_json::json!([1, 2]));
+}
+
+/// `send_binary` writes one binary frame with exactly those bytes.
+#[tokio::test]
+async fn send_binary_writes_one_binary_frame() {
+    let gw = gateway().await;
+    gw.faults().record(true);
+    let alice = connect(&gw, ALICE).await;
+    let payload: Vec<u8> = (0..=255u8).chain([0, 0, 255]).collect();
+    alice.send_binary(payload.clone()).await.unwrap();
+    alice
+        .send(serde_json::json!({"event": "after"}))
+        .await
+        .unwrap();
+    alice.flush().await.unwrap();
+    within("close", alice.close()).await.unwrap();
+    let conns = gw.faults().recorded("alice");
+    let binary: Vec<&[u8]> = conns
+        .iter()
+        .flat_map(|c| c.binary_frames.iter().map(|b| b.as_ref()))
+        .collect();
+    assert_eq!(binary, [payload.as_slice()]);
+    assert!(
+        conns
+            .iter()
+            .any(|c| c.frames.iter().any(|f| f.contains("after")))
+    );
 }

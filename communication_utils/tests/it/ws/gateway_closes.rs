@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::support::*;
-use ms_utils_communication::ws::{DeliveryMode, MicroServiceWs};
+use ms_utils_communication::ws::{DeliveryMode, Event, MicroServiceWs};
 use ms_utils_dev::gateway::{DEFAULT_CLOSE_GRACE, DevGateway};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -108,16 +108,26 @@ async fn flood_through_closes(
     const N: u64 = 100_000;
     let gw = gateway().await;
     let alice = soak_client(&gw, mode).await;
+    let mut events = alice.events();
     let (stop, closer) = close_every(&gw, Duration::from_millis(50));
     for seq in 0..N {
         alice
             .send(json!({"event": "soak", "data": {"seq": seq}}))
             .await
             .unwrap();
+        // Half-way, a close has happened: the flood crosses at least one.
+        if seq == N / 2 {
+            within("a gateway close during the flood", async {
+                while !matches!(events.recv().await, Ok(Event::Disconnected { .. })) {}
+            })
+            .await;
+        }
     }
     alice.flush().await.unwrap();
     stop.cancel();
     let closes = u64::from(closer.await.unwrap());
+    assert!(closes >= 1, "no close during the flood");
+    assert!(alice.stats().reconnects >= 1, "{:?}", alice.stats());
     within("close", alice.close()).await.unwrap();
     let read = read_by_gateway(&gw);
     let (missing, out_of_order, repeats) = tally(&read, N);

@@ -285,3 +285,34 @@ async fn a_transport_failure_is_retried_with_backoff_by_default() {
         "{waited:?} of {most:?}"
     );
 }
+
+/// A login endpoint that accepts the connection and never answers: the
+/// attempt ends at `login_timeout`, as a transient timeout.
+#[tokio::test]
+async fn a_login_that_stalls_ends_at_the_login_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            open.push(socket); // read nothing, answer nothing
+        }
+    });
+    let started = std::time::Instant::now();
+    let err = within(
+        "connect",
+        MicroServiceWs::builder(host)
+            .tls(false)
+            .credentials(ALICE.0, ALICE.1)
+            .login_timeout(Duration::from_millis(300))
+            .retry_initial_connect(false)
+            .connect(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_timeout() && err.is_transient(), "{err:?}");
+    assert!(!err.is_bad_credentials(), "{err:?}");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    held.abort();
+}

@@ -103,6 +103,7 @@ async fn an_oversized_message_is_dropped_and_nothing_around_it_is_lost() {
         conns.len()
     );
     assert_eq!(conns[0].end, ConnectionEnd::ClientClose);
+    assert_eq!(conns[0].close_code, Some(1009), "closed as too big");
     wait_state(&mut alice.state(), ConnectionState::is_connected).await;
     // And the new connection works both ways.
     gw.faults()
