@@ -180,7 +180,27 @@ async fn gateway_rows(host: &str) -> Result<(), Box<dyn std::error::Error>> {
     let task: ws::Task<Value> = ws::Task::from_message(&_answer)?;
     task.reply(&ws, &value).await?;
     task.reply_error(&ws, "why").await?;
+    struct App;
+    let _tasks: RunHandle = ws.run(Router::with_state(App).task(
+        |task: ws::Task<Value>, cx: ws::Context<App>| async move {
+            let (_app, _client): (&App, &MicroServiceWs) = (cx.state(), cx.client());
+            Ok::<Value, std::io::Error>(task.data)
+        },
+    ));
+    let _no_answers = RunOptions::new().answer_tasks(false);
+    let _typed: Value = ws
+        .call("other", &value)
+        .reference_id("r")
+        .timeout(Duration::from_secs(1))
+        .data()
+        .await?;
+    let reply: ws::Reply = ws.call("other", &value).await?;
+    let _: (Option<&str>, &Message) = (reply.from(), reply.message());
     let _deadline = RunOptions::new().deadline(Duration::from_secs(30));
+    let _hook = RunOptions::new().on_error(|failed: ws::FailedCall| {
+        let _: (Option<String>, Option<String>, bool) =
+            (failed.job_id, failed.reference_id, failed.answered);
+    });
     if let Ok(ws::Event::HandlerFailed { key: _, failure: _ }) = ws.events().try_recv() {}
     ms_utils::shutdown_signal().await;
     ws.close().await?;
