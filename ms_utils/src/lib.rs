@@ -16,48 +16,60 @@
 //! ```
 //!
 //! A service that logs, connects to the gateway, answers the tasks other
-//! services send it, and uploads a file to a bucket:
+//! services send it (each task typed, with the service's state at hand), asks
+//! another service for work, and writes to a bucket:
 //!
 //! ```no_run
 //! use ms_utils::communication_utils::s3::UploadOptions;
-//! use ms_utils::communication_utils::ws::{HandlerError, Message, WsConfigBuilder};
-//! use ms_utils::serde_json::json;
-//! use ms_utils::{Logger, MicroServiceWs, S3BucketClient, tokio, tracing};
+//! use ms_utils::communication_utils::ws::{Context, Router, Task, WsConfigBuilder};
+//! use ms_utils::serde_json::{Value, json};
+//! use ms_utils::{Logger, MicroServiceWs, S3BucketClient, serde, tokio, tracing};
+//!
+//! type BoxError = Box<dyn std::error::Error + Send + Sync>;
+//!
+//! /// What another service asks of this one: the `data` of its task.
+//! #[derive(serde::Deserialize)]
+//! #[serde(crate = "ms_utils::serde")]
+//! struct Archive {
+//!     file: String,
+//! }
+//!
+//! /// What every task handler reaches through its context, never cloned.
+//! struct App {
+//!     s3: S3BucketClient,
+//! }
+//!
+//! /// One task. What it returns is the answer its sender gets; if it fails
+//! /// (or the task's data is not an `Archive`), the sender gets the platform's
+//! /// error outcome instead: every task is answered.
+//! async fn archive(task: Task<Archive>, cx: Context<App>) -> Result<Value, BoxError> {
+//!     // Every line logged here carries the task's sender and job id.
+//!     tracing::info!(file = %task.data.file, "archiving");
+//!     let key = format!("archive/{}", task.data.file);
+//!     let options = UploadOptions::new();
+//!     cx.state().s3.upload_file(&task.data.file, "documents", Some(&key), options).await?;
+//!     Ok(json!({"status": "ok", "key": key}))
+//! }
 //!
 //! #[tokio::main(crate = "ms_utils::tokio")]
-//! async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! async fn main() -> Result<(), BoxError> {
 //!     // The logger first. Keep the guard until the end: dropping it flushes the file.
 //!     let _guard = Logger::setup("my_service")?;
-//!
-//!     // Log in and connect (GATEWAY_HOST, GATEWAY_USER, GATEWAY_PASSWORD, GATEWAY_TLS).
+//!     // Log in and connect (GATEWAY_HOST, GATEWAY_USER, GATEWAY_PASSWORD, GATEWAY_TLS)
+//!     // and open the bucket client (S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY).
 //!     let ms = MicroServiceWs::connect(WsConfigBuilder::from_env().build()?).await?;
+//!     let s3 = S3BucketClient::from_env("my_service").await?;
 //!
-//!     // Each message goes to this handler, in a task of its own. A task
-//!     // (`ms-task`) is answered with a task back to its sender, same jobId.
-//!     let replier = ms.clone();
-//!     let run = ms.run(move |msg: Message| {
-//!         let ms = replier.clone();
-//!         async move {
-//!             if msg.event() != Some("ms-task") {
-//!                 return Ok(());
-//!             }
-//!             let task = msg.data().cloned().unwrap_or_default();
-//!             let field = |k: &str| task[k].as_str().unwrap_or_default().to_owned();
-//!             tracing::info!(from = %field("from"), job = %field("jobId"), "task received");
-//!             let answer = json!({"status": "ok", "echo": task["data"]});
-//!             ms.send_task_to_ms(&field("from"), &field("referenceId"), &field("jobId"), answer)
-//!                 .await?;
-//!             Ok::<(), HandlerError>(())
-//!         }
-//!     });
+//!     // Each task goes to `archive`, in a task of its own.
+//!     let run = ms.run(Router::with_state(App { s3 }).task(archive));
 //!
-//!     // The bucket (S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY): the
-//!     // object gets the same metadata as from a Python service.
-//!     let s3 = S3BucketClient::from_env("documents").await?;
-//!     s3.upload_file("report.pdf", "my-bucket", None, UploadOptions::new()).await?;
+//!     // Asking another service and reading its answer typed: an error answer
+//!     // is an error here.
+//!     let area: u32 = ms.call("resizer", json!({"width": 21})).data().await?;
+//!     tracing::info!(area, "resizer answered");
 //!
-//!     // Serve until Ctrl-C or SIGTERM, then close cleanly: what was sent is
-//!     // delivered, running handlers finish.
+//!     // Serve until Ctrl-C or SIGTERM, then close cleanly: running handlers
+//!     // finish and their answers go out, then what was sent is delivered.
 //!     ms_utils::shutdown_signal().await;
 //!     ms.close().await?;
 //!     run.finished().await?;
@@ -65,12 +77,17 @@
 //! }
 //! ```
 //!
+//! A failure in `main` prints one line that says what failed, where and why
+//! (every error type of `ms_utils` prints that line for `{:?}` too), e.g.
+//! `Error: login to http://gateway.example.com/auth-ms/login failed: Connection
+//! refused (os error 111)`.
+//!
 //! From there:
 //!
 //! - [`MicroServiceWs`]: sending ([`send`](MicroServiceWs::send),
 //!   [`send_task_to_ms`](MicroServiceWs::send_task_to_ms)), asking and
-//!   waiting for the answer ([`request`](MicroServiceWs::request)), routing
-//!   by event ([`Router`](communication_utils::ws::Router)), per-job
+//!   waiting for the answer ([`call`](MicroServiceWs::call)), tasks answered
+//!   and routed by event ([`Router`](communication_utils::ws::Router)), per-job
 //!   strategies, connection state and statistics; the module
 //!   [`communication_utils::ws`] says what the client guarantees.
 //! - [`S3BucketClient`]: downloads, metadata, listings, presigned URLs.
