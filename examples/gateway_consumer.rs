@@ -40,7 +40,7 @@ use ms_utils::communication_utils::ws::{
     ConnectionState, HandlerError, Message, MicroServiceWs, RunHandle, Task, WsConfig,
     WsConfigBuilder,
 };
-use ms_utils::encoding_utils::{EncodingJob, TaskTracker, send_encoding_job};
+use ms_utils::encoding_utils::{EncodingJob, send_encoding_job};
 use ms_utils::logging_lib::{LogGuard, Logger};
 // The crates ms_utils is built with, so that this file needs no other dependency.
 use ms_utils::serde;
@@ -96,35 +96,28 @@ pub(crate) fn exit_code(outcome: Result<(), BoxError>) -> ExitCode {
     }
 }
 
-/// What the service holds: its gateway client, the bucket client, and the
-/// tracker that matches embedding results to the jobs waiting for them.
+/// What the service holds: its gateway client and the bucket client.
 #[derive(Debug, Clone)]
 pub(crate) struct Service {
     pub(crate) ms: MicroServiceWs,
     pub(crate) s3: S3BucketClient,
     pub(crate) bucket: String,
-    pub(crate) tracker: TaskTracker,
 }
 
 impl Service {
-    /// Start receiving: job results go to the tracker, every other message
-    /// to [`Service::on_message`], each in its own task.
+    /// Start receiving: every message goes to [`Service::on_message`], each
+    /// in its own task (embedding results go to the jobs waiting for them).
     pub(crate) fn start(
         ms: MicroServiceWs,
         s3: S3BucketClient,
         bucket: String,
     ) -> (Service, RunHandle) {
-        let service = Service {
-            ms,
-            s3,
-            bucket,
-            tracker: TaskTracker::new(),
-        };
+        let service = Service { ms, s3, bucket };
         let handler_service = service.clone();
-        let run = service.ms.run(service.tracker.handler(move |msg: Message| {
+        let run = service.ms.run(move |msg: Message| {
             let service = handler_service.clone();
             async move { service.on_message(msg).await }
-        }));
+        });
         (service, run)
     }
 
@@ -156,8 +149,7 @@ impl Service {
                     EncodingJob::new(texts, &task.reference_id, format!("{}:embed", task.job_id))
                         .normalize(true)
                         .timeout(JOB_TIMEOUT);
-                match send_encoding_job(&self.ms, &self.s3, &self.bucket, &self.tracker, &job).await
-                {
+                match send_encoding_job(&self.ms, &self.s3, &self.bucket, &job).await {
                     // The answer goes back to the sender under the same jobId,
                     // which is what its `request(...)` waits for.
                     Ok((vectors, consumption)) => {

@@ -131,8 +131,7 @@ pub(crate) async fn run_local_demo() -> Result<DemoReport, BoxError> {
     let job = EncodingJob::new(texts, "demo-ref", "demo-embedding-1")
         .normalize(true)
         .timeout(Duration::from_secs(20));
-    let (vectors, consumption) =
-        send_encoding_job(&service.ms, &service.s3, &bucket, &service.tracker, &job).await?;
+    let (vectors, consumption) = send_encoding_job(&service.ms, &service.s3, &bucket, &job).await?;
     say(format!(
         "Embedding job: uploaded {} texts to the bucket, `workers_manager` answered with {} vectors of {} dimensions (consumption: {consumption}).",
         texts.len(),

@@ -41,14 +41,17 @@ pub enum Error {
         /// The S3 error (its message ends this error's).
         source: Box<s3::Error>,
     },
-    /// The task could not be handed to the gateway client (closed, too large, ...).
+    /// The task could not be sent: the gateway client refused it (too
+    /// large, ...), or the gateway could not route it (an `ms-error`, e.g. no
+    /// `workers_manager` connected).
     Send {
         /// The job id.
         job_id: String,
         /// The gateway client's error (its message ends this error's).
         source: Box<ws::Error>,
     },
-    /// The worker answered that the job failed.
+    /// The worker answered that the job failed (an `error` outcome, or one
+    /// of a type the client does not know).
     JobFailed {
         /// The job id.
         job_id: String,
@@ -62,12 +65,13 @@ pub enum Error {
         /// The deadline that passed.
         after: Duration,
     },
-    /// The gateway client was closed while the job was waiting for its outcome.
+    /// The gateway client was closed before the job's outcome came.
     Closed {
         /// The job id.
         job_id: String,
     },
-    /// A job with this id is already waiting on this tracker.
+    /// A job (or another call) with this id is already waiting for its
+    /// answer on this gateway client; the task was not sent.
     DuplicateJob {
         /// The job id.
         job_id: String,
@@ -96,7 +100,8 @@ pub enum Error {
         /// The JSON error, when parsing failed.
         source: Option<serde_json::Error>,
     },
-    /// The worker's answer did not have the expected shape.
+    /// The answer under the job's id is not an `ok` outcome naming a result
+    /// object (a plain answer, or `ok` without a `response`).
     InvalidAnswer {
         /// The job id.
         job_id: String,

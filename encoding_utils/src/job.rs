@@ -1,13 +1,13 @@
 //! `send_encoding_job` and `download_data` ([protocol: embedding jobs](ms_utils_communication::protocol#embedding-jobs)).
 
 use ms_utils_communication::s3::{DownloadOptions, S3BucketClient, UploadOptions};
-use ms_utils_communication::ws::{MicroServiceWs, to_python_json};
+use ms_utils_communication::ws::{self, MicroServiceWs, Reply, to_python_json};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::outcome::{JobOutcome, parse_task_result};
 use crate::task::{EncodingJob, INPUT_PREFIX, WORKERS_MANAGER};
-use crate::tracker::{JobOutcome, TaskTracker};
 
 /// What [`send_encoding_job`] returns: one vector per input text, and the
 /// worker's `consumption` value (any JSON, as the worker reports it).
@@ -60,49 +60,56 @@ impl Drop for InputCleanup<'_> {
 
 /// Run one embedding job ([protocol: embedding jobs](ms_utils_communication::protocol#embedding-jobs)): upload `job.texts` as a JSON array
 /// to `bucket`/`encoder/<uuid4>.json`, send the task to `workers_manager`
-/// (the original's exact JSON), wait for the job's outcome on `tracker`, then
-/// download the result file, delete it, and return the vectors with the
-/// worker's consumption value.
+/// (the original's exact JSON) under the job's `job_id` and `reference_id`,
+/// wait for the job's outcome, then download the result file, delete it,
+/// and return the vectors with the worker's consumption value.
 ///
-/// The outcome reaches `tracker` through its default matcher (wire
-/// [`TaskTracker::handler`] into [`MicroServiceWs::run`]) or through
-/// [`TaskTracker::complete`] from your own handler. Many jobs may be in flight
-/// at once on one tracker, each with its own `job_id`.
+/// The task is a [`MicroServiceWs::call`]: the outcome is matched by
+/// `job_id` in the client's own table of waiting calls, whatever else the
+/// service does with its messages, so nothing needs wiring into a `run`
+/// handler. Many jobs (and other calls) may be in flight at once on one
+/// client, each with its own `job_id`; the reference id is passed along
+/// unchanged and may differ from it. A `"running"` report does not end the
+/// wait: it reaches the application's handler like any other message.
 ///
 /// # Errors
 /// - [`Error::Upload`]: the input could not be uploaded (nothing was sent);
-/// - [`Error::Send`]: the gateway client refused the task;
-/// - [`Error::JobFailed`]: the worker answered `error` (its message kept);
+/// - [`Error::DuplicateJob`]: a job or call with this `job_id` is already
+///   waiting on this client (no task was sent);
+/// - [`Error::Send`]: the gateway client refused the task (too large, ...),
+///   or the gateway could not route it (`ms-error`: no `workers_manager`
+///   connected);
+/// - [`Error::JobFailed`]: the worker answered `error` (its message kept),
+///   or with an outcome of a type the client does not know;
 /// - [`Error::TimedOut`]: no outcome within `job.timeout`;
-/// - [`Error::Closed`]: the gateway client closed while waiting;
-/// - [`Error::DuplicateJob`]: a job with this id is already waiting on `tracker`;
-/// - [`Error::InvalidAnswer`]: the answer could not be understood;
+/// - [`Error::Closed`]: the gateway client closed before the outcome came;
+/// - [`Error::InvalidAnswer`]: the answer is not an `ok` outcome naming a
+///   result object;
 /// - [`Error::ResultMissing`]: the result object is not in the bucket;
-/// - [`Error::Malformed`]: the result is not a JSON list of lists of numbers
-///   (it is then left in the bucket for inspection);
+/// - [`Error::Malformed`]: the result is not a JSON list of one list of
+///   numbers per text (it is then left in the bucket for inspection);
 /// - [`Error::Storage`]: another S3 failure while downloading the result.
 ///
 /// In every error case after the upload, the uploaded input is deleted. On
 /// success it is left to the worker, as in the original.
 ///
 /// # Cancellation safety
-/// Dropping the future forgets the job (a late outcome is then ignored) and
-/// deletes the uploaded input in the background.
+/// Dropping the future gives up the wait (a late outcome then reaches the
+/// application like any other message) and deletes the uploaded input in
+/// the background.
 ///
 /// ```no_run
 /// use std::time::Duration;
 /// use ms_utils_communication::s3::S3BucketClient;
-/// use ms_utils_communication::ws::{Message, MicroServiceWs};
-/// use ms_utils_encoding::{EncodingJob, TaskTracker, send_encoding_job};
+/// use ms_utils_communication::ws::MicroServiceWs;
+/// use ms_utils_encoding::{EncodingJob, send_encoding_job};
 ///
 /// # async fn f(ms: MicroServiceWs, s3: S3BucketClient) -> Result<(), ms_utils_encoding::Error> {
-/// let tracker = TaskTracker::new();
-/// let _run = ms.run(tracker.handler(|_other: Message| async { Ok::<(), std::io::Error>(()) }));
-///
-/// let job = EncodingJob::new(["hello world", "bonjour"], "ref-1", "job-1")
+/// // The job belongs to workflow `upload-42`; its own id is `upload-42:embed`.
+/// let job = EncodingJob::new(["hello world", "bonjour"], "upload-42", "upload-42:embed")
 ///     .normalize(true)
 ///     .timeout(Duration::from_secs(60));
-/// let (vectors, consumption) = send_encoding_job(&ms, &s3, "documents", &tracker, &job).await?;
+/// let (vectors, consumption) = send_encoding_job(&ms, &s3, "documents", &job).await?;
 /// println!("{} vectors of {} dims; consumption {consumption}", vectors.len(), vectors[0].len());
 /// # Ok(()) }
 /// ```
@@ -110,12 +117,9 @@ pub async fn send_encoding_job(
     ws: &MicroServiceWs,
     s3: &S3BucketClient,
     bucket: &str,
-    tracker: &TaskTracker,
     job: &EncodingJob,
 ) -> Result<Embeddings, Error> {
     let job_id = job.job_id.as_str();
-    // The slot exists before the task leaves, so no answer can beat it.
-    let mut waiter = tracker.register(job_id)?;
     let body = to_python_json(&job.texts).map_err(|e| Error::Serialize(Box::new(e)))?;
     let key = format!("{INPUT_PREFIX}{}.json", uuid::Uuid::new_v4());
     s3.upload_bytes(body.into_bytes(), bucket, &key, UploadOptions::new())
@@ -131,56 +135,21 @@ pub async fn send_encoding_job(
         key: key.clone(),
         armed: true,
     };
-    tracing::debug!(job_id, input = %key, texts = job.texts.len(), "encoding task sent");
-    let task = job.task(bucket, &key);
-    if let Err(source) = ws
-        .send_task_to_ms(WORKERS_MANAGER, &job.reference_id, job_id, &task)
-        .await
-    {
-        cleanup.run().await;
-        return Err(Error::Send {
-            job_id: job_id.to_owned(),
-            source: Box::new(source),
-        });
-    }
-
-    let outcome = async {
-        tokio::select! {
-            outcome = &mut waiter.rx => outcome.map_err(|_| Error::Closed { job_id: job_id.to_owned() }),
-            () = ws.closed() => Err(Error::Closed { job_id: job_id.to_owned() }),
-        }
+    tracing::debug!(job_id, reference_id = %job.reference_id, input = %key, texts = job.texts.len(), "sending the encoding task");
+    let call = ws
+        .call(WORKERS_MANAGER, job.task(bucket, &key))
+        .job_id(job_id)
+        .reference_id(job.reference_id.as_str());
+    let call = match job.timeout {
+        Some(after) => call.timeout(after),
+        None => call.no_timeout(),
     };
-    let outcome = match job.timeout {
-        Some(after) => tokio::time::timeout(after, outcome)
-            .await
-            .unwrap_or_else(|_| {
-                Err(Error::TimedOut {
-                    job_id: job_id.to_owned(),
-                    after,
-                })
-            }),
-        None => outcome.await,
+    let answer = match call.await {
+        Ok(reply) => read_answer(&reply, job_id),
+        Err(error) => Err(call_error(job_id, error)),
     };
-    drop(waiter);
-    let (result_key, consumption) = match outcome {
-        Ok(JobOutcome::Ok {
-            response,
-            consumption,
-        }) => (response, consumption),
-        Ok(JobOutcome::Error { message }) => {
-            cleanup.run().await;
-            return Err(Error::JobFailed {
-                job_id: job_id.to_owned(),
-                message,
-            });
-        }
-        Ok(JobOutcome::Invalid { reason }) => {
-            cleanup.run().await;
-            return Err(Error::InvalidAnswer {
-                job_id: job_id.to_owned(),
-                reason,
-            });
-        }
+    let (result_key, consumption) = match answer {
+        Ok(found) => found,
         Err(error) => {
             tracing::warn!(job_id, %error, "encoding job ended without a result");
             cleanup.run().await;
@@ -205,6 +174,50 @@ pub async fn send_encoding_job(
             cleanup.run().await;
             Err(error)
         }
+    }
+}
+
+/// The result object and the consumption an answer names, when it is an
+/// `ok` outcome naming one.
+fn read_answer(reply: &Reply, job_id: &str) -> Result<(String, Value), Error> {
+    let invalid = |reason: String| Error::InvalidAnswer {
+        job_id: job_id.to_owned(),
+        reason,
+    };
+    match parse_task_result(reply.message()) {
+        Some((
+            _,
+            JobOutcome::Ok {
+                response,
+                consumption,
+            },
+        )) => Ok((response, consumption)),
+        // The client ends the call with `TaskFailed` for these; read here
+        // too, so that an error outcome can never pass for a result.
+        Some((_, JobOutcome::Error { message })) => Err(Error::JobFailed {
+            job_id: job_id.to_owned(),
+            message,
+        }),
+        Some((_, JobOutcome::Invalid { reason })) => Err(invalid(reason)),
+        None => Err(invalid(format!(
+            "a plain answer, not an `{}` outcome",
+            ws::TASK_RESULT_EVENT
+        ))),
+    }
+}
+
+/// The job's error for the gateway client's error of its call.
+fn call_error(job_id: &str, error: ws::Error) -> Error {
+    let job_id = job_id.to_owned();
+    match error {
+        ws::Error::TaskFailed { message, .. } => Error::JobFailed { job_id, message },
+        ws::Error::Timeout { after, .. } => Error::TimedOut { job_id, after },
+        ws::Error::Closed => Error::Closed { job_id },
+        ws::Error::DuplicateRequest { .. } => Error::DuplicateJob { job_id },
+        source => Error::Send {
+            job_id,
+            source: Box::new(source),
+        },
     }
 }
 

@@ -7,8 +7,8 @@
 //! ```no_run
 //! use std::time::Duration;
 //! use ms_utils_communication::s3::S3BucketClient;
-//! use ms_utils_communication::ws::{Message, MicroServiceWs};
-//! use ms_utils_encoding::{EncodingJob, TaskTracker, send_encoding_job};
+//! use ms_utils_communication::ws::MicroServiceWs;
+//! use ms_utils_encoding::{EncodingJob, send_encoding_job};
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -18,18 +18,13 @@
 //!         .await?;
 //!     let s3 = S3BucketClient::from_env("documents").await?;
 //!
-//!     // One tracker for the whole service: it matches job results to the
-//!     // jobs waiting for them. Every other message goes to your handler.
-//!     let tracker = TaskTracker::new();
-//!     let _run = ms.run(tracker.handler(|msg: Message| async move {
-//!         println!("a message for the application: {:?}", msg.event());
-//!         Ok::<(), std::io::Error>(())
-//!     }));
-//!
+//!     // The job's outcome comes back through the client's own reply table:
+//!     // no handler to wrap, and the service's `run` loop (if any) sees
+//!     // every other message.
 //!     let job = EncodingJob::new(["first passage", "second passage"], "ref-1", "job-1")
 //!         .normalize(true)
 //!         .timeout(Duration::from_secs(120));
-//!     let (vectors, consumption) = send_encoding_job(&ms, &s3, "my-bucket", &tracker, &job).await?;
+//!     let (vectors, consumption) = send_encoding_job(&ms, &s3, "my-bucket", &job).await?;
 //!     println!("{} vectors, consumption {consumption}", vectors.len());
 //!
 //!     ms.close().await?;
@@ -41,17 +36,19 @@
 //!
 //! [`send_encoding_job`] uploads the texts as a JSON array to
 //! `encoder/<uuid4>.json`, sends `workers_manager` the task the Python
-//! original sends (byte-for-byte; see [`EncodingTask`]), waits for the job's
-//! outcome on a [`TaskTracker`] with a real deadline, downloads and deletes
-//! the result file, and returns `(vectors, consumption)`. The outcome is
-//! delivered by the tracker's default matcher for `ms-task-result` replies
-//! ([`parse_task_result`]) or by your own handler through
-//! [`TaskTracker::complete`].
+//! original sends (byte-for-byte; see [`EncodingTask`]) as a call of the
+//! gateway client ([`MicroServiceWs::call`](ms_utils_communication::ws::MicroServiceWs::call)),
+//! under the job's id and reference id, waits for the job's outcome with a
+//! real deadline, downloads and deletes the result file, and returns
+//! `(vectors, consumption)`. [`JobOutcome`] and [`parse_task_result`] write
+//! and read that outcome, for workers and for handlers that meet one.
 //!
 //! # Differences from the Python original
-//! - The outcome is matched by `jobId` in a table ([`TaskTracker`]) instead of
-//!   one polled dict, so many jobs can run at once and none waits a second
-//!   more than needed.
+//! - The outcome is matched by `jobId` in the gateway client's table of
+//!   waiting calls instead of one dict that the application's handler fills
+//!   and the job polls, so many jobs (and other calls) can wait at once,
+//!   none waits a second more than needed, and the handler has nothing to
+//!   do for it.
 //! - `timeout` is a real deadline (the original's loop exits after one second).
 //! - Failures are typed ([`Error`]); on any failure after the upload the
 //!   input file is deleted (the original left it).
@@ -70,15 +67,14 @@
 pub mod codec;
 mod error;
 mod job;
+mod outcome;
 mod task;
-mod tracker;
 
 pub use error::Error;
 pub use job::{Embeddings, download_data, send_encoding_job};
+pub use ms_utils_communication::ws::TASK_RESULT_EVENT;
+pub use outcome::{JobOutcome, parse_task_result};
 pub use task::{
     DEFAULT_MODEL, EncodingJob, EncodingParams, EncodingTask, INPUT_PREFIX, TEXT_TO_EMBEDDINGS,
     WORKERS_MANAGER,
-};
-pub use tracker::{
-    JobOutcome, TASK_RESULT_EVENT, TaskTracker, TrackedFuture, TrackingHandler, parse_task_result,
 };

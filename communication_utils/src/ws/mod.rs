@@ -101,6 +101,7 @@ pub use dispatch::{
 pub use error::Error;
 pub use protocol::jwt::{jwt_claims, jwt_expiry};
 pub use protocol::message::Message;
+pub use protocol::outcome::TASK_RESULT_EVENT;
 pub use protocol::python_json::{PythonFormatter, ms_send_task, to_python_json};
 pub use protocol::uri::{login_url, redacted_ws_uri, ws_uri};
 pub use state::{ConnectionState, DisconnectReason, Event, HandlerFailure, Stats};

@@ -13,8 +13,10 @@ use tokio::sync::mpsc;
 pub const BUCKET: &str = "jobs";
 /// The service sending jobs.
 pub const CONSUMER: &str = "consumer";
-/// A gateway knowing `consumer`, `workers_manager` and `caller`, and an S3
-/// server with the jobs bucket.
+/// A service answering calls in the tests (not a worker).
+pub const ECHO: &str = "echo";
+/// A gateway knowing `consumer`, `workers_manager`, `caller` and `echo`, and
+/// an S3 server with the jobs bucket.
 pub struct Servers {
     pub gateway: DevGateway,
     pub s3_server: DevS3Server,
@@ -27,6 +29,7 @@ impl Servers {
             .user(CONSUMER, "consumer-pw")
             .user("workers_manager", "workers-pw")
             .user("caller", "caller-pw")
+            .user(ECHO, "echo-pw")
             .start()
             .await
             .unwrap();
@@ -46,6 +49,7 @@ impl Servers {
         let password = match user {
             "workers_manager" => "workers-pw",
             "consumer" => "consumer-pw",
+            ECHO => "echo-pw",
             _ => "caller-pw",
         };
         let ms = within(
@@ -68,7 +72,16 @@ impl Servers {
     /// A `workers_manager` client whose messages arrive on the returned channel,
     /// for tests that play the worker by hand.
     pub async fn manual_worker(&self) -> (MicroServiceWs, mpsc::UnboundedReceiver<Message>) {
-        let ms = self.connect("workers_manager").await;
+        self.listening("workers_manager").await
+    }
+
+    /// A client logged in as `user` whose `run` handler passes every message
+    /// it gets to the returned channel: what reaches the application.
+    pub async fn listening(
+        &self,
+        user: &str,
+    ) -> (MicroServiceWs, mpsc::UnboundedReceiver<Message>) {
+        let ms = self.connect(user).await;
         let (tx, rx) = mpsc::unbounded_channel();
         let run = ms.run(move |msg: Message| {
             let tx = tx.clone();
@@ -87,6 +100,14 @@ impl Servers {
             .await
             .unwrap()
     }
+}
+
+/// The input object named by an encoding task (`params.object_name`).
+pub fn input_of(task: &Message) -> String {
+    task_parts(task).3["params"]["object_name"]
+        .as_str()
+        .expect("an encoding task names its input")
+        .to_owned()
 }
 
 /// The `(from, referenceId, jobId, data)` of an `ms-task`.

@@ -18,7 +18,7 @@ use ms_utils::communication_utils::ws::{
     RunOptions, Strategy, WsConfig, WsConfigBuilder,
 };
 use ms_utils::dev::{hashing_embedding, worker};
-use ms_utils::encoding_utils::{self as enc, EncodingJob, JobOutcome, TaskTracker, codec};
+use ms_utils::encoding_utils::{self as enc, EncodingJob, JobOutcome, codec};
 use ms_utils::logging_lib::{self as log, Format, JsonFormat, Logger, PythonFormat, Rotation};
 use ms_utils::serde_json::{Value, json};
 use ms_utils::{time_it, tracing};
@@ -257,8 +257,6 @@ async fn bucket_rows() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn encoding_rows(ws: MicroServiceWs, s3: S3BucketClient) -> Result<(), enc::Error> {
-    let tracker = TaskTracker::new();
-    let _run = ws.run(tracker.handler(|_m: Message| async { Ok::<(), std::io::Error>(()) }));
     let job = EncodingJob::new(["t"], "ref", "job")
         .user_id("u")
         .original_filename("a.pdf")
@@ -268,10 +266,10 @@ async fn encoding_rows(ws: MicroServiceWs, s3: S3BucketClient) -> Result<(), enc
         .content_only(true)
         .timeout(Duration::from_secs(60));
     let (_vectors, _consumption): (Vec<Vec<f32>>, Value) =
-        enc::send_encoding_job(&ws, &s3, "b", &tracker, &job).await?;
-    let _: bool = tracker.complete("job", JobOutcome::ok("o.json", Value::Null));
-    let _: bool = tracker.complete("job", JobOutcome::error("msg"));
-    let _ = enc::parse_task_result(&Message::json(json!({})));
+        enc::send_encoding_job(&ws, &s3, "b", &job).await?;
+    let _: Value = JobOutcome::ok("o.json", Value::Null).to_message("job");
+    let _: Value = JobOutcome::error("msg").to_message("job");
+    let _: Option<(String, JobOutcome)> = enc::parse_task_result(&Message::json(json!({})));
     let _: Value = enc::download_data::<Value>(&s3, "b", "o").await?;
     let _ = (
         codec::b64_encode(b"x"),

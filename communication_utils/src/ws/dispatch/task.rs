@@ -139,8 +139,8 @@ impl<T> Task<T> {
     /// envelope (`{"event": "ms-task-result", "data": {"jobId", "type":
     /// "error", "response": null, "consumption": null, "message"}}`, see
     /// [protocol: embedding jobs](crate::protocol#embedding-jobs)) as the
-    /// reply's data, which the Python services and
-    /// `TaskTracker` read as a failed job.
+    /// reply's data, which the Python services, [`MicroServiceWs::call`]
+    /// ([`Error::TaskFailed`]) and `send_encoding_job` read as a failed job.
     ///
     /// # Errors
     /// As [`MicroServiceWs::send_task_to_ms`].

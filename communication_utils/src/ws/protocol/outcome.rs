@@ -10,8 +10,13 @@ use serde_json::Value;
 
 use crate::ws::protocol::message::{Message, field};
 
-/// The event name of an outcome.
-pub(crate) const TASK_RESULT_EVENT: &str = "ms-task-result";
+/// The event name of a task's outcome, `ms-task-result`
+/// ([protocol: embedding jobs](crate::protocol#embedding-jobs)).
+///
+/// ```
+/// assert_eq!(ms_utils_communication::ws::TASK_RESULT_EVENT, "ms-task-result");
+/// ```
+pub const TASK_RESULT_EVENT: &str = "ms-task-result";
 
 /// The error outcome, in the order the Python workers write it:
 /// `{"event": "ms-task-result", "data": {"jobId", "type": "error",
