@@ -31,20 +31,18 @@
 //! development servers in-process, serves one embedding job and one task
 //! round trip with the code below, and exits.
 
-use std::error::Error;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use ms_utils::communication_utils::s3::S3BucketClient;
 use ms_utils::communication_utils::ws::{
-    ConnectionState, HandlerError, Message, MicroServiceWs, RunHandle, Task, WsConfig,
-    WsConfigBuilder,
+    ConnectionState, Context, MicroServiceWs, Router, RunHandle, Task, WsConfig, WsConfigBuilder,
 };
 use ms_utils::encoding_utils::{EncodingJob, send_encoding_job};
 use ms_utils::logging_lib::{LogGuard, Logger};
 // The crates ms_utils is built with, so that this file needs no other dependency.
 use ms_utils::serde;
-use ms_utils::serde_json::{self, json};
+use ms_utils::serde_json::{Value, json};
 use ms_utils::{tokio, tracing};
 
 /// CHANGE: this service's name in its log lines (it logs in as `GATEWAY_USER`).
@@ -54,7 +52,7 @@ pub(crate) const DEFAULT_BUCKET: &str = "documents";
 /// CHANGE: how long an embedding job may take before it is given up.
 const JOB_TIMEOUT: Duration = Duration::from_secs(120);
 
-pub(crate) type BoxError = Box<dyn Error + Send + Sync>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main(crate = "ms_utils::tokio")]
 async fn main() -> ExitCode {
@@ -67,8 +65,8 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     // Keep the guard until the end: dropping it flushes the log file.
-    let _log_guard = install_logger();
-    exit_code(serve_from_env().await)
+    let log_guard = install_logger();
+    exit_code(serve_from_env().await, log_guard.is_some())
 }
 
 /// The platform's log format, to stderr and `logs/combined.log`. A service
@@ -83,99 +81,71 @@ pub(crate) fn install_logger() -> Option<LogGuard> {
     }
 }
 
-/// The process's exit code for how serving ended; an error is logged and
-/// printed with its causes.
-pub(crate) fn exit_code(outcome: Result<(), BoxError>) -> ExitCode {
+/// The process's exit code for how serving ended. An error is said once,
+/// on one line (what failed, where, and why): in the log when there is one
+/// (it writes to stderr too), else on stderr.
+pub(crate) fn exit_code(outcome: Result<(), BoxError>, logging: bool) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if logging => {
+            tracing::error!("stopped: {error}");
+            ExitCode::FAILURE
+        }
         Err(error) => {
-            tracing::error!(%error, "stopped on an error");
-            eprintln!("error: {}", error_chain(&*error));
+            eprintln!("{SERVICE_NAME} stopped: {error}");
             ExitCode::FAILURE
         }
     }
 }
 
-/// What the service holds: its gateway client and the bucket client.
-#[derive(Debug, Clone)]
-pub(crate) struct Service {
-    pub(crate) ms: MicroServiceWs,
+/// What every task handler reaches through its [`Context`], besides the
+/// gateway client: shared by all of them, never cloned.
+#[derive(Debug)]
+pub(crate) struct App {
     pub(crate) s3: S3BucketClient,
     pub(crate) bucket: String,
 }
 
-impl Service {
-    /// Start receiving: every message goes to [`Service::on_message`], each
-    /// in its own task (embedding results go to the jobs waiting for them).
-    pub(crate) fn start(
-        ms: MicroServiceWs,
-        s3: S3BucketClient,
-        bucket: String,
-    ) -> (Service, RunHandle) {
-        let service = Service { ms, s3, bucket };
-        let handler_service = service.clone();
-        let run = service.ms.run(move |msg: Message| {
-            let service = handler_service.clone();
-            async move { service.on_message(msg).await }
-        });
-        (service, run)
-    }
-
-    /// CHANGE: what this service does with a message. This one answers tasks
-    /// (`ms-task`, sent by another service with `send_task_to_ms`):
-    /// `{"action": "embed", "texts": [...]}` runs an embedding job and answers
-    /// with its size; anything else is answered with the platform's error
-    /// outcome. Every line logged here carries the task's `event`, `job_id`
-    /// and `from` (the span the client runs each handler in).
-    async fn on_message(&self, msg: Message) -> Result<(), HandlerError> {
-        if msg.event() != Some("ms-task") {
-            tracing::debug!(event = msg.event().unwrap_or("-"), "message ignored");
-            return Ok(());
-        }
-        let task: Task = Task::from_message(&msg)?;
-        tracing::info!("task received");
-        let action = match serde_json::from_value::<Action>(task.data.clone()) {
-            Ok(action) => action,
-            Err(error) => {
-                return Ok(task
-                    .reply_error(&self.ms, format!("bad task: {error}"))
-                    .await?);
-            }
-        };
-        match action {
-            Action::Embed { texts } => {
-                // The embedding job gets its own id: the task's id belongs to the caller.
-                let job =
-                    EncodingJob::new(texts, &task.reference_id, format!("{}:embed", task.job_id))
-                        .normalize(true)
-                        .timeout(JOB_TIMEOUT);
-                match send_encoding_job(&self.ms, &self.s3, &self.bucket, &job).await {
-                    // The answer goes back to the sender under the same jobId,
-                    // which is what its `request(...)` waits for.
-                    Ok((vectors, consumption)) => {
-                        let answer = json!({
-                            "status": "ok",
-                            "vectors": vectors.len(),
-                            "dimensions": vectors.first().map_or(0, Vec::len),
-                            "consumption": consumption,
-                        });
-                        task.reply(&self.ms, &answer).await?;
-                    }
-                    Err(error) => task.reply_error(&self.ms, error).await?,
-                }
-            }
-        }
-        Ok(())
-    }
+/// The handlers of this service: every task (`ms-task`, sent by another
+/// service with `send_task_to_ms` or `call`) goes to [`handle_task`], and
+/// is answered with what it returns, or, when it fails (a task it cannot
+/// read included), with the platform's error outcome.
+pub(crate) fn start(ms: &MicroServiceWs, app: App) -> RunHandle {
+    ms.run(Router::with_state(app).task(handle_task))
 }
 
 /// CHANGE: the tasks this service takes: the `data` of an `ms-task`, told
 /// apart by its `action`.
 #[derive(Debug, serde::Deserialize)]
 #[serde(crate = "ms_utils::serde", tag = "action", rename_all = "snake_case")]
-enum Action {
+pub(crate) enum Action {
     /// Embed these texts.
     Embed { texts: Vec<String> },
+}
+
+/// CHANGE: what this service does with a task. `{"action": "embed",
+/// "texts": [...]}` runs an embedding job and answers with its size. Every
+/// line logged here carries the task's sender and job id (the span the
+/// client runs each handler in).
+async fn handle_task(task: Task<Action>, cx: Context<App>) -> Result<Value, BoxError> {
+    tracing::info!("task received");
+    match task.data {
+        Action::Embed { texts } => {
+            // The embedding job gets its own id: the task's id is the caller's.
+            let job = EncodingJob::new(texts, &task.reference_id, format!("{}:embed", task.job_id))
+                .normalize(true)
+                .timeout(JOB_TIMEOUT);
+            let app = cx.state();
+            let (vectors, consumption) =
+                send_encoding_job(cx.client(), &app.s3, &app.bucket, &job).await?;
+            Ok(json!({
+                "status": "ok",
+                "vectors": vectors.len(),
+                "dimensions": vectors.first().map_or(0, Vec::len),
+                "consumption": consumption,
+            }))
+        }
+    }
 }
 
 /// Logs every change of the connection state until the client closes.
@@ -186,8 +156,9 @@ pub(crate) fn watch_connection(ms: &MicroServiceWs) -> tokio::task::JoinHandle<(
             let now = *state.borrow_and_update();
             match now {
                 ConnectionState::Connected => tracing::info!("gateway connected"),
+                // The client logs each failed attempt itself, once.
                 ConnectionState::Reconnecting { attempt, delay } => {
-                    tracing::warn!(attempt, ?delay, "gateway connection lost; reconnecting")
+                    tracing::debug!(attempt, ?delay, "reconnecting")
                 }
                 ConnectionState::Closed => {
                     tracing::info!("gateway connection closed");
@@ -205,17 +176,16 @@ pub(crate) async fn serve_from_env() -> Result<(), BoxError> {
     let config = WsConfigBuilder::from_env().build()?;
     let bucket = std::env::var("S3_BUCKET").unwrap_or_else(|_| DEFAULT_BUCKET.to_owned());
     let s3 = S3BucketClient::from_env(bucket.clone()).await?;
-    serve(config, s3, bucket, ms_utils::shutdown_signal).await
+    serve(config, App { s3, bucket }, ms_utils::shutdown_signal).await
 }
 
-/// Serve until the future made by `stop` resolves, then close cleanly: stop
-/// taking messages, let running handlers finish, flush what is queued.
-/// `stop` is called once connected, so that a Ctrl-C while connecting still
-/// ends the program at once.
+/// Serve until the future made by `stop` resolves, then close cleanly:
+/// stop taking tasks, let running handlers finish and answer, deliver what
+/// is queued. `stop` is called once connected, so that a Ctrl-C while
+/// connecting still ends the program at once.
 pub(crate) async fn serve<F>(
     config: WsConfig,
-    s3: S3BucketClient,
-    bucket: String,
+    app: App,
     stop: impl FnOnce() -> F,
 ) -> Result<(), BoxError>
 where
@@ -223,7 +193,7 @@ where
 {
     let ms = MicroServiceWs::connect(config).await?;
     let watcher = watch_connection(&ms);
-    let (_service, run) = Service::start(ms.clone(), s3, bucket);
+    let run = start(&ms, app);
     let stop = stop();
     tracing::info!("serving; Ctrl-C to stop");
 
@@ -233,16 +203,4 @@ where
     run.finished().await?;
     let _ = watcher.await;
     Ok(())
-}
-
-/// An error and its causes, on one line.
-fn error_chain(error: &(dyn Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

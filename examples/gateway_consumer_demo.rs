@@ -31,7 +31,7 @@ use ms_utils::{tokio, tracing};
 #[path = "gateway_consumer.rs"]
 pub(crate) mod gateway_consumer;
 
-use gateway_consumer::{BoxError, DEFAULT_BUCKET, SERVICE_NAME, Service, watch_connection};
+use gateway_consumer::{App, BoxError, DEFAULT_BUCKET, SERVICE_NAME, start, watch_connection};
 
 /// The demonstration never runs longer than this.
 const DEMO_LIMIT: Duration = Duration::from_secs(60);
@@ -40,11 +40,12 @@ const DEMO_LIMIT: Duration = Duration::from_secs(60);
 async fn main() -> ExitCode {
     if std::env::var_os("GATEWAY_HOST").is_some() {
         // What the copied file's `main` does.
-        let _log_guard = gateway_consumer::install_logger();
-        return gateway_consumer::exit_code(gateway_consumer::serve_from_env().await);
+        let log_guard = gateway_consumer::install_logger();
+        let outcome = gateway_consumer::serve_from_env().await;
+        return gateway_consumer::exit_code(outcome, log_guard.is_some());
     }
     // The demonstration tells its story on stdout; libraries only warn.
-    let _log_guard = Logger::builder()
+    let log_guard = Logger::builder()
         .name(SERVICE_NAME)
         .no_file()
         .directives("warn")
@@ -58,7 +59,7 @@ async fn main() -> ExitCode {
         }),
         Err(_) => Err(format!("the demonstration did not finish within {DEMO_LIMIT:?}").into()),
     };
-    gateway_consumer::exit_code(outcome)
+    gateway_consumer::exit_code(outcome, log_guard.is_some())
 }
 
 /// What the demonstration did, in plain words.
@@ -119,7 +120,13 @@ pub(crate) async fn run_local_demo() -> Result<DemoReport, BoxError> {
     let ms = connect(SERVICE_NAME, "demo-password").await?;
     let watcher = watch_connection(&ms);
     let s3 = S3BucketClient::new(SERVICE_NAME, s3_server.client_config()).await?;
-    let (service, run) = Service::start(ms.clone(), s3, bucket.clone());
+    let run = start(
+        &ms,
+        App {
+            s3: s3.clone(),
+            bucket: bucket.clone(),
+        },
+    );
     say(format!("Connected `{SERVICE_NAME}` to the gateway."));
 
     // 1. One embedding job, sent by this service.
@@ -131,7 +138,7 @@ pub(crate) async fn run_local_demo() -> Result<DemoReport, BoxError> {
     let job = EncodingJob::new(texts, "demo-ref", "demo-embedding-1")
         .normalize(true)
         .timeout(Duration::from_secs(20));
-    let (vectors, consumption) = send_encoding_job(&service.ms, &service.s3, &bucket, &job).await?;
+    let (vectors, consumption) = send_encoding_job(&ms, &s3, &bucket, &job).await?;
     say(format!(
         "Embedding job: uploaded {} texts to the bucket, `workers_manager` answered with {} vectors of {} dimensions (consumption: {consumption}).",
         texts.len(),
@@ -149,23 +156,20 @@ pub(crate) async fn run_local_demo() -> Result<DemoReport, BoxError> {
     // 2. One task round trip: another service asks this one for work, this
     // service's handler does it (an embedding job of its own) and answers.
     let caller = connect("demo_caller", "caller-password").await?;
-    let reply = caller
-        .request(
+    let answer: Value = caller
+        .call(
             SERVICE_NAME,
-            "demo-task-1",
             json!({"action": "embed", "texts": ["hello world", "bonjour le monde"]}),
-            Duration::from_secs(20),
         )
+        .job_id("demo-task-1")
+        .timeout(Duration::from_secs(20))
+        .data()
         .await?;
-    let answer = reply.data().map(|d| d["data"].clone()).unwrap_or_default();
     say(format!(
         "Task round trip: `demo_caller` sent `{SERVICE_NAME}` a task; the handler ran an embedding job and answered: {answer}."
     ));
 
-    let left = service
-        .s3
-        .list_files_with_prefix(&bucket, "encoder/")
-        .await?;
+    let left = s3.list_files_with_prefix(&bucket, "encoder/").await?;
     say(format!(
         "Objects left under encoder/ in the bucket: {}.",
         left.len()

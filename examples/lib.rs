@@ -3,3 +3,9 @@
 //! copied into a new service as it is.
 //!
 //! Examples are listed in the README as they land.
+
+// The repository README's code blocks are compiled as doctests here (this
+// package is never published, so the README outside it may be included).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct RepositoryReadmeDoctests;

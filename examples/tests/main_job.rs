@@ -85,8 +85,10 @@ async fn with_gateway_env_it_serves_tasks_until_stopped() {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(gateway_consumer::serve(
         config,
-        s3,
-        "documents".into(),
+        gateway_consumer::App {
+            s3,
+            bucket: "documents".into(),
+        },
         move || async move {
             let _ = stop_rx.await;
         },
@@ -96,25 +98,35 @@ async fn with_gateway_env_it_serves_tasks_until_stopped() {
         .expect("the service logs in with the variables");
 
     let caller = connect("caller", "caller-pw").await.unwrap();
-    let ask = |job: &'static str, task: serde_json::Value| {
-        let caller = caller.clone();
-        async move {
-            let reply = caller
-                .request("my_service", job, task, LIMIT)
-                .await
-                .unwrap();
-            reply.data().map(|d| d["data"].clone()).unwrap_or_default()
-        }
-    };
-    let embedded = ask("t-1", json!({"action": "embed", "texts": ["one text"]})).await;
+    let embedded: serde_json::Value = caller
+        .call(
+            "my_service",
+            json!({"action": "embed", "texts": ["one text"]}),
+        )
+        .job_id("t-1")
+        .timeout(LIMIT)
+        .data()
+        .await
+        .unwrap();
     assert_eq!(embedded["status"], "ok", "{embedded}");
     assert_eq!(embedded["vectors"], 1);
     assert_eq!(embedded["dimensions"], 384);
-    // Refused with the platform's error outcome (what `Task::reply_error` sends).
-    let refused = ask("t-2", json!({"action": "fly"})).await;
-    assert_eq!(refused["event"], "ms-task-result", "{refused}");
-    assert_eq!(refused["data"]["type"], "error", "{refused}");
-    assert_eq!(refused["data"]["jobId"], "t-2", "{refused}");
+    // A task it cannot read: answered by the library with the platform's
+    // error outcome, which the caller gets as the error it is.
+    let refused = caller
+        .call("my_service", json!({"action": "fly"}))
+        .job_id("t-2")
+        .timeout(LIMIT)
+        .await
+        .unwrap_err();
+    let ms_utils::communication_utils::ws::Error::TaskFailed {
+        job_id, message, ..
+    } = &refused
+    else {
+        panic!("{refused:?}");
+    };
+    assert_eq!(job_id, "t-2");
+    assert!(message.contains("fly"), "{message}");
 
     stop_tx.send(()).unwrap();
     tokio::time::timeout(LIMIT, serving)
