@@ -51,9 +51,9 @@ impl fmt::Debug for CallContext {
     }
 }
 
-/// The second argument of a task handler ([`Router::task`](super::Router::task)):
+/// The second argument of a task handler ([`Router::task`](crate::ws::Router::task)):
 /// the client the call runs for and the state the router was built with
-/// ([`Router::with_state`](super::Router::with_state)), shared by every call
+/// ([`Router::with_state`](crate::ws::Router::with_state)), shared by every call
 /// without a clone of it (the state is behind an `Arc`).
 ///
 /// ```

@@ -93,7 +93,7 @@ pub trait Handler: Send + Sync + 'static {
     /// Handle `msg`, with what the receive loop knows of the call (the
     /// client it runs for: [`CallContext::client`]). The receive loop calls
     /// this one; the default calls [`call`](Self::call). A [`Router`](router::Router) uses it
-    /// to give its task handlers their [`Context`].
+    /// to give its task handlers their [`Context`](crate::ws::Context).
     ///
     /// ```
     /// use ms_utils_communication::ws::{Handler, Message};
@@ -108,7 +108,7 @@ pub trait Handler: Send + Sync + 'static {
 
     /// The route table of the [`Router`](router::Router) this handler routes with, if any:
     /// the receive loop then dispatches each message by the options of the
-    /// route it takes ([`Router::route_with`]), the others by the run's
+    /// route it takes ([`Router::route_with`](crate::ws::Router::route_with)), the others by the run's
     /// [`RunOptions`]. The default, `None`, puts every message under the
     /// run's options; a [`Router`](router::Router) returns its own, and a handler that
     /// wraps one (to add metrics, say) may return the inner router's to
