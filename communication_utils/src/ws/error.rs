@@ -299,9 +299,10 @@ impl Error {
     /// assert!(Error::Closed.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        // (`Undelivered` is reported by close() itself, so it is not "closed"
-        // in the sense of a send refused.)
-        matches!(self, Error::Closed | Error::GaveUp { .. })
+        // (`Undelivered` is reported by close() itself, and `GaveUp` by a
+        // connect that gave up: neither is "closed" in the sense of a send
+        // refused.)
+        matches!(self, Error::Closed)
     }
 
     /// The messages `close()` could not deliver, for
@@ -379,15 +380,17 @@ impl Error {
         matches!(self, Error::MessageTooLarge { .. })
     }
 
-    /// True for configuration errors (including TLS, and a host that makes no
-    /// valid login URL).
+    /// True for configuration errors (a host that makes no valid login URL,
+    /// an unreadable CA file, a refused setting). A TLS failure is
+    /// [`is_tls`](Self::is_tls), not this.
     ///
     /// ```
     /// # use ms_utils_communication::ws::Error;
     /// assert!(Error::Config { reason: "empty host".into() }.is_config());
+    /// assert!(!Error::Tls { url: None, cause: "bad certificate".into() }.is_config());
     /// ```
     pub fn is_config(&self) -> bool {
-        matches!(self, Error::Config { .. } | Error::Tls { .. })
+        matches!(self, Error::Config { .. })
     }
 
     /// The URL the failed attempt was opening: the login URL, or the

@@ -175,12 +175,20 @@ impl Dialer {
                 WebSocketStream::from_raw_socket(stream, Role::Client, Some(ws_config)).await,
             )
         };
-        let ws = timeout(c.connect_timeout, connecting)
-            .await
-            .map_err(|_| Error::Timeout {
-                what: "connect",
-                after: c.connect_timeout,
-            })??;
+        // A connect past its timeout names the URL, as every connect error
+        // does (a timed-out io error: `is_timeout()` and `is_connect()`).
+        let ws = timeout(c.connect_timeout, connecting).await.map_err(|_| {
+            Error::tcp_connect(
+                url,
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "no websocket within the connect timeout of {:?}",
+                        c.connect_timeout
+                    ),
+                ),
+            )
+        })??;
         tracing::info!(uri = %shown, "websocket connected");
         *self.token.lock().unwrap_or_else(|p| p.into_inner()) =
             token.as_ref().map(|t| t.value.clone());

@@ -286,10 +286,9 @@ async fn a_transport_failure_is_retried_with_backoff_by_default() {
     );
 }
 
-/// A login endpoint that accepts the connection and never answers: the
-/// attempt ends at `login_timeout`, as a transient timeout.
-#[tokio::test]
-async fn a_login_that_stalls_ends_at_the_login_timeout() {
+/// A listener that accepts connections and never answers: what a stalled
+/// gateway (or a firewall that swallows packets after the handshake) does.
+async fn silent_listener() -> (String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let host = listener.local_addr().unwrap().to_string();
     let held = tokio::spawn(async move {
@@ -299,10 +298,40 @@ async fn a_login_that_stalls_ends_at_the_login_timeout() {
             open.push(socket); // read nothing, answer nothing
         }
     });
+    (host, held)
+}
+
+/// The websocket upgrade never answered: the attempt ends at
+/// `connect_timeout` with an error that names the URL, as every connect
+/// error does.
+#[tokio::test]
+async fn a_websocket_that_stalls_ends_at_the_connect_timeout_naming_the_url() {
+    let (host, held) = silent_listener().await;
+    let err = within(
+        "connect",
+        MicroServiceWs::builder(host.clone())
+            .tls(false)
+            .need_token(false)
+            .connect_timeout(Duration::from_millis(300))
+            .retry_initial_connect(false)
+            .connect(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_timeout() && err.is_transient(), "{err:?}");
+    assert!(err.url().is_some_and(|u| u.contains(&host)), "{err:?}");
+    held.abort();
+}
+
+/// A login endpoint that accepts the connection and never answers: the
+/// attempt ends at `login_timeout`, as a transient timeout.
+#[tokio::test]
+async fn a_login_that_stalls_ends_at_the_login_timeout() {
+    let (host, held) = silent_listener().await;
     let started = std::time::Instant::now();
     let err = within(
         "connect",
-        MicroServiceWs::builder(host)
+        MicroServiceWs::builder(host.clone())
             .tls(false)
             .credentials(ALICE.0, ALICE.1)
             .login_timeout(Duration::from_millis(300))
@@ -313,6 +342,7 @@ async fn a_login_that_stalls_ends_at_the_login_timeout() {
     .unwrap_err();
     assert!(err.is_timeout() && err.is_transient(), "{err:?}");
     assert!(!err.is_bad_credentials(), "{err:?}");
+    assert!(err.url().is_some_and(|u| u.contains(&host)), "{err:?}");
     assert!(started.elapsed() >= Duration::from_millis(300));
     held.abort();
 }
