@@ -8,7 +8,11 @@
 //! into a missing bucket creates it. `ListMultipartUploads` is the server's
 //! own (from the files `s3s-fs` keeps per open upload): `prefix`,
 //! `key-marker`/`upload-id-marker` paging and `max-uploads` are honoured,
-//! `delimiter` is ignored.
+//! `delimiter` is ignored. Listings carry each object's ETag (as S3's do)
+//! and `DeleteObjects` answers `NoSuchBucket` for a missing bucket. Object
+//! versions are not kept: a request naming a version (other than `null`)
+//! answers `NotImplemented`, as do `PutBucketVersioning` and
+//! `ListObjectVersions`; test versions against moto or a real store.
 //!
 //! Fault injection for tests: [`DevS3Server::fail_next_aborts`] makes the
 //! next `AbortMultipartUpload` requests fail as a transport failure would

@@ -5,6 +5,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+use aws_sdk_s3::types::Object;
+
 use super::client::S3BucketClient;
 use super::error::Error;
 
@@ -34,19 +37,13 @@ pub struct ObjectInfo {
 /// A listing read page by page (up to 1,000 keys each), following
 /// continuation tokens. Made by [`S3BucketClient::list_pages`].
 pub struct ListPages {
-    sdk: aws_sdk_s3::Client,
-    /// The endpoint URL errors name.
-    target: Arc<str>,
-    bucket: String,
-    prefix: Option<String>,
-    token: Option<String>,
-    done: bool,
+    pager: Pager,
 }
 
 impl fmt::Debug for ListPages {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ListPages")
-            .field("bucket", &self.bucket)
+            .field("bucket", &self.pager.bucket)
             .finish_non_exhaustive()
     }
 }
@@ -66,6 +63,48 @@ impl ListPages {
     /// # Ok(()) }
     /// ```
     pub async fn next_page(&mut self) -> Option<Result<Vec<ObjectInfo>, Error>> {
+        let out = match self.pager.next().await? {
+            Ok(out) => out,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(Ok(objects_of(out.contents)))
+    }
+}
+
+/// The paging of `ListObjectsV2` (continuation tokens), shared by the flat
+/// and the delimited listings.
+pub(crate) struct Pager {
+    sdk: aws_sdk_s3::Client,
+    /// The endpoint URL errors name.
+    target: Arc<str>,
+    pub(crate) bucket: String,
+    prefix: Option<String>,
+    delimiter: Option<String>,
+    token: Option<String>,
+    done: bool,
+}
+
+impl Pager {
+    pub(crate) fn new(
+        client: &S3BucketClient,
+        bucket: &str,
+        prefix: Option<&str>,
+        delimiter: Option<&str>,
+    ) -> Self {
+        Pager {
+            sdk: client.sdk.clone(),
+            target: client.target.clone(),
+            bucket: bucket.to_owned(),
+            prefix: prefix.map(str::to_owned),
+            delimiter: delimiter.map(str::to_owned),
+            token: None,
+            done: false,
+        }
+    }
+
+    /// The next answer, `None` after the last one. Cancel-safe: the state
+    /// changes only once an answer arrived.
+    pub(crate) async fn next(&mut self) -> Option<Result<ListObjectsV2Output, Error>> {
         if self.done {
             return None;
         }
@@ -74,6 +113,7 @@ impl ListPages {
             .list_objects_v2()
             .bucket(&self.bucket)
             .set_prefix(self.prefix.clone())
+            .set_delimiter(self.delimiter.clone())
             .set_continuation_token(self.token.clone())
             .send()
             .await;
@@ -95,21 +135,24 @@ impl ListPages {
         // dropping the future harmless.
         self.token = out.next_continuation_token.clone();
         self.done = !out.is_truncated.unwrap_or(false) || self.token.is_none();
-        let objects = out
-            .contents
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|o| {
-                Some(ObjectInfo {
-                    key: o.key?,
-                    size: o.size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
-                    e_tag: o.e_tag,
-                    last_modified: o.last_modified.and_then(|t| SystemTime::try_from(t).ok()),
-                })
-            })
-            .collect();
-        Some(Ok(objects))
+        Some(Ok(out))
     }
+}
+
+/// The entries of a listing's `Contents`.
+pub(crate) fn objects_of(contents: Option<Vec<Object>>) -> Vec<ObjectInfo> {
+    contents
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|o| {
+            Some(ObjectInfo {
+                key: o.key?,
+                size: o.size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+                e_tag: o.e_tag,
+                last_modified: o.last_modified.and_then(|t| SystemTime::try_from(t).ok()),
+            })
+        })
+        .collect()
 }
 
 impl S3BucketClient {
@@ -163,12 +206,7 @@ impl S3BucketClient {
     /// ```
     pub fn list_pages(&self, bucket: &str, prefix: Option<&str>) -> ListPages {
         ListPages {
-            sdk: self.sdk.clone(),
-            target: self.target.clone(),
-            bucket: bucket.to_owned(),
-            prefix: prefix.map(str::to_owned),
-            token: None,
-            done: false,
+            pager: Pager::new(self, bucket, prefix, None),
         }
     }
 }

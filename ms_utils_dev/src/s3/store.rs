@@ -20,7 +20,9 @@
 //!
 //! `ListMultipartUploads`, which `s3s-fs` does not implement, is answered
 //! here from `s3s-fs`'s files of the open uploads (see
-//! [`DevStore::list_uploads`]). Every other operation is `s3s-fs`'s own.
+//! [`DevStore::list_uploads`]). Listings carry ETags, `DeleteObjects` knows
+//! a missing bucket and version ids are refused (`parity.rs`). Every other
+//! operation is `s3s-fs`'s own.
 //!
 //! A completion first takes the upload over by moving its owner file aside,
 //! as `s3s-fs` deletes it first: a part, an abort or a second completion
@@ -60,6 +62,7 @@ use s3s::{S3, S3Error, S3Request, S3Response, S3Result};
 use uuid::Uuid;
 
 mod list_uploads;
+mod parity;
 
 /// The most uploads one `ListMultipartUploads` answer lists (S3's limit).
 const MAX_UPLOADS: usize = 1000;
@@ -457,8 +460,9 @@ fn parse_md5(hex: &str) -> Option<[u8; 16]> {
 }
 
 /// The operations `s3s-fs` implements, passed to it as they are; the four
-/// multipart ones that touch parts, and `ListMultipartUploads`, are below. The rest answer
-/// `NotImplemented`, as with `s3s-fs` alone.
+/// multipart ones that touch parts, `ListMultipartUploads`, and those made to
+/// answer as S3 does (`parity.rs`: listings, batch deletes, versions), are
+/// below. The rest answer `NotImplemented`, as with `s3s-fs` alone.
 macro_rules! dev_store_s3 {
     ($($op:ident($input:ty) -> $output:ty;)*) => {
         #[async_trait::async_trait]
@@ -485,6 +489,7 @@ macro_rules! dev_store_s3 {
                 &self,
                 req: S3Request<UploadPartCopyInput>,
             ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+                parity::refuse_source_version(&req.input.copy_source)?;
                 // Not recorded: a completion with a copied part goes to s3s-fs.
                 let _running = self.part_upload(&req.input.upload_id, req.input.part_number);
                 self.fs.upload_part_copy(req).await
@@ -514,6 +519,7 @@ macro_rules! dev_store_s3 {
                 &self,
                 mut req: S3Request<GetObjectInput>,
             ) -> S3Result<S3Response<GetObjectOutput>> {
+                parity::refuse_version(req.input.version_id.as_deref())?;
                 let Some(number) = req.input.part_number else {
                     return self.fs.get_object(req).await;
                 };
@@ -535,6 +541,7 @@ macro_rules! dev_store_s3 {
                 &self,
                 req: S3Request<HeadObjectInput>,
             ) -> S3Result<S3Response<HeadObjectOutput>> {
+                parity::refuse_version(req.input.version_id.as_deref())?;
                 let part = match req.input.part_number {
                     Some(number) => self.part_range(&req.input.bucket, &req.input.key, number).await,
                     None => None,
@@ -545,6 +552,36 @@ macro_rules! dev_store_s3 {
                     res.output.parts_count = Some(count);
                 }
                 Ok(res)
+            }
+
+            async fn list_objects_v2(
+                &self,
+                req: S3Request<ListObjectsV2Input>,
+            ) -> S3Result<S3Response<ListObjectsV2Output>> {
+                self.list_objects_v2_with_e_tags(req).await
+            }
+
+            async fn delete_objects(
+                &self,
+                req: S3Request<DeleteObjectsInput>,
+            ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+                self.delete_objects_checked(req).await
+            }
+
+            async fn delete_object(
+                &self,
+                req: S3Request<DeleteObjectInput>,
+            ) -> S3Result<S3Response<DeleteObjectOutput>> {
+                parity::refuse_version(req.input.version_id.as_deref())?;
+                self.fs.delete_object(req).await
+            }
+
+            async fn copy_object(
+                &self,
+                req: S3Request<CopyObjectInput>,
+            ) -> S3Result<S3Response<CopyObjectOutput>> {
+                parity::refuse_source_version(&req.input.copy_source)?;
+                self.fs.copy_object(req).await
             }
 
             async fn list_multipart_uploads(
@@ -569,15 +606,11 @@ macro_rules! dev_store_s3 {
 
 dev_store_s3! {
     create_bucket(CreateBucketInput) -> CreateBucketOutput;
-    copy_object(CopyObjectInput) -> CopyObjectOutput;
     delete_bucket(DeleteBucketInput) -> DeleteBucketOutput;
-    delete_object(DeleteObjectInput) -> DeleteObjectOutput;
-    delete_objects(DeleteObjectsInput) -> DeleteObjectsOutput;
     get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
     head_bucket(HeadBucketInput) -> HeadBucketOutput;
     list_buckets(ListBucketsInput) -> ListBucketsOutput;
     list_objects(ListObjectsInput) -> ListObjectsOutput;
-    list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;
     put_object(PutObjectInput) -> PutObjectOutput;
     create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;
     list_parts(ListPartsInput) -> ListPartsOutput;
