@@ -147,3 +147,25 @@ async fn delete_prefix_refuses_an_empty_prefix_and_reports_a_missing_bucket() {
         .unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
 }
+
+/// Stores that predate S3's newer checksums want `Content-MD5` on
+/// `DeleteObjects`: it is sent, and it is the body's MD5 (the server
+/// accepts it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_objects_carries_a_content_md5() {
+    let t = TestS3::start().await;
+    let (endpoint, _, _) = t.endpoint_and_keys();
+    let relay = super::support::Relay::start(endpoint).await;
+    let client = t.client_with(t.config_builder().endpoint(&relay.endpoint)).await;
+    client
+        .upload_bytes(b"x".to_vec(), &t.bucket, "a", UploadOptions::new())
+        .await
+        .unwrap();
+    let summary = client.delete_files(&t.bucket, ["a"]).await.unwrap();
+    assert!(summary.is_complete(), "{:?}", summary.failures);
+    let sent = String::from_utf8_lossy(&relay.sent.lock().unwrap()).to_ascii_lowercase();
+    let post = &sent[sent.find("post /").expect("a DeleteObjects POST")..];
+    let head = &post[..post.find("\r\n\r\n").unwrap()];
+    assert!(head.contains("\r\ncontent-md5: "), "{head}");
+    assert!(!t.client.exists(&t.bucket, "a").await.unwrap());
+}
