@@ -316,13 +316,31 @@ impl S3BucketClient {
     /// HEAD on an object that tells a missing bucket from a missing key. A
     /// HEAD answer has no body, so both arrive as a bare 404 (code
     /// `NotFound`); on a 404 a HeadBucket decides, and the error's code
-    /// becomes `NoSuchBucket` or `NoSuchKey`.
+    /// becomes `NoSuchBucket`, or `NoSuchKey` (`NoSuchVersion` when a
+    /// version was asked for).
     pub(crate) async fn head_object(
         &self,
         bucket: &str,
         key: &str,
     ) -> Result<HeadObjectOutput, Error> {
-        let res = self.sdk.head_object().bucket(bucket).key(key).send().await;
+        self.head_object_version(bucket, key, None).await
+    }
+
+    /// [`head_object`](Self::head_object) of a version of the object.
+    pub(crate) async fn head_object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<HeadObjectOutput, Error> {
+        let res = self
+            .sdk
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .set_version_id(version_id.map(str::to_owned))
+            .send()
+            .await;
         let mut err = match res {
             Ok(out) => return Ok(out),
             Err(e) => Error::from_sdk(&self.target, "HeadObject", bucket, Some(key), e),
@@ -331,6 +349,7 @@ impl S3BucketClient {
             return Err(err);
         }
         match self.sdk.head_bucket().bucket(bucket).send().await {
+            Ok(_) if version_id.is_some() => set_code(&mut err, "NoSuchVersion"),
             Ok(_) => set_code(&mut err, "NoSuchKey"),
             Err(e) => {
                 let mut bucket_err = Error::from_sdk(&self.target, "HeadBucket", bucket, None, e);

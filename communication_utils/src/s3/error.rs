@@ -163,6 +163,12 @@ pub enum Error {
         /// The I/O error.
         error: io::Error,
     },
+    /// The caller's `AsyncWrite` failed during a download into it
+    /// ([`download_to_writer`](super::S3BucketClient::download_to_writer)).
+    Writer {
+        /// The I/O error.
+        error: io::Error,
+    },
     /// A transfer task or thread panicked, was cancelled or could not be
     /// started.
     Task {
@@ -235,6 +241,9 @@ impl fmt::Display for Error {
             ),
             Error::Io { path, error } => write!(f, "local file `{}`: {error}", path.display()),
             Error::Reader { error } => write!(f, "reading the upload source failed: {error}"),
+            Error::Writer { error } => {
+                write!(f, "writing to the download's destination failed: {error}")
+            }
             Error::Task { cause } => {
                 write!(f, "transfer task failed: {}", RootCause(cause.as_ref()))
             }
@@ -416,14 +425,18 @@ impl Error {
         matches!(self, Error::Integrity { .. })
     }
 
-    /// True when a local file could not be read or written.
+    /// True when a local file could not be read or written, or the caller's
+    /// reader (upload) or writer (download) failed.
     ///
     /// ```
     /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
     /// assert!(!err.is_io());
     /// ```
     pub fn is_io(&self) -> bool {
-        matches!(self, Error::Io { .. } | Error::Reader { .. })
+        matches!(
+            self,
+            Error::Io { .. } | Error::Reader { .. } | Error::Writer { .. }
+        )
     }
 
     /// The S3 error code the server sent (`NoSuchKey`, `AccessDenied`, ...), if any.

@@ -8,6 +8,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ChecksumMode;
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::check::{body_error, check_len, integrity, verify_pieces};
 use super::hash::UnitHash;
@@ -60,7 +61,12 @@ impl S3BucketClient {
         (start, end): (u64, u64),
         whole: bool,
     ) -> Result<(ByteStream, u64), Error> {
-        let mut req = self.sdk.get_object().bucket(&plan.bucket).key(&plan.key);
+        let mut req = self
+            .sdk
+            .get_object()
+            .bucket(&plan.bucket)
+            .key(&plan.key)
+            .set_version_id(plan.version_id.clone());
         let expected = if whole {
             if self.transfer.verify_checksums {
                 req = req.checksum_mode(ChecksumMode::Enabled);
@@ -76,10 +82,10 @@ impl S3BucketClient {
             Error::from_sdk(&self.target, "GetObject", &plan.bucket, Some(&plan.key), e)
         })?;
         let announced = out.content_length.and_then(|n| u64::try_from(n).ok());
-        if announced.is_some_and(|n| n != expected) {
+        if let Some(announced) = announced.filter(|&n| n != expected) {
             return Err(integrity(
                 plan,
-                format!("server announced {announced:?} bytes, expected {expected}"),
+                format!("server announced {announced} bytes, expected {expected}"),
             ));
         }
         Ok((out.body, expected))
@@ -105,6 +111,7 @@ impl S3BucketClient {
             .get_object()
             .bucket(&plan.bucket)
             .key(&plan.key)
+            .set_version_id(plan.version_id.clone())
             .part_number(number)
             .set_if_match(plan.e_tag.clone())
             .send()
@@ -122,8 +129,9 @@ impl S3BucketClient {
                 return Err(integrity(
                     plan,
                     format!(
-                        "part {number}: Content-Range {:?} does not match {len} bytes of {}",
-                        out.content_range, plan.size
+                        "part {number}: Content-Range `{}` does not match {len} bytes of {}",
+                        out.content_range.as_deref().unwrap_or_default(),
+                        plan.size
                     ),
                 ));
             }
@@ -185,7 +193,7 @@ impl S3BucketClient {
     /// Reads `body` to its end, each frame hashed, counted for progress and
     /// put into `sink`; stops at the first byte beyond `expected`. Returns
     /// the bytes read, which must be `expected` (else an integrity error).
-    async fn drain(
+    pub(super) async fn drain(
         &self,
         plan: &Plan,
         mut body: ByteStream,
@@ -235,13 +243,17 @@ impl S3BucketClient {
 }
 
 /// Where the frames of one GET go.
-enum Sink<'a> {
+pub(super) enum Sink<'a> {
     /// Its range of the temporary file.
     File(RangeWriter<'a>),
     /// One buffer of the object's size, from offset `at` on.
     Buffer { buf: &'a Mutex<Vec<u8>>, at: usize },
     /// The range's own slice of such a buffer, from `at` on.
     Slice { slice: &'a mut [u8], at: usize },
+    /// The frames as they came, to be written elsewhere in order.
+    Frames(&'a mut Vec<Bytes>),
+    /// The caller's writer, as the frames come.
+    Writer(&'a mut (dyn AsyncWrite + Unpin + Send)),
 }
 
 impl Sink<'_> {
@@ -263,14 +275,22 @@ impl Sink<'_> {
                 *at = end;
                 Ok(())
             }
+            Sink::Frames(frames) => {
+                frames.push(chunk);
+                Ok(())
+            }
+            Sink::Writer(out) => out
+                .write_all(&chunk)
+                .await
+                .map_err(|error| Error::Writer { error }),
         }
     }
 
     /// Waits until everything put is in place (a file's writes returned).
-    async fn finish(self) -> Result<(), Error> {
+    pub(super) async fn finish(self) -> Result<(), Error> {
         match self {
             Sink::File(out) => out.finish().await,
-            Sink::Buffer { .. } | Sink::Slice { .. } => Ok(()),
+            Sink::Buffer { .. } | Sink::Slice { .. } | Sink::Frames(_) | Sink::Writer(_) => Ok(()),
         }
     }
 }

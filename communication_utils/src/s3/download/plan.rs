@@ -10,6 +10,8 @@ use crate::s3::verify::{self, Check, ObjectFacts};
 pub(super) struct Plan {
     pub(super) bucket: String,
     pub(super) key: String,
+    /// The version every request of the download names, if one was asked for.
+    pub(super) version_id: Option<String>,
     pub(super) size: u64,
     pub(super) e_tag: Option<String>,
     pub(super) ranges: Vec<(u64, u64)>,
@@ -36,7 +38,12 @@ pub(super) struct Piece {
 impl S3BucketClient {
     /// HEAD first: the size decides single GET or ranges, the ETag pins the
     /// ranges, the ETag, stored checksums and encryption decide the check.
-    pub(super) async fn plan(&self, bucket: &str, key: &str) -> Result<Plan, Error> {
+    pub(super) async fn plan(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Plan, Error> {
         // With checksum mode on, the HEAD answer carries stored checksums;
         // on a failure the plain HEAD tells a missing bucket from a missing key.
         let head = match self
@@ -44,12 +51,13 @@ impl S3BucketClient {
             .head_object()
             .bucket(bucket)
             .key(key)
+            .set_version_id(version_id.map(str::to_owned))
             .checksum_mode(ChecksumMode::Enabled)
             .send()
             .await
         {
             Ok(head) => head,
-            Err(_) => self.head_object(bucket, key).await?,
+            Err(_) => self.head_object_version(bucket, key, version_id).await?,
         };
         let size = head
             .content_length
@@ -99,7 +107,7 @@ impl S3BucketClient {
             }
             Check::Parts { parts: n, .. } if size > 0 => {
                 parts = self
-                    .part_layout(bucket, key, head.e_tag.as_deref(), (n, size))
+                    .part_layout(bucket, key, version_id, head.e_tag.as_deref(), (n, size))
                     .await?;
                 if parts.is_none() {
                     check =
@@ -115,6 +123,7 @@ impl S3BucketClient {
         Ok(Plan {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
+            version_id: version_id.map(str::to_owned),
             size,
             e_tag: head.e_tag,
             ranges,
@@ -132,6 +141,7 @@ impl S3BucketClient {
         &self,
         bucket: &str,
         key: &str,
+        version_id: Option<&str>,
         e_tag: Option<&str>,
         (parts, size): (u32, u64),
     ) -> Result<Option<(u32, u64)>, Error> {
@@ -140,6 +150,7 @@ impl S3BucketClient {
             .get_object()
             .bucket(bucket)
             .key(key)
+            .set_version_id(version_id.map(str::to_owned))
             .part_number(1)
             .set_if_match(e_tag.map(str::to_owned))
             .send()

@@ -117,7 +117,7 @@ impl Error {
         }
         let not_found = matches!(
             code.as_deref(),
-            Some("NoSuchKey" | "NoSuchBucket" | "NotFound" | "NoSuchUpload")
+            Some("NoSuchKey" | "NoSuchBucket" | "NotFound" | "NoSuchUpload" | "NoSuchVersion")
         ) || status == Some(404);
         if not_found {
             return Error::NotFound {

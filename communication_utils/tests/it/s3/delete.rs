@@ -156,7 +156,9 @@ async fn delete_objects_carries_a_content_md5() {
     let t = TestS3::start().await;
     let (endpoint, _, _) = t.endpoint_and_keys();
     let relay = super::support::Relay::start(endpoint).await;
-    let client = t.client_with(t.config_builder().endpoint(&relay.endpoint)).await;
+    let client = t
+        .client_with(t.config_builder().endpoint(&relay.endpoint))
+        .await;
     client
         .upload_bytes(b"x".to_vec(), &t.bucket, "a", UploadOptions::new())
         .await

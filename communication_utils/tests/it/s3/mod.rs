@@ -23,5 +23,6 @@ mod roundtrip;
 mod secrets;
 mod send;
 mod stale_parts;
+mod streams;
 mod transport;
 mod verify;
