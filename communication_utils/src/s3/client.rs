@@ -282,15 +282,7 @@ impl S3BucketClient {
         key: &str,
     ) -> Result<ObjectMetadata, Error> {
         let out = self.head_object(bucket, key).await?;
-        Ok(ObjectMetadata::from_parts(
-            out.metadata.as_ref(),
-            out.content_length
-                .and_then(|n| u64::try_from(n).ok())
-                .unwrap_or(0),
-            out.content_type,
-            out.e_tag,
-            out.last_modified.and_then(|t| SystemTime::try_from(t).ok()),
-        ))
+        Ok(metadata_of(out))
     }
 
     /// True when the object exists.
@@ -391,7 +383,7 @@ impl S3BucketClient {
         dst_key: &str,
     ) -> Result<(), Error> {
         self.copy_with_limit(
-            (src_bucket, src_key),
+            (src_bucket, src_key, None),
             (dst_bucket, dst_key),
             super::fix_size::COPY_OBJECT_LIMIT,
         )
@@ -453,6 +445,21 @@ impl S3BucketClient {
     }
 }
 
+/// What a HEAD answer says of an object, as [`ObjectMetadata`].
+pub(crate) fn metadata_of(out: HeadObjectOutput) -> ObjectMetadata {
+    let mut meta = ObjectMetadata::from_parts(
+        out.metadata.as_ref(),
+        out.content_length
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0),
+        out.content_type,
+        out.e_tag,
+        out.last_modified.and_then(|t| SystemTime::try_from(t).ok()),
+    );
+    meta.version_id = out.version_id;
+    meta
+}
+
 fn set_code(err: &mut Error, new: &str) {
     if let Error::NotFound { code, .. } = err {
         *code = Some(new.into());
@@ -466,9 +473,27 @@ fn presign_config(expires_in: Duration) -> Result<PresigningConfig, Error> {
 
 /// Percent-encodes a key for `x-amz-copy-source`, keeping `/`.
 pub(crate) fn encode_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+    percent_encode(key, b"/")
+}
+
+/// `x-amz-copy-source` of a key, or of one version of it.
+pub(crate) fn copy_source(bucket: &str, key: &str, version_id: Option<&str>) -> String {
+    match version_id {
+        Some(v) => format!(
+            "{bucket}/{}?versionId={}",
+            encode_key(key),
+            percent_encode(v, b"")
+        ),
+        None => format!("{bucket}/{}", encode_key(key)),
+    }
+}
+
+/// Percent-encodes all but the unreserved characters and `keep`.
+fn percent_encode(text: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || keep.contains(&b)
+        {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -489,5 +514,14 @@ mod tests {
     #[test]
     fn copy_source_keys_are_percent_encoded() {
         assert_eq!(encode_key("a b/café+1.txt"), "a%20b/caf%C3%A9%2B1.txt");
+    }
+
+    #[test]
+    fn a_copy_source_version_is_percent_encoded_whole() {
+        assert_eq!(copy_source("b", "k/x y", None), "b/k/x%20y");
+        assert_eq!(
+            copy_source("b", "k", Some("3/L4+k=")),
+            "b/k?versionId=3%2FL4%2Bk%3D"
+        );
     }
 }

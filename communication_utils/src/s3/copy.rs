@@ -3,7 +3,7 @@
 
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 
-use super::client::{S3BucketClient, encode_key};
+use super::client::{S3BucketClient, copy_source};
 use super::error::Error;
 use super::fix_size::{CopyJob, Headers};
 
@@ -18,17 +18,19 @@ impl S3BucketClient {
     /// that tests can run the multipart path on a few MiB.
     pub(crate) async fn copy_with_limit(
         &self,
-        (src_bucket, src_key): (&str, &str),
+        (src_bucket, src_key, src_version): (&str, &str, Option<&str>),
         (dst_bucket, dst_key): (&str, &str),
         copy_limit: u64,
     ) -> Result<(), Error> {
-        let head = self.head_object(src_bucket, src_key).await?;
+        let head = self
+            .head_object_version(src_bucket, src_key, src_version)
+            .await?;
         let size = size_of(&head);
         // Pinned to the version measured, so the size check below holds
         // even if another writer replaces the source meanwhile.
         let e_tag = head.e_tag.as_deref();
         if size <= copy_limit || size == 0 {
-            let source = format!("{src_bucket}/{}", encode_key(src_key));
+            let source = copy_source(src_bucket, src_key, src_version);
             // The default directive (COPY) keeps the metadata and headers.
             self.sdk
                 .copy_object()
@@ -45,6 +47,7 @@ impl S3BucketClient {
             let job = CopyJob {
                 src_bucket,
                 src_key,
+                src_version,
                 dst_bucket,
                 dst_key,
                 size,
@@ -119,7 +122,7 @@ mod tests {
 
         client
             .copy_with_limit(
-                ("src", "dir/a b.json"),
+                ("src", "dir/a b.json", None),
                 ("dst", "copy.json"),
                 5 * MIB as u64,
             )
@@ -155,7 +158,7 @@ mod tests {
 
         // A missing source is NotFound, and nothing is created.
         let err = client
-            .copy_with_limit(("src", "nope"), ("dst", "nope"), 0)
+            .copy_with_limit(("src", "nope", None), ("dst", "nope"), 0)
             .await
             .unwrap_err();
         assert!(err.is_not_found(), "{err:?}");

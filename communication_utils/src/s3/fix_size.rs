@@ -16,7 +16,7 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirecti
 use futures_util::{StreamExt, TryStreamExt, stream};
 
 use super::abort::AbortGuard;
-use super::client::{S3BucketClient, encode_key};
+use super::client::{S3BucketClient, copy_source, encode_key};
 use super::error::Error;
 use super::metadata::{FILE_SIZE, format_file_size};
 
@@ -58,6 +58,8 @@ pub(crate) struct Headers {
 pub(crate) struct CopyJob<'a> {
     pub(crate) src_bucket: &'a str,
     pub(crate) src_key: &'a str,
+    /// The source's version, when a version is copied.
+    pub(crate) src_version: Option<&'a str>,
     pub(crate) dst_bucket: &'a str,
     pub(crate) dst_key: &'a str,
     pub(crate) size: u64,
@@ -114,6 +116,7 @@ impl S3BucketClient {
         let job = CopyJob {
             src_bucket: stored.bucket,
             src_key: stored.key,
+            src_version: None,
             dst_bucket: stored.bucket,
             dst_key: stored.key,
             size: stored.size,
@@ -136,7 +139,7 @@ impl S3BucketClient {
         copy_limit: u64,
     ) -> Result<Option<String>, Error> {
         let (bucket, key) = (job.dst_bucket, job.dst_key);
-        let source = format!("{}/{}", job.src_bucket, encode_key(job.src_key));
+        let source = copy_source(job.src_bucket, job.src_key, job.src_version);
         let h = &job.headers;
         let created = self
             .sdk

@@ -243,6 +243,9 @@ pub struct ObjectMetadata {
     pub e_tag: Option<String>,
     /// Last modification time.
     pub last_modified: Option<SystemTime>,
+    /// The version described, on a bucket with versioning (`None` where the
+    /// store keeps no versions).
+    pub version_id: Option<String>,
 }
 
 impl ObjectMetadata {
@@ -266,6 +269,7 @@ impl ObjectMetadata {
             content_type,
             e_tag,
             last_modified,
+            version_id: None,
         }
     }
 

@@ -65,6 +65,7 @@ mod stale_parts;
 mod upload;
 mod upload_options;
 mod verify;
+mod versions;
 
 pub use bulk::{
     BulkFailure, BulkOptions, BulkProgress, BulkProgressListener, BulkSummary,
@@ -81,6 +82,7 @@ pub use listing::{ListPages, ObjectInfo};
 pub use metadata::ObjectMetadata;
 pub use progress::{Direction, Progress, ProgressBarListener, ProgressListener};
 pub use upload_options::{UploadOptions, UploadOutput};
+pub use versions::{ObjectVersion, VersionPages};
 
 /// A client of `server` for this crate's unit tests. (The server's own
 /// `client_config()` is of the `ms_utils_communication` that `ms_utils_dev`

@@ -26,3 +26,4 @@ mod stale_parts;
 mod streams;
 mod transport;
 mod verify;
+mod versions;
