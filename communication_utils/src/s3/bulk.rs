@@ -19,7 +19,7 @@ use super::error::Error;
 use super::progress::{Direction, Progress, ProgressBarListener, ProgressListener};
 use super::upload_options::UploadOptions;
 
-mod paths;
+pub(crate) mod paths;
 
 use paths::{Item, failed, folder, safe_join, walk};
 
@@ -107,7 +107,7 @@ impl BulkProgressListener for ProgressBarListener {
 #[derive(Clone)]
 #[must_use]
 pub struct BulkOptions {
-    concurrency: usize,
+    pub(crate) concurrency: usize,
     progress: Option<Arc<dyn BulkProgressListener>>,
 }
 
@@ -400,6 +400,7 @@ impl S3BucketClient {
                         key: obj.key,
                         path,
                         size: if marker { 0 } else { obj.size },
+                        modified: obj.last_modified,
                         early_error: None,
                     }),
                     None => {
@@ -449,7 +450,7 @@ impl S3BucketClient {
     }
 
     /// Runs `transfer` on every item, at most `options.concurrency` at once.
-    async fn run_batch<F, Fut>(
+    pub(crate) async fn run_batch<F, Fut>(
         &self,
         items: Vec<Item>,
         direction: Direction,

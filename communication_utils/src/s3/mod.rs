@@ -62,6 +62,7 @@ mod mime;
 mod progress;
 mod range_writer;
 mod stale_parts;
+mod sync;
 mod upload;
 mod upload_options;
 mod verify;
@@ -81,6 +82,7 @@ pub use incomplete::{AbortSummary, IncompleteUpload};
 pub use listing::{ListPages, ObjectInfo};
 pub use metadata::ObjectMetadata;
 pub use progress::{Direction, Progress, ProgressBarListener, ProgressListener};
+pub use sync::{SyncCompare, SyncEntry, SyncOptions, SyncReason, SyncSummary};
 pub use upload_options::{UploadOptions, UploadOutput};
 pub use versions::{ObjectVersion, VersionPages};
 

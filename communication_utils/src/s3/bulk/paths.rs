@@ -2,19 +2,23 @@
 //! local paths (never outside the target folder).
 
 use std::path::{Component, Path, PathBuf};
+use std::time::SystemTime;
 
 use crate::s3::error::Error;
 
 /// One file to transfer, or an entry that already failed before its transfer.
-pub(super) struct Item {
-    pub(super) key: String,
-    pub(super) path: PathBuf,
-    pub(super) size: u64,
-    pub(super) early_error: Option<Error>,
+pub(crate) struct Item {
+    pub(crate) key: String,
+    pub(crate) path: PathBuf,
+    pub(crate) size: u64,
+    /// The source's modification time (the local file's, or the object's
+    /// `LastModified`), when known.
+    pub(crate) modified: Option<SystemTime>,
+    pub(crate) early_error: Option<Error>,
 }
 
 /// `prefix` as a folder: empty, or ending in `/`.
-pub(super) fn folder(prefix: &str) -> String {
+pub(crate) fn folder(prefix: &str) -> String {
     if prefix.is_empty() || prefix.ends_with('/') {
         prefix.to_owned()
     } else {
@@ -24,7 +28,7 @@ pub(super) fn folder(prefix: &str) -> String {
 
 /// The local path of `rel` (a key relative to the prefix) under `dir`, or
 /// `None` when it is not a plain relative path (`..`, absolute, empty parts).
-pub(super) fn safe_join(dir: &Path, rel: &str) -> Option<PathBuf> {
+pub(crate) fn safe_join(dir: &Path, rel: &str) -> Option<PathBuf> {
     let mut out = dir.to_owned();
     for part in rel.split('/') {
         let mut comps = Path::new(part).components();
@@ -39,7 +43,7 @@ pub(super) fn safe_join(dir: &Path, rel: &str) -> Option<PathBuf> {
 /// Walks `root` (blocking): regular files and symlinks to files become
 /// items; unreadable folders, symlinks to folders and names that are not
 /// UTF-8 become failed items.
-pub(super) fn walk(root: &Path, prefix: &str) -> Vec<Item> {
+pub(crate) fn walk(root: &Path, prefix: &str) -> Vec<Item> {
     let mut items = Vec::new();
     let mut stack = vec![(root.to_owned(), String::new())];
     while let Some((dir, rel)) = stack.pop() {
@@ -105,14 +109,14 @@ pub(super) fn walk(root: &Path, prefix: &str) -> Vec<Item> {
                 // Symlinks to files are followed (their target's bytes are
                 // uploaded); a dangling one fails in `upload_file`, as do
                 // FIFOs, sockets and devices ("not a regular file").
-                let size = std::fs::metadata(&path)
+                let meta = std::fs::metadata(&path)
                     .ok()
-                    .filter(std::fs::Metadata::is_file)
-                    .map_or(0, |m| m.len());
+                    .filter(std::fs::Metadata::is_file);
                 items.push(Item {
                     key: format!("{prefix}{key_rel}"),
                     path,
-                    size,
+                    size: meta.as_ref().map_or(0, std::fs::Metadata::len),
+                    modified: meta.and_then(|m| m.modified().ok()),
                     early_error: None,
                 });
             }
@@ -122,11 +126,12 @@ pub(super) fn walk(root: &Path, prefix: &str) -> Vec<Item> {
     items
 }
 
-pub(super) fn failed(key: String, path: PathBuf, error: Error) -> Item {
+pub(crate) fn failed(key: String, path: PathBuf, error: Error) -> Item {
     Item {
         key,
         path,
         size: 0,
+        modified: None,
         early_error: Some(error),
     }
 }

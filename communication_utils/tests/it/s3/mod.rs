@@ -24,6 +24,7 @@ mod secrets;
 mod send;
 mod stale_parts;
 mod streams;
+mod sync;
 mod transport;
 mod verify;
 mod versions;
