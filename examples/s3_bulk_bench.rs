@@ -12,12 +12,22 @@
 //! Prints one JSON line per client and direction (`seconds`, `files_per_s`),
 //! then `ratio` lines (Rust / boto3, higher is better for Rust). Without
 //! `MS_UTILS_PYTHON` only the Rust lines are printed.
+//!
+//! Then the re-sync scenario: the same folder synced again, unchanged, both
+//! ways: `sync_up` / `sync_down` (ops `resync-up`, `resync-down`) against
+//! `aws s3 sync`'s rules written in boto3 (list, stat, compare size and
+//! time; the bench's Python side) and against what a re-run of today's
+//! folder calls costs (`upload_dir` / `download_prefix` again, ops
+//! `rerun-up`, `rerun-down`, which move every file). `sync_down` is timed
+//! on its second run into a folder (the first gives the files the
+//! objects' times), as is the Python side's. Op `list` is a bare listing
+//! of the prefix, the part of a re-sync the server's listing takes.
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-use ms_utils::communication_utils::s3::{BulkOptions, S3BucketClient};
+use ms_utils::communication_utils::s3::{BulkOptions, S3BucketClient, SyncOptions};
 use ms_utils::dev::s3::DevS3Server;
 use ms_utils::serde_json::{Value, json};
 use ms_utils::tokio;
@@ -67,6 +77,70 @@ async fn main() -> Result<(), BoxError> {
             lines.push(json!({"client": format!("rust-c{concurrency}"), "op": op,
                               "files": files, "seconds": secs, "files_per_s": files as f64 / secs}));
         }
+
+        // What a re-sync cannot avoid: listing the prefix (the server's
+        // share of both clients' re-syncs).
+        let t0 = Instant::now();
+        let listed = s3.list_files_with_prefix("bench", &prefix).await?;
+        let list_s = t0.elapsed().as_secs_f64();
+        if listed.len() != files {
+            return Err(format!("listed {} of {files}", listed.len()).into());
+        }
+
+        // Re-sync, unchanged: nothing may move.
+        let sync = SyncOptions::new().concurrency(concurrency);
+        let t0 = Instant::now();
+        let up = s3.sync_up(&src, "bench", &prefix, sync.clone()).await?;
+        let resync_up = t0.elapsed().as_secs_f64();
+        let mirror = work.join(format!("mirror-{concurrency}"));
+        let first = s3
+            .sync_down("bench", &prefix, &mirror, sync.clone())
+            .await?;
+        let t0 = Instant::now();
+        let down = s3.sync_down("bench", &prefix, &mirror, sync).await?;
+        let resync_down = t0.elapsed().as_secs_f64();
+        if !up.copied.is_empty()
+            || up.skipped.len() != files
+            || first.copied.len() != files
+            || !down.copied.is_empty()
+            || down.skipped.len() != files
+        {
+            return Err(format!("re-sync moved files: {up:?} {down:?}").into());
+        }
+        // Today's folder calls, run again: every file moves.
+        let t0 = Instant::now();
+        let rerun = s3
+            .upload_dir(
+                &src,
+                "bench",
+                &prefix,
+                BulkOptions::new().concurrency(concurrency),
+            )
+            .await?;
+        let rerun_up = t0.elapsed().as_secs_f64();
+        let t0 = Instant::now();
+        let rerun_d = s3
+            .download_prefix(
+                "bench",
+                &prefix,
+                &dest,
+                BulkOptions::new().concurrency(concurrency),
+            )
+            .await?;
+        let rerun_down = t0.elapsed().as_secs_f64();
+        if rerun.files_done != files || rerun_d.files_done != files {
+            return Err(format!("incomplete re-run: {rerun:?} {rerun_d:?}").into());
+        }
+        for (op, secs) in [
+            ("list", list_s),
+            ("resync-up", resync_up),
+            ("resync-down", resync_down),
+            ("rerun-up", rerun_up),
+            ("rerun-down", rerun_down),
+        ] {
+            lines.push(json!({"client": format!("rust-c{concurrency}"), "op": op,
+                              "files": files, "seconds": secs, "files_per_s": files as f64 / secs}));
+        }
     }
 
     if let Some(python) = std::env::var_os("MS_UTILS_PYTHON") {
@@ -113,7 +187,7 @@ async fn main() -> Result<(), BoxError> {
             .find(|l| l["client"] == client && l["op"] == op)
             .and_then(|l| l["seconds"].as_f64())
     };
-    for op in ["upload", "download"] {
+    for op in ["upload", "download", "resync-up", "resync-down"] {
         for (rust, py) in [
             ("rust-c8", "boto3-threads10"),
             ("rust-c32", "boto3-threads32"),
@@ -122,6 +196,17 @@ async fn main() -> Result<(), BoxError> {
                 println!(
                     "{}",
                     json!({"ratio": format!("{rust}/{py}"), "op": op, "value": p / r})
+                );
+            }
+        }
+    }
+    // A re-sync against re-running today's folder calls, both Rust.
+    for client in ["rust-c8", "rust-c32"] {
+        for (sync, rerun) in [("resync-up", "rerun-up"), ("resync-down", "rerun-down")] {
+            if let (Some(s), Some(r)) = (secs(client, sync), secs(client, rerun)) {
+                println!(
+                    "{}",
+                    json!({"ratio": format!("{client} {rerun}/{sync}"), "op": sync, "value": r / s})
                 );
             }
         }

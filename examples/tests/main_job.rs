@@ -2,10 +2,15 @@
 //! environment, runs this same code: the example's files are compiled in
 //! here (`gateway_consumer_demo.rs`, which holds the copied service
 //! `gateway_consumer.rs` as a module) and its demonstration driven end to end.
+//! The examples' one test binary: `s3_transfer`'s command line is tested in
+//! `cli/s3_transfer.rs`.
 
 #[allow(dead_code)]
 #[path = "../gateway_consumer_demo.rs"]
 mod demo;
+
+#[path = "cli/s3_transfer.rs"]
+mod s3_transfer;
 
 use demo::gateway_consumer;
 

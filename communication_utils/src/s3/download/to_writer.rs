@@ -67,8 +67,12 @@ impl S3BucketClient {
         options: DownloadOptions,
     ) -> Result<DownloadOutput, Error>
     where
-        W: AsyncWrite + Unpin + Send,
+        W: AsyncWrite + Unpin + Send + ?Sized,
     {
+        // `&mut W` is sized even when `W` is not (`dyn AsyncWrite`): the
+        // steps below take it as a trait object.
+        let mut writer = writer;
+        let writer: &mut (dyn AsyncWrite + Unpin + Send) = &mut writer;
         let plan = self
             .plan(bucket, key, options.version_id.as_deref())
             .await?;
