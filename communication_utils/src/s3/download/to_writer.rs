@@ -39,7 +39,7 @@ impl S3BucketClient {
     /// (or, for a multipart object, parallel parts), held in memory until
     /// their turn: at most about `download_concurrency` ×
     /// `download_part_size` bytes (128 MiB with the default
-    /// [`TransferConfig`](super::TransferConfig); lower `download_concurrency`
+    /// [`TransferConfig`](crate::s3::TransferConfig); lower `download_concurrency`
     /// for less), and the writer is written from one task. A range is pinned
     /// to the object's ETag, so a replaced object fails the download rather
     /// than mixing two versions.
@@ -55,7 +55,10 @@ impl S3BucketClient {
     /// ```no_run
     /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
     /// use ms_utils_communication::s3::DownloadOptions;
-    /// let mut out = tokio::io::stdout();
+    /// // Any AsyncWrite: a file, a socket, a response body, `tokio::io::stdout()`.
+    /// let mut out = tokio::fs::File::create("report.csv").await.map_err(|error| {
+    ///     ms_utils_communication::s3::Error::Writer { error }
+    /// })?;
     /// c.download_to_writer("bucket", "report.csv", &mut out, DownloadOptions::new()).await?;
     /// # Ok(()) }
     /// ```
