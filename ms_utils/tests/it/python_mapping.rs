@@ -253,6 +253,55 @@ async fn bucket_rows() -> Result<(), Box<dyn std::error::Error>> {
     let _: String = s3.presigned_put("b", "k", Duration::from_secs(60)).await?;
     let _ = s3::metadata::format_file_size(1);
     let _ = s3::metadata::guess_content_type("a.pdf");
+    boto3_rows(&s3).await?;
+    Ok(())
+}
+
+/// The rows for what boto3 users reach for (issue #22: streams, ranges,
+/// batch deletes, folders, versions, sync).
+async fn boto3_rows(s3: &S3BucketClient) -> Result<(), Box<dyn std::error::Error>> {
+    let mut writer: Vec<u8> = Vec::new();
+    let _: s3::DownloadOutput = s3
+        .download_to_writer("b", "k", &mut writer, DownloadOptions::new())
+        .await?;
+    let _: usize = s3
+        .download_range("b", "k", 0..100, DownloadOptions::new())
+        .await?
+        .len();
+    let keys = vec!["a".to_owned(), "b".to_owned()];
+    let summary: s3::DeleteSummary = s3.delete_files("b", &keys).await?;
+    let _ = s3
+        .delete_files("b", [s3::ObjectId::new("k").version("v")])
+        .await?;
+    let _: (Vec<s3::DeletedObject>, Vec<s3::DeleteFailure>) = (summary.deleted, summary.failures);
+    let _: s3::DeleteSummary = s3.delete_prefix("b", "tmp/").await?;
+    let listing: s3::FolderListing = s3.list_folder("b", "p/", "/").await?;
+    let _: (Vec<String>, Vec<s3::ObjectInfo>) = (listing.prefixes, listing.objects);
+    let _pages: s3::FolderPages = s3.list_folder_pages("b", "p/", "/");
+    let _: Vec<s3::ObjectVersion> = s3.list_versions("b", "p/").await?;
+    let _pages: s3::VersionPages = s3.list_version_pages("b", "p/");
+    let _ = DownloadOptions::new().version_id("v");
+    let m: ObjectMetadata = s3.get_file_metadata_version("b", "k", "v").await?;
+    let _: Option<String> = m.version_id;
+    s3.delete_file_version("b", "k", "v").await?;
+    s3.copy_version("b", "k", "v", "b", "k2").await?;
+    let options = s3::SyncOptions::new()
+        .delete(true)
+        .exclude("*.tmp")
+        .include("keep.tmp")
+        .compare(s3::SyncCompare::SizeOnly)
+        .dry_run(true);
+    let up: s3::SyncSummary = s3.sync_up("dir", "b", "p", options).await?;
+    let _: (Vec<s3::SyncEntry>, Vec<s3::SyncEntry>, Vec<s3::SyncEntry>) =
+        (up.copied, up.skipped, up.deleted);
+    let _: s3::SyncSummary = s3
+        .sync_down(
+            "b",
+            "p",
+            "dir",
+            s3::SyncOptions::new().compare(s3::SyncCompare::SizeAndEtag),
+        )
+        .await?;
     Ok(())
 }
 
