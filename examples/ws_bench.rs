@@ -3,9 +3,10 @@
 //!
 //! ```text
 //! cargo run --release -p ms_utils_examples --example ws_bench -- [--host H:P --user U --password P]
-//!     --scenario flood|chunked|echo|soak [--count N --size S] [--bytes B --chunk C]
+//!     --scenario flood|chunked|echo|soak|tasks [--count N --size S] [--bytes B --chunk C]
 //!     [--rounds R] [--client ms|bare|both] [--python PATH]
 //!     [--close-every MS --mode at-least-once|at-most-once|both --rate MSGS_PER_S --grace MS]
+//!     [--window W --caller NAME]
 //! ```
 //!
 //! Prints one JSON object per line per client (`client`, `scenario`, the
@@ -23,6 +24,47 @@
 //! original closes the connection on a frame over 1 MiB).
 //!
 //! For `echo`, pin everything to one CPU: `taskset -c 0 cargo run ...`.
+//!
+//! ## `tasks`: a service answering tasks, from a raw sender's side
+//!
+//! ```text
+//! ws_bench --scenario tasks [--count N (20000)] [--window W (64)] [--size S (200)]
+//!     [--rounds R (9)] [--client ms|bare|both] [--python PATH] [--caller NAME (bench_caller)]
+//! ```
+//!
+//! The service under test runs in a child process logged in as `--user`;
+//! a sender child, a bare tokio-tungstenite client logged in as `--caller`
+//! (no ms_utils code on the calling side), sends it `ms-send-task`
+//! messages through the gateway (`{"to", "workflowId", "referenceId",
+//! "jobId", "data": {"n", "text"}}`, `text` of `--size` bytes, distinct
+//! job and reference ids), keeping `--window` tasks in flight, and times
+//! each task from its send to the arrival of its answer, matched by jobId
+//! (its `referenceId` and `{"n", "chars"}` checked; a wrong or missing
+//! answer fails the run). A warm-up of `min(N/10, 200)` tasks comes first,
+//! untimed. Services (`--client both` runs `bare` and `ms`, and `python`
+//! when `--python`/`MS_UTILS_PYTHON` is set):
+//! - `ms`: `ms.run(Router::with_state(..).task(|task: Task<Payload>, cx| ..))`
+//!   returning the answer, which the library sends back under the task's
+//!   jobId and referenceId;
+//! - `bare`: the floor, a tokio-tungstenite loop reading each `ms-task` into
+//!   a borrowed struct and writing its `ms-send-task` by hand (writes
+//!   flushed once no more frames are at hand);
+//! - `python`: the original `MicroServiceWs` (`bench/ws_bench.py --scenario
+//!   tasks`): `receive()`, a task per message (the `handle_data` pattern),
+//!   answering with `send_task_to_ms`.
+//!
+//! One line per service: `count`, `window`, `size`, `secs`, `tasks_per_s`,
+//! `p50_us`, `p99_us` (the round trips), the sender's `peak_rss_mb` and
+//! the service's `service_peak_rss_mb`; medians over `--rounds`; then `ratio`
+//! lines ms/bare and ms/python. Throughput wants a window (64); latency
+//! wants `--window 1` (a wider window adds queueing to every round trip),
+//! pinned like `echo`: `taskset -c 0 cargo run ... --scenario tasks --window 1`.
+//! `service_cpu_us_per_task` is the service's own CPU (all its threads,
+//! from its `ready` to the end of the run) per task served: what the
+//! service costs, apart from the gateway and the sender that share the
+//! machine with it. To profile a Rust service, set
+//! `WS_BENCH_SERVICE_PREFIX` to a command that runs it (e.g.
+//! `WS_BENCH_SERVICE_PREFIX="perf record -g -o ms.data"`).
 //!
 //! ## `soak`: delivery through rolling-deploy closes
 //!
@@ -76,6 +118,8 @@ mod bare;
 mod ms;
 #[path = "ws_bench/soak.rs"]
 mod soak;
+#[path = "ws_bench/tasks.rs"]
+mod tasks;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -91,6 +135,7 @@ enum Scenario {
     Chunked,
     Echo,
     Soak,
+    Tasks,
 }
 
 impl Scenario {
@@ -100,6 +145,7 @@ impl Scenario {
             Self::Chunked => "chunked",
             Self::Echo => "echo",
             Self::Soak => "soak",
+            Self::Tasks => "tasks",
         }
     }
 }
@@ -126,6 +172,13 @@ struct Args {
     rate: f64,
     /// `soak`: the gateway's grace period after its close frame, in ms.
     grace: u64,
+    /// `tasks`: the sender's login (the service logs in as `user`).
+    caller: String,
+    /// `tasks`: tasks in flight.
+    window: usize,
+    /// `tasks`, in a child: the service to run (`ms`, `bare`), instead of
+    /// the sender.
+    serve: Option<String>,
 }
 
 impl Args {
@@ -133,6 +186,7 @@ impl Args {
         self.count.unwrap_or(match self.scenario {
             Scenario::Echo => 5_000,
             Scenario::Soak => 10_000,
+            Scenario::Tasks => 20_000,
             _ => 200_000,
         })
     }
@@ -162,6 +216,9 @@ impl Args {
             mode: "at-least-once".into(),
             rate: 0.0,
             grace: 1000,
+            caller: "bench_caller".into(),
+            window: 64,
+            serve: None,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
@@ -181,6 +238,7 @@ impl Args {
                         "chunked" => Scenario::Chunked,
                         "echo" => Scenario::Echo,
                         "soak" => Scenario::Soak,
+                        "tasks" => Scenario::Tasks,
                         other => return Err(format!("unknown scenario {other}")),
                     }
                 }
@@ -208,6 +266,9 @@ impl Args {
                         .ok_or_else(|| format!("--rate {value}: not a rate"))?
                 }
                 "--grace" => args.grace = num(&value)?,
+                "--caller" => args.caller = value,
+                "--window" => args.window = num(&value)?.max(1) as usize,
+                "--serve" if ["ms", "bare"].contains(&value.as_str()) => args.serve = Some(value),
                 other => return Err(format!("unknown argument {other} {value}")),
             }
         }
@@ -255,8 +316,10 @@ fn main() -> ExitCode {
 // ---------------------------------------------------------------- parent
 
 async fn parent(args: Args) -> Result<(), BoxError> {
-    if args.scenario == Scenario::Soak {
-        return soak::parent(args).await;
+    match args.scenario {
+        Scenario::Soak => return soak::parent(args).await,
+        Scenario::Tasks => return tasks::parent(args).await,
+        _ => {}
     }
     let mut args = args;
     let _gateway = match &args.host {
@@ -423,7 +486,13 @@ fn ratio_line(ms: &Value, base: &Value, base_name: &str, scenario: Scenario) -> 
 // ----------------------------------------------------------------- child
 
 async fn child(args: Args) -> Result<(), BoxError> {
+    if args.scenario == Scenario::Tasks
+        && let Some(service) = &args.serve
+    {
+        return tasks::serve(&args, service).await;
+    }
     let mut line = match args.client.as_str() {
+        _ if args.scenario == Scenario::Tasks => tasks::send(&args).await?,
         _ if args.scenario == Scenario::Soak => soak::ms_child(&args).await?,
         "bare" => bare::run(&args).await?,
         _ => ms::run(&args).await?,
@@ -467,7 +536,7 @@ fn result(args: &Args, client: &str, secs: f64) -> Map<String, Value> {
             m.insert("secs".into(), round3(secs));
             m.insert("mb_per_s".into(), round3(args.bytes as f64 / secs / 1e6));
         }
-        Scenario::Echo | Scenario::Soak => {
+        Scenario::Echo | Scenario::Soak | Scenario::Tasks => {
             m.insert("count".into(), json!(args.count()));
             m.insert("secs".into(), round3(secs));
         }

@@ -17,6 +17,15 @@ messages {"event": "soak", "data": {"seq": N}} at --rate a second (0: full
 speed), waits for the original's send queue to drain (at most 5 minutes:
 it keeps unsent messages across reconnects, and its close() drops what is
 still queued), then calls close(); it reports the reconnects it made.
+
+The tasks scenario (ws_bench --scenario tasks) runs this as the service
+under test: logged in as --user, it receives with the original's receive()
+and hands each ms-task to a handler in its own asyncio task (the
+`handle_data` pattern of the services built on it), which answers
+{"n", "text"} with {"n", "chars"} through send_task_to_ms. It prints
+"ready" once connected, serves until its stdin closes, then prints
+{"served", "cpu_secs", "peak_rss_mb"} (cpu_secs: its CPU time from
+"ready" to the end of stdin).
 """
 
 import argparse
@@ -24,6 +33,7 @@ import asyncio
 import json
 import os
 import resource
+import sys
 import time
 
 from ms_utils.communication_utils.microservice_ws import MicroServiceWs
@@ -115,12 +125,41 @@ async def soak(ms: CountingWs, count: int, rate: float) -> dict:
     }
 
 
+async def serve_tasks(ms: MicroServiceWs) -> dict:
+    served = 0
+    running = set()
+
+    async def handle(msg: dict) -> None:
+        nonlocal served
+        task = msg["data"]
+        payload = task["data"]
+        answer = {"n": payload["n"], "chars": len(payload["text"])}
+        await ms.send_task_to_ms(task["from"], task["referenceId"], task["jobId"], answer)
+        served += 1
+
+    async def handle_data() -> None:
+        while True:
+            msg = await ms.receive()
+            if msg.get("event") == "ms-task":
+                t = asyncio.create_task(handle(msg))
+                running.add(t)
+                t.add_done_callback(running.discard)
+
+    receiving = asyncio.create_task(handle_data())
+    cpu = time.process_time()
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    cpu = time.process_time() - cpu
+    receiving.cancel()
+    return {"served": served, "cpu_secs": cpu, "peak_rss_mb": round(peak_rss_mb(), 3)}
+
+
 async def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--host", required=True)
     p.add_argument("--user", required=True)
     p.add_argument("--password", required=True)
-    p.add_argument("--scenario", choices=["flood", "chunked", "soak"], required=True)
+    p.add_argument("--scenario", choices=["flood", "chunked", "soak", "tasks"], required=True)
     p.add_argument("--count", type=int, default=200_000)
     p.add_argument("--size", type=int, default=200)
     p.add_argument("--bytes", type=int, default=64 * 1024 * 1024)
@@ -130,6 +169,9 @@ async def main() -> None:
 
     ms = CountingWs(args.host, args.user, args.password, ssl=False)
     await ms.connect()
+    if args.scenario == "tasks":
+        print(json.dumps(await serve_tasks(ms)), flush=True)
+        os._exit(0)
     if args.scenario == "soak":
         result = await soak(ms, args.count, args.rate)
         line = {"client": "python", "scenario": "soak", **result,

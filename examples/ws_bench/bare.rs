@@ -15,7 +15,7 @@ use super::{Args, BoxError, Scenario, add_latencies, echo_warmup, result};
 
 /// The bare baseline logs in with a hand-written HTTP/1.1 request, so that
 /// it needs nothing beyond tokio.
-async fn bare_login(args: &Args) -> Result<String, BoxError> {
+pub(crate) async fn bare_login(args: &Args) -> Result<String, BoxError> {
     let host = args.host.as_deref().unwrap_or_default();
     let body = json!({"name": args.user, "password": args.password}).to_string();
     let request = format!(
@@ -147,5 +147,7 @@ pub(crate) async fn run(args: &Args) -> Result<Map<String, Value>, BoxError> {
         }
         // The bare client does not reconnect: no soak run.
         Scenario::Soak => Err("the bare client has no soak scenario".into()),
+        // Its own child code, in tasks.rs.
+        Scenario::Tasks => Err("bare::run has no tasks scenario".into()),
     }
 }

@@ -26,7 +26,10 @@ pub(crate) async fn run(args: &Args) -> Result<Map<String, Value>, BoxError> {
         Scenario::Chunked => ms_chunked(&client, args).await?,
         Scenario::Echo => ms_echo(&client, args).await?,
         // Its own child code, in soak.rs.
-        Scenario::Soak => return Err("ms::run has no soak scenario".into()),
+        // Their own child code, in soak.rs and tasks.rs.
+        Scenario::Soak | Scenario::Tasks => {
+            return Err(format!("ms::run has no {} scenario", args.scenario.name()).into());
+        }
     };
     client.close().await?;
     Ok(out)

@@ -46,6 +46,9 @@ const READ_BATCH: usize = 64;
 const INLINE_FROM: usize = 64 * 1024;
 /// Frames taken from the outbound queue per turn; also bounds the outbox.
 const WRITE_BATCH: usize = 64;
+/// Yields at most, before a write, to the handlers of messages waiting for
+/// them (see `IoEvent::Queued` in `serve`).
+const MAX_COALESCE_YIELDS: usize = 4;
 /// How long a connection being replaced (token refresh) may take to close,
 /// and how long a connection the gateway closed may take to end: nothing is
 /// written on the next connection before, so that the gateway reads the old
@@ -77,6 +80,8 @@ enum Exit {
 
 enum IoEvent {
     Progress,
+    /// Frames to write came from the handles.
+    Queued,
     CloseRequested,
     Exit(Exit),
 }
@@ -219,6 +224,17 @@ impl Actor {
     /// Moves everything the handles queued so far into the ledger.
     fn drain_commands(&mut self) {
         while let Ok(command) = self.cmd_rx.try_recv() {
+            self.ledger.command(command);
+        }
+    }
+
+    /// Moves what the handles queued into the ledger, while the outbox is
+    /// under `limit` frames.
+    fn drain_commands_upto(&mut self, limit: usize) {
+        while self.ledger.pending_len() < limit {
+            let Ok(command) = self.cmd_rx.try_recv() else {
+                return;
+            };
             self.ledger.command(command);
         }
     }
@@ -398,7 +414,7 @@ impl Actor {
                     for command in batch.drain(..) {
                         self.ledger.command(command);
                     }
-                    IoEvent::Progress
+                    IoEvent::Queued
                 }
                 () = shared.inbound.room(), if !read_enabled => {
                     if shared.inbound.push_many(&mut self.staged).is_err() {
@@ -455,6 +471,29 @@ impl Actor {
             }
             match ev {
                 IoEvent::Progress => {}
+                IoEvent::Queued => {
+                    // Messages wait for a run loop's handlers, which will
+                    // answer them: let them run first (`yield_now` resumes
+                    // this task once its thread has run what else it had)
+                    // and write what they send meanwhile in one write,
+                    // instead of a write (a syscall, and on loopback the
+                    // gateway's receive path too) per answer. A handler
+                    // that sends wakes this task into its thread's next
+                    // slot, so without this it would write after every
+                    // answer. Bounded, so that handlers busy for long
+                    // (computing, or awaiting with a backlog behind them)
+                    // hold the write back a few turns at most.
+                    let mut yields = 0;
+                    while yields < MAX_COALESCE_YIELDS
+                        && self.ledger.pending_len() < WRITE_BATCH
+                        && shared.receiving.load(Ordering::Relaxed)
+                        && shared.inbound.has_waiting()
+                    {
+                        tokio::task::yield_now().await;
+                        self.drain_commands_upto(WRITE_BATCH);
+                        yields += 1;
+                    }
+                }
                 IoEvent::CloseRequested => return self.graceful_close(conn).await,
                 IoEvent::Exit(Exit::PeerClosed { reason, echo }) => {
                     // The gateway's own close, or (handing over) its answer to ours.

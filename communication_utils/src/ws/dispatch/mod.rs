@@ -63,6 +63,7 @@ use crate::ws::dispatch::router::RouteTable;
 use crate::ws::error::Error;
 use crate::ws::in_flight::{TaskSlot, as_handler_of};
 use crate::ws::inbound::process;
+use crate::ws::inbound::queue::InboundQueue;
 use crate::ws::protocol::message::Message;
 use crate::ws::shared::Shared;
 use crate::ws::state::{Counters, Event, HandlerFailure};
@@ -373,6 +374,12 @@ async fn worker<H: Handler>(
     let closing = shared.stop_receiving.cancelled();
     tokio::pin!(closing);
     let mut local = VecDeque::new();
+    // The group in `local` counts as held in the buffer until it is done
+    // (see `InboundQueue::has_waiting`); released on every way out.
+    let mut holding = Holding {
+        queue: &shared.inbound,
+        frames: 0,
+    };
     for turn in 0u64.. {
         // Checking a token takes a lock: under a flood, look every 256
         // messages (an idle worker notices at once, in the select below).
@@ -385,6 +392,7 @@ async fn worker<H: Handler>(
             return;
         }
         if local.is_empty() {
+            holding.release_all();
             // Frames first: polling a cancellation future takes a lock, and a
             // worker woken for frames should not pay it (the check above
             // still stops a busy worker). `pop_batch` takes what is there
@@ -396,6 +404,7 @@ async fn worker<H: Handler>(
                 () = &mut shutdown => return,
                 () = &mut closing => return,
             };
+            holding.frames = local.len();
             match popped {
                 None => return, // closed and drained
                 // The worker just woken for the rest of the backlog sits in
@@ -417,6 +426,9 @@ async fn worker<H: Handler>(
             tokio::pin!(call);
             let first = poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
             if first.is_pending() {
+                // Neither the frames put back nor this waiting call are
+                // held any more.
+                holding.release_all();
                 shared.inbound.put_back(&mut local);
                 call.await;
                 // A call that waited may have outlasted the run or the
@@ -429,6 +441,27 @@ async fn worker<H: Handler>(
         // The buffer never makes this task wait while it has frames, so give
         // the scheduler its turn now and then (cooperative budget).
         tokio::task::consume_budget().await;
+    }
+}
+
+/// A worker's group of frames, counted in the buffer's `held`.
+struct Holding<'a> {
+    queue: &'a InboundQueue,
+    frames: usize,
+}
+
+impl Holding<'_> {
+    fn release_all(&mut self) {
+        if self.frames > 0 {
+            self.queue.release(self.frames);
+            self.frames = 0;
+        }
+    }
+}
+
+impl Drop for Holding<'_> {
+    fn drop(&mut self) {
+        self.release_all();
     }
 }
 

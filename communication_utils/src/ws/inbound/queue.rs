@@ -11,7 +11,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
@@ -23,6 +23,10 @@ pub(crate) struct InboundQueue {
     cap: usize,
     max_bytes: usize,
     closed: AtomicBool,
+    /// Frames handler workers took in groups ([`pop_batch`](Self::pop_batch))
+    /// and have not let go of yet ([`release`](Self::release)): not begun,
+    /// or being handled without having had to wait.
+    held: AtomicUsize,
     /// Signalled when items arrive for waiting consumers (or the queue closes).
     arrived: Notify,
     /// Signalled when a full queue gets room (or closes).
@@ -72,6 +76,7 @@ impl InboundQueue {
             cap: cap.max(1),
             max_bytes: max_bytes.max(1),
             closed: AtomicBool::new(false),
+            held: AtomicUsize::new(0),
             arrived: Notify::new(),
             room: Notify::new(),
         }
@@ -149,6 +154,11 @@ impl InboundQueue {
         }
     }
 
+    /// True when no frame waits for a consumer.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.lock().items.is_empty()
+    }
+
     /// Resolves when there is room (or the queue is closed). Cancel-safe.
     pub(crate) async fn room(&self) {
         loop {
@@ -224,8 +234,27 @@ impl InboundQueue {
     pub(crate) fn try_pop_batch(&self, out: &mut VecDeque<Inbound>) -> Option<bool> {
         match self.take(true, |frame| out.push_back(frame)) {
             (0, _) => None,
-            (_, woke_peer) => Some(woke_peer),
+            (n, woke_peer) => {
+                self.held.fetch_add(n, Ordering::Relaxed);
+                Some(woke_peer)
+            }
         }
+    }
+
+    /// A worker lets go of `n` frames it took with
+    /// [`pop_batch`](Self::pop_batch): handled, put back, or handled by a
+    /// call that had to wait. Once per group, not per frame: under a flood
+    /// a counter both threads write costs a cache line's trip per write.
+    pub(crate) fn release(&self, n: usize) {
+        self.held.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    /// True when frames wait to be handled besides the one whose handler
+    /// may be calling this: more than one taken by the handler workers and
+    /// not let go of, or any in the buffer. A hint, for the connection task
+    /// (see `IoEvent::Queued` there).
+    pub(crate) fn has_waiting(&self) -> bool {
+        self.held.load(Ordering::Relaxed) > 1 || !self.is_empty()
     }
 
     /// Waits for frames and appends a group of them to `out`; `None` once

@@ -113,6 +113,11 @@ pub(crate) fn is_running(message: &Message) -> bool {
 /// without building anything when the message came as one.
 pub(crate) fn carries_outcome(msg: &Message) -> bool {
     match msg.text() {
+        // Every task goes through here: most never name the outcome's
+        // event, which then cannot be in them (in JSON text a string spells
+        // those letters and `-` literally or as `\u` escapes), and need no
+        // second pass over their text.
+        Some(text) if !text.contains(TASK_RESULT_EVENT) && !text.contains("\\u") => false,
         Some(text) => serde_json::from_str::<Envelope>(text)
             .is_ok_and(|e| e.data.and_then(|d| d.data).is_some_and(|o| o.0)),
         None => {
@@ -213,6 +218,9 @@ mod tests {
             r#"{"event": "ms-task", "data": {"from": "w", "jobId": "j", "data": [1, {"event": "ms-task-result"}]}}"#,
             r#"{"event": "ms-task", "data": {"from": "w", "jobId": "j", "data": "ms-task-result"}}"#,
             r#"{"event": "ms-task", "data": {"from": "w", "jobId": "j", "data": null}}"#,
+            // The event's name elsewhere, or escaped where it is not the event.
+            r#"{"event": "ms-task", "data": {"from": "w", "jobId": "j", "data": {"note": "ms-task-result"}}}"#,
+            r#"{"event": "ms-task", "data": {"from": "w", "jobId": "j", "data": {"event": "\u006ds-task"}}}"#,
             r#"{"event": "ms-task", "data": 3}"#,
         ] {
             let msg: Message = text.parse().unwrap();
@@ -222,6 +230,13 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn an_outcome_spelled_with_escapes_is_seen() {
+        let escaped = r#"{"event": "ms-task", "data": {"from": "w", "jobId": "j", "data": {"event": "\u006ds-task-resul\u0074", "data": {"type": "error"}}}}"#;
+        let msg: Message = escaped.parse().unwrap();
+        assert!(carries_outcome(&msg));
     }
 
     #[test]
