@@ -13,10 +13,10 @@ use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumVal
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::ObjectCannedAcl;
-use aws_smithy_http_client::tls;
 
 use super::config::{S3Config, TransferConfig};
 use super::error::{Error, endpoint_label};
+use super::http_client::S3HttpClient;
 use super::metadata::ObjectMetadata;
 
 /// The bucket client: every operation of the original `S3BucketClient`, with
@@ -78,7 +78,8 @@ impl S3BucketClient {
     /// Builds a client from an explicit configuration.
     ///
     /// # Errors
-    /// [`Error::Config`] when the extra CA certificate is not PEM.
+    /// [`Error::Config`] when the extra CA certificate is not PEM or the
+    /// proxy URL is unusable.
     ///
     /// ```no_run
     /// use ms_utils_communication::s3::{S3BucketClient, S3Config};
@@ -117,25 +118,13 @@ impl S3BucketClient {
         if let Some(ep) = &config.endpoint {
             loader = loader.endpoint_url(ep.clone());
         }
-        if let Some(pem) = &config.extra_ca_pem {
-            if !String::from_utf8_lossy(pem).contains("-----BEGIN CERTIFICATE-----") {
-                return Err(Error::config("extra CA certificate is not PEM", None));
-            }
-            let trust = tls::TrustStore::default()
-                .with_native_roots(true)
-                .with_pem_certificate(pem.clone());
-            let ctx = tls::TlsContext::builder()
-                .with_trust_store(trust)
-                .build()
-                .map_err(|e| Error::config("extra CA certificate", Some(Box::new(e))))?;
-            let http = aws_smithy_http_client::Builder::new()
-                .tls_provider(tls::Provider::Rustls(
-                    tls::rustls_provider::CryptoMode::AwsLc,
-                ))
-                .tls_context(ctx)
-                .build_https();
-            loader = loader.http_client(http);
+        // Our own HTTP client in every case, so that the proxy holds with an
+        // extra CA too (see `http_client.rs`).
+        let http = S3HttpClient::new(config.extra_ca_pem.as_deref(), config.proxy.as_ref())?;
+        if let Some(proxy) = &config.proxy {
+            tracing::debug!(proxy = %proxy.shown(), source = proxy.source, "S3 client: through a proxy");
         }
+        loader = loader.http_client(http);
         let shared = loader.load().await;
         let mut b =
             aws_sdk_s3::config::Builder::from(&shared).force_path_style(config.force_path_style);

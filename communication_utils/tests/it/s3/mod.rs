@@ -18,6 +18,7 @@ mod metadata;
 mod mime_python;
 mod presign;
 mod progress;
+mod proxy;
 mod python_interop;
 mod roundtrip;
 mod secrets;
