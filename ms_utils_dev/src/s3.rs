@@ -16,7 +16,14 @@
 //!
 //! Fault injection for tests: [`DevS3Server::fail_next_aborts`] makes the
 //! next `AbortMultipartUpload` requests fail as a transport failure would
-//! (the connection is closed without an answer).
+//! (the connection is closed without an answer), and
+//! [`DevS3Server::ignore_next_aborts`] answers them without doing them;
+//! [`DevS3Server::delay_part_uploads`] makes every part wait before it is
+//! stored ([`DevS3Server::part_uploads`] reports it).
+//!
+//! Beyond `s3s-fs`, as S3 does: a part, `ListParts` or an abort of an upload
+//! that is gone answers `NoSuchUpload`, and a part still being stored when
+//! its upload is aborted (or completed) is removed once it lands.
 //!
 //! `CompleteMultipartUpload` is the server's own: `s3s-fs` reads every part
 //! back, hashes it again and copies it (0.6–0.9 s per 256 MiB on 2 cores,
@@ -61,6 +68,8 @@ use ms_utils_communication::s3::S3Config;
 
 mod store;
 
+pub use store::PartUploads;
+
 /// The access key used when none is given.
 pub const DEFAULT_ACCESS_KEY: &str = "ms-utils-dev";
 /// The secret key used when none is given (a development server on loopback).
@@ -84,6 +93,11 @@ pub struct DevS3Server {
     task: Option<JoinHandle<()>>,
     /// How many more `AbortMultipartUpload` requests to drop unanswered.
     aborts_to_fail: Arc<AtomicU32>,
+    /// How many more `AbortMultipartUpload` requests to answer without doing them.
+    aborts_to_ignore: Arc<AtomicU32>,
+    /// Faults of the store (slow part writes).
+    faults: Arc<store::StoreFaults>,
+    part_uploads: tokio::sync::watch::Receiver<PartUploads>,
     // Dropped last: the folder must outlive the server task.
     _temp: Option<tempfile::TempDir>,
 }
@@ -211,7 +225,9 @@ impl DevS3ServerBuilder {
         for b in &self.buckets {
             tokio::fs::create_dir_all(root.join(b)).await?;
         }
-        let store = store::DevStore::new(&root)?;
+        let (activity, part_uploads) = tokio::sync::watch::channel(PartUploads::default());
+        let faults = Arc::new(store::StoreFaults::default());
+        let store = store::DevStore::new(&root, activity, faults.clone())?;
         let (access_key, secret_key) = self
             .credentials
             .unwrap_or_else(|| (DEFAULT_ACCESS_KEY.to_owned(), DEFAULT_SECRET_KEY.to_owned()));
@@ -227,9 +243,11 @@ impl DevS3ServerBuilder {
         let addr = listener.local_addr()?;
         let stop = CancellationToken::new();
         let aborts_to_fail = Arc::new(AtomicU32::new(0));
+        let aborts_to_ignore = Arc::new(AtomicU32::new(0));
         let service = Faulty {
             inner: service,
             aborts_to_fail: aborts_to_fail.clone(),
+            aborts_to_ignore: aborts_to_ignore.clone(),
         };
         let task = tokio::spawn(serve(listener, service, stop.clone()));
         tracing::debug!(%addr, root = %root.display(), "dev S3 server started");
@@ -241,6 +259,9 @@ impl DevS3ServerBuilder {
             stop,
             task: Some(task),
             aborts_to_fail,
+            aborts_to_ignore,
+            faults,
+            part_uploads,
             _temp: temp,
         })
     }
@@ -286,6 +307,7 @@ async fn serve(listener: TcpListener, service: Faulty, stop: CancellationToken) 
 struct Faulty {
     inner: s3s::service::S3Service,
     aborts_to_fail: Arc<AtomicU32>,
+    aborts_to_ignore: Arc<AtomicU32>,
 }
 
 type ServiceFuture = std::pin::Pin<
@@ -313,6 +335,18 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for Faulty {
                 .aborts_to_fail
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                 .is_ok();
+        let ignore = abort
+            && !fail
+            && self
+                .aborts_to_ignore
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+        if ignore {
+            tracing::debug!(uri = %req.uri(), "dev S3 server: abort answered, not done (fault injected)");
+            let mut answer = http::Response::new(s3s::Body::empty());
+            *answer.status_mut() = http::StatusCode::NO_CONTENT;
+            return Box::pin(std::future::ready(Ok(answer)));
+        }
         if fail {
             tracing::debug!(uri = %req.uri(), "dev S3 server: abort dropped (fault injected)");
             // An error handed to hyper closes the connection unanswered.
@@ -338,6 +372,56 @@ impl DevS3Server {
     /// ```
     pub fn fail_next_aborts(&self, n: u32) {
         self.aborts_to_fail.store(n, Ordering::SeqCst);
+    }
+
+    /// Fault injection for tests: the next `n` `AbortMultipartUpload`
+    /// requests are answered `204 No Content` without being done, so the
+    /// upload and its parts stay (as when a part lands after an abort on
+    /// S3). Calling it again replaces the count; 0 turns it off.
+    ///
+    /// ```no_run
+    /// # async fn f() -> std::io::Result<()> {
+    /// let server = ms_utils_dev::s3::DevS3Server::builder().start().await?;
+    /// server.ignore_next_aborts(1); // the next abort "succeeds" and leaves everything
+    /// # Ok(()) }
+    /// ```
+    pub fn ignore_next_aborts(&self, n: u32) {
+        self.aborts_to_ignore.store(n, Ordering::SeqCst);
+    }
+
+    /// Fault injection for tests: from now on each `UploadPart` waits
+    /// `delay` after its last byte arrived before it stores the part and
+    /// answers (a slow disk), so that a test can end the upload (abort,
+    /// cancel) while parts are still being stored. A part stored after its
+    /// upload was aborted or completed is removed, as S3 frees the parts of
+    /// an aborted upload, and answered `NoSuchUpload`.
+    /// `Duration::ZERO` turns it off.
+    ///
+    /// ```no_run
+    /// # async fn f() -> std::io::Result<()> {
+    /// let server = ms_utils_dev::s3::DevS3Server::builder().start().await?;
+    /// server.delay_part_uploads(std::time::Duration::from_millis(500));
+    /// # Ok(()) }
+    /// ```
+    pub fn delay_part_uploads(&self, delay: std::time::Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.faults.part_delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// What the `UploadPart` requests are doing now, and every change of
+    /// it: how many run, how many wait in an injected delay
+    /// ([`delay_part_uploads`](Self::delay_part_uploads)), how many parts were
+    /// removed for landing after their upload ended. For tests that must wait
+    /// until the server is done with a cancelled upload's parts.
+    ///
+    /// ```no_run
+    /// # async fn f(server: ms_utils_dev::s3::DevS3Server) {
+    /// let mut parts = server.part_uploads();
+    /// let _ = parts.wait_for(|p| p.running == 0).await;
+    /// # }
+    /// ```
+    pub fn part_uploads(&self) -> tokio::sync::watch::Receiver<PartUploads> {
+        self.part_uploads.clone()
     }
 
     /// A builder: temporary root, any free port, default credentials.

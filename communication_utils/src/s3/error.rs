@@ -184,6 +184,26 @@ pub enum Error {
         /// What did not match.
         detail: String,
     },
+    /// A multipart upload failed (`error` says why) and could not be
+    /// aborted either (`abort` says why): its parts stay on the server, and
+    /// are billed, until
+    /// [`abort_incomplete_uploads`](super::S3BucketClient::abort_incomplete_uploads),
+    /// `aws s3api abort-multipart-upload` or a lifecycle rule removes them.
+    /// The predicates ([`is_transport`](Error::is_transport), ...) answer for
+    /// `error`; [`upload_id`](Error::upload_id) names the upload.
+    UploadLeftOpen {
+        /// The bucket uploaded to.
+        bucket: String,
+        /// The key uploaded.
+        key: String,
+        /// The multipart upload left open.
+        upload_id: String,
+        /// Why the upload failed.
+        error: Box<Error>,
+        /// Why the abort failed (an [`Error`] of `AbortMultipartUpload`, or
+        /// parts still listed after every abort).
+        abort: BoxError,
+    },
     /// The configuration is unusable (bad endpoint, bad CA certificate, ...).
     Config {
         /// What is wrong.
@@ -255,6 +275,18 @@ impl fmt::Display for Error {
                 f,
                 "integrity check failed for key `{key}` in bucket `{bucket}`: {detail}"
             ),
+            Error::UploadLeftOpen {
+                bucket,
+                key,
+                upload_id,
+                error,
+                abort,
+            } => write!(
+                f,
+                "{error}; the multipart upload `{upload_id}` of key `{key}` in bucket `{bucket}` \
+                 is left open, its parts kept (and billed) until aborted: its abort failed: {}",
+                RootCause(abort.as_ref())
+            ),
             Error::Config { message, cause } => {
                 write!(f, "invalid S3 configuration: {message}")?;
                 match cause {
@@ -317,7 +349,7 @@ impl Error {
     /// if err.is_not_found() { /* create it, or report a missing object */ }
     /// ```
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Error::NotFound { .. })
+        matches!(self.failure(), Error::NotFound { .. })
     }
 
     /// True when the *bucket* does not exist (code `NoSuchBucket`). Object
@@ -335,7 +367,7 @@ impl Error {
     /// # Ok(()) }
     /// ```
     pub fn is_bucket_not_found(&self) -> bool {
-        matches!(self, Error::NotFound { code: Some(c), .. } if &**c == "NoSuchBucket")
+        matches!(self.failure(), Error::NotFound { code: Some(c), .. } if &**c == "NoSuchBucket")
     }
 
     /// True when the server refused the credentials or the rights.
@@ -345,7 +377,7 @@ impl Error {
     /// assert!(!err.is_access_denied());
     /// ```
     pub fn is_access_denied(&self) -> bool {
-        matches!(self, Error::AccessDenied { .. })
+        matches!(self.failure(), Error::AccessDenied { .. })
     }
 
     /// True when no credentials could be found, or their provider failed:
@@ -357,7 +389,7 @@ impl Error {
     /// assert!(!err.is_credentials());
     /// ```
     pub fn is_credentials(&self) -> bool {
-        matches!(self, Error::Credentials { .. })
+        matches!(self.failure(), Error::Credentials { .. })
     }
 
     /// True when a timeout fired.
@@ -367,7 +399,7 @@ impl Error {
     /// assert!(!err.is_timeout());
     /// ```
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Timeout { .. })
+        matches!(self.failure(), Error::Timeout { .. })
     }
 
     /// True when the connection failed or broke (server gone, reset, truncated body).
@@ -377,7 +409,7 @@ impl Error {
     /// assert!(!err.is_transport());
     /// ```
     pub fn is_transport(&self) -> bool {
-        matches!(self, Error::Transport { .. })
+        matches!(self.failure(), Error::Transport { .. })
     }
 
     /// True for a transport failure before any answer: the connection to
@@ -389,7 +421,7 @@ impl Error {
     /// assert!(!err.is_connect());
     /// ```
     pub fn is_connect(&self) -> bool {
-        match self {
+        match self.failure() {
             Error::Transport { cause, .. } => {
                 find::<ConnectorError>(cause.as_ref()).is_some_and(ConnectorError::is_io)
             }
@@ -405,7 +437,7 @@ impl Error {
     /// assert!(!err.is_not_implemented());
     /// ```
     pub fn is_not_implemented(&self) -> bool {
-        match self {
+        match self.failure() {
             Error::Service { code, status, .. } => {
                 code.as_deref() == Some("NotImplemented") || *status == Some(501)
             }
@@ -422,7 +454,7 @@ impl Error {
     /// assert!(!err.is_integrity());
     /// ```
     pub fn is_integrity(&self) -> bool {
-        matches!(self, Error::Integrity { .. })
+        matches!(self.failure(), Error::Integrity { .. })
     }
 
     /// True when a local file could not be read or written, or the caller's
@@ -434,7 +466,7 @@ impl Error {
     /// ```
     pub fn is_io(&self) -> bool {
         matches!(
-            self,
+            self.failure(),
             Error::Io { .. } | Error::Reader { .. } | Error::Writer { .. }
         )
     }
@@ -446,7 +478,7 @@ impl Error {
     /// assert_eq!(err.code(), None);
     /// ```
     pub fn code(&self) -> Option<&str> {
-        match self {
+        match self.failure() {
             Error::AccessDenied { code, .. }
             | Error::Service { code, .. }
             | Error::NotFound { code, .. } => code.as_deref(),
@@ -473,7 +505,7 @@ impl Error {
     /// ```
     pub fn bucket(&self) -> Option<&str> {
         match self {
-            Error::Integrity { bucket, .. } => Some(bucket),
+            Error::Integrity { bucket, .. } | Error::UploadLeftOpen { bucket, .. } => Some(bucket),
             _ => self.request().and_then(|at| at.1),
         }
     }
@@ -486,7 +518,7 @@ impl Error {
     /// ```
     pub fn key(&self) -> Option<&str> {
         match self {
-            Error::Integrity { key, .. } => Some(key),
+            Error::Integrity { key, .. } | Error::UploadLeftOpen { key, .. } => Some(key),
             _ => self.request().and_then(|at| at.2),
         }
     }
@@ -504,7 +536,7 @@ impl Error {
 
     /// Operation, bucket, key and endpoint of an error of a request.
     fn request(&self) -> Option<(&'static str, Option<&str>, Option<&str>, &str)> {
-        match self {
+        match self.failure() {
             Error::NotFound {
                 operation,
                 bucket,
@@ -548,6 +580,47 @@ impl Error {
                 ..
             } => Some((operation, bucket.as_deref(), key.as_deref(), endpoint)),
             _ => None,
+        }
+    }
+
+    /// True when a multipart upload failed and could not be aborted
+    /// either ([`Error::UploadLeftOpen`]): its parts stay on the server until
+    /// removed; [`upload_id`](Error::upload_id) names it.
+    ///
+    /// ```
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
+    /// assert!(!err.is_upload_left_open());
+    /// ```
+    pub fn is_upload_left_open(&self) -> bool {
+        matches!(self, Error::UploadLeftOpen { .. })
+    }
+
+    /// The id of the multipart upload a failed upload left open (see
+    /// [`Error::UploadLeftOpen`]), for `abort_incomplete_uploads` or
+    /// `aws s3api abort-multipart-upload`.
+    ///
+    /// ```no_run
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) {
+    /// if let Err(e) = c.upload_file("big.bin", "bucket", None, Default::default()).await {
+    ///     if let (Some(id), Some(key)) = (e.upload_id(), e.key()) {
+    ///         eprintln!("upload {id} of {key} left open: {e}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn upload_id(&self) -> Option<&str> {
+        match self {
+            Error::UploadLeftOpen { upload_id, .. } => Some(upload_id),
+            _ => None,
+        }
+    }
+
+    /// The error the predicates answer for: the upload's own failure for
+    /// an [`Error::UploadLeftOpen`], else this one.
+    fn failure(&self) -> &Error {
+        match self {
+            Error::UploadLeftOpen { error, .. } => error.failure(),
+            other => other,
         }
     }
 

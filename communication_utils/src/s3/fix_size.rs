@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
-use futures_util::{StreamExt, TryStreamExt, stream};
+use futures_util::{StreamExt, stream};
 
 use super::abort::AbortGuard;
 use super::client::{S3BucketClient, copy_source, encode_key};
@@ -180,16 +180,15 @@ impl S3BucketClient {
             pending.push(self.copy_part(job, &source, &upload_id, number, (start, end)));
             start = end + 1;
         }
-        let parts = stream::iter(pending)
+        // Every part copy is let end, also after one failed, so that none
+        // is still being stored when the upload is aborted.
+        let results = stream::iter(pending)
             .buffer_unordered(self.transfer.concurrency.max(1))
-            .try_collect::<Vec<CompletedPart>>()
+            .collect::<Vec<Result<CompletedPart, Error>>>()
             .await;
-        let mut parts = match parts {
+        let mut parts = match results.into_iter().collect::<Result<Vec<_>, Error>>() {
             Ok(p) => p,
-            Err(e) => {
-                guard.abort_now().await;
-                return Err(e);
-            }
+            Err(e) => return Err(guard.abort_now(e).await),
         };
         parts.sort_by_key(|p| p.part_number);
         let out = self
@@ -211,14 +210,14 @@ impl S3BucketClient {
                 Ok(o.e_tag)
             }
             Err(e) => {
-                guard.abort_now().await;
-                Err(Error::from_sdk(
+                let e = Error::from_sdk(
                     &self.target,
                     "CompleteMultipartUpload",
                     bucket,
                     Some(key),
                     e,
-                ))
+                );
+                Err(guard.abort_now(e).await)
             }
         }
     }

@@ -1,7 +1,7 @@
 //! Uploads: from a path, from bytes, from any `AsyncRead`. One PUT below the
 //! multipart threshold; above it, parts uploaded in parallel with at most
 //! `concurrency` in flight, and the upload aborted on any failure (or when the
-//! caller drops the future), so no orphan parts stay behind.
+//! caller drops the future), so no orphan parts stay behind (`abort.rs`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -50,12 +50,21 @@ impl S3BucketClient {
     /// # Errors
     /// [`Error::Io`] when the file is missing, unreadable or not a regular file
     /// (nothing is sent); [`Error::NotFound`] for a missing bucket on servers
-    /// that do not create it; transport and service errors.
+    /// that do not create it; transport and service errors. A failed
+    /// multipart upload is aborted (its parts in flight let end first, the
+    /// abort confirmed by `ListParts`); when that fails too, the error is an
+    /// [`Error::UploadLeftOpen`] carrying the upload's failure, its
+    /// [`upload_id`](Error::upload_id) and key.
     ///
     /// # Cancellation safety
     /// Dropping the future stops the upload; a multipart upload in progress
-    /// is aborted in the background. The object is then either absent or the
-    /// previous version.
+    /// is aborted in the background: the part requests in flight are let
+    /// end first (for at most 30 s, then cancelled), so that none is stored
+    /// after the abort, then the upload is aborted and `ListParts` must say
+    /// it is gone (it is aborted again while it lists parts). The object is
+    /// then either absent or the previous version. Should the abort fail,
+    /// a WARN line names the upload (see
+    /// [`abort_incomplete_uploads`](Self::abort_incomplete_uploads)).
     ///
     /// ```no_run
     /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
@@ -326,10 +335,7 @@ impl S3BucketClient {
             .await;
         let (parts, total) = match result {
             Ok(v) => v,
-            Err(e) => {
-                guard.abort_now().await;
-                return Err(e);
-            }
+            Err(e) => return Err(guard.abort_now(e).await),
         };
         let completed = CompletedMultipartUpload::builder()
             .set_parts(Some(parts.clone()))
@@ -346,14 +352,14 @@ impl S3BucketClient {
         let out = match out {
             Ok(o) => o,
             Err(e) => {
-                guard.abort_now().await;
-                return Err(Error::from_sdk(
+                let e = Error::from_sdk(
                     &self.target,
                     "CompleteMultipartUpload",
                     &p.bucket,
                     Some(&p.key),
                     e,
-                ));
+                );
+                return Err(guard.abort_now(e).await);
             }
         };
         guard.disarm();

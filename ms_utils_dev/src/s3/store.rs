@@ -21,8 +21,11 @@
 //! `ListMultipartUploads`, which `s3s-fs` does not implement, is answered
 //! here from `s3s-fs`'s files of the open uploads (see
 //! [`DevStore::list_uploads`]). Listings carry ETags, `DeleteObjects` knows
-//! a missing bucket and version ids are refused (`parity.rs`). Every other
-//! operation is `s3s-fs`'s own.
+//! a missing bucket and version ids are refused (`parity.rs`). `UploadPart`,
+//! `UploadPartCopy`, `ListParts` and `AbortMultipartUpload` answer
+//! `NoSuchUpload` for an upload that is gone, as S3 does, and a part stored
+//! after its upload was aborted or completed is removed (`parts.rs`). Every
+//! other operation is `s3s-fs`'s own.
 //!
 //! A completion first takes the upload over by moving its owner file aside,
 //! as `s3s-fs` deletes it first: a part, an abort or a second completion
@@ -38,10 +41,11 @@
 //! `tests/it/s3_server.rs` compare both paths' results, so a change of
 //! layout in a new `s3s-fs` shows there.
 
-use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -63,6 +67,10 @@ use uuid::Uuid;
 
 mod list_uploads;
 mod parity;
+mod parts;
+
+pub use parts::PartUploads;
+use parts::{PartStore, Parts};
 
 /// The most uploads one `ListMultipartUploads` answer lists (S3's limit).
 const MAX_UPLOADS: usize = 1000;
@@ -72,74 +80,22 @@ const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 
 /// `s3s-fs` with multipart completion done in the kernel (see the module doc).
 pub(super) struct DevStore {
-    fs: s3s_fs::FileSystem,
+    fs: Arc<s3s_fs::FileSystem>,
     /// The folder `s3s-fs` resolves its files against (absolute, canonical).
     root: PathBuf,
-    parts: Mutex<Parts>,
+    parts: Arc<Mutex<Parts>>,
+    /// What the `UploadPart` calls are doing, for tests.
+    activity: tokio::sync::watch::Sender<PartUploads>,
+    /// Faults tests inject (see `DevS3Server`).
+    pub(super) faults: Arc<StoreFaults>,
 }
 
-type PartKey = (Uuid, i32);
-
-/// What is known of the parts as they arrive.
-#[derive(Default)]
-struct Parts {
-    /// The MD5 of each part as `UploadPart` stored it.
-    md5: HashMap<PartKey, [u8; 16]>,
-    /// `UploadPart` calls running, by part.
-    running: HashMap<PartKey, u32>,
-    /// Parts sent twice at once: which file won is unknown, so their hash is
-    /// not recorded until a later upload of the part runs alone.
-    overlapped: HashSet<PartKey>,
-    /// The part sizes of the objects completed here, by object file, with
-    /// the ETag they were completed with: `GetObject`/`HeadObject` with
-    /// `partNumber` use them while the object still has that ETag and size.
-    layouts: HashMap<PathBuf, (String, Vec<u64>)>,
-}
-
-impl Parts {
-    fn start(&mut self, key: PartKey) {
-        self.md5.remove(&key);
-        let running = self.running.entry(key).or_insert(0);
-        *running += 1;
-        if *running > 1 {
-            self.overlapped.insert(key);
-        } else {
-            self.overlapped.remove(&key);
-        }
-    }
-
-    fn finish(&mut self, key: PartKey, md5: Option<[u8; 16]>) {
-        if let Some(running) = self.running.get_mut(&key) {
-            *running = running.saturating_sub(1);
-            if *running == 0 {
-                self.running.remove(&key);
-            }
-        }
-        if let Some(md5) = md5
-            && !self.overlapped.contains(&key)
-        {
-            self.md5.insert(key, md5);
-        }
-    }
-
-    fn forget(&mut self, upload_id: Uuid) {
-        self.md5.retain(|(u, _), _| *u != upload_id);
-        self.overlapped.retain(|(u, _)| *u != upload_id);
-    }
-}
-
-/// One `UploadPart` in progress; ends (recording the hash if it is set) when
-/// dropped, also when the request is cancelled half-way.
-struct PartUpload<'a> {
-    store: &'a DevStore,
-    key: PartKey,
-    md5: Option<[u8; 16]>,
-}
-
-impl Drop for PartUpload<'_> {
-    fn drop(&mut self) {
-        self.store.parts().finish(self.key, self.md5);
-    }
+/// The faults a test sets on a running server.
+#[derive(Debug, Default)]
+pub(super) struct StoreFaults {
+    /// Each `UploadPart` waits this long (milliseconds) after its body was
+    /// read before it stores the part; 0: no wait.
+    pub(super) part_delay_ms: AtomicU64,
 }
 
 /// A completion taken on: the upload's owner file moved aside (`claim`), so
@@ -156,15 +112,21 @@ struct Plan {
 }
 
 impl DevStore {
-    pub(super) fn new(root: &Path) -> io::Result<Self> {
+    pub(super) fn new(
+        root: &Path,
+        activity: tokio::sync::watch::Sender<PartUploads>,
+        faults: Arc<StoreFaults>,
+    ) -> io::Result<Self> {
         let fs = s3s_fs::FileSystem::new(root)
             .map_err(|e| io::Error::other(format!("s3s-fs root: {e:?}")))?;
         // As s3s-fs resolves it.
         let root = std::env::current_dir()?.join(root).canonicalize()?;
         Ok(Self {
-            fs,
+            fs: Arc::new(fs),
             root,
-            parts: Mutex::new(Parts::default()),
+            parts: Arc::default(),
+            activity,
+            faults,
         })
     }
 
@@ -172,22 +134,75 @@ impl DevStore {
         self.parts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A part arriving: its old hash is dropped now; the new one, if the
-    /// caller sets it, is recorded when the returned guard drops.
-    fn part_upload(&self, upload_id: &str, part_number: i32) -> Option<PartUpload<'_>> {
-        let key = (Uuid::parse_str(upload_id).ok()?, part_number);
-        self.parts().start(key);
-        Some(PartUpload {
-            store: self,
-            key,
-            md5: None,
-        })
-    }
-
     fn forget_upload(&self, upload_id: &str) {
         if let Ok(id) = Uuid::parse_str(upload_id) {
             self.parts().forget(id);
         }
+    }
+
+    /// The file that says an upload is open, and whose it is.
+    fn upload_info(&self, upload_id: Uuid) -> PathBuf {
+        self.root.join(format!(".upload-{upload_id}.json"))
+    }
+
+    /// Whether the upload is open (see [`PartStore::is_open`]).
+    async fn is_open(&self, upload_id: Uuid) -> bool {
+        self.part_store().is_open(upload_id).await
+    }
+
+    /// What a part request needs, owned, so that it can go on storing a
+    /// part its client no longer waits for.
+    fn part_store(&self) -> PartStore {
+        PartStore {
+            fs: Arc::clone(&self.fs),
+            parts: Arc::clone(&self.parts),
+            activity: self.activity.clone(),
+            root: self.root.clone(),
+        }
+    }
+
+    /// The injected delay of part writes, if any.
+    fn part_delay(&self) -> Option<Duration> {
+        match self.faults.part_delay_ms.load(Ordering::SeqCst) {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
+    }
+
+    /// `AbortMultipartUpload`: `NoSuchUpload` for an upload that is gone
+    /// (`s3s-fs` says `AccessDenied`); otherwise the upload is marked ended
+    /// *before* `s3s-fs` removes its parts, so that a part being stored
+    /// meanwhile is removed when it lands (see `upload_part_here`).
+    async fn abort_here(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        let Ok(id) = Uuid::parse_str(&req.input.upload_id) else {
+            return self.fs.abort_multipart_upload(req).await;
+        };
+        let owner: Option<Option<String>> = match tokio::fs::read(self.upload_info(id)).await {
+            Ok(bytes) => serde_json::from_slice(&bytes).ok(),
+            Err(_) => return Err(S3Error::new(s3s::S3ErrorCode::NoSuchUpload)),
+        };
+        let caller = req.credentials.as_ref().map(|c| c.access_key.as_str());
+        if owner.as_ref().is_some_and(|o| o.as_deref() == caller) {
+            self.parts().end(id);
+        }
+        self.fs.abort_multipart_upload(req).await
+    }
+
+    /// `ListParts`: `NoSuchUpload` for an upload that is gone (aborted or
+    /// completed), as S3 answers; `s3s-fs` lists whatever part files are left.
+    async fn list_parts_here(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        if let Ok(id) = Uuid::parse_str(&req.input.upload_id)
+            && !self.is_open(id).await
+        {
+            return Err(S3Error::new(s3s::S3ErrorCode::NoSuchUpload));
+        }
+        self.fs.list_parts(req).await
     }
 
     /// The plain case, or `None` for `s3s-fs` to handle (and answer errors).
@@ -339,7 +354,7 @@ impl DevStore {
 
         {
             let mut known = self.parts();
-            known.forget(plan.upload_id);
+            known.end(plan.upload_id);
             known
                 .layouts
                 .insert(plan.object.clone(), (e_tag.clone(), sizes));
@@ -459,8 +474,9 @@ fn parse_md5(hex: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
-/// The operations `s3s-fs` implements, passed to it as they are; the four
-/// multipart ones that touch parts, `ListMultipartUploads`, and those made to
+/// The operations `s3s-fs` implements, passed to it as they are; the
+/// multipart ones (parts, completion, abort, `ListParts`), `GetObject` and
+/// `HeadObject` by part number, `ListMultipartUploads`, and those made to
 /// answer as S3 does (`parity.rs`: listings, batch deletes, versions), are
 /// below. The rest answer `NotImplemented`, as with `s3s-fs` alone.
 macro_rules! dev_store_s3 {
@@ -477,12 +493,14 @@ macro_rules! dev_store_s3 {
                 &self,
                 req: S3Request<UploadPartInput>,
             ) -> S3Result<S3Response<UploadPartOutput>> {
-                let running = self.part_upload(&req.input.upload_id, req.input.part_number);
-                let res = self.fs.upload_part(req).await?;
-                if let Some(mut running) = running {
-                    running.md5 = res.output.e_tag.as_ref().and_then(|t| parse_md5(t.value()));
-                }
-                Ok(res)
+                self.part_store().upload_part(req, self.part_delay()).await
+            }
+
+            async fn list_parts(
+                &self,
+                req: S3Request<ListPartsInput>,
+            ) -> S3Result<S3Response<ListPartsOutput>> {
+                self.list_parts_here(req).await
             }
 
             async fn upload_part_copy(
@@ -490,9 +508,7 @@ macro_rules! dev_store_s3 {
                 req: S3Request<UploadPartCopyInput>,
             ) -> S3Result<S3Response<UploadPartCopyOutput>> {
                 parity::refuse_source_version(&req.input.copy_source)?;
-                // Not recorded: a completion with a copied part goes to s3s-fs.
-                let _running = self.part_upload(&req.input.upload_id, req.input.part_number);
-                self.fs.upload_part_copy(req).await
+                self.part_store().upload_part_copy(req).await
             }
 
             async fn complete_multipart_upload(
@@ -507,7 +523,10 @@ macro_rules! dev_store_s3 {
                         // sends a later completion to s3s-fs.
                         let upload_id = req.input.upload_id.clone();
                         let res = self.fs.complete_multipart_upload(req).await;
-                        self.forget_upload(&upload_id);
+                        match (&res, Uuid::parse_str(&upload_id)) {
+                            (Ok(_), Ok(id)) => self.parts().end(id),
+                            _ => self.forget_upload(&upload_id),
+                        }
                         res
                     }
                 }
@@ -595,10 +614,7 @@ macro_rules! dev_store_s3 {
                 &self,
                 req: S3Request<AbortMultipartUploadInput>,
             ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
-                let upload_id = req.input.upload_id.clone();
-                let res = self.fs.abort_multipart_upload(req).await;
-                self.forget_upload(&upload_id);
-                res
+                self.abort_here(req).await
             }
         }
     };
@@ -613,7 +629,6 @@ dev_store_s3! {
     list_objects(ListObjectsInput) -> ListObjectsOutput;
     put_object(PutObjectInput) -> PutObjectOutput;
     create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;
-    list_parts(ListPartsInput) -> ListPartsOutput;
 }
 
 #[cfg(test)]

@@ -417,3 +417,98 @@ async fn a_completion_that_fails_leaves_the_upload_to_complete_again() {
         .collect();
     assert_eq!(left, Vec::<String>::new());
 }
+
+/// A part still being stored when its upload is aborted is removed when it
+/// lands and answered `NoSuchUpload`; after the abort, `ListParts`, parts
+/// and aborts of the upload answer `NoSuchUpload`, as S3 does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_that_lands_after_the_abort_is_removed() {
+    let (server, client) = server_with_bucket().await;
+    let sdk = client.sdk().clone();
+    let id = sdk
+        .create_multipart_upload()
+        .bucket("bkt")
+        .key("late")
+        .send()
+        .await
+        .unwrap()
+        .upload_id
+        .unwrap();
+    server.delay_part_uploads(std::time::Duration::from_millis(300));
+    let mut activity = server.part_uploads();
+    let part = tokio::spawn({
+        let (sdk, id) = (sdk.clone(), id.clone());
+        async move {
+            sdk.upload_part()
+                .bucket("bkt")
+                .key("late")
+                .upload_id(id)
+                .part_number(1)
+                .body(vec![7u8; 1024 * 1024].into())
+                .send()
+                .await
+        }
+    });
+    activity.wait_for(|a| a.delayed == 1).await.unwrap();
+    sdk.abort_multipart_upload()
+        .bucket("bkt")
+        .key("late")
+        .upload_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let late = part.await.unwrap().unwrap_err();
+    assert_eq!(
+        late.as_service_error().and_then(|e| e.meta().code()),
+        Some("NoSuchUpload")
+    );
+    let settled = *activity.wait_for(|a| a.running == 0).await.unwrap();
+    assert_eq!(settled.removed_late, 1);
+    let left: Vec<_> = root_files(server.root())
+        .into_iter()
+        .filter(|n| n.contains(&id))
+        .collect();
+    assert_eq!(left, Vec::<String>::new());
+
+    server.delay_part_uploads(std::time::Duration::ZERO);
+    let code = |e: Option<&str>| e.map(str::to_owned);
+    let listed = sdk
+        .list_parts()
+        .bucket("bkt")
+        .key("late")
+        .upload_id(&id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(listed.as_service_error().and_then(|e| e.meta().code())).as_deref(),
+        Some("NoSuchUpload")
+    );
+    let again = sdk
+        .abort_multipart_upload()
+        .bucket("bkt")
+        .key("late")
+        .upload_id(&id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(again.as_service_error().and_then(|e| e.meta().code())).as_deref(),
+        Some("NoSuchUpload")
+    );
+    let part = sdk
+        .upload_part()
+        .bucket("bkt")
+        .key("late")
+        .upload_id(&id)
+        .part_number(2)
+        .body(vec![1u8; 10].into())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(part.as_service_error().and_then(|e| e.meta().code())).as_deref(),
+        Some("NoSuchUpload")
+    );
+    server.shutdown().await;
+}
