@@ -18,12 +18,17 @@
 //! next `AbortMultipartUpload` requests fail as a transport failure would
 //! (the connection is closed without an answer), and
 //! [`DevS3Server::ignore_next_aborts`] answers them without doing them;
+//! [`DevS3Server::refuse_checksum_headers`] refuses checksum headers;
 //! [`DevS3Server::delay_part_uploads`] makes every part wait before it is
 //! stored ([`DevS3Server::part_uploads`] reports it).
 //!
 //! Beyond `s3s-fs`, as S3 does: a part, `ListParts` or an abort of an upload
 //! that is gone answers `NoSuchUpload`, and a part still being stored when
-//! its upload is aborted (or completed) is removed once it lands.
+//! its upload is aborted (or completed) is removed once it lands; a
+//! multipart upload created with a full-object CRC (CRC64NVME, or CRC32 /
+//! CRC32C with `FULL_OBJECT`) gets it checked and kept, and answered on
+//! `HeadObject`/`GetObject` with checksum mode (`x-amz-checksum-type:
+//! FULL_OBJECT`).
 //!
 //! `CompleteMultipartUpload` is the server's own: `s3s-fs` reads every part
 //! back, hashes it again and copies it (0.6–0.9 s per 256 MiB on 2 cores,
@@ -54,7 +59,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
@@ -95,6 +100,8 @@ pub struct DevS3Server {
     aborts_to_fail: Arc<AtomicU32>,
     /// How many more `AbortMultipartUpload` requests to answer without doing them.
     aborts_to_ignore: Arc<AtomicU32>,
+    /// Refuse requests that carry checksum headers.
+    refuse_checksums: Arc<AtomicBool>,
     /// Faults of the store (slow part writes).
     faults: Arc<store::StoreFaults>,
     part_uploads: tokio::sync::watch::Receiver<PartUploads>,
@@ -244,10 +251,12 @@ impl DevS3ServerBuilder {
         let stop = CancellationToken::new();
         let aborts_to_fail = Arc::new(AtomicU32::new(0));
         let aborts_to_ignore = Arc::new(AtomicU32::new(0));
+        let refuse_checksums = Arc::new(AtomicBool::new(false));
         let service = Faulty {
             inner: service,
             aborts_to_fail: aborts_to_fail.clone(),
             aborts_to_ignore: aborts_to_ignore.clone(),
+            refuse_checksums: refuse_checksums.clone(),
         };
         let task = tokio::spawn(serve(listener, service, stop.clone()));
         tracing::debug!(%addr, root = %root.display(), "dev S3 server started");
@@ -260,6 +269,7 @@ impl DevS3ServerBuilder {
             task: Some(task),
             aborts_to_fail,
             aborts_to_ignore,
+            refuse_checksums,
             faults,
             part_uploads,
             _temp: temp,
@@ -308,6 +318,7 @@ struct Faulty {
     inner: s3s::service::S3Service,
     aborts_to_fail: Arc<AtomicU32>,
     aborts_to_ignore: Arc<AtomicU32>,
+    refuse_checksums: Arc<AtomicBool>,
 }
 
 type ServiceFuture = std::pin::Pin<
@@ -324,6 +335,22 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for Faulty {
     type Future = ServiceFuture;
 
     fn call(&self, req: http::Request<hyper::body::Incoming>) -> Self::Future {
+        let carries_checksum = req.headers().keys().any(|name| {
+            let name = name.as_str();
+            name.starts_with("x-amz-checksum-") || name == "x-amz-sdk-checksum-algorithm"
+        });
+        if carries_checksum && self.refuse_checksums.load(Ordering::SeqCst) {
+            tracing::debug!(uri = %req.uri(), "dev S3 server: checksum header refused (fault injected)");
+            let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidArgument</Code>\
+                        <Message>checksum headers are not supported</Message></Error>";
+            let mut answer = http::Response::new(s3s::Body::from(body.to_owned()));
+            *answer.status_mut() = http::StatusCode::BAD_REQUEST;
+            answer.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/xml"),
+            );
+            return Box::pin(std::future::ready(Ok(answer)));
+        }
         // AbortMultipartUpload: `DELETE /bucket/key?uploadId=...`.
         let abort = req.method() == http::Method::DELETE
             && req
@@ -387,6 +414,20 @@ impl DevS3Server {
     /// ```
     pub fn ignore_next_aborts(&self, n: u32) {
         self.aborts_to_ignore.store(n, Ordering::SeqCst);
+    }
+
+    /// Fault injection for tests: while on, every request carrying a
+    /// checksum header (`x-amz-checksum-*`, `x-amz-sdk-checksum-algorithm`)
+    /// is answered `400 InvalidArgument`, as some S3-compatible stores do.
+    ///
+    /// ```no_run
+    /// # async fn f() -> std::io::Result<()> {
+    /// let server = ms_utils_dev::s3::DevS3Server::builder().start().await?;
+    /// server.refuse_checksum_headers(true);
+    /// # Ok(()) }
+    /// ```
+    pub fn refuse_checksum_headers(&self, on: bool) {
+        self.refuse_checksums.store(on, Ordering::SeqCst);
     }
 
     /// Fault injection for tests: from now on each `UploadPart` waits

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime};
 
 use aws_config::BehaviorVersion;
@@ -44,6 +45,9 @@ pub struct S3BucketClient {
     region: String,
     /// The endpoint URL errors name (see [`Error::endpoint`]).
     pub(crate) target: Arc<str>,
+    /// The store refused a checksum header: uploads send none from now on
+    /// (see `upload_checksum.rs`).
+    pub(crate) checksums_refused: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for S3BucketClient {
@@ -138,6 +142,7 @@ impl S3BucketClient {
             transfer: config.transfer,
             bucket_type: bucket_type.into(),
             target: endpoint_label(config.endpoint.as_deref(), &config.region).into(),
+            checksums_refused: Arc::new(AtomicBool::new(false)),
             endpoint: config.endpoint,
             region: config.region,
         })

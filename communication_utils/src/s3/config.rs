@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::error::Error;
 use super::proxy::{Proxy, ProxySetting};
+use super::upload_checksum::UploadChecksum;
 
 /// The region the original client always used (Scaleway Paris).
 pub const DEFAULT_REGION: &str = "fr-par";
@@ -51,6 +52,10 @@ pub struct TransferConfig {
     /// number); see `S3BucketClient::download_file`. False turns all of it
     /// off. Sizes are always verified.
     pub verify_checksums: bool,
+    /// Whether uploads store a full-object CRC64NVME checksum for later
+    /// downloads to check (default [`UploadChecksum::Auto`]: sent, and
+    /// dropped for a store that refuses checksum headers).
+    pub upload_checksum: UploadChecksum,
 }
 
 impl Default for TransferConfig {
@@ -67,6 +72,7 @@ impl Default for TransferConfig {
             // threads) 269-288 in the same runs.
             download_concurrency: 16,
             verify_checksums: true,
+            upload_checksum: UploadChecksum::Auto,
         }
     }
 }

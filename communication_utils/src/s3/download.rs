@@ -16,6 +16,7 @@ use super::error::Error;
 use super::in_order::{self, Frontier, StopOnDrop};
 use super::md5_lanes::LaneHasher;
 use super::progress::{Direction, ProgressListener, Tracker};
+use super::verification::Verification;
 use super::verify;
 
 mod check;
@@ -44,6 +45,7 @@ pub struct DownloadOptions {
     progress: Option<Arc<dyn ProgressListener>>,
     sync: bool,
     version_id: Option<String>,
+    require_verified: bool,
 }
 
 impl fmt::Debug for DownloadOptions {
@@ -52,6 +54,7 @@ impl fmt::Debug for DownloadOptions {
             .field("progress", &self.progress.is_some())
             .field("sync", &self.sync)
             .field("version_id", &self.version_id)
+            .field("require_verified", &self.require_verified)
             .finish()
     }
 }
@@ -112,6 +115,26 @@ impl DownloadOptions {
         self.version_id = Some(version_id.into());
         self
     }
+    /// Refuse to download what cannot be verified (default off): when the
+    /// store gives nothing to check the content against (see
+    /// [`NotVerified`](super::NotVerified)), the download fails with
+    /// [`Error::Unverifiable`] before any byte is fetched, instead of being
+    /// delivered with [`Verification::SizeOnly`](super::Verification::SizeOnly)
+    /// and an INFO log line. Verification turned off in the
+    /// [`TransferConfig`](super::TransferConfig) counts as "cannot".
+    ///
+    /// ```
+    /// let o = ms_utils_communication::s3::DownloadOptions::new().require_verified(true);
+    /// # let _ = o;
+    /// ```
+    pub fn require_verified(mut self, on: bool) -> Self {
+        self.require_verified = on;
+        self
+    }
+
+    pub(crate) fn requires_verified(&self) -> bool {
+        self.require_verified
+    }
 }
 
 /// What a download to a path did.
@@ -119,7 +142,7 @@ impl DownloadOptions {
 /// ```no_run
 /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
 /// let out = c.download_file("bucket", "a.bin", "/tmp/a.bin", Default::default()).await?;
-/// println!("{} bytes in {} ranges", out.size, out.ranges);
+/// println!("{} bytes in {} ranges, {}", out.size, out.ranges, out.verification);
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +154,8 @@ pub struct DownloadOutput {
     pub e_tag: Option<String>,
     /// Ranges fetched (1 for a single GET).
     pub ranges: usize,
+    /// How the content was checked, or why it could not be.
+    pub verification: Verification,
 }
 
 /// Removes the temporary file unless the download committed it, including
@@ -161,10 +186,14 @@ impl S3BucketClient {
     /// Every byte is checked against what the store says the object is,
     /// before the file takes its final name, when
     /// [`TransferConfig::verify_checksums`](super::TransferConfig::verify_checksums)
-    /// is on (the default):
+    /// is on (the default); [`DownloadOutput::verification`] says how:
+    /// - a stored full-object CRC (CRC64NVME, which this client's uploads
+    ///   store where the store keeps it, CRC32, CRC32C): each range's CRC is
+    ///   computed on its own task as it arrives and the CRCs are combined in
+    ///   order, whatever the object's size, type of upload or encryption
+    ///   (SIMD CRC: a few ms of CPU per GiB);
     /// - a single GET (objects under `download_threshold`) with a stored
-    ///   full-object checksum (CRC32, CRC32C, CRC64NVME, SHA1, SHA256): by
-    ///   the SDK, while the body streams;
+    ///   full-object SHA1 or SHA256: by the SDK, while the body streams;
     /// - a single-PUT ETag (32 hex digits, no `-`), otherwise: the MD5 of the
     ///   whole content must equal it. On a single GET the body is hashed as
     ///   it is written. When the object is fetched as parallel ranges (also
@@ -182,11 +211,15 @@ impl S3BucketClient {
     ///
     /// A mismatch is an [`Error::Integrity`] and leaves no file (neither
     /// `dest` nor the temporary file). All of it is turned off with
-    /// `verify_checksums = false`. It is skipped, with a DEBUG log naming
-    /// why, when the store cannot tell: SSE-KMS and SSE-C objects (their
-    /// ETag is not an MD5 of the content) without a stored checksum usable
-    /// on a single GET, an ETag of neither form or none, and a multipart
-    /// object on a store that does not serve its parts (GET `partNumber`).
+    /// `verify_checksums = false`. When the store gives nothing to check
+    /// against (SSE-KMS and SSE-C objects without a stored full-object
+    /// checksum, an ETag of neither form or none, a multipart object
+    /// without one on a store that does not serve its parts: see
+    /// [`NotVerified`](super::NotVerified)), only the size is checked: the
+    /// result says [`Verification::SizeOnly`] with the reason, and an INFO
+    /// line names the object and the reason; with
+    /// [`DownloadOptions::require_verified`] it is an
+    /// [`Error::Unverifiable`] instead, before any byte is fetched.
     ///
     /// A process killed during a download cannot remove its temporary file:
     /// each download first removes, best effort, the stale temporary files
@@ -222,6 +255,7 @@ impl S3BucketClient {
         let plan = self
             .plan(bucket, key, options.version_id.as_deref())
             .await?;
+        plan.required(&options)?;
         let tracker = Tracker::new(
             options.progress.as_ref(),
             Direction::Download,
@@ -330,6 +364,7 @@ impl S3BucketClient {
             size: plan.size,
             e_tag: plan.e_tag.clone(),
             ranges: plan.units(),
+            verification: plan.check.verification(),
         })
     }
 
@@ -338,7 +373,9 @@ impl S3BucketClient {
     /// The content is verified, or verification skipped, as for
     /// [`download_file`](Self::download_file) (see its "Verification"), before
     /// it is returned; a mismatch is an [`Error::Integrity`] and nothing is
-    /// returned. A multipart object is fetched by part number, each part
+    /// returned. Content that could not be verified is logged at INFO with
+    /// the reason, or refused with
+    /// [`DownloadOptions::require_verified`]. A multipart object is fetched by part number, each part
     /// hashed as it arrives. A single-PUT object fetched as ranges is hashed
     /// in one pass over the buffer once every range arrived (on the
     /// blocking pool; about 1.5–2 ms of CPU per MiB).
@@ -368,6 +405,7 @@ impl S3BucketClient {
         let plan = self
             .plan(bucket, key, options.version_id.as_deref())
             .await?;
+        plan.required(&options)?;
         let tracker = Tracker::new(
             options.progress.as_ref(),
             Direction::Download,

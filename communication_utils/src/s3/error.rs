@@ -184,6 +184,18 @@ pub enum Error {
         /// What did not match.
         detail: String,
     },
+    /// The download was asked to be verified
+    /// ([`DownloadOptions::require_verified`](super::DownloadOptions::require_verified))
+    /// and the store gives nothing to check its content against. Nothing
+    /// was fetched.
+    Unverifiable {
+        /// The bucket downloaded from.
+        bucket: String,
+        /// The key downloaded.
+        key: String,
+        /// Why it cannot be verified.
+        reason: super::NotVerified,
+    },
     /// A multipart upload failed (`error` says why) and could not be
     /// aborted either (`abort` says why): its parts stay on the server, and
     /// are billed, until
@@ -274,6 +286,15 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "integrity check failed for key `{key}` in bucket `{bucket}`: {detail}"
+            ),
+            Error::Unverifiable {
+                bucket,
+                key,
+                reason,
+            } => write!(
+                f,
+                "download of key `{key}` in bucket `{bucket}` refused: its content cannot be \
+                 verified ({reason}), and verification is required"
             ),
             Error::UploadLeftOpen {
                 bucket,
@@ -505,7 +526,9 @@ impl Error {
     /// ```
     pub fn bucket(&self) -> Option<&str> {
         match self {
-            Error::Integrity { bucket, .. } | Error::UploadLeftOpen { bucket, .. } => Some(bucket),
+            Error::Integrity { bucket, .. }
+            | Error::Unverifiable { bucket, .. }
+            | Error::UploadLeftOpen { bucket, .. } => Some(bucket),
             _ => self.request().and_then(|at| at.1),
         }
     }
@@ -518,7 +541,9 @@ impl Error {
     /// ```
     pub fn key(&self) -> Option<&str> {
         match self {
-            Error::Integrity { key, .. } | Error::UploadLeftOpen { key, .. } => Some(key),
+            Error::Integrity { key, .. }
+            | Error::Unverifiable { key, .. }
+            | Error::UploadLeftOpen { key, .. } => Some(key),
             _ => self.request().and_then(|at| at.2),
         }
     }
@@ -581,6 +606,17 @@ impl Error {
             } => Some((operation, bucket.as_deref(), key.as_deref(), endpoint)),
             _ => None,
         }
+    }
+
+    /// True when a download required to be verified could not be
+    /// ([`Error::Unverifiable`]).
+    ///
+    /// ```
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
+    /// assert!(!err.is_unverifiable());
+    /// ```
+    pub fn is_unverifiable(&self) -> bool {
+        matches!(self, Error::Unverifiable { .. })
     }
 
     /// True when a multipart upload failed and could not be aborted

@@ -87,6 +87,7 @@ mod client;
 mod config;
 mod copy;
 mod delete;
+mod crc;
 mod download;
 mod error;
 mod fix_size;
@@ -104,7 +105,9 @@ mod range_writer;
 mod stale_parts;
 mod sync;
 mod upload;
+mod upload_checksum;
 mod upload_options;
+mod verification;
 mod verify;
 mod versions;
 
@@ -125,6 +128,8 @@ pub use progress::{Direction, Progress, ProgressBarListener, ProgressListener};
 pub use sync::{SyncCompare, SyncEntry, SyncOptions, SyncReason, SyncSummary};
 pub use upload_options::{UploadOptions, UploadOutput};
 pub use versions::{ObjectVersion, VersionPages};
+pub use upload_checksum::UploadChecksum;
+pub use verification::{ChecksumAlgorithm, FullChecksum, NotVerified, Verification};
 
 /// A client of `server` for this crate's unit tests. (The server's own
 /// `client_config()` is of the `ms_utils_communication` that `ms_utils_dev`

@@ -7,8 +7,12 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::SystemTime;
 
+use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm as SdkChecksumAlgorithm, ChecksumType, CompletedMultipartUpload,
+    CompletedPart,
+};
 use aws_smithy_types::byte_stream::Length;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -19,6 +23,7 @@ use super::error::Error;
 use super::fix_size::{COPY_OBJECT_LIMIT, Stored};
 use super::metadata::{self, OCTET_STREAM};
 use super::progress::{Direction, Tracker};
+use super::upload_checksum::{UPLOAD_CRC, confirmed, file_crc};
 use super::upload_options::{UploadOptions, UploadOutput};
 
 /// S3 allows at most this many parts per upload.
@@ -39,6 +44,8 @@ struct Prepared {
     /// The size `FileSize` says, when it was known before the upload.
     size_in_metadata: Option<u64>,
     tracker: Tracker,
+    /// Send a full-object checksum (see `upload_checksum.rs`).
+    crc: bool,
 }
 
 impl S3BucketClient {
@@ -130,6 +137,7 @@ impl S3BucketClient {
             content_type,
             metadata,
             size_in_metadata: Some(size),
+            crc: self.sends_checksums(),
         };
         let source = Source::File {
             path: path.to_owned(),
@@ -249,6 +257,7 @@ impl S3BucketClient {
             content_type,
             metadata,
             size_in_metadata: total,
+            crc: self.sends_checksums(),
         }
     }
 
@@ -262,30 +271,31 @@ impl S3BucketClient {
         if !small {
             return self.multipart(p, source, None, size).await;
         }
-        let body = match &source {
-            Source::File { path, size } => file_range(path, 0, *size).await?,
-            Source::Bytes(b) => ByteStream::from(b.clone()),
+        let size = size.unwrap_or(0);
+        let whole = match &source {
+            Source::File { path, size } => Whole::File(path, *size),
+            Source::Bytes(b) => Whole::Bytes(b),
             Source::Reader(_) => {
                 return Err(Error::InvalidInput(
                     "reader sources are read before this point".into(),
                 ));
             }
         };
-        let size = size.unwrap_or(0);
-        let out = self
-            .sdk
-            .put_object()
-            .bucket(&p.bucket)
-            .key(&p.key)
-            .content_type(&p.content_type)
-            .set_metadata(Some(p.metadata))
-            .content_length(i64::try_from(size).unwrap_or(i64::MAX))
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk(&self.target, "PutObject", &p.bucket, Some(&p.key), e))?;
+        let mut crc = match (&whole, p.crc) {
+            (Whole::File(path, size), true) => Some(file_crc(path, 0, *size).await?),
+            (Whole::Bytes(b), true) => Some(UPLOAD_CRC.of(b)),
+            _ => None,
+        };
+        let out = match self.put_once(&p, &whole, size, crc).await {
+            Err(e) if crc.is_some() && self.checksum_refused(&e, "PutObject") => {
+                crc = None;
+                self.put_once(&p, &whole, size, None).await?
+            }
+            other => other?,
+        };
         p.tracker.add(size);
         Ok(UploadOutput {
+            checksum: confirmed(crc, out.checksum_crc64_nvme()),
             key: p.key,
             size,
             e_tag: out.e_tag,
@@ -293,13 +303,34 @@ impl S3BucketClient {
         })
     }
 
-    async fn multipart(
+    /// One `PutObject` of the whole source, with the CRC64NVME `crc` if set.
+    async fn put_once(
         &self,
-        p: Prepared,
-        mut source: Source,
-        first: Option<Bytes>,
-        size: Option<u64>,
-    ) -> Result<UploadOutput, Error> {
+        p: &Prepared,
+        whole: &Whole<'_>,
+        size: u64,
+        crc: Option<u64>,
+    ) -> Result<PutObjectOutput, Error> {
+        let body = match whole {
+            Whole::File(path, size) => file_range(path, 0, *size).await?,
+            Whole::Bytes(b) => ByteStream::from((*b).clone()),
+        };
+        self.sdk
+            .put_object()
+            .bucket(&p.bucket)
+            .key(&p.key)
+            .content_type(&p.content_type)
+            .set_metadata(Some(p.metadata.clone()))
+            .content_length(i64::try_from(size).unwrap_or(i64::MAX))
+            .set_checksum_crc64_nvme(crc.map(|c| UPLOAD_CRC.encode(c)))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk(&self.target, "PutObject", &p.bucket, Some(&p.key), e))
+    }
+
+    /// `CreateMultipartUpload`, asking for a full-object CRC64NVME if `crc`.
+    async fn create_once(&self, p: &Prepared, crc: bool) -> Result<String, Error> {
         let created = self
             .sdk
             .create_multipart_upload()
@@ -307,6 +338,8 @@ impl S3BucketClient {
             .key(&p.key)
             .content_type(&p.content_type)
             .set_metadata(Some(p.metadata.clone()))
+            .set_checksum_algorithm(crc.then_some(SdkChecksumAlgorithm::Crc64Nvme))
+            .set_checksum_type(crc.then_some(ChecksumType::FullObject))
             .send()
             .await
             .map_err(|e| {
@@ -318,9 +351,25 @@ impl S3BucketClient {
                     e,
                 )
             })?;
-        let upload_id = created
+        created
             .upload_id
-            .ok_or_else(|| Error::InvalidInput("server returned no upload id".into()))?;
+            .ok_or_else(|| Error::InvalidInput("server returned no upload id".into()))
+    }
+
+    async fn multipart(
+        &self,
+        mut p: Prepared,
+        mut source: Source,
+        first: Option<Bytes>,
+        size: Option<u64>,
+    ) -> Result<UploadOutput, Error> {
+        let upload_id = match self.create_once(&p, p.crc).await {
+            Err(e) if p.crc && self.checksum_refused(&e, "CreateMultipartUpload") => {
+                p.crc = false;
+                self.create_once(&p, false).await?
+            }
+            other => other?,
+        };
         // From here until completion, dropping this future (or failing)
         // aborts the upload: the guard owns the part tasks.
         let mut guard = AbortGuard::new(
@@ -333,7 +382,7 @@ impl S3BucketClient {
         let result = self
             .upload_parts(&p, &upload_id, &mut source, first, size, &mut guard.tasks)
             .await;
-        let (parts, total) = match result {
+        let (parts, total, crc) = match result {
             Ok(v) => v,
             Err(e) => return Err(guard.abort_now(e).await),
         };
@@ -347,6 +396,8 @@ impl S3BucketClient {
             .key(&p.key)
             .upload_id(&upload_id)
             .multipart_upload(completed)
+            .set_checksum_crc64_nvme(crc.map(|c| UPLOAD_CRC.encode(c)))
+            .set_checksum_type(crc.map(|_| ChecksumType::FullObject))
             .send()
             .await;
         let out = match out {
@@ -363,6 +414,7 @@ impl S3BucketClient {
             }
         };
         guard.disarm();
+        let checksum = confirmed(crc, out.checksum_crc64_nvme());
         let mut e_tag = out.e_tag;
         if p.size_in_metadata != Some(total) {
             let stored = Stored {
@@ -383,11 +435,13 @@ impl S3BucketClient {
             size: total,
             e_tag,
             parts: parts.len(),
+            checksum,
         })
     }
 
     /// Uploads all parts, at most `concurrency` at once; returns them in
-    /// order with the total size.
+    /// order with the total size and, when the parts carry CRC64NVMEs, the
+    /// CRC64NVME of the whole object.
     async fn upload_parts(
         &self,
         p: &Prepared,
@@ -396,7 +450,7 @@ impl S3BucketClient {
         first: Option<Bytes>,
         size: Option<u64>,
         tasks: &mut PartTasks,
-    ) -> Result<(Vec<CompletedPart>, u64), Error> {
+    ) -> Result<(Vec<CompletedPart>, u64, Option<u64>), Error> {
         let mut part_size = self.transfer.part_size;
         if let Some(s) = size {
             // Keep within S3's 10,000-part limit for very large files.
@@ -408,6 +462,7 @@ impl S3BucketClient {
             first,
             offset: 0,
             number: 0,
+            lens: Vec::new(),
         };
         let result = self
             .spawn_parts(p, upload_id, source, part_size, &mut run)
@@ -425,7 +480,21 @@ impl S3BucketClient {
             return Err(e);
         }
         run.done.sort_by_key(|p| p.part_number);
-        Ok((run.done, run.offset))
+        let crc = if p.crc {
+            let pieces: Option<Vec<(u64, u64)>> = run
+                .done
+                .iter()
+                .zip(&run.lens)
+                .map(|(part, len)| {
+                    let crc = UPLOAD_CRC.decode(part.checksum_crc64_nvme()?)?;
+                    Some((crc, *len))
+                })
+                .collect();
+            pieces.map(|p| UPLOAD_CRC.combine_all(p))
+        } else {
+            None
+        };
+        Ok((run.done, run.offset, crc))
     }
 
     async fn spawn_parts(
@@ -450,7 +519,9 @@ impl S3BucketClient {
                         None
                     } else {
                         let len = part_size.min(*size - run.offset);
-                        Some((file_range(path, run.offset, len).await?, len))
+                        let body = file_range(path, run.offset, len).await?;
+                        let crc = PartCrc::File(path.clone(), run.offset);
+                        Some((body, len, crc))
                     }
                 }
                 Source::Bytes(b) => {
@@ -461,7 +532,8 @@ impl S3BucketClient {
                         let len = part_size.min(total - run.offset);
                         let start = usize::try_from(run.offset).unwrap_or(usize::MAX);
                         let end = usize::try_from(run.offset + len).unwrap_or(usize::MAX);
-                        Some((ByteStream::from(b.slice(start..end)), len))
+                        let part = b.slice(start..end);
+                        Some((ByteStream::from(part.clone()), len, PartCrc::Mem(part)))
                     }
                 }
                 Source::Reader(r) => {
@@ -473,20 +545,28 @@ impl S3BucketClient {
                         None
                     } else {
                         let len = buf.len() as u64;
-                        Some((ByteStream::from(buf), len))
+                        Some((ByteStream::from(buf.clone()), len, PartCrc::Mem(buf)))
                     }
                 }
             };
-            let Some((body, len)) = next else {
+            let Some((body, len, part_crc)) = next else {
                 return Ok(());
             };
             run.number += 1;
             run.offset += len;
+            run.lens.push(len);
+            let part_crc = p.crc.then_some(part_crc);
             let (sdk, target) = (self.sdk.clone(), self.target.clone());
             let (bucket, key, id) = (p.bucket.clone(), p.key.clone(), upload_id.to_owned());
             let tracker = p.tracker.clone();
             let part_number = run.number;
             run.tasks.spawn(async move {
+                let crc = match part_crc {
+                    Some(PartCrc::File(path, offset)) => Some(file_crc(&path, offset, len).await?),
+                    Some(PartCrc::Mem(bytes)) => Some(UPLOAD_CRC.of(&bytes)),
+                    None => None,
+                }
+                .map(|c| UPLOAD_CRC.encode(c));
                 let out = sdk
                     .upload_part()
                     .bucket(&bucket)
@@ -494,6 +574,7 @@ impl S3BucketClient {
                     .upload_id(id)
                     .part_number(part_number)
                     .content_length(i64::try_from(len).unwrap_or(i64::MAX))
+                    .set_checksum_crc64_nvme(crc.clone())
                     .body(body)
                     .send()
                     .await
@@ -502,6 +583,7 @@ impl S3BucketClient {
                 Ok(CompletedPart::builder()
                     .part_number(part_number)
                     .set_e_tag(out.e_tag)
+                    .set_checksum_crc64_nvme(crc)
                     .build())
             });
             // A short part is the last one (a reader's first buffer may be
@@ -523,6 +605,22 @@ struct PartRun<'a> {
     first: Option<Bytes>,
     offset: u64,
     number: i32,
+    /// The length of each part, by part number − 1.
+    lens: Vec<u64>,
+}
+
+/// The source of a single PUT (sent again without a checksum when the
+/// store refuses one).
+enum Whole<'a> {
+    File(&'a Path, u64),
+    Bytes(&'a Bytes),
+}
+
+/// Where a part's CRC is computed from (on its task, before the request):
+/// its range of the file, or its bytes.
+enum PartCrc {
+    File(std::path::PathBuf, u64),
+    Mem(Bytes),
 }
 
 fn flatten(

@@ -103,4 +103,8 @@ pub struct UploadOutput {
     pub e_tag: Option<String>,
     /// Number of parts (0 for a single PUT).
     pub parts: usize,
+    /// The full-object checksum the store confirmed it keeps (see
+    /// [`UploadChecksum`](super::UploadChecksum)); `None` when none was sent,
+    /// or the store did not say it kept it.
+    pub checksum: Option<super::FullChecksum>,
 }

@@ -51,29 +51,34 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use s3s::crypto::{Checksum as _, Md5};
 use s3s::dto::{
-    AbortMultipartUploadInput, AbortMultipartUploadOutput, CompleteMultipartUploadInput,
-    CompleteMultipartUploadOutput, CopyObjectInput, CopyObjectOutput, CreateBucketInput,
-    CreateBucketOutput, CreateMultipartUploadInput, CreateMultipartUploadOutput, DeleteBucketInput,
-    DeleteBucketOutput, DeleteObjectInput, DeleteObjectOutput, DeleteObjectsInput,
-    DeleteObjectsOutput, ETag, GetBucketLocationInput, GetBucketLocationOutput, GetObjectInput,
-    GetObjectOutput, HeadBucketInput, HeadBucketOutput, HeadObjectInput, HeadObjectOutput,
-    ListBucketsInput, ListBucketsOutput, ListMultipartUploadsInput, ListMultipartUploadsOutput,
-    ListObjectsInput, ListObjectsOutput, ListObjectsV2Input, ListObjectsV2Output, ListPartsInput,
-    ListPartsOutput, PutObjectInput, PutObjectOutput, UploadPartCopyInput, UploadPartCopyOutput,
-    UploadPartInput, UploadPartOutput,
+    AbortMultipartUploadInput, AbortMultipartUploadOutput, ChecksumType,
+    CompleteMultipartUploadInput, CompleteMultipartUploadOutput, CopyObjectInput, CopyObjectOutput,
+    CreateBucketInput, CreateBucketOutput, CreateMultipartUploadInput, CreateMultipartUploadOutput,
+    DeleteBucketInput, DeleteBucketOutput, DeleteObjectInput, DeleteObjectOutput,
+    DeleteObjectsInput, DeleteObjectsOutput, ETag, GetBucketLocationInput, GetBucketLocationOutput,
+    GetObjectInput, GetObjectOutput, HeadBucketInput, HeadBucketOutput, HeadObjectInput,
+    HeadObjectOutput, ListBucketsInput, ListBucketsOutput, ListMultipartUploadsInput,
+    ListMultipartUploadsOutput, ListObjectsInput, ListObjectsOutput, ListObjectsV2Input,
+    ListObjectsV2Output, ListPartsInput, ListPartsOutput, PutObjectInput, PutObjectOutput,
+    UploadPartCopyInput, UploadPartCopyOutput, UploadPartInput, UploadPartOutput,
 };
 use s3s::{S3, S3Error, S3Request, S3Response, S3Result};
 use uuid::Uuid;
 
+mod checksums;
 mod list_uploads;
 mod parity;
 mod parts;
 
+use checksums::Crc;
 pub use parts::PartUploads;
 use parts::{PartStore, Parts};
 
 /// The most uploads one `ListMultipartUploads` answer lists (S3's limit).
 const MAX_UPLOADS: usize = 1000;
+
+/// Where an object's internal info says its checksum is of the whole object.
+const CHECKSUM_TYPE_KEY: &str = "ms_utils_checksum_type";
 
 /// S3's smallest part, for every part but the last.
 const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
@@ -109,6 +114,8 @@ struct Plan {
     upload_attrs: PathBuf,
     object_attrs: PathBuf,
     internal_info: PathBuf,
+    /// The full-object CRC the upload asked for, from its parts' CRCs.
+    checksum: Option<(Crc, u64)>,
 }
 
 impl DevStore {
@@ -229,8 +236,18 @@ impl DevStore {
         }
 
         let mut parts = Vec::with_capacity(listed.len());
+        let mut checksum = None;
         {
             let known = self.parts();
+            // A full-object CRC asked for: every part's CRC is needed (one
+            // missing, e.g. a part sent twice at once, goes to s3s-fs, which
+            // stores none).
+            if let Some(&kind) = known.checksums.get(&upload_id) {
+                let pieces = (1..=i32::try_from(listed.len()).ok()?)
+                    .map(|n| known.crcs.get(&(upload_id, n)).copied())
+                    .collect::<Option<Vec<_>>>()?;
+                checksum = Some((kind, kind.combine(&pieces)));
+            }
             for (i, part) in listed.iter().enumerate() {
                 let number = part.part_number?;
                 if usize::try_from(number).ok()? != i + 1 {
@@ -289,6 +306,7 @@ impl DevStore {
             internal_info: self
                 .root
                 .join(format!(".bucket-{bucket}.object-{key}.internal.json")),
+            checksum,
         })
     }
 
@@ -309,6 +327,22 @@ impl DevStore {
             etag.update(md5);
         }
         let e_tag = format!("{}-{}", hex(&etag.finalize()), plan.parts.len());
+
+        // The full-object CRC the client sends must be its parts' (S3
+        // answers `BadDigest`, and the upload stays open).
+        if let Some((kind, crc)) = plan.checksum
+            && kind
+                .of_completion(&input)
+                .is_some_and(|v| v != kind.encode(crc))
+        {
+            if let Err(undo) = tokio::fs::rename(&plan.claim, &plan.upload_info).await {
+                tracing::warn!(error = %undo, upload_id = %plan.upload_id, "dev S3 server: could not reopen the upload");
+            }
+            return Err(S3Error::with_message(
+                s3s::S3ErrorCode::BadDigest,
+                format!("the {} sent does not match the parts'", kind.info_key()),
+            ));
+        }
 
         let parts: Vec<PathBuf> = plan.parts.iter().map(|(p, _)| p.clone()).collect();
         let mut sizes = Vec::with_capacity(parts.len());
@@ -340,7 +374,12 @@ impl DevStore {
             }
             _ => {}
         }
-        let info = serde_json::json!({ "e_tag": e_tag }).to_string();
+        let mut info = serde_json::json!({ "e_tag": e_tag });
+        if let (Some((kind, crc)), Some(map)) = (plan.checksum, info.as_object_mut()) {
+            map.insert(kind.info_key().into(), kind.encode(crc).into());
+            map.insert(CHECKSUM_TYPE_KEY.into(), ChecksumType::FULL_OBJECT.into());
+        }
+        let info = info.to_string();
         if let Err(e) =
             write_then_rename(&self.tmp_path(), &plan.internal_info, info.as_bytes()).await
         {
@@ -359,12 +398,55 @@ impl DevStore {
                 .layouts
                 .insert(plan.object.clone(), (e_tag.clone(), sizes));
         }
-        Ok(S3Response::new(CompleteMultipartUploadOutput {
+        let mut out = CompleteMultipartUploadOutput {
             bucket: Some(input.bucket),
             key: Some(input.key),
             e_tag: Some(ETag::Strong(e_tag)),
             ..Default::default()
-        }))
+        };
+        if let Some((kind, crc)) = plan.checksum {
+            kind.answer(&mut out, kind.encode(crc));
+        }
+        Ok(S3Response::new(out))
+    }
+
+    /// `CreateMultipartUpload`, remembering the full-object CRC it asks for.
+    async fn create_upload_here(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        let asked = Crc::asked(&req.input);
+        let algorithm = req.input.checksum_algorithm.clone();
+        let mut res = self.fs.create_multipart_upload(req).await?;
+        if let Some(kind) = asked
+            && let Some(id) = res
+                .output
+                .upload_id
+                .as_deref()
+                .and_then(|u| Uuid::parse_str(u).ok())
+        {
+            self.parts().checksums.insert(id, kind);
+            res.output.checksum_algorithm = algorithm;
+            res.output.checksum_type = Some(ChecksumType::from_static(ChecksumType::FULL_OBJECT));
+        }
+        Ok(res)
+    }
+
+    /// The `x-amz-checksum-type` of an object whose checksum is kept, from
+    /// its internal info (`s3s-fs` keeps none: a multipart object completed
+    /// here with a full-object CRC has `FULL_OBJECT`).
+    async fn checksum_type(&self, bucket: &str, key: &str) -> Option<ChecksumType> {
+        let info = self.root.join(format!(
+            ".bucket-{}.object-{}.internal.json",
+            b64(bucket),
+            b64(key)
+        ));
+        let stored: serde_json::Value =
+            serde_json::from_slice(&tokio::fs::read(info).await.ok()?).ok()?;
+        match stored.get(CHECKSUM_TYPE_KEY)?.as_str()? {
+            ChecksumType::FULL_OBJECT => Some(ChecksumType::from_static(ChecksumType::FULL_OBJECT)),
+            _ => None,
+        }
     }
 
     /// A temporary file in the root, named so that `s3s-fs` removes it at
@@ -496,6 +578,13 @@ macro_rules! dev_store_s3 {
                 self.part_store().upload_part(req, self.part_delay()).await
             }
 
+            async fn create_multipart_upload(
+                &self,
+                req: S3Request<CreateMultipartUploadInput>,
+            ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+                self.create_upload_here(req).await
+            }
+
             async fn list_parts(
                 &self,
                 req: S3Request<ListPartsInput>,
@@ -540,7 +629,15 @@ macro_rules! dev_store_s3 {
             ) -> S3Result<S3Response<GetObjectOutput>> {
                 parity::refuse_version(req.input.version_id.as_deref())?;
                 let Some(number) = req.input.part_number else {
-                    return self.fs.get_object(req).await;
+                    let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+                    let mut res = self.fs.get_object(req).await?;
+                    if res.output.checksum_crc64nvme.is_some()
+                        || res.output.checksum_crc32.is_some()
+                        || res.output.checksum_crc32c.is_some()
+                    {
+                        res.output.checksum_type = self.checksum_type(&bucket, &key).await;
+                    }
+                    return Ok(res);
                 };
                 let Some((first, last, count)) =
                     self.part_range(&req.input.bucket, &req.input.key, number).await
@@ -565,7 +662,15 @@ macro_rules! dev_store_s3 {
                     Some(number) => self.part_range(&req.input.bucket, &req.input.key, number).await,
                     None => None,
                 };
+                let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
                 let mut res = self.fs.head_object(req).await?;
+                if part.is_none()
+                    && (res.output.checksum_crc64nvme.is_some()
+                        || res.output.checksum_crc32.is_some()
+                        || res.output.checksum_crc32c.is_some())
+                {
+                    res.output.checksum_type = self.checksum_type(&bucket, &key).await;
+                }
                 if let Some((first, last, count)) = part {
                     res.output.content_length = i64::try_from(last - first + 1).ok();
                     res.output.parts_count = Some(count);
@@ -628,7 +733,6 @@ dev_store_s3! {
     list_buckets(ListBucketsInput) -> ListBucketsOutput;
     list_objects(ListObjectsInput) -> ListObjectsOutput;
     put_object(PutObjectInput) -> PutObjectOutput;
-    create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;
 }
 
 #[cfg(test)]

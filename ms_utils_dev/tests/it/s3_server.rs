@@ -175,10 +175,14 @@ async fn server_with_bucket() -> (DevS3Server, S3BucketClient) {
 /// A client that sends a CRC32 with every upload (as on AWS), which s3s-fs
 /// stores and hands back on a GET with checksum mode.
 async fn crc_client(server: &DevS3Server) -> S3BucketClient {
+    // Not the client's own CRC64NVME: the SDK's CRC32.
+    let mut transfer = ms_utils_communication::s3::TransferConfig::default();
+    transfer.upload_checksum = ms_utils_communication::s3::UploadChecksum::Off;
     let config = S3Config::builder()
         .endpoint(server.endpoint())
         .credentials(server.access_key(), server.secret_key())
         .checksums_when_required(false)
+        .transfer(transfer)
         .build()
         .unwrap();
     S3BucketClient::new("dev", config).await.unwrap()
@@ -510,5 +514,95 @@ async fn a_part_that_lands_after_the_abort_is_removed() {
         code(part.as_service_error().and_then(|e| e.meta().code())).as_deref(),
         Some("NoSuchUpload")
     );
+    server.shutdown().await;
+}
+
+/// A multipart upload created with a full-object CRC64NVME: each part's
+/// CRC is checked against its header (`BadDigest` when it differs), the
+/// completion's value against the parts' (`BadDigest`, the upload stays
+/// open), and the object keeps it, answered with `FULL_OBJECT` on HEAD and
+/// GET with checksum mode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_object_checksum_of_a_multipart_upload_is_checked_and_kept() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ChecksumType};
+    let (server, client) = server_with_bucket().await;
+    let sdk = client.sdk();
+    let crc = |d: &[u8]| crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, d);
+    let b64 = |c: u64| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(c.to_be_bytes())
+    };
+    let bytes = data(11 * MIB, 9);
+    let (one, two) = bytes.split_at(6 * MIB);
+    let id = sdk
+        .create_multipart_upload()
+        .bucket("bkt")
+        .key("full")
+        .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+        .checksum_type(ChecksumType::FullObject)
+        .send()
+        .await
+        .unwrap()
+        .upload_id
+        .unwrap();
+    let part = |n: i32, body: &[u8], sum: u64| {
+        sdk.upload_part()
+            .bucket("bkt")
+            .key("full")
+            .upload_id(&id)
+            .part_number(n)
+            .checksum_crc64_nvme(b64(sum))
+            .body(body.to_vec().into())
+            .send()
+    };
+    let wrong = part(1, one, crc(two)).await.unwrap_err();
+    assert_eq!(
+        wrong.as_service_error().and_then(|e| e.meta().code()),
+        Some("BadDigest")
+    );
+    let mut done = Vec::new();
+    for (n, body) in [(1, one), (2, two)] {
+        let out = part(n, body, crc(body)).await.unwrap();
+        assert_eq!(out.checksum_crc64_nvme(), Some(b64(crc(body)).as_str()));
+        done.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .set_e_tag(out.e_tag)
+                .build(),
+        );
+    }
+    let complete = |sum: u64| {
+        sdk.complete_multipart_upload()
+            .bucket("bkt")
+            .key("full")
+            .upload_id(&id)
+            .checksum_crc64_nvme(b64(sum))
+            .checksum_type(ChecksumType::FullObject)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(done.clone()))
+                    .build(),
+            )
+            .send()
+    };
+    let wrong = complete(crc(one)).await.unwrap_err();
+    assert_eq!(
+        wrong.as_service_error().and_then(|e| e.meta().code()),
+        Some("BadDigest")
+    );
+    let whole = b64(crc(&bytes));
+    let out = complete(crc(&bytes)).await.unwrap();
+    assert_eq!(out.checksum_crc64_nvme(), Some(whole.as_str()));
+    let head = sdk
+        .head_object()
+        .bucket("bkt")
+        .key("full")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.checksum_crc64_nvme(), Some(whole.as_str()));
+    assert_eq!(head.checksum_type(), Some(&ChecksumType::FullObject));
+    assert!(head.e_tag().unwrap_or_default().ends_with("-2\""));
     server.shutdown().await;
 }

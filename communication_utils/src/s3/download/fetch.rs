@@ -18,6 +18,7 @@ use crate::s3::error::Error;
 use crate::s3::md5_lanes::LaneHasher;
 use crate::s3::progress::Tracker;
 use crate::s3::range_writer::RangeWriter;
+use crate::s3::verify::Check;
 
 impl S3BucketClient {
     /// A multipart object into memory, its parts fetched in parallel by
@@ -68,7 +69,8 @@ impl S3BucketClient {
             .key(&plan.key)
             .set_version_id(plan.version_id.clone());
         let expected = if whole {
-            if self.transfer.verify_checksums {
+            // The SDK checks a stored SHA (a CRC is computed here).
+            if matches!(plan.check, Check::FullChecksum(_)) {
                 req = req.checksum_mode(ChecksumMode::Enabled);
             }
             plan.size

@@ -21,6 +21,7 @@ use s3s::{S3, S3Error, S3Request, S3Response, S3Result};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use super::checksums::Crc;
 use super::parse_md5;
 
 pub(super) type PartKey = (Uuid, i32);
@@ -58,11 +59,16 @@ pub(super) struct Parts {
     /// upload ends is removed once stored. (Kept for the server's life: a
     /// development server sees few uploads.)
     pub(super) ended: HashSet<Uuid>,
+    /// The full-object CRC each upload asked for at its creation.
+    pub(super) checksums: HashMap<Uuid, Crc>,
+    /// Each part's CRC (of its upload's kind) and length, as stored.
+    pub(super) crcs: HashMap<PartKey, (u64, u64)>,
 }
 
 impl Parts {
     pub(super) fn start(&mut self, key: PartKey) {
         self.md5.remove(&key);
+        self.crcs.remove(&key);
         let running = self.running.entry(key).or_insert(0);
         *running += 1;
         if *running > 1 {
@@ -72,17 +78,21 @@ impl Parts {
         }
     }
 
-    pub(super) fn finish(&mut self, key: PartKey, md5: Option<[u8; 16]>) {
+    pub(super) fn finish(&mut self, key: PartKey, md5: Option<[u8; 16]>, crc: Option<(u64, u64)>) {
         if let Some(running) = self.running.get_mut(&key) {
             *running = running.saturating_sub(1);
             if *running == 0 {
                 self.running.remove(&key);
             }
         }
-        if let Some(md5) = md5
-            && !self.overlapped.contains(&key)
-        {
+        if self.overlapped.contains(&key) {
+            return;
+        }
+        if let Some(md5) = md5 {
             self.md5.insert(key, md5);
+        }
+        if let Some(crc) = crc {
+            self.crcs.insert(key, crc);
         }
     }
 
@@ -90,11 +100,13 @@ impl Parts {
     /// parts goes, and a part of it that lands later is removed.
     pub(super) fn end(&mut self, upload_id: Uuid) {
         self.forget(upload_id);
+        self.checksums.remove(&upload_id);
         self.ended.insert(upload_id);
     }
 
     pub(super) fn forget(&mut self, upload_id: Uuid) {
         self.md5.retain(|(u, _), _| *u != upload_id);
+        self.crcs.retain(|(u, _), _| *u != upload_id);
         self.overlapped.retain(|(u, _)| *u != upload_id);
     }
 }
@@ -135,6 +147,7 @@ impl PartStore {
             store: self.clone(),
             key,
             md5: None,
+            crc: None,
         })
     }
 
@@ -158,19 +171,48 @@ impl PartStore {
         }
         let part_number = req.input.part_number;
         let running = self.part_upload(&req.input.upload_id, part_number);
-        req.input.body = req
-            .input
-            .body
-            .take()
-            .map(|body| PartBody::new(body, delay, self.activity.clone()));
+        let asked = upload_id.and_then(|id| self.parts().checksums.get(&id).copied());
+        let crc_kind = Crc::for_part(asked, &req.input);
+        let header = crc_kind.and_then(|k| k.of_part(&req.input).map(str::to_owned));
+        let hashed = Arc::new(Mutex::new(None));
+        req.input.body = req.input.body.take().map(|body| {
+            PartBody::new(
+                body,
+                delay,
+                crc_kind.map(|k| (k.digest(), Arc::clone(&hashed))),
+                self.activity.clone(),
+            )
+        });
         let stored = tokio::spawn(async move {
             let res = self.fs.upload_part(req).await;
             if let Some(id) = upload_id {
                 self.refuse_if_ended(id, part_number).await?;
             }
-            let res = res?;
+            let mut res = res?;
+            let crc = *hashed.lock().unwrap_or_else(PoisonError::into_inner);
+            if let (Some(kind), Some((value, _))) = (crc_kind, crc) {
+                let computed = kind.encode(value);
+                if header.as_deref().is_some_and(|h| h != computed) {
+                    if let Some(id) = upload_id {
+                        let part = self
+                            .root
+                            .join(format!(".upload_id-{id}.part-{part_number}"));
+                        let _ = tokio::fs::remove_file(part).await;
+                    }
+                    return Err(S3Error::with_message(
+                        s3s::S3ErrorCode::BadDigest,
+                        format!("the part's {} does not match its content", kind.info_key()),
+                    ));
+                }
+                match kind {
+                    Crc::Crc64Nvme => res.output.checksum_crc64nvme = Some(computed),
+                    Crc::Crc32 => res.output.checksum_crc32 = Some(computed),
+                    Crc::Crc32C => res.output.checksum_crc32c = Some(computed),
+                }
+            }
             if let Some(mut running) = running {
                 running.md5 = res.output.e_tag.as_ref().and_then(|t| parse_md5(t.value()));
+                running.crc = crc.filter(|_| asked.is_some());
             }
             Ok(res)
         });
@@ -228,35 +270,46 @@ pub(super) struct PartUpload {
     store: PartStore,
     key: PartKey,
     md5: Option<[u8; 16]>,
+    crc: Option<(u64, u64)>,
 }
 
 impl Drop for PartUpload {
     fn drop(&mut self) {
-        self.store.parts().finish(self.key, self.md5);
+        self.store.parts().finish(self.key, self.md5, self.crc);
         self.store
             .activity
             .send_modify(|a| a.running = a.running.saturating_sub(1));
     }
 }
 
-/// A part's body as `s3s-fs` reads it: the client's bytes, then, when a
-/// delay is injected, a wait before the end of the stream, so that the
-/// part is stored only that long after its last byte arrived (a slow disk).
+/// A part's body as `s3s-fs` reads it: the client's bytes (hashed with a
+/// CRC on the way when the part needs one: the result, CRC and length, goes
+/// to its slot at the end), then, when a delay is injected, a wait before
+/// the end of the stream, so that the part is stored only that long after
+/// its last byte arrived (a slow disk).
 pub(super) struct PartBody {
     inner: StreamingBlob,
+    crc: Option<(crc_fast::Digest, CrcSlot)>,
+    len: u64,
     delay: Option<Duration>,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     activity: watch::Sender<PartUploads>,
 }
 
+/// Where a part's CRC and length go once its body has been read.
+pub(super) type CrcSlot = Arc<Mutex<Option<(u64, u64)>>>;
+
 impl PartBody {
     pub(super) fn new(
         inner: StreamingBlob,
         delay: Option<Duration>,
+        crc: Option<(crc_fast::Digest, CrcSlot)>,
         activity: watch::Sender<PartUploads>,
     ) -> StreamingBlob {
         StreamingBlob::new(PartBody {
             inner,
+            crc,
+            len: 0,
             delay,
             sleep: None,
             activity,
@@ -272,7 +325,18 @@ impl Stream for PartBody {
         if this.sleep.is_none() {
             match Pin::new(&mut this.inner).poll_next(cx) {
                 Poll::Ready(None) => {}
+                Poll::Ready(Some(Ok(bytes))) => {
+                    if let Some((digest, _)) = this.crc.as_mut() {
+                        digest.update(&bytes);
+                    }
+                    this.len += bytes.len() as u64;
+                    return Poll::Ready(Some(Ok(bytes)));
+                }
                 other => return other,
+            }
+            if let Some((digest, slot)) = this.crc.take() {
+                *slot.lock().unwrap_or_else(PoisonError::into_inner) =
+                    Some((digest.finalize(), this.len));
             }
             let Some(delay) = this.delay.take() else {
                 return Poll::Ready(None);
