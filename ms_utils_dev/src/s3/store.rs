@@ -69,6 +69,7 @@ mod checksums;
 mod list_uploads;
 mod parity;
 mod parts;
+mod read;
 
 use checksums::Crc;
 pub use parts::PartUploads;
@@ -410,6 +411,21 @@ impl DevStore {
         Ok(S3Response::new(out))
     }
 
+    /// The body of a `GetObject` answer `s3s-fs` built (headers, range and
+    /// all), read again in large steps (`read.rs`) instead of its 4 KiB ones.
+    /// Keys out of the plain case keep `s3s-fs`'s body.
+    fn read_in_large_steps(&self, bucket: &str, key: &str, out: &mut GetObjectOutput) {
+        let Some(relative) = plain_relative_path(bucket, key) else {
+            return;
+        };
+        let Some((start, len)) =
+            read::answered_range(out.content_range.as_deref(), out.content_length)
+        else {
+            return;
+        };
+        out.body = Some(read::file_body(self.root.join(relative), start, len));
+    }
+
     /// `CreateMultipartUpload`, remembering the full-object CRC it asks for.
     async fn create_upload_here(
         &self,
@@ -628,8 +644,8 @@ macro_rules! dev_store_s3 {
                 mut req: S3Request<GetObjectInput>,
             ) -> S3Result<S3Response<GetObjectOutput>> {
                 parity::refuse_version(req.input.version_id.as_deref())?;
+                let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
                 let Some(number) = req.input.part_number else {
-                    let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
                     let mut res = self.fs.get_object(req).await?;
                     if res.output.checksum_crc64nvme.is_some()
                         || res.output.checksum_crc32.is_some()
@@ -637,17 +653,21 @@ macro_rules! dev_store_s3 {
                     {
                         res.output.checksum_type = self.checksum_type(&bucket, &key).await;
                     }
+                    self.read_in_large_steps(&bucket, &key, &mut res.output);
                     return Ok(res);
                 };
                 let Some((first, last, count)) =
                     self.part_range(&req.input.bucket, &req.input.key, number).await
                 else {
-                    return self.fs.get_object(req).await;
+                    let mut res = self.fs.get_object(req).await?;
+                    self.read_in_large_steps(&bucket, &key, &mut res.output);
+                    return Ok(res);
                 };
                 req.input.part_number = None;
                 req.input.range = Some(s3s::dto::Range::Int { first, last: Some(last) });
                 let mut res = self.fs.get_object(req).await?;
                 res.output.parts_count = Some(count);
+                self.read_in_large_steps(&bucket, &key, &mut res.output);
                 Ok(res)
             }
 
