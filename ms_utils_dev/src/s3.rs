@@ -4,8 +4,12 @@
 //!
 //! What `s3s-fs` 0.14.1 supports (checked with aws-sdk-s3): put/get/head/
 //! delete, ranges, user metadata, copy, multipart, paging, presigned URLs and
-//! SigV4 signature checks. Object ACLs answer `NotImplemented`, and a PUT
-//! into a missing bucket creates it. `ListMultipartUploads` is the server's
+//! SigV4 signature checks; a PUT into a missing bucket creates it. Kept here
+//! beside it (`store/extras.rs`): an object's server-side encryption
+//! (SSE-S3, SSE-KMS key id, SSE-C, whose objects are read only with their
+//! key), storage class, tags (`GetObjectTagging`) and canned ACL
+//! (`GetObjectAcl`, `PutObjectAcl`; grants answer `NotImplemented`), carried
+//! by multipart uploads and copies. Nothing is encrypted on disk. `ListMultipartUploads` is the server's
 //! own (from the files `s3s-fs` keeps per open upload): `prefix`,
 //! `key-marker`/`upload-id-marker` paging and `max-uploads` are honoured,
 //! `delimiter` is ignored. Listings carry each object's ETag (as S3's do)

@@ -16,9 +16,12 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::ObjectCannedAcl;
 
 use super::config::{S3Config, TransferConfig};
+use super::copy_options::{CopyOptions, MetadataOptions};
+use super::encryption::SseCustomerKey;
 use super::error::{Error, endpoint_label};
 use super::http_client::S3HttpClient;
 use super::metadata::ObjectMetadata;
+use super::object_args::with_sse_c;
 
 /// The bucket client: every operation of the original `S3BucketClient`, with
 /// typed errors instead of `False`/`None`.
@@ -275,7 +278,35 @@ impl S3BucketClient {
         bucket: &str,
         key: &str,
     ) -> Result<ObjectMetadata, Error> {
-        let out = self.head_object(bucket, key).await?;
+        self.get_file_metadata_with(bucket, key, MetadataOptions::new())
+            .await
+    }
+
+    /// [`get_file_metadata`](Self::get_file_metadata) with options: the
+    /// SSE-C key of an object written with one.
+    ///
+    /// # Errors
+    /// As for [`get_file_metadata`](Self::get_file_metadata); a 400
+    /// [`Error::Service`] when the object is SSE-C and the key is missing
+    /// or wrong.
+    ///
+    /// ```no_run
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient, key: ms_utils_communication::s3::SseCustomerKey) -> Result<(), ms_utils_communication::s3::Error> {
+    /// use ms_utils_communication::s3::MetadataOptions;
+    /// let meta = c
+    ///     .get_file_metadata_with("bucket", "secret.pdf", MetadataOptions::new().sse_customer_key(key))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_file_metadata_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        options: MetadataOptions,
+    ) -> Result<ObjectMetadata, Error> {
+        let out = self
+            .head_object_with(bucket, key, options.customer_key.as_ref())
+            .await?;
         Ok(metadata_of(out))
     }
 
@@ -299,29 +330,41 @@ impl S3BucketClient {
         }
     }
 
-    /// HEAD on an object that tells a missing bucket from a missing key. A
-    /// HEAD answer has no body, so both arrive as a bare 404 (code
-    /// `NotFound`); on a 404 a HeadBucket decides, and the error's code
-    /// becomes `NoSuchBucket`, or `NoSuchKey` (`NoSuchVersion` when a
-    /// version was asked for).
-    pub(crate) async fn head_object(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> Result<HeadObjectOutput, Error> {
-        self.head_object_version(bucket, key, None).await
-    }
-
-    /// [`head_object`](Self::head_object) of a version of the object.
+    /// [`head_object_full`](Self::head_object_full) of a version of the object.
     pub(crate) async fn head_object_version(
         &self,
         bucket: &str,
         key: &str,
         version_id: Option<&str>,
     ) -> Result<HeadObjectOutput, Error> {
-        let res = self
-            .sdk
-            .head_object()
+        self.head_object_full(bucket, key, version_id, None).await
+    }
+
+    /// [`head_object_full`](Self::head_object_full) of an object written
+    /// with the SSE-C key `customer_key`.
+    pub(crate) async fn head_object_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        customer_key: Option<&SseCustomerKey>,
+    ) -> Result<HeadObjectOutput, Error> {
+        self.head_object_full(bucket, key, None, customer_key).await
+    }
+
+    /// HEAD on an object (a version of it, if given, written with the SSE-C
+    /// key `customer_key`, if any) that tells a missing bucket from a
+    /// missing key. A HEAD answer has no body, so both arrive as a bare 404
+    /// (code `NotFound`); on a 404 a HeadBucket decides, and the error's code
+    /// becomes `NoSuchBucket`, or `NoSuchKey` (`NoSuchVersion` when a
+    /// version was asked for).
+    pub(crate) async fn head_object_full(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        customer_key: Option<&SseCustomerKey>,
+    ) -> Result<HeadObjectOutput, Error> {
+        let res = with_sse_c!(self.sdk.head_object(), customer_key)
             .bucket(bucket)
             .key(key)
             .set_version_id(version_id.map(str::to_owned))
@@ -376,10 +419,41 @@ impl S3BucketClient {
         dst_bucket: &str,
         dst_key: &str,
     ) -> Result<(), Error> {
+        self.copy_with(src_bucket, src_key, dst_bucket, dst_key, CopyOptions::new())
+            .await
+    }
+
+    /// [`copy`](Self::copy) with options (boto3's `copy(..., ExtraArgs=...)`):
+    /// the source's SSE-C key, and the copy's encryption, storage class,
+    /// tags, ACL, Content-Type and standard headers (see [`CopyOptions`]).
+    /// A header or Content-Type given replaces the source's headers (its
+    /// user metadata is kept); tags given replace the source's. Above 5 GiB
+    /// (a multipart copy) the source's tags are not copied: give them.
+    ///
+    /// # Errors
+    /// As for [`copy`](Self::copy); a 400 [`Error::Service`] when the source
+    /// is SSE-C and its key is missing or wrong.
+    ///
+    /// ```no_run
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
+    /// use ms_utils_communication::s3::{CopyOptions, Encryption};
+    /// let options = CopyOptions::new().encryption(Encryption::S3).storage_class("STANDARD_IA");
+    /// c.copy_with("bucket", "a.txt", "archive", "2024/a.txt", options).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn copy_with(
+        &self,
+        src_bucket: &str,
+        src_key: &str,
+        dst_bucket: &str,
+        dst_key: &str,
+        options: CopyOptions,
+    ) -> Result<(), Error> {
         self.copy_with_limit(
             (src_bucket, src_key, None),
             (dst_bucket, dst_key),
             super::fix_size::COPY_OBJECT_LIMIT,
+            &options,
         )
         .await
     }
@@ -482,8 +556,9 @@ pub(crate) fn copy_source(bucket: &str, key: &str, version_id: Option<&str>) -> 
     }
 }
 
-/// Percent-encodes all but the unreserved characters and `keep`.
-fn percent_encode(text: &str, keep: &[u8]) -> String {
+/// Percent-encodes all but the unreserved characters and `keep`: the one
+/// encoder of the S3 client (copy sources, versions, tag sets).
+pub(crate) fn percent_encode(text: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || keep.contains(&b)

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
 
 use super::client::S3BucketClient;
+use super::encryption::SseCustomerKey;
 use super::error::Error;
 use super::in_order::{self, Frontier, StopOnDrop};
 use super::md5_lanes::LaneHasher;
@@ -46,6 +47,7 @@ pub struct DownloadOptions {
     sync: bool,
     version_id: Option<String>,
     require_verified: bool,
+    customer_key: Option<SseCustomerKey>,
 }
 
 impl fmt::Debug for DownloadOptions {
@@ -55,6 +57,7 @@ impl fmt::Debug for DownloadOptions {
             .field("sync", &self.sync)
             .field("version_id", &self.version_id)
             .field("require_verified", &self.require_verified)
+            .field("customer_key", &self.customer_key)
             .finish()
     }
 }
@@ -129,6 +132,19 @@ impl DownloadOptions {
     /// ```
     pub fn require_verified(mut self, on: bool) -> Self {
         self.require_verified = on;
+        self
+    }
+
+    /// The SSE-C key the object was written with (S3 refuses to serve an
+    /// SSE-C object without it). It goes with the HEAD and every GET.
+    ///
+    /// ```
+    /// use ms_utils_communication::s3::{DownloadOptions, SseCustomerKey};
+    /// let o = DownloadOptions::new().sse_customer_key(SseCustomerKey::new([1u8; 32]));
+    /// # let _ = o;
+    /// ```
+    pub fn sse_customer_key(mut self, key: SseCustomerKey) -> Self {
+        self.customer_key = Some(key);
         self
     }
 
@@ -253,7 +269,12 @@ impl S3BucketClient {
     ) -> Result<DownloadOutput, Error> {
         let dest = dest.as_ref();
         let plan = self
-            .plan(bucket, key, options.version_id.as_deref())
+            .plan(
+                bucket,
+                key,
+                options.version_id.as_deref(),
+                options.customer_key.as_ref(),
+            )
             .await?;
         plan.required(&options)?;
         let tracker = Tracker::new(
@@ -403,7 +424,12 @@ impl S3BucketClient {
         options: DownloadOptions,
     ) -> Result<Bytes, Error> {
         let plan = self
-            .plan(bucket, key, options.version_id.as_deref())
+            .plan(
+                bucket,
+                key,
+                options.version_id.as_deref(),
+                options.customer_key.as_ref(),
+            )
             .await?;
         plan.required(&options)?;
         let tracker = Tracker::new(

@@ -86,9 +86,11 @@ mod bulk;
 mod client;
 mod config;
 mod copy;
-mod delete;
+mod copy_options;
 mod crc;
+mod delete;
 mod download;
+mod encryption;
 mod error;
 mod fix_size;
 mod folders;
@@ -99,6 +101,7 @@ mod listing;
 mod md5_lanes;
 pub mod metadata;
 mod mime;
+mod object_args;
 mod progress;
 mod proxy;
 mod range_writer;
@@ -117,8 +120,10 @@ pub use bulk::{
 };
 pub use client::S3BucketClient;
 pub use config::{DEFAULT_REGION, S3Config, S3ConfigBuilder, TransferConfig};
+pub use copy_options::{CopyOptions, MetadataOptions};
 pub use delete::{DELETE_BATCH, DeleteFailure, DeleteSummary, DeletedObject, ObjectId};
 pub use download::{DownloadOptions, DownloadOutput};
+pub use encryption::{Encryption, SseCustomerKey};
 pub use error::{BoxError, Error};
 pub use folders::{FolderListing, FolderPages};
 pub use incomplete::{AbortSummary, IncompleteUpload};
@@ -126,10 +131,10 @@ pub use listing::{ListPages, ObjectInfo};
 pub use metadata::ObjectMetadata;
 pub use progress::{Direction, Progress, ProgressBarListener, ProgressListener};
 pub use sync::{SyncCompare, SyncEntry, SyncOptions, SyncReason, SyncSummary};
-pub use upload_options::{UploadOptions, UploadOutput};
-pub use versions::{ObjectVersion, VersionPages};
 pub use upload_checksum::UploadChecksum;
+pub use upload_options::{UploadOptions, UploadOutput};
 pub use verification::{ChecksumAlgorithm, FullChecksum, NotVerified, Verification};
+pub use versions::{ObjectVersion, VersionPages};
 
 /// A client of `server` for this crate's unit tests. (The server's own
 /// `client_config()` is of the `ms_utils_communication` that `ms_utils_dev`

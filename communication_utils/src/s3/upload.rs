@@ -22,6 +22,7 @@ use super::client::S3BucketClient;
 use super::error::Error;
 use super::fix_size::{COPY_OBJECT_LIMIT, Stored};
 use super::metadata::{self, OCTET_STREAM};
+use super::object_args::{ObjectArgs, with_object_args, with_sse_c};
 use super::progress::{Direction, Tracker};
 use super::upload_checksum::{UPLOAD_CRC, confirmed, file_crc};
 use super::upload_options::{UploadOptions, UploadOutput};
@@ -46,6 +47,8 @@ struct Prepared {
     tracker: Tracker,
     /// Send a full-object checksum (see `upload_checksum.rs`).
     crc: bool,
+    /// Headers, encryption, class, tags and ACL.
+    args: ObjectArgs,
 }
 
 impl S3BucketClient {
@@ -138,6 +141,7 @@ impl S3BucketClient {
             metadata,
             size_in_metadata: Some(size),
             crc: self.sends_checksums(),
+            args: options.args.clone(),
         };
         let source = Source::File {
             path: path.to_owned(),
@@ -258,6 +262,7 @@ impl S3BucketClient {
             metadata,
             size_in_metadata: total,
             crc: self.sends_checksums(),
+            args: options.args.clone(),
         }
     }
 
@@ -315,8 +320,7 @@ impl S3BucketClient {
             Whole::File(path, size) => file_range(path, 0, *size).await?,
             Whole::Bytes(b) => ByteStream::from((*b).clone()),
         };
-        self.sdk
-            .put_object()
+        with_object_args!(self.sdk.put_object(), &p.args, headers: true)
             .bucket(&p.bucket)
             .key(&p.key)
             .content_type(&p.content_type)
@@ -331,9 +335,7 @@ impl S3BucketClient {
 
     /// `CreateMultipartUpload`, asking for a full-object CRC64NVME if `crc`.
     async fn create_once(&self, p: &Prepared, crc: bool) -> Result<String, Error> {
-        let created = self
-            .sdk
-            .create_multipart_upload()
+        let created = with_object_args!(self.sdk.create_multipart_upload(), &p.args, headers: true)
             .bucket(&p.bucket)
             .key(&p.key)
             .content_type(&p.content_type)
@@ -389,9 +391,7 @@ impl S3BucketClient {
         let completed = CompletedMultipartUpload::builder()
             .set_parts(Some(parts.clone()))
             .build();
-        let out = self
-            .sdk
-            .complete_multipart_upload()
+        let out = with_sse_c!(self.sdk.complete_multipart_upload(), p.args.customer_key())
             .bucket(&p.bucket)
             .key(&p.key)
             .upload_id(&upload_id)
@@ -424,6 +424,7 @@ impl S3BucketClient {
                 metadata: &p.metadata,
                 size: total,
                 e_tag: e_tag.as_deref(),
+                args: &p.args,
             };
             e_tag = self.rewrite_file_size(&stored, COPY_OBJECT_LIMIT).await?;
         }
@@ -560,6 +561,7 @@ impl S3BucketClient {
             let (bucket, key, id) = (p.bucket.clone(), p.key.clone(), upload_id.to_owned());
             let tracker = p.tracker.clone();
             let part_number = run.number;
+            let customer_key = p.args.customer_key().cloned();
             run.tasks.spawn(async move {
                 let crc = match part_crc {
                     Some(PartCrc::File(path, offset)) => Some(file_crc(&path, offset, len).await?),
@@ -567,8 +569,7 @@ impl S3BucketClient {
                     None => None,
                 }
                 .map(|c| UPLOAD_CRC.encode(c));
-                let out = sdk
-                    .upload_part()
+                let out = with_sse_c!(sdk.upload_part(), customer_key.as_ref())
                     .bucket(&bucket)
                     .key(&key)
                     .upload_id(id)

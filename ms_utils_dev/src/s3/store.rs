@@ -56,16 +56,19 @@ use s3s::dto::{
     CreateBucketInput, CreateBucketOutput, CreateMultipartUploadInput, CreateMultipartUploadOutput,
     DeleteBucketInput, DeleteBucketOutput, DeleteObjectInput, DeleteObjectOutput,
     DeleteObjectsInput, DeleteObjectsOutput, ETag, GetBucketLocationInput, GetBucketLocationOutput,
-    GetObjectInput, GetObjectOutput, HeadBucketInput, HeadBucketOutput, HeadObjectInput,
-    HeadObjectOutput, ListBucketsInput, ListBucketsOutput, ListMultipartUploadsInput,
-    ListMultipartUploadsOutput, ListObjectsInput, ListObjectsOutput, ListObjectsV2Input,
-    ListObjectsV2Output, ListPartsInput, ListPartsOutput, PutObjectInput, PutObjectOutput,
+    GetObjectAclInput, GetObjectAclOutput, GetObjectInput, GetObjectOutput, GetObjectTaggingInput,
+    GetObjectTaggingOutput, HeadBucketInput, HeadBucketOutput, HeadObjectInput, HeadObjectOutput,
+    ListBucketsInput, ListBucketsOutput, ListMultipartUploadsInput, ListMultipartUploadsOutput,
+    ListObjectsInput, ListObjectsOutput, ListObjectsV2Input, ListObjectsV2Output, ListPartsInput,
+    ListPartsOutput, PutObjectAclInput, PutObjectAclOutput, PutObjectInput, PutObjectOutput,
     UploadPartCopyInput, UploadPartCopyOutput, UploadPartInput, UploadPartOutput,
 };
 use s3s::{S3, S3Error, S3Request, S3Response, S3Result};
 use uuid::Uuid;
 
 mod checksums;
+mod extras;
+mod extras_ops;
 mod list_uploads;
 mod parity;
 mod parts;
@@ -196,7 +199,10 @@ impl DevStore {
         if owner.as_ref().is_some_and(|o| o.as_deref() == caller) {
             self.parts().end(id);
         }
-        self.fs.abort_multipart_upload(req).await
+        let res = self.fs.abort_multipart_upload(req).await?;
+        self.set_upload_extras(id, &extras::Extras::default())
+            .await?;
+        Ok(res)
     }
 
     /// `ListParts`: `NoSuchUpload` for an upload that is gone (aborted or
@@ -399,6 +405,8 @@ impl DevStore {
                 .layouts
                 .insert(plan.object.clone(), (e_tag.clone(), sizes));
         }
+        self.complete_extras(plan.upload_id, &input.bucket, &input.key)
+            .await;
         let mut out = CompleteMultipartUploadOutput {
             bucket: Some(input.bucket),
             key: Some(input.key),
@@ -433,7 +441,18 @@ impl DevStore {
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let asked = Crc::asked(&req.input);
         let algorithm = req.input.checksum_algorithm.clone();
+        let extras = extras::Extras::of_create(&req.input)?;
+        let mut req = req;
+        req.input.storage_class = None;
         let mut res = self.fs.create_multipart_upload(req).await?;
+        if let Some(id) = res
+            .output
+            .upload_id
+            .as_deref()
+            .and_then(|u| Uuid::parse_str(u).ok())
+        {
+            self.set_upload_extras(id, &extras).await?;
+        }
         if let Some(kind) = asked
             && let Some(id) = res
                 .output
@@ -591,6 +610,11 @@ macro_rules! dev_store_s3 {
                 &self,
                 req: S3Request<UploadPartInput>,
             ) -> S3Result<S3Response<UploadPartOutput>> {
+                if let Ok(id) = Uuid::parse_str(&req.input.upload_id) {
+                    self.upload_extras(id)
+                        .await?
+                        .check_key(req.input.sse_customer_key_md5.as_deref())?;
+                }
                 self.part_store().upload_part(req, self.part_delay()).await
             }
 
@@ -627,9 +651,13 @@ macro_rules! dev_store_s3 {
                         // the upload before refusing it, and forgetting only
                         // sends a later completion to s3s-fs.
                         let upload_id = req.input.upload_id.clone();
+                        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
                         let res = self.fs.complete_multipart_upload(req).await;
                         match (&res, Uuid::parse_str(&upload_id)) {
-                            (Ok(_), Ok(id)) => self.parts().end(id),
+                            (Ok(_), Ok(id)) => {
+                                self.parts().end(id);
+                                self.complete_extras(id, &bucket, &key).await;
+                            }
                             _ => self.forget_upload(&upload_id),
                         }
                         res
@@ -645,8 +673,11 @@ macro_rules! dev_store_s3 {
             ) -> S3Result<S3Response<GetObjectOutput>> {
                 parity::refuse_version(req.input.version_id.as_deref())?;
                 let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+                let extras = self.object_extras(&bucket, &key).await?;
+                extras.check_key(req.input.sse_customer_key_md5.as_deref())?;
                 let Some(number) = req.input.part_number else {
                     let mut res = self.fs.get_object(req).await?;
+                    extras.answer_get(&mut res.output);
                     if res.output.checksum_crc64nvme.is_some()
                         || res.output.checksum_crc32.is_some()
                         || res.output.checksum_crc32c.is_some()
@@ -660,12 +691,14 @@ macro_rules! dev_store_s3 {
                     self.part_range(&req.input.bucket, &req.input.key, number).await
                 else {
                     let mut res = self.fs.get_object(req).await?;
+                    extras.answer_get(&mut res.output);
                     self.read_in_large_steps(&bucket, &key, &mut res.output);
                     return Ok(res);
                 };
                 req.input.part_number = None;
                 req.input.range = Some(s3s::dto::Range::Int { first, last: Some(last) });
                 let mut res = self.fs.get_object(req).await?;
+                extras.answer_get(&mut res.output);
                 res.output.parts_count = Some(count);
                 self.read_in_large_steps(&bucket, &key, &mut res.output);
                 Ok(res)
@@ -683,7 +716,10 @@ macro_rules! dev_store_s3 {
                     None => None,
                 };
                 let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+                let extras = self.object_extras(&bucket, &key).await?;
+                extras.check_key(req.input.sse_customer_key_md5.as_deref())?;
                 let mut res = self.fs.head_object(req).await?;
+                extras.answer_head(&mut res.output);
                 if part.is_none()
                     && (res.output.checksum_crc64nvme.is_some()
                         || res.output.checksum_crc32.is_some()
@@ -712,12 +748,11 @@ macro_rules! dev_store_s3 {
                 self.delete_objects_checked(req).await
             }
 
-            async fn delete_object(
+            async fn put_object(
                 &self,
-                req: S3Request<DeleteObjectInput>,
-            ) -> S3Result<S3Response<DeleteObjectOutput>> {
-                parity::refuse_version(req.input.version_id.as_deref())?;
-                self.fs.delete_object(req).await
+                req: S3Request<PutObjectInput>,
+            ) -> S3Result<S3Response<PutObjectOutput>> {
+                self.put_object_here(req).await
             }
 
             async fn copy_object(
@@ -725,7 +760,36 @@ macro_rules! dev_store_s3 {
                 req: S3Request<CopyObjectInput>,
             ) -> S3Result<S3Response<CopyObjectOutput>> {
                 parity::refuse_source_version(&req.input.copy_source)?;
-                self.fs.copy_object(req).await
+                self.copy_object_here(req).await
+            }
+
+            async fn delete_object(
+                &self,
+                req: S3Request<DeleteObjectInput>,
+            ) -> S3Result<S3Response<DeleteObjectOutput>> {
+                parity::refuse_version(req.input.version_id.as_deref())?;
+                self.delete_object_here(req).await
+            }
+
+            async fn get_object_tagging(
+                &self,
+                req: S3Request<GetObjectTaggingInput>,
+            ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+                self.get_object_tagging_here(req).await
+            }
+
+            async fn get_object_acl(
+                &self,
+                req: S3Request<GetObjectAclInput>,
+            ) -> S3Result<S3Response<GetObjectAclOutput>> {
+                self.get_object_acl_here(req).await
+            }
+
+            async fn put_object_acl(
+                &self,
+                req: S3Request<PutObjectAclInput>,
+            ) -> S3Result<S3Response<PutObjectAclOutput>> {
+                self.put_object_acl_here(req).await
             }
 
             async fn list_multipart_uploads(
@@ -752,7 +816,6 @@ dev_store_s3! {
     head_bucket(HeadBucketInput) -> HeadBucketOutput;
     list_buckets(ListBucketsInput) -> ListBucketsOutput;
     list_objects(ListObjectsInput) -> ListObjectsOutput;
-    put_object(PutObjectInput) -> PutObjectOutput;
 }
 
 #[cfg(test)]

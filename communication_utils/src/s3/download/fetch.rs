@@ -16,6 +16,7 @@ use super::plan::{Piece, Plan, parse_content_range};
 use crate::s3::client::S3BucketClient;
 use crate::s3::error::Error;
 use crate::s3::md5_lanes::LaneHasher;
+use crate::s3::object_args::with_sse_c;
 use crate::s3::progress::Tracker;
 use crate::s3::range_writer::RangeWriter;
 use crate::s3::verify::Check;
@@ -62,9 +63,7 @@ impl S3BucketClient {
         (start, end): (u64, u64),
         whole: bool,
     ) -> Result<(ByteStream, u64), Error> {
-        let mut req = self
-            .sdk
-            .get_object()
+        let mut req = with_sse_c!(self.sdk.get_object(), plan.customer_key.as_ref())
             .bucket(&plan.bucket)
             .key(&plan.key)
             .set_version_id(plan.version_id.clone());
@@ -108,9 +107,7 @@ impl S3BucketClient {
             return Ok((body, range.0, expected));
         };
         let number = i32::try_from(index + 1).unwrap_or(i32::MAX);
-        let out = self
-            .sdk
-            .get_object()
+        let out = with_sse_c!(self.sdk.get_object(), plan.customer_key.as_ref())
             .bucket(&plan.bucket)
             .key(&plan.key)
             .set_version_id(plan.version_id.clone())

@@ -8,7 +8,9 @@ use super::hash::UnitDigest;
 use crate::s3::ChecksumAlgorithm;
 use crate::s3::client::S3BucketClient;
 use crate::s3::crc::CrcKind;
+use crate::s3::encryption::SseCustomerKey;
 use crate::s3::error::Error;
+use crate::s3::object_args::with_sse_c;
 use crate::s3::verification::NotVerified;
 use crate::s3::verify::{self, Check, ObjectFacts};
 
@@ -26,6 +28,8 @@ pub(super) struct Plan {
     /// first part (the offset of part `n` when the answer has no
     /// `Content-Range`).
     pub(super) parts: Option<(u32, u64)>,
+    /// The SSE-C key the object was written with, sent with every request.
+    pub(super) customer_key: Option<SseCustomerKey>,
 }
 
 /// What one GET (a range, a part or the whole object) delivered.
@@ -48,12 +52,11 @@ impl S3BucketClient {
         bucket: &str,
         key: &str,
         version_id: Option<&str>,
+        customer_key: Option<&SseCustomerKey>,
     ) -> Result<Plan, Error> {
         // With checksum mode on, the HEAD answer carries stored checksums;
         // on a failure the plain HEAD tells a missing bucket from a missing key.
-        let head = match self
-            .sdk
-            .head_object()
+        let head = match with_sse_c!(self.sdk.head_object(), customer_key)
             .bucket(bucket)
             .key(key)
             .set_version_id(version_id.map(str::to_owned))
@@ -62,7 +65,10 @@ impl S3BucketClient {
             .await
         {
             Ok(head) => head,
-            Err(_) => self.head_object_version(bucket, key, version_id).await?,
+            Err(_) => {
+                self.head_object_full(bucket, key, version_id, customer_key)
+                    .await?
+            }
         };
         let size = head
             .content_length
@@ -103,7 +109,14 @@ impl S3BucketClient {
             }
             Check::Parts { parts: n, .. } if size > 0 => {
                 parts = self
-                    .part_layout(bucket, key, version_id, head.e_tag.as_deref(), (n, size))
+                    .part_layout(
+                        bucket,
+                        key,
+                        version_id,
+                        head.e_tag.as_deref(),
+                        (n, size),
+                        customer_key,
+                    )
                     .await?;
                 if parts.is_none() {
                     check = Check::Skip(NotVerified::PartsNotServed);
@@ -137,6 +150,7 @@ impl S3BucketClient {
             ranges,
             check,
             parts,
+            customer_key: customer_key.cloned(),
         })
     }
 
@@ -154,10 +168,9 @@ impl S3BucketClient {
         version_id: Option<&str>,
         e_tag: Option<&str>,
         (parts, size): (u32, u64),
+        customer_key: Option<&SseCustomerKey>,
     ) -> Result<Option<(u32, u64)>, Error> {
-        let out = self
-            .sdk
-            .get_object()
+        let out = with_sse_c!(self.sdk.get_object(), customer_key)
             .bucket(bucket)
             .key(key)
             .set_version_id(version_id.map(str::to_owned))

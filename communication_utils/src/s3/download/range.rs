@@ -8,6 +8,7 @@ use super::DownloadOptions;
 use super::plan::parse_content_range;
 use crate::s3::client::S3BucketClient;
 use crate::s3::error::Error;
+use crate::s3::object_args::with_sse_c;
 use crate::s3::progress::{Direction, Tracker};
 
 impl S3BucketClient {
@@ -68,9 +69,7 @@ impl S3BucketClient {
             Some(last) => format!("bytes={start}-{last}"),
             None => format!("bytes={start}-"),
         };
-        let out = self
-            .sdk
-            .get_object()
+        let out = with_sse_c!(self.sdk.get_object(), options.customer_key.as_ref())
             .bucket(bucket)
             .key(key)
             .set_version_id(options.version_id.clone())

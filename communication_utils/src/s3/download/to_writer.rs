@@ -77,8 +77,14 @@ impl S3BucketClient {
         let mut writer = writer;
         let writer: &mut (dyn AsyncWrite + Unpin + Send) = &mut writer;
         let plan = self
-            .plan(bucket, key, options.version_id.as_deref())
+            .plan(
+                bucket,
+                key,
+                options.version_id.as_deref(),
+                options.customer_key.as_ref(),
+            )
             .await?;
+        plan.required(&options)?;
         let tracker = Tracker::new(
             options.progress.as_ref(),
             Direction::Download,
@@ -109,12 +115,14 @@ impl S3BucketClient {
             size: plan.size,
             e_tag: plan.e_tag.clone(),
             ranges: plan.units(),
+            verification: plan.check.verification(),
         })
     }
 
     /// The ranges of a single-PUT (or unverifiable) object, fetched in
-    /// parallel and written in order, hashed in order as they are written
-    /// when the ETag is an MD5.
+    /// parallel and written in order: each range's CRC computed on its own
+    /// when the object has a stored CRC, else hashed in order as they are
+    /// written when the ETag is an MD5.
     async fn ranges_to_writer(
         &self,
         plan: &Plan,
@@ -122,20 +130,32 @@ impl S3BucketClient {
         tracker: &Tracker,
     ) -> Result<(), Error> {
         let mut md5 = matches!(plan.check, Check::Md5(_)).then(Md5Hasher::default);
+        let crc = matches!(plan.check, Check::Crc { .. });
         let mut ranges = stream::iter(0..plan.ranges.len())
-            .map(|index| self.unit_to_frames(plan, index, UnitHash::Off, tracker))
+            .map(|index| {
+                let hash = match crc {
+                    true => UnitHash::new(plan, false),
+                    false => UnitHash::Off,
+                };
+                self.unit_to_frames(plan, index, hash, tracker)
+            })
             .buffered(self.window(plan.ranges[0]));
+        let mut pieces = Vec::with_capacity(plan.ranges.len());
         while let Some(unit) = ranges.next().await {
-            let (_, frames) = unit?;
+            let (piece, frames) = unit?;
             for frame in frames {
                 if let Some(md5) = md5.as_mut() {
                     md5.update(&frame);
                 }
                 put(writer, &frame).await?;
             }
+            pieces.push(piece);
         }
         if let Some(md5) = md5 {
             check_md5(plan, "GetObject (ranges)", md5.finish())?;
+        }
+        if crc {
+            verify_pieces(plan, false, &mut pieces)?;
         }
         Ok(())
     }

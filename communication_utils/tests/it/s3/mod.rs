@@ -27,5 +27,6 @@ mod stale_parts;
 mod streams;
 mod sync;
 mod transport;
+mod upload_options;
 mod verify;
 mod versions;
