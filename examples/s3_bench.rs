@@ -25,6 +25,12 @@
 //! `{"check":"peak_rss_big_upload"}` line for the bound (a 1 GiB
 //! upload under 80 MiB), also in its own process.
 //!
+//! `rust-dl` and `boto3-dl` download, with their default settings, an
+//! object uploaded before the rounds (`rust` and `boto3` download the one
+//! they have just uploaded, while the server's disk still writes it back,
+//! which costs every client; `download_vs_boto3_object_uploaded_before` is
+//! their ratio).
+//!
 //! `bare-http-get` and `bare-http-get-16` are the server's own speed in the
 //! same run: a presigned GET written by hand on a raw connection, the body
 //! read and dropped (one GET, and 16 range GETs at once); the
@@ -384,6 +390,20 @@ impl Config {
         }
     }
 
+    /// A Python client downloading the download-only variants' object (no
+    /// upload of its own just before).
+    fn python_download_only(name: &str) -> Self {
+        Self {
+            up: false,
+            ..Self::python(name)
+        }
+    }
+
+    /// The Python script's client: `boto3` for `boto3-dl`.
+    fn python_client(&self) -> &str {
+        self.name.strip_suffix("-dl").unwrap_or(&self.name)
+    }
+
     /// The object this configuration writes, or (download-only) reads: the
     /// download-only variants share one object.
     fn key(&self) -> String {
@@ -419,6 +439,11 @@ async fn bench(args: Args) {
         let name = format!("rust-c{conc}-p{part}");
         configs.push(Config::rust(&name, &server, t, true, false).await);
     }
+    // The defaults again, downloading an object uploaded before the rounds
+    // (the default configuration downloads what it has just uploaded, while
+    // the server's disk still writes it back: every client pays for that,
+    // and `boto3-dl` is this one's baseline).
+    configs.push(Config::rust("rust-dl", &server, default.clone(), false, true).await);
     for (conc, part) in [(8, 8), (12, 8), (16, 16)] {
         let mut t = default.clone();
         t.download_concurrency = conc;
@@ -440,6 +465,7 @@ async fn bench(args: Args) {
     if python.is_some() {
         configs.push(Config::python("boto3"));
         configs.push(Config::python("original"));
+        configs.push(Config::python_download_only("boto3-dl"));
     }
     // Download-only variants read one object uploaded once, untimed; so do
     // the bare GETs (the server's own speed: one GET of the whole object, and
@@ -473,11 +499,16 @@ async fn bench(args: Args) {
         for c in &mut configs {
             let Some(client) = &c.client else {
                 let py = python.as_deref().unwrap_or("python3");
+                let existing = (!c.up).then_some(DOWNLOAD_VARIANTS_KEY);
+                let name = c.python_client().to_owned();
                 for (op, out) in [
                     ("upload", &mut c.up_samples),
                     ("download", &mut c.down_samples),
                 ] {
-                    if let Some(s) = python_runs(py, &c.name, op, &server, &src, &dir, 1) {
+                    if op == "upload" && !c.up {
+                        continue;
+                    }
+                    if let Some(s) = python_runs(py, &name, op, &server, &src, &dir, 1, existing) {
                         out.extend(s);
                     }
                 }
@@ -573,6 +604,13 @@ async fn bench(args: Args) {
         &lines,
         ("rust", "download"),
         ("boto3", "download"),
+        Some(1.5),
+    );
+    ratio(
+        "download_vs_boto3_object_uploaded_before",
+        &lines,
+        ("rust-dl", "download"),
+        ("boto3-dl", "download"),
         Some(1.5),
     );
     ratio(

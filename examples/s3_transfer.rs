@@ -298,6 +298,10 @@ fn kind(e: &Error) -> &'static str {
         "local_io"
     } else if e.is_not_implemented() {
         "not_implemented"
+    } else if e.is_unverifiable() {
+        "unverifiable"
+    } else if e.is_upload_left_open() {
+        "upload_left_open"
     } else {
         match e {
             Error::InvalidInput(_) => "invalid_input",
