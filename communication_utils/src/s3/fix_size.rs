@@ -290,6 +290,7 @@ mod tests {
             metadata: &metadata,
             size: 3 * 1024 * 1024,
             e_tag: up.e_tag.as_deref(),
+            args: &ObjectArgs::default(),
         };
         tokio::time::timeout(
             std::time::Duration::from_secs(30),

@@ -28,8 +28,11 @@ pub(crate) struct S3HttpClient {
     tls: tls::TlsContext,
     extra_ca: bool,
     proxy: Option<(ProxyConfig, String)>,
-    connectors: Mutex<HashMap<(Option<Duration>, Option<Duration>), SharedHttpConnector>>,
+    connectors: Mutex<HashMap<Timeouts, SharedHttpConnector>>,
 }
+
+/// A connector's connect and read timeouts, what the SDK's settings vary by.
+type Timeouts = (Option<Duration>, Option<Duration>);
 
 impl fmt::Debug for S3HttpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -18,8 +18,9 @@ pub(super) enum UnitHash<'a> {
     Off,
     /// On the GET's task.
     Here(Md5Hasher),
-    /// The CRC of a stored full-object checksum, on the GET's task.
-    Crc(CrcDigest),
+    /// The CRC of a stored full-object checksum, on the GET's task (boxed:
+    /// the digest holds its parameters, the largest of the variants).
+    Crc(Box<CrcDigest>),
     /// On the download's lane hasher, with the other parts.
     Lane(Lane),
     /// Read back from the file by the in-order hasher: the bytes written
@@ -32,7 +33,7 @@ impl<'a> UnitHash<'a> {
     /// (`whole`: the GET fetches the whole object) or CRC, else off.
     pub(super) fn new(plan: &Plan, whole: bool) -> Self {
         match plan.check {
-            Check::Crc { kind, .. } => UnitHash::Crc(kind.digest()),
+            Check::Crc { kind, .. } => UnitHash::Crc(Box::new(kind.digest())),
             _ if plan.hashes(whole) => UnitHash::Here(Md5Hasher::default()),
             _ => UnitHash::Off,
         }

@@ -176,7 +176,7 @@ impl PartStore {
         let header = crc_kind.and_then(|k| k.of_part(&req.input).map(str::to_owned));
         let hashed = Arc::new(Mutex::new(None));
         req.input.body = req.input.body.take().map(|body| {
-            PartBody::new(
+            PartBody::wrap(
                 body,
                 delay,
                 crc_kind.map(|k| (k.digest(), Arc::clone(&hashed))),
@@ -300,7 +300,8 @@ pub(super) struct PartBody {
 pub(super) type CrcSlot = Arc<Mutex<Option<(u64, u64)>>>;
 
 impl PartBody {
-    pub(super) fn new(
+    /// The body `s3s-fs` reads in place of `inner`.
+    pub(super) fn wrap(
         inner: StreamingBlob,
         delay: Option<Duration>,
         crc: Option<(crc_fast::Digest, CrcSlot)>,
