@@ -282,7 +282,10 @@ impl From<Error> for Failure {
 
 /// The kind of a failure, for scripts (see the module docs).
 fn kind(e: &Error) -> &'static str {
-    if e.is_not_found() {
+    // First: whatever the upload's own failure, its parts were left behind.
+    if e.is_upload_left_open() {
+        "upload_left_open"
+    } else if e.is_not_found() {
         "not_found"
     } else if e.is_access_denied() {
         "access_denied"
@@ -300,8 +303,6 @@ fn kind(e: &Error) -> &'static str {
         "not_implemented"
     } else if e.is_unverifiable() {
         "unverifiable"
-    } else if e.is_upload_left_open() {
-        "upload_left_open"
     } else {
         match e {
             Error::InvalidInput(_) => "invalid_input",
