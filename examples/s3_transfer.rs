@@ -303,6 +303,8 @@ fn kind(e: &Error) -> &'static str {
         "not_implemented"
     } else if e.is_unverifiable() {
         "unverifiable"
+    } else if e.is_sse_customer_key() {
+        "sse_customer_key"
     } else {
         match e {
             Error::InvalidInput(_) => "invalid_input",

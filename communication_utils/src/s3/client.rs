@@ -374,6 +374,27 @@ impl S3BucketClient {
             Ok(out) => return Ok(out),
             Err(e) => Error::from_sdk(&self.target, "HeadObject", bucket, Some(key), e),
         };
+        // An SSE-C object: without a key S3 answers 400; with another key
+        // 403, which wrong credentials answer too: the same HEAD without a
+        // key tells them apart (400 again means the object wants a key).
+        if customer_key.is_none() && err.is_bad_request() {
+            return Err(err.into_sse_customer_key(false));
+        }
+        if customer_key.is_some() && err.is_access_denied() {
+            let probe = self
+                .sdk
+                .head_object()
+                .bucket(bucket)
+                .key(key)
+                .set_version_id(version_id.map(str::to_owned))
+                .send()
+                .await
+                .map_err(|e| Error::from_sdk(&self.target, "HeadObject", bucket, Some(key), e));
+            if probe.is_err_and(|e| e.is_bad_request()) {
+                return Err(err.into_sse_customer_key(true));
+            }
+            return Err(err);
+        }
         if !err.is_not_found() {
             return Err(err);
         }

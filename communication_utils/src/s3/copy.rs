@@ -221,4 +221,67 @@ mod tests {
         assert!(err.is_not_found(), "{err:?}");
         assert!(!client.exists("dst", "nope").await.unwrap());
     }
+
+    /// SSE-C through the multipart copy: the source's key on every
+    /// `UploadPartCopy`, the destination's on the upload, its parts and its
+    /// completion; the copy reads back with the new key only.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_multipart_copy_of_an_sse_c_object_takes_both_keys() {
+        use crate::s3::{CopyOptions, DownloadOptions, Encryption, SseCustomerKey};
+
+        let server = DevS3Server::builder()
+            .bucket("sse-c")
+            .start()
+            .await
+            .unwrap();
+        let client = crate::s3::test_client(&server).await;
+        let (old, new) = (SseCustomerKey::new([1; 32]), SseCustomerKey::new([2; 32]));
+        let bytes: Vec<u8> = (0..12 * MIB as u32).map(|i| (i >> 7) as u8).collect();
+        client
+            .upload_bytes(
+                bytes.clone(),
+                "sse-c",
+                "src",
+                UploadOptions::new().encryption(Encryption::Customer(old.clone())),
+            )
+            .await
+            .unwrap();
+        let options = CopyOptions::new()
+            .source_sse_customer_key(old.clone())
+            .encryption(Encryption::Customer(new.clone()));
+        client
+            .copy_with_limit(
+                ("sse-c", "src", None),
+                ("sse-c", "dst"),
+                5 * MIB as u64,
+                &options,
+            )
+            .await
+            .unwrap();
+        let got = client
+            .download_bytes("sse-c", "dst", DownloadOptions::new().sse_customer_key(new))
+            .await
+            .unwrap();
+        assert!(got.as_ref() == bytes.as_slice());
+        let err = client
+            .download_bytes("sse-c", "dst", DownloadOptions::new().sse_customer_key(old))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, crate::s3::Error::SseCustomerKey { given: true, .. }),
+            "{err:?}"
+        );
+        // Without the source's key the copy is refused before any part.
+        let err = client
+            .copy_with_limit(
+                ("sse-c", "src", None),
+                ("sse-c", "dst2"),
+                5 * MIB as u64,
+                &Default::default(),
+            )
+            .await
+            .unwrap_err();
+        assert!(err.is_sse_customer_key(), "{err:?}");
+        assert!(!client.exists("sse-c", "dst2").await.unwrap());
+    }
 }

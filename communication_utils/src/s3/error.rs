@@ -108,6 +108,28 @@ pub enum Error {
         /// The SDK error.
         cause: BoxError,
     },
+    /// The object is encrypted with a customer key (SSE-C) and the request
+    /// did not carry it: no key was given (`given` false; S3 answers HTTP
+    /// 400), or the one given is not the object's (`given` true; S3 answers
+    /// HTTP 403, and the same request without a key is refused as needing
+    /// one). Give the key with
+    /// [`DownloadOptions::sse_customer_key`](super::DownloadOptions::sse_customer_key),
+    /// [`MetadataOptions::sse_customer_key`](super::MetadataOptions::sse_customer_key)
+    /// or [`CopyOptions::source_sse_customer_key`](super::CopyOptions::source_sse_customer_key).
+    SseCustomerKey {
+        /// The S3 operation (`HeadObject`).
+        operation: &'static str,
+        /// The bucket.
+        bucket: Option<Box<str>>,
+        /// The key of the object.
+        key: Option<Box<str>>,
+        /// The endpoint URL the request went to.
+        endpoint: Arc<str>,
+        /// Whether an SSE-C key was given (and refused).
+        given: bool,
+        /// The SDK error.
+        cause: BoxError,
+    },
     /// No credentials could be found (no keys configured and none in the AWS
     /// chain: environment, profile files, instance role), or their provider
     /// failed. Nothing was sent.
@@ -256,6 +278,18 @@ impl fmt::Display for Error {
                 }
                 Why(code, *status, message).fmt(f)
             }
+            Error::SseCustomerKey { given: false, .. } => write!(
+                f,
+                "{}: the object is encrypted with a customer key (SSE-C) and no key was \
+                 given: give its key (sse_customer_key of the download, metadata or copy \
+                 options)",
+                self.at()
+            ),
+            Error::SseCustomerKey { given: true, .. } => write!(
+                f,
+                "{}: the SSE-C key given is not the one the object is encrypted with",
+                self.at()
+            ),
             Error::Credentials { cause, .. } => write!(
                 f,
                 "{}: no usable credentials: {}",
@@ -399,6 +433,17 @@ impl Error {
     /// ```
     pub fn is_access_denied(&self) -> bool {
         matches!(self.failure(), Error::AccessDenied { .. })
+    }
+
+    /// True when the object is encrypted with a customer key (SSE-C) and
+    /// none, or another, was given ([`Error::SseCustomerKey`]).
+    ///
+    /// ```
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
+    /// assert!(!err.is_sse_customer_key());
+    /// ```
+    pub fn is_sse_customer_key(&self) -> bool {
+        matches!(self.failure(), Error::SseCustomerKey { .. })
     }
 
     /// True when no credentials could be found, or their provider failed:
@@ -584,6 +629,13 @@ impl Error {
                 ..
             }
             | Error::Credentials {
+                operation,
+                bucket,
+                key,
+                endpoint,
+                ..
+            }
+            | Error::SseCustomerKey {
                 operation,
                 bucket,
                 key,

@@ -13,8 +13,8 @@ use super::support::{MIB, TestS3, data};
 use aws_sdk_s3::types::{ChecksumMode, ServerSideEncryption, StorageClass};
 use base64::Engine as _;
 use ms_utils_communication::s3::{
-    CopyOptions, DownloadOptions, Encryption, MetadataOptions, SseCustomerKey, TransferConfig,
-    UploadOptions,
+    CopyOptions, DownloadOptions, Encryption, Error, MetadataOptions, SseCustomerKey,
+    TransferConfig, UploadOptions,
 };
 use ms_utils_dev::testing::{LogCapture, within};
 use tracing::level_filters::LevelFilter;
@@ -251,7 +251,12 @@ fn sse_c_objects_are_written_and_read_with_their_key() {
                     .download_bytes(&t.bucket, name, DownloadOptions::new())
                     .await
                     .unwrap_err();
-                assert!(!err.is_not_found() && !err.is_integrity(), "{err:?}");
+                assert!(err.is_sse_customer_key(), "{err:?}");
+                assert!(
+                    matches!(err, Error::SseCustomerKey { given: false, .. }),
+                    "{err:?}"
+                );
+                assert!(err.to_string().contains("no key was given"), "{err}");
                 let err = t
                     .client
                     .download_bytes(
@@ -261,7 +266,22 @@ fn sse_c_objects_are_written_and_read_with_their_key() {
                     )
                     .await
                     .unwrap_err();
-                assert!(err.is_access_denied(), "{err:?}");
+                assert!(
+                    matches!(err, Error::SseCustomerKey { given: true, .. }),
+                    "{err:?}"
+                );
+                assert!(
+                    err.to_string()
+                        .contains("not the one the object is encrypted with"),
+                    "{err}"
+                );
+                // Metadata needs the key as well.
+                let err = t
+                    .client
+                    .get_file_metadata(&t.bucket, name)
+                    .await
+                    .unwrap_err();
+                assert!(err.is_sse_customer_key(), "{err:?}");
                 let head = t
                     .client
                     .sdk()
@@ -303,12 +323,17 @@ fn sse_c_objects_are_written_and_read_with_their_key() {
             .unwrap();
         assert!(got.as_ref() == data(1000, 4).as_slice());
         if !t.is_external() {
-            let err = t
-                .client
-                .copy(&t.bucket, "c-one", &t.bucket, "c-copy-2")
-                .await
-                .unwrap_err();
-            assert!(!err.is_not_found(), "{err:?}");
+            for source in ["c-one", "c-multi"] {
+                let err = t
+                    .client
+                    .copy(&t.bucket, source, &t.bucket, "c-copy-2")
+                    .await
+                    .unwrap_err();
+                assert!(
+                    matches!(err, Error::SseCustomerKey { given: false, .. }),
+                    "{err:?}"
+                );
+            }
         }
 
         // The key in no Debug output ...
