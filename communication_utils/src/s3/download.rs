@@ -267,126 +267,134 @@ impl S3BucketClient {
         dest: impl AsRef<Path>,
         options: DownloadOptions,
     ) -> Result<DownloadOutput, Error> {
-        let dest = dest.as_ref();
-        let plan = self
-            .plan(
-                bucket,
+        // Boxed: the transfer's state is large, and would otherwise
+        // sit inside every future that awaits this one.
+        Box::pin(async move {
+            let dest = dest.as_ref();
+            let plan = self
+                .plan(
+                    bucket,
+                    key,
+                    options.version_id.as_deref(),
+                    options.customer_key.as_ref(),
+                )
+                .await?;
+            plan.required(&options)?;
+            let tracker = Tracker::new(
+                options.progress.as_ref(),
+                Direction::Download,
                 key,
-                options.version_id.as_deref(),
-                options.customer_key.as_ref(),
-            )
-            .await?;
-        plan.required(&options)?;
-        let tracker = Tracker::new(
-            options.progress.as_ref(),
-            Direction::Download,
-            key,
-            Some(plan.size),
-        );
-        let name = dest
-            .file_name()
-            .ok_or_else(|| Error::InvalidInput(format!("`{}` names no file", dest.display())))?;
-        let dir = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        let stale_dir = dir.clone();
-        let _ = tokio::task::spawn_blocking(move || {
-            super::stale_parts::remove_stale_parts(&stale_dir, super::stale_parts::STALE_PART_AGE)
-        })
-        .await;
-        let mut tmp_name = std::ffi::OsString::from(".");
-        tmp_name.push(name);
-        tmp_name.push(format!(".{:016x}.part", rand::random::<u64>()));
-        let mut temp = TempFile {
-            path: dir.join(tmp_name),
-            committed: false,
-        };
-        let file = tokio::fs::File::create(&temp.path)
-            .await
-            .map_err(|e| Error::io(&temp.path, e))?;
-        file.set_len(plan.size)
-            .await
-            .map_err(|e| Error::io(&temp.path, e))?;
-        drop(file);
+                Some(plan.size),
+            );
+            let name = dest.file_name().ok_or_else(|| {
+                Error::InvalidInput(format!("`{}` names no file", dest.display()))
+            })?;
+            let dir = match dest.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+                _ => PathBuf::from("."),
+            };
+            let stale_dir = dir.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                super::stale_parts::remove_stale_parts(
+                    &stale_dir,
+                    super::stale_parts::STALE_PART_AGE,
+                )
+            })
+            .await;
+            let mut tmp_name = std::ffi::OsString::from(".");
+            tmp_name.push(name);
+            tmp_name.push(format!(".{:016x}.part", rand::random::<u64>()));
+            let mut temp = TempFile {
+                path: dir.join(tmp_name),
+                committed: false,
+            };
+            let file = tokio::fs::File::create(&temp.path)
+                .await
+                .map_err(|e| Error::io(&temp.path, e))?;
+            file.set_len(plan.size)
+                .await
+                .map_err(|e| Error::io(&temp.path, e))?;
+            drop(file);
 
-        let plan = Arc::new(plan);
-        let single = plan.ranges.len() <= 1 && plan.parts.is_none();
-        // A single-PUT object fetched as ranges: its MD5 is computed by a
-        // thread reading the file back in order as the ranges land (see
-        // `in_order`). Dropping `_stop` (error or cancellation) ends it.
-        let frontier = plan
-            .md5_in_order(single)
-            .then(|| Arc::new(Frontier::new(plan.ranges.len())));
-        let _stop = frontier.clone().map(StopOnDrop);
-        let hasher = frontier
-            .clone()
-            .map(|frontier| in_order::spawn(temp.path.clone(), plan.ranges.clone(), frontier))
-            .transpose()?;
-        // The parts of a multipart object are hashed side by side on one
-        // thread (see `md5_lanes`).
-        let lanes = plan.hashes_parts().then(LaneHasher::spawn).transpose()?;
-        // Each range (or part) runs in its own task: the bodies arrive in
-        // small frames (4 KiB from s3s-fs), and draining them on one task
-        // caps throughput at one core. Dropping the set (error or
-        // cancellation) aborts the rest; they open the file without
-        // `create`, so none can bring it back.
-        let mut tasks = tokio::task::JoinSet::new();
-        let mut pieces = Vec::with_capacity(plan.units());
-        for index in 0..plan.units() {
-            while tasks.len() >= self.transfer.download_concurrency {
+            let plan = Arc::new(plan);
+            let single = plan.ranges.len() <= 1 && plan.parts.is_none();
+            // A single-PUT object fetched as ranges: its MD5 is computed by a
+            // thread reading the file back in order as the ranges land (see
+            // `in_order`). Dropping `_stop` (error or cancellation) ends it.
+            let frontier = plan
+                .md5_in_order(single)
+                .then(|| Arc::new(Frontier::new(plan.ranges.len())));
+            let _stop = frontier.clone().map(StopOnDrop);
+            let hasher = frontier
+                .clone()
+                .map(|frontier| in_order::spawn(temp.path.clone(), plan.ranges.clone(), frontier))
+                .transpose()?;
+            // The parts of a multipart object are hashed side by side on one
+            // thread (see `md5_lanes`).
+            let lanes = plan.hashes_parts().then(LaneHasher::spawn).transpose()?;
+            // Each range (or part) runs in its own task: the bodies arrive in
+            // small frames (4 KiB from s3s-fs), and draining them on one task
+            // caps throughput at one core. Dropping the set (error or
+            // cancellation) aborts the rest; they open the file without
+            // `create`, so none can bring it back.
+            let mut tasks = tokio::task::JoinSet::new();
+            let mut pieces = Vec::with_capacity(plan.units());
+            for index in 0..plan.units() {
+                while tasks.len() >= self.transfer.download_concurrency {
+                    pieces.extend(join_piece(&mut tasks).await?);
+                }
+                let (this, plan, tracker, path, frontier) = (
+                    self.clone(),
+                    Arc::clone(&plan),
+                    tracker.clone(),
+                    temp.path.clone(),
+                    frontier.clone(),
+                );
+                let lane = lanes.as_ref().map(|lanes| lanes.lane(index));
+                tasks.spawn(async move {
+                    let hash = match (frontier.as_deref(), lane) {
+                        (Some(frontier), _) => UnitHash::InOrder(frontier, index),
+                        (None, Some(lane)) => UnitHash::Lane(lane),
+                        (None, None) => UnitHash::new(&plan, single),
+                    };
+                    this.unit_to_file(&plan, index, single, &path, hash, &tracker)
+                        .await
+                });
+            }
+            while !tasks.is_empty() {
                 pieces.extend(join_piece(&mut tasks).await?);
             }
-            let (this, plan, tracker, path, frontier) = (
-                self.clone(),
-                Arc::clone(&plan),
-                tracker.clone(),
-                temp.path.clone(),
-                frontier.clone(),
-            );
-            let lane = lanes.as_ref().map(|lanes| lanes.lane(index));
-            tasks.spawn(async move {
-                let hash = match (frontier.as_deref(), lane) {
-                    (Some(frontier), _) => UnitHash::InOrder(frontier, index),
-                    (None, Some(lane)) => UnitHash::Lane(lane),
-                    (None, None) => UnitHash::new(&plan, single),
-                };
-                this.unit_to_file(&plan, index, single, &path, hash, &tracker)
+            verify_pieces(&plan, single, &mut pieces)?;
+            if let Some(hasher) = hasher {
+                let computed = hasher
                     .await
-            });
-        }
-        while !tasks.is_empty() {
-            pieces.extend(join_piece(&mut tasks).await?);
-        }
-        verify_pieces(&plan, single, &mut pieces)?;
-        if let Some(hasher) = hasher {
-            let computed = hasher
-                .await
-                .map_err(|_| Error::Task {
-                    cause: Box::new(std::io::Error::other("the in-order MD5 thread stopped")),
-                })?
-                .map_err(|e| Error::io(&temp.path, e))?;
-            check_md5(&plan, "GetObject (ranges)", computed)?;
-        }
+                    .map_err(|_| Error::Task {
+                        cause: Box::new(std::io::Error::other("the in-order MD5 thread stopped")),
+                    })?
+                    .map_err(|e| Error::io(&temp.path, e))?;
+                check_md5(&plan, "GetObject (ranges)", computed)?;
+            }
 
-        if options.sync {
-            let f = tokio::fs::OpenOptions::new()
-                .write(true)
-                .open(&temp.path)
+            if options.sync {
+                let f = tokio::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&temp.path)
+                    .await
+                    .map_err(|e| Error::io(&temp.path, e))?;
+                f.sync_all().await.map_err(|e| Error::io(&temp.path, e))?;
+            }
+            tokio::fs::rename(&temp.path, dest)
                 .await
-                .map_err(|e| Error::io(&temp.path, e))?;
-            f.sync_all().await.map_err(|e| Error::io(&temp.path, e))?;
-        }
-        tokio::fs::rename(&temp.path, dest)
-            .await
-            .map_err(|e| Error::io(dest, e))?;
-        temp.committed = true;
-        Ok(DownloadOutput {
-            size: plan.size,
-            e_tag: plan.e_tag.clone(),
-            ranges: plan.units(),
-            verification: plan.check.verification(),
+                .map_err(|e| Error::io(dest, e))?;
+            temp.committed = true;
+            Ok(DownloadOutput {
+                size: plan.size,
+                e_tag: plan.e_tag.clone(),
+                ranges: plan.units(),
+                verification: plan.check.verification(),
+            })
         })
+        .await
     }
 
     /// Downloads an object into memory (large objects as parallel ranges).
@@ -423,59 +431,65 @@ impl S3BucketClient {
         key: &str,
         options: DownloadOptions,
     ) -> Result<Bytes, Error> {
-        let plan = self
-            .plan(
-                bucket,
+        // Boxed: the transfer's state is large, and would otherwise
+        // sit inside every future that awaits this one.
+        Box::pin(async move {
+            let plan = self
+                .plan(
+                    bucket,
+                    key,
+                    options.version_id.as_deref(),
+                    options.customer_key.as_ref(),
+                )
+                .await?;
+            plan.required(&options)?;
+            let tracker = Tracker::new(
+                options.progress.as_ref(),
+                Direction::Download,
                 key,
-                options.version_id.as_deref(),
-                options.customer_key.as_ref(),
-            )
-            .await?;
-        plan.required(&options)?;
-        let tracker = Tracker::new(
-            options.progress.as_ref(),
-            Direction::Download,
-            key,
-            Some(plan.size),
-        );
-        let size = usize::try_from(plan.size)
-            .map_err(|_| Error::InvalidInput("object larger than memory can address".into()))?;
-        if plan.parts.is_some() {
-            return self.parts_to_bytes(&plan, size, &tracker).await;
-        }
-        let mut buf = vec![0u8; size];
-        let single = plan.ranges.len() <= 1;
-        // Each range fills its own disjoint slice of one buffer: no copy, no
-        // reassembly, and the futures run concurrently on this task. They are
-        // built in a plain loop, not by a closure over `&mut [u8]`: such a
-        // closure trips rustc's higher-ranked lifetime check and makes the
-        // whole future non-`Send` (tests/it/s3/send.rs guards this).
-        let mut pending = Vec::with_capacity(plan.ranges.len());
-        let mut rest: &mut [u8] = &mut buf;
-        for (index, &(start, end)) in plan.ranges.iter().enumerate() {
-            let len = usize::try_from(end - start + 1)
-                .unwrap_or(usize::MAX)
-                .min(rest.len());
-            let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
-            rest = tail;
-            pending.push(self.range_to_slice(&plan, index, single, head, &tracker));
-        }
-        let results = stream::iter(pending).buffer_unordered(self.transfer.download_concurrency);
-        let mut pieces = results.try_collect::<Vec<Piece>>().await?;
-        verify_pieces(&plan, single, &mut pieces)?;
-        if plan.md5_in_order(single) {
-            // A single-PUT object fetched as ranges: one pass over the
-            // buffer once it is whole, on the blocking pool (the ranges
-            // filled it on this task, which hashing in between would slow).
-            let (hashed, computed) = tokio::task::spawn_blocking(move || {
-                let computed = verify::md5(&buf);
-                (buf, computed)
-            })
-            .await
-            .map_err(Error::task)?;
-            check_md5(&plan, "GetObject (ranges)", computed)?;
-            return Ok(Bytes::from(hashed));
-        }
-        Ok(Bytes::from(buf))
+                Some(plan.size),
+            );
+            let size = usize::try_from(plan.size)
+                .map_err(|_| Error::InvalidInput("object larger than memory can address".into()))?;
+            if plan.parts.is_some() {
+                return self.parts_to_bytes(&plan, size, &tracker).await;
+            }
+            let mut buf = vec![0u8; size];
+            let single = plan.ranges.len() <= 1;
+            // Each range fills its own disjoint slice of one buffer: no copy, no
+            // reassembly, and the futures run concurrently on this task. They are
+            // built in a plain loop, not by a closure over `&mut [u8]`: such a
+            // closure trips rustc's higher-ranked lifetime check and makes the
+            // whole future non-`Send` (tests/it/s3/send.rs guards this).
+            let mut pending = Vec::with_capacity(plan.ranges.len());
+            let mut rest: &mut [u8] = &mut buf;
+            for (index, &(start, end)) in plan.ranges.iter().enumerate() {
+                let len = usize::try_from(end - start + 1)
+                    .unwrap_or(usize::MAX)
+                    .min(rest.len());
+                let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+                rest = tail;
+                pending.push(self.range_to_slice(&plan, index, single, head, &tracker));
+            }
+            let results =
+                stream::iter(pending).buffer_unordered(self.transfer.download_concurrency);
+            let mut pieces = results.try_collect::<Vec<Piece>>().await?;
+            verify_pieces(&plan, single, &mut pieces)?;
+            if plan.md5_in_order(single) {
+                // A single-PUT object fetched as ranges: one pass over the
+                // buffer once it is whole, on the blocking pool (the ranges
+                // filled it on this task, which hashing in between would slow).
+                let (hashed, computed) = tokio::task::spawn_blocking(move || {
+                    let computed = verify::md5(&buf);
+                    (buf, computed)
+                })
+                .await
+                .map_err(Error::task)?;
+                check_md5(&plan, "GetObject (ranges)", computed)?;
+                return Ok(Bytes::from(hashed));
+            }
+            Ok(Bytes::from(buf))
+        })
+        .await
     }
 }

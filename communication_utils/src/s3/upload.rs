@@ -89,65 +89,70 @@ impl S3BucketClient {
         object_name: Option<&str>,
         options: UploadOptions,
     ) -> Result<UploadOutput, Error> {
-        let path = path.as_ref();
-        let meta = tokio::fs::metadata(path)
-            .await
-            .map_err(|e| Error::io(path, e))?;
-        if !meta.is_file() {
-            return Err(Error::io(
-                path,
-                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
-            ));
-        }
-        // Opening now turns a permission problem into an error before any request.
-        drop(
-            tokio::fs::File::open(path)
+        // Boxed: the transfer's state is large, and would otherwise
+        // sit inside every future that awaits this one.
+        Box::pin(async move {
+            let path = path.as_ref();
+            let meta = tokio::fs::metadata(path)
                 .await
-                .map_err(|e| Error::io(path, e))?,
-        );
-        let file_name = path.file_name().and_then(|n| n.to_str());
-        let key = match (object_name, file_name) {
-            (Some(k), _) => k.to_owned(),
-            (None, Some(n)) => n.to_owned(),
-            (None, None) => {
-                return Err(Error::InvalidInput(format!(
-                    "`{}` has no UTF-8 file name; pass an object name",
-                    path.display()
-                )));
+                .map_err(|e| Error::io(path, e))?;
+            if !meta.is_file() {
+                return Err(Error::io(
+                    path,
+                    std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
+                ));
             }
-        };
-        let size = meta.len();
-        let content_type = options
-            .content_type
-            .clone()
-            .unwrap_or_else(|| metadata::guess_content_type(path).to_owned());
-        let metadata = metadata::upload_metadata(
-            options.metadata.as_ref(),
-            file_name,
-            size,
-            &content_type,
-            metadata::ctime(&meta),
-        );
-        let prepared = Prepared {
-            tracker: Tracker::new(
-                options.progress.as_ref(),
-                Direction::Upload,
-                &key,
-                Some(size),
-            ),
-            bucket: bucket.to_owned(),
-            key,
-            content_type,
-            metadata,
-            size_in_metadata: Some(size),
-            crc: self.sends_checksums(),
-            args: options.args.clone(),
-        };
-        let source = Source::File {
-            path: path.to_owned(),
-            size,
-        };
-        self.upload_source(prepared, source, Some(size)).await
+            // Opening now turns a permission problem into an error before any request.
+            drop(
+                tokio::fs::File::open(path)
+                    .await
+                    .map_err(|e| Error::io(path, e))?,
+            );
+            let file_name = path.file_name().and_then(|n| n.to_str());
+            let key = match (object_name, file_name) {
+                (Some(k), _) => k.to_owned(),
+                (None, Some(n)) => n.to_owned(),
+                (None, None) => {
+                    return Err(Error::InvalidInput(format!(
+                        "`{}` has no UTF-8 file name; pass an object name",
+                        path.display()
+                    )));
+                }
+            };
+            let size = meta.len();
+            let content_type = options
+                .content_type
+                .clone()
+                .unwrap_or_else(|| metadata::guess_content_type(path).to_owned());
+            let metadata = metadata::upload_metadata(
+                options.metadata.as_ref(),
+                file_name,
+                size,
+                &content_type,
+                metadata::ctime(&meta),
+            );
+            let prepared = Prepared {
+                tracker: Tracker::new(
+                    options.progress.as_ref(),
+                    Direction::Upload,
+                    &key,
+                    Some(size),
+                ),
+                bucket: bucket.to_owned(),
+                key,
+                content_type,
+                metadata,
+                size_in_metadata: Some(size),
+                crc: self.sends_checksums(),
+                args: options.args.clone(),
+            };
+            let source = Source::File {
+                path: path.to_owned(),
+                size,
+            };
+            self.upload_source(prepared, source, Some(size)).await
+        })
+        .await
     }
 
     /// Uploads bytes held in memory under `key`. Stores `FileSize`,
@@ -173,11 +178,16 @@ impl S3BucketClient {
         key: &str,
         options: UploadOptions,
     ) -> Result<UploadOutput, Error> {
-        let data = data.into();
-        let size = data.len() as u64;
-        let prepared = self.prepare_unnamed(bucket, key, Some(size), &options);
-        self.upload_source(prepared, Source::Bytes(data), Some(size))
-            .await
+        // Boxed: the transfer's state is large, and would otherwise
+        // sit inside every future that awaits this one.
+        Box::pin(async move {
+            let data = data.into();
+            let size = data.len() as u64;
+            let prepared = self.prepare_unnamed(bucket, key, Some(size), &options);
+            self.upload_source(prepared, Source::Bytes(data), Some(size))
+                .await
+        })
+        .await
     }
 
     /// Uploads everything `reader` yields under `key`. Memory stays bounded
@@ -216,24 +226,29 @@ impl S3BucketClient {
     where
         R: AsyncRead + Unpin + Send + 'static,
     {
-        let mut reader: Box<dyn AsyncRead + Unpin + Send> = Box::new(reader);
-        let first_len = self
-            .transfer
-            .multipart_threshold
-            .max(self.transfer.part_size);
-        let first = read_up_to(reader.as_mut(), first_len).await?;
-        if (first.len() as u64) < self.transfer.multipart_threshold {
-            let size = first.len() as u64;
-            let prepared = self.prepare_unnamed(bucket, key, Some(size), &options);
-            return self
-                .upload_source(prepared, Source::Bytes(first), Some(size))
-                .await;
-        }
-        // Above the threshold the length is known only at the end: `FileSize`
-        // is the hint for now, fixed after completion if it was wrong or missing.
-        let prepared = self.prepare_unnamed(bucket, key, size_hint, &options);
-        self.multipart(prepared, Source::Reader(reader), Some(first), None)
-            .await
+        // Boxed: the transfer's state is large, and would otherwise
+        // sit inside every future that awaits this one.
+        Box::pin(async move {
+            let mut reader: Box<dyn AsyncRead + Unpin + Send> = Box::new(reader);
+            let first_len = self
+                .transfer
+                .multipart_threshold
+                .max(self.transfer.part_size);
+            let first = read_up_to(reader.as_mut(), first_len).await?;
+            if (first.len() as u64) < self.transfer.multipart_threshold {
+                let size = first.len() as u64;
+                let prepared = self.prepare_unnamed(bucket, key, Some(size), &options);
+                return self
+                    .upload_source(prepared, Source::Bytes(first), Some(size))
+                    .await;
+            }
+            // Above the threshold the length is known only at the end: `FileSize`
+            // is the hint for now, fixed after completion if it was wrong or missing.
+            let prepared = self.prepare_unnamed(bucket, key, size_hint, &options);
+            self.multipart(prepared, Source::Reader(reader), Some(first), None)
+                .await
+        })
+        .await
     }
 
     fn prepare_unnamed(

@@ -72,51 +72,56 @@ impl S3BucketClient {
     where
         W: AsyncWrite + Unpin + Send + ?Sized,
     {
-        // `&mut W` is sized even when `W` is not (`dyn AsyncWrite`): the
-        // steps below take it as a trait object.
-        let mut writer = writer;
-        let writer: &mut (dyn AsyncWrite + Unpin + Send) = &mut writer;
-        let plan = self
-            .plan(
-                bucket,
+        // Boxed: the transfer's state is large, and would otherwise
+        // sit inside every future that awaits this one.
+        Box::pin(async move {
+            // `&mut W` is sized even when `W` is not (`dyn AsyncWrite`): the
+            // steps below take it as a trait object.
+            let mut writer = writer;
+            let writer: &mut (dyn AsyncWrite + Unpin + Send) = &mut writer;
+            let plan = self
+                .plan(
+                    bucket,
+                    key,
+                    options.version_id.as_deref(),
+                    options.customer_key.as_ref(),
+                )
+                .await?;
+            plan.required(&options)?;
+            let tracker = Tracker::new(
+                options.progress.as_ref(),
+                Direction::Download,
                 key,
-                options.version_id.as_deref(),
-                options.customer_key.as_ref(),
-            )
-            .await?;
-        plan.required(&options)?;
-        let tracker = Tracker::new(
-            options.progress.as_ref(),
-            Direction::Download,
-            key,
-            Some(plan.size),
-        );
-        if plan.size > 0 {
-            if plan.parts.is_some() {
-                self.parts_to_writer(&plan, writer, &tracker).await?;
-            } else if plan.ranges.len() > 1 {
-                self.ranges_to_writer(&plan, writer, &tracker).await?;
-            } else {
-                let mut hash = UnitHash::new(&plan, true);
-                let (body, expected) = self.get_range(&plan, plan.ranges[0], true).await?;
-                let mut sink = Sink::Writer(&mut *writer);
-                let got = self
-                    .drain(&plan, body, expected, &mut hash, &tracker, &mut sink)
-                    .await?;
-                let mut pieces = [Piece::new(0, got, 0, hash.finish().await?)];
-                verify_pieces(&plan, true, &mut pieces)?;
+                Some(plan.size),
+            );
+            if plan.size > 0 {
+                if plan.parts.is_some() {
+                    self.parts_to_writer(&plan, writer, &tracker).await?;
+                } else if plan.ranges.len() > 1 {
+                    self.ranges_to_writer(&plan, writer, &tracker).await?;
+                } else {
+                    let mut hash = UnitHash::new(&plan, true);
+                    let (body, expected) = self.get_range(&plan, plan.ranges[0], true).await?;
+                    let mut sink = Sink::Writer(&mut *writer);
+                    let got = self
+                        .drain(&plan, body, expected, &mut hash, &tracker, &mut sink)
+                        .await?;
+                    let mut pieces = [Piece::new(0, got, 0, hash.finish().await?)];
+                    verify_pieces(&plan, true, &mut pieces)?;
+                }
             }
-        }
-        writer
-            .flush()
-            .await
-            .map_err(|error| Error::Writer { error })?;
-        Ok(DownloadOutput {
-            size: plan.size,
-            e_tag: plan.e_tag.clone(),
-            ranges: plan.units(),
-            verification: plan.check.verification(),
+            writer
+                .flush()
+                .await
+                .map_err(|error| Error::Writer { error })?;
+            Ok(DownloadOutput {
+                size: plan.size,
+                e_tag: plan.e_tag.clone(),
+                ranges: plan.units(),
+                verification: plan.check.verification(),
+            })
         })
+        .await
     }
 
     /// The ranges of a single-PUT (or unverifiable) object, fetched in
