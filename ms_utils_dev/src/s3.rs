@@ -4,7 +4,7 @@
 //!
 //! What `s3s-fs` 0.14.1 supports (checked with aws-sdk-s3): put/get/head/
 //! delete, ranges, user metadata, copy, multipart, paging, presigned URLs and
-//! SigV4 signature checks; a PUT into a missing bucket creates it. Kept here
+//! SigV4 signature checks. Kept here
 //! beside it (`store/extras.rs`): an object's server-side encryption
 //! (SSE-S3, SSE-KMS key id, SSE-C, whose objects are read only with their
 //! key), storage class, tags (`GetObjectTagging`) and canned ACL
@@ -13,7 +13,11 @@
 //! own (from the files `s3s-fs` keeps per open upload): `prefix`,
 //! `key-marker`/`upload-id-marker` paging and `max-uploads` are honoured,
 //! `delimiter` is ignored. Listings carry each object's ETag (as S3's do)
-//! and `DeleteObjects` answers `NoSuchBucket` for a missing bucket. Object
+//! and `DeleteObjects` answers `NoSuchBucket` for a missing bucket. As on
+//! S3, a bucket exists once created: by `CreateBucket`, or at start
+//! ([`DevS3ServerBuilder::bucket`]); an upload or copy into any other is
+//! `NoSuchBucket` (`s3s-fs` alone would create its folder), unless
+//! [`DevS3ServerBuilder::auto_create_buckets`] opts into that. Object
 //! versions are not kept: a request naming a version (other than `null`)
 //! answers `NotImplemented`, as do `PutBucketVersioning` and
 //! `ListObjectVersions`; test versions against moto or a real store.
@@ -145,6 +149,7 @@ pub struct DevS3ServerBuilder {
     port: u16,
     credentials: Option<(String, String)>,
     buckets: Vec<String>,
+    auto_create_buckets: bool,
 }
 
 impl fmt::Debug for DevS3ServerBuilder {
@@ -157,6 +162,7 @@ impl fmt::Debug for DevS3ServerBuilder {
                 &self.credentials.as_ref().map(|c| c.0.as_str()),
             )
             .field("buckets", &self.buckets)
+            .field("auto_create_buckets", &self.auto_create_buckets)
             .finish()
     }
 }
@@ -212,6 +218,20 @@ impl DevS3ServerBuilder {
         self
     }
 
+    /// Create a bucket on the first upload (or copy) into it, as `s3s-fs`
+    /// does, instead of answering `NoSuchBucket` as S3 does (default: off).
+    /// For a quick local setup only: a test with it on passes with a
+    /// bucket name a real store would refuse.
+    ///
+    /// ```
+    /// let b = ms_utils_dev::s3::DevS3Server::builder().auto_create_buckets(true);
+    /// # let _ = b;
+    /// ```
+    pub fn auto_create_buckets(mut self, on: bool) -> Self {
+        self.auto_create_buckets = on;
+        self
+    }
+
     /// Binds, creates the buckets and starts serving in a background task.
     ///
     /// # Errors
@@ -238,7 +258,8 @@ impl DevS3ServerBuilder {
         }
         let (activity, part_uploads) = tokio::sync::watch::channel(PartUploads::default());
         let faults = Arc::new(store::StoreFaults::default());
-        let store = store::DevStore::new(&root, activity, faults.clone())?;
+        let store =
+            store::DevStore::new(&root, activity, faults.clone(), self.auto_create_buckets)?;
         let (access_key, secret_key) = self
             .credentials
             .unwrap_or_else(|| (DEFAULT_ACCESS_KEY.to_owned(), DEFAULT_SECRET_KEY.to_owned()));

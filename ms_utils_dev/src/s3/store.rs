@@ -21,7 +21,8 @@
 //! `ListMultipartUploads`, which `s3s-fs` does not implement, is answered
 //! here from `s3s-fs`'s files of the open uploads (see
 //! [`DevStore::list_uploads`]). Listings carry ETags, `DeleteObjects` knows
-//! a missing bucket and version ids are refused (`parity.rs`). `UploadPart`,
+//! a missing bucket, writes into a bucket never created answer `NoSuchBucket`
+//! (unless auto-creation is on) and version ids are refused (`parity.rs`). `UploadPart`,
 //! `UploadPartCopy`, `ListParts` and `AbortMultipartUpload` answer
 //! `NoSuchUpload` for an upload that is gone, as S3 does, and a part stored
 //! after its upload was aborted or completed is removed (`parts.rs`). Every
@@ -97,6 +98,9 @@ pub(super) struct DevStore {
     activity: tokio::sync::watch::Sender<PartUploads>,
     /// Faults tests inject (see `DevS3Server`).
     pub(super) faults: Arc<StoreFaults>,
+    /// A write into a bucket never created creates it (`s3s-fs`'s way),
+    /// instead of `NoSuchBucket` (S3's).
+    auto_create_buckets: bool,
 }
 
 /// The faults a test sets on a running server.
@@ -127,6 +131,7 @@ impl DevStore {
         root: &Path,
         activity: tokio::sync::watch::Sender<PartUploads>,
         faults: Arc<StoreFaults>,
+        auto_create_buckets: bool,
     ) -> io::Result<Self> {
         let fs = s3s_fs::FileSystem::new(root)
             .map_err(|e| io::Error::other(format!("s3s-fs root: {e:?}")))?;
@@ -138,6 +143,7 @@ impl DevStore {
             parts: Arc::default(),
             activity,
             faults,
+            auto_create_buckets,
         })
     }
 
@@ -439,6 +445,7 @@ impl DevStore {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        self.require_bucket(&req.input.bucket).await?;
         let asked = Crc::asked(&req.input);
         let algorithm = req.input.checksum_algorithm.clone();
         let extras = extras::Extras::of_create(&req.input)?;

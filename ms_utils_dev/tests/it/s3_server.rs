@@ -105,6 +105,77 @@ async fn root_port_credentials_and_buckets_are_honoured() {
     );
 }
 
+/// As on S3, a bucket exists once created (at start or by CreateBucket):
+/// an upload, a multipart upload or a copy into any other is
+/// `NoSuchBucket`, and creates nothing; auto-creation is an opt-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_never_created_is_no_such_bucket() {
+    let server = DevS3Server::builder().bucket("made").start().await.unwrap();
+    let mut transfer = ms_utils_communication::s3::TransferConfig::default();
+    transfer.multipart_threshold = 5 * MIB as u64;
+    transfer.part_size = 5 * MIB as u64;
+    let config = S3Config::builder()
+        .endpoint(server.endpoint())
+        .credentials(server.access_key(), server.secret_key())
+        .transfer(transfer)
+        .build()
+        .unwrap();
+    let client = S3BucketClient::new("dev", config).await.unwrap();
+    client
+        .upload_bytes(b"x".to_vec(), "made", "k", UploadOptions::new())
+        .await
+        .unwrap();
+    for bytes in [b"small".to_vec(), data(6 * MIB, 1)] {
+        let err = client
+            .upload_bytes(bytes, "never-made", "k", UploadOptions::new())
+            .await
+            .unwrap_err();
+        assert!(err.is_bucket_not_found(), "{err:?}");
+        assert!(err.to_string().contains("NoSuchBucket"), "{err}");
+    }
+    let err = client
+        .copy("made", "k", "never-made", "k")
+        .await
+        .unwrap_err();
+    assert!(err.is_bucket_not_found(), "{err:?}");
+    assert!(
+        !server.root().join("never-made").exists(),
+        "nothing created"
+    );
+    let mut buckets = client.list_buckets().await.unwrap();
+    buckets.sort();
+    assert_eq!(buckets, ["made"]);
+
+    // Created with CreateBucket, it takes uploads.
+    client
+        .sdk()
+        .create_bucket()
+        .bucket("made-later")
+        .send()
+        .await
+        .unwrap();
+    client
+        .upload_bytes(b"y".to_vec(), "made-later", "k", UploadOptions::new())
+        .await
+        .unwrap();
+    server.shutdown().await;
+
+    // Opted in: the first upload creates the bucket.
+    let server = DevS3Server::builder()
+        .auto_create_buckets(true)
+        .start()
+        .await
+        .unwrap();
+    let client = S3BucketClient::new("dev", server.client_config())
+        .await
+        .unwrap();
+    client
+        .upload_bytes(b"z".to_vec(), "made-on-upload", "k", UploadOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(client.list_buckets().await.unwrap(), ["made-on-upload"]);
+}
+
 #[tokio::test]
 async fn a_taken_port_is_an_error() {
     let first = DevS3Server::builder().start().await.unwrap();

@@ -20,6 +20,7 @@ impl DevStore {
         &self,
         mut req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
+        self.require_bucket(&req.input.bucket).await?;
         let extras = Extras::of_put(&req.input)?;
         req.input.storage_class = None;
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
@@ -43,6 +44,7 @@ impl DevStore {
         &self,
         mut req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
+        self.require_bucket(&req.input.bucket).await?;
         let source = match &req.input.copy_source {
             CopySource::Bucket { bucket, key, .. } => self.object_extras(bucket, key).await?,
             _ => Extras::default(),
