@@ -14,9 +14,11 @@ use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumVal
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::ObjectCannedAcl;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use super::config::{S3Config, TransferConfig};
 use super::copy_options::{CopyOptions, MetadataOptions};
+use super::credentials::ChainNamingSources;
 use super::encryption::SseCustomerKey;
 use super::error::{Error, endpoint_label};
 use super::http_client::S3HttpClient;
@@ -113,24 +115,38 @@ impl S3BucketClient {
             .region(Region::new(config.region.clone()))
             .timeout_config(timeouts.build())
             .retry_config(RetryConfig::standard().with_max_attempts(config.max_attempts));
-        if let Some(k) = &config.keys {
-            loader = loader.credentials_provider(Credentials::new(
-                k.access_key.clone(),
-                k.secret_key.clone(),
-                k.session_token.clone(),
-                None,
-                "ms_utils",
-            ));
-        }
         if let Some(ep) = &config.endpoint {
             loader = loader.endpoint_url(ep.clone());
         }
         // Our own HTTP client in every case, so that the proxy holds with an
         // extra CA too (see `http_client.rs`).
-        let http = S3HttpClient::new(config.extra_ca_pem.as_deref(), config.proxy.as_ref())?;
+        let http = SharedHttpClient::new(S3HttpClient::new(
+            config.extra_ca_pem.as_deref(),
+            config.proxy.as_ref(),
+        )?);
         if let Some(proxy) = &config.proxy {
             tracing::debug!(proxy = %proxy.shown(), source = proxy.source, "S3 client: through a proxy");
         }
+        loader = match &config.keys {
+            Some(k) => loader.credentials_provider(Credentials::new(
+                k.access_key.clone(),
+                k.secret_key.clone(),
+                k.session_token.clone(),
+                None,
+                "ms_utils",
+            )),
+            // The standard chain, its failure naming what it read.
+            // (Boxed: the chain's construction is a large future, kept off
+            // the caller's stack.)
+            None => loader.credentials_provider(
+                Box::pin(ChainNamingSources::new(
+                    Region::new(config.region.clone()),
+                    http.clone(),
+                    config.s3_key_variables_read,
+                ))
+                .await,
+            ),
+        };
         loader = loader.http_client(http);
         let shared = loader.load().await;
         let mut b =

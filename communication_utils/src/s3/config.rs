@@ -116,6 +116,9 @@ pub struct S3Config {
     pub(crate) attempt_timeout: Option<Duration>,
     pub(crate) max_attempts: u32,
     pub(crate) transfer: TransferConfig,
+    /// `S3_ACCESS_KEY_ID` / `S3_SECRET_ACCESS_KEY` were read (`from_env`)
+    /// and not both set: a missing-credentials error names them too.
+    pub(crate) s3_key_variables_read: bool,
 }
 
 impl fmt::Debug for S3Config {
@@ -264,6 +267,7 @@ pub struct S3ConfigBuilder {
     attempt_timeout: Option<Duration>,
     max_attempts: Option<u32>,
     transfer: Option<TransferConfig>,
+    s3_key_variables_read: bool,
 }
 
 impl fmt::Debug for S3ConfigBuilder {
@@ -309,6 +313,7 @@ impl S3ConfigBuilder {
         S3ConfigBuilder {
             endpoint: env_nonempty("S3_ENDPOINT"),
             region: env_nonempty("S3_REGION").or_else(|| env_nonempty("AWS_REGION")),
+            s3_key_variables_read: keys.is_none(),
             keys,
             ..S3ConfigBuilder::default()
         }
@@ -547,6 +552,8 @@ impl S3ConfigBuilder {
             .as_deref()
             .is_none_or(|e| e.starts_with("https://"));
         let proxy = self.proxy.resolve(|k| std::env::var(k).ok(), https)?;
+        // Keys set on the builder after `from_env` replace the variables.
+        let s3_key_variables_read = self.s3_key_variables_read && self.keys.is_none();
         Ok(S3Config {
             endpoint: self.endpoint.map(|e| e.trim_end_matches('/').to_owned()),
             region: self.region.unwrap_or_else(|| DEFAULT_REGION.to_owned()),
@@ -561,6 +568,7 @@ impl S3ConfigBuilder {
             attempt_timeout: self.attempt_timeout,
             max_attempts,
             transfer,
+            s3_key_variables_read,
         })
     }
 }

@@ -88,6 +88,7 @@ mod config;
 mod copy;
 mod copy_options;
 mod crc;
+mod credentials;
 mod delete;
 mod download;
 mod encryption;

@@ -244,29 +244,54 @@ async fn unreachable_endpoint_is_a_transport_error() {
 
 /// The child half of `missing_credentials_are_a_credentials_error`: runs only
 /// inside the re-executed test binary, where no credentials can be found.
-#[tokio::test]
+#[test]
 #[ignore = "child half of missing_credentials_are_a_credentials_error, run by it in a child process"]
-async fn missing_credentials_child() {
+fn missing_credentials_child() {
     assert_in_child();
-    let endpoint =
-        std::env::var("MS_UTILS_S3_CHILD_ENDPOINT").expect("the parent names the endpoint");
-    let config = ms_utils_communication::s3::S3Config::builder()
-        .endpoint(&endpoint)
-        .max_attempts(1)
-        .build()
-        .unwrap();
-    let client = ms_utils_communication::s3::S3BucketClient::new("child", config)
-        .await
-        .unwrap();
-    let err = tokio::time::timeout(Duration::from_secs(20), client.list_files("somebucket"))
-        .await
-        .expect("no network wait: every provider of the chain is off")
-        .unwrap_err();
-    assert!(err.is_credentials(), "{err:?}");
-    assert!(!err.is_transport() && !err.is_access_denied(), "{err:?}");
-    assert_eq!(err.operation(), Some("ListObjectsV2"));
-    assert_eq!(err.bucket(), Some("somebucket"));
-    assert_eq!(err.endpoint(), Some(endpoint.as_str()));
+    // What a user's logger at INFO shows.
+    ms_utils_dev::testing::LogCapture::run_multi_thread(
+        tracing::level_filters::LevelFilter::INFO,
+        |logs| async move {
+            let endpoint =
+                std::env::var("MS_UTILS_S3_CHILD_ENDPOINT").expect("the parent names the endpoint");
+            // As `S3BucketClient::from_env` reads it (no S3 keys set).
+            let config = ms_utils_communication::s3::S3ConfigBuilder::from_env()
+                .endpoint(&endpoint)
+                .max_attempts(1)
+                .build()
+                .unwrap();
+            let client = ms_utils_communication::s3::S3BucketClient::new("child", config)
+                .await
+                .unwrap();
+            let err =
+                tokio::time::timeout(Duration::from_secs(20), client.list_files("somebucket"))
+                    .await
+                    .expect("no network wait: every provider of the chain is off")
+                    .unwrap_err();
+            assert!(err.is_credentials(), "{err:?}");
+            assert!(!err.is_transport() && !err.is_access_denied(), "{err:?}");
+            assert_eq!(err.operation(), Some("ListObjectsV2"));
+            assert_eq!(err.bucket(), Some("somebucket"));
+            assert_eq!(err.endpoint(), Some(endpoint.as_str()));
+            // The error names every source read, in one line.
+            let text = err.to_string();
+            for read in [
+                "S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY",
+                "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
+                "the profile `default` (AWS_PROFILE) in /nonexistent/ms-utils-aws-credentials",
+                "/nonexistent/ms-utils-aws-config (AWS_CONFIG_FILE)",
+                "AWS_WEB_IDENTITY_TOKEN_FILE",
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                "EC2 instance metadata (off: AWS_EC2_METADATA_DISABLED)",
+            ] {
+                assert!(text.contains(read), "{read} in: {text}");
+            }
+            assert!(!text.contains('\n'), "{text}");
+            // aws-config's search logged nothing at INFO or above.
+            let shown = logs.text();
+            assert!(!shown.contains("aws_config"), "{shown}");
+        },
+    );
 }
 
 /// No keys configured and none in the AWS chain: a typed credentials error
