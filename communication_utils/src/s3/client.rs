@@ -302,9 +302,9 @@ impl S3BucketClient {
     /// SSE-C key of an object written with one.
     ///
     /// # Errors
-    /// As for [`get_file_metadata`](Self::get_file_metadata); a 400
-    /// [`Error::Service`] when the object is SSE-C and the key is missing
-    /// or wrong.
+    /// As for [`get_file_metadata`](Self::get_file_metadata);
+    /// [`Error::SseCustomerKey`] when the object is SSE-C and the key is
+    /// missing or another.
     ///
     /// ```no_run
     /// # async fn f(c: ms_utils_communication::s3::S3BucketClient, key: ms_utils_communication::s3::SseCustomerKey) -> Result<(), ms_utils_communication::s3::Error> {

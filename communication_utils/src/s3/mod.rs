@@ -47,6 +47,17 @@
 //!   [`get_file_metadata_version`](S3BucketClient::get_file_metadata_version),
 //!   [`delete_file_version`](S3BucketClient::delete_file_version),
 //!   [`copy_version`](S3BucketClient::copy_version), [`ObjectId::version`].
+//! - Upload options (boto3's `ExtraArgs`): [`UploadOptions`] with
+//!   [`Encryption`] (SSE-S3, SSE-KMS, SSE-C with an [`SseCustomerKey`]),
+//!   storage class, tags, standard headers and canned ACL;
+//!   [`copy_with`](S3BucketClient::copy_with) and [`CopyOptions`] for
+//!   copies. An SSE-C object read without its key, or with another, is
+//!   [`Error::SseCustomerKey`].
+//! - Missing credentials are [`Error::Credentials`], whose message names
+//!   each source read (`S3_ACCESS_KEY_ID`/`S3_SECRET_ACCESS_KEY`,
+//!   `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, the profile and its files,
+//!   web identity, container credentials, instance metadata); aws-config's
+//!   own log lines of the search are kept at `DEBUG`.
 //!
 //! ```no_run
 //! use ms_utils_communication::s3::{DownloadOptions, S3BucketClient, SyncOptions};
