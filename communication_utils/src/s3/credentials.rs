@@ -31,12 +31,18 @@ impl ChainNamingSources {
         s3_variables_read: bool,
     ) -> Self {
         let conf = ProviderConfig::default()
-            .with_region(Some(region))
+            .with_region(Some(region.clone()))
             .with_http_client(http);
+        // The region given, not the default region chain (which asks the
+        // instance metadata, and warns at length where there is none).
+        let said = Arc::new(Mutex::new(Vec::new()));
         let chain = DefaultCredentialsChain::builder()
+            .region(region)
             .configure(conf)
             .build()
+            .with_subscriber(Collect(Arc::clone(&said)))
             .await;
+        relog(&said);
         ChainNamingSources {
             chain,
             s3_variables_read,
@@ -50,10 +56,7 @@ impl ChainNamingSources {
             .provide_credentials()
             .with_subscriber(Collect(Arc::clone(&said)))
             .await;
-        let said = std::mem::take(&mut *said.lock().unwrap_or_else(PoisonError::into_inner));
-        for line in &said {
-            tracing::debug!(target: "ms_utils_communication::s3", "credential chain: {line}");
-        }
+        relog(&said);
         match result {
             Err(CredentialsError::CredentialsNotLoaded(_)) => Err(CredentialsError::not_loaded(
                 NoCredentials::read_now(self.s3_variables_read),
@@ -127,6 +130,14 @@ impl fmt::Display for NoCredentials {
 }
 
 impl std::error::Error for NoCredentials {}
+
+/// What the chain said, logged again at `DEBUG`.
+fn relog(said: &Mutex<Vec<String>>) {
+    let said = std::mem::take(&mut *said.lock().unwrap_or_else(PoisonError::into_inner));
+    for line in &said {
+        tracing::debug!(target: "ms_utils_communication::s3", "credential chain: {line}");
+    }
+}
 
 /// A subscriber for the chain's search alone: keeps the text of its events
 /// (aws-config's `WARN` lines among them), to be logged again at `DEBUG`.

@@ -282,14 +282,30 @@ fn missing_credentials_child() {
                 "/nonexistent/ms-utils-aws-config (AWS_CONFIG_FILE)",
                 "AWS_WEB_IDENTITY_TOKEN_FILE",
                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                "EC2 instance metadata (off: AWS_EC2_METADATA_DISABLED)",
             ] {
                 assert!(text.contains(read), "{read} in: {text}");
             }
+            let imds_off = std::env::var_os("MS_UTILS_S3_CHILD_IMDS_ON").is_none();
+            assert_eq!(
+                text.contains("EC2 instance metadata (off: AWS_EC2_METADATA_DISABLED)"),
+                imds_off,
+                "{text}"
+            );
+            assert!(text.contains("EC2 instance metadata"), "{text}");
             assert!(!text.contains('\n'), "{text}");
-            // aws-config's search logged nothing at INFO or above.
+            // aws-config's search logged nothing at INFO or above (its
+            // lines are at DEBUG now; with the instance metadata on, the
+            // region it asked there warned at length). What stays is
+            // aws-runtime's one line per profile file named by a variable
+            // and missing, which the user set.
             let shown = logs.text();
             assert!(!shown.contains("aws_config"), "{shown}");
+            for line in shown.lines().filter(|l| l.contains("aws_runtime")) {
+                assert!(
+                    line.contains("config file overridden via environment variable not found"),
+                    "{line}"
+                );
+            }
         },
     );
 }
@@ -323,6 +339,15 @@ async fn missing_credentials_are_a_credentials_error() {
     ] {
         child.env_remove(var);
     }
+    let out = child.output().unwrap();
+    assert_child_passed(&out);
+
+    // Instance metadata on, as on a developer's machine, at an address
+    // that refuses: the same one line, and aws-config's search stays quiet.
+    child
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1")
+        .env("MS_UTILS_S3_CHILD_IMDS_ON", "1");
     let out = child.output().unwrap();
     assert_child_passed(&out);
 }
