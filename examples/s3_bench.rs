@@ -25,6 +25,18 @@
 //! `{"check":"peak_rss_big_upload"}` line for the bound (a 1 GiB
 //! upload under 80 MiB), also in its own process.
 //!
+//! `rust-dl` and `boto3-dl` download, with their default settings, an
+//! object uploaded before the rounds (`rust` and `boto3` download the one
+//! they have just uploaded, while the server's disk still writes it back,
+//! which costs every client; `download_vs_boto3_object_uploaded_before` is
+//! their ratio).
+//!
+//! `bare-http-get` and `bare-http-get-16` are the server's own speed in the
+//! same run: a presigned GET written by hand on a raw connection, the body
+//! read and dropped (one GET, and 16 range GETs at once); the
+//! `bare-http-get*_vs_fastest_client` ratios say whether the server, not the
+//! clients, was the limit (the clients are measured while they are >= 2).
+//!
 //! `rust-single-put` uploads with one PUT and downloads that object: at this
 //! size it is fetched as parallel ranges and, having no stored checksum, is
 //! verified by an MD5 computed in order as the ranges land (its ETag).
@@ -40,6 +52,8 @@ use ms_utils::communication_utils::s3::{
 use ms_utils::dev::s3::DevS3Server;
 use serde_json::{Value, json};
 
+#[path = "s3_bench/bare_get.rs"]
+mod bare_get;
 #[path = "s3_bench/python.rs"]
 mod python;
 
@@ -259,6 +273,7 @@ fn summarize(client: &str, op: &str, size: u64, samples: &[Sample]) -> Value {
         "median_s": s,
         "mb_per_s": size as f64 / 1e6 / s,
         "cpu_s": median(samples.iter().map(|x| x.cpu).collect()),
+        "cpu_s_per_gib": median(samples.iter().map(|x| x.cpu).collect()) * (1024 * MIB) as f64 / size as f64,
         // The smallest of the rounds' peaks: the process runs every variant
         // in turn, and a later round starts with memory the allocator kept
         // from the others (Python runs each operation in a fresh process).
@@ -375,6 +390,20 @@ impl Config {
         }
     }
 
+    /// A Python client downloading the download-only variants' object (no
+    /// upload of its own just before).
+    fn python_download_only(name: &str) -> Self {
+        Self {
+            up: false,
+            ..Self::python(name)
+        }
+    }
+
+    /// The Python script's client: `boto3` for `boto3-dl`.
+    fn python_client(&self) -> &str {
+        self.name.strip_suffix("-dl").unwrap_or(&self.name)
+    }
+
     /// The object this configuration writes, or (download-only) reads: the
     /// download-only variants share one object.
     fn key(&self) -> String {
@@ -410,6 +439,11 @@ async fn bench(args: Args) {
         let name = format!("rust-c{conc}-p{part}");
         configs.push(Config::rust(&name, &server, t, true, false).await);
     }
+    // The defaults again, downloading an object uploaded before the rounds
+    // (the default configuration downloads what it has just uploaded, while
+    // the server's disk still writes it back: every client pays for that,
+    // and `boto3-dl` is this one's baseline).
+    configs.push(Config::rust("rust-dl", &server, default.clone(), false, true).await);
     for (conc, part) in [(8, 8), (12, 8), (16, 16)] {
         let mut t = default.clone();
         t.download_concurrency = conc;
@@ -431,27 +465,50 @@ async fn bench(args: Args) {
     if python.is_some() {
         configs.push(Config::python("boto3"));
         configs.push(Config::python("original"));
+        configs.push(Config::python_download_only("boto3-dl"));
     }
-    // Download-only variants read one object uploaded once, untimed.
+    // Download-only variants read one object uploaded once, untimed; so do
+    // the bare GETs (the server's own speed: one GET of the whole object, and
+    // 16 range GETs at once, as the default client fetches it).
+    let mut bare_url = None;
     if let Some(c) = configs.iter().find(|c| c.client.is_some() && !c.up) {
         let client = c.client.as_ref().unwrap();
         client
             .upload_file(&src, BUCKET, Some(&c.key()), UploadOptions::new())
             .await
             .unwrap();
+        let expires = std::time::Duration::from_secs(6 * 3600);
+        bare_url = Some(
+            client
+                .presigned_get(BUCKET, &c.key(), expires)
+                .await
+                .unwrap(),
+        );
     }
+    let mut bare: Vec<(u64, Vec<Sample>)> = vec![(1, Vec::new()), (16, Vec::new())];
 
     // Every configuration once per round, in turn, so that a change in the
     // machine's load during the run falls on all of them alike.
     for _ in 0..args.runs {
+        if let Some(url) = &bare_url {
+            for (streams, samples) in &mut bare {
+                let got = measure(bare_get::bare_get(url, size, *streams)).await;
+                samples.push(got);
+            }
+        }
         for c in &mut configs {
             let Some(client) = &c.client else {
                 let py = python.as_deref().unwrap_or("python3");
+                let existing = (!c.up).then_some(DOWNLOAD_VARIANTS_KEY);
+                let name = c.python_client().to_owned();
                 for (op, out) in [
                     ("upload", &mut c.up_samples),
                     ("download", &mut c.down_samples),
                 ] {
-                    if let Some(s) = python_runs(py, &c.name, op, &server, &src, &dir, 1) {
+                    if op == "upload" && !c.up {
+                        continue;
+                    }
+                    if let Some(s) = python_runs(py, &name, op, &server, &src, &dir, 1, existing) {
                         out.extend(s);
                     }
                 }
@@ -483,8 +540,42 @@ async fn bench(args: Args) {
             }
         }
     }
+    for (streams, samples) in &bare {
+        if !samples.is_empty() {
+            let name = match streams {
+                1 => "bare-http-get".to_owned(),
+                n => format!("bare-http-get-{n}"),
+            };
+            lines.push(summarize(&name, "download", size, samples));
+        }
+    }
     if let Some(client) = configs.iter().find_map(|c| c.client.as_ref()) {
         let _ = client.delete_file(BUCKET, DOWNLOAD_VARIANTS_KEY).await;
+    }
+    // The server's headroom: the bare GETs against the fastest client's
+    // download (the benchmark measures the clients while this is >= 2).
+    let fastest = lines
+        .iter()
+        .filter(|l| {
+            l["op"] == "download" && !l["client"].as_str().unwrap_or("").starts_with("bare")
+        })
+        .max_by(|a, b| {
+            a["mb_per_s"]
+                .as_f64()
+                .unwrap_or(0.0)
+                .total_cmp(&b["mb_per_s"].as_f64().unwrap_or(0.0))
+        })
+        .and_then(|l| l["client"].as_str().map(str::to_owned));
+    if let Some(fastest) = fastest {
+        for bare in ["bare-http-get", "bare-http-get-16"] {
+            ratio(
+                &format!("{bare}_vs_fastest_client"),
+                &lines,
+                (bare, "download"),
+                (&fastest, "download"),
+                Some(2.0),
+            );
+        }
     }
 
     ratio(
@@ -492,7 +583,7 @@ async fn bench(args: Args) {
         &lines,
         ("rust", "upload"),
         ("boto3", "upload"),
-        Some(1.5),
+        Some(2.0),
     );
     ratio(
         "upload_vs_original",
@@ -513,7 +604,14 @@ async fn bench(args: Args) {
         &lines,
         ("rust", "download"),
         ("boto3", "download"),
-        Some(1.0),
+        Some(1.5),
+    );
+    ratio(
+        "download_vs_boto3_object_uploaded_before",
+        &lines,
+        ("rust-dl", "download"),
+        ("boto3-dl", "download"),
+        Some(1.5),
     );
     ratio(
         "single_put_vs_multipart",

@@ -23,15 +23,24 @@
 //! failed. Usage errors exit 2 with the usage on stderr; `--help` prints it
 //! on stdout and exits 0. A progress bar goes to stderr when stderr is a
 //! terminal; logs go to stderr (level `warn`, `RUST_LOG` to change it).
+//!
+//! `upload` and `copy` take the upload options (`--sse AES256|aws:kms`,
+//! `--sse-kms-key-id`, `--sse-c-key-file`, `--storage-class`, `--tag k=v`,
+//! `--acl`, `--content-type`, `--cache-control`, `--content-disposition`,
+//! `--content-encoding`, `--content-language`); `download`, `cat`, `range`
+//! and `meta` read an SSE-C object with `--sse-c-key-file`, `copy` its
+//! source with `--source-sse-c-key-file`. A key file holds the 32 bytes of
+//! the key, or their base64; the key is never printed or logged.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
 
 use ms_utils::Logger;
 use ms_utils::communication_utils::s3::{
-    BulkFailure, BulkOptions, BulkProgressListener, BulkSummary, DeleteFailure, DeleteSummary,
-    DownloadOptions, Error, ObjectInfo, ProgressBarListener, ProgressListener, S3BucketClient,
-    SyncCompare, SyncEntry, SyncOptions, SyncReason, SyncSummary, UploadOptions,
+    BulkFailure, BulkOptions, BulkProgressListener, BulkSummary, CopyOptions, DeleteFailure,
+    DeleteSummary, DownloadOptions, Encryption, Error, MetadataOptions, ObjectInfo,
+    ProgressBarListener, ProgressListener, S3BucketClient, SseCustomerKey, SyncCompare, SyncEntry,
+    SyncOptions, SyncReason, SyncSummary, UploadOptions,
 };
 use ms_utils::serde_json::{Value, json};
 use ms_utils::tokio;
@@ -71,6 +80,20 @@ multipart uploads left open
   incomplete BUCKET [PREFIX]                list_incomplete_uploads
   abort-incomplete BUCKET [PREFIX]          abort_incomplete_uploads [--older-than SECONDS]
 
+upload options (upload, copy: the copy's own)
+  --sse AES256|aws:kms                      server-side encryption: SSE-S3 or SSE-KMS
+  --sse-kms-key-id ID                       the KMS key (id, ARN or alias; implies aws:kms)
+  --sse-c-key-file PATH                     SSE-C: encrypt with this key (a file of its 32
+                                            bytes or their base64); download, cat, range
+                                            and meta read an SSE-C object with it
+  --source-sse-c-key-file PATH              copy: the SSE-C key of the source
+  --storage-class CLASS                     e.g. STANDARD_IA, ONEZONE_IA, GLACIER_IR
+  --tag KEY=VALUE                           an object tag (repeatable)
+  --acl ACL                                 a canned ACL, e.g. private, public-read
+  --content-type T  --cache-control V  --content-disposition V
+  --content-encoding V  --content-language V
+                                            the object's standard headers
+
   -h, --help                                this text
 
 Configured from S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_REGION.
@@ -86,6 +109,22 @@ const VALUE_FLAGS: [&str; 6] = [
     "--exclude",
     "--compare",
 ];
+/// The upload options' flags (a value each), for `upload` and `copy`.
+const UPLOAD_FLAGS: [&str; 11] = [
+    "--sse",
+    "--sse-kms-key-id",
+    "--storage-class",
+    "--tag",
+    "--acl",
+    "--content-type",
+    "--cache-control",
+    "--content-disposition",
+    "--content-encoding",
+    "--content-language",
+    "--source-sse-c-key-file",
+];
+/// The commands that read or write an object with `--sse-c-key-file`.
+const SSE_C_COMMANDS: [&str; 6] = ["upload", "copy", "download", "cat", "range", "meta"];
 /// Flags on their own.
 const SWITCHES: [&str; 2] = ["--delete", "--dry-run"];
 /// The commands (their arguments are checked when they run).
@@ -200,6 +239,10 @@ struct Command {
     rules: Vec<(bool, String)>,
     delete: bool,
     dry_run: bool,
+    /// The upload options' flags, in order (`--tag` repeatable).
+    upload_flags: Vec<(String, String)>,
+    /// `--sse-c-key-file`: the path of the key, read when the command runs.
+    sse_c_key_file: Option<String>,
 }
 
 impl Command {
@@ -217,6 +260,11 @@ impl Command {
                     "--include" => cmd.rules.push((true, v)),
                     _ => cmd.rules.push((false, v)),
                 }
+            } else if UPLOAD_FLAGS.contains(&a.as_str()) {
+                let v = it.next().ok_or(Failure::Usage)?.clone();
+                cmd.upload_flags.push((a.clone(), v));
+            } else if a == "--sse-c-key-file" {
+                cmd.sse_c_key_file = Some(it.next().ok_or(Failure::Usage)?.clone());
             } else if SWITCHES.contains(&a.as_str()) {
                 match a.as_str() {
                     "--delete" => cmd.delete = true,
@@ -233,18 +281,148 @@ impl Command {
         if !COMMANDS.contains(&cmd.name.as_str()) {
             return Err(Failure::Usage);
         }
+        // Options a command would not use are refused, not ignored.
+        let name = cmd.name.as_str();
+        if (!cmd.upload_flags.is_empty() && !matches!(name, "upload" | "copy"))
+            || (cmd.sse_c_key_file.is_some() && !SSE_C_COMMANDS.contains(&name))
+            || (name == "upload" && cmd.flag("--source-sse-c-key-file").is_some())
+        {
+            return Err(Failure::Usage);
+        }
+        cmd.check_upload_flags()?;
         Ok(cmd)
     }
 
-    fn download_options(&self) -> DownloadOptions {
+    /// The last value of an upload option's flag.
+    fn flag(&self, name: &str) -> Option<&str> {
+        self.upload_flags
+            .iter()
+            .rev()
+            .find(|(f, _)| f == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The upload options' flags that are wrong whatever the files say.
+    fn check_upload_flags(&self) -> Result<(), Failure> {
+        let sse = self.flag("--sse");
+        let kms_key = self.flag("--sse-kms-key-id");
+        let bad_sse = !matches!(sse, None | Some("AES256" | "aws:kms"))
+            || (kms_key.is_some() && sse == Some("AES256"))
+            || ((sse.is_some() || kms_key.is_some()) && self.sse_c_key_file.is_some());
+        let bad_tag = self
+            .upload_flags
+            .iter()
+            .any(|(f, v)| f == "--tag" && !v.contains('='));
+        if bad_sse || bad_tag {
+            return Err(Failure::Usage);
+        }
+        Ok(())
+    }
+
+    /// The encryption of the object written: `--sse`, `--sse-kms-key-id`,
+    /// `--sse-c-key-file`.
+    async fn encryption(&self) -> Result<Option<Encryption>, Failure> {
+        if let Some(key) = self.sse_c_key().await? {
+            return Ok(Some(Encryption::Customer(key)));
+        }
+        Ok(match (self.flag("--sse"), self.flag("--sse-kms-key-id")) {
+            (Some("AES256"), _) => Some(Encryption::S3),
+            (_, Some(id)) => Some(Encryption::kms(id)),
+            (Some(_), None) => Some(Encryption::kms_default()),
+            (None, None) => None,
+        })
+    }
+
+    /// The tags of `--tag K=V`, in order.
+    fn tags(&self) -> Vec<(String, String)> {
+        self.upload_flags
+            .iter()
+            .filter(|(f, _)| f == "--tag")
+            .filter_map(|(_, v)| v.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+
+    async fn sse_c_key(&self) -> Result<Option<SseCustomerKey>, Failure> {
+        match &self.sse_c_key_file {
+            Some(path) => Ok(Some(read_key(path).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn upload_options(&self) -> Result<UploadOptions, Failure> {
+        let mut opts = UploadOptions::new();
+        if let Some(p) = progress() {
+            opts = opts.progress(p);
+        }
+        if let Some(e) = self.encryption().await? {
+            opts = opts.encryption(e);
+        }
+        let tags = self.tags();
+        if !tags.is_empty() {
+            opts = opts.tags(tags);
+        }
+        for (flag, v) in &self.upload_flags {
+            opts = match flag.as_str() {
+                "--storage-class" => opts.storage_class(v),
+                "--acl" => opts.acl(v),
+                "--content-type" => opts.content_type(v),
+                "--cache-control" => opts.cache_control(v),
+                "--content-disposition" => opts.content_disposition(v),
+                "--content-encoding" => opts.content_encoding(v),
+                "--content-language" => opts.content_language(v),
+                _ => opts,
+            };
+        }
+        Ok(opts)
+    }
+
+    async fn copy_options(&self) -> Result<CopyOptions, Failure> {
+        let mut opts = CopyOptions::new();
+        if let Some(path) = self.flag("--source-sse-c-key-file") {
+            opts = opts.source_sse_customer_key(read_key(path).await?);
+        }
+        if let Some(e) = self.encryption().await? {
+            opts = opts.encryption(e);
+        }
+        let tags = self.tags();
+        if !tags.is_empty() {
+            opts = opts.tags(tags);
+        }
+        for (flag, v) in &self.upload_flags {
+            opts = match flag.as_str() {
+                "--storage-class" => opts.storage_class(v),
+                "--acl" => opts.acl(v),
+                "--content-type" => opts.content_type(v),
+                "--cache-control" => opts.cache_control(v),
+                "--content-disposition" => opts.content_disposition(v),
+                "--content-encoding" => opts.content_encoding(v),
+                "--content-language" => opts.content_language(v),
+                _ => opts,
+            };
+        }
+        Ok(opts)
+    }
+
+    async fn metadata_options(&self) -> Result<MetadataOptions, Failure> {
+        Ok(match self.sse_c_key().await? {
+            Some(key) => MetadataOptions::new().sse_customer_key(key),
+            None => MetadataOptions::new(),
+        })
+    }
+
+    async fn download_options(&self) -> Result<DownloadOptions, Failure> {
         let mut opts = DownloadOptions::new();
         if let Some(p) = progress() {
             opts = opts.progress(p);
         }
-        match &self.version_id {
+        if let Some(key) = self.sse_c_key().await? {
+            opts = opts.sse_customer_key(key);
+        }
+        Ok(match &self.version_id {
             Some(v) => opts.version_id(v),
             None => opts,
-        }
+        })
     }
 
     fn sync_options(&self) -> Result<SyncOptions, Failure> {
@@ -269,6 +447,28 @@ impl Command {
     }
 }
 
+/// An SSE-C key from a file: its 32 bytes, or their base64 (the key in no
+/// error text).
+async fn read_key(path: &str) -> Result<SseCustomerKey, Failure> {
+    let bytes = tokio::fs::read(path).await.map_err(|error| Error::Io {
+        path: path.into(),
+        error,
+    })?;
+    let key = if bytes.len() == 32 {
+        SseCustomerKey::from_bytes(&bytes)
+    } else {
+        std::str::from_utf8(&bytes)
+            .map_err(|_| Error::InvalidInput(format!("the SSE-C key file `{path}`: not base64")))
+            .and_then(SseCustomerKey::from_base64)
+    };
+    key.map_err(|e| match e {
+        Error::InvalidInput(why) => Failure::S3(Error::InvalidInput(format!(
+            "the SSE-C key file `{path}`: {why}"
+        ))),
+        other => Failure::S3(other),
+    })
+}
+
 enum Failure {
     Usage,
     S3(Error),
@@ -282,7 +482,10 @@ impl From<Error> for Failure {
 
 /// The kind of a failure, for scripts (see the module docs).
 fn kind(e: &Error) -> &'static str {
-    if e.is_not_found() {
+    // First: whatever the upload's own failure, its parts were left behind.
+    if e.is_upload_left_open() {
+        "upload_left_open"
+    } else if e.is_not_found() {
         "not_found"
     } else if e.is_access_denied() {
         "access_denied"
@@ -298,6 +501,10 @@ fn kind(e: &Error) -> &'static str {
         "local_io"
     } else if e.is_not_implemented() {
         "not_implemented"
+    } else if e.is_unverifiable() {
+        "unverifiable"
+    } else if e.is_sse_customer_key() {
+        "sse_customer_key"
     } else {
         match e {
             Error::InvalidInput(_) => "invalid_input",
@@ -419,10 +626,7 @@ async fn run(
     let started = std::time::Instant::now();
     let mut out = match (cmd.name.as_str(), a.as_slice()) {
         ("upload", [file, bucket, rest @ ..]) if rest.len() <= 1 => {
-            let mut opts = UploadOptions::new();
-            if let Some(p) = progress() {
-                opts = opts.progress(p);
-            }
+            let opts = cmd.upload_options().await?;
             let up = client
                 .upload_file(file, bucket, rest.first().copied(), opts)
                 .await?;
@@ -431,7 +635,7 @@ async fn run(
         }
         ("download", [bucket, key, dest]) => {
             let down = client
-                .download_file(bucket, key, dest, cmd.download_options())
+                .download_file(bucket, key, dest, cmd.download_options().await?)
                 .await?;
             json!({"ok": true, "command": "download", "bucket": bucket, "key": key,
                    "version_id": version, "dest": dest, "size": down.size,
@@ -439,7 +643,7 @@ async fn run(
         }
         ("cat", [bucket, key]) => {
             let down = client
-                .download_to_writer(bucket, key, data, cmd.download_options())
+                .download_to_writer(bucket, key, data, cmd.download_options().await?)
                 .await?;
             json!({"ok": true, "command": "cat", "bucket": bucket, "key": key,
                    "version_id": version, "size": down.size, "ranges": down.ranges})
@@ -448,12 +652,12 @@ async fn run(
             let start: u64 = start.parse().map_err(|_| Failure::Usage)?;
             let bytes = if *end == "-" {
                 client
-                    .download_range(bucket, key, start.., cmd.download_options())
+                    .download_range(bucket, key, start.., cmd.download_options().await?)
                     .await?
             } else {
                 let end: u64 = end.parse().map_err(|_| Failure::Usage)?;
                 client
-                    .download_range(bucket, key, start..end, cmd.download_options())
+                    .download_range(bucket, key, start..end, cmd.download_options().await?)
                     .await?
             };
             data.write_all(&bytes)
@@ -465,15 +669,25 @@ async fn run(
         }
         ("meta", [bucket, key]) => {
             let m = match version {
+                Some(_) if cmd.sse_c_key_file.is_some() => return Err(Failure::Usage),
                 Some(v) => client.get_file_metadata_version(bucket, key, v).await?,
-                None => client.get_file_metadata(bucket, key).await?,
+                None => {
+                    client
+                        .get_file_metadata_with(bucket, key, cmd.metadata_options().await?)
+                        .await?
+                }
             };
             json!({"ok": true, "command": "meta", "bucket": bucket, "key": key,
                    "version_id": m.version_id, "size": m.content_length,
                    "content_type": m.content_type, "etag": m.e_tag, "metadata": m.user})
         }
         ("copy", [src_bucket, src_key, dst_bucket, dst_key]) => {
+            let options = cmd.copy_options().await?;
             match version {
+                // copy_version takes no options.
+                Some(_) if !cmd.upload_flags.is_empty() || cmd.sse_c_key_file.is_some() => {
+                    return Err(Failure::Usage);
+                }
                 Some(v) => {
                     client
                         .copy_version(src_bucket, src_key, v, dst_bucket, dst_key)
@@ -481,7 +695,7 @@ async fn run(
                 }
                 None => {
                     client
-                        .copy(src_bucket, src_key, dst_bucket, dst_key)
+                        .copy_with(src_bucket, src_key, dst_bucket, dst_key, options)
                         .await?
                 }
             }

@@ -51,6 +51,8 @@ def main():
     p.add_argument("--file", required=True)
     p.add_argument("--dest", required=True)
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--no-upload", action="store_true",
+                   help="download an object that is already there (no untimed upload first)")
     a = p.parse_args()
 
     if a.client == "boto3":
@@ -81,7 +83,7 @@ def main():
         def down():
             assert c.download_file(a.bucket, a.key, save_to=a.dest) is True, "original download failed"
 
-    if a.op == "download":
+    if a.op == "download" and not a.no_upload:
         # The object to download comes from an untimed upload first.
         with contextlib.redirect_stdout(io.StringIO()):
             up()

@@ -22,7 +22,9 @@ pub(crate) fn python_interpreter() -> Option<String> {
 
 /// Runs `client` (`boto3` or `original`) for `op` (`upload` or `download`)
 /// `runs` times in one process; `None`, said on stderr, when it failed or
-/// printed nothing.
+/// printed nothing. With `existing`, downloads that object (already on the
+/// server) instead of uploading its own first.
+#[allow(clippy::too_many_arguments)] // one call site, each argument a flag of the script
 pub(crate) fn python_runs(
     py: &str,
     client: &str,
@@ -31,6 +33,7 @@ pub(crate) fn python_runs(
     src: &Path,
     dir: &Path,
     runs: usize,
+    existing: Option<&str>,
 ) -> Option<Vec<Sample>> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/s3_bench.py");
     let out = Command::new(py)
@@ -51,7 +54,11 @@ pub(crate) fn python_runs(
             "--bucket",
             BUCKET,
         ])
-        .args(["--key", &format!("py-{client}.bin")])
+        .args([
+            "--key",
+            &existing.map_or_else(|| format!("py-{client}.bin"), str::to_owned),
+        ])
+        .args(existing.map(|_| "--no-upload"))
         .arg("--file")
         .arg(src)
         .arg("--dest")

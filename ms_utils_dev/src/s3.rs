@@ -4,19 +4,39 @@
 //!
 //! What `s3s-fs` 0.14.1 supports (checked with aws-sdk-s3): put/get/head/
 //! delete, ranges, user metadata, copy, multipart, paging, presigned URLs and
-//! SigV4 signature checks. Object ACLs answer `NotImplemented`, and a PUT
-//! into a missing bucket creates it. `ListMultipartUploads` is the server's
+//! SigV4 signature checks. Kept here
+//! beside it (`store/extras.rs`): an object's server-side encryption
+//! (SSE-S3, SSE-KMS key id, SSE-C, whose objects are read only with their
+//! key), storage class, tags (`GetObjectTagging`) and canned ACL
+//! (`GetObjectAcl`, `PutObjectAcl`; grants answer `NotImplemented`), carried
+//! by multipart uploads and copies. Nothing is encrypted on disk. `ListMultipartUploads` is the server's
 //! own (from the files `s3s-fs` keeps per open upload): `prefix`,
 //! `key-marker`/`upload-id-marker` paging and `max-uploads` are honoured,
 //! `delimiter` is ignored. Listings carry each object's ETag (as S3's do)
-//! and `DeleteObjects` answers `NoSuchBucket` for a missing bucket. Object
+//! and `DeleteObjects` answers `NoSuchBucket` for a missing bucket. As on
+//! S3, a bucket exists once created: by `CreateBucket`, or at start
+//! ([`DevS3ServerBuilder::bucket`]); an upload or copy into any other is
+//! `NoSuchBucket` (`s3s-fs` alone would create its folder), unless
+//! [`DevS3ServerBuilder::auto_create_buckets`] opts into that. Object
 //! versions are not kept: a request naming a version (other than `null`)
 //! answers `NotImplemented`, as do `PutBucketVersioning` and
 //! `ListObjectVersions`; test versions against moto or a real store.
 //!
 //! Fault injection for tests: [`DevS3Server::fail_next_aborts`] makes the
 //! next `AbortMultipartUpload` requests fail as a transport failure would
-//! (the connection is closed without an answer).
+//! (the connection is closed without an answer), and
+//! [`DevS3Server::ignore_next_aborts`] answers them without doing them;
+//! [`DevS3Server::refuse_checksum_headers`] refuses checksum headers;
+//! [`DevS3Server::delay_part_uploads`] makes every part wait before it is
+//! stored ([`DevS3Server::part_uploads`] reports it).
+//!
+//! Beyond `s3s-fs`, as S3 does: a part, `ListParts` or an abort of an upload
+//! that is gone answers `NoSuchUpload`, and a part still being stored when
+//! its upload is aborted (or completed) is removed once it lands; a
+//! multipart upload created with a full-object CRC (CRC64NVME, or CRC32 /
+//! CRC32C with `FULL_OBJECT`) gets it checked and kept, and answered on
+//! `HeadObject`/`GetObject` with checksum mode (`x-amz-checksum-type:
+//! FULL_OBJECT`).
 //!
 //! `CompleteMultipartUpload` is the server's own: `s3s-fs` reads every part
 //! back, hashes it again and copies it (0.6–0.9 s per 256 MiB on 2 cores,
@@ -47,7 +67,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
@@ -60,6 +80,8 @@ use tokio_util::sync::CancellationToken;
 use ms_utils_communication::s3::S3Config;
 
 mod store;
+
+pub use store::PartUploads;
 
 /// The access key used when none is given.
 pub const DEFAULT_ACCESS_KEY: &str = "ms-utils-dev";
@@ -84,6 +106,13 @@ pub struct DevS3Server {
     task: Option<JoinHandle<()>>,
     /// How many more `AbortMultipartUpload` requests to drop unanswered.
     aborts_to_fail: Arc<AtomicU32>,
+    /// How many more `AbortMultipartUpload` requests to answer without doing them.
+    aborts_to_ignore: Arc<AtomicU32>,
+    /// Refuse requests that carry checksum headers.
+    refuse_checksums: Arc<AtomicBool>,
+    /// Faults of the store (slow part writes).
+    faults: Arc<store::StoreFaults>,
+    part_uploads: tokio::sync::watch::Receiver<PartUploads>,
     // Dropped last: the folder must outlive the server task.
     _temp: Option<tempfile::TempDir>,
 }
@@ -120,6 +149,7 @@ pub struct DevS3ServerBuilder {
     port: u16,
     credentials: Option<(String, String)>,
     buckets: Vec<String>,
+    auto_create_buckets: bool,
 }
 
 impl fmt::Debug for DevS3ServerBuilder {
@@ -132,6 +162,7 @@ impl fmt::Debug for DevS3ServerBuilder {
                 &self.credentials.as_ref().map(|c| c.0.as_str()),
             )
             .field("buckets", &self.buckets)
+            .field("auto_create_buckets", &self.auto_create_buckets)
             .finish()
     }
 }
@@ -187,6 +218,20 @@ impl DevS3ServerBuilder {
         self
     }
 
+    /// Create a bucket on the first upload (or copy) into it, as `s3s-fs`
+    /// does, instead of answering `NoSuchBucket` as S3 does (default: off).
+    /// For a quick local setup only: a test with it on passes with a
+    /// bucket name a real store would refuse.
+    ///
+    /// ```
+    /// let b = ms_utils_dev::s3::DevS3Server::builder().auto_create_buckets(true);
+    /// # let _ = b;
+    /// ```
+    pub fn auto_create_buckets(mut self, on: bool) -> Self {
+        self.auto_create_buckets = on;
+        self
+    }
+
     /// Binds, creates the buckets and starts serving in a background task.
     ///
     /// # Errors
@@ -211,7 +256,10 @@ impl DevS3ServerBuilder {
         for b in &self.buckets {
             tokio::fs::create_dir_all(root.join(b)).await?;
         }
-        let store = store::DevStore::new(&root)?;
+        let (activity, part_uploads) = tokio::sync::watch::channel(PartUploads::default());
+        let faults = Arc::new(store::StoreFaults::default());
+        let store =
+            store::DevStore::new(&root, activity, faults.clone(), self.auto_create_buckets)?;
         let (access_key, secret_key) = self
             .credentials
             .unwrap_or_else(|| (DEFAULT_ACCESS_KEY.to_owned(), DEFAULT_SECRET_KEY.to_owned()));
@@ -227,9 +275,13 @@ impl DevS3ServerBuilder {
         let addr = listener.local_addr()?;
         let stop = CancellationToken::new();
         let aborts_to_fail = Arc::new(AtomicU32::new(0));
+        let aborts_to_ignore = Arc::new(AtomicU32::new(0));
+        let refuse_checksums = Arc::new(AtomicBool::new(false));
         let service = Faulty {
             inner: service,
             aborts_to_fail: aborts_to_fail.clone(),
+            aborts_to_ignore: aborts_to_ignore.clone(),
+            refuse_checksums: refuse_checksums.clone(),
         };
         let task = tokio::spawn(serve(listener, service, stop.clone()));
         tracing::debug!(%addr, root = %root.display(), "dev S3 server started");
@@ -241,6 +293,10 @@ impl DevS3ServerBuilder {
             stop,
             task: Some(task),
             aborts_to_fail,
+            aborts_to_ignore,
+            refuse_checksums,
+            faults,
+            part_uploads,
             _temp: temp,
         })
     }
@@ -286,6 +342,8 @@ async fn serve(listener: TcpListener, service: Faulty, stop: CancellationToken) 
 struct Faulty {
     inner: s3s::service::S3Service,
     aborts_to_fail: Arc<AtomicU32>,
+    aborts_to_ignore: Arc<AtomicU32>,
+    refuse_checksums: Arc<AtomicBool>,
 }
 
 type ServiceFuture = std::pin::Pin<
@@ -302,6 +360,22 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for Faulty {
     type Future = ServiceFuture;
 
     fn call(&self, req: http::Request<hyper::body::Incoming>) -> Self::Future {
+        let carries_checksum = req.headers().keys().any(|name| {
+            let name = name.as_str();
+            name.starts_with("x-amz-checksum-") || name == "x-amz-sdk-checksum-algorithm"
+        });
+        if carries_checksum && self.refuse_checksums.load(Ordering::SeqCst) {
+            tracing::debug!(uri = %req.uri(), "dev S3 server: checksum header refused (fault injected)");
+            let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidArgument</Code>\
+                        <Message>checksum headers are not supported</Message></Error>";
+            let mut answer = http::Response::new(s3s::Body::from(body.to_owned()));
+            *answer.status_mut() = http::StatusCode::BAD_REQUEST;
+            answer.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/xml"),
+            );
+            return Box::pin(std::future::ready(Ok(answer)));
+        }
         // AbortMultipartUpload: `DELETE /bucket/key?uploadId=...`.
         let abort = req.method() == http::Method::DELETE
             && req
@@ -313,6 +387,18 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for Faulty {
                 .aborts_to_fail
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                 .is_ok();
+        let ignore = abort
+            && !fail
+            && self
+                .aborts_to_ignore
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+        if ignore {
+            tracing::debug!(uri = %req.uri(), "dev S3 server: abort answered, not done (fault injected)");
+            let mut answer = http::Response::new(s3s::Body::empty());
+            *answer.status_mut() = http::StatusCode::NO_CONTENT;
+            return Box::pin(std::future::ready(Ok(answer)));
+        }
         if fail {
             tracing::debug!(uri = %req.uri(), "dev S3 server: abort dropped (fault injected)");
             // An error handed to hyper closes the connection unanswered.
@@ -338,6 +424,70 @@ impl DevS3Server {
     /// ```
     pub fn fail_next_aborts(&self, n: u32) {
         self.aborts_to_fail.store(n, Ordering::SeqCst);
+    }
+
+    /// Fault injection for tests: the next `n` `AbortMultipartUpload`
+    /// requests are answered `204 No Content` without being done, so the
+    /// upload and its parts stay (as when a part lands after an abort on
+    /// S3). Calling it again replaces the count; 0 turns it off.
+    ///
+    /// ```no_run
+    /// # async fn f() -> std::io::Result<()> {
+    /// let server = ms_utils_dev::s3::DevS3Server::builder().start().await?;
+    /// server.ignore_next_aborts(1); // the next abort "succeeds" and leaves everything
+    /// # Ok(()) }
+    /// ```
+    pub fn ignore_next_aborts(&self, n: u32) {
+        self.aborts_to_ignore.store(n, Ordering::SeqCst);
+    }
+
+    /// Fault injection for tests: while on, every request carrying a
+    /// checksum header (`x-amz-checksum-*`, `x-amz-sdk-checksum-algorithm`)
+    /// is answered `400 InvalidArgument`, as some S3-compatible stores do.
+    ///
+    /// ```no_run
+    /// # async fn f() -> std::io::Result<()> {
+    /// let server = ms_utils_dev::s3::DevS3Server::builder().start().await?;
+    /// server.refuse_checksum_headers(true);
+    /// # Ok(()) }
+    /// ```
+    pub fn refuse_checksum_headers(&self, on: bool) {
+        self.refuse_checksums.store(on, Ordering::SeqCst);
+    }
+
+    /// Fault injection for tests: from now on each `UploadPart` waits
+    /// `delay` after its last byte arrived before it stores the part and
+    /// answers (a slow disk), so that a test can end the upload (abort,
+    /// cancel) while parts are still being stored. A part stored after its
+    /// upload was aborted or completed is removed, as S3 frees the parts of
+    /// an aborted upload, and answered `NoSuchUpload`.
+    /// `Duration::ZERO` turns it off.
+    ///
+    /// ```no_run
+    /// # async fn f() -> std::io::Result<()> {
+    /// let server = ms_utils_dev::s3::DevS3Server::builder().start().await?;
+    /// server.delay_part_uploads(std::time::Duration::from_millis(500));
+    /// # Ok(()) }
+    /// ```
+    pub fn delay_part_uploads(&self, delay: std::time::Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.faults.part_delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// What the `UploadPart` requests are doing now, and every change of
+    /// it: how many run, how many wait in an injected delay
+    /// ([`delay_part_uploads`](Self::delay_part_uploads)), how many parts were
+    /// removed for landing after their upload ended. For tests that must wait
+    /// until the server is done with a cancelled upload's parts.
+    ///
+    /// ```no_run
+    /// # async fn f(server: ms_utils_dev::s3::DevS3Server) {
+    /// let mut parts = server.part_uploads();
+    /// let _ = parts.wait_for(|p| p.running == 0).await;
+    /// # }
+    /// ```
+    pub fn part_uploads(&self) -> tokio::sync::watch::Receiver<PartUploads> {
+        self.part_uploads.clone()
     }
 
     /// A builder: temporary root, any free port, default credentials.

@@ -2,6 +2,14 @@
 //! when the caller drops the upload future half-way. Parts already stored
 //! would otherwise stay on the server (and be billed) until a lifecycle rule
 //! removes them.
+//!
+//! A part request the server has received but not yet stored can land after
+//! an abort (S3 documents it: "parts in progress may succeed; abort again").
+//! So: the part requests in flight are let end first (a cancelled upload's
+//! for at most [`PART_SETTLE_LIMIT`], then they are cancelled), then the
+//! upload is aborted, then `ListParts` must answer `NoSuchUpload` (or no
+//! parts); while it lists parts, the abort is sent again (at most
+//! [`ABORT_ROUNDS`] times).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +17,7 @@ use std::time::Duration;
 use aws_sdk_s3::types::CompletedPart;
 use tokio::task::JoinSet;
 
-use super::error::Error;
+use super::error::{BoxError, Error};
 
 /// The part uploads in flight.
 pub(crate) type PartTasks = JoinSet<Result<CompletedPart, Error>>;
@@ -17,9 +25,10 @@ pub(crate) type PartTasks = JoinSet<Result<CompletedPart, Error>>;
 /// Owns a multipart upload's part tasks until it is completed or aborted.
 ///
 /// Dropped while still armed (the caller dropped the upload future), it
-/// moves the part tasks into a task on the current runtime that cancels
-/// them, waits until they are gone, then sends `AbortMultipartUpload`: a part
-/// request still running could otherwise store its part after the abort.
+/// moves the part tasks into a task on the current runtime that lets them
+/// end (cancelling those still running after [`PART_SETTLE_LIMIT`]), then
+/// aborts the upload and confirms it is gone: a part request still running
+/// could otherwise store its part after the abort.
 pub(crate) struct AbortGuard {
     sdk: aws_sdk_s3::Client,
     /// The endpoint URL errors name.
@@ -55,25 +64,57 @@ impl AbortGuard {
         self.armed = false;
     }
 
-    /// Aborts now, after every part task has ended.
-    pub(crate) async fn abort_now(&mut self) {
+    /// The upload failed with `failure`: aborts it now, after every part
+    /// task has ended, and returns the error to report: `failure` itself
+    /// when the upload is gone, else an [`Error::UploadLeftOpen`] carrying
+    /// it with the upload id and why the abort failed.
+    pub(crate) async fn abort_now(&mut self, failure: Error) -> Error {
         self.armed = false;
-        drain(&mut self.tasks).await;
-        abort(
+        settle(&mut self.tasks).await;
+        match abort(
             &self.sdk,
             &self.target,
             &self.bucket,
             &self.key,
             &self.upload_id,
         )
-        .await;
+        .await
+        {
+            Ok(()) => failure,
+            Err(abort) => Error::UploadLeftOpen {
+                bucket: std::mem::take(&mut self.bucket),
+                key: std::mem::take(&mut self.key),
+                upload_id: std::mem::take(&mut self.upload_id),
+                error: Box::new(failure),
+                abort,
+            },
+        }
     }
 }
 
-async fn drain(tasks: &mut PartTasks) {
-    tasks.abort_all();
-    while tasks.join_next().await.is_some() {}
+/// How long a cancelled upload's part requests are let run before they are
+/// cancelled too (a part the server has received is then usually stored
+/// before the abort; one that is not is removed by the abort rounds).
+pub(crate) const PART_SETTLE_LIMIT: Duration = Duration::from_secs(30);
+
+/// Lets the part tasks end, for at most [`PART_SETTLE_LIMIT`]; cancels the
+/// rest (their requests are dropped at the transport).
+async fn settle(tasks: &mut PartTasks) {
+    let all_ended = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(PART_SETTLE_LIMIT, all_ended)
+        .await
+        .is_err()
+    {
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+    }
 }
+
+/// How many times an upload is aborted while `ListParts` still lists parts.
+pub(crate) const ABORT_ROUNDS: u32 = 3;
+
+/// The wait before aborting again (a part being stored lands meanwhile).
+const ABORT_ROUND_WAIT: Duration = Duration::from_millis(500);
 
 /// How many times an abort is tried when it fails for a transport reason
 /// (each try is one SDK call, which has its own retries).
@@ -147,27 +188,102 @@ pub(crate) async fn abort_with_retry(
     }
 }
 
+/// Aborts, then confirms with `ListParts` that nothing is left, aborting
+/// again while parts are listed (see the module comment). A store without
+/// `ListParts` (`NotImplemented`) or a `ListParts` that fails is taken at
+/// the abort's word.
+pub(crate) async fn abort_and_confirm(
+    sdk: &aws_sdk_s3::Client,
+    target: &Arc<str>,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+) -> Result<(), BoxError> {
+    let mut listed = 0;
+    for round in 1..=ABORT_ROUNDS {
+        if round > 1 {
+            tokio::time::sleep(ABORT_ROUND_WAIT).await;
+        }
+        match abort_with_retry(sdk, target, bucket, key, upload_id).await {
+            // Gone after a first abort that listed parts: done.
+            Err(e) if round > 1 && e.code() == Some("NoSuchUpload") => return Ok(()),
+            other => other.map_err(Box::new)?,
+        }
+        let parts = sdk
+            .list_parts()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await;
+        listed = match parts {
+            Ok(out) => out.parts().len(),
+            Err(e) => {
+                let e = Error::from_sdk(target, "ListParts", bucket, Some(key), e);
+                if e.code() != Some("NoSuchUpload") {
+                    tracing::debug!(bucket, key, upload_id, error = %e, "abort not confirmed: ListParts failed");
+                }
+                return Ok(());
+            }
+        };
+        if listed == 0 {
+            return Ok(());
+        }
+        tracing::debug!(
+            bucket,
+            key,
+            upload_id,
+            parts = listed,
+            round,
+            "parts still listed after the abort; aborting again"
+        );
+    }
+    Err(Box::new(PartsRemain { parts: listed }))
+}
+
+/// An upload whose parts are still listed after every abort round.
+#[derive(Debug)]
+struct PartsRemain {
+    parts: usize,
+}
+
+impl std::fmt::Display for PartsRemain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ListParts still lists {} parts after {ABORT_ROUNDS} aborts",
+            self.parts
+        )
+    }
+}
+
+impl std::error::Error for PartsRemain {}
+
+/// [`abort_and_confirm`], logged: DEBUG when the upload is gone, WARN (with
+/// what to do) when it is not.
 async fn abort(
     sdk: &aws_sdk_s3::Client,
     target: &Arc<str>,
     bucket: &str,
     key: &str,
     upload_id: &str,
-) {
-    match abort_with_retry(sdk, target, bucket, key, upload_id).await {
+) -> Result<(), BoxError> {
+    let res = abort_and_confirm(sdk, target, bucket, key, upload_id).await;
+    match &res {
         Ok(()) => tracing::debug!(bucket, key, upload_id, "multipart upload aborted"),
         Err(e) => tracing::warn!(
             bucket,
             key,
             upload_id,
             error = %e,
-            "could not abort multipart upload after {ABORT_ATTEMPTS} tries: its parts stay on \
+            "could not abort the multipart upload: its parts stay on \
              the server (and are billed) until aborted; remove them with \
              S3BucketClient::abort_incomplete_uploads(bucket, prefix, older_than), \
              `aws s3api abort-multipart-upload --bucket BUCKET --key KEY --upload-id UPLOAD_ID`, \
              or a lifecycle rule with AbortIncompleteMultipartUpload"
         ),
     }
+    res
 }
 
 impl Drop for AbortGuard {
@@ -195,8 +311,9 @@ impl Drop for AbortGuard {
             std::mem::take(&mut self.upload_id),
         );
         handle.spawn(async move {
-            drain(&mut tasks).await;
-            abort(&sdk, &target, &bucket, &key, &id).await;
+            settle(&mut tasks).await;
+            // Nobody to hand an error to: `abort` logs it.
+            let _ = abort(&sdk, &target, &bucket, &key, &id).await;
         });
     }
 }

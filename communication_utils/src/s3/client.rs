@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime};
 
 use aws_config::BehaviorVersion;
@@ -13,11 +14,16 @@ use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumVal
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::ObjectCannedAcl;
-use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use super::config::{S3Config, TransferConfig};
+use super::copy_options::{CopyOptions, MetadataOptions};
+use super::credentials::ChainNamingSources;
+use super::encryption::SseCustomerKey;
 use super::error::{Error, endpoint_label};
+use super::http_client::S3HttpClient;
 use super::metadata::ObjectMetadata;
+use super::object_args::with_sse_c;
 
 /// The bucket client: every operation of the original `S3BucketClient`, with
 /// typed errors instead of `False`/`None`.
@@ -44,6 +50,9 @@ pub struct S3BucketClient {
     region: String,
     /// The endpoint URL errors name (see [`Error::endpoint`]).
     pub(crate) target: Arc<str>,
+    /// The store refused a checksum header: uploads send none from now on
+    /// (see `upload_checksum.rs`).
+    pub(crate) checksums_refused: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for S3BucketClient {
@@ -78,7 +87,8 @@ impl S3BucketClient {
     /// Builds a client from an explicit configuration.
     ///
     /// # Errors
-    /// [`Error::Config`] when the extra CA certificate is not PEM.
+    /// [`Error::Config`] when the extra CA certificate is not PEM or the
+    /// proxy URL is unusable.
     ///
     /// ```no_run
     /// use ms_utils_communication::s3::{S3BucketClient, S3Config};
@@ -105,37 +115,39 @@ impl S3BucketClient {
             .region(Region::new(config.region.clone()))
             .timeout_config(timeouts.build())
             .retry_config(RetryConfig::standard().with_max_attempts(config.max_attempts));
-        if let Some(k) = &config.keys {
-            loader = loader.credentials_provider(Credentials::new(
+        if let Some(ep) = &config.endpoint {
+            loader = loader.endpoint_url(ep.clone());
+        }
+        // Our own HTTP client in every case, so that the proxy holds with an
+        // extra CA too (see `http_client.rs`).
+        let http = SharedHttpClient::new(S3HttpClient::new(
+            config.extra_ca_pem.as_deref(),
+            config.proxy.as_ref(),
+        )?);
+        if let Some(proxy) = &config.proxy {
+            tracing::debug!(proxy = %proxy.shown(), source = proxy.source, "S3 client: through a proxy");
+        }
+        loader = match &config.keys {
+            Some(k) => loader.credentials_provider(Credentials::new(
                 k.access_key.clone(),
                 k.secret_key.clone(),
                 k.session_token.clone(),
                 None,
                 "ms_utils",
-            ));
-        }
-        if let Some(ep) = &config.endpoint {
-            loader = loader.endpoint_url(ep.clone());
-        }
-        if let Some(pem) = &config.extra_ca_pem {
-            if !String::from_utf8_lossy(pem).contains("-----BEGIN CERTIFICATE-----") {
-                return Err(Error::config("extra CA certificate is not PEM", None));
-            }
-            let trust = tls::TrustStore::default()
-                .with_native_roots(true)
-                .with_pem_certificate(pem.clone());
-            let ctx = tls::TlsContext::builder()
-                .with_trust_store(trust)
-                .build()
-                .map_err(|e| Error::config("extra CA certificate", Some(Box::new(e))))?;
-            let http = aws_smithy_http_client::Builder::new()
-                .tls_provider(tls::Provider::Rustls(
-                    tls::rustls_provider::CryptoMode::AwsLc,
+            )),
+            // The standard chain, its failure naming what it read.
+            // (Boxed: the chain's construction is a large future, kept off
+            // the caller's stack.)
+            None => loader.credentials_provider(
+                Box::pin(ChainNamingSources::new(
+                    Region::new(config.region.clone()),
+                    http.clone(),
+                    config.s3_key_variables_read,
                 ))
-                .tls_context(ctx)
-                .build_https();
-            loader = loader.http_client(http);
-        }
+                .await,
+            ),
+        };
+        loader = loader.http_client(http);
         let shared = loader.load().await;
         let mut b =
             aws_sdk_s3::config::Builder::from(&shared).force_path_style(config.force_path_style);
@@ -149,6 +161,7 @@ impl S3BucketClient {
             transfer: config.transfer,
             bucket_type: bucket_type.into(),
             target: endpoint_label(config.endpoint.as_deref(), &config.region).into(),
+            checksums_refused: Arc::new(AtomicBool::new(false)),
             endpoint: config.endpoint,
             region: config.region,
         })
@@ -281,7 +294,35 @@ impl S3BucketClient {
         bucket: &str,
         key: &str,
     ) -> Result<ObjectMetadata, Error> {
-        let out = self.head_object(bucket, key).await?;
+        self.get_file_metadata_with(bucket, key, MetadataOptions::new())
+            .await
+    }
+
+    /// [`get_file_metadata`](Self::get_file_metadata) with options: the
+    /// SSE-C key of an object written with one.
+    ///
+    /// # Errors
+    /// As for [`get_file_metadata`](Self::get_file_metadata);
+    /// [`Error::SseCustomerKey`] when the object is SSE-C and the key is
+    /// missing or another.
+    ///
+    /// ```no_run
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient, key: ms_utils_communication::s3::SseCustomerKey) -> Result<(), ms_utils_communication::s3::Error> {
+    /// use ms_utils_communication::s3::MetadataOptions;
+    /// let meta = c
+    ///     .get_file_metadata_with("bucket", "secret.pdf", MetadataOptions::new().sse_customer_key(key))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_file_metadata_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        options: MetadataOptions,
+    ) -> Result<ObjectMetadata, Error> {
+        let out = self
+            .head_object_with(bucket, key, options.customer_key.as_ref())
+            .await?;
         Ok(metadata_of(out))
     }
 
@@ -305,29 +346,41 @@ impl S3BucketClient {
         }
     }
 
-    /// HEAD on an object that tells a missing bucket from a missing key. A
-    /// HEAD answer has no body, so both arrive as a bare 404 (code
-    /// `NotFound`); on a 404 a HeadBucket decides, and the error's code
-    /// becomes `NoSuchBucket`, or `NoSuchKey` (`NoSuchVersion` when a
-    /// version was asked for).
-    pub(crate) async fn head_object(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> Result<HeadObjectOutput, Error> {
-        self.head_object_version(bucket, key, None).await
-    }
-
-    /// [`head_object`](Self::head_object) of a version of the object.
+    /// [`head_object_full`](Self::head_object_full) of a version of the object.
     pub(crate) async fn head_object_version(
         &self,
         bucket: &str,
         key: &str,
         version_id: Option<&str>,
     ) -> Result<HeadObjectOutput, Error> {
-        let res = self
-            .sdk
-            .head_object()
+        self.head_object_full(bucket, key, version_id, None).await
+    }
+
+    /// [`head_object_full`](Self::head_object_full) of an object written
+    /// with the SSE-C key `customer_key`.
+    pub(crate) async fn head_object_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        customer_key: Option<&SseCustomerKey>,
+    ) -> Result<HeadObjectOutput, Error> {
+        self.head_object_full(bucket, key, None, customer_key).await
+    }
+
+    /// HEAD on an object (a version of it, if given, written with the SSE-C
+    /// key `customer_key`, if any) that tells a missing bucket from a
+    /// missing key. A HEAD answer has no body, so both arrive as a bare 404
+    /// (code `NotFound`); on a 404 a HeadBucket decides, and the error's code
+    /// becomes `NoSuchBucket`, or `NoSuchKey` (`NoSuchVersion` when a
+    /// version was asked for).
+    pub(crate) async fn head_object_full(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        customer_key: Option<&SseCustomerKey>,
+    ) -> Result<HeadObjectOutput, Error> {
+        let res = with_sse_c!(self.sdk.head_object(), customer_key)
             .bucket(bucket)
             .key(key)
             .set_version_id(version_id.map(str::to_owned))
@@ -337,6 +390,27 @@ impl S3BucketClient {
             Ok(out) => return Ok(out),
             Err(e) => Error::from_sdk(&self.target, "HeadObject", bucket, Some(key), e),
         };
+        // An SSE-C object: without a key S3 answers 400; with another key
+        // 403, which wrong credentials answer too: the same HEAD without a
+        // key tells them apart (400 again means the object wants a key).
+        if customer_key.is_none() && err.is_bad_request() {
+            return Err(err.into_sse_customer_key(false));
+        }
+        if customer_key.is_some() && err.is_access_denied() {
+            let probe = self
+                .sdk
+                .head_object()
+                .bucket(bucket)
+                .key(key)
+                .set_version_id(version_id.map(str::to_owned))
+                .send()
+                .await
+                .map_err(|e| Error::from_sdk(&self.target, "HeadObject", bucket, Some(key), e));
+            if probe.is_err_and(|e| e.is_bad_request()) {
+                return Err(err.into_sse_customer_key(true));
+            }
+            return Err(err);
+        }
         if !err.is_not_found() {
             return Err(err);
         }
@@ -382,10 +456,41 @@ impl S3BucketClient {
         dst_bucket: &str,
         dst_key: &str,
     ) -> Result<(), Error> {
+        self.copy_with(src_bucket, src_key, dst_bucket, dst_key, CopyOptions::new())
+            .await
+    }
+
+    /// [`copy`](Self::copy) with options (boto3's `copy(..., ExtraArgs=...)`):
+    /// the source's SSE-C key, and the copy's encryption, storage class,
+    /// tags, ACL, Content-Type and standard headers (see [`CopyOptions`]).
+    /// A header or Content-Type given replaces the source's headers (its
+    /// user metadata is kept); tags given replace the source's. Above 5 GiB
+    /// (a multipart copy) the source's tags are not copied: give them.
+    ///
+    /// # Errors
+    /// As for [`copy`](Self::copy); a 400 [`Error::Service`] when the source
+    /// is SSE-C and its key is missing or wrong.
+    ///
+    /// ```no_run
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
+    /// use ms_utils_communication::s3::{CopyOptions, Encryption};
+    /// let options = CopyOptions::new().encryption(Encryption::S3).storage_class("STANDARD_IA");
+    /// c.copy_with("bucket", "a.txt", "archive", "2024/a.txt", options).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn copy_with(
+        &self,
+        src_bucket: &str,
+        src_key: &str,
+        dst_bucket: &str,
+        dst_key: &str,
+        options: CopyOptions,
+    ) -> Result<(), Error> {
         self.copy_with_limit(
             (src_bucket, src_key, None),
             (dst_bucket, dst_key),
             super::fix_size::COPY_OBJECT_LIMIT,
+            &options,
         )
         .await
     }
@@ -488,8 +593,9 @@ pub(crate) fn copy_source(bucket: &str, key: &str, version_id: Option<&str>) -> 
     }
 }
 
-/// Percent-encodes all but the unreserved characters and `keep`.
-fn percent_encode(text: &str, keep: &[u8]) -> String {
+/// Percent-encodes all but the unreserved characters and `keep`: the one
+/// encoder of the S3 client (copy sources, versions, tag sets).
+pub(crate) fn percent_encode(text: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || keep.contains(&b)

@@ -5,6 +5,8 @@ use std::fmt;
 use std::time::Duration;
 
 use super::error::Error;
+use super::proxy::{Proxy, ProxySetting};
+use super::upload_checksum::UploadChecksum;
 
 /// The region the original client always used (Scaleway Paris).
 pub const DEFAULT_REGION: &str = "fr-par";
@@ -50,6 +52,10 @@ pub struct TransferConfig {
     /// number); see `S3BucketClient::download_file`. False turns all of it
     /// off. Sizes are always verified.
     pub verify_checksums: bool,
+    /// Whether uploads store a full-object CRC64NVME checksum for later
+    /// downloads to check (default [`UploadChecksum::Auto`]: sent, and
+    /// dropped for a store that refuses checksum headers).
+    pub upload_checksum: UploadChecksum,
 }
 
 impl Default for TransferConfig {
@@ -66,6 +72,7 @@ impl Default for TransferConfig {
             // threads) 269-288 in the same runs.
             download_concurrency: 16,
             verify_checksums: true,
+            upload_checksum: UploadChecksum::Auto,
         }
     }
 }
@@ -101,12 +108,17 @@ pub struct S3Config {
     pub(crate) force_path_style: bool,
     pub(crate) checksums_when_required: bool,
     pub(crate) extra_ca_pem: Option<Vec<u8>>,
+    /// The proxy every connection takes (resolved by `build`).
+    pub(crate) proxy: Option<Proxy>,
     pub(crate) connect_timeout: Duration,
     pub(crate) read_timeout: Option<Duration>,
     pub(crate) operation_timeout: Option<Duration>,
     pub(crate) attempt_timeout: Option<Duration>,
     pub(crate) max_attempts: u32,
     pub(crate) transfer: TransferConfig,
+    /// `S3_ACCESS_KEY_ID` / `S3_SECRET_ACCESS_KEY` were read (`from_env`)
+    /// and not both set: a missing-credentials error names them too.
+    pub(crate) s3_key_variables_read: bool,
 }
 
 impl fmt::Debug for S3Config {
@@ -122,6 +134,7 @@ impl fmt::Debug for S3Config {
             .field("force_path_style", &self.force_path_style)
             .field("checksums_when_required", &self.checksums_when_required)
             .field("extra_ca", &self.extra_ca_pem.is_some())
+            .field("proxy", &self.proxy)
             .field("connect_timeout", &self.connect_timeout)
             .field("read_timeout", &self.read_timeout)
             .field("operation_timeout", &self.operation_timeout)
@@ -209,6 +222,23 @@ impl S3Config {
 
 /// Builder for [`S3Config`]; setters never fail, [`build`](Self::build) validates.
 ///
+/// # Proxies
+/// Every connection of the client (with or without an
+/// [extra CA](Self::extra_ca_pem)) goes through the HTTP proxy the
+/// environment names, as boto3 reads it: `HTTPS_PROXY` for an `https://`
+/// endpoint (and AWS), `HTTP_PROXY` for an `http://` one, else `ALL_PROXY`;
+/// lower-case spellings first, empty values unset, `host:port` read as
+/// `http://host:port`. `NO_PROXY` (`*`, names with their subdomains, IP
+/// addresses, CIDR blocks, as curl reads it) lists hosts reached directly.
+/// The variables are read by [`build`](Self::build).
+/// [`proxy`](Self::proxy) names one explicitly and [`no_proxy`](Self::no_proxy)
+/// turns them off. An `https://` endpoint is reached through an HTTP
+/// `CONNECT` tunnel (TLS to the endpoint inside it), an `http://` one by
+/// forwarding; `user:password@` in the URL is sent as Basic credentials and
+/// never appears in `Debug` output, errors or logs. The gateway client
+/// (`ws::WsConfigBuilder`, feature `ws`) reads the
+/// same variables the same way.
+///
 /// ```
 /// use std::time::Duration;
 /// use ms_utils_communication::s3::S3Config;
@@ -230,12 +260,14 @@ pub struct S3ConfigBuilder {
     force_path_style: Option<bool>,
     checksums_when_required: Option<bool>,
     extra_ca_pem: Option<Vec<u8>>,
+    proxy: ProxySetting,
     connect_timeout: Option<Duration>,
     read_timeout: Option<Duration>,
     operation_timeout: Option<Duration>,
     attempt_timeout: Option<Duration>,
     max_attempts: Option<u32>,
     transfer: Option<TransferConfig>,
+    s3_key_variables_read: bool,
 }
 
 impl fmt::Debug for S3ConfigBuilder {
@@ -248,6 +280,7 @@ impl fmt::Debug for S3ConfigBuilder {
                 &self.keys.as_ref().map(|k| k.access_key.as_str()),
             )
             .field("secret_key", &self.keys.as_ref().map(|_| "<redacted>"))
+            .field("proxy", &self.proxy)
             .finish_non_exhaustive()
     }
 }
@@ -280,6 +313,7 @@ impl S3ConfigBuilder {
         S3ConfigBuilder {
             endpoint: env_nonempty("S3_ENDPOINT"),
             region: env_nonempty("S3_REGION").or_else(|| env_nonempty("AWS_REGION")),
+            s3_key_variables_read: keys.is_none(),
             keys,
             ..S3ConfigBuilder::default()
         }
@@ -379,6 +413,34 @@ impl S3ConfigBuilder {
         self
     }
 
+    /// Send every request through the HTTP proxy at `url`
+    /// (`http://[user:password@]host[:port]`; `https://` for TLS to the
+    /// proxy), whatever the environment says (see [Proxies](Self#proxies)).
+    /// A URL the client cannot use is refused by [`build`](Self::build).
+    ///
+    /// ```
+    /// let c = ms_utils_communication::s3::S3Config::builder()
+    ///     .proxy("http://proxy.corp:3128")
+    ///     .build()?;
+    /// # Ok::<(), ms_utils_communication::s3::Error>(())
+    /// ```
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxySetting::Url(url.into());
+        self
+    }
+
+    /// Connect straight to the endpoint, ignoring `HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (see [Proxies](Self#proxies)).
+    ///
+    /// ```
+    /// let c = ms_utils_communication::s3::S3Config::builder().no_proxy().build()?;
+    /// # Ok::<(), ms_utils_communication::s3::Error>(())
+    /// ```
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxySetting::Off;
+        self
+    }
+
     /// TCP/TLS connect timeout (default 10 s).
     ///
     /// ```
@@ -447,11 +509,14 @@ impl S3ConfigBuilder {
         self
     }
 
-    /// Validates and builds.
+    /// Validates and builds; reads the proxy variables (see [Proxies](Self#proxies)).
     ///
     /// # Errors
     /// [`Error::Config`] for an endpoint that is not an `http://` or
-    /// `https://` URL, a part size under 5 MiB, a zero concurrency or zero attempts.
+    /// `https://` URL, a part size under 5 MiB, a zero concurrency or zero
+    /// attempts, or a proxy URL (given or from the environment) that is not
+    /// `http(s)://host[:port]` (the message names where it came from, never
+    /// the URL, which may hold a password).
     ///
     /// ```
     /// let err = ms_utils_communication::s3::S3Config::builder().endpoint("ftp://x").build();
@@ -481,6 +546,14 @@ impl S3ConfigBuilder {
             return Err(Error::config("max_attempts must be at least 1", None));
         }
         let custom = self.endpoint.is_some();
+        // AWS itself is reached over https.
+        let https = self
+            .endpoint
+            .as_deref()
+            .is_none_or(|e| e.starts_with("https://"));
+        let proxy = self.proxy.resolve(|k| std::env::var(k).ok(), https)?;
+        // Keys set on the builder after `from_env` replace the variables.
+        let s3_key_variables_read = self.s3_key_variables_read && self.keys.is_none();
         Ok(S3Config {
             endpoint: self.endpoint.map(|e| e.trim_end_matches('/').to_owned()),
             region: self.region.unwrap_or_else(|| DEFAULT_REGION.to_owned()),
@@ -488,12 +561,14 @@ impl S3ConfigBuilder {
             force_path_style: self.force_path_style.unwrap_or(custom),
             checksums_when_required: self.checksums_when_required.unwrap_or(custom),
             extra_ca_pem: self.extra_ca_pem,
+            proxy,
             connect_timeout: self.connect_timeout.unwrap_or(Duration::from_secs(10)),
             read_timeout: self.read_timeout,
             operation_timeout: self.operation_timeout,
             attempt_timeout: self.attempt_timeout,
             max_attempts,
             transfer,
+            s3_key_variables_read,
         })
     }
 }

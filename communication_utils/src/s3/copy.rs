@@ -2,10 +2,15 @@
 //! the multipart copy of `fix_size.rs` (`UploadPartCopy`) above it.
 
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
+use aws_sdk_s3::types::{MetadataDirective, TaggingDirective};
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
 
 use super::client::{S3BucketClient, copy_source};
+use super::copy_options::CopyOptions;
 use super::error::Error;
 use super::fix_size::{CopyJob, Headers};
+use super::object_args::{ObjectArgs, with_copy_source_sse_c, with_object_args};
 
 fn size_of(head: &HeadObjectOutput) -> u64 {
     head.content_length
@@ -13,36 +18,81 @@ fn size_of(head: &HeadObjectOutput) -> u64 {
         .unwrap_or(0)
 }
 
+/// What the copy gets: the options' encryption, class, tags and ACL, and
+/// the source's standard headers where the options set none.
+fn destination_args(options: &CopyOptions, head: &HeadObjectOutput) -> ObjectArgs {
+    let mut args = options.args.clone();
+    let or = |given: &mut Option<String>, source: &Option<String>| {
+        if given.is_none() {
+            *given = source.clone();
+        }
+    };
+    or(&mut args.cache_control, &head.cache_control);
+    or(&mut args.content_disposition, &head.content_disposition);
+    or(&mut args.content_encoding, &head.content_encoding);
+    or(&mut args.content_language, &head.content_language);
+    if args.expires.is_none() {
+        // The raw header: the SDK's parsed field is deprecated.
+        args.expires = head
+            .expires_string
+            .as_deref()
+            .and_then(|v| DateTime::from_str(v, Format::HttpDate).ok())
+            .and_then(|t| std::time::SystemTime::try_from(t).ok());
+    }
+    args
+}
+
 impl S3BucketClient {
-    /// [`copy`](Self::copy) with the single-copy limit as a parameter, so
-    /// that tests can run the multipart path on a few MiB.
+    /// [`copy_with`](Self::copy_with) with the single-copy limit as a
+    /// parameter, so that tests can run the multipart path on a few MiB.
     pub(crate) async fn copy_with_limit(
         &self,
         (src_bucket, src_key, src_version): (&str, &str, Option<&str>),
         (dst_bucket, dst_key): (&str, &str),
         copy_limit: u64,
+        options: &CopyOptions,
     ) -> Result<(), Error> {
         let head = self
-            .head_object_version(src_bucket, src_key, src_version)
+            .head_object_full(
+                src_bucket,
+                src_key,
+                src_version,
+                options.source_key.as_ref(),
+            )
             .await?;
         let size = size_of(&head);
         // Pinned to the version measured, so the size check below holds
         // even if another writer replaces the source meanwhile.
         let e_tag = head.e_tag.as_deref();
+        let args = destination_args(options, &head);
         if size <= copy_limit || size == 0 {
             let source = copy_source(src_bucket, src_key, src_version);
-            // The default directive (COPY) keeps the metadata and headers.
-            self.sdk
-                .copy_object()
+            // The default directive (COPY) keeps the metadata and headers;
+            // a header or type of the options replaces them all, so the
+            // source's metadata and other headers go along.
+            let replace = options.args.has_headers() || options.content_type.is_some();
+            let copy = with_object_args!(self.sdk.copy_object(), &args, headers: replace);
+            let mut copy = with_copy_source_sse_c!(copy, options.source_key.as_ref())
                 .copy_source(source)
                 .set_copy_source_if_match(e_tag.map(str::to_owned))
+                .set_tagging_directive(
+                    options
+                        .args
+                        .tags
+                        .as_ref()
+                        .map(|_| TaggingDirective::Replace),
+                )
                 .bucket(dst_bucket)
-                .key(dst_key)
-                .send()
-                .await
-                .map_err(|e| {
-                    Error::from_sdk(&self.target, "CopyObject", src_bucket, Some(src_key), e)
-                })?;
+                .key(dst_key);
+            if replace {
+                copy = copy
+                    .metadata_directive(MetadataDirective::Replace)
+                    .set_content_type(options.content_type.clone().or(head.content_type.clone()))
+                    .set_metadata(head.metadata.clone());
+            }
+            copy.send().await.map_err(|e| {
+                Error::from_sdk(&self.target, "CopyObject", src_bucket, Some(src_key), e)
+            })?;
         } else {
             let job = CopyJob {
                 src_bucket,
@@ -55,17 +105,18 @@ impl S3BucketClient {
                 // The metadata as stored (Python-compatible names, values
                 // still encoded), so the copy reads back the same.
                 headers: Headers {
-                    content_type: head.content_type.clone(),
+                    content_type: options.content_type.clone().or(head.content_type.clone()),
                     metadata: head.metadata.clone(),
-                    cache_control: head.cache_control.clone(),
-                    content_disposition: head.content_disposition.clone(),
-                    content_encoding: head.content_encoding.clone(),
-                    content_language: head.content_language.clone(),
+                    args,
+                    source_key: options.source_key.clone(),
                 },
             };
             self.multipart_copy(&job, copy_limit).await?;
         }
-        let copied = size_of(&self.head_object(dst_bucket, dst_key).await?);
+        let copied = self
+            .head_object_with(dst_bucket, dst_key, options.args.customer_key())
+            .await?;
+        let copied = size_of(&copied);
         if copied != size {
             return Err(Error::Integrity {
                 bucket: dst_bucket.to_owned(),
@@ -125,6 +176,7 @@ mod tests {
                 ("src", "dir/a b.json", None),
                 ("dst", "copy.json"),
                 5 * MIB as u64,
+                &Default::default(),
             )
             .await
             .unwrap();
@@ -158,10 +210,78 @@ mod tests {
 
         // A missing source is NotFound, and nothing is created.
         let err = client
-            .copy_with_limit(("src", "nope", None), ("dst", "nope"), 0)
+            .copy_with_limit(
+                ("src", "nope", None),
+                ("dst", "nope"),
+                0,
+                &Default::default(),
+            )
             .await
             .unwrap_err();
         assert!(err.is_not_found(), "{err:?}");
         assert!(!client.exists("dst", "nope").await.unwrap());
+    }
+
+    /// SSE-C through the multipart copy: the source's key on every
+    /// `UploadPartCopy`, the destination's on the upload, its parts and its
+    /// completion; the copy reads back with the new key only.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_multipart_copy_of_an_sse_c_object_takes_both_keys() {
+        use crate::s3::{CopyOptions, DownloadOptions, Encryption, SseCustomerKey};
+
+        let server = DevS3Server::builder()
+            .bucket("sse-c")
+            .start()
+            .await
+            .unwrap();
+        let client = crate::s3::test_client(&server).await;
+        let (old, new) = (SseCustomerKey::new([1; 32]), SseCustomerKey::new([2; 32]));
+        let bytes: Vec<u8> = (0..12 * MIB as u32).map(|i| (i >> 7) as u8).collect();
+        client
+            .upload_bytes(
+                bytes.clone(),
+                "sse-c",
+                "src",
+                UploadOptions::new().encryption(Encryption::Customer(old.clone())),
+            )
+            .await
+            .unwrap();
+        let options = CopyOptions::new()
+            .source_sse_customer_key(old.clone())
+            .encryption(Encryption::Customer(new.clone()));
+        client
+            .copy_with_limit(
+                ("sse-c", "src", None),
+                ("sse-c", "dst"),
+                5 * MIB as u64,
+                &options,
+            )
+            .await
+            .unwrap();
+        let got = client
+            .download_bytes("sse-c", "dst", DownloadOptions::new().sse_customer_key(new))
+            .await
+            .unwrap();
+        assert!(got.as_ref() == bytes.as_slice());
+        let err = client
+            .download_bytes("sse-c", "dst", DownloadOptions::new().sse_customer_key(old))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, crate::s3::Error::SseCustomerKey { given: true, .. }),
+            "{err:?}"
+        );
+        // Without the source's key the copy is refused before any part.
+        let err = client
+            .copy_with_limit(
+                ("sse-c", "src", None),
+                ("sse-c", "dst2"),
+                5 * MIB as u64,
+                &Default::default(),
+            )
+            .await
+            .unwrap_err();
+        assert!(err.is_sse_customer_key(), "{err:?}");
+        assert!(!client.exists("sse-c", "dst2").await.unwrap());
     }
 }

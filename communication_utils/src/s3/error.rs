@@ -108,6 +108,28 @@ pub enum Error {
         /// The SDK error.
         cause: BoxError,
     },
+    /// The object is encrypted with a customer key (SSE-C) and the request
+    /// did not carry it: no key was given (`given` false; S3 answers HTTP
+    /// 400), or the one given is not the object's (`given` true; S3 answers
+    /// HTTP 403, and the same request without a key is refused as needing
+    /// one). Give the key with
+    /// [`DownloadOptions::sse_customer_key`](super::DownloadOptions::sse_customer_key),
+    /// [`MetadataOptions::sse_customer_key`](super::MetadataOptions::sse_customer_key)
+    /// or [`CopyOptions::source_sse_customer_key`](super::CopyOptions::source_sse_customer_key).
+    SseCustomerKey {
+        /// The S3 operation (`HeadObject`).
+        operation: &'static str,
+        /// The bucket.
+        bucket: Option<Box<str>>,
+        /// The key of the object.
+        key: Option<Box<str>>,
+        /// The endpoint URL the request went to.
+        endpoint: Arc<str>,
+        /// Whether an SSE-C key was given (and refused).
+        given: bool,
+        /// The SDK error.
+        cause: BoxError,
+    },
     /// No credentials could be found (no keys configured and none in the AWS
     /// chain: environment, profile files, instance role), or their provider
     /// failed. Nothing was sent.
@@ -184,6 +206,38 @@ pub enum Error {
         /// What did not match.
         detail: String,
     },
+    /// The download was asked to be verified
+    /// ([`DownloadOptions::require_verified`](super::DownloadOptions::require_verified))
+    /// and the store gives nothing to check its content against. Nothing
+    /// was fetched.
+    Unverifiable {
+        /// The bucket downloaded from.
+        bucket: String,
+        /// The key downloaded.
+        key: String,
+        /// Why it cannot be verified.
+        reason: super::NotVerified,
+    },
+    /// A multipart upload failed (`error` says why) and could not be
+    /// aborted either (`abort` says why): its parts stay on the server, and
+    /// are billed, until
+    /// [`abort_incomplete_uploads`](super::S3BucketClient::abort_incomplete_uploads),
+    /// `aws s3api abort-multipart-upload` or a lifecycle rule removes them.
+    /// The predicates ([`is_transport`](Error::is_transport), ...) answer for
+    /// `error`; [`upload_id`](Error::upload_id) names the upload.
+    UploadLeftOpen {
+        /// The bucket uploaded to.
+        bucket: String,
+        /// The key uploaded.
+        key: String,
+        /// The multipart upload left open.
+        upload_id: String,
+        /// Why the upload failed.
+        error: Box<Error>,
+        /// Why the abort failed (an [`Error`] of `AbortMultipartUpload`, or
+        /// parts still listed after every abort).
+        abort: BoxError,
+    },
     /// The configuration is unusable (bad endpoint, bad CA certificate, ...).
     Config {
         /// What is wrong.
@@ -224,6 +278,18 @@ impl fmt::Display for Error {
                 }
                 Why(code, *status, message).fmt(f)
             }
+            Error::SseCustomerKey { given: false, .. } => write!(
+                f,
+                "{}: the object is encrypted with a customer key (SSE-C) and no key was \
+                 given: give its key (sse_customer_key of the download, metadata or copy \
+                 options)",
+                self.at()
+            ),
+            Error::SseCustomerKey { given: true, .. } => write!(
+                f,
+                "{}: the SSE-C key given is not the one the object is encrypted with",
+                self.at()
+            ),
             Error::Credentials { cause, .. } => write!(
                 f,
                 "{}: no usable credentials: {}",
@@ -254,6 +320,27 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "integrity check failed for key `{key}` in bucket `{bucket}`: {detail}"
+            ),
+            Error::Unverifiable {
+                bucket,
+                key,
+                reason,
+            } => write!(
+                f,
+                "download of key `{key}` in bucket `{bucket}` refused: its content cannot be \
+                 verified ({reason}), and verification is required"
+            ),
+            Error::UploadLeftOpen {
+                bucket,
+                key,
+                upload_id,
+                error,
+                abort,
+            } => write!(
+                f,
+                "{error}; the multipart upload `{upload_id}` of key `{key}` in bucket `{bucket}` \
+                 is left open, its parts kept (and billed) until aborted: its abort failed: {}",
+                RootCause(abort.as_ref())
             ),
             Error::Config { message, cause } => {
                 write!(f, "invalid S3 configuration: {message}")?;
@@ -317,7 +404,7 @@ impl Error {
     /// if err.is_not_found() { /* create it, or report a missing object */ }
     /// ```
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Error::NotFound { .. })
+        matches!(self.failure(), Error::NotFound { .. })
     }
 
     /// True when the *bucket* does not exist (code `NoSuchBucket`). Object
@@ -335,7 +422,7 @@ impl Error {
     /// # Ok(()) }
     /// ```
     pub fn is_bucket_not_found(&self) -> bool {
-        matches!(self, Error::NotFound { code: Some(c), .. } if &**c == "NoSuchBucket")
+        matches!(self.failure(), Error::NotFound { code: Some(c), .. } if &**c == "NoSuchBucket")
     }
 
     /// True when the server refused the credentials or the rights.
@@ -345,7 +432,18 @@ impl Error {
     /// assert!(!err.is_access_denied());
     /// ```
     pub fn is_access_denied(&self) -> bool {
-        matches!(self, Error::AccessDenied { .. })
+        matches!(self.failure(), Error::AccessDenied { .. })
+    }
+
+    /// True when the object is encrypted with a customer key (SSE-C) and
+    /// none, or another, was given ([`Error::SseCustomerKey`]).
+    ///
+    /// ```
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
+    /// assert!(!err.is_sse_customer_key());
+    /// ```
+    pub fn is_sse_customer_key(&self) -> bool {
+        matches!(self.failure(), Error::SseCustomerKey { .. })
     }
 
     /// True when no credentials could be found, or their provider failed:
@@ -357,7 +455,7 @@ impl Error {
     /// assert!(!err.is_credentials());
     /// ```
     pub fn is_credentials(&self) -> bool {
-        matches!(self, Error::Credentials { .. })
+        matches!(self.failure(), Error::Credentials { .. })
     }
 
     /// True when a timeout fired.
@@ -367,7 +465,7 @@ impl Error {
     /// assert!(!err.is_timeout());
     /// ```
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Timeout { .. })
+        matches!(self.failure(), Error::Timeout { .. })
     }
 
     /// True when the connection failed or broke (server gone, reset, truncated body).
@@ -377,7 +475,7 @@ impl Error {
     /// assert!(!err.is_transport());
     /// ```
     pub fn is_transport(&self) -> bool {
-        matches!(self, Error::Transport { .. })
+        matches!(self.failure(), Error::Transport { .. })
     }
 
     /// True for a transport failure before any answer: the connection to
@@ -389,7 +487,7 @@ impl Error {
     /// assert!(!err.is_connect());
     /// ```
     pub fn is_connect(&self) -> bool {
-        match self {
+        match self.failure() {
             Error::Transport { cause, .. } => {
                 find::<ConnectorError>(cause.as_ref()).is_some_and(ConnectorError::is_io)
             }
@@ -405,7 +503,7 @@ impl Error {
     /// assert!(!err.is_not_implemented());
     /// ```
     pub fn is_not_implemented(&self) -> bool {
-        match self {
+        match self.failure() {
             Error::Service { code, status, .. } => {
                 code.as_deref() == Some("NotImplemented") || *status == Some(501)
             }
@@ -422,7 +520,7 @@ impl Error {
     /// assert!(!err.is_integrity());
     /// ```
     pub fn is_integrity(&self) -> bool {
-        matches!(self, Error::Integrity { .. })
+        matches!(self.failure(), Error::Integrity { .. })
     }
 
     /// True when a local file could not be read or written, or the caller's
@@ -434,7 +532,7 @@ impl Error {
     /// ```
     pub fn is_io(&self) -> bool {
         matches!(
-            self,
+            self.failure(),
             Error::Io { .. } | Error::Reader { .. } | Error::Writer { .. }
         )
     }
@@ -446,7 +544,7 @@ impl Error {
     /// assert_eq!(err.code(), None);
     /// ```
     pub fn code(&self) -> Option<&str> {
-        match self {
+        match self.failure() {
             Error::AccessDenied { code, .. }
             | Error::Service { code, .. }
             | Error::NotFound { code, .. } => code.as_deref(),
@@ -473,7 +571,9 @@ impl Error {
     /// ```
     pub fn bucket(&self) -> Option<&str> {
         match self {
-            Error::Integrity { bucket, .. } => Some(bucket),
+            Error::Integrity { bucket, .. }
+            | Error::Unverifiable { bucket, .. }
+            | Error::UploadLeftOpen { bucket, .. } => Some(bucket),
             _ => self.request().and_then(|at| at.1),
         }
     }
@@ -486,7 +586,9 @@ impl Error {
     /// ```
     pub fn key(&self) -> Option<&str> {
         match self {
-            Error::Integrity { key, .. } => Some(key),
+            Error::Integrity { key, .. }
+            | Error::Unverifiable { key, .. }
+            | Error::UploadLeftOpen { key, .. } => Some(key),
             _ => self.request().and_then(|at| at.2),
         }
     }
@@ -504,7 +606,7 @@ impl Error {
 
     /// Operation, bucket, key and endpoint of an error of a request.
     fn request(&self) -> Option<(&'static str, Option<&str>, Option<&str>, &str)> {
-        match self {
+        match self.failure() {
             Error::NotFound {
                 operation,
                 bucket,
@@ -533,6 +635,13 @@ impl Error {
                 endpoint,
                 ..
             }
+            | Error::SseCustomerKey {
+                operation,
+                bucket,
+                key,
+                endpoint,
+                ..
+            }
             | Error::Timeout {
                 operation,
                 bucket,
@@ -548,6 +657,58 @@ impl Error {
                 ..
             } => Some((operation, bucket.as_deref(), key.as_deref(), endpoint)),
             _ => None,
+        }
+    }
+
+    /// True when a download required to be verified could not be
+    /// ([`Error::Unverifiable`]).
+    ///
+    /// ```
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
+    /// assert!(!err.is_unverifiable());
+    /// ```
+    pub fn is_unverifiable(&self) -> bool {
+        matches!(self, Error::Unverifiable { .. })
+    }
+
+    /// True when a multipart upload failed and could not be aborted
+    /// either ([`Error::UploadLeftOpen`]): its parts stay on the server until
+    /// removed; [`upload_id`](Error::upload_id) names it.
+    ///
+    /// ```
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
+    /// assert!(!err.is_upload_left_open());
+    /// ```
+    pub fn is_upload_left_open(&self) -> bool {
+        matches!(self, Error::UploadLeftOpen { .. })
+    }
+
+    /// The id of the multipart upload a failed upload left open (see
+    /// [`Error::UploadLeftOpen`]), for `abort_incomplete_uploads` or
+    /// `aws s3api abort-multipart-upload`.
+    ///
+    /// ```no_run
+    /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) {
+    /// if let Err(e) = c.upload_file("big.bin", "bucket", None, Default::default()).await {
+    ///     if let (Some(id), Some(key)) = (e.upload_id(), e.key()) {
+    ///         eprintln!("upload {id} of {key} left open: {e}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn upload_id(&self) -> Option<&str> {
+        match self {
+            Error::UploadLeftOpen { upload_id, .. } => Some(upload_id),
+            _ => None,
+        }
+    }
+
+    /// The error the predicates answer for: the upload's own failure for
+    /// an [`Error::UploadLeftOpen`], else this one.
+    fn failure(&self) -> &Error {
+        match self {
+            Error::UploadLeftOpen { error, .. } => error.failure(),
+            other => other,
         }
     }
 

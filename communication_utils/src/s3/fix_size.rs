@@ -12,13 +12,17 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
-use futures_util::{StreamExt, TryStreamExt, stream};
+use aws_sdk_s3::types::{
+    CompletedMultipartUpload, CompletedPart, MetadataDirective, TaggingDirective,
+};
+use futures_util::{StreamExt, stream};
 
 use super::abort::AbortGuard;
 use super::client::{S3BucketClient, copy_source, encode_key};
+use super::encryption::SseCustomerKey;
 use super::error::Error;
 use super::metadata::{FILE_SIZE, format_file_size};
+use super::object_args::{ObjectArgs, with_copy_source_sse_c, with_object_args, with_sse_c};
 
 /// The largest object a single `CopyObject` may copy.
 pub(crate) const COPY_OBJECT_LIMIT: u64 = 5 * 1024 * 1024 * 1024;
@@ -38,19 +42,22 @@ pub(crate) struct Stored<'a> {
     pub(crate) metadata: &'a HashMap<String, String>,
     pub(crate) size: u64,
     pub(crate) e_tag: Option<&'a str>,
+    /// What the upload gave the object (encryption, class, tags, ACL,
+    /// headers): a copy onto itself must give it again.
+    pub(crate) args: &'a ObjectArgs,
 }
 
 /// The headers a multipart copy gives its destination (a multipart copy
 /// copies only the bytes: everything else is sent with
-/// `CreateMultipartUpload`).
+/// `CreateMultipartUpload`), and the SSE-C key of its source.
 #[derive(Default)]
 pub(crate) struct Headers {
     pub(crate) content_type: Option<String>,
     pub(crate) metadata: Option<HashMap<String, String>>,
-    pub(crate) cache_control: Option<String>,
-    pub(crate) content_disposition: Option<String>,
-    pub(crate) content_encoding: Option<String>,
-    pub(crate) content_language: Option<String>,
+    /// Standard headers, encryption, class, tags, ACL of the destination.
+    pub(crate) args: ObjectArgs,
+    /// The SSE-C key the source was written with.
+    pub(crate) source_key: Option<SseCustomerKey>,
 }
 
 /// One server-side multipart copy of `size` bytes, pinned to the source's
@@ -90,14 +97,14 @@ impl S3BucketClient {
         metadata.insert(FILE_SIZE.to_owned(), format_file_size(stored.size));
         let source = format!("{}/{}", stored.bucket, encode_key(stored.key));
         if stored.size <= copy_limit || stored.size == 0 {
-            let out = self
-                .sdk
-                .copy_object()
+            let copy = with_object_args!(self.sdk.copy_object(), stored.args, headers: true);
+            let out = with_copy_source_sse_c!(copy, stored.args.customer_key())
                 .copy_source(&source)
                 .set_copy_source_if_match(stored.e_tag.map(str::to_owned))
                 .bucket(stored.bucket)
                 .key(stored.key)
                 .metadata_directive(MetadataDirective::Replace)
+                .set_tagging_directive(stored.args.tags.as_ref().map(|_| TaggingDirective::Replace))
                 .content_type(stored.content_type)
                 .set_metadata(Some(metadata))
                 .send()
@@ -124,7 +131,8 @@ impl S3BucketClient {
             headers: Headers {
                 content_type: Some(stored.content_type.to_owned()),
                 metadata: Some(metadata),
-                ..Headers::default()
+                args: stored.args.clone(),
+                source_key: stored.args.customer_key().cloned(),
             },
         };
         self.multipart_copy(&job, copy_limit).await
@@ -141,17 +149,12 @@ impl S3BucketClient {
         let (bucket, key) = (job.dst_bucket, job.dst_key);
         let source = copy_source(job.src_bucket, job.src_key, job.src_version);
         let h = &job.headers;
-        let created = self
-            .sdk
-            .create_multipart_upload()
+        let create = with_object_args!(self.sdk.create_multipart_upload(), &h.args, headers: true);
+        let created = create
             .bucket(bucket)
             .key(key)
             .set_content_type(h.content_type.clone())
             .set_metadata(h.metadata.clone())
-            .set_cache_control(h.cache_control.clone())
-            .set_content_disposition(h.content_disposition.clone())
-            .set_content_encoding(h.content_encoding.clone())
-            .set_content_language(h.content_language.clone())
             .send()
             .await
             .map_err(|e| {
@@ -180,21 +183,18 @@ impl S3BucketClient {
             pending.push(self.copy_part(job, &source, &upload_id, number, (start, end)));
             start = end + 1;
         }
-        let parts = stream::iter(pending)
+        // Every part copy is let end, also after one failed, so that none
+        // is still being stored when the upload is aborted.
+        let results = stream::iter(pending)
             .buffer_unordered(self.transfer.concurrency.max(1))
-            .try_collect::<Vec<CompletedPart>>()
+            .collect::<Vec<Result<CompletedPart, Error>>>()
             .await;
-        let mut parts = match parts {
+        let mut parts = match results.into_iter().collect::<Result<Vec<_>, Error>>() {
             Ok(p) => p,
-            Err(e) => {
-                guard.abort_now().await;
-                return Err(e);
-            }
+            Err(e) => return Err(guard.abort_now(e).await),
         };
         parts.sort_by_key(|p| p.part_number);
-        let out = self
-            .sdk
-            .complete_multipart_upload()
+        let out = with_sse_c!(self.sdk.complete_multipart_upload(), h.args.customer_key())
             .bucket(bucket)
             .key(key)
             .upload_id(&upload_id)
@@ -211,14 +211,14 @@ impl S3BucketClient {
                 Ok(o.e_tag)
             }
             Err(e) => {
-                guard.abort_now().await;
-                Err(Error::from_sdk(
+                let e = Error::from_sdk(
                     &self.target,
                     "CompleteMultipartUpload",
                     bucket,
                     Some(key),
                     e,
-                ))
+                );
+                Err(guard.abort_now(e).await)
             }
         }
     }
@@ -231,9 +231,9 @@ impl S3BucketClient {
         number: i32,
         (start, end): (u64, u64),
     ) -> Result<CompletedPart, Error> {
-        let out = self
-            .sdk
-            .upload_part_copy()
+        let dst_key = job.headers.args.customer_key();
+        let part = with_sse_c!(self.sdk.upload_part_copy(), dst_key);
+        let out = with_copy_source_sse_c!(part, job.headers.source_key.as_ref())
             .bucket(job.dst_bucket)
             .key(job.dst_key)
             .upload_id(upload_id)
@@ -290,6 +290,7 @@ mod tests {
             metadata: &metadata,
             size: 3 * 1024 * 1024,
             e_tag: up.e_tag.as_deref(),
+            args: &ObjectArgs::default(),
         };
         tokio::time::timeout(
             std::time::Duration::from_secs(30),

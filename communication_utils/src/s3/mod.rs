@@ -47,6 +47,17 @@
 //!   [`get_file_metadata_version`](S3BucketClient::get_file_metadata_version),
 //!   [`delete_file_version`](S3BucketClient::delete_file_version),
 //!   [`copy_version`](S3BucketClient::copy_version), [`ObjectId::version`].
+//! - Upload options (boto3's `ExtraArgs`): [`UploadOptions`] with
+//!   [`Encryption`] (SSE-S3, SSE-KMS, SSE-C with an [`SseCustomerKey`]),
+//!   storage class, tags, standard headers and canned ACL;
+//!   [`copy_with`](S3BucketClient::copy_with) and [`CopyOptions`] for
+//!   copies. An SSE-C object read without its key, or with another, is
+//!   [`Error::SseCustomerKey`].
+//! - Missing credentials are [`Error::Credentials`], whose message names
+//!   each source read (`S3_ACCESS_KEY_ID`/`S3_SECRET_ACCESS_KEY`,
+//!   `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, the profile and its files,
+//!   web identity, container credentials, instance metadata); aws-config's
+//!   own log lines of the search are kept at `DEBUG`.
 //!
 //! ```no_run
 //! use ms_utils_communication::s3::{DownloadOptions, S3BucketClient, SyncOptions};
@@ -86,23 +97,32 @@ mod bulk;
 mod client;
 mod config;
 mod copy;
+mod copy_options;
+mod crc;
+mod credentials;
 mod delete;
 mod download;
+mod encryption;
 mod error;
 mod fix_size;
 mod folders;
+mod http_client;
 mod in_order;
 mod incomplete;
 mod listing;
 mod md5_lanes;
 pub mod metadata;
 mod mime;
+mod object_args;
 mod progress;
+mod proxy;
 mod range_writer;
 mod stale_parts;
 mod sync;
 mod upload;
+mod upload_checksum;
 mod upload_options;
+mod verification;
 mod verify;
 mod versions;
 
@@ -112,8 +132,10 @@ pub use bulk::{
 };
 pub use client::S3BucketClient;
 pub use config::{DEFAULT_REGION, S3Config, S3ConfigBuilder, TransferConfig};
+pub use copy_options::{CopyOptions, MetadataOptions};
 pub use delete::{DELETE_BATCH, DeleteFailure, DeleteSummary, DeletedObject, ObjectId};
 pub use download::{DownloadOptions, DownloadOutput};
+pub use encryption::{Encryption, SseCustomerKey};
 pub use error::{BoxError, Error};
 pub use folders::{FolderListing, FolderPages};
 pub use incomplete::{AbortSummary, IncompleteUpload};
@@ -121,7 +143,9 @@ pub use listing::{ListPages, ObjectInfo};
 pub use metadata::ObjectMetadata;
 pub use progress::{Direction, Progress, ProgressBarListener, ProgressListener};
 pub use sync::{SyncCompare, SyncEntry, SyncOptions, SyncReason, SyncSummary};
+pub use upload_checksum::UploadChecksum;
 pub use upload_options::{UploadOptions, UploadOutput};
+pub use verification::{ChecksumAlgorithm, FullChecksum, NotVerified, Verification};
 pub use versions::{ObjectVersion, VersionPages};
 
 /// A client of `server` for this crate's unit tests. (The server's own

@@ -1,14 +1,18 @@
 //! Uploads: from a path, from bytes, from any `AsyncRead`. One PUT below the
 //! multipart threshold; above it, parts uploaded in parallel with at most
 //! `concurrency` in flight, and the upload aborted on any failure (or when the
-//! caller drops the future), so no orphan parts stay behind.
+//! caller drops the future), so no orphan parts stay behind (`abort.rs`).
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::SystemTime;
 
+use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm as SdkChecksumAlgorithm, ChecksumType, CompletedMultipartUpload,
+    CompletedPart,
+};
 use aws_smithy_types::byte_stream::Length;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -18,7 +22,9 @@ use super::client::S3BucketClient;
 use super::error::Error;
 use super::fix_size::{COPY_OBJECT_LIMIT, Stored};
 use super::metadata::{self, OCTET_STREAM};
+use super::object_args::{ObjectArgs, with_object_args, with_sse_c};
 use super::progress::{Direction, Tracker};
+use super::upload_checksum::{UPLOAD_CRC, confirmed, file_crc};
 use super::upload_options::{UploadOptions, UploadOutput};
 
 /// S3 allows at most this many parts per upload.
@@ -39,6 +45,10 @@ struct Prepared {
     /// The size `FileSize` says, when it was known before the upload.
     size_in_metadata: Option<u64>,
     tracker: Tracker,
+    /// Send a full-object checksum (see `upload_checksum.rs`).
+    crc: bool,
+    /// Headers, encryption, class, tags and ACL.
+    args: ObjectArgs,
 }
 
 impl S3BucketClient {
@@ -50,12 +60,21 @@ impl S3BucketClient {
     /// # Errors
     /// [`Error::Io`] when the file is missing, unreadable or not a regular file
     /// (nothing is sent); [`Error::NotFound`] for a missing bucket on servers
-    /// that do not create it; transport and service errors.
+    /// that do not create it; transport and service errors. A failed
+    /// multipart upload is aborted (its parts in flight let end first, the
+    /// abort confirmed by `ListParts`); when that fails too, the error is an
+    /// [`Error::UploadLeftOpen`] carrying the upload's failure, its
+    /// [`upload_id`](Error::upload_id) and key.
     ///
     /// # Cancellation safety
     /// Dropping the future stops the upload; a multipart upload in progress
-    /// is aborted in the background. The object is then either absent or the
-    /// previous version.
+    /// is aborted in the background: the part requests in flight are let
+    /// end first (for at most 30 s, then cancelled), so that none is stored
+    /// after the abort, then the upload is aborted and `ListParts` must say
+    /// it is gone (it is aborted again while it lists parts). The object is
+    /// then either absent or the previous version. Should the abort fail,
+    /// a WARN line names the upload (see
+    /// [`abort_incomplete_uploads`](Self::abort_incomplete_uploads)).
     ///
     /// ```no_run
     /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
@@ -70,63 +89,70 @@ impl S3BucketClient {
         object_name: Option<&str>,
         options: UploadOptions,
     ) -> Result<UploadOutput, Error> {
-        let path = path.as_ref();
-        let meta = tokio::fs::metadata(path)
-            .await
-            .map_err(|e| Error::io(path, e))?;
-        if !meta.is_file() {
-            return Err(Error::io(
-                path,
-                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
-            ));
-        }
-        // Opening now turns a permission problem into an error before any request.
-        drop(
-            tokio::fs::File::open(path)
+        // Boxed: the transfer's state is large, and would otherwise
+        // sit inside every future that awaits this one.
+        Box::pin(async move {
+            let path = path.as_ref();
+            let meta = tokio::fs::metadata(path)
                 .await
-                .map_err(|e| Error::io(path, e))?,
-        );
-        let file_name = path.file_name().and_then(|n| n.to_str());
-        let key = match (object_name, file_name) {
-            (Some(k), _) => k.to_owned(),
-            (None, Some(n)) => n.to_owned(),
-            (None, None) => {
-                return Err(Error::InvalidInput(format!(
-                    "`{}` has no UTF-8 file name; pass an object name",
-                    path.display()
-                )));
+                .map_err(|e| Error::io(path, e))?;
+            if !meta.is_file() {
+                return Err(Error::io(
+                    path,
+                    std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
+                ));
             }
-        };
-        let size = meta.len();
-        let content_type = options
-            .content_type
-            .clone()
-            .unwrap_or_else(|| metadata::guess_content_type(path).to_owned());
-        let metadata = metadata::upload_metadata(
-            options.metadata.as_ref(),
-            file_name,
-            size,
-            &content_type,
-            metadata::ctime(&meta),
-        );
-        let prepared = Prepared {
-            tracker: Tracker::new(
-                options.progress.as_ref(),
-                Direction::Upload,
-                &key,
-                Some(size),
-            ),
-            bucket: bucket.to_owned(),
-            key,
-            content_type,
-            metadata,
-            size_in_metadata: Some(size),
-        };
-        let source = Source::File {
-            path: path.to_owned(),
-            size,
-        };
-        self.upload_source(prepared, source, Some(size)).await
+            // Opening now turns a permission problem into an error before any request.
+            drop(
+                tokio::fs::File::open(path)
+                    .await
+                    .map_err(|e| Error::io(path, e))?,
+            );
+            let file_name = path.file_name().and_then(|n| n.to_str());
+            let key = match (object_name, file_name) {
+                (Some(k), _) => k.to_owned(),
+                (None, Some(n)) => n.to_owned(),
+                (None, None) => {
+                    return Err(Error::InvalidInput(format!(
+                        "`{}` has no UTF-8 file name; pass an object name",
+                        path.display()
+                    )));
+                }
+            };
+            let size = meta.len();
+            let content_type = options
+                .content_type
+                .clone()
+                .unwrap_or_else(|| metadata::guess_content_type(path).to_owned());
+            let metadata = metadata::upload_metadata(
+                options.metadata.as_ref(),
+                file_name,
+                size,
+                &content_type,
+                metadata::ctime(&meta),
+            );
+            let prepared = Prepared {
+                tracker: Tracker::new(
+                    options.progress.as_ref(),
+                    Direction::Upload,
+                    &key,
+                    Some(size),
+                ),
+                bucket: bucket.to_owned(),
+                key,
+                content_type,
+                metadata,
+                size_in_metadata: Some(size),
+                crc: self.sends_checksums(),
+                args: options.args.clone(),
+            };
+            let source = Source::File {
+                path: path.to_owned(),
+                size,
+            };
+            self.upload_source(prepared, source, Some(size)).await
+        })
+        .await
     }
 
     /// Uploads bytes held in memory under `key`. Stores `FileSize`,
@@ -152,11 +178,16 @@ impl S3BucketClient {
         key: &str,
         options: UploadOptions,
     ) -> Result<UploadOutput, Error> {
-        let data = data.into();
-        let size = data.len() as u64;
-        let prepared = self.prepare_unnamed(bucket, key, Some(size), &options);
-        self.upload_source(prepared, Source::Bytes(data), Some(size))
-            .await
+        // Boxed: the transfer's state is large, and would otherwise
+        // sit inside every future that awaits this one.
+        Box::pin(async move {
+            let data = data.into();
+            let size = data.len() as u64;
+            let prepared = self.prepare_unnamed(bucket, key, Some(size), &options);
+            self.upload_source(prepared, Source::Bytes(data), Some(size))
+                .await
+        })
+        .await
     }
 
     /// Uploads everything `reader` yields under `key`. Memory stays bounded
@@ -195,24 +226,29 @@ impl S3BucketClient {
     where
         R: AsyncRead + Unpin + Send + 'static,
     {
-        let mut reader: Box<dyn AsyncRead + Unpin + Send> = Box::new(reader);
-        let first_len = self
-            .transfer
-            .multipart_threshold
-            .max(self.transfer.part_size);
-        let first = read_up_to(reader.as_mut(), first_len).await?;
-        if (first.len() as u64) < self.transfer.multipart_threshold {
-            let size = first.len() as u64;
-            let prepared = self.prepare_unnamed(bucket, key, Some(size), &options);
-            return self
-                .upload_source(prepared, Source::Bytes(first), Some(size))
-                .await;
-        }
-        // Above the threshold the length is known only at the end: `FileSize`
-        // is the hint for now, fixed after completion if it was wrong or missing.
-        let prepared = self.prepare_unnamed(bucket, key, size_hint, &options);
-        self.multipart(prepared, Source::Reader(reader), Some(first), None)
-            .await
+        // Boxed: the transfer's state is large, and would otherwise
+        // sit inside every future that awaits this one.
+        Box::pin(async move {
+            let mut reader: Box<dyn AsyncRead + Unpin + Send> = Box::new(reader);
+            let first_len = self
+                .transfer
+                .multipart_threshold
+                .max(self.transfer.part_size);
+            let first = read_up_to(reader.as_mut(), first_len).await?;
+            if (first.len() as u64) < self.transfer.multipart_threshold {
+                let size = first.len() as u64;
+                let prepared = self.prepare_unnamed(bucket, key, Some(size), &options);
+                return self
+                    .upload_source(prepared, Source::Bytes(first), Some(size))
+                    .await;
+            }
+            // Above the threshold the length is known only at the end: `FileSize`
+            // is the hint for now, fixed after completion if it was wrong or missing.
+            let prepared = self.prepare_unnamed(bucket, key, size_hint, &options);
+            self.multipart(prepared, Source::Reader(reader), Some(first), None)
+                .await
+        })
+        .await
     }
 
     fn prepare_unnamed(
@@ -240,6 +276,8 @@ impl S3BucketClient {
             content_type,
             metadata,
             size_in_metadata: total,
+            crc: self.sends_checksums(),
+            args: options.args.clone(),
         }
     }
 
@@ -253,30 +291,31 @@ impl S3BucketClient {
         if !small {
             return self.multipart(p, source, None, size).await;
         }
-        let body = match &source {
-            Source::File { path, size } => file_range(path, 0, *size).await?,
-            Source::Bytes(b) => ByteStream::from(b.clone()),
+        let size = size.unwrap_or(0);
+        let whole = match &source {
+            Source::File { path, size } => Whole::File(path, *size),
+            Source::Bytes(b) => Whole::Bytes(b),
             Source::Reader(_) => {
                 return Err(Error::InvalidInput(
                     "reader sources are read before this point".into(),
                 ));
             }
         };
-        let size = size.unwrap_or(0);
-        let out = self
-            .sdk
-            .put_object()
-            .bucket(&p.bucket)
-            .key(&p.key)
-            .content_type(&p.content_type)
-            .set_metadata(Some(p.metadata))
-            .content_length(i64::try_from(size).unwrap_or(i64::MAX))
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk(&self.target, "PutObject", &p.bucket, Some(&p.key), e))?;
+        let mut crc = match (&whole, p.crc) {
+            (Whole::File(path, size), true) => Some(file_crc(path, 0, *size).await?),
+            (Whole::Bytes(b), true) => Some(UPLOAD_CRC.of(b)),
+            _ => None,
+        };
+        let out = match self.put_once(&p, &whole, size, crc).await {
+            Err(e) if crc.is_some() && self.checksum_refused(&e, "PutObject") => {
+                crc = None;
+                self.put_once(&p, &whole, size, None).await?
+            }
+            other => other?,
+        };
         p.tracker.add(size);
         Ok(UploadOutput {
+            checksum: confirmed(crc, out.checksum_crc64_nvme()),
             key: p.key,
             size,
             e_tag: out.e_tag,
@@ -284,20 +323,40 @@ impl S3BucketClient {
         })
     }
 
-    async fn multipart(
+    /// One `PutObject` of the whole source, with the CRC64NVME `crc` if set.
+    async fn put_once(
         &self,
-        p: Prepared,
-        mut source: Source,
-        first: Option<Bytes>,
-        size: Option<u64>,
-    ) -> Result<UploadOutput, Error> {
-        let created = self
-            .sdk
-            .create_multipart_upload()
+        p: &Prepared,
+        whole: &Whole<'_>,
+        size: u64,
+        crc: Option<u64>,
+    ) -> Result<PutObjectOutput, Error> {
+        let body = match whole {
+            Whole::File(path, size) => file_range(path, 0, *size).await?,
+            Whole::Bytes(b) => ByteStream::from((*b).clone()),
+        };
+        with_object_args!(self.sdk.put_object(), &p.args, headers: true)
             .bucket(&p.bucket)
             .key(&p.key)
             .content_type(&p.content_type)
             .set_metadata(Some(p.metadata.clone()))
+            .content_length(i64::try_from(size).unwrap_or(i64::MAX))
+            .set_checksum_crc64_nvme(crc.map(|c| UPLOAD_CRC.encode(c)))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk(&self.target, "PutObject", &p.bucket, Some(&p.key), e))
+    }
+
+    /// `CreateMultipartUpload`, asking for a full-object CRC64NVME if `crc`.
+    async fn create_once(&self, p: &Prepared, crc: bool) -> Result<String, Error> {
+        let created = with_object_args!(self.sdk.create_multipart_upload(), &p.args, headers: true)
+            .bucket(&p.bucket)
+            .key(&p.key)
+            .content_type(&p.content_type)
+            .set_metadata(Some(p.metadata.clone()))
+            .set_checksum_algorithm(crc.then_some(SdkChecksumAlgorithm::Crc64Nvme))
+            .set_checksum_type(crc.then_some(ChecksumType::FullObject))
             .send()
             .await
             .map_err(|e| {
@@ -309,9 +368,25 @@ impl S3BucketClient {
                     e,
                 )
             })?;
-        let upload_id = created
+        created
             .upload_id
-            .ok_or_else(|| Error::InvalidInput("server returned no upload id".into()))?;
+            .ok_or_else(|| Error::InvalidInput("server returned no upload id".into()))
+    }
+
+    async fn multipart(
+        &self,
+        mut p: Prepared,
+        mut source: Source,
+        first: Option<Bytes>,
+        size: Option<u64>,
+    ) -> Result<UploadOutput, Error> {
+        let upload_id = match self.create_once(&p, p.crc).await {
+            Err(e) if p.crc && self.checksum_refused(&e, "CreateMultipartUpload") => {
+                p.crc = false;
+                self.create_once(&p, false).await?
+            }
+            other => other?,
+        };
         // From here until completion, dropping this future (or failing)
         // aborts the upload: the guard owns the part tasks.
         let mut guard = AbortGuard::new(
@@ -324,39 +399,37 @@ impl S3BucketClient {
         let result = self
             .upload_parts(&p, &upload_id, &mut source, first, size, &mut guard.tasks)
             .await;
-        let (parts, total) = match result {
+        let (parts, total, crc) = match result {
             Ok(v) => v,
-            Err(e) => {
-                guard.abort_now().await;
-                return Err(e);
-            }
+            Err(e) => return Err(guard.abort_now(e).await),
         };
         let completed = CompletedMultipartUpload::builder()
             .set_parts(Some(parts.clone()))
             .build();
-        let out = self
-            .sdk
-            .complete_multipart_upload()
+        let out = with_sse_c!(self.sdk.complete_multipart_upload(), p.args.customer_key())
             .bucket(&p.bucket)
             .key(&p.key)
             .upload_id(&upload_id)
             .multipart_upload(completed)
+            .set_checksum_crc64_nvme(crc.map(|c| UPLOAD_CRC.encode(c)))
+            .set_checksum_type(crc.map(|_| ChecksumType::FullObject))
             .send()
             .await;
         let out = match out {
             Ok(o) => o,
             Err(e) => {
-                guard.abort_now().await;
-                return Err(Error::from_sdk(
+                let e = Error::from_sdk(
                     &self.target,
                     "CompleteMultipartUpload",
                     &p.bucket,
                     Some(&p.key),
                     e,
-                ));
+                );
+                return Err(guard.abort_now(e).await);
             }
         };
         guard.disarm();
+        let checksum = confirmed(crc, out.checksum_crc64_nvme());
         let mut e_tag = out.e_tag;
         if p.size_in_metadata != Some(total) {
             let stored = Stored {
@@ -366,6 +439,7 @@ impl S3BucketClient {
                 metadata: &p.metadata,
                 size: total,
                 e_tag: e_tag.as_deref(),
+                args: &p.args,
             };
             e_tag = self.rewrite_file_size(&stored, COPY_OBJECT_LIMIT).await?;
         }
@@ -377,11 +451,13 @@ impl S3BucketClient {
             size: total,
             e_tag,
             parts: parts.len(),
+            checksum,
         })
     }
 
     /// Uploads all parts, at most `concurrency` at once; returns them in
-    /// order with the total size.
+    /// order with the total size and, when the parts carry CRC64NVMEs, the
+    /// CRC64NVME of the whole object.
     async fn upload_parts(
         &self,
         p: &Prepared,
@@ -390,7 +466,7 @@ impl S3BucketClient {
         first: Option<Bytes>,
         size: Option<u64>,
         tasks: &mut PartTasks,
-    ) -> Result<(Vec<CompletedPart>, u64), Error> {
+    ) -> Result<(Vec<CompletedPart>, u64, Option<u64>), Error> {
         let mut part_size = self.transfer.part_size;
         if let Some(s) = size {
             // Keep within S3's 10,000-part limit for very large files.
@@ -402,6 +478,7 @@ impl S3BucketClient {
             first,
             offset: 0,
             number: 0,
+            lens: Vec::new(),
         };
         let result = self
             .spawn_parts(p, upload_id, source, part_size, &mut run)
@@ -419,7 +496,21 @@ impl S3BucketClient {
             return Err(e);
         }
         run.done.sort_by_key(|p| p.part_number);
-        Ok((run.done, run.offset))
+        let crc = if p.crc {
+            let pieces: Option<Vec<(u64, u64)>> = run
+                .done
+                .iter()
+                .zip(&run.lens)
+                .map(|(part, len)| {
+                    let crc = UPLOAD_CRC.decode(part.checksum_crc64_nvme()?)?;
+                    Some((crc, *len))
+                })
+                .collect();
+            pieces.map(|p| UPLOAD_CRC.combine_all(p))
+        } else {
+            None
+        };
+        Ok((run.done, run.offset, crc))
     }
 
     async fn spawn_parts(
@@ -444,7 +535,9 @@ impl S3BucketClient {
                         None
                     } else {
                         let len = part_size.min(*size - run.offset);
-                        Some((file_range(path, run.offset, len).await?, len))
+                        let body = file_range(path, run.offset, len).await?;
+                        let crc = PartCrc::File(path.clone(), run.offset);
+                        Some((body, len, crc))
                     }
                 }
                 Source::Bytes(b) => {
@@ -455,7 +548,8 @@ impl S3BucketClient {
                         let len = part_size.min(total - run.offset);
                         let start = usize::try_from(run.offset).unwrap_or(usize::MAX);
                         let end = usize::try_from(run.offset + len).unwrap_or(usize::MAX);
-                        Some((ByteStream::from(b.slice(start..end)), len))
+                        let part = b.slice(start..end);
+                        Some((ByteStream::from(part.clone()), len, PartCrc::Mem(part)))
                     }
                 }
                 Source::Reader(r) => {
@@ -467,27 +561,36 @@ impl S3BucketClient {
                         None
                     } else {
                         let len = buf.len() as u64;
-                        Some((ByteStream::from(buf), len))
+                        Some((ByteStream::from(buf.clone()), len, PartCrc::Mem(buf)))
                     }
                 }
             };
-            let Some((body, len)) = next else {
+            let Some((body, len, part_crc)) = next else {
                 return Ok(());
             };
             run.number += 1;
             run.offset += len;
+            run.lens.push(len);
+            let part_crc = p.crc.then_some(part_crc);
             let (sdk, target) = (self.sdk.clone(), self.target.clone());
             let (bucket, key, id) = (p.bucket.clone(), p.key.clone(), upload_id.to_owned());
             let tracker = p.tracker.clone();
             let part_number = run.number;
+            let customer_key = p.args.customer_key().cloned();
             run.tasks.spawn(async move {
-                let out = sdk
-                    .upload_part()
+                let crc = match part_crc {
+                    Some(PartCrc::File(path, offset)) => Some(file_crc(&path, offset, len).await?),
+                    Some(PartCrc::Mem(bytes)) => Some(UPLOAD_CRC.of(&bytes)),
+                    None => None,
+                }
+                .map(|c| UPLOAD_CRC.encode(c));
+                let out = with_sse_c!(sdk.upload_part(), customer_key.as_ref())
                     .bucket(&bucket)
                     .key(&key)
                     .upload_id(id)
                     .part_number(part_number)
                     .content_length(i64::try_from(len).unwrap_or(i64::MAX))
+                    .set_checksum_crc64_nvme(crc.clone())
                     .body(body)
                     .send()
                     .await
@@ -496,6 +599,7 @@ impl S3BucketClient {
                 Ok(CompletedPart::builder()
                     .part_number(part_number)
                     .set_e_tag(out.e_tag)
+                    .set_checksum_crc64_nvme(crc)
                     .build())
             });
             // A short part is the last one (a reader's first buffer may be
@@ -517,6 +621,22 @@ struct PartRun<'a> {
     first: Option<Bytes>,
     offset: u64,
     number: i32,
+    /// The length of each part, by part number − 1.
+    lens: Vec<u64>,
+}
+
+/// The source of a single PUT (sent again without a checksum when the
+/// store refuses one).
+enum Whole<'a> {
+    File(&'a Path, u64),
+    Bytes(&'a Bytes),
+}
+
+/// Where a part's CRC is computed from (on its task, before the request):
+/// its range of the file, or its bytes.
+enum PartCrc {
+    File(std::path::PathBuf, u64),
+    Mem(Bytes),
 }
 
 fn flatten(

@@ -4,10 +4,16 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+use std::time::SystemTime;
 
+use super::encryption::Encryption;
+use super::object_args::ObjectArgs;
 use super::progress::ProgressListener;
 
-/// Options of an upload: extra metadata, Content-Type, progress.
+/// Options of an upload: extra metadata, Content-Type, progress, and what
+/// boto3 takes as `ExtraArgs` (encryption, storage class, tags, standard
+/// headers, canned ACL). They apply alike to a single PUT and a multipart
+/// upload (where an SSE-C key goes with every part and the completion).
 ///
 /// ```
 /// use std::collections::HashMap;
@@ -24,6 +30,7 @@ pub struct UploadOptions {
     pub(crate) metadata: Option<HashMap<String, String>>,
     pub(crate) content_type: Option<String>,
     pub(crate) progress: Option<Arc<dyn ProgressListener>>,
+    pub(crate) args: ObjectArgs,
 }
 
 impl fmt::Debug for UploadOptions {
@@ -32,6 +39,7 @@ impl fmt::Debug for UploadOptions {
             .field("metadata", &self.metadata)
             .field("content_type", &self.content_type)
             .field("progress", &self.progress.is_some())
+            .field("args", &self.args)
             .finish()
     }
 }
@@ -82,6 +90,127 @@ impl UploadOptions {
         self.progress = Some(listener);
         self
     }
+
+    /// Server-side encryption (`ExtraArgs={'ServerSideEncryption': 'AES256'}`,
+    /// `'aws:kms'` with `SSEKMSKeyId`, or `SSECustomerKey`): see
+    /// [`Encryption`]. An SSE-C object can only be read with the same key
+    /// ([`DownloadOptions::sse_customer_key`](super::DownloadOptions::sse_customer_key), ...).
+    ///
+    /// ```
+    /// use ms_utils_communication::s3::{Encryption, UploadOptions};
+    /// let o = UploadOptions::new().encryption(Encryption::kms("alias/reports"));
+    /// # let _ = o;
+    /// ```
+    pub fn encryption(mut self, encryption: Encryption) -> Self {
+        self.args.encryption = Some(encryption);
+        self
+    }
+
+    /// The storage class (`STANDARD_IA`, `GLACIER_IR`, `ONEZONE_IA`,
+    /// `INTELLIGENT_TIERING`, Scaleway's `ONEZONE_IA`/`GLACIER`, ...); the
+    /// store's default (`STANDARD`) when unset.
+    ///
+    /// ```
+    /// let o = ms_utils_communication::s3::UploadOptions::new().storage_class("STANDARD_IA");
+    /// # let _ = o;
+    /// ```
+    pub fn storage_class(mut self, class: impl Into<String>) -> Self {
+        self.args.storage_class = Some(class.into());
+        self
+    }
+
+    /// Tags of the object (`ExtraArgs={'Tagging': 'k=v&...'}`), in this
+    /// order; keys and values are encoded by the client.
+    ///
+    /// ```
+    /// let o = ms_utils_communication::s3::UploadOptions::new()
+    ///     .tags([("team", "search"), ("retention", "30 days")]);
+    /// # let _ = o;
+    /// ```
+    pub fn tags<K: Into<String>, V: Into<String>>(
+        mut self,
+        tags: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.args.tags = Some(
+            tags.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
+        self
+    }
+
+    /// `Cache-Control`, returned with every GET of the object.
+    ///
+    /// ```
+    /// let o = ms_utils_communication::s3::UploadOptions::new().cache_control("max-age=3600");
+    /// # let _ = o;
+    /// ```
+    pub fn cache_control(mut self, value: impl Into<String>) -> Self {
+        self.args.cache_control = Some(value.into());
+        self
+    }
+
+    /// `Content-Disposition` (e.g. `attachment; filename="report.pdf"`).
+    ///
+    /// ```
+    /// let o = ms_utils_communication::s3::UploadOptions::new()
+    ///     .content_disposition("attachment; filename=\"report.pdf\"");
+    /// # let _ = o;
+    /// ```
+    pub fn content_disposition(mut self, value: impl Into<String>) -> Self {
+        self.args.content_disposition = Some(value.into());
+        self
+    }
+
+    /// `Content-Encoding` (e.g. `gzip` for data uploaded compressed). The
+    /// client sends the bytes as given.
+    ///
+    /// ```
+    /// let o = ms_utils_communication::s3::UploadOptions::new().content_encoding("gzip");
+    /// # let _ = o;
+    /// ```
+    pub fn content_encoding(mut self, value: impl Into<String>) -> Self {
+        self.args.content_encoding = Some(value.into());
+        self
+    }
+
+    /// `Content-Language` (e.g. `fr-FR`).
+    ///
+    /// ```
+    /// let o = ms_utils_communication::s3::UploadOptions::new().content_language("fr-FR");
+    /// # let _ = o;
+    /// ```
+    pub fn content_language(mut self, value: impl Into<String>) -> Self {
+        self.args.content_language = Some(value.into());
+        self
+    }
+
+    /// `Expires`: when caches should consider the object stale.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// let o = ms_utils_communication::s3::UploadOptions::new()
+    ///     .expires(SystemTime::now() + Duration::from_secs(86_400));
+    /// # let _ = o;
+    /// ```
+    pub fn expires(mut self, at: SystemTime) -> Self {
+        self.args.expires = Some(at);
+        self
+    }
+
+    /// A canned ACL (`private`, `public-read`, `bucket-owner-full-control`,
+    /// ...), as [`set_file_permission`](super::S3BucketClient::set_file_permission)
+    /// sets afterwards. Buckets with ACLs disabled (the AWS default since
+    /// 2023) refuse any but `private` / `bucket-owner-full-control`.
+    ///
+    /// ```
+    /// let o = ms_utils_communication::s3::UploadOptions::new().acl("public-read");
+    /// # let _ = o;
+    /// ```
+    pub fn acl(mut self, acl: impl Into<String>) -> Self {
+        self.args.acl = Some(acl.into());
+        self
+    }
 }
 
 /// What an upload did.
@@ -103,4 +232,8 @@ pub struct UploadOutput {
     pub e_tag: Option<String>,
     /// Number of parts (0 for a single PUT).
     pub parts: usize,
+    /// The full-object checksum the store confirmed it keeps (see
+    /// [`UploadChecksum`](super::UploadChecksum)); `None` when none was sent,
+    /// or the store did not say it kept it.
+    pub checksum: Option<super::FullChecksum>,
 }

@@ -1,9 +1,12 @@
 //! What a download checks its content against, decided from the object's
 //! HEAD answer, and the MD5 arithmetic of S3 ETags.
 //!
-//! - A stored full-object checksum (CRC32, CRC32C, CRC64NVME, SHA1, SHA256,
-//!   `ChecksumType::FullObject`) is checked by the SDK on a single GET made
-//!   with checksum mode enabled, while the body streams.
+//! - A stored full-object CRC (CRC64NVME, CRC32, CRC32C; on a single-PUT
+//!   object, or marked `FULL_OBJECT`) is computed here, each range (or the
+//!   single GET) on its own task, and the ranges' CRCs combined in order
+//!   (`crc.rs`): any download of such an object is checked, in parallel.
+//! - A stored SHA1 or SHA256 of the whole object is checked by the SDK on a
+//!   single GET made with checksum mode enabled, while the body streams.
 //! - Otherwise a single-PUT ETag (32 hex digits) is the MD5 of the content,
 //!   hashed while the body is written on a single GET; when the object is
 //!   fetched as parallel ranges, hashed in order as the ranges land (read
@@ -13,18 +16,31 @@
 //!   side, four at a time, on one thread (`md5_lanes`), and the part MD5s
 //!   combined at the end.
 //! - Composite checksums of multipart uploads are per part and are not used
-//!   (the multipart ETag is checked instead).
-//! - SSE-KMS and SSE-C objects (whose ETag is not an MD5) and ETags of any
-//!   other form are not verified; the reason is logged at DEBUG.
+//!   (the multipart ETag is checked instead); nor is a value of the wrong
+//!   width or a CRC of a multipart object not marked `FULL_OBJECT` (moto
+//!   5.2.5 stores such ones).
+//! - SSE-KMS and SSE-C objects (whose ETag is not an MD5) without a usable
+//!   checksum, and ETags of any other form, are not verified: see
+//!   [`NotVerified`].
 
 use md5::{Digest, Md5};
+
+use super::crc::CrcKind;
+use super::verification::{NotVerified, Verification};
 
 /// What the content of a download is checked against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Check {
-    /// A stored full-object checksum, validated by the SDK on a single GET
-    /// with checksum mode enabled.
-    FullChecksum,
+    /// A stored full-object CRC, computed here per GET and combined.
+    Crc {
+        /// Its kind.
+        kind: CrcKind,
+        /// The stored value.
+        expected: u64,
+    },
+    /// A stored SHA1 or SHA256 of the whole object, validated by the SDK on
+    /// a single GET with checksum mode enabled.
+    FullChecksum(super::ChecksumAlgorithm),
     /// The MD5 of the whole content equals this (binary) ETag.
     Md5([u8; 16]),
     /// The MD5 of the concatenated MD5s of `parts` parts equals `md5`.
@@ -35,7 +51,20 @@ pub(crate) enum Check {
         parts: u32,
     },
     /// Nothing can be checked, for this reason.
-    Skip(&'static str),
+    Skip(NotVerified),
+}
+
+impl Check {
+    /// What a download checked this way reports.
+    pub(crate) fn verification(&self) -> Verification {
+        match self {
+            Check::Crc { kind, .. } => Verification::Checksum(kind.public()),
+            Check::FullChecksum(algorithm) => Verification::Checksum(*algorithm),
+            Check::Md5(_) => Verification::EtagMd5,
+            Check::Parts { parts, .. } => Verification::PartMd5s { parts: *parts },
+            Check::Skip(why) => Verification::SizeOnly(why.clone()),
+        }
+    }
 }
 
 /// What the HEAD answer says about an object, as far as verification goes.
@@ -47,32 +76,38 @@ pub(crate) struct ObjectFacts<'a> {
     pub sse: Option<&'a str>,
     /// `x-amz-server-side-encryption-customer-algorithm` is present (SSE-C).
     pub sse_c: bool,
-    /// A stored checksum of the whole object (`ChecksumType::FullObject`,
-    /// or a single-PUT checksum) is present.
-    pub full_checksum: bool,
+    /// A usable stored CRC of the whole object (see the module comment).
+    pub crc: Option<(CrcKind, u64)>,
+    /// A stored SHA1 or SHA256 of the whole object.
+    pub full_sha: Option<super::ChecksumAlgorithm>,
     /// The download is a single GET with checksum mode enabled, so that
-    /// the SDK validates a stored checksum.
+    /// the SDK validates a stored SHA.
     pub single_get_with_checksum_mode: bool,
 }
 
 /// Decides what a download checks (pure: HEAD facts in, decision out).
 pub(crate) fn decide(facts: &ObjectFacts<'_>) -> Check {
-    if facts.full_checksum && facts.single_get_with_checksum_mode {
-        return Check::FullChecksum;
+    if let Some((kind, expected)) = facts.crc {
+        return Check::Crc { kind, expected };
+    }
+    if let Some(sha) = facts.full_sha
+        && facts.single_get_with_checksum_mode
+    {
+        return Check::FullChecksum(sha);
     }
     if facts.sse_c {
-        return Check::Skip("SSE-C object: its ETag is not an MD5 of the content");
+        return Check::Skip(NotVerified::SseC);
     }
     if facts.sse.is_some_and(|s| s.starts_with("aws:kms")) {
-        return Check::Skip("SSE-KMS object: its ETag is not an MD5 of the content");
+        return Check::Skip(NotVerified::SseKms);
     }
     let Some(tag) = facts.e_tag else {
-        return Check::Skip("the store sent no ETag");
+        return Check::Skip(NotVerified::NoEtag);
     };
     match parse_e_tag(tag) {
         Some((md5, None)) => Check::Md5(md5),
         Some((md5, Some(parts))) => Check::Parts { md5, parts },
-        None => Check::Skip("the ETag is neither an MD5 nor a multipart ETag"),
+        None => Check::Skip(NotVerified::UnknownEtag),
     }
 }
 
@@ -193,6 +228,7 @@ mod tests {
 
     #[test]
     fn decisions() {
+        use crate::s3::ChecksumAlgorithm;
         let single = "\"900150983cd24fb0d6963f7d28e17f72\"";
         let multi = "\"900150983cd24fb0d6963f7d28e17f72-4\"";
         let base = ObjectFacts {
@@ -211,16 +247,33 @@ mod tests {
                 parts: 4
             }
         );
-        // A full-object checksum wins when the SDK can check it.
+        // A stored CRC wins, single GET or ranges, encrypted or not.
+        let crc = Some((CrcKind::Crc64Nvme, 42));
+        for (sse, sse_c) in [(None, false), (Some("aws:kms"), false), (None, true)] {
+            let f = ObjectFacts {
+                crc,
+                sse,
+                sse_c,
+                ..base.clone()
+            };
+            assert_eq!(
+                decide(&f),
+                Check::Crc {
+                    kind: CrcKind::Crc64Nvme,
+                    expected: 42
+                }
+            );
+        }
+        // A SHA when the SDK can check it (single GET with checksum mode)...
         let f = ObjectFacts {
-            full_checksum: true,
+            full_sha: Some(ChecksumAlgorithm::Sha256),
             single_get_with_checksum_mode: true,
             ..base.clone()
         };
-        assert_eq!(decide(&f), Check::FullChecksum);
-        // ... and the ETag is used when it cannot (ranged download).
+        assert_eq!(decide(&f), Check::FullChecksum(ChecksumAlgorithm::Sha256));
+        // ... and the ETag when it cannot (ranged download).
         let f = ObjectFacts {
-            full_checksum: true,
+            full_sha: Some(ChecksumAlgorithm::Sha256),
             ..base.clone()
         };
         assert_eq!(decide(&f), Check::Md5(md5(b"abc")));
@@ -235,30 +288,22 @@ mod tests {
                 sse: Some(sse),
                 ..base.clone()
             };
-            assert!(matches!(decide(&f), Check::Skip(r) if r.contains("SSE-KMS")));
+            assert_eq!(decide(&f), Check::Skip(NotVerified::SseKms));
         }
         let f = ObjectFacts {
             sse_c: true,
             ..base.clone()
         };
-        assert!(matches!(decide(&f), Check::Skip(r) if r.contains("SSE-C")));
-        // SSE-KMS with a stored checksum on a single GET: still checked.
-        let f = ObjectFacts {
-            sse: Some("aws:kms"),
-            full_checksum: true,
-            single_get_with_checksum_mode: true,
-            ..base.clone()
-        };
-        assert_eq!(decide(&f), Check::FullChecksum);
+        assert_eq!(decide(&f), Check::Skip(NotVerified::SseC));
         let f = ObjectFacts {
             e_tag: Some("\"not-an-md5\""),
             ..base.clone()
         };
-        assert!(matches!(decide(&f), Check::Skip(_)));
+        assert_eq!(decide(&f), Check::Skip(NotVerified::UnknownEtag));
         let f = ObjectFacts {
             e_tag: None,
             ..base
         };
-        assert!(matches!(decide(&f), Check::Skip(_)));
+        assert_eq!(decide(&f), Check::Skip(NotVerified::NoEtag));
     }
 }

@@ -293,6 +293,7 @@ impl S3BucketClient {
             (src_bucket, src_key, Some(src_version_id)),
             (dst_bucket, dst_key),
             super::fix_size::COPY_OBJECT_LIMIT,
+            &super::CopyOptions::new(),
         )
         .await
     }

@@ -104,6 +104,22 @@ async fn help_goes_to_stdout_and_usage_errors_exit_2() {
                 "{command} in --help"
             );
         }
+        for flag in [
+            "--sse AES256|aws:kms",
+            "--sse-kms-key-id",
+            "--sse-c-key-file",
+            "--source-sse-c-key-file",
+            "--storage-class",
+            "--tag KEY=VALUE",
+            "--acl",
+            "--content-type",
+            "--cache-control",
+            "--content-disposition",
+            "--content-encoding",
+            "--content-language",
+        ] {
+            assert!(text.contains(flag), "{flag} in --help");
+        }
         assert!(out.stderr.is_empty());
     }
     for args in [
@@ -293,4 +309,322 @@ async fn an_integrity_failure_is_its_own_kind() {
     assert_eq!(out.code, 1);
     assert_eq!(json(&out.stderr)["kind"], "integrity");
     let _ = std::fs::remove_dir_all(dest);
+}
+
+/// The upload options on `upload` and `copy`, read back from the server;
+/// SSE-C keys from files (raw or base64) on upload, download, cat, range,
+/// meta and a copy's source; the key in no output; options a command would
+/// not use are usage errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_options_and_sse_c_keys_from_flags() {
+    use base64::Engine as _;
+
+    let server = DevS3Server::builder().bucket("bkt").start().await.unwrap();
+    let client = S3BucketClient::new("t", server.client_config())
+        .await
+        .unwrap();
+    let sdk = client.sdk();
+    let dir = tmp("options");
+    let body: Vec<u8> = (0..20_000u32).map(|i| (i * 31) as u8).collect();
+    write(&dir, "data.csv", &body);
+    const KEY: &[u8; 32] = b"0123456789abcdef0123456789ABCDEF";
+    let key_b64 = base64::engine::general_purpose::STANDARD.encode(KEY);
+    write(&dir, "key.raw", KEY);
+    write(&dir, "key.b64", format!("{key_b64}\n").as_bytes());
+    let file = dir.join("data.csv");
+    let (file, raw_key, b64_key) = (
+        file.to_str().unwrap(),
+        dir.join("key.raw"),
+        dir.join("key.b64"),
+    );
+    let (raw_key, b64_key) = (raw_key.to_str().unwrap(), b64_key.to_str().unwrap());
+    let mut printed = Vec::new();
+
+    // Every option but encryption's kinds, with SSE-S3.
+    let args = [
+        "upload",
+        file,
+        "bkt",
+        "opt.csv",
+        "--sse",
+        "AES256",
+        "--storage-class",
+        "STANDARD_IA",
+        "--tag",
+        "team=search",
+        "--tag",
+        "note=a b=c",
+        "--acl",
+        "public-read",
+        "--content-type",
+        "text/csv",
+        "--cache-control",
+        "max-age=60",
+        "--content-disposition",
+        "attachment; filename=\"r.csv\"",
+        "--content-encoding",
+        "identity",
+        "--content-language",
+        "fr-FR",
+    ];
+    ok(&server, &args).await;
+    let head = sdk
+        .head_object()
+        .bucket("bkt")
+        .key("opt.csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.server_side_encryption().map(|s| s.as_str()),
+        Some("AES256")
+    );
+    assert_eq!(
+        head.storage_class().map(|s| s.as_str()),
+        Some("STANDARD_IA")
+    );
+    assert_eq!(head.content_type(), Some("text/csv"));
+    assert_eq!(head.cache_control(), Some("max-age=60"));
+    assert_eq!(
+        head.content_disposition(),
+        Some("attachment; filename=\"r.csv\"")
+    );
+    assert_eq!(head.content_encoding(), Some("identity"));
+    assert_eq!(head.content_language(), Some("fr-FR"));
+    let tagging = sdk
+        .get_object_tagging()
+        .bucket("bkt")
+        .key("opt.csv")
+        .send()
+        .await
+        .unwrap();
+    let mut tags: Vec<(&str, &str)> = tagging
+        .tag_set()
+        .iter()
+        .map(|t| (t.key(), t.value()))
+        .collect();
+    tags.sort_unstable();
+    assert_eq!(tags, [("note", "a b=c"), ("team", "search")]);
+    let acl = sdk
+        .get_object_acl()
+        .bucket("bkt")
+        .key("opt.csv")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        acl.grants().iter().any(|g| {
+            g.grantee().and_then(|g| g.uri())
+                == Some("http://acs.amazonaws.com/groups/global/AllUsers")
+        }),
+        "{acl:?}"
+    );
+
+    // SSE-KMS, the key id implying aws:kms.
+    ok(
+        &server,
+        &[
+            "upload",
+            file,
+            "bkt",
+            "kms.csv",
+            "--sse-kms-key-id",
+            "alias/reports",
+        ],
+    )
+    .await;
+    let head = sdk
+        .head_object()
+        .bucket("bkt")
+        .key("kms.csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.server_side_encryption().map(|s| s.as_str()),
+        Some("aws:kms")
+    );
+    assert_eq!(head.ssekms_key_id(), Some("alias/reports"));
+
+    // SSE-C: written with the raw key file, read with the base64 one.
+    let up = run(
+        Some(&server),
+        &["upload", file, "bkt", "c.csv", "--sse-c-key-file", raw_key],
+    )
+    .await;
+    assert_eq!(up.code, 0, "{}", String::from_utf8_lossy(&up.stdout));
+    printed.push(up);
+    let dest = dir.join("c.out");
+    let dest = dest.to_str().unwrap();
+    let out = run(Some(&server), &["download", "bkt", "c.csv", dest]).await;
+    assert_eq!(out.code, 1);
+    assert_eq!(json(&out.stdout)["kind"], "sse_customer_key");
+    printed.push(out);
+    let out = run(
+        Some(&server),
+        &[
+            "download",
+            "bkt",
+            "c.csv",
+            dest,
+            "--sse-c-key-file",
+            b64_key,
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(std::fs::read(dest).unwrap(), body);
+    printed.push(out);
+    let out = run(
+        Some(&server),
+        &["cat", "bkt", "c.csv", "--sse-c-key-file", raw_key],
+    )
+    .await;
+    assert_eq!(out.stdout, body);
+    printed.push(out);
+    let out = run(
+        Some(&server),
+        &[
+            "range",
+            "bkt",
+            "c.csv",
+            "5",
+            "9",
+            "--sse-c-key-file",
+            raw_key,
+        ],
+    )
+    .await;
+    assert_eq!(out.stdout, body[5..9]);
+    printed.push(out);
+    let out = run(
+        Some(&server),
+        &["meta", "bkt", "c.csv", "--sse-c-key-file", raw_key],
+    )
+    .await;
+    assert_eq!(json(&out.stdout)["size"], 20_000);
+    printed.push(out);
+    let out = run(Some(&server), &["meta", "bkt", "c.csv"]).await;
+    assert_eq!(json(&out.stdout)["kind"], "sse_customer_key");
+    printed.push(out);
+    // A wrong key is its own kind too.
+    write(&dir, "other.raw", &[7u8; 32]);
+    let other = dir.join("other.raw");
+    let out = run(
+        Some(&server),
+        &[
+            "cat",
+            "bkt",
+            "c.csv",
+            "--sse-c-key-file",
+            other.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(json(&out.stderr)["kind"], "sse_customer_key");
+    printed.push(out);
+    // A key file that is no key: invalid input, the file named, no bytes.
+    write(&dir, "bad.key", b"not a key");
+    let bad = dir.join("bad.key");
+    let out = run(
+        Some(&server),
+        &[
+            "cat",
+            "bkt",
+            "c.csv",
+            "--sse-c-key-file",
+            bad.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let v = json(&out.stderr);
+    assert_eq!(v["kind"], "invalid_input", "{v}");
+    assert!(v["error"].as_str().unwrap().contains("bad.key"), "{v}");
+
+    // A copy: the source's key, the copy in another class, not encrypted
+    // with a customer key.
+    ok(
+        &server,
+        &[
+            "copy",
+            "bkt",
+            "c.csv",
+            "bkt",
+            "plain.csv",
+            "--source-sse-c-key-file",
+            raw_key,
+            "--storage-class",
+            "ONEZONE_IA",
+            "--tag",
+            "copy=yes",
+        ],
+    )
+    .await;
+    let head = sdk
+        .head_object()
+        .bucket("bkt")
+        .key("plain.csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.storage_class().map(|s| s.as_str()), Some("ONEZONE_IA"));
+    let out = run(Some(&server), &["cat", "bkt", "plain.csv"]).await;
+    assert_eq!(out.stdout, body);
+
+    // The key in nothing printed.
+    for out in &printed {
+        for stream in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            assert!(
+                !text.contains(&key_b64) && !text.contains("0123456789abcdef"),
+                "{text}"
+            );
+        }
+    }
+
+    // Options where they would do nothing, or contradict: usage errors.
+    for args in [
+        &["upload", file, "bkt", "--sse", "rot13"][..],
+        &["upload", file, "bkt", "--tag", "no-value"],
+        &[
+            "upload",
+            file,
+            "bkt",
+            "--sse",
+            "AES256",
+            "--sse-c-key-file",
+            raw_key,
+        ],
+        &[
+            "upload",
+            file,
+            "bkt",
+            "--sse",
+            "AES256",
+            "--sse-kms-key-id",
+            "k",
+        ],
+        &["upload", file, "bkt", "--source-sse-c-key-file", raw_key],
+        &[
+            "download",
+            "bkt",
+            "c.csv",
+            dest,
+            "--storage-class",
+            "GLACIER",
+        ],
+        &["list", "bkt", "--sse-c-key-file", raw_key],
+        &[
+            "upload-dir",
+            dir.to_str().unwrap(),
+            "bkt",
+            "p",
+            "--tag",
+            "a=b",
+        ],
+    ] {
+        let out = run(Some(&server), args).await;
+        assert_eq!(out.code, 2, "{args:?}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -20,7 +20,8 @@ use ms_utils_dev::gateway::DevGateway;
 
 const USAGE: &str = "\
 usage: ms-utils-dev [--user NAME:PASSWORD]... [--gateway-port P] [--anonymous]
-                    [--s3-port P] [--s3-root DIR] [--bucket NAME]... [--no-s3]
+                    [--s3-port P] [--s3-root DIR] [--bucket NAME]...
+                    [--auto-create-buckets] [--no-s3]
 
   --user NAME:PASSWORD  a microservice that may log in (repeatable; default
                         dev:dev-password)
@@ -29,7 +30,10 @@ usage: ms-utils-dev [--user NAME:PASSWORD]... [--gateway-port P] [--anonymous]
   --s3-port P           S3 port on 127.0.0.1 (default: any free port)
   --s3-root DIR         folder the S3 server keeps objects in (default: a
                         temporary folder removed on exit)
-  --bucket NAME         create this bucket at start (repeatable)
+  --bucket NAME         create this bucket at start (repeatable); an upload
+                        into a bucket neither named here nor created with
+                        CreateBucket is NoSuchBucket, as on S3
+  --auto-create-buckets create a missing bucket on the first upload into it
   --no-s3               do not start the S3 server";
 
 /// What the command line asked for.
@@ -41,6 +45,7 @@ struct Args {
     s3_port: u16,
     s3_root: Option<PathBuf>,
     buckets: Vec<String>,
+    auto_create_buckets: bool,
     no_s3: bool,
 }
 
@@ -82,6 +87,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, ArgsError> {
             "--s3-root" => args.s3_root = Some(PathBuf::from(value(&arg, &mut it)?)),
             "--bucket" => args.buckets.push(value(&arg, &mut it)?),
             "--anonymous" => args.anonymous = true,
+            "--auto-create-buckets" => args.auto_create_buckets = true,
             "--no-s3" => args.no_s3 = true,
             other => return Err(ArgsError::Invalid(format!("unknown argument {other:?}"))),
         }
@@ -166,6 +172,7 @@ async fn main() -> ExitCode {
         for bucket in &args.buckets {
             b = b.bucket(bucket);
         }
+        b = b.auto_create_buckets(args.auto_create_buckets);
         match b.start().await {
             Ok(s) => {
                 say(&format!(
@@ -249,6 +256,7 @@ mod tests {
             "--bucket",
             "data",
             "--anonymous",
+            "--auto-create-buckets",
         ])
         .unwrap();
         assert_eq!(
@@ -261,7 +269,8 @@ mod tests {
         assert_eq!((a.gateway_port, a.s3_port), (8080, 9000));
         assert_eq!(a.s3_root, Some(PathBuf::from("/tmp/x")));
         assert_eq!(a.buckets, vec!["data".to_string()]);
-        assert!(a.anonymous && !a.no_s3);
+        assert!(a.anonymous && a.auto_create_buckets && !a.no_s3);
+        assert!(!parse(&[]).unwrap().auto_create_buckets);
     }
 
     #[test]

@@ -21,8 +21,12 @@
 //! `ListMultipartUploads`, which `s3s-fs` does not implement, is answered
 //! here from `s3s-fs`'s files of the open uploads (see
 //! [`DevStore::list_uploads`]). Listings carry ETags, `DeleteObjects` knows
-//! a missing bucket and version ids are refused (`parity.rs`). Every other
-//! operation is `s3s-fs`'s own.
+//! a missing bucket, writes into a bucket never created answer `NoSuchBucket`
+//! (unless auto-creation is on) and version ids are refused (`parity.rs`). `UploadPart`,
+//! `UploadPartCopy`, `ListParts` and `AbortMultipartUpload` answer
+//! `NoSuchUpload` for an upload that is gone, as S3 does, and a part stored
+//! after its upload was aborted or completed is removed (`parts.rs`). Every
+//! other operation is `s3s-fs`'s own.
 //!
 //! A completion first takes the upload over by moving its owner file aside,
 //! as `s3s-fs` deletes it first: a part, an abort or a second completion
@@ -38,108 +42,73 @@
 //! `tests/it/s3_server.rs` compare both paths' results, so a change of
 //! layout in a new `s3s-fs` shows there.
 
-use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use s3s::crypto::{Checksum as _, Md5};
 use s3s::dto::{
-    AbortMultipartUploadInput, AbortMultipartUploadOutput, CompleteMultipartUploadInput,
-    CompleteMultipartUploadOutput, CopyObjectInput, CopyObjectOutput, CreateBucketInput,
-    CreateBucketOutput, CreateMultipartUploadInput, CreateMultipartUploadOutput, DeleteBucketInput,
-    DeleteBucketOutput, DeleteObjectInput, DeleteObjectOutput, DeleteObjectsInput,
-    DeleteObjectsOutput, ETag, GetBucketLocationInput, GetBucketLocationOutput, GetObjectInput,
-    GetObjectOutput, HeadBucketInput, HeadBucketOutput, HeadObjectInput, HeadObjectOutput,
+    AbortMultipartUploadInput, AbortMultipartUploadOutput, ChecksumType,
+    CompleteMultipartUploadInput, CompleteMultipartUploadOutput, CopyObjectInput, CopyObjectOutput,
+    CreateBucketInput, CreateBucketOutput, CreateMultipartUploadInput, CreateMultipartUploadOutput,
+    DeleteBucketInput, DeleteBucketOutput, DeleteObjectInput, DeleteObjectOutput,
+    DeleteObjectsInput, DeleteObjectsOutput, ETag, GetBucketLocationInput, GetBucketLocationOutput,
+    GetObjectAclInput, GetObjectAclOutput, GetObjectInput, GetObjectOutput, GetObjectTaggingInput,
+    GetObjectTaggingOutput, HeadBucketInput, HeadBucketOutput, HeadObjectInput, HeadObjectOutput,
     ListBucketsInput, ListBucketsOutput, ListMultipartUploadsInput, ListMultipartUploadsOutput,
     ListObjectsInput, ListObjectsOutput, ListObjectsV2Input, ListObjectsV2Output, ListPartsInput,
-    ListPartsOutput, PutObjectInput, PutObjectOutput, UploadPartCopyInput, UploadPartCopyOutput,
-    UploadPartInput, UploadPartOutput,
+    ListPartsOutput, PutObjectAclInput, PutObjectAclOutput, PutObjectInput, PutObjectOutput,
+    UploadPartCopyInput, UploadPartCopyOutput, UploadPartInput, UploadPartOutput,
 };
 use s3s::{S3, S3Error, S3Request, S3Response, S3Result};
 use uuid::Uuid;
 
+mod checksums;
+mod extras;
+mod extras_ops;
 mod list_uploads;
 mod parity;
+mod parts;
+mod read;
+
+use checksums::Crc;
+pub use parts::PartUploads;
+use parts::{PartStore, Parts};
 
 /// The most uploads one `ListMultipartUploads` answer lists (S3's limit).
 const MAX_UPLOADS: usize = 1000;
+
+/// Where an object's internal info says its checksum is of the whole object.
+const CHECKSUM_TYPE_KEY: &str = "ms_utils_checksum_type";
 
 /// S3's smallest part, for every part but the last.
 const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 
 /// `s3s-fs` with multipart completion done in the kernel (see the module doc).
 pub(super) struct DevStore {
-    fs: s3s_fs::FileSystem,
+    fs: Arc<s3s_fs::FileSystem>,
     /// The folder `s3s-fs` resolves its files against (absolute, canonical).
     root: PathBuf,
-    parts: Mutex<Parts>,
+    parts: Arc<Mutex<Parts>>,
+    /// What the `UploadPart` calls are doing, for tests.
+    activity: tokio::sync::watch::Sender<PartUploads>,
+    /// Faults tests inject (see `DevS3Server`).
+    pub(super) faults: Arc<StoreFaults>,
+    /// A write into a bucket never created creates it (`s3s-fs`'s way),
+    /// instead of `NoSuchBucket` (S3's).
+    auto_create_buckets: bool,
 }
 
-type PartKey = (Uuid, i32);
-
-/// What is known of the parts as they arrive.
-#[derive(Default)]
-struct Parts {
-    /// The MD5 of each part as `UploadPart` stored it.
-    md5: HashMap<PartKey, [u8; 16]>,
-    /// `UploadPart` calls running, by part.
-    running: HashMap<PartKey, u32>,
-    /// Parts sent twice at once: which file won is unknown, so their hash is
-    /// not recorded until a later upload of the part runs alone.
-    overlapped: HashSet<PartKey>,
-    /// The part sizes of the objects completed here, by object file, with
-    /// the ETag they were completed with: `GetObject`/`HeadObject` with
-    /// `partNumber` use them while the object still has that ETag and size.
-    layouts: HashMap<PathBuf, (String, Vec<u64>)>,
-}
-
-impl Parts {
-    fn start(&mut self, key: PartKey) {
-        self.md5.remove(&key);
-        let running = self.running.entry(key).or_insert(0);
-        *running += 1;
-        if *running > 1 {
-            self.overlapped.insert(key);
-        } else {
-            self.overlapped.remove(&key);
-        }
-    }
-
-    fn finish(&mut self, key: PartKey, md5: Option<[u8; 16]>) {
-        if let Some(running) = self.running.get_mut(&key) {
-            *running = running.saturating_sub(1);
-            if *running == 0 {
-                self.running.remove(&key);
-            }
-        }
-        if let Some(md5) = md5
-            && !self.overlapped.contains(&key)
-        {
-            self.md5.insert(key, md5);
-        }
-    }
-
-    fn forget(&mut self, upload_id: Uuid) {
-        self.md5.retain(|(u, _), _| *u != upload_id);
-        self.overlapped.retain(|(u, _)| *u != upload_id);
-    }
-}
-
-/// One `UploadPart` in progress; ends (recording the hash if it is set) when
-/// dropped, also when the request is cancelled half-way.
-struct PartUpload<'a> {
-    store: &'a DevStore,
-    key: PartKey,
-    md5: Option<[u8; 16]>,
-}
-
-impl Drop for PartUpload<'_> {
-    fn drop(&mut self) {
-        self.store.parts().finish(self.key, self.md5);
-    }
+/// The faults a test sets on a running server.
+#[derive(Debug, Default)]
+pub(super) struct StoreFaults {
+    /// Each `UploadPart` waits this long (milliseconds) after its body was
+    /// read before it stores the part; 0: no wait.
+    pub(super) part_delay_ms: AtomicU64,
 }
 
 /// A completion taken on: the upload's owner file moved aside (`claim`), so
@@ -153,18 +122,28 @@ struct Plan {
     upload_attrs: PathBuf,
     object_attrs: PathBuf,
     internal_info: PathBuf,
+    /// The full-object CRC the upload asked for, from its parts' CRCs.
+    checksum: Option<(Crc, u64)>,
 }
 
 impl DevStore {
-    pub(super) fn new(root: &Path) -> io::Result<Self> {
+    pub(super) fn new(
+        root: &Path,
+        activity: tokio::sync::watch::Sender<PartUploads>,
+        faults: Arc<StoreFaults>,
+        auto_create_buckets: bool,
+    ) -> io::Result<Self> {
         let fs = s3s_fs::FileSystem::new(root)
             .map_err(|e| io::Error::other(format!("s3s-fs root: {e:?}")))?;
         // As s3s-fs resolves it.
         let root = std::env::current_dir()?.join(root).canonicalize()?;
         Ok(Self {
-            fs,
+            fs: Arc::new(fs),
             root,
-            parts: Mutex::new(Parts::default()),
+            parts: Arc::default(),
+            activity,
+            faults,
+            auto_create_buckets,
         })
     }
 
@@ -172,22 +151,78 @@ impl DevStore {
         self.parts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A part arriving: its old hash is dropped now; the new one, if the
-    /// caller sets it, is recorded when the returned guard drops.
-    fn part_upload(&self, upload_id: &str, part_number: i32) -> Option<PartUpload<'_>> {
-        let key = (Uuid::parse_str(upload_id).ok()?, part_number);
-        self.parts().start(key);
-        Some(PartUpload {
-            store: self,
-            key,
-            md5: None,
-        })
-    }
-
     fn forget_upload(&self, upload_id: &str) {
         if let Ok(id) = Uuid::parse_str(upload_id) {
             self.parts().forget(id);
         }
+    }
+
+    /// The file that says an upload is open, and whose it is.
+    fn upload_info(&self, upload_id: Uuid) -> PathBuf {
+        self.root.join(format!(".upload-{upload_id}.json"))
+    }
+
+    /// Whether the upload is open (see [`PartStore::is_open`]).
+    async fn is_open(&self, upload_id: Uuid) -> bool {
+        self.part_store().is_open(upload_id).await
+    }
+
+    /// What a part request needs, owned, so that it can go on storing a
+    /// part its client no longer waits for.
+    fn part_store(&self) -> PartStore {
+        PartStore {
+            fs: Arc::clone(&self.fs),
+            parts: Arc::clone(&self.parts),
+            activity: self.activity.clone(),
+            root: self.root.clone(),
+        }
+    }
+
+    /// The injected delay of part writes, if any.
+    fn part_delay(&self) -> Option<Duration> {
+        match self.faults.part_delay_ms.load(Ordering::SeqCst) {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
+    }
+
+    /// `AbortMultipartUpload`: `NoSuchUpload` for an upload that is gone
+    /// (`s3s-fs` says `AccessDenied`); otherwise the upload is marked ended
+    /// *before* `s3s-fs` removes its parts, so that a part being stored
+    /// meanwhile is removed when it lands (see `upload_part_here`).
+    async fn abort_here(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        let Ok(id) = Uuid::parse_str(&req.input.upload_id) else {
+            return self.fs.abort_multipart_upload(req).await;
+        };
+        let owner: Option<Option<String>> = match tokio::fs::read(self.upload_info(id)).await {
+            Ok(bytes) => serde_json::from_slice(&bytes).ok(),
+            Err(_) => return Err(S3Error::new(s3s::S3ErrorCode::NoSuchUpload)),
+        };
+        let caller = req.credentials.as_ref().map(|c| c.access_key.as_str());
+        if owner.as_ref().is_some_and(|o| o.as_deref() == caller) {
+            self.parts().end(id);
+        }
+        let res = self.fs.abort_multipart_upload(req).await?;
+        self.set_upload_extras(id, &extras::Extras::default())
+            .await?;
+        Ok(res)
+    }
+
+    /// `ListParts`: `NoSuchUpload` for an upload that is gone (aborted or
+    /// completed), as S3 answers; `s3s-fs` lists whatever part files are left.
+    async fn list_parts_here(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        if let Ok(id) = Uuid::parse_str(&req.input.upload_id)
+            && !self.is_open(id).await
+        {
+            return Err(S3Error::new(s3s::S3ErrorCode::NoSuchUpload));
+        }
+        self.fs.list_parts(req).await
     }
 
     /// The plain case, or `None` for `s3s-fs` to handle (and answer errors).
@@ -214,8 +249,18 @@ impl DevStore {
         }
 
         let mut parts = Vec::with_capacity(listed.len());
+        let mut checksum = None;
         {
             let known = self.parts();
+            // A full-object CRC asked for: every part's CRC is needed (one
+            // missing, e.g. a part sent twice at once, goes to s3s-fs, which
+            // stores none).
+            if let Some(&kind) = known.checksums.get(&upload_id) {
+                let pieces = (1..=i32::try_from(listed.len()).ok()?)
+                    .map(|n| known.crcs.get(&(upload_id, n)).copied())
+                    .collect::<Option<Vec<_>>>()?;
+                checksum = Some((kind, kind.combine(&pieces)));
+            }
             for (i, part) in listed.iter().enumerate() {
                 let number = part.part_number?;
                 if usize::try_from(number).ok()? != i + 1 {
@@ -274,6 +319,7 @@ impl DevStore {
             internal_info: self
                 .root
                 .join(format!(".bucket-{bucket}.object-{key}.internal.json")),
+            checksum,
         })
     }
 
@@ -294,6 +340,22 @@ impl DevStore {
             etag.update(md5);
         }
         let e_tag = format!("{}-{}", hex(&etag.finalize()), plan.parts.len());
+
+        // The full-object CRC the client sends must be its parts' (S3
+        // answers `BadDigest`, and the upload stays open).
+        if let Some((kind, crc)) = plan.checksum
+            && kind
+                .of_completion(&input)
+                .is_some_and(|v| v != kind.encode(crc))
+        {
+            if let Err(undo) = tokio::fs::rename(&plan.claim, &plan.upload_info).await {
+                tracing::warn!(error = %undo, upload_id = %plan.upload_id, "dev S3 server: could not reopen the upload");
+            }
+            return Err(S3Error::with_message(
+                s3s::S3ErrorCode::BadDigest,
+                format!("the {} sent does not match the parts'", kind.info_key()),
+            ));
+        }
 
         let parts: Vec<PathBuf> = plan.parts.iter().map(|(p, _)| p.clone()).collect();
         let mut sizes = Vec::with_capacity(parts.len());
@@ -325,7 +387,12 @@ impl DevStore {
             }
             _ => {}
         }
-        let info = serde_json::json!({ "e_tag": e_tag }).to_string();
+        let mut info = serde_json::json!({ "e_tag": e_tag });
+        if let (Some((kind, crc)), Some(map)) = (plan.checksum, info.as_object_mut()) {
+            map.insert(kind.info_key().into(), kind.encode(crc).into());
+            map.insert(CHECKSUM_TYPE_KEY.into(), ChecksumType::FULL_OBJECT.into());
+        }
+        let info = info.to_string();
         if let Err(e) =
             write_then_rename(&self.tmp_path(), &plan.internal_info, info.as_bytes()).await
         {
@@ -339,17 +406,89 @@ impl DevStore {
 
         {
             let mut known = self.parts();
-            known.forget(plan.upload_id);
+            known.end(plan.upload_id);
             known
                 .layouts
                 .insert(plan.object.clone(), (e_tag.clone(), sizes));
         }
-        Ok(S3Response::new(CompleteMultipartUploadOutput {
+        self.complete_extras(plan.upload_id, &input.bucket, &input.key)
+            .await;
+        let mut out = CompleteMultipartUploadOutput {
             bucket: Some(input.bucket),
             key: Some(input.key),
             e_tag: Some(ETag::Strong(e_tag)),
             ..Default::default()
-        }))
+        };
+        if let Some((kind, crc)) = plan.checksum {
+            kind.answer(&mut out, kind.encode(crc));
+        }
+        Ok(S3Response::new(out))
+    }
+
+    /// The body of a `GetObject` answer `s3s-fs` built (headers, range and
+    /// all), read again in large steps (`read.rs`) instead of its 4 KiB ones.
+    /// Keys out of the plain case keep `s3s-fs`'s body.
+    fn read_in_large_steps(&self, bucket: &str, key: &str, out: &mut GetObjectOutput) {
+        let Some(relative) = plain_relative_path(bucket, key) else {
+            return;
+        };
+        let Some((start, len)) =
+            read::answered_range(out.content_range.as_deref(), out.content_length)
+        else {
+            return;
+        };
+        out.body = Some(read::file_body(self.root.join(relative), start, len));
+    }
+
+    /// `CreateMultipartUpload`, remembering the full-object CRC it asks for.
+    async fn create_upload_here(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        self.require_bucket(&req.input.bucket).await?;
+        let asked = Crc::asked(&req.input);
+        let algorithm = req.input.checksum_algorithm.clone();
+        let extras = extras::Extras::of_create(&req.input)?;
+        let mut req = req;
+        req.input.storage_class = None;
+        let mut res = self.fs.create_multipart_upload(req).await?;
+        if let Some(id) = res
+            .output
+            .upload_id
+            .as_deref()
+            .and_then(|u| Uuid::parse_str(u).ok())
+        {
+            self.set_upload_extras(id, &extras).await?;
+        }
+        if let Some(kind) = asked
+            && let Some(id) = res
+                .output
+                .upload_id
+                .as_deref()
+                .and_then(|u| Uuid::parse_str(u).ok())
+        {
+            self.parts().checksums.insert(id, kind);
+            res.output.checksum_algorithm = algorithm;
+            res.output.checksum_type = Some(ChecksumType::from_static(ChecksumType::FULL_OBJECT));
+        }
+        Ok(res)
+    }
+
+    /// The `x-amz-checksum-type` of an object whose checksum is kept, from
+    /// its internal info (`s3s-fs` keeps none: a multipart object completed
+    /// here with a full-object CRC has `FULL_OBJECT`).
+    async fn checksum_type(&self, bucket: &str, key: &str) -> Option<ChecksumType> {
+        let info = self.root.join(format!(
+            ".bucket-{}.object-{}.internal.json",
+            b64(bucket),
+            b64(key)
+        ));
+        let stored: serde_json::Value =
+            serde_json::from_slice(&tokio::fs::read(info).await.ok()?).ok()?;
+        match stored.get(CHECKSUM_TYPE_KEY)?.as_str()? {
+            ChecksumType::FULL_OBJECT => Some(ChecksumType::from_static(ChecksumType::FULL_OBJECT)),
+            _ => None,
+        }
     }
 
     /// A temporary file in the root, named so that `s3s-fs` removes it at
@@ -459,8 +598,9 @@ fn parse_md5(hex: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
-/// The operations `s3s-fs` implements, passed to it as they are; the four
-/// multipart ones that touch parts, `ListMultipartUploads`, and those made to
+/// The operations `s3s-fs` implements, passed to it as they are; the
+/// multipart ones (parts, completion, abort, `ListParts`), `GetObject` and
+/// `HeadObject` by part number, `ListMultipartUploads`, and those made to
 /// answer as S3 does (`parity.rs`: listings, batch deletes, versions), are
 /// below. The rest answer `NotImplemented`, as with `s3s-fs` alone.
 macro_rules! dev_store_s3 {
@@ -477,12 +617,26 @@ macro_rules! dev_store_s3 {
                 &self,
                 req: S3Request<UploadPartInput>,
             ) -> S3Result<S3Response<UploadPartOutput>> {
-                let running = self.part_upload(&req.input.upload_id, req.input.part_number);
-                let res = self.fs.upload_part(req).await?;
-                if let Some(mut running) = running {
-                    running.md5 = res.output.e_tag.as_ref().and_then(|t| parse_md5(t.value()));
+                if let Ok(id) = Uuid::parse_str(&req.input.upload_id) {
+                    self.upload_extras(id)
+                        .await?
+                        .check_key(req.input.sse_customer_key_md5.as_deref())?;
                 }
-                Ok(res)
+                self.part_store().upload_part(req, self.part_delay()).await
+            }
+
+            async fn create_multipart_upload(
+                &self,
+                req: S3Request<CreateMultipartUploadInput>,
+            ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+                self.create_upload_here(req).await
+            }
+
+            async fn list_parts(
+                &self,
+                req: S3Request<ListPartsInput>,
+            ) -> S3Result<S3Response<ListPartsOutput>> {
+                self.list_parts_here(req).await
             }
 
             async fn upload_part_copy(
@@ -490,9 +644,7 @@ macro_rules! dev_store_s3 {
                 req: S3Request<UploadPartCopyInput>,
             ) -> S3Result<S3Response<UploadPartCopyOutput>> {
                 parity::refuse_source_version(&req.input.copy_source)?;
-                // Not recorded: a completion with a copied part goes to s3s-fs.
-                let _running = self.part_upload(&req.input.upload_id, req.input.part_number);
-                self.fs.upload_part_copy(req).await
+                self.part_store().upload_part_copy(req).await
             }
 
             async fn complete_multipart_upload(
@@ -506,8 +658,15 @@ macro_rules! dev_store_s3 {
                         // the upload before refusing it, and forgetting only
                         // sends a later completion to s3s-fs.
                         let upload_id = req.input.upload_id.clone();
+                        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
                         let res = self.fs.complete_multipart_upload(req).await;
-                        self.forget_upload(&upload_id);
+                        match (&res, Uuid::parse_str(&upload_id)) {
+                            (Ok(_), Ok(id)) => {
+                                self.parts().end(id);
+                                self.complete_extras(id, &bucket, &key).await;
+                            }
+                            _ => self.forget_upload(&upload_id),
+                        }
                         res
                     }
                 }
@@ -520,18 +679,35 @@ macro_rules! dev_store_s3 {
                 mut req: S3Request<GetObjectInput>,
             ) -> S3Result<S3Response<GetObjectOutput>> {
                 parity::refuse_version(req.input.version_id.as_deref())?;
+                let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+                let extras = self.object_extras(&bucket, &key).await?;
+                extras.check_key(req.input.sse_customer_key_md5.as_deref())?;
                 let Some(number) = req.input.part_number else {
-                    return self.fs.get_object(req).await;
+                    let mut res = self.fs.get_object(req).await?;
+                    extras.answer_get(&mut res.output);
+                    if res.output.checksum_crc64nvme.is_some()
+                        || res.output.checksum_crc32.is_some()
+                        || res.output.checksum_crc32c.is_some()
+                    {
+                        res.output.checksum_type = self.checksum_type(&bucket, &key).await;
+                    }
+                    self.read_in_large_steps(&bucket, &key, &mut res.output);
+                    return Ok(res);
                 };
                 let Some((first, last, count)) =
                     self.part_range(&req.input.bucket, &req.input.key, number).await
                 else {
-                    return self.fs.get_object(req).await;
+                    let mut res = self.fs.get_object(req).await?;
+                    extras.answer_get(&mut res.output);
+                    self.read_in_large_steps(&bucket, &key, &mut res.output);
+                    return Ok(res);
                 };
                 req.input.part_number = None;
                 req.input.range = Some(s3s::dto::Range::Int { first, last: Some(last) });
                 let mut res = self.fs.get_object(req).await?;
+                extras.answer_get(&mut res.output);
                 res.output.parts_count = Some(count);
+                self.read_in_large_steps(&bucket, &key, &mut res.output);
                 Ok(res)
             }
 
@@ -546,7 +722,18 @@ macro_rules! dev_store_s3 {
                     Some(number) => self.part_range(&req.input.bucket, &req.input.key, number).await,
                     None => None,
                 };
+                let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+                let extras = self.object_extras(&bucket, &key).await?;
+                extras.check_key(req.input.sse_customer_key_md5.as_deref())?;
                 let mut res = self.fs.head_object(req).await?;
+                extras.answer_head(&mut res.output);
+                if part.is_none()
+                    && (res.output.checksum_crc64nvme.is_some()
+                        || res.output.checksum_crc32.is_some()
+                        || res.output.checksum_crc32c.is_some())
+                {
+                    res.output.checksum_type = self.checksum_type(&bucket, &key).await;
+                }
                 if let Some((first, last, count)) = part {
                     res.output.content_length = i64::try_from(last - first + 1).ok();
                     res.output.parts_count = Some(count);
@@ -568,12 +755,11 @@ macro_rules! dev_store_s3 {
                 self.delete_objects_checked(req).await
             }
 
-            async fn delete_object(
+            async fn put_object(
                 &self,
-                req: S3Request<DeleteObjectInput>,
-            ) -> S3Result<S3Response<DeleteObjectOutput>> {
-                parity::refuse_version(req.input.version_id.as_deref())?;
-                self.fs.delete_object(req).await
+                req: S3Request<PutObjectInput>,
+            ) -> S3Result<S3Response<PutObjectOutput>> {
+                self.put_object_here(req).await
             }
 
             async fn copy_object(
@@ -581,7 +767,36 @@ macro_rules! dev_store_s3 {
                 req: S3Request<CopyObjectInput>,
             ) -> S3Result<S3Response<CopyObjectOutput>> {
                 parity::refuse_source_version(&req.input.copy_source)?;
-                self.fs.copy_object(req).await
+                self.copy_object_here(req).await
+            }
+
+            async fn delete_object(
+                &self,
+                req: S3Request<DeleteObjectInput>,
+            ) -> S3Result<S3Response<DeleteObjectOutput>> {
+                parity::refuse_version(req.input.version_id.as_deref())?;
+                self.delete_object_here(req).await
+            }
+
+            async fn get_object_tagging(
+                &self,
+                req: S3Request<GetObjectTaggingInput>,
+            ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+                self.get_object_tagging_here(req).await
+            }
+
+            async fn get_object_acl(
+                &self,
+                req: S3Request<GetObjectAclInput>,
+            ) -> S3Result<S3Response<GetObjectAclOutput>> {
+                self.get_object_acl_here(req).await
+            }
+
+            async fn put_object_acl(
+                &self,
+                req: S3Request<PutObjectAclInput>,
+            ) -> S3Result<S3Response<PutObjectAclOutput>> {
+                self.put_object_acl_here(req).await
             }
 
             async fn list_multipart_uploads(
@@ -595,10 +810,7 @@ macro_rules! dev_store_s3 {
                 &self,
                 req: S3Request<AbortMultipartUploadInput>,
             ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
-                let upload_id = req.input.upload_id.clone();
-                let res = self.fs.abort_multipart_upload(req).await;
-                self.forget_upload(&upload_id);
-                res
+                self.abort_here(req).await
             }
         }
     };
@@ -611,9 +823,6 @@ dev_store_s3! {
     head_bucket(HeadBucketInput) -> HeadBucketOutput;
     list_buckets(ListBucketsInput) -> ListBucketsOutput;
     list_objects(ListObjectsInput) -> ListObjectsOutput;
-    put_object(PutObjectInput) -> PutObjectOutput;
-    create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;
-    list_parts(ListPartsInput) -> ListPartsOutput;
 }
 
 #[cfg(test)]

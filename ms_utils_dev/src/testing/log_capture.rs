@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use tokio::sync::Notify;
 use tracing::level_filters::LevelFilter;
+use tracing::subscriber::Interest;
 use tracing_subscriber::Layer as _;
-use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::filter::dynamic_filter_fn;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 
@@ -168,13 +169,19 @@ impl Drop for CallerCapture {
 fn install_thread_router() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        let enabled = filter_fn(|meta| {
+        // Decided per event, never cached per callsite: whether a callsite
+        // is on depends on the thread it runs on (a `filter_fn` would cache
+        // the answer of the first thread to reach it, and a callsite first
+        // reached on a thread capturing INFO would stay off for a test
+        // capturing TRACE).
+        let enabled = dynamic_filter_fn(|meta, _| {
             THREAD_CAPTURE.with(|c| {
                 c.borrow()
                     .as_ref()
                     .is_some_and(|(_, level)| meta.level() <= level)
             })
-        });
+        })
+        .with_callsite_filter(|_| Interest::sometimes());
         let layer = tracing_subscriber::fmt::layer()
             .with_ansi(false)
             .with_writer(ThreadWriter)

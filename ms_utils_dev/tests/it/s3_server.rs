@@ -105,6 +105,77 @@ async fn root_port_credentials_and_buckets_are_honoured() {
     );
 }
 
+/// As on S3, a bucket exists once created (at start or by CreateBucket):
+/// an upload, a multipart upload or a copy into any other is
+/// `NoSuchBucket`, and creates nothing; auto-creation is an opt-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_never_created_is_no_such_bucket() {
+    let server = DevS3Server::builder().bucket("made").start().await.unwrap();
+    let mut transfer = ms_utils_communication::s3::TransferConfig::default();
+    transfer.multipart_threshold = 5 * MIB as u64;
+    transfer.part_size = 5 * MIB as u64;
+    let config = S3Config::builder()
+        .endpoint(server.endpoint())
+        .credentials(server.access_key(), server.secret_key())
+        .transfer(transfer)
+        .build()
+        .unwrap();
+    let client = S3BucketClient::new("dev", config).await.unwrap();
+    client
+        .upload_bytes(b"x".to_vec(), "made", "k", UploadOptions::new())
+        .await
+        .unwrap();
+    for bytes in [b"small".to_vec(), data(6 * MIB, 1)] {
+        let err = client
+            .upload_bytes(bytes, "never-made", "k", UploadOptions::new())
+            .await
+            .unwrap_err();
+        assert!(err.is_bucket_not_found(), "{err:?}");
+        assert!(err.to_string().contains("NoSuchBucket"), "{err}");
+    }
+    let err = client
+        .copy("made", "k", "never-made", "k")
+        .await
+        .unwrap_err();
+    assert!(err.is_bucket_not_found(), "{err:?}");
+    assert!(
+        !server.root().join("never-made").exists(),
+        "nothing created"
+    );
+    let mut buckets = client.list_buckets().await.unwrap();
+    buckets.sort();
+    assert_eq!(buckets, ["made"]);
+
+    // Created with CreateBucket, it takes uploads.
+    client
+        .sdk()
+        .create_bucket()
+        .bucket("made-later")
+        .send()
+        .await
+        .unwrap();
+    client
+        .upload_bytes(b"y".to_vec(), "made-later", "k", UploadOptions::new())
+        .await
+        .unwrap();
+    server.shutdown().await;
+
+    // Opted in: the first upload creates the bucket.
+    let server = DevS3Server::builder()
+        .auto_create_buckets(true)
+        .start()
+        .await
+        .unwrap();
+    let client = S3BucketClient::new("dev", server.client_config())
+        .await
+        .unwrap();
+    client
+        .upload_bytes(b"z".to_vec(), "made-on-upload", "k", UploadOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(client.list_buckets().await.unwrap(), ["made-on-upload"]);
+}
+
 #[tokio::test]
 async fn a_taken_port_is_an_error() {
     let first = DevS3Server::builder().start().await.unwrap();
@@ -175,10 +246,14 @@ async fn server_with_bucket() -> (DevS3Server, S3BucketClient) {
 /// A client that sends a CRC32 with every upload (as on AWS), which s3s-fs
 /// stores and hands back on a GET with checksum mode.
 async fn crc_client(server: &DevS3Server) -> S3BucketClient {
+    // Not the client's own CRC64NVME: the SDK's CRC32.
+    let mut transfer = ms_utils_communication::s3::TransferConfig::default();
+    transfer.upload_checksum = ms_utils_communication::s3::UploadChecksum::Off;
     let config = S3Config::builder()
         .endpoint(server.endpoint())
         .credentials(server.access_key(), server.secret_key())
         .checksums_when_required(false)
+        .transfer(transfer)
         .build()
         .unwrap();
     S3BucketClient::new("dev", config).await.unwrap()
@@ -416,4 +491,189 @@ async fn a_completion_that_fails_leaves_the_upload_to_complete_again() {
         .filter(|n| n.starts_with(".upload") || n.starts_with(".tmp."))
         .collect();
     assert_eq!(left, Vec::<String>::new());
+}
+
+/// A part still being stored when its upload is aborted is removed when it
+/// lands and answered `NoSuchUpload`; after the abort, `ListParts`, parts
+/// and aborts of the upload answer `NoSuchUpload`, as S3 does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_that_lands_after_the_abort_is_removed() {
+    let (server, client) = server_with_bucket().await;
+    let sdk = client.sdk().clone();
+    let id = sdk
+        .create_multipart_upload()
+        .bucket("bkt")
+        .key("late")
+        .send()
+        .await
+        .unwrap()
+        .upload_id
+        .unwrap();
+    server.delay_part_uploads(std::time::Duration::from_millis(300));
+    let mut activity = server.part_uploads();
+    let part = tokio::spawn({
+        let (sdk, id) = (sdk.clone(), id.clone());
+        async move {
+            sdk.upload_part()
+                .bucket("bkt")
+                .key("late")
+                .upload_id(id)
+                .part_number(1)
+                .body(vec![7u8; 1024 * 1024].into())
+                .send()
+                .await
+        }
+    });
+    activity.wait_for(|a| a.delayed == 1).await.unwrap();
+    sdk.abort_multipart_upload()
+        .bucket("bkt")
+        .key("late")
+        .upload_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let late = part.await.unwrap().unwrap_err();
+    assert_eq!(
+        late.as_service_error().and_then(|e| e.meta().code()),
+        Some("NoSuchUpload")
+    );
+    let settled = *activity.wait_for(|a| a.running == 0).await.unwrap();
+    assert_eq!(settled.removed_late, 1);
+    let left: Vec<_> = root_files(server.root())
+        .into_iter()
+        .filter(|n| n.contains(&id))
+        .collect();
+    assert_eq!(left, Vec::<String>::new());
+
+    server.delay_part_uploads(std::time::Duration::ZERO);
+    let code = |e: Option<&str>| e.map(str::to_owned);
+    let listed = sdk
+        .list_parts()
+        .bucket("bkt")
+        .key("late")
+        .upload_id(&id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(listed.as_service_error().and_then(|e| e.meta().code())).as_deref(),
+        Some("NoSuchUpload")
+    );
+    let again = sdk
+        .abort_multipart_upload()
+        .bucket("bkt")
+        .key("late")
+        .upload_id(&id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(again.as_service_error().and_then(|e| e.meta().code())).as_deref(),
+        Some("NoSuchUpload")
+    );
+    let part = sdk
+        .upload_part()
+        .bucket("bkt")
+        .key("late")
+        .upload_id(&id)
+        .part_number(2)
+        .body(vec![1u8; 10].into())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(part.as_service_error().and_then(|e| e.meta().code())).as_deref(),
+        Some("NoSuchUpload")
+    );
+    server.shutdown().await;
+}
+
+/// A multipart upload created with a full-object CRC64NVME: each part's
+/// CRC is checked against its header (`BadDigest` when it differs), the
+/// completion's value against the parts' (`BadDigest`, the upload stays
+/// open), and the object keeps it, answered with `FULL_OBJECT` on HEAD and
+/// GET with checksum mode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_object_checksum_of_a_multipart_upload_is_checked_and_kept() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ChecksumType};
+    let (server, client) = server_with_bucket().await;
+    let sdk = client.sdk();
+    let crc = |d: &[u8]| crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, d);
+    let b64 = |c: u64| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(c.to_be_bytes())
+    };
+    let bytes = data(11 * MIB, 9);
+    let (one, two) = bytes.split_at(6 * MIB);
+    let id = sdk
+        .create_multipart_upload()
+        .bucket("bkt")
+        .key("full")
+        .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+        .checksum_type(ChecksumType::FullObject)
+        .send()
+        .await
+        .unwrap()
+        .upload_id
+        .unwrap();
+    let part = |n: i32, body: &[u8], sum: u64| {
+        sdk.upload_part()
+            .bucket("bkt")
+            .key("full")
+            .upload_id(&id)
+            .part_number(n)
+            .checksum_crc64_nvme(b64(sum))
+            .body(body.to_vec().into())
+            .send()
+    };
+    let wrong = part(1, one, crc(two)).await.unwrap_err();
+    assert_eq!(
+        wrong.as_service_error().and_then(|e| e.meta().code()),
+        Some("BadDigest")
+    );
+    let mut done = Vec::new();
+    for (n, body) in [(1, one), (2, two)] {
+        let out = part(n, body, crc(body)).await.unwrap();
+        assert_eq!(out.checksum_crc64_nvme(), Some(b64(crc(body)).as_str()));
+        done.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .set_e_tag(out.e_tag)
+                .build(),
+        );
+    }
+    let complete = |sum: u64| {
+        sdk.complete_multipart_upload()
+            .bucket("bkt")
+            .key("full")
+            .upload_id(&id)
+            .checksum_crc64_nvme(b64(sum))
+            .checksum_type(ChecksumType::FullObject)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(done.clone()))
+                    .build(),
+            )
+            .send()
+    };
+    let wrong = complete(crc(one)).await.unwrap_err();
+    assert_eq!(
+        wrong.as_service_error().and_then(|e| e.meta().code()),
+        Some("BadDigest")
+    );
+    let whole = b64(crc(&bytes));
+    let out = complete(crc(&bytes)).await.unwrap();
+    assert_eq!(out.checksum_crc64_nvme(), Some(whole.as_str()));
+    let head = sdk
+        .head_object()
+        .bucket("bkt")
+        .key("full")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.checksum_crc64_nvme(), Some(whole.as_str()));
+    assert_eq!(head.checksum_type(), Some(&ChecksumType::FullObject));
+    assert!(head.e_tag().unwrap_or_default().ends_with("-2\""));
+    server.shutdown().await;
 }

@@ -7,14 +7,50 @@ use super::plan::{Piece, Plan};
 use crate::s3::error::Error;
 use crate::s3::verify::{self, Check};
 
-/// Checks the pieces of a download against the plan's check: the MD5 of a
-/// single GET against a single-PUT ETag, or the parts (which must tile the
-/// object) against a multipart ETag. Sorts `pieces` by offset.
+/// Checks the pieces of a download against the plan's check: the CRCs of
+/// the ranges (which must tile the object) combined against a stored CRC,
+/// the MD5 of a single GET against a single-PUT ETag, or the parts (which
+/// must tile the object) against a multipart ETag. Sorts `pieces` by offset.
 pub(super) fn verify_pieces(plan: &Plan, single: bool, pieces: &mut [Piece]) -> Result<(), Error> {
     pieces.sort_by_key(|p| (p.start, p.index));
     match plan.check {
+        Check::Crc { kind, expected } => {
+            let mut at = 0u64;
+            let mut crcs = Vec::with_capacity(pieces.len());
+            for p in pieces.iter() {
+                let Some(crc) = p.digest.crc() else {
+                    return Err(integrity(plan, "GetObject: a range was not hashed".into()));
+                };
+                if p.start != at {
+                    return Err(integrity(
+                        plan,
+                        format!("GetObject: the ranges leave bytes {at}..{} out", p.start),
+                    ));
+                }
+                at += p.len;
+                crcs.push((crc, p.len));
+            }
+            if at != plan.size {
+                return Err(integrity(
+                    plan,
+                    format!("GetObject: the ranges hold {at} bytes of {}", plan.size),
+                ));
+            }
+            let computed = kind.combine_all(crcs);
+            if computed != expected {
+                return Err(integrity(
+                    plan,
+                    format!(
+                        "GetObject: content {} does not match the stored checksum: expected {}, computed {}",
+                        kind.public(),
+                        kind.encode(expected),
+                        kind.encode(computed),
+                    ),
+                ));
+            }
+        }
         Check::Md5(_) if single => {
-            if let Some(computed) = pieces.first().and_then(|p| p.md5) {
+            if let Some(computed) = pieces.first().and_then(|p| p.digest.md5()) {
                 check_md5(plan, "GetObject", computed)?;
             }
         }
@@ -35,7 +71,7 @@ pub(super) fn verify_pieces(plan: &Plan, single: bool, pieces: &mut [Piece]) -> 
                     ));
                 }
                 at += p.len;
-                md5s.extend(p.md5);
+                md5s.extend(p.digest.md5());
             }
             if at != plan.size || md5s.len() != pieces.len() {
                 return Err(integrity(

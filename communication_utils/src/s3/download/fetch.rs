@@ -16,8 +16,10 @@ use super::plan::{Piece, Plan, parse_content_range};
 use crate::s3::client::S3BucketClient;
 use crate::s3::error::Error;
 use crate::s3::md5_lanes::LaneHasher;
+use crate::s3::object_args::with_sse_c;
 use crate::s3::progress::Tracker;
 use crate::s3::range_writer::RangeWriter;
+use crate::s3::verify::Check;
 
 impl S3BucketClient {
     /// A multipart object into memory, its parts fetched in parallel by
@@ -61,14 +63,13 @@ impl S3BucketClient {
         (start, end): (u64, u64),
         whole: bool,
     ) -> Result<(ByteStream, u64), Error> {
-        let mut req = self
-            .sdk
-            .get_object()
+        let mut req = with_sse_c!(self.sdk.get_object(), plan.customer_key.as_ref())
             .bucket(&plan.bucket)
             .key(&plan.key)
             .set_version_id(plan.version_id.clone());
         let expected = if whole {
-            if self.transfer.verify_checksums {
+            // The SDK checks a stored SHA (a CRC is computed here).
+            if matches!(plan.check, Check::FullChecksum(_)) {
                 req = req.checksum_mode(ChecksumMode::Enabled);
             }
             plan.size
@@ -106,9 +107,7 @@ impl S3BucketClient {
             return Ok((body, range.0, expected));
         };
         let number = i32::try_from(index + 1).unwrap_or(i32::MAX);
-        let out = self
-            .sdk
-            .get_object()
+        let out = with_sse_c!(self.sdk.get_object(), plan.customer_key.as_ref())
             .bucket(&plan.bucket)
             .key(&plan.key)
             .set_version_id(plan.version_id.clone())

@@ -1,15 +1,16 @@
-//! How the bytes of one GET are hashed: not at all, on the GET's own task,
-//! on the download's lane hasher (the parts of a multipart object), or by
-//! the in-order hasher reading the file back (ranges of a single-PUT
-//! object).
+//! How the bytes of one GET are hashed: not at all, on the GET's own task
+//! (an MD5, or the CRC of a stored full-object checksum), on the download's
+//! lane hasher (the parts of a multipart object), or by the in-order hasher
+//! reading the file back (ranges of a single-PUT object).
 
 use bytes::Bytes;
 
 use super::plan::Plan;
+use crate::s3::crc::CrcDigest;
 use crate::s3::error::Error;
 use crate::s3::in_order::Frontier;
 use crate::s3::md5_lanes::Lane;
-use crate::s3::verify::Md5Hasher;
+use crate::s3::verify::{Check, Md5Hasher};
 
 /// The hashing of one GET's bytes.
 pub(super) enum UnitHash<'a> {
@@ -17,6 +18,9 @@ pub(super) enum UnitHash<'a> {
     Off,
     /// On the GET's task.
     Here(Md5Hasher),
+    /// The CRC of a stored full-object checksum, on the GET's task (boxed:
+    /// the digest holds its parameters, the largest of the variants).
+    Crc(Box<CrcDigest>),
     /// On the download's lane hasher, with the other parts.
     Lane(Lane),
     /// Read back from the file by the in-order hasher: the bytes written
@@ -26,12 +30,12 @@ pub(super) enum UnitHash<'a> {
 
 impl<'a> UnitHash<'a> {
     /// On the GET's task when the plan's check needs this GET's MD5
-    /// (`whole`: the GET fetches the whole object), else off.
+    /// (`whole`: the GET fetches the whole object) or CRC, else off.
     pub(super) fn new(plan: &Plan, whole: bool) -> Self {
-        if plan.hashes(whole) {
-            UnitHash::Here(Md5Hasher::default())
-        } else {
-            UnitHash::Off
+        match plan.check {
+            Check::Crc { kind, .. } => UnitHash::Crc(Box::new(kind.digest())),
+            _ if plan.hashes(whole) => UnitHash::Here(Md5Hasher::default()),
+            _ => UnitHash::Off,
         }
     }
 
@@ -47,18 +51,45 @@ impl<'a> UnitHash<'a> {
     pub(super) async fn update(&mut self, chunk: &Bytes) -> Result<(), Error> {
         match self {
             UnitHash::Here(md5) => md5.update(chunk),
+            UnitHash::Crc(crc) => crc.update(chunk),
             UnitHash::Lane(lane) => lane.update(chunk.clone()).await?,
             UnitHash::Off | UnitHash::InOrder(..) => {}
         }
         Ok(())
     }
 
-    /// The GET's MD5, when it is computed per GET.
-    pub(super) async fn finish(self) -> Result<Option<[u8; 16]>, Error> {
+    /// The GET's digest, when it is computed per GET.
+    pub(super) async fn finish(self) -> Result<UnitDigest, Error> {
         Ok(match self {
-            UnitHash::Here(md5) => Some(md5.finish()),
-            UnitHash::Lane(lane) => Some(lane.finish().await?),
-            UnitHash::Off | UnitHash::InOrder(..) => None,
+            UnitHash::Here(md5) => UnitDigest::Md5(md5.finish()),
+            UnitHash::Crc(crc) => UnitDigest::Crc(crc.finish()),
+            UnitHash::Lane(lane) => UnitDigest::Md5(lane.finish().await?),
+            UnitHash::Off | UnitHash::InOrder(..) => UnitDigest::None,
         })
+    }
+}
+
+/// What one GET's bytes hashed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum UnitDigest {
+    /// Not hashed on its own.
+    None,
+    Md5([u8; 16]),
+    Crc(u64),
+}
+
+impl UnitDigest {
+    pub(super) fn md5(self) -> Option<[u8; 16]> {
+        match self {
+            UnitDigest::Md5(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub(super) fn crc(self) -> Option<u64> {
+        match self {
+            UnitDigest::Crc(c) => Some(c),
+            _ => None,
+        }
     }
 }

@@ -1,10 +1,17 @@
 //! The plan of a download (HEAD: size, ETag, check, ranges or parts) and
 //! what each GET delivered.
 
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::types::{ChecksumMode, ChecksumType, ServerSideEncryption};
 
+use super::hash::UnitDigest;
+use crate::s3::ChecksumAlgorithm;
 use crate::s3::client::S3BucketClient;
+use crate::s3::crc::CrcKind;
+use crate::s3::encryption::SseCustomerKey;
 use crate::s3::error::Error;
+use crate::s3::object_args::with_sse_c;
+use crate::s3::verification::NotVerified;
 use crate::s3::verify::{self, Check, ObjectFacts};
 
 pub(super) struct Plan {
@@ -21,6 +28,8 @@ pub(super) struct Plan {
     /// first part (the offset of part `n` when the answer has no
     /// `Content-Range`).
     pub(super) parts: Option<(u32, u64)>,
+    /// The SSE-C key the object was written with, sent with every request.
+    pub(super) customer_key: Option<SseCustomerKey>,
 }
 
 /// What one GET (a range, a part or the whole object) delivered.
@@ -29,8 +38,8 @@ pub(super) struct Piece {
     pub(super) start: u64,
     /// Bytes delivered.
     pub(super) len: u64,
-    /// Its MD5, when the check needs it.
-    pub(super) md5: Option<[u8; 16]>,
+    /// Its MD5 or CRC, when the check needs it.
+    pub(super) digest: UnitDigest,
     /// Part number (1-based) or range index.
     pub(super) index: usize,
 }
@@ -43,12 +52,11 @@ impl S3BucketClient {
         bucket: &str,
         key: &str,
         version_id: Option<&str>,
+        customer_key: Option<&SseCustomerKey>,
     ) -> Result<Plan, Error> {
         // With checksum mode on, the HEAD answer carries stored checksums;
         // on a failure the plain HEAD tells a missing bucket from a missing key.
-        let head = match self
-            .sdk
-            .head_object()
+        let head = match with_sse_c!(self.sdk.head_object(), customer_key)
             .bucket(bucket)
             .key(key)
             .set_version_id(version_id.map(str::to_owned))
@@ -57,7 +65,10 @@ impl S3BucketClient {
             .await
         {
             Ok(head) => head,
-            Err(_) => self.head_object_version(bucket, key, version_id).await?,
+            Err(_) => {
+                self.head_object_full(bucket, key, version_id, customer_key)
+                    .await?
+            }
         };
         let size = head
             .content_length
@@ -74,17 +85,7 @@ impl S3BucketClient {
                 vec![(0, size.saturating_sub(1))]
             };
         let single = ranges.len() <= 1;
-        let full_checksum = head.checksum_type != Some(ChecksumType::Composite)
-            && [
-                head.checksum_crc32(),
-                head.checksum_crc32_c(),
-                head.checksum_crc64_nvme(),
-                head.checksum_sha1(),
-                head.checksum_sha256(),
-            ]
-            .into_iter()
-            .flatten()
-            .any(|v| !v.contains('-'));
+        let (crc, full_sha) = stored_checksums(&head);
         let facts = ObjectFacts {
             e_tag: head.e_tag.as_deref(),
             sse: head
@@ -92,13 +93,14 @@ impl S3BucketClient {
                 .as_ref()
                 .map(ServerSideEncryption::as_str),
             sse_c: head.sse_customer_algorithm.is_some(),
-            full_checksum,
+            crc,
+            full_sha,
             single_get_with_checksum_mode: single && t.verify_checksums,
         };
         let mut check = if t.verify_checksums {
             verify::decide(&facts)
         } else {
-            Check::Skip("verification is turned off (TransferConfig::verify_checksums)")
+            Check::Skip(NotVerified::TurnedOff)
         };
         let mut parts = None;
         match check {
@@ -107,18 +109,37 @@ impl S3BucketClient {
             }
             Check::Parts { parts: n, .. } if size > 0 => {
                 parts = self
-                    .part_layout(bucket, key, version_id, head.e_tag.as_deref(), (n, size))
+                    .part_layout(
+                        bucket,
+                        key,
+                        version_id,
+                        head.e_tag.as_deref(),
+                        (n, size),
+                        customer_key,
+                    )
                     .await?;
                 if parts.is_none() {
-                    check =
-                        Check::Skip("the store does not report the parts of a multipart object");
+                    check = Check::Skip(NotVerified::PartsNotServed);
                 }
             }
-            Check::Parts { .. } => check = Check::Skip("an empty multipart object"),
+            Check::Parts { .. } => check = Check::Skip(NotVerified::EmptyMultipart),
             _ => {}
         }
-        if let Check::Skip(why) = check {
-            tracing::debug!(bucket, key, e_tag = ?head.e_tag, "download not verified: {why}");
+        match &check {
+            // Asked for: said once, at DEBUG.
+            Check::Skip(why @ NotVerified::TurnedOff) => {
+                tracing::debug!(bucket, key, "download not verified: {why}");
+            }
+            Check::Skip(why) => {
+                let e_tag = head.e_tag.as_deref().unwrap_or("none");
+                tracing::info!(
+                    bucket,
+                    key,
+                    e_tag,
+                    "download not verified (size only): {why}"
+                );
+            }
+            _ => {}
         }
         Ok(Plan {
             bucket: bucket.to_owned(),
@@ -129,14 +150,17 @@ impl S3BucketClient {
             ranges,
             check,
             parts,
+            customer_key: customer_key.cloned(),
         })
     }
 
     /// GET of part 1, its body dropped unread: the part count and the first
     /// part's size, when the store serves parts (`Content-Range` of a strict
     /// prefix and `x-amz-mp-parts-count` agreeing with the ETag's count).
-    /// moto counts the parts on HEAD but answers a part GET with the whole
-    /// object: a HEAD cannot tell, this GET can.
+    /// moto (5.2.5, checked with boto3 1.35.99) counts the parts on a HEAD
+    /// with `partNumber` (the part's length, `x-amz-mp-parts-count`) but
+    /// answers a GET with `partNumber` with the whole object, without
+    /// `Content-Range` or a part count: a HEAD cannot tell, this GET can.
     pub(super) async fn part_layout(
         &self,
         bucket: &str,
@@ -144,10 +168,9 @@ impl S3BucketClient {
         version_id: Option<&str>,
         e_tag: Option<&str>,
         (parts, size): (u32, u64),
+        customer_key: Option<&SseCustomerKey>,
     ) -> Result<Option<(u32, u64)>, Error> {
-        let out = self
-            .sdk
-            .get_object()
+        let out = with_sse_c!(self.sdk.get_object(), customer_key)
             .bucket(bucket)
             .key(key)
             .set_version_id(version_id.map(str::to_owned))
@@ -176,6 +199,19 @@ impl S3BucketClient {
 }
 
 impl Plan {
+    /// With [`DownloadOptions::require_verified`](super::DownloadOptions::require_verified),
+    /// an object that cannot be verified is an error, before any GET.
+    pub(super) fn required(&self, options: &super::DownloadOptions) -> Result<(), Error> {
+        match &self.check {
+            Check::Skip(reason) if options.requires_verified() => Err(Error::Unverifiable {
+                bucket: self.bucket.clone(),
+                key: self.key.clone(),
+                reason: reason.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// GETs the download makes: parts, or ranges (1 for a single GET).
     pub(super) fn units(&self) -> usize {
         match self.parts {
@@ -202,20 +238,62 @@ impl Plan {
         match self.check {
             Check::Md5(_) => whole,
             Check::Parts { .. } => self.parts.is_some(),
-            Check::FullChecksum | Check::Skip(_) => false,
+            Check::Crc { .. } => true,
+            Check::FullChecksum(_) | Check::Skip(_) => false,
         }
     }
 }
 
 impl Piece {
-    pub(super) fn new(start: u64, len: u64, index: usize, md5: Option<[u8; 16]>) -> Self {
+    pub(super) fn new(start: u64, len: u64, index: usize, digest: UnitDigest) -> Self {
         Self {
             start,
             len,
-            md5,
+            digest,
             index,
         }
     }
+}
+
+/// The full-object checksums of a HEAD answer that a download can use: a
+/// CRC it computes itself, or a SHA the SDK checks on a single GET. Only
+/// checksums of the whole object count: a single-PUT object's, or one
+/// marked `FULL_OBJECT`; not a composite one (`...-N`, or `COMPOSITE`), nor
+/// an unmarked one on a multipart object, nor a value of the wrong width.
+fn stored_checksums(
+    head: &HeadObjectOutput,
+) -> (Option<(CrcKind, u64)>, Option<ChecksumAlgorithm>) {
+    let multipart = head
+        .e_tag
+        .as_deref()
+        .and_then(verify::parse_e_tag)
+        .is_some_and(|(_, parts)| parts.is_some());
+    let whole = match &head.checksum_type {
+        Some(ChecksumType::FullObject) => true,
+        None => !multipart,
+        Some(_) => false,
+    };
+    fn usable(whole: bool, v: Option<&str>) -> Option<&str> {
+        v.filter(|v| whole && !v.contains('-'))
+    }
+    let crc = [
+        (CrcKind::Crc64Nvme, head.checksum_crc64_nvme()),
+        (CrcKind::Crc32C, head.checksum_crc32_c()),
+        (CrcKind::Crc32, head.checksum_crc32()),
+    ]
+    .into_iter()
+    .find_map(|(kind, v)| {
+        usable(whole, v)
+            .and_then(|v| kind.decode(v))
+            .map(|crc| (kind, crc))
+    });
+    let sha = [
+        (ChecksumAlgorithm::Sha256, head.checksum_sha256()),
+        (ChecksumAlgorithm::Sha1, head.checksum_sha1()),
+    ]
+    .into_iter()
+    .find_map(|(a, v)| usable(whole, v).map(|_| a));
+    (crc, sha)
 }
 
 /// The ranges of an object whose MD5 is computed in order as they land:

@@ -8,6 +8,7 @@ use super::DownloadOptions;
 use super::plan::parse_content_range;
 use crate::s3::client::S3BucketClient;
 use crate::s3::error::Error;
+use crate::s3::object_args::with_sse_c;
 use crate::s3::progress::{Direction, Tracker};
 
 impl S3BucketClient {
@@ -50,88 +51,91 @@ impl S3BucketClient {
         range: impl RangeBounds<u64>,
         options: DownloadOptions,
     ) -> Result<Bytes, Error> {
-        let start = match range.start_bound() {
-            Bound::Included(&s) => s,
-            Bound::Excluded(&s) => s.saturating_add(1),
-            Bound::Unbounded => 0,
-        };
-        let last = match range.end_bound() {
-            Bound::Included(&e) => Some(e),
-            Bound::Excluded(&0) => return Ok(Bytes::new()),
-            Bound::Excluded(&e) => Some(e - 1),
-            Bound::Unbounded => None,
-        };
-        if last.is_some_and(|last| last < start) {
-            return Ok(Bytes::new());
-        }
-        let header = match last {
-            Some(last) => format!("bytes={start}-{last}"),
-            None => format!("bytes={start}-"),
-        };
-        let out = self
-            .sdk
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .set_version_id(options.version_id.clone())
-            .range(header)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk(&self.target, "GetObject", bucket, Some(key), e))?;
-        let wrong = |detail: String| Error::Integrity {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            detail,
-        };
-        let announced = out.content_range.as_deref().unwrap_or_default();
-        let Some((first, end, total)) = parse_content_range(announced) else {
-            return Err(wrong(format!(
-                "GetObject of bytes {start}-{}: the answer is not a range (Content-Range `{announced}`)",
-                last.map(|l| l.to_string()).unwrap_or_default()
-            )));
-        };
-        let cut = last.map_or(total.saturating_sub(1), |l| l.min(total.saturating_sub(1)));
-        if first != start || end != cut {
-            return Err(wrong(format!(
-                "GetObject of bytes {start}-{cut}: the server answered bytes {first}-{end}"
-            )));
-        }
-        let expected = end - first + 1;
-        if let Some(n) = out
-            .content_length
-            .and_then(|n| u64::try_from(n).ok())
-            .filter(|&n| n != expected)
-        {
-            return Err(wrong(format!(
-                "GetObject of bytes {first}-{end}: server announced {n} bytes, expected {expected}"
-            )));
-        }
-        let tracker = Tracker::new(
-            options.progress.as_ref(),
-            Direction::Download,
-            key,
-            Some(expected),
-        );
-        let mut body = out.body;
-        let mut buf = BytesMut::with_capacity(usize::try_from(expected).unwrap_or(0));
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| {
-                Error::transport(&self.target, "GetObject", bucket, Some(key), e.into())
-            })?;
-            if (buf.len() + chunk.len()) as u64 > expected {
+        // Boxed: the transfer's state is large, and would otherwise
+        // sit inside every future that awaits this one.
+        Box::pin(async move {
+            let start = match range.start_bound() {
+                Bound::Included(&s) => s,
+                Bound::Excluded(&s) => s.saturating_add(1),
+                Bound::Unbounded => 0,
+            };
+            let last = match range.end_bound() {
+                Bound::Included(&e) => Some(e),
+                Bound::Excluded(&0) => return Ok(Bytes::new()),
+                Bound::Excluded(&e) => Some(e - 1),
+                Bound::Unbounded => None,
+            };
+            if last.is_some_and(|last| last < start) {
+                return Ok(Bytes::new());
+            }
+            let header = match last {
+                Some(last) => format!("bytes={start}-{last}"),
+                None => format!("bytes={start}-"),
+            };
+            let out = with_sse_c!(self.sdk.get_object(), options.customer_key.as_ref())
+                .bucket(bucket)
+                .key(key)
+                .set_version_id(options.version_id.clone())
+                .range(header)
+                .send()
+                .await
+                .map_err(|e| Error::from_sdk(&self.target, "GetObject", bucket, Some(key), e))?;
+            let wrong = |detail: String| Error::Integrity {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                detail,
+            };
+            let announced = out.content_range.as_deref().unwrap_or_default();
+            let Some((first, end, total)) = parse_content_range(announced) else {
                 return Err(wrong(format!(
-                    "GetObject of bytes {first}-{end}: the answer holds more than {expected} bytes"
+                    "GetObject of bytes {start}-{}: the answer is not a range (Content-Range `{announced}`)",
+                    last.map(|l| l.to_string()).unwrap_or_default()
+                )));
+            };
+            let cut = last.map_or(total.saturating_sub(1), |l| l.min(total.saturating_sub(1)));
+            if first != start || end != cut {
+                return Err(wrong(format!(
+                    "GetObject of bytes {start}-{cut}: the server answered bytes {first}-{end}"
                 )));
             }
-            tracker.add(chunk.len() as u64);
-            buf.extend_from_slice(&chunk);
-        }
-        if buf.len() as u64 != expected {
-            return Err(wrong(format!(
-                "GetObject of bytes {first}-{end}: received {} bytes of {expected}",
-                buf.len()
-            )));
-        }
-        Ok(buf.freeze())
+            let expected = end - first + 1;
+            if let Some(n) = out
+                .content_length
+                .and_then(|n| u64::try_from(n).ok())
+                .filter(|&n| n != expected)
+            {
+                return Err(wrong(format!(
+                    "GetObject of bytes {first}-{end}: server announced {n} bytes, expected {expected}"
+                )));
+            }
+            let tracker = Tracker::new(
+                options.progress.as_ref(),
+                Direction::Download,
+                key,
+                Some(expected),
+            );
+            let mut body = out.body;
+            let mut buf = BytesMut::with_capacity(usize::try_from(expected).unwrap_or(0));
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(|e| {
+                    Error::transport(&self.target, "GetObject", bucket, Some(key), e.into())
+                })?;
+                if (buf.len() + chunk.len()) as u64 > expected {
+                    return Err(wrong(format!(
+                        "GetObject of bytes {first}-{end}: the answer holds more than {expected} bytes"
+                    )));
+                }
+                tracker.add(chunk.len() as u64);
+                buf.extend_from_slice(&chunk);
+            }
+            if buf.len() as u64 != expected {
+                return Err(wrong(format!(
+                    "GetObject of bytes {first}-{end}: received {} bytes of {expected}",
+                    buf.len()
+                )));
+            }
+            Ok(buf.freeze())
+        })
+        .await
     }
 }

@@ -72,49 +72,62 @@ impl S3BucketClient {
     where
         W: AsyncWrite + Unpin + Send + ?Sized,
     {
-        // `&mut W` is sized even when `W` is not (`dyn AsyncWrite`): the
-        // steps below take it as a trait object.
-        let mut writer = writer;
-        let writer: &mut (dyn AsyncWrite + Unpin + Send) = &mut writer;
-        let plan = self
-            .plan(bucket, key, options.version_id.as_deref())
-            .await?;
-        let tracker = Tracker::new(
-            options.progress.as_ref(),
-            Direction::Download,
-            key,
-            Some(plan.size),
-        );
-        if plan.size > 0 {
-            if plan.parts.is_some() {
-                self.parts_to_writer(&plan, writer, &tracker).await?;
-            } else if plan.ranges.len() > 1 {
-                self.ranges_to_writer(&plan, writer, &tracker).await?;
-            } else {
-                let mut hash = UnitHash::new(&plan, true);
-                let (body, expected) = self.get_range(&plan, plan.ranges[0], true).await?;
-                let mut sink = Sink::Writer(&mut *writer);
-                let got = self
-                    .drain(&plan, body, expected, &mut hash, &tracker, &mut sink)
-                    .await?;
-                let mut pieces = [Piece::new(0, got, 0, hash.finish().await?)];
-                verify_pieces(&plan, true, &mut pieces)?;
+        // Boxed: the transfer's state is large, and would otherwise
+        // sit inside every future that awaits this one.
+        Box::pin(async move {
+            // `&mut W` is sized even when `W` is not (`dyn AsyncWrite`): the
+            // steps below take it as a trait object.
+            let mut writer = writer;
+            let writer: &mut (dyn AsyncWrite + Unpin + Send) = &mut writer;
+            let plan = self
+                .plan(
+                    bucket,
+                    key,
+                    options.version_id.as_deref(),
+                    options.customer_key.as_ref(),
+                )
+                .await?;
+            plan.required(&options)?;
+            let tracker = Tracker::new(
+                options.progress.as_ref(),
+                Direction::Download,
+                key,
+                Some(plan.size),
+            );
+            if plan.size > 0 {
+                if plan.parts.is_some() {
+                    self.parts_to_writer(&plan, writer, &tracker).await?;
+                } else if plan.ranges.len() > 1 {
+                    self.ranges_to_writer(&plan, writer, &tracker).await?;
+                } else {
+                    let mut hash = UnitHash::new(&plan, true);
+                    let (body, expected) = self.get_range(&plan, plan.ranges[0], true).await?;
+                    let mut sink = Sink::Writer(&mut *writer);
+                    let got = self
+                        .drain(&plan, body, expected, &mut hash, &tracker, &mut sink)
+                        .await?;
+                    let mut pieces = [Piece::new(0, got, 0, hash.finish().await?)];
+                    verify_pieces(&plan, true, &mut pieces)?;
+                }
             }
-        }
-        writer
-            .flush()
-            .await
-            .map_err(|error| Error::Writer { error })?;
-        Ok(DownloadOutput {
-            size: plan.size,
-            e_tag: plan.e_tag.clone(),
-            ranges: plan.units(),
+            writer
+                .flush()
+                .await
+                .map_err(|error| Error::Writer { error })?;
+            Ok(DownloadOutput {
+                size: plan.size,
+                e_tag: plan.e_tag.clone(),
+                ranges: plan.units(),
+                verification: plan.check.verification(),
+            })
         })
+        .await
     }
 
     /// The ranges of a single-PUT (or unverifiable) object, fetched in
-    /// parallel and written in order, hashed in order as they are written
-    /// when the ETag is an MD5.
+    /// parallel and written in order: each range's CRC computed on its own
+    /// when the object has a stored CRC, else hashed in order as they are
+    /// written when the ETag is an MD5.
     async fn ranges_to_writer(
         &self,
         plan: &Plan,
@@ -122,20 +135,32 @@ impl S3BucketClient {
         tracker: &Tracker,
     ) -> Result<(), Error> {
         let mut md5 = matches!(plan.check, Check::Md5(_)).then(Md5Hasher::default);
+        let crc = matches!(plan.check, Check::Crc { .. });
         let mut ranges = stream::iter(0..plan.ranges.len())
-            .map(|index| self.unit_to_frames(plan, index, UnitHash::Off, tracker))
+            .map(|index| {
+                let hash = match crc {
+                    true => UnitHash::new(plan, false),
+                    false => UnitHash::Off,
+                };
+                self.unit_to_frames(plan, index, hash, tracker)
+            })
             .buffered(self.window(plan.ranges[0]));
+        let mut pieces = Vec::with_capacity(plan.ranges.len());
         while let Some(unit) = ranges.next().await {
-            let (_, frames) = unit?;
+            let (piece, frames) = unit?;
             for frame in frames {
                 if let Some(md5) = md5.as_mut() {
                     md5.update(&frame);
                 }
                 put(writer, &frame).await?;
             }
+            pieces.push(piece);
         }
         if let Some(md5) = md5 {
             check_md5(plan, "GetObject (ranges)", md5.finish())?;
+        }
+        if crc {
+            verify_pieces(plan, false, &mut pieces)?;
         }
         Ok(())
     }

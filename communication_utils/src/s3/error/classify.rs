@@ -164,6 +164,52 @@ impl Error {
     }
 }
 
+impl Error {
+    /// This refusal of a request on an SSE-C object as an
+    /// [`Error::SseCustomerKey`] (`given`: whether the request carried a
+    /// key); any other error unchanged.
+    pub(crate) fn into_sse_customer_key(self, given: bool) -> Self {
+        match self {
+            Error::Service {
+                operation,
+                bucket,
+                key,
+                endpoint,
+                cause,
+                ..
+            }
+            | Error::AccessDenied {
+                operation,
+                bucket,
+                key,
+                endpoint,
+                cause,
+                ..
+            } => Error::SseCustomerKey {
+                operation,
+                bucket,
+                key,
+                endpoint,
+                given,
+                cause,
+            },
+            other => other,
+        }
+    }
+
+    /// HTTP 400 (a service error), as S3 answers a HEAD or GET of an SSE-C
+    /// object sent without its key.
+    pub(crate) fn is_bad_request(&self) -> bool {
+        matches!(
+            self,
+            Error::Service {
+                status: Some(400),
+                ..
+            }
+        )
+    }
+}
+
 fn non_empty(s: &str) -> Option<Box<str>> {
     (!s.is_empty()).then(|| s.into())
 }

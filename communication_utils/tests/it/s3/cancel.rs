@@ -78,3 +78,60 @@ async fn dropping_a_multipart_upload_aborts_it_on(logs: LogCapture) {
     );
     assert!(!t.client.exists(&t.bucket, "cancelled.bin").await.unwrap());
 }
+
+/// The race: an upload dropped while the server still stores parts
+/// it has received in full (and goes on storing them with the client
+/// gone, as S3 does). The cancelled upload lets those part requests end
+/// before it aborts, so no part lands after the abort (the server would
+/// remove it, and count it), and nothing is left on the server.
+#[test]
+fn a_cancelled_upload_lets_its_parts_land_before_it_aborts() {
+    LogCapture::run_multi_thread(LevelFilter::DEBUG, |logs| async move {
+        // In-process server: needs the dev server's slow part writes.
+        let t = TestS3::dev().await;
+        let server = t.dev_server();
+        server.delay_part_uploads(Duration::from_millis(700));
+        let mut parts = server.part_uploads();
+        // Three parts, all in flight at once (4 at a time by default).
+        let upload = t.client.upload_bytes(
+            data(24 * MIB, 6),
+            &t.bucket,
+            "cancelled-late.bin",
+            UploadOptions::new(),
+        );
+        tokio::select! {
+            res = upload => panic!("the parts are held by the server: {res:?}"),
+            received = within("a part received in full", parts.wait_for(|p| p.delayed >= 1)) => {
+                received.unwrap();
+            }
+        }
+        // Dropped with parts received and not yet stored.
+
+        let aborted = within(
+            "the background abort",
+            logs.wait_for_line(|l| {
+                l.contains("ms_utils_communication") && l.contains("multipart upload")
+            }),
+        )
+        .await;
+        assert!(aborted.contains("multipart upload aborted"), "{aborted}");
+        let done = *within(
+            "the server done with the parts",
+            parts.wait_for(|p| p.running == 0),
+        )
+        .await
+        .unwrap();
+        assert_eq!(done.removed_late, 0, "no part landed after the abort");
+        assert_eq!(
+            t.open_multipart_uploads().await,
+            0,
+            "nothing left on the server"
+        );
+        assert!(
+            !t.client
+                .exists(&t.bucket, "cancelled-late.bin")
+                .await
+                .unwrap()
+        );
+    });
+}

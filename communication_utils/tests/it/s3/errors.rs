@@ -162,42 +162,37 @@ async fn unreadable_local_files_are_io_errors_and_send_nothing() {
     assert!(err.is_io(), "{err:?}");
 }
 
+/// A canned ACL is set and reads back (the development server keeps canned
+/// ACLs since issue #22); a store without object ACLs answers
+/// `NotImplemented`, which `is_not_implemented` tells (see the unit tests
+/// of the error classification).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acl_is_set_where_supported_and_a_typed_error_where_not() {
+async fn acl_is_set_and_reads_back() {
     let t = TestS3::start().await;
     t.client
         .upload_bytes(b"x".to_vec(), &t.bucket, "pub.txt", UploadOptions::new())
         .await
         .unwrap();
-    let res = t
-        .client
+    t.client
         .set_file_permission(&t.bucket, "pub.txt", "public-read")
-        .await;
-    if t.is_external() {
-        res.unwrap();
-        let acl = t
-            .client
-            .sdk()
-            .get_object_acl()
-            .bucket(&t.bucket)
-            .key("pub.txt")
-            .send()
-            .await
-            .unwrap();
-        let public = acl.grants().iter().any(|g| {
-            g.grantee()
-                .and_then(|x| x.uri())
-                .is_some_and(|u| u.ends_with("/global/AllUsers"))
-                && g.permission().is_some_and(|p| p.as_str() == "READ")
-        });
-        assert!(public, "{acl:?}");
-    } else {
-        let err = res.unwrap_err();
-        assert!(
-            err.is_not_implemented(),
-            "s3s-fs has no object ACLs: {err:?}"
-        );
-    }
+        .await
+        .unwrap();
+    let acl = t
+        .client
+        .sdk()
+        .get_object_acl()
+        .bucket(&t.bucket)
+        .key("pub.txt")
+        .send()
+        .await
+        .unwrap();
+    let public = acl.grants().iter().any(|g| {
+        g.grantee()
+            .and_then(|x| x.uri())
+            .is_some_and(|u| u.ends_with("/global/AllUsers"))
+            && g.permission().is_some_and(|p| p.as_str() == "READ")
+    });
+    assert!(public, "{acl:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -249,29 +244,70 @@ async fn unreachable_endpoint_is_a_transport_error() {
 
 /// The child half of `missing_credentials_are_a_credentials_error`: runs only
 /// inside the re-executed test binary, where no credentials can be found.
-#[tokio::test]
+#[test]
 #[ignore = "child half of missing_credentials_are_a_credentials_error, run by it in a child process"]
-async fn missing_credentials_child() {
+fn missing_credentials_child() {
     assert_in_child();
-    let endpoint =
-        std::env::var("MS_UTILS_S3_CHILD_ENDPOINT").expect("the parent names the endpoint");
-    let config = ms_utils_communication::s3::S3Config::builder()
-        .endpoint(&endpoint)
-        .max_attempts(1)
-        .build()
-        .unwrap();
-    let client = ms_utils_communication::s3::S3BucketClient::new("child", config)
-        .await
-        .unwrap();
-    let err = tokio::time::timeout(Duration::from_secs(20), client.list_files("somebucket"))
-        .await
-        .expect("no network wait: every provider of the chain is off")
-        .unwrap_err();
-    assert!(err.is_credentials(), "{err:?}");
-    assert!(!err.is_transport() && !err.is_access_denied(), "{err:?}");
-    assert_eq!(err.operation(), Some("ListObjectsV2"));
-    assert_eq!(err.bucket(), Some("somebucket"));
-    assert_eq!(err.endpoint(), Some(endpoint.as_str()));
+    // What a user's logger at INFO shows.
+    ms_utils_dev::testing::LogCapture::run_multi_thread(
+        tracing::level_filters::LevelFilter::INFO,
+        |logs| async move {
+            let endpoint =
+                std::env::var("MS_UTILS_S3_CHILD_ENDPOINT").expect("the parent names the endpoint");
+            // As `S3BucketClient::from_env` reads it (no S3 keys set).
+            let config = ms_utils_communication::s3::S3ConfigBuilder::from_env()
+                .endpoint(&endpoint)
+                .max_attempts(1)
+                .build()
+                .unwrap();
+            let client = ms_utils_communication::s3::S3BucketClient::new("child", config)
+                .await
+                .unwrap();
+            let err =
+                tokio::time::timeout(Duration::from_secs(20), client.list_files("somebucket"))
+                    .await
+                    .expect("no network wait: every provider of the chain is off")
+                    .unwrap_err();
+            assert!(err.is_credentials(), "{err:?}");
+            assert!(!err.is_transport() && !err.is_access_denied(), "{err:?}");
+            assert_eq!(err.operation(), Some("ListObjectsV2"));
+            assert_eq!(err.bucket(), Some("somebucket"));
+            assert_eq!(err.endpoint(), Some(endpoint.as_str()));
+            // The error names every source read, in one line.
+            let text = err.to_string();
+            for read in [
+                "S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY",
+                "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
+                "the profile `default` (AWS_PROFILE) in /nonexistent/ms-utils-aws-credentials",
+                "/nonexistent/ms-utils-aws-config (AWS_CONFIG_FILE)",
+                "AWS_WEB_IDENTITY_TOKEN_FILE",
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            ] {
+                assert!(text.contains(read), "{read} in: {text}");
+            }
+            let imds_off = std::env::var_os("MS_UTILS_S3_CHILD_IMDS_ON").is_none();
+            assert_eq!(
+                text.contains("EC2 instance metadata (off: AWS_EC2_METADATA_DISABLED)"),
+                imds_off,
+                "{text}"
+            );
+            assert!(text.contains("EC2 instance metadata"), "{text}");
+            assert!(!text.contains('\n'), "{text}");
+            // aws-config's search logged nothing at INFO or above (its
+            // lines are at DEBUG now; with the instance metadata on, the
+            // region it asked there warned at length). What stays is
+            // aws-runtime's one line per profile file named by a variable
+            // and missing, which the user set.
+            let shown = logs.text();
+            assert!(!shown.contains("aws_config"), "{shown}");
+            for line in shown.lines().filter(|l| l.contains("aws_runtime")) {
+                assert!(
+                    line.contains("config file overridden via environment variable not found"),
+                    "{line}"
+                );
+            }
+        },
+    );
 }
 
 /// No keys configured and none in the AWS chain: a typed credentials error
@@ -303,6 +339,15 @@ async fn missing_credentials_are_a_credentials_error() {
     ] {
         child.env_remove(var);
     }
+    let out = child.output().unwrap();
+    assert_child_passed(&out);
+
+    // Instance metadata on, as on a developer's machine, at an address
+    // that refuses: the same one line, and aws-config's search stays quiet.
+    child
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1")
+        .env("MS_UTILS_S3_CHILD_IMDS_ON", "1");
     let out = child.output().unwrap();
     assert_child_passed(&out);
 }

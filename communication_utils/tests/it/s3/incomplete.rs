@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use super::support::{FailingReader, MIB, TestS3, data};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use ms_utils_communication::s3::UploadOptions;
+use ms_utils_dev::testing::within;
 
 /// Starts a multipart upload and leaves it open; returns its id.
 async fn open_upload(t: &TestS3, key: &str) -> String {
@@ -247,7 +248,7 @@ async fn a_failed_upload_s_abort_is_tried_again_after_transport_failures() {
         at: 0,
     };
     let started = std::time::Instant::now();
-    client
+    let err = client
         .upload_reader(reader, &t.bucket, "broken", None, UploadOptions::new())
         .await
         .unwrap_err();
@@ -259,6 +260,15 @@ async fn a_failed_upload_s_abort_is_tried_again_after_transport_failures() {
     let open = client.list_incomplete_uploads(&t.bucket, "").await.unwrap();
     assert_eq!(open.len(), 1, "{open:?}");
     assert_eq!(open[0].key, "broken");
+    // The error says so: the upload's own failure (the reader's), the
+    // upload left open, its id and key.
+    assert!(err.is_upload_left_open(), "{err:?}");
+    assert!(err.is_io(), "the reader's failure: {err:?}");
+    assert_eq!(err.upload_id(), Some(open[0].upload_id.as_str()));
+    assert_eq!(
+        (err.bucket(), err.key()),
+        (Some(t.bucket.as_str()), Some("broken"))
+    );
 
     // abort_incomplete_uploads reports a failed abort with its error.
     server.fail_next_aborts(100);
@@ -310,4 +320,63 @@ async fn only_uploads_older_than_the_threshold_are_aborted() {
     let aborted: Vec<_> = summary.aborted.iter().map(|u| &u.upload_id).collect();
     let kept: Vec<_> = summary.kept.iter().map(|u| &u.upload_id).collect();
     assert_eq!((aborted, kept), (vec![&old], vec![&fresh]), "{summary:?}");
+}
+
+/// An abort that left the upload (as when a part lands after an abort on
+/// S3): `ListParts` still lists its parts, so the abort is sent again and
+/// the upload is gone; when every round leaves it, the error carries the
+/// upload's id and key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abort_is_sent_again_while_list_parts_lists_parts() {
+    // In-process server: needs the dev server's abort fault.
+    let t = TestS3::dev().await;
+    let server = t.dev_server();
+
+    server.ignore_next_aborts(1);
+    let reader = FailingReader {
+        data: data(20 * MIB, 4),
+        at: 0,
+    };
+    let err = within(
+        "a failed upload",
+        t.client
+            .upload_reader(reader, &t.bucket, "again", None, UploadOptions::new()),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_io() && !err.is_upload_left_open(), "{err:?}");
+    assert_eq!(
+        t.open_multipart_uploads().await,
+        0,
+        "aborted at the second round"
+    );
+
+    server.ignore_next_aborts(100);
+    let reader = FailingReader {
+        data: data(20 * MIB, 5),
+        at: 0,
+    };
+    let err = within(
+        "a failed upload",
+        t.client
+            .upload_reader(reader, &t.bucket, "kept", None, UploadOptions::new()),
+    )
+    .await
+    .unwrap_err();
+    server.ignore_next_aborts(0);
+    assert!(err.is_upload_left_open() && err.is_io(), "{err:?}");
+    let open = t
+        .client
+        .list_incomplete_uploads(&t.bucket, "")
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(err.upload_id(), Some(open[0].upload_id.as_str()));
+    assert_eq!(err.key(), Some("kept"));
+    let summary = t
+        .client
+        .abort_incomplete_uploads(&t.bucket, "", Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(summary.all_aborted(), "{summary:?}");
 }

@@ -18,6 +18,8 @@ use std::time::Duration;
 use ms_utils_communication::s3::{S3BucketClient, S3Config, TransferConfig};
 use ms_utils_dev::s3::DevS3Server;
 use sha2::{Digest, Sha256};
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 pub const MIB: usize = 1024 * 1024;
 
@@ -341,4 +343,54 @@ impl tokio::io::AsyncRead for FailingReader {
         self.at += n;
         std::task::Poll::Ready(Ok(()))
     }
+}
+
+/// (CA certificate PEM, TLS acceptor for 127.0.0.1 signed by that CA).
+pub fn private_pki() -> (String, tokio_rustls::TlsAcceptor) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let certs = vec![CertificateDer::from_pem_slice(cert.pem().as_bytes()).unwrap()];
+    let key = PrivateKeyDer::from_pem_slice(key.serialize_pem().as_bytes()).unwrap();
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    (
+        ca.pem(),
+        tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)),
+    )
+}
+
+/// HTTPS on 127.0.0.1 in front of the real (plain HTTP) S3 server: a private
+/// endpoint with a certificate from a private CA.
+pub async fn tls_front(upstream: &str, acceptor: tokio_rustls::TlsAcceptor) -> String {
+    let upstream = upstream.strip_prefix("http://").unwrap().to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    format!("https://{addr}")
 }

@@ -1,19 +1,23 @@
-//! Verified downloads: the content is checked against the ETag (the MD5 of a
-//! single PUT, also when fetched as parallel ranges; for a multipart object,
-//! the MD5 of its parts' MD5s, fetched by part number) and a mismatch is an
-//! integrity error that leaves no file.
+//! Verified downloads of objects without a stored checksum (uploaded with
+//! `UploadChecksum::Off`, as by clients that store none): the content is
+//! checked against the ETag (the MD5 of a single PUT, also when fetched as
+//! parallel ranges; for a multipart object, the MD5 of its parts' MD5s,
+//! fetched by part number) and a mismatch is an integrity error that leaves
+//! no file. (Objects with one: `checksums.rs`.)
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::support::{MIB, TestS3, data};
-use ms_utils_communication::s3::{DownloadOptions, Progress, TransferConfig, UploadOptions};
+use ms_utils_communication::s3::{
+    DownloadOptions, Progress, TransferConfig, UploadChecksum, UploadOptions, Verification,
+};
 
 /// Small parts, so that a 12 MiB upload is multipart (3 parts of 5, 5 and
 /// 2 MiB) and its download would be 4 ranges of 3 MiB if not fetched by part.
 fn small_parts() -> TransferConfig {
-    let mut t = TransferConfig::default();
+    let mut t = no_checksum();
     t.multipart_threshold = 5 * MIB as u64;
     t.part_size = 5 * MIB as u64;
     t.download_threshold = 4 * MIB as u64;
@@ -25,10 +29,17 @@ fn small_parts() -> TransferConfig {
 /// 8 MiB multipart threshold) is downloaded as many parallel ranges, of a
 /// size that does not divide the object, more of them than run at once.
 fn small_ranges() -> TransferConfig {
-    let mut t = TransferConfig::default();
+    let mut t = no_checksum();
     t.download_threshold = MIB as u64;
     t.download_part_size = 300_000;
     t.download_concurrency = 4;
+    t
+}
+
+/// Uploads store no checksum: the downloads check ETags.
+fn no_checksum() -> TransferConfig {
+    let mut t = TransferConfig::default();
+    t.upload_checksum = UploadChecksum::Off;
     t
 }
 
@@ -51,7 +62,7 @@ fn corrupt_on_disk(t: &TestS3, key: &str, at: usize) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_put_download_is_verified() {
-    let t = TestS3::start().await;
+    let t = TestS3::with_transfer(no_checksum()).await;
     let bytes = data(300_000, 7);
     let up = t
         .client
@@ -67,6 +78,7 @@ async fn single_put_download_is_verified() {
         .await
         .unwrap();
     assert_eq!(out.ranges, 1);
+    assert_eq!(out.verification, Verification::EtagMd5);
     assert!(std::fs::read(&dest).unwrap() == bytes);
     let got = t
         .client
@@ -102,6 +114,7 @@ async fn multipart_download_is_verified_by_part() {
     // object): there the download is ranged and not verified.
     if !t.is_external() {
         assert_eq!(out.ranges, 3, "fetched by part number");
+        assert_eq!(out.verification, Verification::PartMd5s { parts: 3 });
     }
     let got = t
         .client
@@ -115,7 +128,7 @@ async fn multipart_download_is_verified_by_part() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupted_single_put_object_is_detected() {
     // In-process server: corrupts the dev server's files on disk.
-    let t = TestS3::dev().await;
+    let t = TestS3::dev_with_transfer(no_checksum()).await;
     let bytes = data(300_000, 9);
     t.client
         .upload_bytes(bytes, &t.bucket, "one.bin", UploadOptions::new())

@@ -4,13 +4,12 @@
 //! store and a self-signed certificate as the extra CA; extra handshake
 //! headers.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::support::*;
 use ms_utils_communication::ws::{Error, Event, MicroServiceWs, WsConfigBuilder, jwt_claims};
 use ms_utils_dev::gateway::DevGateway;
-use ms_utils_dev::testing::LogCapture;
+use ms_utils_dev::testing::{LogCapture, LoopbackProxy};
 use ms_utils_dev::testing::{assert_child_passed, assert_in_child, child_test};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -155,101 +154,17 @@ async fn the_token_is_the_one_the_gateway_issued() {
     assert_eq!(ms.token(), None);
 }
 
-/// A tiny HTTP proxy on loopback: `CONNECT` tunnels and absolute-form
-/// forwarding (what reqwest sends through an HTTP proxy for `http://`
-/// URLs). Keeps the head of every request it got; answers `refuse`
-/// instead, when set.
-struct TinyProxy {
-    url: String,
-    heads: Arc<Mutex<Vec<String>>>,
-}
-
-impl TinyProxy {
-    async fn start(refuse: Option<&'static str>) -> TinyProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let heads = Arc::new(Mutex::new(Vec::new()));
-        let seen = heads.clone();
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(Self::serve(socket, seen.clone(), refuse));
-            }
-        });
-        TinyProxy { url, heads }
-    }
-
-    async fn serve(
-        mut client: tokio::net::TcpStream,
-        seen: Arc<Mutex<Vec<String>>>,
-        refuse: Option<&'static str>,
-    ) {
-        let mut head = Vec::new();
-        let mut buf = [0u8; 4096];
-        let end = loop {
-            let n = client.read(&mut buf).await.unwrap_or(0);
-            if n == 0 {
-                return;
-            }
-            head.extend_from_slice(&buf[..n]);
-            if let Some(i) = head.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-        };
-        let rest = head.split_off(end);
-        let head = String::from_utf8(head).unwrap();
-        seen.lock().unwrap().push(head.clone());
-        if let Some(answer) = refuse {
-            let _ = client.write_all(answer.as_bytes()).await;
-            return;
-        }
-        let (first, others) = head.split_once("\r\n").unwrap();
-        let mut parts = first.split(' ');
-        let (method, target, version) = (
-            parts.next().unwrap(),
-            parts.next().unwrap(),
-            parts.next().unwrap(),
-        );
-        let mut upstream;
-        if method == "CONNECT" {
-            upstream = tokio::net::TcpStream::connect(target).await.unwrap();
-            client
-                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                .await
-                .unwrap();
-        } else {
-            let url = target.strip_prefix("http://").expect("absolute-form");
-            let (authority, path) = url.split_at(url.find('/').unwrap_or(url.len()));
-            upstream = tokio::net::TcpStream::connect(authority).await.unwrap();
-            let path = if path.is_empty() { "/" } else { path };
-            let head = format!("{method} {path} {version}\r\n{others}");
-            upstream.write_all(head.as_bytes()).await.unwrap();
-        }
-        upstream.write_all(&rest).await.unwrap();
-        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-    }
-
-    /// The first line of each request, in order.
-    fn requests(&self) -> Vec<String> {
-        self.heads
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|h| h.lines().next().unwrap_or_default().to_owned())
-            .collect()
-    }
-}
-
 /// Both the login and the websocket go through the proxy given with
 /// `proxy()`: over plain HTTP the login is forwarded and the websocket
 /// tunnelled; messages flow through the tunnel.
 #[tokio::test]
 async fn the_login_and_the_websocket_both_go_through_the_proxy() {
-    let proxy = TinyProxy::start(None).await;
+    let proxy = LoopbackProxy::start().await.unwrap();
     let gw = gateway().await;
     let ms = within(
         "connect",
         config(&gw, ALICE)
-            .proxy(proxy.url.clone())
+            .proxy(proxy.url().to_owned())
             .retry_initial_connect(false)
             .connect(),
     )
@@ -305,8 +220,8 @@ async fn a_dead_proxy_is_named_in_the_error() {
 async fn over_tls_both_are_tunnelled_with_the_proxy_credentials() {
     let (cert, key) = self_signed(false);
     let gw = tls_gateway(&cert, &key).await;
-    let proxy = TinyProxy::start(None).await;
-    let with_user = proxy.url.replace("http://", "http://me:s%40cret@");
+    let proxy = LoopbackProxy::start().await.unwrap();
+    let with_user = proxy.url().replace("http://", "http://me:s%40cret@");
     let ms = within(
         "connect",
         MicroServiceWs::builder(gw.host())
@@ -327,7 +242,7 @@ async fn over_tls_both_are_tunnelled_with_the_proxy_credentials() {
             format!("CONNECT {host} HTTP/1.1")
         ]
     );
-    let heads = proxy.heads.lock().unwrap().clone();
+    let heads = proxy.heads();
     // "me:s@cret" in base64.
     for head in heads {
         assert!(
@@ -342,16 +257,17 @@ async fn over_tls_both_are_tunnelled_with_the_proxy_credentials() {
 /// retried, and the error says what to give.
 #[tokio::test]
 async fn a_proxy_asking_for_credentials_fails_at_once() {
-    let proxy = TinyProxy::start(Some(
+    let proxy = LoopbackProxy::refusing(
         "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
-    ))
-    .await;
+    )
+    .await
+    .unwrap();
     let err = within(
         "connect",
         MicroServiceWs::builder(format!("127.0.0.1:{}", closed_port()))
             .tls(false)
             .need_token(false)
-            .proxy(proxy.url.clone())
+            .proxy(proxy.url().to_owned())
             .connect_deadline(None)
             .connect(),
     )
@@ -368,7 +284,7 @@ async fn a_proxy_asking_for_credentials_fails_at_once() {
             MicroServiceWs::builder(format!("127.0.0.1:{}", closed_port()))
                 .tls(tls)
                 .credentials(ALICE.0, ALICE.1)
-                .proxy(proxy.url.clone())
+                .proxy(proxy.url().to_owned())
                 .connect_deadline(None)
                 .connect(),
         )
@@ -384,11 +300,11 @@ async fn a_proxy_asking_for_credentials_fails_at_once() {
 /// proxy (here the variables come through `from_lookup`).
 #[tokio::test]
 async fn no_proxy_keeps_both_off_the_proxy() {
-    let proxy = TinyProxy::start(None).await;
+    let proxy = LoopbackProxy::start().await.unwrap();
     let gw = gateway().await;
     let host = gw.host();
     let vars = |no_proxy: &'static str| {
-        let (host, url) = (host.clone(), proxy.url.clone());
+        let (host, url) = (host.clone(), proxy.url().to_owned());
         move |name: &str| match name {
             "GATEWAY_HOST" => Some(host.clone()),
             "GATEWAY_TLS" => Some("false".to_owned()),
@@ -432,8 +348,8 @@ async fn proxy_child() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_proxy_variables_of_the_process_are_honoured() {
-    let proxy = TinyProxy::start(None).await;
-    let url = proxy.url.clone();
+    let proxy = LoopbackProxy::start().await.unwrap();
+    let url = proxy.url().to_owned();
     let out = tokio::task::spawn_blocking(move || {
         child_test("ws::connect_setup::proxy_child")
             .env("HTTP_PROXY", &url)

@@ -61,6 +61,30 @@ impl DevStore {
         Ok(res)
     }
 
+    /// `NoSuchBucket` for a write (`PutObject`, `CreateMultipartUpload`,
+    /// `CopyObject`) into a bucket that was never created, as S3 answers
+    /// (`s3s-fs` would create its folder); with auto-creation on, the
+    /// bucket is created instead.
+    pub(super) async fn require_bucket(&self, bucket: &str) -> S3Result<()> {
+        let odd = bucket.contains('/') || matches!(bucket, "" | "." | "..");
+        if odd {
+            return Err(S3Error::new(S3ErrorCode::InvalidBucketName));
+        }
+        let dir = self.root.join(bucket);
+        if self.auto_create_buckets {
+            return tokio::fs::create_dir_all(&dir)
+                .await
+                .map_err(S3Error::internal_error);
+        }
+        match tokio::fs::metadata(&dir).await {
+            Ok(m) if m.is_dir() => Ok(()),
+            _ => Err(S3Error::with_message(
+                S3ErrorCode::NoSuchBucket,
+                "The specified bucket does not exist",
+            )),
+        }
+    }
+
     /// `DeleteObjects`, `NoSuchBucket` for a missing bucket and
     /// `NotImplemented` for a version.
     pub(super) async fn delete_objects_checked(

@@ -31,7 +31,7 @@ fn a_part_sent_twice_at_once_is_recorded_only_once_sent_alone() {
     let key = (id, 1);
     let mut parts = Parts::default();
     parts.start(key);
-    parts.finish(key, Some([1; 16]));
+    parts.finish(key, Some([1; 16]), None);
     assert_eq!(parts.md5.get(&key), Some(&[1; 16]));
 
     // Sent again: the old hash goes at once. Two at once: neither is
@@ -39,20 +39,20 @@ fn a_part_sent_twice_at_once_is_recorded_only_once_sent_alone() {
     parts.start(key);
     assert_eq!(parts.md5.get(&key), None);
     parts.start(key);
-    parts.finish(key, Some([2; 16]));
-    parts.finish(key, Some([3; 16]));
+    parts.finish(key, Some([2; 16]), None);
+    parts.finish(key, Some([3; 16]), None);
     assert_eq!(parts.md5.get(&key), None);
 
     // A failed upload records nothing; one alone records again.
     parts.start(key);
-    parts.finish(key, None);
+    parts.finish(key, None, None);
     assert_eq!(parts.md5.get(&key), None);
     parts.start(key);
-    parts.finish(key, Some([4; 16]));
+    parts.finish(key, Some([4; 16]), None);
     assert_eq!(parts.md5.get(&key), Some(&[4; 16]));
 
     parts.start((id, 2));
-    parts.finish((id, 2), None);
+    parts.finish((id, 2), None, None);
     parts.forget(id);
     assert!(parts.md5.is_empty() && parts.running.is_empty() && parts.overlapped.is_empty());
 }
