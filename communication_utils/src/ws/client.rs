@@ -3,9 +3,8 @@
 //! in [`shared`](crate::ws::shared)). The sends are in `send.rs`, `close()` and
 //! `flush()` in `close.rs`.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -13,6 +12,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::lock::lock;
 use crate::ws::chunks::ChunkAssembler;
 use crate::ws::config::{WsConfig, WsConfigBuilder};
 use crate::ws::connection::Actor;
@@ -251,8 +251,6 @@ impl MicroServiceWs {
             events,
             counters: Counters::default(),
             receiving: AtomicBool::new(false),
-            pending: Mutex::new(HashMap::new()),
-            pending_count: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
             gave_up: AtomicBool::new(false),
             close_called: AtomicBool::new(false),
@@ -268,7 +266,20 @@ impl MicroServiceWs {
         // Connected before returning, so `is_connected()` is true right away.
         shared.state_tx.send_replace(ConnectionState::Connected);
         shared.tasks.spawn(actor.run(ws, first_token));
-        shared.tasks.spawn(expire_chunks(shared.clone()));
+        shared.tasks.spawn({
+            let shared = shared.clone();
+            async move {
+                let ttl = shared.config.chunk_limits.ttl;
+                // Closing: buffered chunks are still consumed, but nothing
+                // waits long enough for a TTL to matter, and this task must
+                // not keep the client alive.
+                tokio::select! {
+                    () = shared.shutdown.cancelled() => {}
+                    () = shared.close_requested.cancelled() => {}
+                    () = expire_chunks(shared.pipeline(), ttl) => {}
+                }
+            }
+        });
         #[cfg(feature = "metrics")]
         shared.tasks.spawn(super::metrics::export(shared.clone()));
         Ok(MicroServiceWs {
@@ -295,7 +306,7 @@ impl MicroServiceWs {
     /// # }
     /// ```
     pub fn token(&self) -> Option<String> {
-        self.token.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        lock(&self.token).clone()
     }
 
     /// Pull the next message (the original's `receive()`), for code that does
@@ -323,7 +334,7 @@ impl MicroServiceWs {
             let frame = self.shared.inbound.pop().await.ok_or(Error::Closed)?;
             // `process` is synchronous: once a frame is taken it is delivered or
             // deliberately dropped, never lost to cancellation.
-            if let Some(msg) = process(&*self.shared, frame) {
+            if let Some(msg) = process(self.shared.pipeline(), frame) {
                 return Ok(msg);
             }
         }

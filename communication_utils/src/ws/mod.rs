@@ -72,6 +72,7 @@
 // handlers: strategies, the router, typed tasks). `client` is the handle
 // users hold, `shared` what all of them share.
 mod client;
+mod command;
 mod config;
 mod connection;
 mod delivery;

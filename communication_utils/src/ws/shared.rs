@@ -2,34 +2,23 @@
 //! share. A leaf of the module graph: it names the parts' types and calls
 //! none of them.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::ws::command::Command;
 use crate::ws::config::WsConfig;
 use crate::ws::delivery::Undelivered;
 use crate::ws::error::Error;
 use crate::ws::in_flight::InFlight;
-use crate::ws::inbound::Host;
+use crate::ws::inbound::Pipeline;
 use crate::ws::inbound::queue::InboundQueue;
 use crate::ws::protocol::chunks::ChunkAssembler;
-use crate::ws::protocol::message::Message;
 use crate::ws::state::{ConnectionState, Counters, Event};
-
-/// What a handle asks of the connection task, in order with its sends.
-#[derive(Debug)]
-pub(crate) enum Command {
-    /// A frame to write.
-    Send(WsMessage),
-    /// Answer once every frame accepted before this command is written.
-    Flush(oneshot::Sender<()>),
-}
 
 /// What the handles, the connection task and the handler tasks share.
 pub(crate) struct Shared {
@@ -40,8 +29,6 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     pub(crate) inbound: InboundQueue,
     pub(crate) receiving: AtomicBool,
-    pub(crate) pending: Mutex<HashMap<String, oneshot::Sender<Message>>>,
-    pub(crate) pending_count: AtomicUsize,
     pub(crate) chunks: Mutex<ChunkAssembler>,
     /// Set before `close_requested`: sends from now on answer `Closed`.
     pub(crate) closing: AtomicBool,
@@ -99,32 +86,17 @@ impl Shared {
         Ok(())
     }
 
+    /// What turning a frame into a message needs (see [`process`](crate::ws::inbound::process)).
+    pub(crate) fn pipeline(&self) -> Pipeline<'_> {
+        Pipeline {
+            chunks: &self.chunks,
+            counters: &self.counters,
+            events: &self.events,
+        }
+    }
+
     pub(crate) fn request_close(&self) {
         self.closing.store(true, Ordering::Release);
         self.close_requested.cancel();
-    }
-}
-
-impl Host for Shared {
-    fn counters(&self) -> &Counters {
-        &self.counters
-    }
-    fn events(&self) -> &broadcast::Sender<Event> {
-        &self.events
-    }
-    fn chunks(&self) -> &Mutex<ChunkAssembler> {
-        &self.chunks
-    }
-    fn pending(&self) -> &Mutex<HashMap<String, oneshot::Sender<Message>>> {
-        &self.pending
-    }
-    fn pending_count(&self) -> &AtomicUsize {
-        &self.pending_count
-    }
-    fn chunk_ttl(&self) -> Duration {
-        self.config.chunk_limits.ttl
-    }
-    fn stop_tokens(&self) -> [&CancellationToken; 2] {
-        [&self.shutdown, &self.close_requested]
     }
 }

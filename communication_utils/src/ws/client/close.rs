@@ -6,9 +6,9 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use crate::ws::client::MicroServiceWs;
+use crate::ws::command::Command;
 use crate::ws::error::Error;
 use crate::ws::in_flight;
-use crate::ws::shared::Command;
 
 impl MicroServiceWs {
     /// Close: stop taking messages, let running handlers finish (their
@@ -137,12 +137,8 @@ impl MicroServiceWs {
         if self.shared.closing.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
-        let (tx, rx) = oneshot::channel();
-        self.shared
-            .cmd_tx
-            .send(Command::Flush(tx))
-            .await
-            .map_err(|_| Error::Closed)?;
-        rx.await.map_err(|_| Error::Closed)
+        let (done, written) = oneshot::channel();
+        self.command(Command::Flush { done }).await?;
+        written.await.map_err(|_| Error::Closed)
     }
 }

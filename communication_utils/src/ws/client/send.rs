@@ -6,10 +6,10 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::ws::chunks::chunk_texts;
 use crate::ws::client::MicroServiceWs;
+use crate::ws::command::Command;
 use crate::ws::error::Error;
 use crate::ws::in_flight;
 use crate::ws::protocol::python_json::ms_send_task;
-use crate::ws::shared::Command;
 
 impl MicroServiceWs {
     pub(super) fn check_open(&self, len: usize) -> Result<(), Error> {
@@ -18,6 +18,15 @@ impl MicroServiceWs {
 
     pub(super) async fn enqueue(&self, frame: WsMessage) -> Result<(), Error> {
         self.shared.enqueue(frame).await
+    }
+
+    /// Queues `command` for the connection task, waiting for room.
+    pub(super) async fn command(&self, command: Command) -> Result<(), Error> {
+        self.shared
+            .cmd_tx
+            .send(command)
+            .await
+            .map_err(|_| Error::Closed)
     }
 
     /// Queue `value` as one JSON text frame (serialized with `serde_json`).

@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
+use super::io::{Got, take_frame};
 use super::{Actor, Conn, DRAIN_LIMIT, Exit};
 use crate::ws::connection::dial::WsStream;
 use crate::ws::connection::outbound::Ending;
@@ -57,27 +58,29 @@ impl Actor {
             let frame = match conn.ws.next().await {
                 None => return Err("connection closed while closing".into()),
                 Some(Err(e)) => return Err(format!("read failed while closing: {e}")),
-                Some(Ok(WsMessage::Close(_))) => return Ok(()),
-                Some(Ok(WsMessage::Pong(payload))) => {
-                    self.ledger.pong(&payload);
-                    continue;
-                }
-                Some(Ok(WsMessage::Text(_) | WsMessage::Binary(_)))
-                    if conn.drop_if_too_big(&self.shared) =>
-                {
-                    continue;
-                }
-                Some(Ok(WsMessage::Text(t))) => Inbound::Text(t),
-                Some(Ok(WsMessage::Binary(b))) => Inbound::Binary(b),
-                Some(Ok(_)) => continue,
+                Some(Ok(frame)) => frame,
             };
-            self.deliver_late(frame);
+            match self.take_frame(frame, conn) {
+                Got::Message(frame) => self.deliver_late(frame),
+                Got::Nothing => {}
+                Got::Close(_) => return Ok(()),
+            }
         }
+    }
+
+    /// [`take_frame`] for the closing loops.
+    fn take_frame(&mut self, frame: WsMessage, conn: &mut Conn) -> Got {
+        take_frame(
+            frame,
+            conn,
+            &mut self.ledger,
+            &mut self.pending,
+            &self.shared,
+        )
     }
 
     /// A message read while closing: delivered if the inbound buffer has room.
     fn deliver_late(&self, frame: Inbound) {
-        Counters::add(&self.shared.counters.messages_in, 1);
         if let Err(PushError::Full) = self.shared.inbound.try_push(frame) {
             tracing::warn!("inbound buffer full while closing: a message was dropped");
         }
@@ -99,24 +102,13 @@ impl Actor {
                     tracing::debug!(%error, "closing connection failed");
                     return;
                 }
-                Some(Ok(WsMessage::Text(_) | WsMessage::Binary(_)))
-                    if conn.drop_if_too_big(&self.shared) =>
-                {
-                    continue;
-                }
-                Some(Ok(WsMessage::Text(t))) => Inbound::Text(t),
-                Some(Ok(WsMessage::Binary(b))) => Inbound::Binary(b),
-                Some(Ok(WsMessage::Pong(payload))) => {
-                    self.ledger.pong(&payload);
-                    continue;
-                }
-                Some(Ok(WsMessage::Close(frame))) => {
-                    *echoed |= is_our_close(frame.as_ref());
-                    continue;
-                }
-                Some(Ok(_)) => continue,
+                Some(Ok(frame)) => frame,
             };
-            self.deliver_late(frame);
+            match self.take_frame(frame, conn) {
+                Got::Message(frame) => self.deliver_late(frame),
+                Got::Nothing => {}
+                Got::Close(frame) => *echoed |= is_our_close(frame.as_ref()),
+            }
         }
         socket_end(&mut conn.ws).await;
     }

@@ -19,12 +19,13 @@ use tokio::time::{Instant, sleep, sleep_until};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+use crate::ws::command::Command;
 use crate::ws::connection::auth::Token;
 use crate::ws::connection::dial::{Dialer, WsStream};
 use crate::ws::connection::frame_guard::Oversized;
 use crate::ws::connection::outbound::{Ending, Ledger, Settled};
+use crate::ws::connection::pending::Pending;
 use crate::ws::inbound::Inbound;
-use crate::ws::shared::Command;
 use crate::ws::shared::Shared;
 use crate::ws::state::{ConnectionState, Counters, DisconnectReason, Event};
 
@@ -35,6 +36,7 @@ mod frame_guard;
 mod handshake;
 mod io;
 pub(crate) mod outbound;
+mod pending;
 
 use closing::{our_close, our_close_with};
 use io::poll_io;
@@ -134,6 +136,8 @@ pub(crate) struct Actor {
     dialer: Dialer,
     cmd_rx: mpsc::Receiver<Command>,
     ledger: Ledger,
+    /// The requests waiting for their answer.
+    pending: Pending,
     /// Set once a close is seen: the time by which delivery must be done.
     close_deadline: Option<Instant>,
     /// Frames read and not yet in the inbound buffer: handed over in groups
@@ -164,6 +168,7 @@ impl Actor {
             dialer,
             cmd_rx,
             ledger: Ledger::new(mode),
+            pending: Pending::default(),
             close_deadline: None,
             staged: VecDeque::with_capacity(READ_BATCH),
             gave_up: false,
@@ -216,10 +221,25 @@ impl Actor {
             .get_or_insert_with(|| Instant::now() + self.shared.config.close_timeout)
     }
 
-    /// Moves everything the handles queued so far into the ledger.
+    /// Takes one command of a handle.
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Send(frame) => self.ledger.accept(frame),
+            Command::Flush { done } => self.ledger.flush(done),
+            Command::Request(request) => {
+                let request = *request;
+                // Noted before its frame is written: the answer cannot come first.
+                if self.pending.insert(request.job_id, request.reply) {
+                    self.ledger.accept(request.frame);
+                }
+            }
+        }
+    }
+
+    /// Takes everything the handles queued so far.
     fn drain_commands(&mut self) {
         while let Ok(command) = self.cmd_rx.try_recv() {
-            self.ledger.command(command);
+            self.command(command);
         }
     }
 
@@ -390,13 +410,13 @@ impl Actor {
             }
             let ev = tokio::select! {
                 biased;
-                ev = poll_fn(|cx| poll_io(&mut conn, cx, &mut self.ledger, read_enabled, &shared.inbound, &mut self.staged, &shared)) => ev,
+                ev = poll_fn(|cx| poll_io(&mut conn, cx, &mut self.ledger, &mut self.pending, &mut self.staged, read_enabled, &shared)) => ev,
                 n = self.cmd_rx.recv_many(&mut batch, WRITE_BATCH), if outbox_room && handover.is_none() => {
                     if n == 0 {
                         return Exit::Cancelled;
                     }
                     for command in batch.drain(..) {
-                        self.ledger.command(command);
+                        self.command(command);
                     }
                     IoEvent::Progress
                 }
@@ -408,6 +428,9 @@ impl Actor {
                 }
                 () = &mut keepalive => {
                     let now = Instant::now();
+                    // Requests whose caller gave up no longer keep frames
+                    // parsed here.
+                    self.pending.sweep();
                     if !read_enabled {
                         // Not reading on purpose (handlers busy): silence proves nothing.
                         conn.last_read = now;
@@ -506,15 +529,7 @@ impl Actor {
                 .unwrap_or_else(|p| p.into_inner()) = Some(undelivered);
         }
         // Waiting requests fail now with Closed instead of waiting for their deadline.
-        {
-            let mut pending = self
-                .shared
-                .pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            pending.clear();
-            self.shared.pending_count.store(0, Ordering::Release);
-        }
+        self.pending.close_all();
         if self.gave_up {
             self.shared.gave_up.store(true, Ordering::Release);
         }

@@ -25,7 +25,6 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
 use crate::ws::connection::dial::WsStream;
 use crate::ws::delivery::{DeliveryMode, OutgoingFrame, Undelivered};
-use crate::ws::shared::Command;
 
 /// Unconfirmed frames kept for a re-send, at most. Past it the oldest are
 /// forgotten (counted as confirmed): a gateway that reads but never answers
@@ -162,20 +161,17 @@ impl Ledger {
             || (self.mode == DeliveryMode::AtLeastOnce && !self.unconfirmed.is_empty())
     }
 
-    pub(crate) fn command(&mut self, command: Command) {
-        match command {
-            Command::Send(frame) => self.accept(frame),
-            Command::Flush(reply) => {
-                if self.written >= self.accepted {
-                    let _ = reply.send(());
-                } else {
-                    self.flushes.push_back((self.accepted, reply));
-                }
-            }
+    /// Answers `done` once everything accepted so far is written.
+    pub(crate) fn flush(&mut self, done: oneshot::Sender<()>) {
+        if self.written >= self.accepted {
+            let _ = done.send(());
+        } else {
+            self.flushes.push_back((self.accepted, done));
         }
     }
 
-    fn accept(&mut self, frame: WsMessage) {
+    /// A data frame to write, after those accepted before it.
+    pub(crate) fn accept(&mut self, frame: WsMessage) {
         if is_data(&frame) {
             self.accepted += 1;
         }
@@ -414,7 +410,7 @@ mod tests {
 
     fn send(ledger: &mut Ledger, texts: &[&str]) {
         for t in texts {
-            ledger.command(Command::Send(text(t)));
+            ledger.accept(text(t));
         }
     }
 
@@ -571,11 +567,11 @@ mod tests {
         let t0 = Instant::now();
         let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
         let (tx, mut rx) = oneshot::channel();
-        l.command(Command::Flush(tx));
+        l.flush(tx);
         assert!(rx.try_recv().is_ok(), "nothing pending: at once");
         send(&mut l, &["a"]);
         let (tx, mut rx) = oneshot::channel();
-        l.command(Command::Flush(tx));
+        l.flush(tx);
         send(&mut l, &["b"]);
         assert!(rx.try_recv().is_err());
         turn(&mut l, t0);

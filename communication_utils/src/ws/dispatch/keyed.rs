@@ -104,7 +104,7 @@ async fn take_messages<H: Handler>(
                 None => return,
             },
         };
-        if let Some(msg) = process(&**shared, frame) {
+        if let Some(msg) = process(shared.pipeline(), frame) {
             dispatch.arrive(msg);
         }
     }
@@ -152,7 +152,7 @@ impl<H> Dispatch<H> {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        crate::lock::lock(&self.state)
     }
 }
 

@@ -338,7 +338,7 @@ async fn not_started_until_closed<H: Handler>(shared: &Arc<Shared>, handler: &H,
                 None => return,
             },
         };
-        let Some(msg) = process(&**shared, frame) else {
+        let Some(msg) = process(shared.pipeline(), frame) else {
             continue;
         };
         let own = table.and_then(|t| t.options_of(&msg));
@@ -410,7 +410,7 @@ async fn worker<H: Handler>(
         let Some(frame) = local.pop_front() else {
             continue;
         };
-        if let Some(msg) = process(&*shared, frame) {
+        if let Some(msg) = process(shared.pipeline(), frame) {
             let key = options.key_of(&msg);
             let task = options.task_of(&msg);
             let call = invoke(&shared, &*handler, msg, key, &options, task, &cx);
