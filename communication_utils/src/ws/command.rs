@@ -8,6 +8,7 @@
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
+use crate::ws::delivery::Undelivered;
 use crate::ws::error::Error;
 use crate::ws::protocol::message::Message;
 
@@ -24,6 +25,13 @@ pub(crate) enum Command {
     },
     /// A task to send, and the wait for the message that answers it.
     Request(Box<Request>),
+    /// `close()`: take no more commands, deliver everything taken (within
+    /// the close timeout, reconnecting if need be), say goodbye, end.
+    Close {
+        /// Answered as the connection task ends, with what it could not
+        /// deliver (only the first `Close` gets them).
+        done: oneshot::Sender<Option<Undelivered>>,
+    },
 }
 
 /// [`Command::Request`]: `frame` is written like any send, after the

@@ -182,6 +182,23 @@ pub enum Error {
         .0.written()
     )]
     Undelivered(Undelivered),
+    /// `close()` closed the client, but handler calls were still running at
+    /// its deadline ([`WsConfigBuilder::close_timeout`](super::WsConfigBuilder::close_timeout)):
+    /// they are left to finish on their own, and what they send is refused.
+    /// The messages the client could not deliver, if any, are handed back
+    /// here as in [`Error::Undelivered`]. [`Error::is_timeout`] is true.
+    #[error(
+        "{running} handler calls still running after {after:?} at close{}",
+        undelivered_note(undelivered.as_ref())
+    )]
+    CloseTimeout {
+        /// The close timeout that passed.
+        after: Duration,
+        /// Handler calls still running then.
+        running: usize,
+        /// The messages not delivered, oldest first.
+        undelivered: Option<Undelivered>,
+    },
     /// The first [`connect`](super::MicroServiceWs::connect) kept failing with
     /// transient errors until its deadline
     /// ([`WsConfigBuilder::connect_deadline`](super::WsConfigBuilder::connect_deadline),
@@ -259,7 +276,7 @@ impl Error {
     /// ```
     pub fn is_timeout(&self) -> bool {
         match self {
-            Error::Timeout { .. } => true,
+            Error::Timeout { .. } | Error::CloseTimeout { .. } => true,
             Error::Login { cause, .. } => {
                 login_cause(cause.as_ref()).is_some_and(reqwest::Error::is_timeout)
             }
@@ -306,7 +323,8 @@ impl Error {
     }
 
     /// The messages `close()` could not deliver, for
-    /// [`Error::Undelivered`].
+    /// [`Error::Undelivered`] and [`Error::CloseTimeout`]: every error
+    /// `close()` returns hands them back.
     ///
     /// ```
     /// # use ms_utils_communication::ws::Error;
@@ -314,7 +332,11 @@ impl Error {
     /// ```
     pub fn undelivered(&self) -> Option<&Undelivered> {
         match self {
-            Error::Undelivered(u) => Some(u),
+            Error::Undelivered(u)
+            | Error::CloseTimeout {
+                undelivered: Some(u),
+                ..
+            } => Some(u),
             _ => None,
         }
     }
@@ -547,6 +569,18 @@ fn login_cause<'a>(
     cause
         .downcast_ref::<reqwest::Error>()
         .or_else(|| cause.downcast_ref::<ThroughProxy>().map(|t| &t.error))
+}
+
+/// The end of [`Error::CloseTimeout`]'s message: what it hands back.
+fn undelivered_note(undelivered: Option<&Undelivered>) -> String {
+    match undelivered {
+        Some(u) => format!(
+            "; {} accepted messages not delivered ({} of them written but not confirmed)",
+            u.len(),
+            u.written()
+        ),
+        None => String::new(),
+    }
 }
 
 fn tls_where(url: Option<&str>) -> String {

@@ -51,8 +51,8 @@ pub(crate) fn publish(shared: &Shared) {
 pub(crate) async fn export(shared: Arc<Shared>) {
     loop {
         tokio::select! {
-            () = shared.shutdown.cancelled() => break,
-            () = shared.close_requested.cancelled() => break,
+            () = shared.lifecycle.shutdown.cancelled() => break,
+            () = shared.lifecycle.close_requested.cancelled() => break,
             () = tokio::time::sleep(INTERVAL) => publish(&shared),
         }
     }

@@ -340,7 +340,7 @@ impl MicroServiceWs {
         text: String,
         timeout: Option<Duration>,
     ) -> Result<Message, Error> {
-        self.check_open(text.len())?;
+        self.check_size(text.len())?;
         // The connection task notes the request, then writes it; the
         // answer, or why there is none, comes back on `reply`. A caller that
         // gives up (deadline, cancellation) drops `answer`, and its entry

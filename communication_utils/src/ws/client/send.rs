@@ -12,8 +12,8 @@ use crate::ws::in_flight;
 use crate::ws::protocol::python_json::ms_send_task;
 
 impl MicroServiceWs {
-    pub(super) fn check_open(&self, len: usize) -> Result<(), Error> {
-        self.shared.check_open(len)
+    pub(super) fn check_size(&self, len: usize) -> Result<(), Error> {
+        self.shared.check_size(len)
     }
 
     pub(super) async fn enqueue(&self, frame: WsMessage) -> Result<(), Error> {
@@ -22,11 +22,7 @@ impl MicroServiceWs {
 
     /// Queues `command` for the connection task, waiting for room.
     pub(super) async fn command(&self, command: Command) -> Result<(), Error> {
-        self.shared
-            .cmd_tx
-            .send(command)
-            .await
-            .map_err(|_| Error::Closed)
+        self.shared.command(command).await
     }
 
     /// Queue `value` as one JSON text frame (serialized with `serde_json`).
@@ -72,7 +68,7 @@ impl MicroServiceWs {
     /// ```
     pub fn try_send(&self, value: impl Serialize) -> Result<(), Error> {
         let text = serde_json::to_string(&value)?;
-        self.check_open(text.len())?;
+        self.check_size(text.len())?;
         self.shared
             .cmd_tx
             .try_send(Command::Send(WsMessage::Text(text.into())))
@@ -165,7 +161,7 @@ impl MicroServiceWs {
     /// ```
     pub async fn send_chunked(&self, value: impl Serialize) -> Result<String, Error> {
         let bytes = serde_json::to_vec(&value)?;
-        self.check_open(bytes.len())?;
+        self.check_size(bytes.len())?;
         let job_id = format!("{:032x}", rand::random::<u128>());
         let frames =
             chunk_texts(&job_id, &bytes, self.shared.config.chunk_piece_size).map_err(|e| {

@@ -47,6 +47,9 @@ impl Actor {
     /// the close frame. Ends early, `Ok`, when the gateway starts closing.
     async fn deliver_all(&mut self, conn: &mut Conn) -> Result<(), String> {
         loop {
+            // The queue stays open until the `close()` that asked has its
+            // `Close` in: take what came meanwhile.
+            self.drain_commands();
             self.ledger.mark_turn(Instant::now(), true);
             let n = poll_fn(|cx| self.ledger.poll_write(&mut conn.ws, cx))
                 .await
@@ -119,7 +122,8 @@ impl Actor {
     /// as lost, so that the run loop reconnects (within the deadline).
     pub(super) async fn graceful_close(&mut self, mut conn: Conn) -> Exit {
         let deadline = self.close_deadline();
-        // Senders stop at `closing`; what they queued before is delivered.
+        // The queue closes (sends answer `Closed` from now on) and what was
+        // queued before is delivered.
         self.drain_commands();
         match tokio::time::timeout_at(deadline, self.deliver_all(&mut conn)).await {
             Ok(Ok(())) => {}

@@ -77,7 +77,7 @@ pub(crate) async fn answer(shared: &Shared, task: &TaskSlot, why: &Unanswered) -
 /// own, tracked with the handlers so that `close()` waits for it.
 pub(crate) fn answer_later(shared: &Arc<Shared>, task: Arc<TaskSlot>, why: Unanswered) {
     let on = shared.clone();
-    shared.handlers.spawn(async move {
+    shared.lifecycle.handlers.spawn(async move {
         answer(&on, &task, &why).await;
     });
 }

@@ -40,7 +40,7 @@ pub(super) async fn keyed_loop<H: Handler>(
     limit: usize,
 ) {
     let dispatch = Arc::new(Dispatch::new(shared, handler, options, cx, limit));
-    let closing = shared.stop_receiving.cancelled();
+    let closing = shared.lifecycle.stop_receiving.cancelled();
     tokio::pin!(closing);
     tokio::select! {
         biased;
@@ -60,7 +60,7 @@ async fn take_messages<H: Handler>(
 ) {
     let stopped = stop.cancelled();
     tokio::pin!(stopped);
-    let shutdown = shared.shutdown.cancelled();
+    let shutdown = shared.lifecycle.shutdown.cancelled();
     tokio::pin!(shutdown);
     loop {
         // Room for one more waiting message...
@@ -299,7 +299,7 @@ impl<H: Handler> Dispatch<H> {
         }
         for start in starts {
             let this = self.clone();
-            self.shared.handlers.spawn(this.run(start));
+            self.shared.lifecycle.handlers.spawn(this.run(start));
         }
     }
 

@@ -253,7 +253,7 @@ impl MicroServiceWs {
         let join = if busy {
             tokio::spawn(async { Err(Error::ReceiverBusy) })
         } else {
-            shared.handlers.spawn(run_loop(
+            shared.lifecycle.handlers.spawn(run_loop(
                 shared.clone(),
                 Arc::new(handler),
                 options,
@@ -291,7 +291,7 @@ async fn run_loop<H: Handler>(
         // small frame), with the same isolation: each call is caught on its own.
         let workers: Vec<_> = (0..limit)
             .map(|_| {
-                shared.handlers.spawn(worker(
+                shared.lifecycle.handlers.spawn(worker(
                     shared.clone(),
                     handler.clone(),
                     options.clone(),
@@ -310,13 +310,13 @@ async fn run_loop<H: Handler>(
             () = &mut workers => {}
             // Closing: a worker may be busy with a call for a while yet;
             // what arrives meanwhile is answered now, not after it.
-            () = shared.stop_receiving.cancelled(), if !stop.is_cancelled() => {
+            () = shared.lifecycle.stop_receiving.cancelled(), if !stop.is_cancelled() => {
                 tokio::join!(workers, not_started_until_closed(&shared, &*handler, &options));
             }
         }
     } else {
         keyed::keyed_loop(&shared, &handler, &options, &cx, &stop, limit).await;
-        if shared.stop_receiving.is_cancelled() && !stop.is_cancelled() {
+        if shared.lifecycle.stop_receiving.is_cancelled() && !stop.is_cancelled() {
             not_started_until_closed(&shared, &*handler, &options).await;
         }
     }
@@ -332,7 +332,7 @@ async fn not_started_until_closed<H: Handler>(shared: &Arc<Shared>, handler: &H,
     loop {
         let frame = tokio::select! {
             biased;
-            () = shared.shutdown.cancelled() => return,
+            () = shared.lifecycle.shutdown.cancelled() => return,
             frame = shared.inbound.pop() => match frame {
                 Some(frame) => frame,
                 None => return,
@@ -368,9 +368,9 @@ async fn worker<H: Handler>(
     // Created once: a cancellation future registers itself when first polled.
     let stopped = stop.cancelled();
     tokio::pin!(stopped);
-    let shutdown = shared.shutdown.cancelled();
+    let shutdown = shared.lifecycle.shutdown.cancelled();
     tokio::pin!(shutdown);
-    let closing = shared.stop_receiving.cancelled();
+    let closing = shared.lifecycle.stop_receiving.cancelled();
     tokio::pin!(closing);
     let mut local = VecDeque::new();
     for turn in 0u64.. {
@@ -378,8 +378,8 @@ async fn worker<H: Handler>(
         // messages (an idle worker notices at once, in the select below).
         if turn.is_multiple_of(256)
             && (stop.is_cancelled()
-                || shared.shutdown.is_cancelled()
-                || shared.stop_receiving.is_cancelled())
+                || shared.lifecycle.shutdown.is_cancelled()
+                || shared.lifecycle.stop_receiving.is_cancelled())
         {
             shared.inbound.put_back(&mut local);
             return;
@@ -421,7 +421,7 @@ async fn worker<H: Handler>(
                 call.await;
                 // A call that waited may have outlasted the run or the
                 // client's receiving: look before taking more.
-                if stop.is_cancelled() || shared.stop_receiving.is_cancelled() {
+                if stop.is_cancelled() || shared.lifecycle.stop_receiving.is_cancelled() {
                     return;
                 }
             }

@@ -1,0 +1,122 @@
+//! The end of the client: the command queue closed and emptied, what could
+//! not be delivered handed back to `close()` (or reported when nobody
+//! asked for it), waiting requests answered, the frames already read still
+//! offered to the consumers.
+
+use std::time::Duration;
+
+use tokio::time::{sleep, timeout, timeout_at};
+
+use super::Actor;
+use crate::ws::state::{ConnectionState, Counters, Event};
+
+/// How long the end waits for sends that hold a place in the queue to put
+/// their command in it, after the queue closed (a moment, in practice).
+const LAST_COMMANDS: Duration = Duration::from_secs(1);
+
+impl Actor {
+    pub(super) async fn finish(mut self, gave_up: bool) {
+        let shared = self.shared.clone();
+        let life = &shared.lifecycle;
+        // A `close()` that woke this task before its `Close` command was in
+        // the queue (it was full) gets its answer: its command is waited
+        // for, until the close deadline.
+        if self.taking
+            && self.closers.is_empty()
+            && life.stop_receiving.is_cancelled()
+            && !life.shutdown.is_cancelled()
+        {
+            let until = self.close_deadline();
+            let _ = timeout_at(until, async {
+                while self.closers.is_empty() {
+                    match self.cmd_rx.recv().await {
+                        Some(command) => self.command(command),
+                        None => break,
+                    }
+                }
+            })
+            .await;
+        }
+        self.cmd_rx.close();
+        self.taking = false;
+        let _ = timeout(LAST_COMMANDS, async {
+            while let Some(command) = self.cmd_rx.recv().await {
+                self.command(command);
+            }
+        })
+        .await;
+        let (undelivered, possibly_lost) = self.ledger.take_undelivered();
+        self.publish_outbound();
+        if possibly_lost > 0 {
+            Counters::add(&self.shared.counters.possibly_lost, possibly_lost);
+            let _ = self.shared.events.send(Event::PossiblyLost {
+                count: possibly_lost,
+            });
+        }
+        let mut closers = std::mem::take(&mut self.closers).into_iter();
+        let first = closers.next();
+        for rest in closers {
+            // Only the first close() gets the messages.
+            let _ = rest.send(None);
+        }
+        if undelivered.is_empty() {
+            if let Some(first) = first {
+                let _ = first.send(None);
+            }
+        } else {
+            let count = undelivered.len();
+            let written = undelivered.written();
+            let kept = match first {
+                Some(first) => {
+                    tracing::warn!(
+                        count,
+                        written_unconfirmed = written,
+                        "client closed with messages not delivered; close() returns them"
+                    );
+                    first.send(Some(undelivered)).is_ok()
+                }
+                None => false,
+            };
+            if !kept {
+                let why = if gave_up {
+                    "client gave up reconnecting with messages not delivered: they are lost"
+                } else {
+                    "client dropped with messages not delivered: they are lost"
+                };
+                tracing::error!(count, written_unconfirmed = written, "{why}");
+            }
+        }
+        // Waiting requests fail now with Closed instead of waiting for their deadline.
+        self.pending.close_all();
+        // Frames read but not yet handed over are still delivered, if a
+        // consumer takes them within the close timeout. Then the buffer
+        // closes: consumers drain it and see the end.
+        if self.staged.is_empty() {
+            self.shared.inbound.close();
+        } else {
+            let shared = self.shared.clone();
+            let mut staged = std::mem::take(&mut self.staged);
+            self.shared.lifecycle.tasks.spawn(async move {
+                let deliver = async {
+                    while !staged.is_empty() {
+                        shared.inbound.room().await;
+                        if shared.inbound.push_many(&mut staged).is_err() {
+                            return;
+                        }
+                    }
+                };
+                tokio::select! {
+                    () = deliver => {}
+                    () = shared.lifecycle.shutdown.cancelled() => {}
+                    () = sleep(shared.config.close_timeout) => {
+                        tracing::warn!("messages read before closing were never consumed");
+                    }
+                }
+                shared.inbound.close();
+            });
+        }
+        self.set_state(ConnectionState::Closed);
+        let _ = self.shared.events.send(Event::Closed);
+        tracing::info!("gateway client closed");
+    }
+}
