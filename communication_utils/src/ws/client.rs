@@ -229,7 +229,17 @@ impl MicroServiceWs {
             }
         });
         #[cfg(feature = "metrics")]
-        tasks.spawn(super::metrics::export(shared.clone()));
+        tasks.spawn({
+            let shared = shared.clone();
+            async move {
+                let client = shared.config.username().unwrap_or("-").to_owned();
+                let read = || {
+                    let connected = shared.state_tx.borrow().is_connected();
+                    (shared.counters.snapshot(), connected)
+                };
+                super::metrics::export(client, read, shared.lifecycle.closing()).await;
+            }
+        });
         Ok(MicroServiceWs {
             token,
             _guard: Arc::new(HandleGuard(shared.clone())),
@@ -383,7 +393,8 @@ impl MicroServiceWs {
     /// ```
     #[cfg(feature = "metrics")]
     pub fn publish_metrics(&self) {
-        super::metrics::publish(&self.shared);
+        let client = self.shared.config.username().unwrap_or("-");
+        super::metrics::publish(client, &self.stats(), self.is_connected());
     }
 
     /// A snapshot of the counters.

@@ -14,13 +14,11 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
-use super::io::{Got, take_frame};
+use super::io::{Got, deliver_late, take_frame};
 use super::{Actor, Conn, DRAIN_LIMIT, Exit};
 use crate::ws::connection::dial::WsStream;
 use crate::ws::connection::outbound::Ending;
-use crate::ws::inbound::Inbound;
-use crate::ws::inbound::queue::PushError;
-use crate::ws::state::{Counters, DisconnectReason};
+use crate::ws::state::DisconnectReason;
 
 impl Actor {
     /// A close frame came from the gateway: `echo` when it answered ours. The
@@ -33,7 +31,7 @@ impl Actor {
         let settle = async {
             if poll_fn(|cx| conn.ws.poll_flush_unpin(cx)).await.is_ok() {
                 let n = self.ledger.flushed();
-                Counters::add(&self.shared.counters.messages_out, n);
+                self.written(n);
                 self.read_to_end(conn, &mut echoed).await;
             }
         };
@@ -54,7 +52,7 @@ impl Actor {
             let n = poll_fn(|cx| self.ledger.poll_write(&mut conn.ws, cx))
                 .await
                 .map_err(|e| format!("write failed while closing: {e}"))?;
-            Counters::add(&self.shared.counters.messages_out, n);
+            self.written(n);
             if self.ledger.unconfirmed_len() == 0 {
                 return Ok(());
             }
@@ -64,7 +62,7 @@ impl Actor {
                 Some(Ok(frame)) => frame,
             };
             match self.take_frame(frame, conn) {
-                Got::Message(frame) => self.deliver_late(frame),
+                Got::Message(frame) => deliver_late(&self.shared, frame),
                 Got::Nothing => {}
                 Got::Close(_) => return Ok(()),
             }
@@ -80,13 +78,6 @@ impl Actor {
             &mut self.pending,
             &self.shared,
         )
-    }
-
-    /// A message read while closing: delivered if the inbound buffer has room.
-    fn deliver_late(&self, frame: Inbound) {
-        if let Err(PushError::Full) = self.shared.inbound.try_push(frame) {
-            tracing::warn!("inbound buffer full while closing: a message was dropped");
-        }
     }
 
     /// Reads a closing connection to its end: the gateway's last messages
@@ -108,7 +99,7 @@ impl Actor {
                 Some(Ok(frame)) => frame,
             };
             match self.take_frame(frame, conn) {
-                Got::Message(frame) => self.deliver_late(frame),
+                Got::Message(frame) => deliver_late(&self.shared, frame),
                 Got::Nothing => {}
                 Got::Close(frame) => *echoed |= is_our_close(frame.as_ref()),
             }
@@ -135,7 +126,6 @@ impl Actor {
                 tracing::warn!(
                     unsent = self.ledger.pending_len(),
                     unconfirmed = self.ledger.unconfirmed_len(),
-                    limit = ?self.shared.config.close_timeout,
                     "close: the gateway did not take the queued messages in time"
                 );
                 return Exit::Close;

@@ -34,7 +34,7 @@ impl Actor {
 
     /// True once a close was asked, by command or token.
     pub(super) fn closing(&self) -> bool {
-        !self.closers.is_empty() || self.shared.lifecycle.close_requested.is_cancelled()
+        !self.closers.is_empty() || self.close_requested()
     }
 
     /// True when the queue may be closed: closing, and either the
@@ -43,7 +43,7 @@ impl Actor {
     fn may_stop_taking(&self) -> bool {
         self.closing()
             && (!self.closers.is_empty()
-                || !self.shared.lifecycle.stop_receiving.is_cancelled()
+                || !self.close_called()
                 || self
                     .close_deadline
                     .is_some_and(|at| tokio::time::Instant::now() >= at))

@@ -5,10 +5,11 @@
 
 use std::time::Duration;
 
-use tokio::time::{sleep, timeout, timeout_at};
+use tokio::time::{timeout, timeout_at};
 
 use super::Actor;
-use crate::ws::state::{ConnectionState, Counters, Event};
+use super::io::hand_over_at_end;
+use crate::ws::state::{ConnectionState, Event};
 
 /// How long the end waits for sends that hold a place in the queue to put
 /// their command in it, after the queue closed (a moment, in practice).
@@ -16,16 +17,10 @@ const LAST_COMMANDS: Duration = Duration::from_secs(1);
 
 impl Actor {
     pub(super) async fn finish(mut self, gave_up: bool) {
-        let shared = self.shared.clone();
-        let life = &shared.lifecycle;
         // A `close()` that woke this task before its `Close` command was in
         // the queue (it was full) gets its answer: its command is waited
         // for, until the close deadline.
-        if self.taking
-            && self.closers.is_empty()
-            && life.stop_receiving.is_cancelled()
-            && !life.shutdown.is_cancelled()
-        {
+        if self.taking && self.closers.is_empty() && self.close_called() && !self.stopped() {
             let until = self.close_deadline();
             let _ = timeout_at(until, async {
                 while self.closers.is_empty() {
@@ -48,10 +43,7 @@ impl Actor {
         let (undelivered, possibly_lost) = self.ledger.take_undelivered();
         self.publish_outbound();
         if possibly_lost > 0 {
-            Counters::add(&self.shared.counters.possibly_lost, possibly_lost);
-            let _ = self.shared.events.send(Event::PossiblyLost {
-                count: possibly_lost,
-            });
+            self.possibly_lost(possibly_lost);
         }
         let mut closers = std::mem::take(&mut self.closers).into_iter();
         let first = closers.next();
@@ -88,35 +80,9 @@ impl Actor {
         }
         // Waiting requests fail now with Closed instead of waiting for their deadline.
         self.pending.close_all();
-        // Frames read but not yet handed over are still delivered, if a
-        // consumer takes them within the close timeout. Then the buffer
-        // closes: consumers drain it and see the end.
-        if self.staged.is_empty() {
-            self.shared.inbound.close();
-        } else {
-            let shared = self.shared.clone();
-            let mut staged = std::mem::take(&mut self.staged);
-            self.shared.lifecycle.tasks.spawn(async move {
-                let deliver = async {
-                    while !staged.is_empty() {
-                        shared.inbound.room().await;
-                        if shared.inbound.push_many(&mut staged).is_err() {
-                            return;
-                        }
-                    }
-                };
-                tokio::select! {
-                    () = deliver => {}
-                    () = shared.lifecycle.shutdown.cancelled() => {}
-                    () = sleep(shared.config.close_timeout) => {
-                        tracing::warn!("messages read before closing were never consumed");
-                    }
-                }
-                shared.inbound.close();
-            });
-        }
+        hand_over_at_end(&self.shared, std::mem::take(&mut self.staged));
         self.set_state(ConnectionState::Closed);
-        let _ = self.shared.events.send(Event::Closed);
+        self.emit(Event::Closed);
         tracing::info!("gateway client closed");
     }
 }

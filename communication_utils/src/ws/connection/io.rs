@@ -3,6 +3,7 @@
 //! the connection task does with a frame ([`take_frame`]).
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
@@ -15,6 +16,7 @@ use super::closing::is_our_close;
 use super::pending::Pending;
 use super::{Conn, Exit, INLINE_FROM, IoEvent, READ_BATCH};
 use crate::ws::connection::outbound::Ledger;
+use crate::ws::inbound::queue::PushError;
 use crate::ws::inbound::{Inbound, process};
 use crate::ws::shared::Shared;
 use crate::ws::state::{Counters, DisconnectReason};
@@ -72,6 +74,42 @@ pub(super) fn take_frame(
         Some(msg) => Got::Message(Inbound::Parsed(msg, len)),
         None => Got::Nothing,
     }
+}
+
+/// A message read while closing: delivered if the inbound buffer has room.
+pub(super) fn deliver_late(shared: &Shared, frame: Inbound) {
+    if let Err(PushError::Full) = shared.inbound.try_push(frame) {
+        tracing::warn!("inbound buffer full while closing: a message was dropped");
+    }
+}
+
+/// The frames read and not handed over when the client ends: still
+/// delivered, if a consumer takes them within the close timeout; then the
+/// buffer closes, and the consumers drain it and see the end.
+pub(super) fn hand_over_at_end(shared: &Arc<Shared>, mut staged: VecDeque<Inbound>) {
+    if staged.is_empty() {
+        shared.inbound.close();
+        return;
+    }
+    let on = shared.clone();
+    shared.lifecycle.tasks.spawn(async move {
+        let deliver = async {
+            while !staged.is_empty() {
+                on.inbound.room().await;
+                if on.inbound.push_many(&mut staged).is_err() {
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            () = deliver => {}
+            () = on.lifecycle.shutdown.cancelled() => {}
+            () = tokio::time::sleep(on.config.close_timeout) => {
+                tracing::warn!("messages read before closing were never consumed");
+            }
+        }
+        on.inbound.close();
+    });
 }
 
 /// Drive the socket: writes first, then up to [`READ_BATCH`] reads.

@@ -189,6 +189,37 @@ impl Actor {
         self.shared.state_tx.send_replace(state);
     }
 
+    /// Announces `event` to the subscribers of `events()` (none: dropped).
+    fn emit(&self, event: Event) {
+        let _ = self.shared.events.send(event);
+    }
+
+    /// `n` data frames were written (flushed).
+    fn written(&self, n: u64) {
+        Counters::add(&self.shared.counters.messages_out, n);
+    }
+
+    /// `count` messages may be lost: counted and announced.
+    fn possibly_lost(&self, count: u64) {
+        Counters::add(&self.shared.counters.possibly_lost, count);
+        self.emit(Event::PossiblyLost { count });
+    }
+
+    /// A close was asked by the token (`close()`, or the last handle dropped).
+    fn close_requested(&self) -> bool {
+        self.shared.lifecycle.close_requested.is_cancelled()
+    }
+
+    /// A `close()` is running (it stopped the receive loops first).
+    fn close_called(&self) -> bool {
+        self.shared.lifecycle.stop_receiving.is_cancelled()
+    }
+
+    /// Hard stop.
+    fn stopped(&self) -> bool {
+        self.shared.lifecycle.shutdown.is_cancelled()
+    }
+
     pub(crate) async fn run(mut self, ws: WsStream, token: Option<Token>) {
         let mut current = Some((ws, token));
         // `connect()` reported the first connection itself, before returning:
@@ -198,7 +229,7 @@ impl Actor {
         while let Some((ws, token)) = current.take() {
             if !std::mem::take(&mut first) {
                 self.set_state(ConnectionState::Connected);
-                let _ = self.shared.events.send(Event::Connected);
+                self.emit(Event::Connected);
             }
             let refresh_at = token
                 .as_ref()
@@ -208,12 +239,12 @@ impl Actor {
                 Exit::Close | Exit::Cancelled => break,
                 Exit::Lost(reason) | Exit::PeerClosed { reason, .. } => {
                     tracing::warn!(%reason, "gateway connection lost");
-                    let _ = self.shared.events.send(Event::Disconnected { reason });
+                    self.emit(Event::Disconnected { reason });
                     false
                 }
                 Exit::Handover(reason) => {
                     tracing::info!(%reason, "replacing the connection");
-                    let _ = self.shared.events.send(Event::Disconnected { reason });
+                    self.emit(Event::Disconnected { reason });
                     true
                 }
             };
@@ -324,12 +355,11 @@ impl Actor {
                     "connection ended unconfirmed: writing those messages again"
                 );
                 Counters::add(&self.shared.counters.resent, count);
-                let _ = self.shared.events.send(Event::Resent { count });
+                self.emit(Event::Resent { count });
             }
             Settled::PossiblyLost(count) => {
                 tracing::warn!(count, "connection ended unconfirmed: messages may be lost");
-                Counters::add(&self.shared.counters.possibly_lost, count);
-                let _ = self.shared.events.send(Event::PossiblyLost { count });
+                self.possibly_lost(count);
             }
         }
     }

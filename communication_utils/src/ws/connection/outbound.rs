@@ -11,8 +11,12 @@
 //!   [written, accepted)    waiting in `pending` (control frames between them)
 //! ```
 //!
-//! Pure bookkeeping: the connection task does the I/O and tells the ledger
-//! what happened (a flush completed, a pong came, the connection ended).
+//! The ledger also drives the writes ([`Ledger::poll_write`]: it hands
+//! its pending frames to the socket and flushes them, taking a
+//! confirmation ping with a write turn when one is due) because what it
+//! knows decides what may be written (the write window). The connection
+//! task does every other I/O and tells the ledger what happened (a pong
+//! came, the connection ended); nothing here reads the socket or waits.
 
 use std::collections::VecDeque;
 use std::task::{Context, Poll, ready};

@@ -146,7 +146,13 @@ impl<H> Dispatch<H> {
             state.held = 0;
         }
         for task in abandoned {
-            answer_later(&self.shared, task, Unanswered::NotStarted);
+            let shared = self.shared.clone();
+            answer_later(
+                &shared.lifecycle.handlers,
+                shared.clone(),
+                task,
+                Unanswered::NotStarted,
+            );
         }
         self.room.notify_waiters();
     }
@@ -295,7 +301,12 @@ impl<H: Handler> Dispatch<H> {
     /// Starts `starts`, and answers the tasks dropped meanwhile.
     fn spawn(self: &Arc<Self>, starts: Vec<Start>, unanswered: Vec<(Arc<TaskSlot>, Unanswered)>) {
         for (task, why) in unanswered {
-            answer_later(&self.shared, task, why);
+            answer_later(
+                &self.shared.lifecycle.handlers,
+                self.shared.clone(),
+                task,
+                why,
+            );
         }
         for start in starts {
             let this = self.clone();
