@@ -3,6 +3,7 @@
 
 use std::io;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
@@ -35,6 +36,9 @@ const READ_BUFFER: usize = 64 * 1024;
 /// the space it reads into on every read attempt, including those that find
 /// nothing: its default (128 KiB) costs microseconds per message at low rates.
 const CODEC_READ: usize = 8 * 1024;
+
+/// How long after `login_timeout` the login's own guard gives up.
+const LOGIN_GUARD: Duration = Duration::from_millis(250);
 
 /// The token of the connection in use, shared with the client handle
 /// ([`MicroServiceWs::token`](crate::ws::MicroServiceWs::token)).
@@ -89,12 +93,18 @@ impl Dialer {
     pub(crate) async fn dial(&self) -> Result<(WsStream, Option<Token>), Error> {
         let c = &self.config;
         let token = match &self.auth {
-            Some(auth) => Some(timeout(c.login_timeout, auth.login()).await.map_err(|_| {
-                Error::Timeout {
-                    what: "login",
-                    after: c.login_timeout,
-                }
-            })??),
+            // The HTTP client stops the login at `login_timeout` itself,
+            // with an error naming the login URL; this guard, a little
+            // later, only catches what it would not (racing it at the same
+            // instant made which error came out a matter of luck).
+            Some(auth) => Some(
+                timeout(c.login_timeout + LOGIN_GUARD, auth.login())
+                    .await
+                    .map_err(|_| Error::Timeout {
+                        what: "login",
+                        after: c.login_timeout,
+                    })??,
+            ),
             None => None,
         };
         let shown = redacted_ws_uri(c.tls, &c.host, &c.path, token.is_some());
