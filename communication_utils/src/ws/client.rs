@@ -379,7 +379,8 @@ impl MicroServiceWs {
     /// `chunk_jobs_dropped_total`, `chunk_jobs_evicted_total`,
     /// `chunks_ignored_total`, `frames_dropped_total`,
     /// `messages_too_big_total`, `handler_errors_total`,
-    /// `handler_timeouts_total`, `resent_total`, `possibly_lost_total`; gauges
+    /// `handler_timeouts_total`, `resent_total`, `possibly_lost_total`,
+    /// `volatile_dropped_total`; gauges
     /// `chunk_jobs_pending`, `chunk_bytes_pending`, `outbound_queued`,
     /// `outbound_unconfirmed`, `connected` (1 or 0). Each carries the label
     /// `client` (the login name). A service plugs in its exporter with one

@@ -11,13 +11,21 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use crate::ws::delivery::Undelivered;
 use crate::ws::error::Error;
 use crate::ws::protocol::message::Message;
+use crate::ws::receipt::ReceiptTx;
 
 /// One request of a handle, answered (when it asks for an answer) by the
 /// connection task.
 #[derive(Debug)]
 pub(crate) enum Command {
     /// A frame to write.
-    Send(WsMessage),
+    Send {
+        frame: WsMessage,
+        /// Learns the message's fate (see [`Receipt`](crate::ws::Receipt)).
+        receipt: Option<ReceiptTx>,
+        /// Volatile: written only on the connection this names (its
+        /// number, `Stats::reconnects` when it was sent), never again.
+        volatile: Option<u64>,
+    },
     /// Answer once every frame accepted before this command is written.
     Flush {
         /// Answered then; dropped unanswered if the client ends first.

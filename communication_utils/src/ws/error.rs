@@ -115,6 +115,10 @@ pub enum Error {
     /// giving up reconnecting); nothing more is sent or received.
     #[error("the gateway client is closed")]
     Closed,
+    /// A volatile message ([`send_volatile`](super::MicroServiceWs::send_volatile))
+    /// was not sent: the client is not connected now.
+    #[error("not connected to the gateway now: the volatile message was not sent")]
+    NotConnected,
     /// `try_send` found the outbound queue full; nothing was queued.
     #[error("the outbound queue is full")]
     QueueFull,
@@ -173,11 +177,12 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// `close()` could not deliver everything accepted before its deadline
-    /// (the gateway unreachable, stalled, or not answering the close): the
-    /// messages are handed back, oldest first.
+    /// Accepted messages were not delivered, and are handed back, oldest
+    /// first: from `close()`, what it could not deliver before its deadline
+    /// (the gateway unreachable, stalled, or not answering the close); from
+    /// a [`Receipt`](super::Receipt), its one message, given up.
     #[error(
-        "{} accepted messages were not delivered before the client closed ({} of them written but not confirmed)",
+        "{} accepted messages were not delivered ({} of them written but not confirmed)",
         .0.len(),
         .0.written()
     )]
@@ -355,6 +360,7 @@ impl Error {
             Error::LoginUnavailable { .. }
             | Error::Timeout { .. }
             | Error::BadLoginResponse { .. }
+            | Error::NotConnected
             | Error::Login { .. } => true,
             // A 4xx answer to the upgrade (wrong path, ...) or a bad URL will
             // not change by retrying; everything else on the wire may.
@@ -390,6 +396,20 @@ impl Error {
     /// ```
     pub fn is_queue_full(&self) -> bool {
         matches!(self, Error::QueueFull)
+    }
+
+    /// True when a volatile message
+    /// ([`send_volatile`](super::MicroServiceWs::send_volatile)) was refused
+    /// because the client is not connected now (it is reconnecting); a
+    /// later one may go through.
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Error;
+    /// assert!(Error::NotConnected.is_not_connected());
+    /// assert!(!Error::Closed.is_not_connected());
+    /// ```
+    pub fn is_not_connected(&self) -> bool {
+        matches!(self, Error::NotConnected)
     }
 
     /// True when a message was refused for its size.

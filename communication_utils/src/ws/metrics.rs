@@ -37,6 +37,7 @@ pub(crate) fn publish(client: &str, s: &Stats, connected: bool) {
     total("ms_utils_ws_handler_timeouts_total", s.handler_timeouts);
     total("ms_utils_ws_resent_total", s.resent);
     total("ms_utils_ws_possibly_lost_total", s.possibly_lost);
+    total("ms_utils_ws_volatile_dropped_total", s.volatile_dropped);
     let level =
         |name: &'static str, v: u64| gauge!(name, "client" => client.to_owned()).set(v as f64);
     level("ms_utils_ws_chunk_jobs_pending", s.chunk_jobs_pending);

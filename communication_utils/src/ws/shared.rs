@@ -88,7 +88,12 @@ impl Shared {
     /// [`Error::MessageTooLarge`] over the configured size.
     pub(crate) async fn enqueue(&self, frame: WsMessage) -> Result<(), Error> {
         self.check_size(frame.len())?;
-        self.command(Command::Send(frame)).await
+        self.command(Command::Send {
+            frame,
+            receipt: None,
+            volatile: None,
+        })
+        .await
     }
 
     /// Queues `command` for the connection task, waiting for room.

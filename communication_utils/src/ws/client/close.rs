@@ -148,6 +148,12 @@ impl MicroServiceWs {
     /// gateway's socket (not necessarily confirmed read: see
     /// [`DeliveryMode`](crate::ws::DeliveryMode)). Messages accepted meanwhile are not waited for.
     ///
+    /// Side by side with a [`Receipt`](crate::ws::Receipt): `flush` covers
+    /// every message before it and answers when they are *written* (in the
+    /// kernel's buffers, on their way); a receipt covers one message and
+    /// answers when the gateway has *read* it, or hands it back when it
+    /// never will. Use `flush` to pace a producer, receipts to know.
+    ///
     /// # Errors
     /// [`Error::Closed`] when the client closes first (the messages are then
     /// accounted for by [`close`](Self::close)).

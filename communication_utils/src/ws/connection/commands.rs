@@ -10,19 +10,34 @@
 //! whatever was queued before is taken, delivered or handed back.
 
 use super::Actor;
+use super::outbound::{Entry, Settled};
 use crate::ws::command::Command;
 
 impl Actor {
     /// Takes one command of a handle.
     pub(super) fn command(&mut self, command: Command) {
         match command {
-            Command::Send(frame) => self.ledger.accept(frame),
+            Command::Send {
+                frame,
+                receipt,
+                volatile,
+            } => match volatile {
+                // Sent for a connection that is over: never written.
+                Some(number) if self.live != Some(number) => {
+                    self.report(Settled {
+                        dropped: 1,
+                        ..Settled::default()
+                    });
+                    Entry::data(frame, receipt, true).failed(false);
+                }
+                _ => self.ledger.accept(frame, receipt, volatile.is_some()),
+            },
             Command::Flush { done } => self.ledger.flush(done),
             Command::Request(request) => {
                 let request = *request;
                 // Noted before its frame is written: the answer cannot come first.
                 if self.pending.insert(request.job_id, request.reply) {
-                    self.ledger.accept(request.frame);
+                    self.ledger.accept(request.frame, None, false);
                 }
             }
             Command::Close { done } => {

@@ -9,6 +9,7 @@ use tokio::time::{timeout, timeout_at};
 
 use super::Actor;
 use super::io::hand_over_at_end;
+use super::outbound::Leftover;
 use crate::ws::state::{ConnectionState, Event};
 
 /// How long the end waits for sends that hold a place in the queue to put
@@ -40,11 +41,12 @@ impl Actor {
             }
         })
         .await;
-        let (undelivered, possibly_lost) = self.ledger.take_undelivered();
+        let Leftover {
+            undelivered,
+            settled,
+        } = self.ledger.take_undelivered();
         self.publish_outbound();
-        if possibly_lost > 0 {
-            self.possibly_lost(possibly_lost);
-        }
+        self.report(settled);
         let mut closers = std::mem::take(&mut self.closers).into_iter();
         let first = closers.next();
         for rest in closers {

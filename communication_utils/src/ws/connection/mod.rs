@@ -146,6 +146,9 @@ pub(crate) struct Actor {
     ledger: Ledger,
     /// The requests waiting for their answer.
     pending: Pending,
+    /// The number of the connection being served (see
+    /// [`Command::Send`]'s `volatile`); `None` between connections.
+    live: Option<u64>,
     /// The `close()` calls waiting for the answer, first come first.
     closers: Vec<oneshot::Sender<Option<Undelivered>>>,
     /// Set once a close is seen: the time by which delivery must be done.
@@ -179,6 +182,7 @@ impl Actor {
             taking: true,
             ledger: Ledger::new(mode),
             pending: Pending::default(),
+            live: None,
             closers: Vec::new(),
             close_deadline: None,
             staged: VecDeque::with_capacity(READ_BATCH),
@@ -197,12 +201,6 @@ impl Actor {
     /// `n` data frames were written (flushed).
     fn written(&self, n: u64) {
         Counters::add(&self.shared.counters.messages_out, n);
-    }
-
-    /// `count` messages may be lost: counted and announced.
-    fn possibly_lost(&self, count: u64) {
-        Counters::add(&self.shared.counters.possibly_lost, count);
-        self.emit(Event::PossiblyLost { count });
     }
 
     /// A close was asked by the token (`close()`, or the last handle dropped).
@@ -234,7 +232,9 @@ impl Actor {
             let refresh_at = token
                 .as_ref()
                 .and_then(|t| refresh_deadline(t, self.shared.config.token_refresh_margin));
+            self.live = Some(self.shared.counters.reconnects.load(Ordering::Relaxed));
             let exit = self.serve(ws, refresh_at).await;
+            self.live = None;
             let immediate = match exit {
                 Exit::Close | Exit::Cancelled => break,
                 Exit::Lost(reason) | Exit::PeerClosed { reason, .. } => {
@@ -347,21 +347,42 @@ impl Actor {
 
     /// Tell the ledger how the connection ended and report what it did.
     fn connection_ended(&mut self, ending: Ending) {
-        match self.ledger.connection_ended(ending) {
-            Settled::Nothing => {}
-            Settled::Resent(count) => {
-                tracing::info!(
-                    count,
-                    "connection ended unconfirmed: writing those messages again"
-                );
-                Counters::add(&self.shared.counters.resent, count);
-                self.emit(Event::Resent { count });
-            }
-            Settled::PossiblyLost(count) => {
-                tracing::warn!(count, "connection ended unconfirmed: messages may be lost");
-                self.possibly_lost(count);
-            }
+        let settled = self.ledger.connection_ended(ending);
+        self.report(settled);
+    }
+
+    /// Counts, announces and logs what the ledger did with frames it could
+    /// not confirm; then fails the receipts of those given up (so that a
+    /// failed receipt is already counted in `Stats`).
+    fn report(&mut self, settled: Settled) {
+        let Settled {
+            resent,
+            possibly_lost,
+            dropped,
+        } = settled;
+        if resent > 0 {
+            tracing::info!(
+                count = resent,
+                "connection ended unconfirmed: writing those messages again"
+            );
+            Counters::add(&self.shared.counters.resent, resent);
+            self.emit(Event::Resent { count: resent });
         }
+        if possibly_lost > 0 {
+            tracing::warn!(
+                count = possibly_lost,
+                "connection ended unconfirmed: messages may be lost"
+            );
+            Counters::add(&self.shared.counters.possibly_lost, possibly_lost);
+            self.emit(Event::PossiblyLost {
+                count: possibly_lost,
+            });
+        }
+        if dropped > 0 {
+            tracing::debug!(count = dropped, "volatile messages dropped unwritten");
+            Counters::add(&self.shared.counters.volatile_dropped, dropped);
+        }
+        self.ledger.answer_given_up();
     }
 
     /// A connection that ended other than by `close()`: settle the ledger,
