@@ -72,6 +72,17 @@ const MARK_FRAMES: u64 = 256;
 /// The longest time written data waits for its confirmation ping.
 pub(crate) const MARK_EVERY: Duration = Duration::from_millis(10);
 
+/// The sequence number a confirmation ping carries (`None` for any other
+/// frame).
+fn mark_of(frame: &WsMessage) -> Option<u64> {
+    match frame {
+        WsMessage::Ping(p) => <[u8; MARK_LEN]>::try_from(&p[..])
+            .ok()
+            .map(u64::from_be_bytes),
+        _ => None,
+    }
+}
+
 /// How a connection ended, as far as delivery is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ending {
@@ -123,6 +134,10 @@ pub(crate) struct Ledger {
     marks: VecDeque<u64>,
     /// When the last confirmation ping was queued.
     last_mark: Option<Instant>,
+    /// The highest sequence number a confirmation ping already *written*
+    /// on this connection will confirm (a ping still in `pending`, behind
+    /// unwritten frames, confirms nothing until the window lets it out).
+    covered_written: u64,
     flushes: VecDeque<(u64, oneshot::Sender<()>)>,
     /// Given up, with a receipt to fail (and whether they were written):
     /// failed by [`answer_given_up`](Self::answer_given_up), once the
@@ -148,6 +163,7 @@ impl Ledger {
             confirmed: 0,
             marks: VecDeque::new(),
             last_mark: None,
+            covered_written: 0,
             flushes: VecDeque::new(),
             given_up: Vec::new(),
             closing: false,
@@ -248,6 +264,8 @@ impl Ledger {
                 n += 1;
                 self.unconfirmed_bytes += entry.len();
                 self.unconfirmed.push_back(entry);
+            } else if let Some(seq) = mark_of(&entry.frame) {
+                self.covered_written = self.covered_written.max(seq);
             }
         }
         self.started = 0;
@@ -302,13 +320,24 @@ impl Ledger {
         self.unconfirmed_bytes >= WINDOW_BYTES || self.unconfirmed.len() >= WINDOW_FRAMES
     }
 
-    /// Queues, first, a confirmation ping for everything written, unless one
-    /// in flight covers it already. True when one was queued.
+    /// Queues, first, a confirmation ping for everything written, unless a
+    /// ping already written covers it (then its pong opens the window). A
+    /// ping queued behind unwritten frames does not count: the full window
+    /// holds it back, and waiting for its pong would wait forever. True when
+    /// the first pending frame is that ping (queued now, or by an earlier
+    /// call whose write did not start).
     fn mark_written(&mut self, now: Instant) -> bool {
-        if self.written <= self.covered() || self.marks.len() >= MAX_MARKS || self.closing {
+        if self.written <= self.covered_written.max(self.confirmed) || self.closing {
             return false;
         }
-        self.marks.push_back(self.written);
+        if self.pending.front().and_then(|e| mark_of(&e.frame)) == Some(self.written) {
+            return true;
+        }
+        // Kept in order: a later ping may be queued already.
+        let at = self.marks.partition_point(|m| *m < self.written);
+        if self.marks.get(at) != Some(&self.written) {
+            self.marks.insert(at, self.written);
+        }
         self.last_mark = Some(now);
         self.pending.push_front(Entry::control(WsMessage::Ping(
             self.written.to_be_bytes().to_vec().into(),
@@ -377,6 +406,7 @@ impl Ledger {
     pub(crate) fn connection_ended(&mut self, ending: Ending) -> Settled {
         self.started = 0;
         self.marks.clear();
+        self.covered_written = 0;
         self.closing = false;
         self.pending.retain(Entry::is_data);
         let mut settled = Settled::default();

@@ -74,6 +74,53 @@ fn a_full_window_holds_new_turns_back_until_a_pong() {
     assert_eq!(l.marks.back(), Some(&9));
 }
 
+/// The window fills while the only ping covering the written frames waits
+/// in `pending` behind an unwritten one (the confirmation timer queued it
+/// after everything accepted): a ping for what is written must still go
+/// first, or no pong would ever open the window.
+#[test]
+fn a_full_window_whose_covering_ping_is_unwritten_still_sends_one_first() {
+    let t0 = Instant::now();
+    let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
+    let big = "x".repeat(WINDOW_BYTES / 4);
+    let texts: Vec<&str> = vec![big.as_str(); 4];
+    send(&mut l, &texts);
+    let first = turn(&mut l, t0).unwrap();
+    l.flushed();
+    l.pong(&first);
+    // Four more, in a turn that takes no ping: the window is full again.
+    send(&mut l, &texts);
+    assert_eq!(turn(&mut l, t0), None);
+    assert_eq!(l.flushed(), 4);
+    assert!(l.window_full());
+    // One more accepted, then the timer's ping behind it.
+    send(&mut l, &["late"]);
+    l.mark_turn(t0 + MARK_EVERY, true);
+    assert!(
+        matches!(l.pending.back().map(|e| &e.frame), Some(WsMessage::Ping(p)) if p[..] == 9u64.to_be_bytes())
+    );
+    assert!(
+        l.mark_written(t0 + MARK_EVERY),
+        "a ping for the written 8 goes first"
+    );
+    assert!(
+        matches!(l.pending.front().map(|e| &e.frame), Some(WsMessage::Ping(p)) if p[..] == 8u64.to_be_bytes())
+    );
+    // Asked again before its write started: the same ping, not another.
+    assert!(l.mark_written(t0 + MARK_EVERY));
+    assert_eq!(l.pending_len(), 3);
+    // Written; its pong confirms the eight and opens the window.
+    l.started = 1;
+    assert_eq!(l.flushed(), 0);
+    assert!(
+        !l.mark_written(t0 + MARK_EVERY),
+        "a written ping covers them"
+    );
+    l.pong(&8u64.to_be_bytes());
+    assert_eq!(l.unconfirmed_len(), 0);
+    assert!(!l.window_full());
+}
+
 /// A token-refresh handover queues our close frame behind the data; a
 /// keepalive or confirmation ping after it would make the socket refuse
 /// the write, end the connection uncleanly and write the tail twice.
