@@ -30,6 +30,7 @@
 //! ws_bench --scenario soak [--count N (10000)] [--close-every MS (50)]
 //!     [--mode at-least-once|at-most-once|both (at-least-once)]
 //!     [--rate MSGS_PER_S (0 = full speed)] [--grace MS (1000)] [--rounds R (1)]
+//!     [--receipts yes|no (no)]
 //! ```
 //!
 //! Needs the in-process development gateway (`--host` is refused). The parent
@@ -50,6 +51,10 @@
 //! `reconnects`, `resent`, `possibly_lost`, `close_result` (`ok`, or how many
 //! messages `close()` handed back in `Error::Undelivered`, or its error),
 //! `undelivered`, `send_secs` and `secs` (first send to `close()`'s return).
+//! With `--receipts yes` the `ms` child sends each message with
+//! `send_with_receipt` and, after `close()`, adds `receipts_ok` (resolved:
+//! confirmed by the gateway) and `receipts_failed` (failed handing the
+//! message back), and `receipts_open` (neither, which should be 0).
 //!
 //! Clients: `ms` (`MicroServiceWs` in the `--mode` given; `both` runs each
 //! mode) and `python` (the original, when `--python`/`MS_UTILS_PYTHON` is set:
@@ -126,6 +131,8 @@ struct Args {
     rate: f64,
     /// `soak`: the gateway's grace period after its close frame, in ms.
     grace: u64,
+    /// `soak`: send every message with a receipt and count the outcomes.
+    receipts: bool,
 }
 
 impl Args {
@@ -162,6 +169,7 @@ impl Args {
             mode: "at-least-once".into(),
             rate: 0.0,
             grace: 1000,
+            receipts: false,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
@@ -208,6 +216,13 @@ impl Args {
                         .ok_or_else(|| format!("--rate {value}: not a rate"))?
                 }
                 "--grace" => args.grace = num(&value)?,
+                "--receipts" => {
+                    args.receipts = match value.as_str() {
+                        "yes" => true,
+                        "no" => false,
+                        other => return Err(format!("--receipts {other}: yes or no")),
+                    }
+                }
                 other => return Err(format!("unknown argument {other} {value}")),
             }
         }
@@ -346,6 +361,7 @@ fn run_child(args: &Args, client: &str) -> Result<Value, BoxError> {
         cmd.args(["--rate", &args.rate.to_string()]);
         if client != "python" {
             cmd.args(["--mode", &args.mode]);
+            cmd.args(["--receipts", if args.receipts { "yes" } else { "no" }]);
         }
     }
     cmd.stdout(Stdio::piped()).stderr(Stdio::null());
