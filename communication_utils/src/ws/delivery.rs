@@ -43,8 +43,9 @@ use bytes::Bytes;
 /// one is in most services a no-op (the same `jobId` answered twice) and can
 /// be recognised by its `jobId`. What is repeated is only the unconfirmed
 /// tail: the messages written after the last pong, which the confirmation
-/// pings keep to about one round trip's worth. A `close()` that the gateway
-/// answers repeats nothing.
+/// pings keep to about one round trip's worth, and the write window to at
+/// most 1,024 messages (or 4 MiB), however fast the client writes. A
+/// `close()` that the gateway answers repeats nothing.
 ///
 /// Per message, beside the client's mode: a
 /// [volatile](super::MicroServiceWs::send_volatile) message is written on

@@ -52,8 +52,15 @@ const MAX_UNCONFIRMED_BYTES: usize = 64 << 20;
 /// the gateway stops reading, which is when it should.
 pub(crate) const WINDOW_BYTES: usize = 4 << 20;
 
-/// The write window in frames (see [`WINDOW_BYTES`]).
-pub(crate) const WINDOW_FRAMES: usize = 8192;
+/// The write window in frames (see [`WINDOW_BYTES`]). A close the gateway
+/// starts proves nothing about what it read since its last pong, so at
+/// least once each such close repeats up to a window (plus one write turn);
+/// 1,024 keeps that near 1,000 messages at full speed (it was 8,192:
+/// 1.5k–5.5k repeats per close in `ws_bench --scenario soak`, 215–419 with
+/// 1,024, see `examples/BENCHMARKS.md`) and costs no throughput on a
+/// gateway that keeps reading (about 600k messages/s either way on
+/// loopback), since [`MARK_FRAMES`] keeps eight pings in flight per window.
+pub(crate) const WINDOW_FRAMES: usize = 1024;
 
 /// Payload size of a confirmation ping: a big-endian sequence number. The
 /// keepalive's pings are empty, so the two cannot be confused.
@@ -67,7 +74,7 @@ const MAX_MARKS: usize = 32;
 /// [`MARK_EVERY`] old. So the unconfirmed tail is about what the gateway has
 /// not read yet, and a request/reply service pays one ping per
 /// [`MARK_EVERY`], not one per message (each costs the gateway a pong).
-const MARK_FRAMES: u64 = 256;
+const MARK_FRAMES: u64 = 128;
 
 /// The longest time written data waits for its confirmation ping.
 pub(crate) const MARK_EVERY: Duration = Duration::from_millis(10);
