@@ -72,6 +72,7 @@
 //! ws_bench --scenario soak [--count N (10000)] [--close-every MS (50)]
 //!     [--mode at-least-once|at-most-once|both (at-least-once)]
 //!     [--rate MSGS_PER_S (0 = full speed)] [--grace MS (1000)] [--rounds R (1)]
+//!     [--receipts yes|no (no)]
 //! ```
 //!
 //! Needs the in-process development gateway (`--host` is refused). The parent
@@ -92,6 +93,10 @@
 //! `reconnects`, `resent`, `possibly_lost`, `close_result` (`ok`, or how many
 //! messages `close()` handed back in `Error::Undelivered`, or its error),
 //! `undelivered`, `send_secs` and `secs` (first send to `close()`'s return).
+//! With `--receipts yes` the `ms` child sends each message with
+//! `send_with_receipt` and, after `close()`, adds `receipts_ok` (resolved:
+//! confirmed by the gateway) and `receipts_failed` (failed handing the
+//! message back), and `receipts_open` (neither, which should be 0).
 //!
 //! Clients: `ms` (`MicroServiceWs` in the `--mode` given; `both` runs each
 //! mode) and `python` (the original, when `--python`/`MS_UTILS_PYTHON` is set:
@@ -179,6 +184,8 @@ struct Args {
     /// `tasks`, in a child: the service to run (`ms`, `bare`), instead of
     /// the sender.
     serve: Option<String>,
+    /// `soak`: send every message with a receipt and count the outcomes.
+    receipts: bool,
 }
 
 impl Args {
@@ -219,6 +226,7 @@ impl Args {
             caller: "bench_caller".into(),
             window: 64,
             serve: None,
+            receipts: false,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
@@ -269,6 +277,13 @@ impl Args {
                 "--caller" => args.caller = value,
                 "--window" => args.window = num(&value)?.max(1) as usize,
                 "--serve" if ["ms", "bare"].contains(&value.as_str()) => args.serve = Some(value),
+                "--receipts" => {
+                    args.receipts = match value.as_str() {
+                        "yes" => true,
+                        "no" => false,
+                        other => return Err(format!("--receipts {other}: yes or no")),
+                    }
+                }
                 other => return Err(format!("unknown argument {other} {value}")),
             }
         }
@@ -409,6 +424,7 @@ fn run_child(args: &Args, client: &str) -> Result<Value, BoxError> {
         cmd.args(["--rate", &args.rate.to_string()]);
         if client != "python" {
             cmd.args(["--mode", &args.mode]);
+            cmd.args(["--receipts", if args.receipts { "yes" } else { "no" }]);
         }
     }
     cmd.stdout(Stdio::piped()).stderr(Stdio::null());

@@ -13,6 +13,8 @@
 
 #[cfg(any(feature = "ws", feature = "s3"))]
 mod error_chain;
+#[cfg(any(feature = "ws", feature = "s3"))]
+mod lock;
 
 #[cfg(feature = "ws")]
 pub mod ws;

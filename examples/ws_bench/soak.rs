@@ -244,19 +244,33 @@ pub(crate) async fn ms_child(args: &Args) -> Result<Map<String, Value>, BoxError
     let n = args.count();
     let start = Instant::now();
     let pace = tokio::time::Instant::now();
+    let mut receipts = Vec::new();
     for seq in 0..n {
         if args.rate > 0.0 {
             let due = Duration::from_secs_f64(seq as f64 / args.rate);
             tokio::time::sleep_until(pace + due).await;
         }
-        client
-            .send(json!({"event": "soak", "data": {"seq": seq}}))
-            .await?;
+        let value = json!({"event": "soak", "data": {"seq": seq}});
+        if args.receipts {
+            receipts.push(client.send_with_receipt(value).await?);
+        } else {
+            client.send(value).await?;
+        }
     }
     let send_secs = start.elapsed().as_secs_f64();
     let closed = client.close().await;
     let secs = start.elapsed().as_secs_f64();
     let stats = client.stats();
+    // After close() every receipt has its answer: none should be open.
+    let (mut receipts_ok, mut receipts_failed, mut receipts_open) = (0u64, 0u64, 0u64);
+    let answered_by = tokio::time::Instant::now() + Duration::from_secs(2);
+    for receipt in receipts {
+        match tokio::time::timeout_at(answered_by, receipt).await {
+            Ok(Ok(())) => receipts_ok += 1,
+            Ok(Err(e)) if e.undelivered().is_some() => receipts_failed += 1,
+            _ => receipts_open += 1,
+        }
+    }
 
     let mut m = Map::new();
     m.insert("client".into(), json!("ms"));
@@ -279,6 +293,11 @@ pub(crate) async fn ms_child(args: &Args) -> Result<Map<String, Value>, BoxError
     m.insert("reconnects".into(), json!(stats.reconnects));
     m.insert("resent".into(), json!(stats.resent));
     m.insert("possibly_lost".into(), json!(stats.possibly_lost));
+    if args.receipts {
+        m.insert("receipts_ok".into(), json!(receipts_ok));
+        m.insert("receipts_failed".into(), json!(receipts_failed));
+        m.insert("receipts_open".into(), json!(receipts_open));
+    }
     m.insert("send_secs".into(), round3(send_secs));
     m.insert("secs".into(), round3(secs));
     Ok(m)

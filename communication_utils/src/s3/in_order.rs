@@ -61,7 +61,7 @@ impl Frontier {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::lock::lock(&self.state)
     }
 
     /// Range `index` has its first `bytes` bytes in the file.

@@ -3,26 +3,24 @@
 //! in [`shared`](crate::ws::shared)). The sends are in `send.rs`, `close()` and
 //! `flush()` in `close.rs`.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, watch};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
+use crate::lock::lock;
 use crate::ws::chunks::ChunkAssembler;
 use crate::ws::config::{WsConfig, WsConfigBuilder};
 use crate::ws::connection::Actor;
 use crate::ws::connection::dial::{Dialer, TokenSlot};
+use crate::ws::connection::retry::{Retry, dial_with_retry};
 use crate::ws::error::Error;
 use crate::ws::in_flight::InFlight;
 use crate::ws::inbound::queue::InboundQueue;
 use crate::ws::inbound::{expire_chunks, process};
 use crate::ws::protocol::message::Message;
-use crate::ws::shared::Shared;
+use crate::ws::shared::{Lifecycle, Shared};
 use crate::ws::state::{ConnectionState, Counters, Event, Stats};
 
 mod call;
@@ -31,16 +29,14 @@ mod send;
 
 pub use call::{Call, DEFAULT_CALL_TIMEOUT, Reply};
 
-/// How long before the connect deadline its last attempt starts: time
-/// enough for a login and a handshake on a working network.
-const FINAL_ATTEMPT: Duration = Duration::from_secs(1);
-
 /// Closes the client when the last user handle goes away.
 struct HandleGuard(Arc<Shared>);
 
 impl Drop for HandleGuard {
     fn drop(&mut self) {
-        self.0.request_close();
+        // No `Close` command: the connection task, woken, takes what is
+        // queued, delivers it, and reports what it could not at ERROR.
+        self.0.lifecycle.close_requested.cancel();
     }
 }
 
@@ -186,60 +182,20 @@ impl MicroServiceWs {
     pub async fn connect(config: WsConfig) -> Result<MicroServiceWs, Error> {
         let dialer = Dialer::new(&config)?;
         let token = dialer.token_slot();
-        let policy = config.reconnect.clone();
-        let deadline = config
-            .connect_deadline
-            .map(|after| (tokio::time::Instant::now() + after, after));
-        let mut attempt: u32 = 0;
-        let mut last_attempt = false;
-        let (ws, first_token) = loop {
-            attempt = attempt.saturating_add(1);
-            let result =
-                match deadline {
-                    // An attempt still running at the deadline is cut off.
-                    Some((at, after)) => tokio::time::timeout_at(at, dialer.dial())
-                        .await
-                        .unwrap_or(Err(Error::Timeout {
-                            what: "connect deadline",
-                            after,
-                        })),
-                    None => dialer.dial().await,
-                };
-            match result {
-                Ok(conn) => break conn,
-                Err(error) if error.is_transient() && config.retry_initial_connect => {
-                    if policy.gives_up_after(attempt) {
-                        return Err(Error::GaveUp {
-                            attempts: attempt,
-                            last: Box::new(error),
-                        });
-                    }
-                    let mut delay = policy.delay(attempt);
-                    // The deadline is tried to its end: a wait that would
-                    // cross it is shortened so that one last attempt starts
-                    // `FINAL_ATTEMPT` before it (and is cut off at it). (Not
-                    // logged: the error returned says it, once.)
-                    if let Some((at, after)) = deadline {
-                        let now = tokio::time::Instant::now();
-                        let remaining = at.saturating_duration_since(now);
-                        if last_attempt || remaining.is_zero() {
-                            return Err(Error::ConnectDeadline {
-                                after,
-                                attempts: attempt,
-                                last: Box::new(error),
-                            });
-                        }
-                        if delay >= remaining.saturating_sub(FINAL_ATTEMPT) {
-                            delay = remaining.saturating_sub(FINAL_ATTEMPT);
-                            last_attempt = true;
-                        }
-                    }
-                    tracing::warn!(attempt, ?delay, "gateway connect failed, retrying: {error}");
-                    tokio::time::sleep(delay).await;
-                }
-                Err(error) => return Err(error),
-            }
+        let retry = Retry {
+            policy: config.reconnect.clone(),
+            deadline: config
+                .connect_deadline
+                .map(|after| (tokio::time::Instant::now() + after, after)),
+            at_once: true,
+            retry_if: if config.retry_initial_connect {
+                Error::is_transient
+            } else {
+                |_| false
+            },
+            retrying: "gateway connect failed, retrying",
         };
+        let (ws, first_token) = dial_with_retry(&dialer, &retry, |_| {}).await?;
         let (cmd_tx, cmd_rx) = mpsc::channel(config.queue_size);
         let (events, _) = broadcast::channel(256);
         let shared = Arc::new(Shared {
@@ -251,26 +207,39 @@ impl MicroServiceWs {
             events,
             counters: Counters::default(),
             receiving: AtomicBool::new(false),
-            pending: Mutex::new(HashMap::new()),
-            pending_count: AtomicUsize::new(0),
-            closing: AtomicBool::new(false),
-            gave_up: AtomicBool::new(false),
-            close_called: AtomicBool::new(false),
-            undelivered: Mutex::new(None),
-            stop_receiving: CancellationToken::new(),
-            close_requested: CancellationToken::new(),
-            shutdown: CancellationToken::new(),
-            tasks: TaskTracker::new(),
-            handlers: TaskTracker::new(),
             calls: InFlight::default(),
+            lifecycle: Lifecycle::default(),
         });
-        let actor = Actor::new(shared.clone(), dialer, cmd_rx);
+        let actor = Actor::new(shared.clone(), Arc::new(dialer), cmd_rx);
         // Connected before returning, so `is_connected()` is true right away.
         shared.state_tx.send_replace(ConnectionState::Connected);
-        shared.tasks.spawn(actor.run(ws, first_token));
-        shared.tasks.spawn(expire_chunks(shared.clone()));
+        let tasks = &shared.lifecycle.tasks;
+        tasks.spawn(actor.run(ws, first_token));
+        tasks.spawn({
+            let shared = shared.clone();
+            async move {
+                let ttl = shared.config.chunk_limits.ttl;
+                // Closing: buffered chunks are still consumed, but nothing
+                // waits long enough for a TTL to matter, and this task must
+                // not keep the client alive.
+                tokio::select! {
+                    () = shared.lifecycle.closing() => {}
+                    () = expire_chunks(shared.pipeline(), ttl) => {}
+                }
+            }
+        });
         #[cfg(feature = "metrics")]
-        shared.tasks.spawn(super::metrics::export(shared.clone()));
+        tasks.spawn({
+            let shared = shared.clone();
+            async move {
+                let client = shared.config.username().unwrap_or("-").to_owned();
+                let read = || {
+                    let connected = shared.state_tx.borrow().is_connected();
+                    (shared.counters.snapshot(), connected)
+                };
+                super::metrics::export(client, read, shared.lifecycle.closing()).await;
+            }
+        });
         Ok(MicroServiceWs {
             token,
             _guard: Arc::new(HandleGuard(shared.clone())),
@@ -295,7 +264,7 @@ impl MicroServiceWs {
     /// # }
     /// ```
     pub fn token(&self) -> Option<String> {
-        self.token.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        lock(&self.token).clone()
     }
 
     /// Pull the next message (the original's `receive()`), for code that does
@@ -323,7 +292,7 @@ impl MicroServiceWs {
             let frame = self.shared.inbound.pop().await.ok_or(Error::Closed)?;
             // `process` is synchronous: once a frame is taken it is delivered or
             // deliberately dropped, never lost to cancellation.
-            if let Some(msg) = process(&*self.shared, frame) {
+            if let Some(msg) = process(self.shared.pipeline(), frame) {
                 return Ok(msg);
             }
         }
@@ -410,7 +379,8 @@ impl MicroServiceWs {
     /// `chunk_jobs_dropped_total`, `chunk_jobs_evicted_total`,
     /// `chunks_ignored_total`, `frames_dropped_total`,
     /// `messages_too_big_total`, `handler_errors_total`,
-    /// `handler_timeouts_total`, `resent_total`, `possibly_lost_total`; gauges
+    /// `handler_timeouts_total`, `resent_total`, `possibly_lost_total`,
+    /// `volatile_dropped_total`; gauges
     /// `chunk_jobs_pending`, `chunk_bytes_pending`, `outbound_queued`,
     /// `outbound_unconfirmed`, `connected` (1 or 0). Each carries the label
     /// `client` (the login name). A service plugs in its exporter with one
@@ -424,7 +394,8 @@ impl MicroServiceWs {
     /// ```
     #[cfg(feature = "metrics")]
     pub fn publish_metrics(&self) {
-        super::metrics::publish(&self.shared);
+        let client = self.shared.config.username().unwrap_or("-");
+        super::metrics::publish(client, &self.stats(), self.is_connected());
     }
 
     /// A snapshot of the counters.

@@ -43,8 +43,17 @@ use bytes::Bytes;
 /// one is in most services a no-op (the same `jobId` answered twice) and can
 /// be recognised by its `jobId`. What is repeated is only the unconfirmed
 /// tail: the messages written after the last pong, which the confirmation
-/// pings keep to about one round trip's worth. A `close()` that the gateway
-/// answers repeats nothing.
+/// pings keep to about one round trip's worth, and the write window to at
+/// most 1,024 messages (or 4 MiB), however fast the client writes. A
+/// `close()` that the gateway answers repeats nothing.
+///
+/// Per message, beside the client's mode: a
+/// [volatile](super::MicroServiceWs::send_volatile) message is written on
+/// the connection open when it is sent or not at all (never queued across
+/// a disconnect, never written twice), whatever the mode; and any message
+/// can carry a [`Receipt`](super::Receipt)
+/// ([`send_with_receipt`](super::MicroServiceWs::send_with_receipt)) that
+/// says when the gateway confirmed it, or hands it back.
 ///
 /// ```
 /// use ms_utils_communication::ws::{DeliveryMode, MicroServiceWs};
@@ -133,8 +142,10 @@ impl fmt::Debug for OutgoingFrame {
 
 /// The messages a closing client could not deliver, handed back by
 /// [`MicroServiceWs::close`](super::MicroServiceWs::close) inside
-/// [`Error::Undelivered`](super::Error::Undelivered), oldest first, so that a
-/// service can persist them or send them again later.
+/// [`Error::Undelivered`](super::Error::Undelivered) (or
+/// [`Error::CloseTimeout`](super::Error::CloseTimeout)), oldest first, so
+/// that a service can persist them or send them again later; and the one
+/// message of a [`Receipt`](super::Receipt) that failed.
 ///
 /// The first [`written`](Undelivered::written) of them were written on a
 /// connection that then ended unconfirmed (with

@@ -115,6 +115,10 @@ pub enum Error {
     /// giving up reconnecting); nothing more is sent or received.
     #[error("the gateway client is closed")]
     Closed,
+    /// A volatile message ([`send_volatile`](super::MicroServiceWs::send_volatile))
+    /// was not sent: the client is not connected now.
+    #[error("not connected to the gateway now: the volatile message was not sent")]
+    NotConnected,
     /// `try_send` found the outbound queue full; nothing was queued.
     #[error("the outbound queue is full")]
     QueueFull,
@@ -173,15 +177,33 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// `close()` could not deliver everything accepted before its deadline
-    /// (the gateway unreachable, stalled, or not answering the close): the
-    /// messages are handed back, oldest first.
+    /// Accepted messages were not delivered, and are handed back, oldest
+    /// first: from `close()`, what it could not deliver before its deadline
+    /// (the gateway unreachable, stalled, or not answering the close); from
+    /// a [`Receipt`](super::Receipt), its one message, given up.
     #[error(
-        "{} accepted messages were not delivered before the client closed ({} of them written but not confirmed)",
+        "{} accepted messages were not delivered ({} of them written but not confirmed)",
         .0.len(),
         .0.written()
     )]
     Undelivered(Undelivered),
+    /// `close()` closed the client, but handler calls were still running at
+    /// its deadline ([`WsConfigBuilder::close_timeout`](super::WsConfigBuilder::close_timeout)):
+    /// they are left to finish on their own, and what they send is refused.
+    /// The messages the client could not deliver, if any, are handed back
+    /// here as in [`Error::Undelivered`]. [`Error::is_timeout`] is true.
+    #[error(
+        "{running} handler calls still running after {after:?} at close{}",
+        undelivered_note(undelivered.as_ref())
+    )]
+    CloseTimeout {
+        /// The close timeout that passed.
+        after: Duration,
+        /// Handler calls still running then.
+        running: usize,
+        /// The messages not delivered, oldest first.
+        undelivered: Option<Undelivered>,
+    },
     /// The first [`connect`](super::MicroServiceWs::connect) kept failing with
     /// transient errors until its deadline
     /// ([`WsConfigBuilder::connect_deadline`](super::WsConfigBuilder::connect_deadline),
@@ -259,7 +281,7 @@ impl Error {
     /// ```
     pub fn is_timeout(&self) -> bool {
         match self {
-            Error::Timeout { .. } => true,
+            Error::Timeout { .. } | Error::CloseTimeout { .. } => true,
             Error::Login { cause, .. } => {
                 login_cause(cause.as_ref()).is_some_and(reqwest::Error::is_timeout)
             }
@@ -306,7 +328,8 @@ impl Error {
     }
 
     /// The messages `close()` could not deliver, for
-    /// [`Error::Undelivered`].
+    /// [`Error::Undelivered`] and [`Error::CloseTimeout`]: every error
+    /// `close()` returns hands them back.
     ///
     /// ```
     /// # use ms_utils_communication::ws::Error;
@@ -314,7 +337,11 @@ impl Error {
     /// ```
     pub fn undelivered(&self) -> Option<&Undelivered> {
         match self {
-            Error::Undelivered(u) => Some(u),
+            Error::Undelivered(u)
+            | Error::CloseTimeout {
+                undelivered: Some(u),
+                ..
+            } => Some(u),
             _ => None,
         }
     }
@@ -333,6 +360,7 @@ impl Error {
             Error::LoginUnavailable { .. }
             | Error::Timeout { .. }
             | Error::BadLoginResponse { .. }
+            | Error::NotConnected
             | Error::Login { .. } => true,
             // A 4xx answer to the upgrade (wrong path, ...) or a bad URL will
             // not change by retrying; everything else on the wire may.
@@ -368,6 +396,20 @@ impl Error {
     /// ```
     pub fn is_queue_full(&self) -> bool {
         matches!(self, Error::QueueFull)
+    }
+
+    /// True when a volatile message
+    /// ([`send_volatile`](super::MicroServiceWs::send_volatile)) was refused
+    /// because the client is not connected now (it is reconnecting); a
+    /// later one may go through.
+    ///
+    /// ```
+    /// # use ms_utils_communication::ws::Error;
+    /// assert!(Error::NotConnected.is_not_connected());
+    /// assert!(!Error::Closed.is_not_connected());
+    /// ```
+    pub fn is_not_connected(&self) -> bool {
+        matches!(self, Error::NotConnected)
     }
 
     /// True when a message was refused for its size.
@@ -547,6 +589,18 @@ fn login_cause<'a>(
     cause
         .downcast_ref::<reqwest::Error>()
         .or_else(|| cause.downcast_ref::<ThroughProxy>().map(|t| &t.error))
+}
+
+/// The end of [`Error::CloseTimeout`]'s message: what it hands back.
+fn undelivered_note(undelivered: Option<&Undelivered>) -> String {
+    match undelivered {
+        Some(u) => format!(
+            "; {} accepted messages not delivered ({} of them written but not confirmed)",
+            u.len(),
+            u.written()
+        ),
+        None => String::new(),
+    }
 }
 
 fn tls_where(url: Option<&str>) -> String {

@@ -55,6 +55,11 @@ impl InFlight {
         CallGuard(self)
     }
 
+    /// How many calls are in flight now.
+    pub(crate) fn count(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
     /// Resolves once at most `n` calls are in flight.
     pub(crate) async fn at_most(&self, n: usize) {
         // Set before the count is read (both sequentially consistent, as is

@@ -6,22 +6,21 @@
 //! the facade once a second (and once more when the client closes), so the
 //! export costs nothing per message.
 
-use std::sync::Arc;
+use std::future::Future;
 use std::time::Duration;
 
 use metrics::{counter, gauge};
 
-use crate::ws::shared::Shared;
 use crate::ws::state::Stats;
 
 /// How often the counters are copied to the facade.
 pub(crate) const INTERVAL: Duration = Duration::from_secs(1);
 
-/// Copies the counters to the facade now.
-pub(crate) fn publish(shared: &Shared) {
-    let s: Stats = shared.counters.snapshot();
-    let client = shared.config.username().unwrap_or("-").to_owned();
-    let total = |name: &'static str, v: u64| counter!(name, "client" => client.clone()).absolute(v);
+/// Copies `s` (and whether the client is `connected`) to the facade now,
+/// labelled `client`.
+pub(crate) fn publish(client: &str, s: &Stats, connected: bool) {
+    let total =
+        |name: &'static str, v: u64| counter!(name, "client" => client.to_owned()).absolute(v);
     total("ms_utils_ws_messages_in_total", s.messages_in);
     total("ms_utils_ws_messages_out_total", s.messages_out);
     total("ms_utils_ws_reconnects_total", s.reconnects);
@@ -38,23 +37,33 @@ pub(crate) fn publish(shared: &Shared) {
     total("ms_utils_ws_handler_timeouts_total", s.handler_timeouts);
     total("ms_utils_ws_resent_total", s.resent);
     total("ms_utils_ws_possibly_lost_total", s.possibly_lost);
-    let level = |name: &'static str, v: u64| gauge!(name, "client" => client.clone()).set(v as f64);
+    total("ms_utils_ws_volatile_dropped_total", s.volatile_dropped);
+    let level =
+        |name: &'static str, v: u64| gauge!(name, "client" => client.to_owned()).set(v as f64);
     level("ms_utils_ws_chunk_jobs_pending", s.chunk_jobs_pending);
     level("ms_utils_ws_chunk_bytes_pending", s.chunk_bytes_pending);
     level("ms_utils_ws_outbound_queued", s.outbound_queued);
     level("ms_utils_ws_outbound_unconfirmed", s.outbound_unconfirmed);
-    let connected = u64::from(shared.state_tx.borrow().is_connected());
-    level("ms_utils_ws_connected", connected);
+    level("ms_utils_ws_connected", u64::from(connected));
 }
 
-/// Publishes every [`INTERVAL`] until the client closes, then once more.
-pub(crate) async fn export(shared: Arc<Shared>) {
+/// Publishes what `read` says every [`INTERVAL`] until `closing`
+/// resolves, then once more.
+pub(crate) async fn export(
+    client: String,
+    read: impl Fn() -> (Stats, bool),
+    closing: impl Future<Output = ()>,
+) {
+    tokio::pin!(closing);
     loop {
         tokio::select! {
-            () = shared.shutdown.cancelled() => break,
-            () = shared.close_requested.cancelled() => break,
-            () = tokio::time::sleep(INTERVAL) => publish(&shared),
+            () = &mut closing => break,
+            () = tokio::time::sleep(INTERVAL) => {
+                let (stats, connected) = read();
+                publish(&client, &stats, connected);
+            }
         }
     }
-    publish(&shared);
+    let (stats, connected) = read();
+    publish(&client, &stats, connected);
 }

@@ -72,6 +72,7 @@
 // handlers: strategies, the router, typed tasks). `client` is the handle
 // users hold, `shared` what all of them share.
 mod client;
+mod command;
 mod config;
 mod connection;
 mod delivery;
@@ -82,6 +83,7 @@ mod inbound;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod protocol;
+mod receipt;
 mod shared;
 mod state;
 
@@ -104,4 +106,5 @@ pub use protocol::message::Message;
 pub use protocol::outcome::TASK_RESULT_EVENT;
 pub use protocol::python_json::{PythonFormatter, ms_send_task, to_python_json};
 pub use protocol::uri::{login_url, redacted_ws_uri, ws_uri};
+pub use receipt::Receipt;
 pub use state::{ConnectionState, DisconnectReason, Event, HandlerFailure, Stats};

@@ -1,69 +1,78 @@
-//! What a client's handles, its connection task and its handler tasks
-//! share. A leaf of the module graph: it names the parts' types and calls
-//! none of them.
+//! What every part of one client reads at once: the handles, the
+//! connection task and the handler tasks. Decisions are not made here: the
+//! connection task owns the socket, the write ledger, the pending-reply
+//! table and the close, and is told what to do by [`Command`]s; what stays
+//! shared is configuration, the command channel's sending end, what the
+//! client reports (state, events, counters), the frames on their way to the
+//! consumers, and how its tasks stop.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::ws::command::Command;
 use crate::ws::config::WsConfig;
-use crate::ws::delivery::Undelivered;
 use crate::ws::error::Error;
 use crate::ws::in_flight::InFlight;
-use crate::ws::inbound::Host;
+use crate::ws::inbound::Pipeline;
 use crate::ws::inbound::queue::InboundQueue;
 use crate::ws::protocol::chunks::ChunkAssembler;
-use crate::ws::protocol::message::Message;
 use crate::ws::state::{ConnectionState, Counters, Event};
-
-/// What a handle asks of the connection task, in order with its sends.
-#[derive(Debug)]
-pub(crate) enum Command {
-    /// A frame to write.
-    Send(WsMessage),
-    /// Answer once every frame accepted before this command is written.
-    Flush(oneshot::Sender<()>),
-}
 
 /// What the handles, the connection task and the handler tasks share.
 pub(crate) struct Shared {
     pub(crate) config: WsConfig,
+    /// The handles' end of the one command channel; the connection task
+    /// closes the other end when it stops taking commands.
     pub(crate) cmd_tx: mpsc::Sender<Command>,
+    /// Written by the connection task only.
     pub(crate) state_tx: watch::Sender<ConnectionState>,
     pub(crate) events: broadcast::Sender<Event>,
     pub(crate) counters: Counters,
+    /// Frames read, on their way to the consumers (handler workers, `receive()`).
     pub(crate) inbound: InboundQueue,
-    pub(crate) receiving: AtomicBool,
-    pub(crate) pending: Mutex<HashMap<String, oneshot::Sender<Message>>>,
-    pub(crate) pending_count: AtomicUsize,
+    /// Chunk pieces of unfinished jobs: every consumer reassembles (and the
+    /// connection task, for large frames and while requests wait).
     pub(crate) chunks: Mutex<ChunkAssembler>,
-    /// Set before `close_requested`: sends from now on answer `Closed`.
-    pub(crate) closing: AtomicBool,
-    /// Set by `close()`: its caller gets the undelivered messages back, so
-    /// the connection task need not shout about them.
-    pub(crate) close_called: AtomicBool,
-    /// What the connection task could not deliver, for `close()` to return.
-    pub(crate) undelivered: Mutex<Option<Undelivered>>,
-    pub(crate) gave_up: AtomicBool,
+    /// A `run` loop owns the inbound messages (`receive()` is refused).
+    pub(crate) receiving: AtomicBool,
+    /// Handler calls running now.
+    pub(crate) calls: InFlight,
+    pub(crate) lifecycle: Lifecycle,
+}
+
+/// How the client's tasks stop: the signals, in the order `close()` gives
+/// them, and the trackers that say when the tasks are gone.
+#[derive(Debug, Default)]
+pub(crate) struct Lifecycle {
     /// `close()` has begun: run loops stop taking messages and answer the
     /// tasks they hold or receive with "not started" while handlers finish.
     pub(crate) stop_receiving: CancellationToken,
-    /// Graceful close: flush, close frame, stop reconnecting.
+    /// A close was asked (`close()`, or the last handle dropped): the
+    /// connection task, connected or not, takes the commands queued so far,
+    /// delivers them and closes.
     pub(crate) close_requested: CancellationToken,
     /// Hard stop of every task.
     pub(crate) shutdown: CancellationToken,
-    /// The connection task and the chunk janitor.
+    /// The connection task and its helpers (chunk expiry, metrics export).
     pub(crate) tasks: TaskTracker,
-    /// The run loop and the handler tasks.
+    /// The run loops and their handler tasks.
     pub(crate) handlers: TaskTracker,
-    /// Handler calls running now.
-    pub(crate) calls: InFlight,
+}
+
+impl Lifecycle {
+    /// Resolves once a close is asked or the client stops: for the helper
+    /// tasks, which must not keep a closing client alive.
+    pub(crate) async fn closing(&self) {
+        tokio::select! {
+            () = self.shutdown.cancelled() => {}
+            () = self.close_requested.cancelled() => {}
+        }
+    }
 }
 
 impl Shared {
@@ -71,27 +80,32 @@ impl Shared {
     pub(crate) fn id(self: &Arc<Self>) -> usize {
         Arc::as_ptr(self) as usize
     }
-}
 
-impl Shared {
     /// Queues `frame` for the connection task, waiting for room.
     ///
     /// # Errors
-    /// [`Error::Closed`] once closing, [`Error::MessageTooLarge`] over the
-    /// configured size.
+    /// [`Error::Closed`] once the connection task takes no more commands,
+    /// [`Error::MessageTooLarge`] over the configured size.
     pub(crate) async fn enqueue(&self, frame: WsMessage) -> Result<(), Error> {
-        self.check_open(frame.len())?;
-        self.cmd_tx
-            .send(Command::Send(frame))
-            .await
-            .map_err(|_| Error::Closed)
+        self.check_size(frame.len())?;
+        self.command(Command::Send {
+            frame,
+            receipt: None,
+            volatile: None,
+        })
+        .await
     }
 
-    /// The checks every send makes before it queues.
-    pub(crate) fn check_open(&self, len: usize) -> Result<(), Error> {
-        if self.closing.load(Ordering::Acquire) {
-            return Err(Error::Closed);
-        }
+    /// Queues `command` for the connection task, waiting for room.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] once the connection task takes no more commands.
+    pub(crate) async fn command(&self, command: Command) -> Result<(), Error> {
+        self.cmd_tx.send(command).await.map_err(|_| Error::Closed)
+    }
+
+    /// The check every send makes before it queues.
+    pub(crate) fn check_size(&self, len: usize) -> Result<(), Error> {
         let limit = self.config.max_message_size;
         if len > limit {
             return Err(Error::MessageTooLarge { size: len, limit });
@@ -99,32 +113,12 @@ impl Shared {
         Ok(())
     }
 
-    pub(crate) fn request_close(&self) {
-        self.closing.store(true, Ordering::Release);
-        self.close_requested.cancel();
-    }
-}
-
-impl Host for Shared {
-    fn counters(&self) -> &Counters {
-        &self.counters
-    }
-    fn events(&self) -> &broadcast::Sender<Event> {
-        &self.events
-    }
-    fn chunks(&self) -> &Mutex<ChunkAssembler> {
-        &self.chunks
-    }
-    fn pending(&self) -> &Mutex<HashMap<String, oneshot::Sender<Message>>> {
-        &self.pending
-    }
-    fn pending_count(&self) -> &AtomicUsize {
-        &self.pending_count
-    }
-    fn chunk_ttl(&self) -> Duration {
-        self.config.chunk_limits.ttl
-    }
-    fn stop_tokens(&self) -> [&CancellationToken; 2] {
-        [&self.shutdown, &self.close_requested]
+    /// What turning a frame into a message needs (see [`process`](crate::ws::inbound::process)).
+    pub(crate) fn pipeline(&self) -> Pipeline<'_> {
+        Pipeline {
+            chunks: &self.chunks,
+            counters: &self.counters,
+            events: &self.events,
+        }
     }
 }

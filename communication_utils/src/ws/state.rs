@@ -342,9 +342,15 @@ pub struct Stats {
     pub resent: u64,
     /// Messages written on a connection that ended before confirming them,
     /// and not written again
-    /// ([`DeliveryMode::AtMostOnce`](super::DeliveryMode::AtMostOnce)): an
-    /// upper bound on the messages lost.
+    /// ([`DeliveryMode::AtMostOnce`](super::DeliveryMode::AtMostOnce), or
+    /// volatile messages): an upper bound on the messages lost.
     pub possibly_lost: u64,
+    /// Volatile messages ([`MicroServiceWs::send_volatile`](super::MicroServiceWs::send_volatile))
+    /// dropped without being written because their connection ended (or
+    /// the client closed) first; each one's receipt failed, handing it back.
+    /// (Those written and unconfirmed when their connection ended count in
+    /// [`possibly_lost`](Self::possibly_lost).)
+    pub volatile_dropped: u64,
     /// Messages accepted and not written yet (the outbound queue's depth, as
     /// the connection task last saw it).
     pub outbound_queued: u64,
@@ -370,6 +376,7 @@ pub(crate) struct Counters {
     pub(crate) handler_timeouts: AtomicU64,
     pub(crate) resent: AtomicU64,
     pub(crate) possibly_lost: AtomicU64,
+    pub(crate) volatile_dropped: AtomicU64,
     pub(crate) outbound_queued: AtomicU64,
     pub(crate) outbound_unconfirmed: AtomicU64,
 }
@@ -397,6 +404,7 @@ impl Counters {
             handler_timeouts: r(&self.handler_timeouts),
             resent: r(&self.resent),
             possibly_lost: r(&self.possibly_lost),
+            volatile_dropped: r(&self.volatile_dropped),
             outbound_queued: r(&self.outbound_queued),
             outbound_unconfirmed: r(&self.outbound_unconfirmed),
         }

@@ -301,7 +301,7 @@ pub(super) fn copy_at(
     at: usize,
     chunk: &[u8],
 ) -> Result<(), Error> {
-    let mut buf = buf.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut buf = crate::lock::lock(buf);
     let dst = at
         .checked_add(chunk.len())
         .and_then(|end| buf.get_mut(at..end))

@@ -4,7 +4,6 @@
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -14,11 +13,11 @@ use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::ws::client::MicroServiceWs;
+use crate::ws::command::{Command, Request};
 use crate::ws::error::Error;
 use crate::ws::protocol::message::{Message, field};
 use crate::ws::protocol::outcome::{Answer, answer_of, read_answer};
 use crate::ws::protocol::python_json::ms_send_task;
-use crate::ws::shared::Shared;
 
 /// How long a [`Call`] waits for its answer unless told otherwise.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -268,27 +267,6 @@ impl Reply {
     }
 }
 
-/// Pending-call bookkeeping that undoes itself when the call ends in any
-/// way (answer, deadline, cancellation).
-struct PendingGuard<'a> {
-    shared: &'a Shared,
-    job_id: &'a str,
-}
-
-impl Drop for PendingGuard<'_> {
-    fn drop(&mut self) {
-        let removed = self
-            .shared
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(self.job_id);
-        if removed.is_some() {
-            self.shared.pending_count.fetch_sub(1, Ordering::AcqRel);
-        }
-    }
-}
-
 impl MicroServiceWs {
     /// A task for `to`, with `data` as its payload, and the wait for its
     /// answer: set the job and reference ids and the timeout on the
@@ -362,32 +340,20 @@ impl MicroServiceWs {
         text: String,
         timeout: Option<Duration>,
     ) -> Result<Message, Error> {
-        self.check_open(text.len())?;
-        let (tx, rx) = oneshot::channel();
-        {
-            let mut pending = self
-                .shared
-                .pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if pending.contains_key(job_id) {
-                return Err(Error::DuplicateRequest {
-                    job_id: job_id.to_owned(),
-                });
-            }
-            pending.insert(job_id.to_owned(), tx);
-            self.shared.pending_count.fetch_add(1, Ordering::AcqRel);
-        }
-        let _guard = PendingGuard {
-            shared: &self.shared,
-            job_id,
-        };
+        self.check_size(text.len())?;
+        // The connection task notes the request, then writes it; the
+        // answer, or why there is none, comes back on `reply`. A caller that
+        // gives up (deadline, cancellation) drops `answer`, and its entry
+        // is dropped there in turn.
+        let (reply, answer) = oneshot::channel();
+        let request = Command::Request(Box::new(Request {
+            job_id: job_id.to_owned(),
+            frame: WsMessage::Text(text.into()),
+            reply,
+        }));
         let wait = async {
-            self.enqueue(WsMessage::Text(text.into())).await?;
-            tokio::select! {
-                answer = rx => answer.map_err(|_| Error::Closed),
-                () = self.closed() => Err(Error::Closed),
-            }
+            self.command(request).await?;
+            answer.await.map_err(|_| Error::Closed)?
         };
         let answer = match timeout {
             Some(after) => {

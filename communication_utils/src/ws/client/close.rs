@@ -1,14 +1,26 @@
 //! Closing and flushing: delivering what was accepted, then ending.
 
-use std::sync::atomic::Ordering;
+use std::future::{Future, poll_fn};
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
 use crate::ws::client::MicroServiceWs;
+use crate::ws::command::Command;
 use crate::ws::error::Error;
 use crate::ws::in_flight;
-use crate::ws::shared::Command;
+use crate::ws::shared::Lifecycle;
+
+/// Asks the connection task to close when dropped: a `close()` cancelled
+/// half-way still closes the client (as dropping the last handle does).
+struct CloseOnDrop<'a>(&'a Lifecycle);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close_requested.cancel();
+    }
+}
 
 impl MicroServiceWs {
     /// Close: stop taking messages, let running handlers finish (their
@@ -44,9 +56,11 @@ impl MicroServiceWs {
     ///
     /// # Errors
     /// [`Error::Undelivered`] with the messages not delivered (oldest first;
-    /// only the first call gets them); [`Error::Timeout`] when handlers were
-    /// still running at the deadline (they are left to finish on their own;
-    /// what they send then is refused).
+    /// only the first call gets them); [`Error::CloseTimeout`] when handler
+    /// calls were still running at the deadline (they are left to finish on
+    /// their own; what they send then is refused), with the messages not
+    /// delivered too, if any. Every error `close()` returns hands them back
+    /// ([`Error::undelivered`]).
     ///
     /// # Cancellation safety
     /// Cancelling stops the waiting, not the closing: the client still closes.
@@ -59,55 +73,71 @@ impl MicroServiceWs {
     /// ```
     pub async fn close(&self) -> Result<(), Error> {
         let shared = &self.shared;
+        let life = &shared.lifecycle;
         let limit = shared.config.close_timeout;
-        shared.close_called.store(true, Ordering::Release);
+        // From here on the client closes, even if this call is cancelled.
+        let _closes = CloseOnDrop(life);
         // Handlers first, on a live connection, so that their answers go
         // out: loops stop taking (and answer what they hold), running calls
         // get the bounded wait. Called from a handler, close waits for the
         // others, not for the one calling it.
-        shared.stop_receiving.cancel();
+        life.stop_receiving.cancel();
         let inside = in_flight::is_handler_of(shared.id());
         let handlers_done = tokio::time::timeout(limit, shared.calls.at_most(usize::from(inside)))
             .await
             .is_ok();
-        // Then the connection task flushes within `limit` and says goodbye
-        // within 1 s more.
-        shared.request_close();
-        if tokio::time::timeout(limit + Duration::from_secs(2), self.closed())
-            .await
-            .is_err()
-        {
-            tracing::warn!("connection task did not stop in time; stopping it");
-            shared.shutdown.cancel();
-            self.closed().await;
-        }
+        // Then the connection task: a `Close` behind every send accepted so
+        // far; it delivers them within `limit`, says goodbye within 1 s
+        // more, and answers with what it could not deliver.
+        let (done, answer) = oneshot::channel();
+        let outcome = async {
+            let ask = shared.command(Command::Close { done });
+            tokio::pin!(ask);
+            let asked = match poll_fn(|cx| Poll::Ready(ask.as_mut().poll(cx))).await {
+                Poll::Ready(asked) => asked,
+                Poll::Pending => {
+                    // The queue is full and the task is not taking from it
+                    // (disconnected, or the gateway not reading): wake it,
+                    // so that it takes the queue and this command gets in.
+                    life.close_requested.cancel();
+                    ask.await
+                }
+            };
+            // Refused: the task has ended already (an earlier close, the
+            // handles dropped, reconnecting given up); nothing to return.
+            asked.ok()?;
+            life.close_requested.cancel();
+            answer.await.ok().flatten()
+        };
+        tokio::pin!(outcome);
+        let undelivered =
+            match tokio::time::timeout(limit + Duration::from_secs(2), &mut outcome).await {
+                Ok(undelivered) => undelivered,
+                Err(_) => {
+                    tracing::warn!("connection task did not stop in time; stopping it");
+                    life.shutdown.cancel();
+                    // It answers as it ends.
+                    outcome.await
+                }
+            };
         // The loops end once the buffer is drained; with the handlers done,
         // what is left of them is short (answers refused by now fail fast).
-        shared.handlers.close();
+        life.handlers.close();
         if handlers_done && !inside {
-            let _ = tokio::time::timeout(limit, shared.handlers.wait()).await;
+            let _ = tokio::time::timeout(limit, life.handlers.wait()).await;
         }
-        shared.shutdown.cancel();
-        shared.tasks.close();
-        shared.tasks.wait().await;
+        life.shutdown.cancel();
+        life.tasks.close();
+        life.tasks.wait().await;
         if !handlers_done {
-            tracing::warn!(
-                running = shared.handlers.len(),
-                "handlers still running at the close deadline"
-            );
-            return Err(Error::Timeout {
-                what: "close (running handlers)",
+            let running = shared.calls.count().saturating_sub(usize::from(inside));
+            tracing::warn!(running, "handler calls still running at the close deadline");
+            return Err(Error::CloseTimeout {
                 after: limit,
+                running,
+                undelivered,
             });
         }
-        if shared.gave_up.load(Ordering::Acquire) {
-            tracing::debug!("close after giving up reconnecting");
-        }
-        let undelivered = shared
-            .undelivered
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
         match undelivered {
             Some(undelivered) => Err(Error::Undelivered(undelivered)),
             None => Ok(()),
@@ -117,6 +147,12 @@ impl MicroServiceWs {
     /// Wait until every message accepted before this call is written to the
     /// gateway's socket (not necessarily confirmed read: see
     /// [`DeliveryMode`](crate::ws::DeliveryMode)). Messages accepted meanwhile are not waited for.
+    ///
+    /// Side by side with a [`Receipt`](crate::ws::Receipt): `flush` covers
+    /// every message before it and answers when they are *written* (in the
+    /// kernel's buffers, on their way); a receipt covers one message and
+    /// answers when the gateway has *read* it, or hands it back when it
+    /// never will. Use `flush` to pace a producer, receipts to know.
     ///
     /// # Errors
     /// [`Error::Closed`] when the client closes first (the messages are then
@@ -134,15 +170,8 @@ impl MicroServiceWs {
     /// # Ok(()) }
     /// ```
     pub async fn flush(&self) -> Result<(), Error> {
-        if self.shared.closing.load(Ordering::Acquire) {
-            return Err(Error::Closed);
-        }
-        let (tx, rx) = oneshot::channel();
-        self.shared
-            .cmd_tx
-            .send(Command::Flush(tx))
-            .await
-            .map_err(|_| Error::Closed)?;
-        rx.await.map_err(|_| Error::Closed)
+        let (done, written) = oneshot::channel();
+        self.command(Command::Flush { done }).await?;
+        written.await.map_err(|_| Error::Closed)
     }
 }

@@ -1,23 +1,31 @@
 //! Sending: the checks every send makes, the queue, and each kind of send.
 
+use std::sync::atomic::Ordering;
+
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::ws::chunks::chunk_texts;
 use crate::ws::client::MicroServiceWs;
+use crate::ws::command::Command;
 use crate::ws::error::Error;
 use crate::ws::in_flight;
 use crate::ws::protocol::python_json::ms_send_task;
-use crate::ws::shared::Command;
+use crate::ws::receipt::Receipt;
 
 impl MicroServiceWs {
-    pub(super) fn check_open(&self, len: usize) -> Result<(), Error> {
-        self.shared.check_open(len)
+    pub(super) fn check_size(&self, len: usize) -> Result<(), Error> {
+        self.shared.check_size(len)
     }
 
     pub(super) async fn enqueue(&self, frame: WsMessage) -> Result<(), Error> {
         self.shared.enqueue(frame).await
+    }
+
+    /// Queues `command` for the connection task, waiting for room.
+    pub(super) async fn command(&self, command: Command) -> Result<(), Error> {
+        self.shared.command(command).await
     }
 
     /// Queue `value` as one JSON text frame (serialized with `serde_json`).
@@ -49,6 +57,91 @@ impl MicroServiceWs {
         self.enqueue(WsMessage::Text(text.into())).await
     }
 
+    /// Like [`send`](Self::send), and a [`Receipt`] that resolves once the
+    /// gateway has confirmed this message, or fails handing it back.
+    ///
+    /// `send` and [`flush`](Self::flush) say a message was accepted and
+    /// written; only the receipt says the gateway read it. It costs a
+    /// little per message (a oneshot channel), nothing on the wire: the
+    /// confirmation pings go out whether receipts are asked for or not.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send) (the message was not accepted). The
+    /// receipt's own outcome is described at [`Receipt`].
+    ///
+    /// # Cancellation safety
+    /// As [`send`](Self::send).
+    ///
+    /// ```no_run
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
+    /// let receipt = ms.send_with_receipt(serde_json::json!({"event": "done", "data": 1})).await?;
+    /// receipt.await?; // the gateway has read it
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_with_receipt(&self, value: impl Serialize) -> Result<Receipt, Error> {
+        let text = serde_json::to_string(&value)?;
+        self.check_size(text.len())?;
+        let (tx, receipt) = Receipt::new();
+        self.command(Command::Send {
+            frame: WsMessage::Text(text.into()),
+            receipt: Some(tx),
+            volatile: None,
+        })
+        .await?;
+        Ok(receipt)
+    }
+
+    /// Sends `value` as a volatile message: written on the connection open
+    /// now, or not at all. It is not queued while disconnected and never
+    /// written again on a later connection, whatever the client's
+    /// [`DeliveryMode`](crate::ws::DeliveryMode): for what is stale once
+    /// late (a progress report, a heartbeat), where a repeat or a replay
+    /// after a reconnect would mislead. The [`Receipt`] says whether it got
+    /// through; drop it when that does not matter.
+    ///
+    /// A volatile message that cannot go out on its connection (the
+    /// connection ended before it was written, or before the gateway
+    /// confirmed it) is dropped: its receipt fails handing it back, and it
+    /// is counted in [`Stats::volatile_dropped`](crate::ws::Stats::volatile_dropped)
+    /// (unwritten) or [`Stats::possibly_lost`](crate::ws::Stats::possibly_lost)
+    /// (written, unconfirmed). It is never in what `close()` hands back.
+    ///
+    /// # Errors
+    /// [`Error::NotConnected`] when the client is not connected now (it
+    /// is reconnecting); those of [`send`](Self::send).
+    ///
+    /// # Cancellation safety
+    /// As [`send`](Self::send).
+    ///
+    /// ```no_run
+    /// # async fn f(ms: ms_utils_communication::ws::MicroServiceWs) -> Result<(), ms_utils_communication::ws::Error> {
+    /// use ms_utils_communication::ws::Error;
+    /// match ms.send_volatile(serde_json::json!({"event": "progress", "data": 0.4})).await {
+    ///     Ok(_receipt) => {}                      // on its way; not waited for
+    ///     Err(Error::NotConnected) => {}          // offline: skip this report
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_volatile(&self, value: impl Serialize) -> Result<Receipt, Error> {
+        let text = serde_json::to_string(&value)?;
+        self.check_size(text.len())?;
+        if !self.is_connected() {
+            return Err(Error::NotConnected);
+        }
+        // The connection open now: the connection task writes the message
+        // on it or drops it.
+        let number = self.shared.counters.reconnects.load(Ordering::Relaxed);
+        let (tx, receipt) = Receipt::new();
+        self.command(Command::Send {
+            frame: WsMessage::Text(text.into()),
+            receipt: Some(tx),
+            volatile: Some(number),
+        })
+        .await?;
+        Ok(receipt)
+    }
+
     /// Like [`send`](Self::send) without waiting.
     ///
     /// # Errors
@@ -63,10 +156,14 @@ impl MicroServiceWs {
     /// ```
     pub fn try_send(&self, value: impl Serialize) -> Result<(), Error> {
         let text = serde_json::to_string(&value)?;
-        self.check_open(text.len())?;
+        self.check_size(text.len())?;
         self.shared
             .cmd_tx
-            .try_send(Command::Send(WsMessage::Text(text.into())))
+            .try_send(Command::Send {
+                frame: WsMessage::Text(text.into()),
+                receipt: None,
+                volatile: None,
+            })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => Error::QueueFull,
                 mpsc::error::TrySendError::Closed(_) => Error::Closed,
@@ -156,7 +253,7 @@ impl MicroServiceWs {
     /// ```
     pub async fn send_chunked(&self, value: impl Serialize) -> Result<String, Error> {
         let bytes = serde_json::to_vec(&value)?;
-        self.check_open(bytes.len())?;
+        self.check_size(bytes.len())?;
         let job_id = format!("{:032x}", rand::random::<u128>());
         let frames =
             chunk_texts(&job_id, &bytes, self.shared.config.chunk_piece_size).map_err(|e| {

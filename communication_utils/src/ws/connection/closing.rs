@@ -14,12 +14,11 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
+use super::io::{Got, deliver_late, take_frame};
 use super::{Actor, Conn, DRAIN_LIMIT, Exit};
 use crate::ws::connection::dial::WsStream;
 use crate::ws::connection::outbound::Ending;
-use crate::ws::inbound::Inbound;
-use crate::ws::inbound::queue::PushError;
-use crate::ws::state::{Counters, DisconnectReason};
+use crate::ws::state::DisconnectReason;
 
 impl Actor {
     /// A close frame came from the gateway: `echo` when it answered ours. The
@@ -32,7 +31,7 @@ impl Actor {
         let settle = async {
             if poll_fn(|cx| conn.ws.poll_flush_unpin(cx)).await.is_ok() {
                 let n = self.ledger.flushed();
-                Counters::add(&self.shared.counters.messages_out, n);
+                self.written(n);
                 self.read_to_end(conn, &mut echoed).await;
             }
         };
@@ -46,41 +45,39 @@ impl Actor {
     /// the close frame. Ends early, `Ok`, when the gateway starts closing.
     async fn deliver_all(&mut self, conn: &mut Conn) -> Result<(), String> {
         loop {
+            // The queue stays open until the `close()` that asked has its
+            // `Close` in: take what came meanwhile.
+            self.drain_commands();
             self.ledger.mark_turn(Instant::now(), true);
             let n = poll_fn(|cx| self.ledger.poll_write(&mut conn.ws, cx))
                 .await
                 .map_err(|e| format!("write failed while closing: {e}"))?;
-            Counters::add(&self.shared.counters.messages_out, n);
+            self.written(n);
             if self.ledger.unconfirmed_len() == 0 {
                 return Ok(());
             }
             let frame = match conn.ws.next().await {
                 None => return Err("connection closed while closing".into()),
                 Some(Err(e)) => return Err(format!("read failed while closing: {e}")),
-                Some(Ok(WsMessage::Close(_))) => return Ok(()),
-                Some(Ok(WsMessage::Pong(payload))) => {
-                    self.ledger.pong(&payload);
-                    continue;
-                }
-                Some(Ok(WsMessage::Text(_) | WsMessage::Binary(_)))
-                    if conn.drop_if_too_big(&self.shared) =>
-                {
-                    continue;
-                }
-                Some(Ok(WsMessage::Text(t))) => Inbound::Text(t),
-                Some(Ok(WsMessage::Binary(b))) => Inbound::Binary(b),
-                Some(Ok(_)) => continue,
+                Some(Ok(frame)) => frame,
             };
-            self.deliver_late(frame);
+            match self.take_frame(frame, conn) {
+                Got::Message(frame) => deliver_late(&self.shared, frame),
+                Got::Nothing => {}
+                Got::Close(_) => return Ok(()),
+            }
         }
     }
 
-    /// A message read while closing: delivered if the inbound buffer has room.
-    fn deliver_late(&self, frame: Inbound) {
-        Counters::add(&self.shared.counters.messages_in, 1);
-        if let Err(PushError::Full) = self.shared.inbound.try_push(frame) {
-            tracing::warn!("inbound buffer full while closing: a message was dropped");
-        }
+    /// [`take_frame`] for the closing loops.
+    fn take_frame(&mut self, frame: WsMessage, conn: &mut Conn) -> Got {
+        take_frame(
+            frame,
+            conn,
+            &mut self.ledger,
+            &mut self.pending,
+            &self.shared,
+        )
     }
 
     /// Reads a closing connection to its end: the gateway's last messages
@@ -99,24 +96,13 @@ impl Actor {
                     tracing::debug!(%error, "closing connection failed");
                     return;
                 }
-                Some(Ok(WsMessage::Text(_) | WsMessage::Binary(_)))
-                    if conn.drop_if_too_big(&self.shared) =>
-                {
-                    continue;
-                }
-                Some(Ok(WsMessage::Text(t))) => Inbound::Text(t),
-                Some(Ok(WsMessage::Binary(b))) => Inbound::Binary(b),
-                Some(Ok(WsMessage::Pong(payload))) => {
-                    self.ledger.pong(&payload);
-                    continue;
-                }
-                Some(Ok(WsMessage::Close(frame))) => {
-                    *echoed |= is_our_close(frame.as_ref());
-                    continue;
-                }
-                Some(Ok(_)) => continue,
+                Some(Ok(frame)) => frame,
             };
-            self.deliver_late(frame);
+            match self.take_frame(frame, conn) {
+                Got::Message(frame) => deliver_late(&self.shared, frame),
+                Got::Nothing => {}
+                Got::Close(frame) => *echoed |= is_our_close(frame.as_ref()),
+            }
         }
         socket_end(&mut conn.ws).await;
     }
@@ -127,7 +113,8 @@ impl Actor {
     /// as lost, so that the run loop reconnects (within the deadline).
     pub(super) async fn graceful_close(&mut self, mut conn: Conn) -> Exit {
         let deadline = self.close_deadline();
-        // Senders stop at `closing`; what they queued before is delivered.
+        // The queue closes (sends answer `Closed` from now on) and what was
+        // queued before is delivered.
         self.drain_commands();
         match tokio::time::timeout_at(deadline, self.deliver_all(&mut conn)).await {
             Ok(Ok(())) => {}
@@ -139,7 +126,6 @@ impl Actor {
                 tracing::warn!(
                     unsent = self.ledger.pending_len(),
                     unconfirmed = self.ledger.unconfirmed_len(),
-                    limit = ?self.shared.config.close_timeout,
                     "close: the gateway did not take the queued messages in time"
                 );
                 return Exit::Close;

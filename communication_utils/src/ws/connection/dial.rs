@@ -200,8 +200,7 @@ impl Dialer {
             )
         })??;
         tracing::info!(uri = %shown, "websocket connected");
-        *self.token.lock().unwrap_or_else(|p| p.into_inner()) =
-            token.as_ref().map(|t| t.value.clone());
+        *crate::lock::lock(&self.token) = token.as_ref().map(|t| t.value.clone());
         Ok((ws, token))
     }
 }

@@ -1,30 +1,125 @@
 //! Driving one open connection's socket: the writes of the ledger, then a
-//! batch of reads handed to the inbound buffer.
+//! batch of reads handed to the inbound buffer; and what every read loop of
+//! the connection task does with a frame ([`take_frame`]).
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use futures_util::StreamExt;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 use super::closing::is_our_close;
+use super::pending::Pending;
 use super::{Conn, Exit, INLINE_FROM, IoEvent, READ_BATCH};
 use crate::ws::connection::outbound::Ledger;
-use crate::ws::inbound::queue::InboundQueue;
+use crate::ws::inbound::queue::PushError;
 use crate::ws::inbound::{Inbound, process};
 use crate::ws::shared::Shared;
 use crate::ws::state::{Counters, DisconnectReason};
+
+/// What one frame read from the socket leaves to the loop that read it.
+pub(super) enum Got {
+    /// A message for the consumers (parsed already when it was large or
+    /// requests wait).
+    Message(Inbound),
+    /// Nothing: a pong (given to the ledger), a ping (tungstenite answers
+    /// it), a message over the size limit, a reply handed to its request,
+    /// a chunk of an unfinished job.
+    Nothing,
+    /// The gateway's close frame (or its answer to ours).
+    Close(Option<CloseFrame>),
+}
+
+/// What the connection task does with each frame it reads, whichever loop
+/// reads it (serving, delivering before a close, reading a closing
+/// connection to its end).
+pub(super) fn take_frame(
+    frame: WsMessage,
+    conn: &mut Conn,
+    ledger: &mut Ledger,
+    pending: &mut Pending,
+    shared: &Shared,
+) -> Got {
+    let frame = match frame {
+        WsMessage::Text(_) | WsMessage::Binary(_) if conn.drop_if_too_big(shared) => {
+            return Got::Nothing;
+        }
+        WsMessage::Text(t) => Inbound::Text(t),
+        WsMessage::Binary(b) => Inbound::Binary(b),
+        WsMessage::Close(frame) => return Got::Close(frame),
+        WsMessage::Pong(payload) => {
+            ledger.pong(&payload);
+            return Got::Nothing;
+        }
+        // Pings are answered by tungstenite; any frame proves the peer alive.
+        _ => return Got::Nothing,
+    };
+    Counters::add(&shared.counters.messages_in, 1);
+    // While requests wait, replies must be matched even if nobody consumes
+    // the inbound buffer, so frames are processed here instead. Large
+    // frames (chunk pieces, mostly) are processed here too, one at a time
+    // in arrival order: each is parsed and decoded while it is the only
+    // one in memory, as a hand-written client would, instead of several
+    // megabytes of base64 text waiting in the buffer and in every handler
+    // worker at once, and pieces reach the assembler in order.
+    if frame.weight() < INLINE_FROM && pending.is_empty() {
+        return Got::Message(frame);
+    }
+    let len = frame.weight();
+    match process(shared.pipeline(), frame).and_then(|msg| pending.answer(msg)) {
+        Some(msg) => Got::Message(Inbound::Parsed(msg, len)),
+        None => Got::Nothing,
+    }
+}
+
+/// A message read while closing: delivered if the inbound buffer has room.
+pub(super) fn deliver_late(shared: &Shared, frame: Inbound) {
+    if let Err(PushError::Full) = shared.inbound.try_push(frame) {
+        tracing::warn!("inbound buffer full while closing: a message was dropped");
+    }
+}
+
+/// The frames read and not handed over when the client ends: still
+/// delivered, if a consumer takes them within the close timeout; then the
+/// buffer closes, and the consumers drain it and see the end.
+pub(super) fn hand_over_at_end(shared: &Arc<Shared>, mut staged: VecDeque<Inbound>) {
+    if staged.is_empty() {
+        shared.inbound.close();
+        return;
+    }
+    let on = shared.clone();
+    shared.lifecycle.tasks.spawn(async move {
+        let deliver = async {
+            while !staged.is_empty() {
+                on.inbound.room().await;
+                if on.inbound.push_many(&mut staged).is_err() {
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            () = deliver => {}
+            () = on.lifecycle.shutdown.cancelled() => {}
+            () = tokio::time::sleep(on.config.close_timeout) => {
+                tracing::warn!("messages read before closing were never consumed");
+            }
+        }
+        on.inbound.close();
+    });
+}
 
 /// Drive the socket: writes first, then up to [`READ_BATCH`] reads.
 pub(super) fn poll_io(
     conn: &mut Conn,
     cx: &mut Context<'_>,
     ledger: &mut Ledger,
-    read: bool,
-    inbound: &InboundQueue,
+    pending: &mut Pending,
     staged: &mut VecDeque<Inbound>,
+    read: bool,
     shared: &Shared,
 ) -> Poll<IoEvent> {
     // Reads follow a write that made progress too: under a steady outbound
@@ -73,11 +168,10 @@ pub(super) fn poll_io(
             Poll::Ready(Some(Ok(msg))) => msg,
         };
         got += 1;
-        let frame = match msg {
-            WsMessage::Text(_) | WsMessage::Binary(_) if conn.drop_if_too_big(shared) => continue,
-            WsMessage::Text(t) => Inbound::Text(t),
-            WsMessage::Binary(b) => Inbound::Binary(b),
-            WsMessage::Close(frame) => {
+        match take_frame(msg, conn, ledger, pending, shared) {
+            Got::Message(frame) => staged.push_back(frame),
+            Got::Nothing => {}
+            Got::Close(frame) => {
                 let echo = is_our_close(frame.as_ref());
                 let reason = match frame {
                     Some(f) => DisconnectReason::GatewayClosed {
@@ -91,32 +185,7 @@ pub(super) fn poll_io(
                 };
                 break Poll::Ready(IoEvent::Exit(Exit::PeerClosed { reason, echo }));
             }
-            WsMessage::Pong(payload) => {
-                ledger.pong(&payload);
-                continue;
-            }
-            // Pings are answered by tungstenite; any frame proves the peer alive.
-            _ => continue,
-        };
-        Counters::add(&shared.counters.messages_in, 1);
-        // While requests wait, replies must be matched even if nobody consumes
-        // the inbound buffer, so frames are processed here instead. Large
-        // frames (chunk pieces, mostly) are processed here too, one at a time
-        // in arrival order: each is parsed and decoded while it is the only
-        // one in memory, as a hand-written client would, instead of several
-        // megabytes of base64 text waiting in the buffer and in every handler
-        // worker at once, and pieces reach the assembler in order.
-        let frame =
-            if frame.weight() >= INLINE_FROM || shared.pending_count.load(Ordering::Acquire) > 0 {
-                let len = frame.weight();
-                match process(shared, frame) {
-                    Some(m) => Inbound::Parsed(m, len),
-                    None => continue,
-                }
-            } else {
-                frame
-            };
-        staged.push_back(frame);
+        }
     };
     // Pongs read above may have confirmed frames: the gauge follows at once,
     // even when nothing else wakes the loop.
@@ -129,7 +198,7 @@ pub(super) fn poll_io(
         conn.ping_sent = false;
     }
     // Hand the group over (also before an exit: what was read is delivered).
-    if !staged.is_empty() && inbound.push_many(staged).is_err() {
+    if !staged.is_empty() && shared.inbound.push_many(staged).is_err() {
         return Poll::Ready(IoEvent::Exit(Exit::Cancelled));
     }
     if !staged.is_empty() && result.is_pending() {

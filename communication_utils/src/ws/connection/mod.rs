@@ -14,27 +14,35 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::mpsc;
-use tokio::time::{Instant, sleep, sleep_until};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+use crate::ws::command::Command;
 use crate::ws::connection::auth::Token;
 use crate::ws::connection::dial::{Dialer, WsStream};
 use crate::ws::connection::frame_guard::Oversized;
 use crate::ws::connection::outbound::{Ending, Ledger, Settled};
+use crate::ws::connection::pending::Pending;
+use crate::ws::connection::retry::{Retry, Step, dial_with_retry};
+use crate::ws::delivery::Undelivered;
+use crate::ws::error::Error;
 use crate::ws::inbound::Inbound;
-use crate::ws::shared::Command;
 use crate::ws::shared::Shared;
 use crate::ws::state::{ConnectionState, Counters, DisconnectReason, Event};
 
 pub(crate) mod auth;
 mod closing;
+mod commands;
 pub(crate) mod dial;
+mod end;
 mod frame_guard;
 mod handshake;
 mod io;
 pub(crate) mod outbound;
+mod pending;
+pub(crate) mod retry;
 
 use closing::{our_close, our_close_with};
 use io::poll_io;
@@ -58,8 +66,8 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 /// Why the loop over one connection ended.
 #[derive(Debug)]
 enum Exit {
-    /// `close()` or the last handle dropped, and everything accepted was
-    /// delivered, or the close deadline passed.
+    /// A close was asked (`close()`, or the last handle dropped), and
+    /// everything taken was delivered, or the close deadline passed.
     Close,
     /// Hard stop.
     Cancelled,
@@ -136,16 +144,24 @@ impl Conn {
 
 pub(crate) struct Actor {
     shared: Arc<Shared>,
-    dialer: Dialer,
+    dialer: Arc<Dialer>,
     cmd_rx: mpsc::Receiver<Command>,
+    /// False once `cmd_rx` is closed: sends answer `Closed` from then on.
+    taking: bool,
     ledger: Ledger,
+    /// The requests waiting for their answer.
+    pending: Pending,
+    /// The number of the connection being served (see
+    /// [`Command::Send`]'s `volatile`); `None` between connections.
+    live: Option<u64>,
+    /// The `close()` calls waiting for the answer, first come first.
+    closers: Vec<oneshot::Sender<Option<Undelivered>>>,
     /// Set once a close is seen: the time by which delivery must be done.
     close_deadline: Option<Instant>,
     /// Frames read and not yet in the inbound buffer: handed over in groups
     /// (one lock per group); while the buffer is full they wait here and the
     /// socket is not read (backpressure).
     staged: VecDeque<Inbound>,
-    gave_up: bool,
 }
 
 impl std::fmt::Debug for Actor {
@@ -160,7 +176,7 @@ impl std::fmt::Debug for Actor {
 impl Actor {
     pub(crate) fn new(
         shared: Arc<Shared>,
-        dialer: Dialer,
+        dialer: Arc<Dialer>,
         cmd_rx: mpsc::Receiver<Command>,
     ) -> Self {
         let mode = shared.config.delivery;
@@ -168,10 +184,13 @@ impl Actor {
             shared,
             dialer,
             cmd_rx,
+            taking: true,
             ledger: Ledger::new(mode),
+            pending: Pending::default(),
+            live: None,
+            closers: Vec::new(),
             close_deadline: None,
             staged: VecDeque::with_capacity(READ_BATCH),
-            gave_up: false,
         }
     }
 
@@ -179,39 +198,74 @@ impl Actor {
         self.shared.state_tx.send_replace(state);
     }
 
+    /// Announces `event` to the subscribers of `events()` (none: dropped).
+    fn emit(&self, event: Event) {
+        let _ = self.shared.events.send(event);
+    }
+
+    /// `n` data frames were written (flushed).
+    fn written(&self, n: u64) {
+        Counters::add(&self.shared.counters.messages_out, n);
+    }
+
+    /// A close was asked by the token (`close()`, or the last handle dropped).
+    fn close_requested(&self) -> bool {
+        self.shared.lifecycle.close_requested.is_cancelled()
+    }
+
+    /// A `close()` is running (it stopped the receive loops first).
+    fn close_called(&self) -> bool {
+        self.shared.lifecycle.stop_receiving.is_cancelled()
+    }
+
+    /// Hard stop.
+    fn stopped(&self) -> bool {
+        self.shared.lifecycle.shutdown.is_cancelled()
+    }
+
     pub(crate) async fn run(mut self, ws: WsStream, token: Option<Token>) {
         let mut current = Some((ws, token));
         // `connect()` reported the first connection itself, before returning:
         // an event for it now would reach subscribers as a stale duplicate.
         let mut first = true;
+        let mut gave_up = false;
         while let Some((ws, token)) = current.take() {
             if !std::mem::take(&mut first) {
                 self.set_state(ConnectionState::Connected);
-                let _ = self.shared.events.send(Event::Connected);
+                self.emit(Event::Connected);
             }
             let refresh_at = token
                 .as_ref()
                 .and_then(|t| refresh_deadline(t, self.shared.config.token_refresh_margin));
+            self.live = Some(self.shared.counters.reconnects.load(Ordering::Relaxed));
             let exit = self.serve(ws, refresh_at).await;
+            self.live = None;
             let immediate = match exit {
                 Exit::Close | Exit::Cancelled => break,
                 Exit::Lost(reason) | Exit::PeerClosed { reason, .. } => {
                     tracing::warn!(%reason, "gateway connection lost");
-                    let _ = self.shared.events.send(Event::Disconnected { reason });
+                    self.emit(Event::Disconnected { reason });
                     false
                 }
                 Exit::Handover(reason) => {
                     tracing::info!(%reason, "replacing the connection");
-                    let _ = self.shared.events.send(Event::Disconnected { reason });
+                    self.emit(Event::Disconnected { reason });
                     true
                 }
             };
-            current = self.reconnect(immediate).await;
+            current = match self.reconnect(immediate).await {
+                Ok(connection) => connection,
+                Err(error) => {
+                    tracing::error!(%error, "giving up reconnecting; closing the client");
+                    gave_up = true;
+                    None
+                }
+            };
             if current.is_some() {
                 Counters::add(&self.shared.counters.reconnects, 1);
             }
         }
-        self.finish();
+        self.finish(gave_up).await;
     }
 
     /// The time by which a close must be done, fixed when first asked.
@@ -221,90 +275,67 @@ impl Actor {
             .get_or_insert_with(|| Instant::now() + self.shared.config.close_timeout)
     }
 
-    /// Moves everything the handles queued so far into the ledger.
-    fn drain_commands(&mut self) {
-        while let Ok(command) = self.cmd_rx.try_recv() {
-            self.ledger.command(command);
+    /// Log in and connect again, with backoff: `Ok(None)` when a close
+    /// ended the wait (nothing left to deliver, or its deadline passed) or
+    /// the client stopped, the policy's error when it gave up. While a
+    /// close waits for delivery, the commands are taken as they come (the
+    /// `close()` that asked may be queued behind sends) and the attempts
+    /// go on until the close deadline.
+    async fn reconnect(
+        &mut self,
+        immediate: bool,
+    ) -> Result<Option<(WsStream, Option<Token>)>, Error> {
+        let shared = self.shared.clone();
+        let life = &shared.lifecycle;
+        if self.closing() && self.close_can_end() {
+            return Ok(None);
         }
-    }
-
-    /// Moves what the handles queued into the ledger, while the outbox is
-    /// under `limit` frames.
-    fn drain_commands_upto(&mut self, limit: usize) {
-        while self.ledger.pending_len() < limit {
-            let Ok(command) = self.cmd_rx.try_recv() else {
-                return;
-            };
-            self.ledger.command(command);
-        }
-    }
-
-    /// Closing, and nothing left to deliver (the queue drained into the ledger).
-    fn close_can_end(&mut self) -> bool {
-        self.drain_commands();
-        !self.ledger.has_undelivered()
-    }
-
-    /// Log in and connect again, with backoff; `None` when closed or given up.
-    /// A close while disconnected goes on reconnecting until its deadline if
-    /// messages are still to be delivered.
-    async fn reconnect(&mut self, immediate: bool) -> Option<(WsStream, Option<Token>)> {
-        let policy = self.shared.config.reconnect.clone();
-        let mut attempt: u32 = 0;
-        loop {
-            attempt = attempt.saturating_add(1);
-            let delay = if immediate && attempt == 1 {
-                Duration::ZERO
-            } else {
-                policy.delay(attempt)
-            };
-            if self.shared.close_requested.is_cancelled() && self.close_can_end() {
-                return None;
+        let retry = Retry {
+            policy: shared.config.reconnect.clone(),
+            deadline: None,
+            at_once: immediate,
+            retry_if: |_| true,
+            retrying: "reconnect attempt failed, retrying",
+        };
+        let report = |step: Step<'_>| match step {
+            Step::Attempt { attempt, delay } => {
+                shared
+                    .state_tx
+                    .send_replace(ConnectionState::Reconnecting { attempt, delay });
+                let _ = shared.events.send(Event::Reconnecting { attempt, delay });
+                tracing::debug!(attempt, ?delay, "reconnecting");
             }
-            self.set_state(ConnectionState::Reconnecting { attempt, delay });
-            let _ = self
-                .shared
-                .events
-                .send(Event::Reconnecting { attempt, delay });
-            // One line per attempt: its failure (below), at WARN.
-            tracing::debug!(attempt, ?delay, "reconnecting");
-            let shared = self.shared.clone();
-            let result = loop {
-                let deadline = self.close_deadline;
-                let close_seen = deadline.is_some();
-                let attempt = async {
-                    sleep(delay).await;
-                    self.dialer.dial().await
-                };
-                let result = tokio::select! {
-                    () = shared.shutdown.cancelled() => return None,
-                    () = shared.close_requested.cancelled(), if !close_seen => None,
-                    () = sleep_until(deadline.unwrap_or_else(Instant::now)), if close_seen => return None,
-                    r = attempt => Some(r),
-                };
-                match result {
-                    Some(r) => break r,
-                    // Closed while waiting: done if nothing is left to deliver,
-                    // else the same attempt again, now bounded by the deadline.
-                    None if self.close_can_end() => return None,
-                    None => {
-                        self.close_deadline();
-                    }
+            Step::Failed { error, .. } => {
+                let _ = shared.events.send(Event::ConnectFailed {
+                    error: error.to_string(),
+                    bad_credentials: error.is_bad_credentials(),
+                });
+            }
+        };
+        let dialer = self.dialer.clone();
+        let dial = dial_with_retry(&dialer, &retry, report);
+        tokio::pin!(dial);
+        loop {
+            let closing = self.closing();
+            let deadline = self.close_deadline;
+            tokio::select! {
+                () = life.shutdown.cancelled() => return Ok(None),
+                result = &mut dial => return result.map(Some),
+                () = life.close_requested.cancelled(), if !closing => {}
+                command = self.cmd_rx.recv(), if closing && self.taking => match command {
+                    Some(command) => self.command(command),
+                    None => self.taking = false,
+                },
+                () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                    return Ok(None);
                 }
-            };
-            match result {
-                Ok(conn) => return Some(conn),
-                Err(error) => {
-                    tracing::warn!(attempt, "reconnect attempt failed: {error}");
-                    let _ = self.shared.events.send(Event::ConnectFailed {
-                        error: error.to_string(),
-                        bad_credentials: error.is_bad_credentials(),
-                    });
-                    if policy.gives_up_after(attempt) {
-                        tracing::error!(attempts = attempt, %error, "giving up reconnecting; closing the client");
-                        self.gave_up = true;
-                        return None;
-                    }
+            }
+            // Closing while disconnected: done if nothing is left to
+            // deliver; else the attempts go on, bounded by the close deadline.
+            if self.closing() {
+                self.close_deadline();
+                if self.close_can_end() {
+                    return Ok(None);
                 }
             }
         }
@@ -321,22 +352,42 @@ impl Actor {
 
     /// Tell the ledger how the connection ended and report what it did.
     fn connection_ended(&mut self, ending: Ending) {
-        match self.ledger.connection_ended(ending) {
-            Settled::Nothing => {}
-            Settled::Resent(count) => {
-                tracing::info!(
-                    count,
-                    "connection ended unconfirmed: writing those messages again"
-                );
-                Counters::add(&self.shared.counters.resent, count);
-                let _ = self.shared.events.send(Event::Resent { count });
-            }
-            Settled::PossiblyLost(count) => {
-                tracing::warn!(count, "connection ended unconfirmed: messages may be lost");
-                Counters::add(&self.shared.counters.possibly_lost, count);
-                let _ = self.shared.events.send(Event::PossiblyLost { count });
-            }
+        let settled = self.ledger.connection_ended(ending);
+        self.report(settled);
+    }
+
+    /// Counts, announces and logs what the ledger did with frames it could
+    /// not confirm; then fails the receipts of those given up (so that a
+    /// failed receipt is already counted in `Stats`).
+    fn report(&mut self, settled: Settled) {
+        let Settled {
+            resent,
+            possibly_lost,
+            dropped,
+        } = settled;
+        if resent > 0 {
+            tracing::info!(
+                count = resent,
+                "connection ended unconfirmed: writing those messages again"
+            );
+            Counters::add(&self.shared.counters.resent, resent);
+            self.emit(Event::Resent { count: resent });
         }
+        if possibly_lost > 0 {
+            tracing::warn!(
+                count = possibly_lost,
+                "connection ended unconfirmed: messages may be lost"
+            );
+            Counters::add(&self.shared.counters.possibly_lost, possibly_lost);
+            self.emit(Event::PossiblyLost {
+                count: possibly_lost,
+            });
+        }
+        if dropped > 0 {
+            tracing::debug!(count = dropped, "volatile messages dropped unwritten");
+            Counters::add(&self.shared.counters.volatile_dropped, dropped);
+        }
+        self.ledger.answer_given_up();
     }
 
     /// A connection that ended other than by `close()`: settle the ledger,
@@ -376,21 +427,25 @@ impl Actor {
         let mut handover: Option<DisconnectReason> = None;
         // Created once: a cancellation future registers itself when first polled,
         // which should not happen on every turn of the loop.
-        let shutdown = shared.shutdown.cancelled();
+        let shutdown = shared.lifecycle.shutdown.cancelled();
         tokio::pin!(shutdown);
-        let close_requested = shared.close_requested.cancelled();
+        let close_requested = shared.lifecycle.close_requested.cancelled();
         tokio::pin!(close_requested);
         let mut turn = 0u32;
+        if self.closing() {
+            // Reconnected to deliver what a close is waiting for.
+            return self.graceful_close(conn).await;
+        }
         loop {
             // Polling a cancellation future takes a lock, so the select below
             // polls them last (they wake it when all else waits), and a busy
             // loop looks at them every few turns.
             turn = turn.wrapping_add(1);
             if turn.is_multiple_of(16) {
-                if shared.shutdown.is_cancelled() {
+                if shared.lifecycle.shutdown.is_cancelled() {
                     return Exit::Cancelled;
                 }
-                if shared.close_requested.is_cancelled() {
+                if self.closing() {
                     return self.graceful_close(conn).await;
                 }
             }
@@ -406,15 +461,15 @@ impl Actor {
             }
             let ev = tokio::select! {
                 biased;
-                ev = poll_fn(|cx| poll_io(&mut conn, cx, &mut self.ledger, read_enabled, &shared.inbound, &mut self.staged, &shared)) => ev,
-                n = self.cmd_rx.recv_many(&mut batch, WRITE_BATCH), if outbox_room && handover.is_none() => {
+                ev = poll_fn(|cx| poll_io(&mut conn, cx, &mut self.ledger, &mut self.pending, &mut self.staged, read_enabled, &shared)) => ev,
+                n = self.cmd_rx.recv_many(&mut batch, WRITE_BATCH), if outbox_room && handover.is_none() && self.taking => {
                     if n == 0 {
                         return Exit::Cancelled;
                     }
                     for command in batch.drain(..) {
-                        self.ledger.command(command);
+                        self.command(command);
                     }
-                    IoEvent::Queued
+                    if self.closers.is_empty() { IoEvent::Queued } else { IoEvent::CloseRequested }
                 }
                 () = shared.inbound.room(), if !read_enabled => {
                     if shared.inbound.push_many(&mut self.staged).is_err() {
@@ -424,6 +479,9 @@ impl Actor {
                 }
                 () = &mut keepalive => {
                     let now = Instant::now();
+                    // Requests whose caller gave up no longer keep frames
+                    // parsed here.
+                    self.pending.sweep();
                     if !read_enabled {
                         // Not reading on purpose (handlers busy): silence proves nothing.
                         conn.last_read = now;
@@ -488,10 +546,14 @@ impl Actor {
                         && self.ledger.pending_len() < WRITE_BATCH
                         && shared.receiving.load(Ordering::Relaxed)
                         && shared.inbound.has_waiting()
+                        && self.closers.is_empty()
                     {
                         tokio::task::yield_now().await;
                         self.drain_commands_upto(WRITE_BATCH);
                         yields += 1;
+                    }
+                    if !self.closers.is_empty() {
+                        return self.graceful_close(conn).await;
                     }
                 }
                 IoEvent::CloseRequested => return self.graceful_close(conn).await,
@@ -508,85 +570,6 @@ impl Actor {
                 IoEvent::Exit(exit) => return exit,
             }
         }
-    }
-
-    fn finish(mut self) {
-        self.shared.closing.store(true, Ordering::Release);
-        self.cmd_rx.close();
-        self.drain_commands();
-        let (undelivered, possibly_lost) = self.ledger.take_undelivered();
-        self.publish_outbound();
-        if possibly_lost > 0 {
-            Counters::add(&self.shared.counters.possibly_lost, possibly_lost);
-            let _ = self.shared.events.send(Event::PossiblyLost {
-                count: possibly_lost,
-            });
-        }
-        if !undelivered.is_empty() {
-            let count = undelivered.len();
-            if self.shared.close_called.load(Ordering::Acquire) {
-                // close() hands them back to its caller.
-                tracing::warn!(
-                    count,
-                    written_unconfirmed = undelivered.written(),
-                    "client closed with messages not delivered; close() returns them"
-                );
-            } else {
-                tracing::error!(
-                    count,
-                    written_unconfirmed = undelivered.written(),
-                    "client dropped with messages not delivered: they are lost"
-                );
-            }
-            *self
-                .shared
-                .undelivered
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()) = Some(undelivered);
-        }
-        // Waiting requests fail now with Closed instead of waiting for their deadline.
-        {
-            let mut pending = self
-                .shared
-                .pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            pending.clear();
-            self.shared.pending_count.store(0, Ordering::Release);
-        }
-        if self.gave_up {
-            self.shared.gave_up.store(true, Ordering::Release);
-        }
-        // Frames read but not yet handed over are still delivered, if a
-        // consumer takes them within the close timeout. Then the buffer
-        // closes: consumers drain it and see the end.
-        if self.staged.is_empty() {
-            self.shared.inbound.close();
-        } else {
-            let shared = self.shared.clone();
-            let mut staged = std::mem::take(&mut self.staged);
-            self.shared.tasks.spawn(async move {
-                let deliver = async {
-                    while !staged.is_empty() {
-                        shared.inbound.room().await;
-                        if shared.inbound.push_many(&mut staged).is_err() {
-                            return;
-                        }
-                    }
-                };
-                tokio::select! {
-                    () = deliver => {}
-                    () = shared.shutdown.cancelled() => {}
-                    () = sleep(shared.config.close_timeout) => {
-                        tracing::warn!("messages read before closing were never consumed");
-                    }
-                }
-                shared.inbound.close();
-            });
-        }
-        self.set_state(ConnectionState::Closed);
-        let _ = self.shared.events.send(Event::Closed);
-        tracing::info!("gateway client closed");
     }
 }
 

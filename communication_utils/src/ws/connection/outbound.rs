@@ -11,8 +11,12 @@
 //!   [written, accepted)    waiting in `pending` (control frames between them)
 //! ```
 //!
-//! Pure bookkeeping: the connection task does the I/O and tells the ledger
-//! what happened (a flush completed, a pong came, the connection ended).
+//! The ledger also drives the writes ([`Ledger::poll_write`]: it hands
+//! its pending frames to the socket and flushes them, taking a
+//! confirmation ping with a write turn when one is due) because what it
+//! knows decides what may be written (the write window). The connection
+//! task does every other I/O and tells the ledger what happened (a pong
+//! came, the connection ended); nothing here reads the socket or waits.
 
 use std::collections::VecDeque;
 use std::task::{Context, Poll, ready};
@@ -24,12 +28,17 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
 use crate::ws::connection::dial::WsStream;
-use crate::ws::delivery::{DeliveryMode, OutgoingFrame, Undelivered};
-use crate::ws::shared::Command;
+use crate::ws::delivery::{DeliveryMode, Undelivered};
+
+mod entry;
+
+use crate::ws::receipt::ReceiptTx;
+pub(crate) use entry::Entry;
 
 /// Unconfirmed frames kept for a re-send, at most. Past it the oldest are
-/// forgotten (counted as confirmed): a gateway that reads but never answers
-/// pings would otherwise make the client keep everything it ever sent.
+/// forgotten (counted as confirmed; their receipts fail): a gateway that
+/// reads but never answers pings would otherwise make the client keep
+/// everything it ever sent.
 const MAX_UNCONFIRMED_BYTES: usize = 64 << 20;
 
 /// The write window: no new write turn starts while this many bytes, or
@@ -43,8 +52,15 @@ const MAX_UNCONFIRMED_BYTES: usize = 64 << 20;
 /// the gateway stops reading, which is when it should.
 pub(crate) const WINDOW_BYTES: usize = 4 << 20;
 
-/// The write window in frames (see [`WINDOW_BYTES`]).
-pub(crate) const WINDOW_FRAMES: usize = 8192;
+/// The write window in frames (see [`WINDOW_BYTES`]). A close the gateway
+/// starts proves nothing about what it read since its last pong, so at
+/// least once each such close repeats up to a window (plus one write turn);
+/// 1,024 keeps that near 1,000 messages at full speed (it was 8,192:
+/// 1.5k–5.5k repeats per close in `ws_bench --scenario soak`, 215–419 with
+/// 1,024, see `examples/BENCHMARKS.md`) and costs no throughput on a
+/// gateway that keeps reading (about 600k messages/s either way on
+/// loopback), since [`MARK_FRAMES`] keeps eight pings in flight per window.
+pub(crate) const WINDOW_FRAMES: usize = 1024;
 
 /// Payload size of a confirmation ping: a big-endian sequence number. The
 /// keepalive's pings are empty, so the two cannot be confused.
@@ -58,10 +74,21 @@ const MAX_MARKS: usize = 32;
 /// [`MARK_EVERY`] old. So the unconfirmed tail is about what the gateway has
 /// not read yet, and a request/reply service pays one ping per
 /// [`MARK_EVERY`], not one per message (each costs the gateway a pong).
-const MARK_FRAMES: u64 = 256;
+const MARK_FRAMES: u64 = 128;
 
 /// The longest time written data waits for its confirmation ping.
 pub(crate) const MARK_EVERY: Duration = Duration::from_millis(10);
+
+/// The sequence number a confirmation ping carries (`None` for any other
+/// frame).
+fn mark_of(frame: &WsMessage) -> Option<u64> {
+    match frame {
+        WsMessage::Ping(p) => <[u8; MARK_LEN]>::try_from(&p[..])
+            .ok()
+            .map(u64::from_be_bytes),
+        _ => None,
+    }
+}
 
 /// How a connection ended, as far as delivery is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,15 +99,26 @@ pub(crate) enum Ending {
     Unclean,
 }
 
-/// What an unclean end did with the unconfirmed frames.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Settled {
-    /// Nothing was unconfirmed.
-    Nothing,
-    /// This many are queued again, first ([`DeliveryMode::AtLeastOnce`]).
-    Resent(u64),
-    /// This many were given up ([`DeliveryMode::AtMostOnce`]).
-    PossiblyLost(u64),
+/// What the end of a connection (or of the client) did with the frames
+/// not confirmed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Settled {
+    /// Written, unconfirmed, queued again first ([`DeliveryMode::AtLeastOnce`]).
+    pub(crate) resent: u64,
+    /// Written, unconfirmed, given up ([`DeliveryMode::AtMostOnce`], or
+    /// volatile): the gateway may not have read them.
+    pub(crate) possibly_lost: u64,
+    /// Volatile and never written: dropped.
+    pub(crate) dropped: u64,
+}
+
+/// What a closing client could not deliver.
+#[derive(Debug)]
+pub(crate) struct Leftover {
+    /// Handed back to `close()`.
+    pub(crate) undelivered: Undelivered,
+    /// Given up: at most once written and unconfirmed, volatile ones.
+    pub(crate) settled: Settled,
 }
 
 #[derive(Debug)]
@@ -88,12 +126,12 @@ pub(crate) struct Ledger {
     mode: DeliveryMode,
     /// Frames not yet written: data frames in sequence order, with control
     /// frames (pings, a close) between them.
-    pending: VecDeque<WsMessage>,
+    pending: VecDeque<Entry>,
     /// How many of `pending` were handed to the socket since the last flush.
     started: usize,
     /// How many of `pending` this write turn hands over.
     turn_len: usize,
-    unconfirmed: VecDeque<WsMessage>,
+    unconfirmed: VecDeque<Entry>,
     unconfirmed_bytes: usize,
     accepted: u64,
     written: u64,
@@ -103,22 +141,19 @@ pub(crate) struct Ledger {
     marks: VecDeque<u64>,
     /// When the last confirmation ping was queued.
     last_mark: Option<Instant>,
+    /// The highest sequence number a confirmation ping already *written*
+    /// on this connection will confirm (a ping still in `pending`, behind
+    /// unwritten frames, confirms nothing until the window lets it out).
+    covered_written: u64,
     flushes: VecDeque<(u64, oneshot::Sender<()>)>,
+    /// Given up, with a receipt to fail (and whether they were written):
+    /// failed by [`answer_given_up`](Self::answer_given_up), once the
+    /// connection task has counted them, so that a receipt never fails
+    /// before [`Stats`](crate::ws::Stats) says why.
+    given_up: Vec<(Entry, bool)>,
     /// Our close frame is queued: nothing may follow it on this connection
     /// (the socket refuses frames after a close), and its echo confirms all.
     closing: bool,
-}
-
-fn is_data(frame: &WsMessage) -> bool {
-    frame.is_text() || frame.is_binary()
-}
-
-fn to_outgoing(frame: WsMessage) -> Option<OutgoingFrame> {
-    match frame {
-        WsMessage::Text(t) => Some(OutgoingFrame::Text(t.as_str().to_owned())),
-        WsMessage::Binary(b) => Some(OutgoingFrame::Binary(b)),
-        _ => None,
-    }
 }
 
 impl Ledger {
@@ -135,7 +170,9 @@ impl Ledger {
             confirmed: 0,
             marks: VecDeque::new(),
             last_mark: None,
+            covered_written: 0,
             flushes: VecDeque::new(),
+            given_up: Vec::new(),
             closing: false,
         }
     }
@@ -162,24 +199,22 @@ impl Ledger {
             || (self.mode == DeliveryMode::AtLeastOnce && !self.unconfirmed.is_empty())
     }
 
-    pub(crate) fn command(&mut self, command: Command) {
-        match command {
-            Command::Send(frame) => self.accept(frame),
-            Command::Flush(reply) => {
-                if self.written >= self.accepted {
-                    let _ = reply.send(());
-                } else {
-                    self.flushes.push_back((self.accepted, reply));
-                }
-            }
+    /// Answers `done` once everything accepted so far is written.
+    pub(crate) fn flush(&mut self, done: oneshot::Sender<()>) {
+        if self.written >= self.accepted {
+            let _ = done.send(());
+        } else {
+            self.flushes.push_back((self.accepted, done));
         }
     }
 
-    fn accept(&mut self, frame: WsMessage) {
-        if is_data(&frame) {
-            self.accepted += 1;
-        }
-        self.pending.push_back(frame);
+    /// A data frame to write, after those accepted before it; `receipt`
+    /// learns its fate, and a `volatile` one is dropped (never written
+    /// again) when its connection ends.
+    pub(crate) fn accept(&mut self, frame: WsMessage, receipt: Option<ReceiptTx>, volatile: bool) {
+        self.accepted += 1;
+        self.pending
+            .push_back(Entry::data(frame, receipt, volatile));
     }
 
     /// A control frame (keepalive ping, close) after what is queued.
@@ -190,7 +225,7 @@ impl Ledger {
             return;
         }
         self.closing = frame.is_close();
-        self.pending.push_back(frame);
+        self.pending.push_back(Entry::control(frame));
     }
 
     /// Drive writes: `Ready(Ok(n))` when a flush completed (`n` data frames
@@ -220,7 +255,7 @@ impl Ledger {
         }
         while self.started < self.turn_len {
             ready!(ws.poll_ready_unpin(cx))?;
-            ws.start_send_unpin(self.pending[self.started].clone())?;
+            ws.start_send_unpin(self.pending[self.started].frame.clone())?;
             self.started += 1;
         }
         ready!(ws.poll_flush_unpin(cx))?;
@@ -231,17 +266,19 @@ impl Ledger {
     /// Returns how many data frames that was.
     pub(crate) fn flushed(&mut self) -> u64 {
         let mut n = 0;
-        for frame in self.pending.drain(..self.started) {
-            if is_data(&frame) {
+        for entry in self.pending.drain(..self.started) {
+            if entry.is_data() {
                 n += 1;
-                self.unconfirmed_bytes += frame.len();
-                self.unconfirmed.push_back(frame);
+                self.unconfirmed_bytes += entry.len();
+                self.unconfirmed.push_back(entry);
+            } else if let Some(seq) = mark_of(&entry.frame) {
+                self.covered_written = self.covered_written.max(seq);
             }
         }
         self.started = 0;
         self.written += n;
         while self.unconfirmed_bytes > MAX_UNCONFIRMED_BYTES {
-            self.forget_oldest();
+            self.settle_oldest(false);
         }
         while let Some((target, _)) = self.flushes.front() {
             if *target > self.written {
@@ -254,10 +291,34 @@ impl Ledger {
         n
     }
 
-    fn forget_oldest(&mut self) {
-        if let Some(frame) = self.unconfirmed.pop_front() {
-            self.unconfirmed_bytes -= frame.len();
+    /// The oldest unconfirmed frame leaves the ledger: `confirmed` by a
+    /// pong, or not (forgotten past [`MAX_UNCONFIRMED_BYTES`]; its receipt
+    /// fails).
+    fn settle_oldest(&mut self, confirmed: bool) {
+        if let Some(entry) = self.unconfirmed.pop_front() {
+            self.unconfirmed_bytes -= entry.len();
             self.confirmed += 1;
+            if confirmed {
+                entry.confirmed();
+            } else {
+                entry.failed(true);
+            }
+        }
+    }
+
+    /// Keeps `entry`, given up, for [`answer_given_up`](Self::answer_given_up)
+    /// if its sender waits for a receipt.
+    fn give_up(&mut self, entry: Entry, written: bool) {
+        if entry.has_receipt() {
+            self.given_up.push((entry, written));
+        }
+    }
+
+    /// Fails the receipts of the messages given up since the last call,
+    /// handing each message back. Called once what was given up is counted.
+    pub(crate) fn answer_given_up(&mut self) {
+        for (entry, written) in self.given_up.drain(..) {
+            entry.failed(written);
         }
     }
 
@@ -266,16 +327,28 @@ impl Ledger {
         self.unconfirmed_bytes >= WINDOW_BYTES || self.unconfirmed.len() >= WINDOW_FRAMES
     }
 
-    /// Queues, first, a confirmation ping for everything written, unless one
-    /// in flight covers it already. True when one was queued.
+    /// Queues, first, a confirmation ping for everything written, unless a
+    /// ping already written covers it (then its pong opens the window). A
+    /// ping queued behind unwritten frames does not count: the full window
+    /// holds it back, and waiting for its pong would wait forever. True when
+    /// the first pending frame is that ping (queued now, or by an earlier
+    /// call whose write did not start).
     fn mark_written(&mut self, now: Instant) -> bool {
-        if self.written <= self.covered() || self.marks.len() >= MAX_MARKS || self.closing {
+        if self.written <= self.covered_written.max(self.confirmed) || self.closing {
             return false;
         }
-        self.marks.push_back(self.written);
+        if self.pending.front().and_then(|e| mark_of(&e.frame)) == Some(self.written) {
+            return true;
+        }
+        // Kept in order: a later ping may be queued already.
+        let at = self.marks.partition_point(|m| *m < self.written);
+        if self.marks.get(at) != Some(&self.written) {
+            self.marks.insert(at, self.written);
+        }
         self.last_mark = Some(now);
-        self.pending
-            .push_front(WsMessage::Ping(self.written.to_be_bytes().to_vec().into()));
+        self.pending.push_front(Entry::control(WsMessage::Ping(
+            self.written.to_be_bytes().to_vec().into(),
+        )));
         true
     }
 
@@ -298,8 +371,9 @@ impl Ledger {
         if due {
             self.marks.push_back(self.accepted);
             self.last_mark = Some(now);
-            self.pending
-                .push_back(WsMessage::Ping(self.accepted.to_be_bytes().to_vec().into()));
+            self.pending.push_back(Entry::control(WsMessage::Ping(
+                self.accepted.to_be_bytes().to_vec().into(),
+            )));
         }
     }
 
@@ -326,275 +400,122 @@ impl Ledger {
             self.marks.pop_front();
         }
         while self.confirmed < seq && !self.unconfirmed.is_empty() {
-            self.forget_oldest();
+            self.settle_oldest(true);
         }
     }
 
     /// The connection ended. Clean: everything written was read. Unclean:
-    /// the unconfirmed frames are queued again or given up, by mode. Either
-    /// way the next connection starts from the first frame not written;
-    /// control frames of the old connection are dropped.
+    /// the unconfirmed frames are queued again or given up, by mode.
+    /// Either way the next connection starts from the first frame not
+    /// written; control frames of the old connection are dropped, and so
+    /// are volatile frames, written or not (their receipts fail at
+    /// [`answer_given_up`](Self::answer_given_up)).
     pub(crate) fn connection_ended(&mut self, ending: Ending) -> Settled {
         self.started = 0;
         self.marks.clear();
+        self.covered_written = 0;
         self.closing = false;
-        self.pending.retain(is_data);
-        let n = self.unconfirmed.len() as u64;
-        let settled = match (ending, self.mode) {
-            _ if n == 0 => Settled::Nothing,
+        self.pending.retain(Entry::is_data);
+        let mut settled = Settled::default();
+        // Frames before this sequence number in `pending` were written.
+        let mut written_until = self.written;
+        match (ending, self.mode) {
             (Ending::Clean, _) => {
+                for entry in self.unconfirmed.drain(..) {
+                    entry.confirmed();
+                }
                 self.confirmed = self.written;
-                self.unconfirmed.clear();
-                Settled::Nothing
             }
             (Ending::Unclean, DeliveryMode::AtLeastOnce) => {
-                while let Some(frame) = self.unconfirmed.pop_back() {
-                    self.pending.push_front(frame);
+                while let Some(entry) = self.unconfirmed.pop_back() {
+                    if !entry.volatile {
+                        settled.resent += 1;
+                    }
+                    self.pending.push_front(entry);
                 }
                 self.written = self.confirmed;
-                Settled::Resent(n)
             }
             (Ending::Unclean, DeliveryMode::AtMostOnce) => {
+                for entry in std::mem::take(&mut self.unconfirmed) {
+                    settled.possibly_lost += 1;
+                    self.give_up(entry, true);
+                }
                 self.confirmed = self.written;
-                self.unconfirmed.clear();
-                Settled::PossiblyLost(n)
+                written_until = self.written;
             }
-        };
+        }
         self.unconfirmed_bytes = 0;
+        if self.pending.iter().any(|e| e.volatile) {
+            self.drop_volatile(written_until, &mut settled);
+        }
         settled
     }
 
+    /// Drops the volatile frames from `pending` (those before sequence
+    /// number `written_until` were written): their receipts fail, the
+    /// sequence numbers after them move down, and so do the flushes
+    /// waiting for them.
+    fn drop_volatile(&mut self, written_until: u64, settled: &mut Settled) {
+        let mut dropped_at = Vec::new();
+        // `pending` holds data frames only here, in sequence order.
+        let pending = std::mem::take(&mut self.pending);
+        for (seq, entry) in (self.written..).zip(pending) {
+            if entry.volatile {
+                let written = seq < written_until;
+                if written {
+                    settled.possibly_lost += 1;
+                } else {
+                    settled.dropped += 1;
+                }
+                self.give_up(entry, written);
+                dropped_at.push(seq);
+            } else {
+                self.pending.push_back(entry);
+            }
+        }
+        self.accepted -= dropped_at.len() as u64;
+        for (target, _) in &mut self.flushes {
+            *target -= dropped_at.iter().filter(|s| **s < *target).count() as u64;
+        }
+    }
+
     /// Everything not delivered, oldest first, for a client that closes:
-    /// (at least once) the unconfirmed frames, then those never written.
-    /// With [`DeliveryMode::AtMostOnce`] the unconfirmed ones are counted in
-    /// the second value as possibly lost instead.
-    pub(crate) fn take_undelivered(&mut self) -> (Undelivered, u64) {
+    /// (at least once) the unconfirmed frames, then those never written;
+    /// their receipts fail (at [`answer_given_up`](Self::answer_given_up)).
+    /// Given up instead, and counted: the unconfirmed ones at most once,
+    /// and volatile ones.
+    pub(crate) fn take_undelivered(&mut self) -> Leftover {
         let mut frames = Vec::with_capacity(self.unconfirmed.len() + self.pending.len());
-        let mut possibly_lost = 0;
-        let unconfirmed = std::mem::take(&mut self.unconfirmed);
-        let written = match self.mode {
-            DeliveryMode::AtLeastOnce => {
-                frames.extend(unconfirmed.into_iter().filter_map(to_outgoing));
-                frames.len()
+        let mut settled = Settled::default();
+        for entry in std::mem::take(&mut self.unconfirmed) {
+            if entry.volatile || self.mode == DeliveryMode::AtMostOnce {
+                settled.possibly_lost += 1;
+            } else {
+                frames.extend(entry.outgoing());
             }
-            DeliveryMode::AtMostOnce => {
-                possibly_lost = unconfirmed.len() as u64;
-                0
+            self.give_up(entry, true);
+        }
+        let written = frames.len();
+        for entry in std::mem::take(&mut self.pending) {
+            if !entry.is_data() {
+                continue;
             }
-        };
-        frames.extend(self.pending.drain(..).filter_map(to_outgoing));
+            if entry.volatile {
+                settled.dropped += 1;
+            } else {
+                frames.extend(entry.outgoing());
+            }
+            self.give_up(entry, false);
+        }
         self.unconfirmed_bytes = 0;
         self.started = 0;
         self.flushes.clear();
-        (Undelivered::new(frames, written), possibly_lost)
+        Leftover {
+            undelivered: Undelivered::new(frames, written),
+            settled,
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn text(s: &str) -> WsMessage {
-        WsMessage::Text(s.into())
-    }
-
-    /// What `poll_write` does to the ledger in one turn, minus the socket:
-    /// every pending frame (and the turn's confirmation ping, if it takes
-    /// one) handed over. Returns the ping's payload, if any.
-    fn turn(ledger: &mut Ledger, now: Instant) -> Option<Vec<u8>> {
-        let before = ledger.pending.len();
-        ledger.mark_turn(now, false);
-        let ping = (ledger.pending.len() > before).then(|| match ledger.pending.back() {
-            Some(WsMessage::Ping(p)) => p.to_vec(),
-            other => panic!("expected the confirmation ping, got {other:?}"),
-        });
-        ledger.started = ledger.pending.len();
-        ping
-    }
-
-    fn send(ledger: &mut Ledger, texts: &[&str]) {
-        for t in texts {
-            ledger.command(Command::Send(text(t)));
-        }
-    }
-
-    #[test]
-    fn a_pong_confirms_everything_before_its_ping() {
-        let t0 = Instant::now();
-        let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
-        send(&mut l, &["a", "b"]);
-        let mark = turn(&mut l, t0).unwrap();
-        assert_eq!(l.flushed(), 2);
-        assert_eq!(l.unconfirmed_len(), 2);
-        send(&mut l, &["c"]);
-        l.pong(&[0; 8]); // not our mark
-        assert_eq!(l.unconfirmed_len(), 2);
-        l.pong(&mark);
-        assert_eq!(l.unconfirmed_len(), 0);
-        assert!(l.has_undelivered(), "c is not written yet");
-    }
-
-    /// Past the write window no new turn starts; one ping for what is
-    /// written goes first, and its pong opens the window again.
-    #[test]
-    fn a_full_window_holds_new_turns_back_until_a_pong() {
-        let t0 = Instant::now();
-        let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
-        let big = "x".repeat(WINDOW_BYTES / 4);
-        let texts: Vec<&str> = vec![big.as_str(); 4];
-        send(&mut l, &texts);
-        // One turn of four frames takes its ping (the first turn is due one).
-        let first = turn(&mut l, t0).unwrap();
-        assert_eq!(l.flushed(), 4);
-        assert!(l.window_full());
-        send(&mut l, &["late"]);
-        // The ping in flight covers what is written: nothing to do.
-        assert!(!l.mark_written(t0));
-        l.pong(&first);
-        assert!(!l.window_full());
-        assert_eq!(l.unconfirmed_len(), 0);
-        // Fill it again without a ping (a turn within MARK_EVERY of the last).
-        send(&mut l, &texts);
-        assert_eq!(turn(&mut l, t0), None);
-        l.flushed();
-        assert!(l.window_full());
-        // Now a ping for the written frames goes to the front, alone.
-        assert!(l.mark_written(t0));
-        assert!(
-            matches!(l.pending.front(), Some(WsMessage::Ping(p)) if p[..] == 9u64.to_be_bytes())
-        );
-        assert_eq!(l.marks.back(), Some(&9));
-    }
-
-    /// A token-refresh handover queues our close frame behind the data; a
-    /// keepalive or confirmation ping after it would make the socket refuse
-    /// the write, end the connection uncleanly and write the tail twice.
-    #[test]
-    fn nothing_is_queued_behind_our_close_frame_and_the_echo_confirms_all() {
-        let t0 = Instant::now();
-        let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
-        send(&mut l, &["a", "b"]);
-        l.push_control(WsMessage::Close(None));
-        assert_eq!(
-            turn(&mut l, t0 + MARK_EVERY),
-            None,
-            "no ping after the close"
-        );
-        l.push_control(WsMessage::Ping(Default::default()));
-        assert!(l.pending.back().is_some_and(WsMessage::is_close));
-        assert_eq!(l.flushed(), 2);
-        assert_eq!(l.mark_due(), None, "the echo confirms, not a ping");
-        assert_eq!(l.connection_ended(Ending::Clean), Settled::Nothing);
-        send(&mut l, &["c"]);
-        assert!(
-            turn(&mut l, t0 + MARK_EVERY * 2).is_some(),
-            "a new connection pings again"
-        );
-    }
-
-    #[test]
-    fn a_turn_takes_a_ping_when_one_is_due_and_a_later_pong_confirms_earlier_turns() {
-        let t0 = Instant::now();
-        let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
-        send(&mut l, &["a"]);
-        let first = turn(&mut l, t0).unwrap();
-        l.flushed();
-        assert_eq!(turn(&mut l, t0), None, "nothing new: no ping");
-        send(&mut l, &["b"]);
-        let soon = t0 + Duration::from_millis(1);
-        assert_eq!(turn(&mut l, soon), None, "a ping is in flight and not old");
-        l.flushed();
-        assert_eq!(l.mark_due(), Some(t0 + MARK_EVERY), "b waits for one");
-        send(&mut l, &["c"]);
-        let second = turn(&mut l, t0 + MARK_EVERY).unwrap();
-        l.flushed();
-        assert_eq!(l.mark_due(), None);
-        assert_ne!(first, second);
-        assert_eq!(l.unconfirmed_len(), 3);
-        l.pong(&second);
-        assert_eq!(l.unconfirmed_len(), 0);
-        l.pong(&first); // already answered by the later one
-        assert!(l.marks.is_empty());
-    }
-
-    #[test]
-    fn a_burst_takes_a_ping_at_once() {
-        let t0 = Instant::now();
-        let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
-        send(&mut l, &["a"]);
-        turn(&mut l, t0).unwrap();
-        l.flushed();
-        for _ in 0..MARK_FRAMES {
-            send(&mut l, &["x"]);
-        }
-        assert!(turn(&mut l, t0 + Duration::from_millis(1)).is_some());
-    }
-
-    #[test]
-    fn an_unclean_end_requeues_the_unconfirmed_first_at_least_once() {
-        let t0 = Instant::now();
-        let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
-        send(&mut l, &["a", "b"]);
-        turn(&mut l, t0);
-        l.flushed();
-        send(&mut l, &["c"]);
-        assert_eq!(l.connection_ended(Ending::Unclean), Settled::Resent(2));
-        let order: Vec<_> = l
-            .pending
-            .iter()
-            .map(|f| f.to_text().unwrap().to_owned())
-            .collect();
-        assert_eq!(order, ["a", "b", "c"], "no ping left, order kept");
-        turn(&mut l, t0);
-        assert_eq!(l.flushed(), 3);
-        assert_eq!(l.connection_ended(Ending::Clean), Settled::Nothing);
-        assert!(!l.has_undelivered());
-    }
-
-    #[test]
-    fn an_unclean_end_reports_the_unconfirmed_at_most_once() {
-        let t0 = Instant::now();
-        let mut l = Ledger::new(DeliveryMode::AtMostOnce);
-        send(&mut l, &["a"]);
-        turn(&mut l, t0);
-        l.flushed();
-        assert_eq!(
-            l.connection_ended(Ending::Unclean),
-            Settled::PossiblyLost(1)
-        );
-        assert!(l.pending.is_empty());
-        assert!(!l.has_undelivered());
-    }
-
-    #[test]
-    fn flush_answers_once_everything_before_it_is_written() {
-        let t0 = Instant::now();
-        let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
-        let (tx, mut rx) = oneshot::channel();
-        l.command(Command::Flush(tx));
-        assert!(rx.try_recv().is_ok(), "nothing pending: at once");
-        send(&mut l, &["a"]);
-        let (tx, mut rx) = oneshot::channel();
-        l.command(Command::Flush(tx));
-        send(&mut l, &["b"]);
-        assert!(rx.try_recv().is_err());
-        turn(&mut l, t0);
-        l.flushed();
-        assert!(rx.try_recv().is_ok());
-    }
-
-    #[test]
-    fn undelivered_lists_unconfirmed_then_unwritten() {
-        let t0 = Instant::now();
-        let mut l = Ledger::new(DeliveryMode::AtLeastOnce);
-        send(&mut l, &["a"]);
-        turn(&mut l, t0);
-        l.flushed();
-        send(&mut l, &["b", "c"]);
-        let (u, lost) = l.take_undelivered();
-        assert_eq!(lost, 0);
-        assert_eq!(u.written(), 1);
-        let texts: Vec<_> = u.frames().iter().map(|f| f.as_text().unwrap()).collect();
-        assert_eq!(texts, ["a", "b", "c"]);
-    }
-}
+mod tests;

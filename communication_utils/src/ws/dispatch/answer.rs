@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_util::task::TaskTracker;
 
 use crate::ws::in_flight::TaskSlot;
 use crate::ws::protocol::outcome::ErrorOutcome;
@@ -74,11 +75,16 @@ pub(crate) async fn answer(shared: &Shared, task: &TaskSlot, why: &Unanswered) -
 }
 
 /// [`answer`] from code that cannot wait (under a lock): on a task of its
-/// own, tracked with the handlers so that `close()` waits for it.
-pub(crate) fn answer_later(shared: &Arc<Shared>, task: Arc<TaskSlot>, why: Unanswered) {
-    let on = shared.clone();
-    shared.handlers.spawn(async move {
-        answer(&on, &task, &why).await;
+/// own, tracked by `handlers` (the client's handler tracker, so that
+/// `close()` waits for it).
+pub(crate) fn answer_later(
+    handlers: &TaskTracker,
+    shared: Arc<Shared>,
+    task: Arc<TaskSlot>,
+    why: Unanswered,
+) {
+    handlers.spawn(async move {
+        answer(&shared, &task, &why).await;
     });
 }
 

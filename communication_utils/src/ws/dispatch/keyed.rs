@@ -40,7 +40,7 @@ pub(super) async fn keyed_loop<H: Handler>(
     limit: usize,
 ) {
     let dispatch = Arc::new(Dispatch::new(shared, handler, options, cx, limit));
-    let closing = shared.stop_receiving.cancelled();
+    let closing = shared.lifecycle.stop_receiving.cancelled();
     tokio::pin!(closing);
     tokio::select! {
         biased;
@@ -60,7 +60,7 @@ async fn take_messages<H: Handler>(
 ) {
     let stopped = stop.cancelled();
     tokio::pin!(stopped);
-    let shutdown = shared.shutdown.cancelled();
+    let shutdown = shared.lifecycle.shutdown.cancelled();
     tokio::pin!(shutdown);
     loop {
         // Room for one more waiting message...
@@ -104,7 +104,7 @@ async fn take_messages<H: Handler>(
                 None => return,
             },
         };
-        if let Some(msg) = process(&**shared, frame) {
+        if let Some(msg) = process(shared.pipeline(), frame) {
             dispatch.arrive(msg);
         }
     }
@@ -146,13 +146,19 @@ impl<H> Dispatch<H> {
             state.held = 0;
         }
         for task in abandoned {
-            answer_later(&self.shared, task, Unanswered::NotStarted);
+            let shared = self.shared.clone();
+            answer_later(
+                &shared.lifecycle.handlers,
+                shared.clone(),
+                task,
+                Unanswered::NotStarted,
+            );
         }
         self.room.notify_waiters();
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        crate::lock::lock(&self.state)
     }
 }
 
@@ -295,11 +301,16 @@ impl<H: Handler> Dispatch<H> {
     /// Starts `starts`, and answers the tasks dropped meanwhile.
     fn spawn(self: &Arc<Self>, starts: Vec<Start>, unanswered: Vec<(Arc<TaskSlot>, Unanswered)>) {
         for (task, why) in unanswered {
-            answer_later(&self.shared, task, why);
+            answer_later(
+                &self.shared.lifecycle.handlers,
+                self.shared.clone(),
+                task,
+                why,
+            );
         }
         for start in starts {
             let this = self.clone();
-            self.shared.handlers.spawn(this.run(start));
+            self.shared.lifecycle.handlers.spawn(this.run(start));
         }
     }
 

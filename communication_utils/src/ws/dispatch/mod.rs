@@ -254,7 +254,7 @@ impl MicroServiceWs {
         let join = if busy {
             tokio::spawn(async { Err(Error::ReceiverBusy) })
         } else {
-            shared.handlers.spawn(run_loop(
+            shared.lifecycle.handlers.spawn(run_loop(
                 shared.clone(),
                 Arc::new(handler),
                 options,
@@ -292,7 +292,7 @@ async fn run_loop<H: Handler>(
         // small frame), with the same isolation: each call is caught on its own.
         let workers: Vec<_> = (0..limit)
             .map(|_| {
-                shared.handlers.spawn(worker(
+                shared.lifecycle.handlers.spawn(worker(
                     shared.clone(),
                     handler.clone(),
                     options.clone(),
@@ -311,13 +311,13 @@ async fn run_loop<H: Handler>(
             () = &mut workers => {}
             // Closing: a worker may be busy with a call for a while yet;
             // what arrives meanwhile is answered now, not after it.
-            () = shared.stop_receiving.cancelled(), if !stop.is_cancelled() => {
+            () = shared.lifecycle.stop_receiving.cancelled(), if !stop.is_cancelled() => {
                 tokio::join!(workers, not_started_until_closed(&shared, &*handler, &options));
             }
         }
     } else {
         keyed::keyed_loop(&shared, &handler, &options, &cx, &stop, limit).await;
-        if shared.stop_receiving.is_cancelled() && !stop.is_cancelled() {
+        if shared.lifecycle.stop_receiving.is_cancelled() && !stop.is_cancelled() {
             not_started_until_closed(&shared, &*handler, &options).await;
         }
     }
@@ -333,13 +333,13 @@ async fn not_started_until_closed<H: Handler>(shared: &Arc<Shared>, handler: &H,
     loop {
         let frame = tokio::select! {
             biased;
-            () = shared.shutdown.cancelled() => return,
+            () = shared.lifecycle.shutdown.cancelled() => return,
             frame = shared.inbound.pop() => match frame {
                 Some(frame) => frame,
                 None => return,
             },
         };
-        let Some(msg) = process(&**shared, frame) else {
+        let Some(msg) = process(shared.pipeline(), frame) else {
             continue;
         };
         let own = table.and_then(|t| t.options_of(&msg));
@@ -369,9 +369,9 @@ async fn worker<H: Handler>(
     // Created once: a cancellation future registers itself when first polled.
     let stopped = stop.cancelled();
     tokio::pin!(stopped);
-    let shutdown = shared.shutdown.cancelled();
+    let shutdown = shared.lifecycle.shutdown.cancelled();
     tokio::pin!(shutdown);
-    let closing = shared.stop_receiving.cancelled();
+    let closing = shared.lifecycle.stop_receiving.cancelled();
     tokio::pin!(closing);
     let mut local = VecDeque::new();
     // The group in `local` counts as held in the buffer until it is done
@@ -385,8 +385,8 @@ async fn worker<H: Handler>(
         // messages (an idle worker notices at once, in the select below).
         if turn.is_multiple_of(256)
             && (stop.is_cancelled()
-                || shared.shutdown.is_cancelled()
-                || shared.stop_receiving.is_cancelled())
+                || shared.lifecycle.shutdown.is_cancelled()
+                || shared.lifecycle.stop_receiving.is_cancelled())
         {
             shared.inbound.put_back(&mut local);
             return;
@@ -419,7 +419,7 @@ async fn worker<H: Handler>(
         let Some(frame) = local.pop_front() else {
             continue;
         };
-        if let Some(msg) = process(&*shared, frame) {
+        if let Some(msg) = process(shared.pipeline(), frame) {
             let key = options.key_of(&msg);
             let task = options.task_of(&msg);
             let call = invoke(&shared, &*handler, msg, key, &options, task, &cx);
@@ -433,7 +433,7 @@ async fn worker<H: Handler>(
                 call.await;
                 // A call that waited may have outlasted the run or the
                 // client's receiving: look before taking more.
-                if stop.is_cancelled() || shared.stop_receiving.is_cancelled() {
+                if stop.is_cancelled() || shared.lifecycle.stop_receiving.is_cancelled() {
                     return;
                 }
             }

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
+use crate::lock::lock;
 use crate::ws::inbound::Inbound;
 
 #[derive(Debug)]
@@ -83,7 +84,7 @@ impl InboundQueue {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
     }
 
     pub(crate) fn try_push(&self, frame: Inbound) -> Result<(), PushError> {

@@ -195,3 +195,93 @@ async fn the_confirmation_timer_covers_a_turn_that_took_no_ping() {
     .await;
     assert_eq!(alice.stats().outbound_queued, 0);
 }
+
+/// close() with a handler overrunning the close timeout and messages the
+/// unreachable gateway never got: the timeout error hands them back too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_timeout_on_handlers_hands_back_the_undelivered_messages() {
+    let gw = gateway().await;
+    let bob = connect(&gw, BOB).await;
+    let alice = config(&gw, ALICE)
+        .close_timeout(Duration::from_millis(300))
+        .connect()
+        .await
+        .unwrap();
+    wait_connected(&gw, "alice").await;
+    let started = std::sync::Arc::new(tokio::sync::Notify::new());
+    let _run = {
+        let started = started.clone();
+        alice.run(move |_msg: ms_utils_communication::ws::Message| {
+            let started = started.clone();
+            async move {
+                started.notify_one();
+                std::future::pending::<()>().await;
+                Ok::<(), std::io::Error>(())
+            }
+        })
+    };
+    bob.send_task_to_ms("alice", "r", "stuck", 1).await.unwrap();
+    within("handler starts", started.notified()).await;
+    let mut state = alice.state();
+    gw.faults().refuse_logins(true);
+    gw.faults().close_user("alice");
+    wait_state(&mut state, |s| !s.is_connected()).await;
+    send_tasks(&alice, "bob", 0..5).await;
+    let err = within("close", alice.close()).await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    let Error::CloseTimeout {
+        running,
+        undelivered: Some(undelivered),
+        ..
+    } = &err
+    else {
+        panic!("expected CloseTimeout with messages, got {err:?}");
+    };
+    assert_eq!(*running, 1);
+    assert_eq!(err.undelivered(), Some(undelivered));
+    let seqs: Vec<u64> = undelivered
+        .frames()
+        .iter()
+        .map(|f| seq_of(f.as_text().unwrap()))
+        .collect();
+    assert_eq!(seqs, (0..5).collect::<Vec<_>>());
+}
+
+/// close() on a full queue while disconnected: the connection task is not
+/// taking from the queue, so close() wakes it; it takes the queue, then
+/// close()'s own command, and hands every message back in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_on_a_full_queue_while_disconnected_still_gets_its_answer() {
+    let gw = gateway().await;
+    let alice = config(&gw, ALICE)
+        .queue_size(4)
+        .close_timeout(Duration::from_millis(300))
+        .connect()
+        .await
+        .unwrap();
+    wait_connected(&gw, "alice").await;
+    let mut state = alice.state();
+    gw.faults().refuse_logins(true);
+    gw.faults().close_user("alice");
+    wait_state(&mut state, |s| !s.is_connected()).await;
+    let mut accepted = 0u64;
+    loop {
+        match alice.try_send(json!({"event": "ms-send-task",
+            "data": {"to": "bob", "jobId": "j", "data": {"seq": accepted}}}))
+        {
+            Ok(()) => accepted += 1,
+            Err(e) if e.is_queue_full() => break,
+            Err(e) => panic!("{e:?}"),
+        }
+        assert!(accepted < 1000, "the queue never filled");
+    }
+    let err = within("close", alice.close()).await.unwrap_err();
+    let undelivered = err.undelivered().expect("Undelivered");
+    let seqs: Vec<u64> = undelivered
+        .frames()
+        .iter()
+        .map(|f| seq_of(f.as_text().unwrap()))
+        .collect();
+    assert_eq!(seqs, (0..accepted).collect::<Vec<_>>());
+    assert!(alice.send(json!({})).await.unwrap_err().is_closed());
+}

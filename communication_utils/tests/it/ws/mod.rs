@@ -19,6 +19,7 @@ mod login;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod oversized;
+mod receipts;
 mod reconnect;
 mod request;
 mod router_routes;
