@@ -333,11 +333,6 @@ impl S3ConfigBuilder {
     }
 
     /// Static credentials. Without them the standard AWS chain is used.
-    ///
-    /// ```
-    /// let b = ms_utils_communication::s3::S3Config::builder().credentials("AK", "SK");
-    /// # let _ = b;
-    /// ```
     pub fn credentials(
         mut self,
         access_key: impl Into<String>,

@@ -58,11 +58,6 @@ impl CopyOptions {
     }
 
     /// Tags of the copy, instead of the source's.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::CopyOptions::new().tags([("copy", "1")]);
-    /// # let _ = o;
-    /// ```
     pub fn tags<K: Into<String>, V: Into<String>>(
         mut self,
         tags: impl IntoIterator<Item = (K, V)>,

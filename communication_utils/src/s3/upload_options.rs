@@ -88,12 +88,6 @@ impl UploadOptions {
 
     /// Tags of the object (`ExtraArgs={'Tagging': 'k=v&...'}`), in this
     /// order; keys and values are encoded by the client.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::UploadOptions::new()
-    ///     .tags([("team", "search"), ("retention", "30 days")]);
-    /// # let _ = o;
-    /// ```
     pub fn tags<K: Into<String>, V: Into<String>>(
         mut self,
         tags: impl IntoIterator<Item = (K, V)>,
