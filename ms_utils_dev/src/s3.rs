@@ -83,6 +83,25 @@ mod store;
 
 pub use store::PartUploads;
 
+/// The `PutObject` requests held by
+/// [`DevS3Server::hold_object_puts`], for tests that observe how many
+/// uploads run at once (see [`DevS3Server::held_object_puts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HeldPuts {
+    /// Requests waiting now.
+    pub now: usize,
+    /// The most that waited at once since the server started.
+    pub most: usize,
+}
+
+/// Whether `PutObject` requests are held, and how many are.
+#[derive(Debug)]
+struct PutHold {
+    on: tokio::sync::watch::Sender<bool>,
+    held: tokio::sync::watch::Sender<HeldPuts>,
+}
+
 /// The access key used when none is given.
 pub const DEFAULT_ACCESS_KEY: &str = "ms-utils-dev";
 /// The secret key used when none is given (a development server on loopback).
@@ -113,6 +132,8 @@ pub struct DevS3Server {
     /// Faults of the store (slow part writes).
     faults: Arc<store::StoreFaults>,
     part_uploads: tokio::sync::watch::Receiver<PartUploads>,
+    /// `PutObject` requests held until released.
+    put_hold: Arc<PutHold>,
     // Dropped last: the folder must outlive the server task.
     _temp: Option<tempfile::TempDir>,
 }
@@ -277,7 +298,12 @@ impl DevS3ServerBuilder {
         let aborts_to_fail = Arc::new(AtomicU32::new(0));
         let aborts_to_ignore = Arc::new(AtomicU32::new(0));
         let refuse_checksums = Arc::new(AtomicBool::new(false));
+        let put_hold = Arc::new(PutHold {
+            on: tokio::sync::watch::Sender::new(false),
+            held: tokio::sync::watch::Sender::new(HeldPuts::default()),
+        });
         let service = Faulty {
+            put_hold: put_hold.clone(),
             inner: service,
             aborts_to_fail: aborts_to_fail.clone(),
             aborts_to_ignore: aborts_to_ignore.clone(),
@@ -297,6 +323,7 @@ impl DevS3ServerBuilder {
             refuse_checksums,
             faults,
             part_uploads,
+            put_hold,
             _temp: temp,
         })
     }
@@ -344,6 +371,7 @@ struct Faulty {
     aborts_to_fail: Arc<AtomicU32>,
     aborts_to_ignore: Arc<AtomicU32>,
     refuse_checksums: Arc<AtomicBool>,
+    put_hold: Arc<PutHold>,
 }
 
 type ServiceFuture = std::pin::Pin<
@@ -375,6 +403,9 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for Faulty {
                 http::HeaderValue::from_static("application/xml"),
             );
             return Box::pin(std::future::ready(Ok(answer)));
+        }
+        if *self.put_hold.on.borrow() && is_put_object(&req) {
+            return self.held(req);
         }
         // AbortMultipartUpload: `DELETE /bucket/key?uploadId=...`.
         let abort = req.method() == http::Method::DELETE
@@ -410,7 +441,81 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for Faulty {
     }
 }
 
+/// `PutObject`: `PUT /bucket/key` (path style), not a part
+/// (`?partNumber=&uploadId=`), a copy (`x-amz-copy-source`) or a
+/// sub-resource (`?tagging`, `?acl`, ...); the SDK may add `?x-id=PutObject`.
+fn is_put_object<B>(req: &http::Request<B>) -> bool {
+    let path = req.uri().path().trim_start_matches('/');
+    req.method() == http::Method::PUT
+        && path.split_once('/').is_some_and(|(_, key)| !key.is_empty())
+        && req.uri().query().is_none_or(|q| {
+            // The SDK names the operation in `x-id=PutObject`.
+            q.split('&').all(|p| p.is_empty() || p == "x-id=PutObject")
+        })
+        && !req.headers().contains_key("x-amz-copy-source")
+}
+
+impl Faulty {
+    /// Serves `req` once [`DevS3Server::hold_object_puts`] is turned off,
+    /// counted in [`HeldPuts`] while it waits.
+    fn held(&self, req: http::Request<hyper::body::Incoming>) -> ServiceFuture {
+        let inner = self.inner.clone();
+        let hold = Arc::clone(&self.put_hold);
+        Box::pin(async move {
+            /// Counts the request out when it stops waiting, also when its
+            /// connection goes first.
+            struct Waiting(Arc<PutHold>);
+            impl Drop for Waiting {
+                fn drop(&mut self) {
+                    self.0.held.send_modify(|h| h.now -= 1);
+                }
+            }
+            hold.held.send_modify(|h| {
+                h.now += 1;
+                h.most = h.most.max(h.now);
+            });
+            let waiting = Waiting(Arc::clone(&hold));
+            let mut on = hold.on.subscribe();
+            // The sender lives as long as `hold`: this returns once off.
+            let _ = on.wait_for(|on| !*on).await;
+            drop(waiting);
+            hyper::service::Service::call(&inner, req).await
+        })
+    }
+}
+
 impl DevS3Server {
+    /// Fault injection for tests: while on, each `PutObject` request (a
+    /// whole object in one PUT, as small files are uploaded) waits before
+    /// it is served; turning it off serves the waiting ones. With
+    /// [`held_object_puts`](Self::held_object_puts) a test sees how many
+    /// uploads run at once without timing them.
+    ///
+    /// ```no_run
+    /// # async fn f() -> std::io::Result<()> {
+    /// let server = ms_utils_dev::s3::DevS3Server::builder().start().await?;
+    /// server.hold_object_puts(true);
+    /// // ... start uploads, then wait for them to be held:
+    /// let _ = server.held_object_puts().wait_for(|h| h.now == 2).await;
+    /// server.hold_object_puts(false);
+    /// # Ok(()) }
+    /// ```
+    pub fn hold_object_puts(&self, on: bool) {
+        self.put_hold.on.send_replace(on);
+    }
+
+    /// How many `PutObject` requests [`hold_object_puts`](Self::hold_object_puts)
+    /// holds now, and the most it held at once, with every change.
+    ///
+    /// ```no_run
+    /// # async fn f(server: ms_utils_dev::s3::DevS3Server) {
+    /// assert!(server.held_object_puts().borrow().most <= 4);
+    /// # }
+    /// ```
+    pub fn held_object_puts(&self) -> tokio::sync::watch::Receiver<HeldPuts> {
+        self.put_hold.held.subscribe()
+    }
+
     /// Fault injection for tests: the next `n` `AbortMultipartUpload`
     /// requests are dropped unanswered (the connection is closed, which the
     /// client sees as a transport failure). Requests of other operations are

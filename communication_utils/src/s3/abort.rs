@@ -17,7 +17,7 @@ use std::time::Duration;
 use aws_sdk_s3::types::CompletedPart;
 use tokio::task::JoinSet;
 
-use super::error::{BoxError, Error};
+use super::error::{BoxError, Error, RequestContext};
 
 /// The part uploads in flight.
 pub(crate) type PartTasks = JoinSet<Result<CompletedPart, Error>>;
@@ -162,10 +162,7 @@ pub(crate) async fn abort_with_retry(
             Ok(Err(e)) => Error::from_sdk(target, "AbortMultipartUpload", bucket, Some(key), e),
             Err(elapsed) => {
                 return Err(Error::Timeout {
-                    operation: "AbortMultipartUpload",
-                    bucket: Some(bucket.into()),
-                    key: Some(key.into()),
-                    endpoint: Arc::clone(target),
+                    request: RequestContext::new(target, "AbortMultipartUpload", bucket, Some(key)),
                     cause: Box::new(elapsed),
                 });
             }

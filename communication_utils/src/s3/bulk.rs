@@ -131,11 +131,6 @@ impl fmt::Debug for BulkOptions {
 
 impl BulkOptions {
     /// [`DEFAULT_BULK_CONCURRENCY`] files at once, no progress reporting.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::BulkOptions::new();
-    /// # let _ = o;
-    /// ```
     pub fn new() -> Self {
         Self::default()
     }
@@ -143,24 +138,12 @@ impl BulkOptions {
     /// At most this many files in flight at once (0 is taken as 1). Each
     /// file may itself use several connections (multipart parts, ranges) up
     /// to the client's [`TransferConfig`](super::TransferConfig).
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::BulkOptions::new().concurrency(4);
-    /// # let _ = o;
-    /// ```
     pub fn concurrency(mut self, files: usize) -> Self {
         self.concurrency = files.max(1);
         self
     }
 
     /// Aggregate progress reports go to this listener.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use ms_utils_communication::s3::{BulkOptions, BulkProgress};
-    /// let o = BulkOptions::new().progress(Arc::new(|p: &BulkProgress| eprintln!("{}", p.files_done)));
-    /// # let _ = o;
-    /// ```
     pub fn progress(mut self, listener: Arc<dyn BulkProgressListener>) -> Self {
         self.progress = Some(listener);
         self

@@ -367,6 +367,42 @@ impl S3BucketClient {
         self.head_object_full(bucket, key, None, customer_key).await
     }
 
+    /// `err`, of a HEAD or GET of `bucket`/`key` (a version of it, if
+    /// given) that carried `customer_key` (or none), as an
+    /// [`Error::SseCustomerKey`] when it is S3's refusal of an SSE-C object;
+    /// else unchanged. Without a key S3 answers 400; with another key 403,
+    /// which wrong credentials answer too: the same HEAD without a key tells
+    /// them apart (400 again means the object wants a key).
+    pub(crate) async fn sse_c_refusal(
+        &self,
+        err: Error,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        customer_key: Option<&SseCustomerKey>,
+    ) -> Error {
+        match customer_key {
+            None if err.is_bad_request() => err.into_sse_customer_key(false),
+            Some(_) if err.is_access_denied() => {
+                let probe = self
+                    .sdk
+                    .head_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .set_version_id(version_id.map(str::to_owned))
+                    .send()
+                    .await
+                    .map_err(|e| Error::from_sdk(&self.target, "HeadObject", bucket, Some(key), e));
+                if probe.is_err_and(|e| e.is_bad_request()) {
+                    err.into_sse_customer_key(true)
+                } else {
+                    err
+                }
+            }
+            _ => err,
+        }
+    }
+
     /// HEAD on an object (a version of it, if given, written with the SSE-C
     /// key `customer_key`, if any) that tells a missing bucket from a
     /// missing key. A HEAD answer has no body, so both arrive as a bare 404
@@ -390,26 +426,12 @@ impl S3BucketClient {
             Ok(out) => return Ok(out),
             Err(e) => Error::from_sdk(&self.target, "HeadObject", bucket, Some(key), e),
         };
-        // An SSE-C object: without a key S3 answers 400; with another key
-        // 403, which wrong credentials answer too: the same HEAD without a
-        // key tells them apart (400 again means the object wants a key).
-        if customer_key.is_none() && err.is_bad_request() {
-            return Err(err.into_sse_customer_key(false));
-        }
-        if customer_key.is_some() && err.is_access_denied() {
-            let probe = self
-                .sdk
-                .head_object()
-                .bucket(bucket)
-                .key(key)
-                .set_version_id(version_id.map(str::to_owned))
-                .send()
-                .await
-                .map_err(|e| Error::from_sdk(&self.target, "HeadObject", bucket, Some(key), e));
-            if probe.is_err_and(|e| e.is_bad_request()) {
-                return Err(err.into_sse_customer_key(true));
-            }
-            return Err(err);
+        if (customer_key.is_none() && err.is_bad_request())
+            || (customer_key.is_some() && err.is_access_denied())
+        {
+            return Err(self
+                .sse_c_refusal(err, bucket, key, version_id, customer_key)
+                .await);
         }
         if !err.is_not_found() {
             return Err(err);

@@ -321,33 +321,18 @@ impl S3ConfigBuilder {
 
     /// A custom endpoint (MinIO, Scaleway, Ceph, ...). Turns on path-style
     /// addressing and "checksums only when required" unless set otherwise.
-    ///
-    /// ```
-    /// let b = ms_utils_communication::s3::S3Config::builder().endpoint("https://s3.fr-par.scw.cloud");
-    /// # let _ = b;
-    /// ```
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
         self.endpoint = Some(url.into());
         self
     }
 
     /// The signing region (default `fr-par`).
-    ///
-    /// ```
-    /// let b = ms_utils_communication::s3::S3Config::builder().region("eu-west-3");
-    /// # let _ = b;
-    /// ```
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.region = Some(region.into());
         self
     }
 
     /// Static credentials. Without them the standard AWS chain is used.
-    ///
-    /// ```
-    /// let b = ms_utils_communication::s3::S3Config::builder().credentials("AK", "SK");
-    /// # let _ = b;
-    /// ```
     pub fn credentials(
         mut self,
         access_key: impl Into<String>,
@@ -362,11 +347,6 @@ impl S3ConfigBuilder {
     }
 
     /// A session token to go with the static credentials (STS).
-    ///
-    /// ```
-    /// let b = ms_utils_communication::s3::S3Config::builder().credentials("AK", "SK").session_token("T");
-    /// # let _ = b;
-    /// ```
     pub fn session_token(mut self, token: impl Into<String>) -> Self {
         if let Some(k) = self.keys.as_mut() {
             k.session_token = Some(token.into());
@@ -376,11 +356,6 @@ impl S3ConfigBuilder {
 
     /// Force path-style (`https://host/bucket/key`) or virtual-hosted-style
     /// addressing. Default: path-style on custom endpoints, virtual-hosted on AWS.
-    ///
-    /// ```
-    /// let b = ms_utils_communication::s3::S3Config::builder().force_path_style(true);
-    /// # let _ = b;
-    /// ```
     pub fn force_path_style(mut self, on: bool) -> Self {
         self.force_path_style = Some(on);
         self
@@ -390,11 +365,6 @@ impl S3ConfigBuilder {
     /// operation requires it. Default: on for custom endpoints, because since
     /// aws-sdk-s3 1.69 the default CRC32 trailer is rejected by Scaleway, OVH
     /// and Backblaze; off (the SDK default) on AWS.
-    ///
-    /// ```
-    /// let b = ms_utils_communication::s3::S3Config::builder().checksums_when_required(true);
-    /// # let _ = b;
-    /// ```
     pub fn checksums_when_required(mut self, on: bool) -> Self {
         self.checksums_when_required = Some(on);
         self
@@ -417,13 +387,6 @@ impl S3ConfigBuilder {
     /// (`http://[user:password@]host[:port]`; `https://` for TLS to the
     /// proxy), whatever the environment says (see [Proxies](Self#proxies)).
     /// A URL the client cannot use is refused by [`build`](Self::build).
-    ///
-    /// ```
-    /// let c = ms_utils_communication::s3::S3Config::builder()
-    ///     .proxy("http://proxy.corp:3128")
-    ///     .build()?;
-    /// # Ok::<(), ms_utils_communication::s3::Error>(())
-    /// ```
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
         self.proxy = ProxySetting::Url(url.into());
         self
@@ -431,33 +394,18 @@ impl S3ConfigBuilder {
 
     /// Connect straight to the endpoint, ignoring `HTTPS_PROXY`,
     /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (see [Proxies](Self#proxies)).
-    ///
-    /// ```
-    /// let c = ms_utils_communication::s3::S3Config::builder().no_proxy().build()?;
-    /// # Ok::<(), ms_utils_communication::s3::Error>(())
-    /// ```
     pub fn no_proxy(mut self) -> Self {
         self.proxy = ProxySetting::Off;
         self
     }
 
     /// TCP/TLS connect timeout (default 10 s).
-    ///
-    /// ```
-    /// let b = ms_utils_communication::s3::S3Config::builder().connect_timeout(std::time::Duration::from_secs(3));
-    /// # let _ = b;
-    /// ```
     pub fn connect_timeout(mut self, t: Duration) -> Self {
         self.connect_timeout = Some(t);
         self
     }
 
     /// Time to wait for the first byte of a response (default: none).
-    ///
-    /// ```
-    /// let b = ms_utils_communication::s3::S3Config::builder().read_timeout(std::time::Duration::from_secs(30));
-    /// # let _ = b;
-    /// ```
     pub fn read_timeout(mut self, t: Duration) -> Self {
         self.read_timeout = Some(t);
         self
@@ -465,45 +413,24 @@ impl S3ConfigBuilder {
 
     /// Whole-operation timeout, retries included (default: none, as large
     /// transfers take long). Applies to each request of a multipart transfer.
-    ///
-    /// ```
-    /// let b = ms_utils_communication::s3::S3Config::builder().operation_timeout(std::time::Duration::from_secs(300));
-    /// # let _ = b;
-    /// ```
     pub fn operation_timeout(mut self, t: Duration) -> Self {
         self.operation_timeout = Some(t);
         self
     }
 
     /// Timeout of one attempt (default: none).
-    ///
-    /// ```
-    /// let b = ms_utils_communication::s3::S3Config::builder().attempt_timeout(std::time::Duration::from_secs(60));
-    /// # let _ = b;
-    /// ```
     pub fn attempt_timeout(mut self, t: Duration) -> Self {
         self.attempt_timeout = Some(t);
         self
     }
 
     /// Attempts per request in standard retry mode (default 3; 1 = no retry).
-    ///
-    /// ```
-    /// let b = ms_utils_communication::s3::S3Config::builder().max_attempts(1);
-    /// # let _ = b;
-    /// ```
     pub fn max_attempts(mut self, n: u32) -> Self {
         self.max_attempts = Some(n);
         self
     }
 
     /// Multipart and ranged-download tuning.
-    ///
-    /// ```
-    /// use ms_utils_communication::s3::{S3Config, TransferConfig};
-    /// let b = S3Config::builder().transfer(TransferConfig::default());
-    /// # let _ = b;
-    /// ```
     pub fn transfer(mut self, t: TransferConfig) -> Self {
         self.transfer = Some(t);
         self

@@ -33,23 +33,12 @@ pub struct CopyOptions {
 
 impl CopyOptions {
     /// A copy that keeps what the source has (see the type's doc).
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::CopyOptions::new();
-    /// # let _ = o;
-    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// The SSE-C key the *source* was written with (S3 refuses to copy an
     /// SSE-C object without it).
-    ///
-    /// ```
-    /// use ms_utils_communication::s3::{CopyOptions, SseCustomerKey};
-    /// let o = CopyOptions::new().source_sse_customer_key(SseCustomerKey::new([1u8; 32]));
-    /// # let _ = o;
-    /// ```
     pub fn source_sse_customer_key(mut self, key: SseCustomerKey) -> Self {
         self.source_key = Some(key);
         self
@@ -57,34 +46,18 @@ impl CopyOptions {
 
     /// Encryption of the copy (see [`Encryption`]); with
     /// `Encryption::Customer` the copy is readable with that key only.
-    ///
-    /// ```
-    /// use ms_utils_communication::s3::{CopyOptions, Encryption};
-    /// let o = CopyOptions::new().encryption(Encryption::S3);
-    /// # let _ = o;
-    /// ```
     pub fn encryption(mut self, encryption: Encryption) -> Self {
         self.args.encryption = Some(encryption);
         self
     }
 
     /// Storage class of the copy.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::CopyOptions::new().storage_class("STANDARD_IA");
-    /// # let _ = o;
-    /// ```
     pub fn storage_class(mut self, class: impl Into<String>) -> Self {
         self.args.storage_class = Some(class.into());
         self
     }
 
     /// Tags of the copy, instead of the source's.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::CopyOptions::new().tags([("copy", "1")]);
-    /// # let _ = o;
-    /// ```
     pub fn tags<K: Into<String>, V: Into<String>>(
         mut self,
         tags: impl IntoIterator<Item = (K, V)>,
@@ -98,11 +71,6 @@ impl CopyOptions {
     }
 
     /// Canned ACL of the copy.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::CopyOptions::new().acl("bucket-owner-full-control");
-    /// # let _ = o;
-    /// ```
     pub fn acl(mut self, acl: impl Into<String>) -> Self {
         self.args.acl = Some(acl.into());
         self
@@ -110,66 +78,36 @@ impl CopyOptions {
 
     /// The copy's Content-Type, instead of the source's (the user metadata
     /// is kept).
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::CopyOptions::new().content_type("text/plain");
-    /// # let _ = o;
-    /// ```
     pub fn content_type(mut self, value: impl Into<String>) -> Self {
         self.content_type = Some(value.into());
         self
     }
 
     /// The copy's `Cache-Control`, instead of the source's.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::CopyOptions::new().cache_control("no-cache");
-    /// # let _ = o;
-    /// ```
     pub fn cache_control(mut self, value: impl Into<String>) -> Self {
         self.args.cache_control = Some(value.into());
         self
     }
 
     /// The copy's `Content-Disposition`, instead of the source's.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::CopyOptions::new().content_disposition("inline");
-    /// # let _ = o;
-    /// ```
     pub fn content_disposition(mut self, value: impl Into<String>) -> Self {
         self.args.content_disposition = Some(value.into());
         self
     }
 
     /// The copy's `Content-Encoding`, instead of the source's.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::CopyOptions::new().content_encoding("gzip");
-    /// # let _ = o;
-    /// ```
     pub fn content_encoding(mut self, value: impl Into<String>) -> Self {
         self.args.content_encoding = Some(value.into());
         self
     }
 
     /// The copy's `Content-Language`, instead of the source's.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::CopyOptions::new().content_language("de");
-    /// # let _ = o;
-    /// ```
     pub fn content_language(mut self, value: impl Into<String>) -> Self {
         self.args.content_language = Some(value.into());
         self
     }
 
     /// The copy's `Expires`, instead of the source's.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::CopyOptions::new().expires(std::time::SystemTime::now());
-    /// # let _ = o;
-    /// ```
     pub fn expires(mut self, at: SystemTime) -> Self {
         self.args.expires = Some(at);
         self
@@ -191,23 +129,12 @@ pub struct MetadataOptions {
 
 impl MetadataOptions {
     /// No options.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::MetadataOptions::new();
-    /// # let _ = o;
-    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// The SSE-C key the object was written with (S3 answers a HEAD of an
     /// SSE-C object without it with 400).
-    ///
-    /// ```
-    /// use ms_utils_communication::s3::{MetadataOptions, SseCustomerKey};
-    /// let o = MetadataOptions::new().sse_customer_key(SseCustomerKey::new([1u8; 32]));
-    /// # let _ = o;
-    /// ```
     pub fn sse_customer_key(mut self, key: SseCustomerKey) -> Self {
         self.customer_key = Some(key);
         self

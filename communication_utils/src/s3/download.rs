@@ -64,23 +64,11 @@ impl fmt::Debug for DownloadOptions {
 
 impl DownloadOptions {
     /// No progress reporting.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::DownloadOptions::new();
-    /// # let _ = o;
-    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Progress reports go to this listener.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use ms_utils_communication::s3::{DownloadOptions, Progress};
-    /// let o = DownloadOptions::new().progress(Arc::new(|p: &Progress| eprintln!("{}", p.transferred)));
-    /// # let _ = o;
-    /// ```
     pub fn progress(mut self, listener: Arc<dyn ProgressListener>) -> Self {
         self.progress = Some(listener);
         self
@@ -93,11 +81,6 @@ impl DownloadOptions {
     /// leaves a file under the final name; what the flush adds is
     /// durability across a machine crash, at a cost (about 0.1 s per 256 MiB
     /// on this project's CI machine, 12% of a download's time).
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::DownloadOptions::new().sync(true);
-    /// # let _ = o;
-    /// ```
     pub fn sync(mut self, on: bool) -> Self {
         self.sync = on;
         self
@@ -108,12 +91,6 @@ impl DownloadOptions {
     /// own ETag and checksums verify it. An unknown version is
     /// [`Error::NotFound`] (code `NoSuchVersion`, or a `400` on some stores
     /// for a malformed id: then a [`Error::Service`]).
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::DownloadOptions::new()
-    ///     .version_id("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY");
-    /// # let _ = o;
-    /// ```
     pub fn version_id(mut self, version_id: impl Into<String>) -> Self {
         self.version_id = Some(version_id.into());
         self
@@ -125,11 +102,6 @@ impl DownloadOptions {
     /// delivered with [`Verification::SizeOnly`](super::Verification::SizeOnly)
     /// and an INFO log line. Verification turned off in the
     /// [`TransferConfig`](super::TransferConfig) counts as "cannot".
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::DownloadOptions::new().require_verified(true);
-    /// # let _ = o;
-    /// ```
     pub fn require_verified(mut self, on: bool) -> Self {
         self.require_verified = on;
         self
@@ -137,12 +109,6 @@ impl DownloadOptions {
 
     /// The SSE-C key the object was written with (S3 refuses to serve an
     /// SSE-C object without it). It goes with the HEAD and every GET.
-    ///
-    /// ```
-    /// use ms_utils_communication::s3::{DownloadOptions, SseCustomerKey};
-    /// let o = DownloadOptions::new().sse_customer_key(SseCustomerKey::new([1u8; 32]));
-    /// # let _ = o;
-    /// ```
     pub fn sse_customer_key(mut self, key: SseCustomerKey) -> Self {
         self.customer_key = Some(key);
         self

@@ -31,8 +31,9 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 /// Match on the variants and the predicates ([`is_not_found`](Error::is_not_found),
 /// [`is_access_denied`](Error::is_access_denied), [`is_credentials`](Error::is_credentials),
 /// [`is_connect`](Error::is_connect), ...) rather than on message text; ask
+/// [`request`](Error::request) (a [`RequestContext`]), or
 /// [`operation`](Error::operation), [`bucket`](Error::bucket),
-/// [`key`](Error::key) and [`endpoint`](Error::endpoint) where it happened.
+/// [`key`](Error::key) and [`endpoint`](Error::endpoint), where it happened.
 ///
 /// ```
 /// use ms_utils_communication::s3::Error;
@@ -55,14 +56,8 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 pub enum Error {
     /// The bucket or the key does not exist (HTTP 404, `NoSuchKey`, `NoSuchBucket`).
     NotFound {
-        /// The S3 operation, e.g. `GetObject`.
-        operation: &'static str,
-        /// The bucket asked for.
-        bucket: Option<Box<str>>,
-        /// The key asked for, when the operation names one.
-        key: Option<Box<str>>,
-        /// The endpoint URL the request went to.
-        endpoint: Arc<str>,
+        /// The request that failed: operation, bucket, key and endpoint.
+        request: RequestContext,
         /// The S3 error code (`NoSuchKey`, `NoSuchBucket`), when known.
         code: Option<Box<str>>,
         /// The server's error message, when it sent one.
@@ -74,14 +69,8 @@ pub enum Error {
     /// missing rights (HTTP 403). Credentials that could not be found at all
     /// are [`Error::Credentials`].
     AccessDenied {
-        /// The S3 operation.
-        operation: &'static str,
-        /// The bucket, when the operation names one.
-        bucket: Option<Box<str>>,
-        /// The key, when the operation names one.
-        key: Option<Box<str>>,
-        /// The endpoint URL the request went to.
-        endpoint: Arc<str>,
+        /// The request that failed: operation, bucket, key and endpoint.
+        request: RequestContext,
         /// The S3 error code, e.g. `InvalidAccessKeyId`, `SignatureDoesNotMatch`.
         code: Option<Box<str>>,
         /// The server's error message, when it sent one.
@@ -91,14 +80,8 @@ pub enum Error {
     },
     /// The server answered with another S3 error (including `NotImplemented`).
     Service {
-        /// The S3 operation.
-        operation: &'static str,
-        /// The bucket, when the operation names one.
-        bucket: Option<Box<str>>,
-        /// The key, when the operation names one.
-        key: Option<Box<str>>,
-        /// The endpoint URL the request went to.
-        endpoint: Arc<str>,
+        /// The request that failed: operation, bucket, key and endpoint.
+        request: RequestContext,
         /// The S3 error code, when the server sent one.
         code: Option<Box<str>>,
         /// The HTTP status, when there was a response.
@@ -117,14 +100,8 @@ pub enum Error {
     /// [`MetadataOptions::sse_customer_key`](super::MetadataOptions::sse_customer_key)
     /// or [`CopyOptions::source_sse_customer_key`](super::CopyOptions::source_sse_customer_key).
     SseCustomerKey {
-        /// The S3 operation (`HeadObject`).
-        operation: &'static str,
-        /// The bucket.
-        bucket: Option<Box<str>>,
-        /// The key of the object.
-        key: Option<Box<str>>,
-        /// The endpoint URL the request went to.
-        endpoint: Arc<str>,
+        /// The request that failed: operation, bucket, key and endpoint.
+        request: RequestContext,
         /// Whether an SSE-C key was given (and refused).
         given: bool,
         /// The SDK error.
@@ -134,27 +111,15 @@ pub enum Error {
     /// chain: environment, profile files, instance role), or their provider
     /// failed. Nothing was sent.
     Credentials {
-        /// The S3 operation.
-        operation: &'static str,
-        /// The bucket, when the operation names one.
-        bucket: Option<Box<str>>,
-        /// The key, when the operation names one.
-        key: Option<Box<str>>,
-        /// The endpoint URL the request was for.
-        endpoint: Arc<str>,
+        /// The request that failed: operation, bucket, key and endpoint.
+        request: RequestContext,
         /// The SDK error.
         cause: BoxError,
     },
     /// The request or the whole operation ran past its timeout.
     Timeout {
-        /// The S3 operation.
-        operation: &'static str,
-        /// The bucket, when the operation names one.
-        bucket: Option<Box<str>>,
-        /// The key, when the operation names one.
-        key: Option<Box<str>>,
-        /// The endpoint URL the request went to.
-        endpoint: Arc<str>,
+        /// The request that failed: operation, bucket, key and endpoint.
+        request: RequestContext,
         /// The SDK error.
         cause: BoxError,
     },
@@ -162,14 +127,8 @@ pub enum Error {
     /// TLS, a body cut short. [`is_connect`](Error::is_connect) tells a
     /// connection that could not be opened.
     Transport {
-        /// The S3 operation.
-        operation: &'static str,
-        /// The bucket, when the operation names one.
-        bucket: Option<Box<str>>,
-        /// The key, when the operation names one.
-        key: Option<Box<str>>,
-        /// The endpoint URL the request went to.
-        endpoint: Arc<str>,
+        /// The request that failed: operation, bucket, key and endpoint.
+        request: RequestContext,
         /// The underlying error.
         cause: BoxError,
     },
@@ -357,18 +316,102 @@ impl fmt::Display for Error {
 /// No `source()`: see the module comment.
 impl StdError for Error {}
 
-/// "GetObject of key `k` in bucket `b` at http://...", for the messages.
-struct At<'a> {
-    pub(super) operation: &'a str,
-    pub(super) bucket: Option<&'a str>,
-    pub(super) key: Option<&'a str>,
-    pub(super) endpoint: &'a str,
+/// Which request failed: the S3 operation, the bucket and key it named and
+/// the endpoint it went to. Held by every error of a request
+/// ([`Error::NotFound`], [`Error::AccessDenied`], [`Error::Service`],
+/// [`Error::SseCustomerKey`], [`Error::Credentials`], [`Error::Timeout`],
+/// [`Error::Transport`]) and returned by [`Error::request`].
+///
+/// `Display` is the start of those errors' messages ("GetObject of key `k`
+/// in bucket `b` at http://..."); `Debug` shows the four parts, with any
+/// `user:password@` removed from the endpoint. It holds no credentials.
+///
+/// ```
+/// use ms_utils_communication::s3::Error;
+///
+/// fn where_(err: &Error) -> String {
+///     match err.request() {
+///         Some(r) => format!("{} on {:?}/{:?} at {}", r.operation(), r.bucket(), r.key(), r.endpoint()),
+///         None => "not a request".to_owned(),
+///     }
+/// }
+/// assert_eq!(where_(&Error::InvalidInput("x".into())), "not a request");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct RequestContext {
+    operation: &'static str,
+    bucket: Option<Box<str>>,
+    key: Option<Box<str>>,
+    endpoint: Arc<str>,
 }
 
-impl fmt::Display for At<'_> {
+impl RequestContext {
+    /// `operation` on `bucket`/`key` (`""` and `None` when the operation
+    /// names none) sent to `endpoint`.
+    pub(crate) fn new(
+        endpoint: &Arc<str>,
+        operation: &'static str,
+        bucket: &str,
+        key: Option<&str>,
+    ) -> Self {
+        RequestContext {
+            operation,
+            bucket: (!bucket.is_empty()).then(|| bucket.into()),
+            key: key.map(Into::into),
+            endpoint: Arc::clone(endpoint),
+        }
+    }
+
+    /// The S3 operation, e.g. `GetObject`, `ListObjectsV2`.
+    pub fn operation(&self) -> &'static str {
+        self.operation
+    }
+
+    /// The bucket, when the operation names one.
+    pub fn bucket(&self) -> Option<&str> {
+        self.bucket.as_deref()
+    }
+
+    /// The key, when the operation names one.
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// The endpoint URL the request went to: the configured endpoint, or
+    /// `https://s3.<region>.amazonaws.com` without one.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+}
+
+impl fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("operation", &self.operation)
+            .field("bucket", &self.bucket)
+            .field("key", &self.key)
+            .field("endpoint", &without_userinfo(&self.endpoint))
+            .finish()
+    }
+}
+
+/// `scheme://host...` without a `user:password@` part.
+fn without_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.into();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]).into(),
+        None => url.into(),
+    }
+}
+
+/// "GetObject of key `k` in bucket `b` at http://...", for the messages.
+impl fmt::Display for RequestContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.operation)?;
-        match (self.bucket, self.key) {
+        match (self.bucket(), self.key()) {
             (Some(b), Some(k)) => write!(f, " of key `{k}` in bucket `{b}`")?,
             (Some(b), None) => write!(f, " on bucket `{b}`")?,
             (None, Some(k)) => write!(f, " of key `{k}`")?,
@@ -560,7 +603,7 @@ impl Error {
     /// assert_eq!(err.operation(), None);
     /// ```
     pub fn operation(&self) -> Option<&'static str> {
-        self.request().map(|at| at.0)
+        self.request().map(RequestContext::operation)
     }
 
     /// The bucket the failed request was about, if it names one.
@@ -574,7 +617,7 @@ impl Error {
             Error::Integrity { bucket, .. }
             | Error::Unverifiable { bucket, .. }
             | Error::UploadLeftOpen { bucket, .. } => Some(bucket),
-            _ => self.request().and_then(|at| at.1),
+            _ => self.request().and_then(RequestContext::bucket),
         }
     }
 
@@ -589,7 +632,7 @@ impl Error {
             Error::Integrity { key, .. }
             | Error::Unverifiable { key, .. }
             | Error::UploadLeftOpen { key, .. } => Some(key),
-            _ => self.request().and_then(|at| at.2),
+            _ => self.request().and_then(RequestContext::key),
         }
     }
 
@@ -601,61 +644,28 @@ impl Error {
     /// assert_eq!(err.endpoint(), None);
     /// ```
     pub fn endpoint(&self) -> Option<&str> {
-        self.request().map(|at| at.3)
+        self.request().map(RequestContext::endpoint)
     }
 
-    /// Operation, bucket, key and endpoint of an error of a request.
-    fn request(&self) -> Option<(&'static str, Option<&str>, Option<&str>, &str)> {
+    /// The request that failed (operation, bucket, key, endpoint), for
+    /// errors of a request: [`Error::NotFound`], [`Error::AccessDenied`],
+    /// [`Error::Service`], [`Error::SseCustomerKey`], [`Error::Credentials`],
+    /// [`Error::Timeout`] and [`Error::Transport`] (also when kept in an
+    /// [`Error::UploadLeftOpen`]).
+    ///
+    /// ```
+    /// # let err = ms_utils_communication::s3::Error::InvalidInput("x".into());
+    /// assert!(err.request().is_none());
+    /// ```
+    pub fn request(&self) -> Option<&RequestContext> {
         match self.failure() {
-            Error::NotFound {
-                operation,
-                bucket,
-                key,
-                endpoint,
-                ..
-            }
-            | Error::AccessDenied {
-                operation,
-                bucket,
-                key,
-                endpoint,
-                ..
-            }
-            | Error::Service {
-                operation,
-                bucket,
-                key,
-                endpoint,
-                ..
-            }
-            | Error::Credentials {
-                operation,
-                bucket,
-                key,
-                endpoint,
-                ..
-            }
-            | Error::SseCustomerKey {
-                operation,
-                bucket,
-                key,
-                endpoint,
-                ..
-            }
-            | Error::Timeout {
-                operation,
-                bucket,
-                key,
-                endpoint,
-                ..
-            }
-            | Error::Transport {
-                operation,
-                bucket,
-                key,
-                endpoint,
-                ..
-            } => Some((operation, bucket.as_deref(), key.as_deref(), endpoint)),
+            Error::NotFound { request, .. }
+            | Error::AccessDenied { request, .. }
+            | Error::Service { request, .. }
+            | Error::Credentials { request, .. }
+            | Error::SseCustomerKey { request, .. }
+            | Error::Timeout { request, .. }
+            | Error::Transport { request, .. } => Some(request),
             _ => None,
         }
     }
@@ -712,13 +722,11 @@ impl Error {
         }
     }
 
-    fn at(&self) -> At<'_> {
-        let (operation, bucket, key, endpoint) = self.request().unwrap_or(("S3", None, None, "?"));
-        At {
-            operation,
-            bucket,
-            key,
-            endpoint,
+    /// What the messages name: the request, or a placeholder.
+    fn at(&self) -> &dyn fmt::Display {
+        match self.request() {
+            Some(request) => request,
+            None => &"S3 at ?",
         }
     }
 }

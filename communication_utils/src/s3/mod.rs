@@ -136,7 +136,7 @@ pub use copy_options::{CopyOptions, MetadataOptions};
 pub use delete::{DELETE_BATCH, DeleteFailure, DeleteSummary, DeletedObject, ObjectId};
 pub use download::{DownloadOptions, DownloadOutput};
 pub use encryption::{Encryption, SseCustomerKey};
-pub use error::{BoxError, Error};
+pub use error::{BoxError, Error, RequestContext};
 pub use folders::{FolderListing, FolderPages};
 pub use incomplete::{AbortSummary, IncompleteUpload};
 pub use listing::{ListPages, ObjectInfo};

@@ -96,11 +96,6 @@ impl Default for ProgressBarListener {
 
 impl ProgressBarListener {
     /// A bar on stderr (drawn only when stderr is a terminal).
-    ///
-    /// ```
-    /// let bar = ms_utils_communication::s3::ProgressBarListener::new();
-    /// # let _ = bar;
-    /// ```
     pub fn new() -> Self {
         let bar =
             indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());

@@ -147,22 +147,11 @@ impl fmt::Debug for SyncOptions {
 impl SyncOptions {
     /// Size and time compared, nothing deleted, every file included,
     /// [`DEFAULT_BULK_CONCURRENCY`](super::DEFAULT_BULK_CONCURRENCY) files at once.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::SyncOptions::new();
-    /// # let _ = o;
-    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// How unchanged files are told (default [`SyncCompare::SizeAndTime`]).
-    ///
-    /// ```
-    /// use ms_utils_communication::s3::{SyncCompare, SyncOptions};
-    /// let o = SyncOptions::new().compare(SyncCompare::SizeOnly);
-    /// # let _ = o;
-    /// ```
     pub fn compare(mut self, compare: SyncCompare) -> Self {
         self.compare = compare;
         self
@@ -171,11 +160,6 @@ impl SyncOptions {
     /// Delete at the destination what the source no longer has (`aws s3
     /// sync --delete`; default off). Excluded files are never deleted, nor
     /// anything under a local folder that could not be read.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::SyncOptions::new().delete(true);
-    /// # let _ = o;
-    /// ```
     pub fn delete(mut self, on: bool) -> Self {
         self.delete = on;
         self
@@ -183,11 +167,6 @@ impl SyncOptions {
 
     /// Decide everything, copy and delete nothing: the summary says what
     /// would be done (`aws s3 sync --dryrun`).
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::SyncOptions::new().dry_run(true);
-    /// # let _ = o;
-    /// ```
     pub fn dry_run(mut self, on: bool) -> Self {
         self.dry_run = on;
         self
@@ -195,11 +174,6 @@ impl SyncOptions {
 
     /// Leave out the files whose relative path matches `pattern`, unless a
     /// later [`include`](Self::include) takes them back.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::SyncOptions::new().exclude("*.tmp").exclude(".git/*");
-    /// # let _ = o;
-    /// ```
     pub fn exclude(mut self, pattern: impl Into<String>) -> Self {
         self.rules.push(Rule {
             include: false,
@@ -210,11 +184,6 @@ impl SyncOptions {
 
     /// Take back the files whose relative path matches `pattern` that an
     /// earlier [`exclude`](Self::exclude) left out.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::SyncOptions::new().exclude("*").include("reports/*.pdf");
-    /// # let _ = o;
-    /// ```
     pub fn include(mut self, pattern: impl Into<String>) -> Self {
         self.rules.push(Rule {
             include: true,
@@ -224,24 +193,12 @@ impl SyncOptions {
     }
 
     /// At most this many files copied (or hashed) at once (0 is taken as 1).
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::SyncOptions::new().concurrency(16);
-    /// # let _ = o;
-    /// ```
     pub fn concurrency(mut self, files: usize) -> Self {
         self.bulk = self.bulk.concurrency(files);
         self
     }
 
     /// The aggregate progress of the copies goes to this listener.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use ms_utils_communication::s3::{BulkProgress, SyncOptions};
-    /// let o = SyncOptions::new().progress(Arc::new(|p: &BulkProgress| eprintln!("{}", p.files_done)));
-    /// # let _ = o;
-    /// ```
     pub fn progress(mut self, listener: Arc<dyn BulkProgressListener>) -> Self {
         self.bulk = self.bulk.progress(listener);
         self

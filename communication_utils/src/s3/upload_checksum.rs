@@ -140,14 +140,12 @@ pub(crate) async fn file_crc(path: &Path, offset: u64, len: u64) -> Result<u64, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::s3::RequestContext;
 
     #[test]
     fn only_the_answers_of_a_store_refusing_headers_count() {
         let service = |status: u16, code: Option<&str>| Error::Service {
-            operation: "PutObject",
-            bucket: None,
-            key: None,
-            endpoint: "http://x".into(),
+            request: RequestContext::new(&"http://x".into(), "PutObject", "", None),
             code: code.map(Into::into),
             status: Some(status),
             message: None,

@@ -46,46 +46,24 @@ impl fmt::Debug for UploadOptions {
 
 impl UploadOptions {
     /// No extra metadata, type guessed, no progress.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::UploadOptions::new();
-    /// # let _ = o;
-    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// User metadata to store besides the four standard keys (the map is
     /// copied; the standard keys win on a clash, as in the original).
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::UploadOptions::new().metadata([("k".to_owned(), "v".to_owned())].into());
-    /// # let _ = o;
-    /// ```
     pub fn metadata(mut self, metadata: HashMap<String, String>) -> Self {
         self.metadata = Some(metadata);
         self
     }
 
     /// The Content-Type (and `FileType`), instead of the guess from the extension.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::UploadOptions::new().content_type("application/x-ndjson");
-    /// # let _ = o;
-    /// ```
     pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
         self.content_type = Some(content_type.into());
         self
     }
 
     /// Progress reports go to this listener.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use ms_utils_communication::s3::{Progress, UploadOptions};
-    /// let o = UploadOptions::new().progress(Arc::new(|p: &Progress| eprintln!("{}", p.transferred)));
-    /// # let _ = o;
-    /// ```
     pub fn progress(mut self, listener: Arc<dyn ProgressListener>) -> Self {
         self.progress = Some(listener);
         self
@@ -95,12 +73,6 @@ impl UploadOptions {
     /// `'aws:kms'` with `SSEKMSKeyId`, or `SSECustomerKey`): see
     /// [`Encryption`]. An SSE-C object can only be read with the same key
     /// ([`DownloadOptions::sse_customer_key`](super::DownloadOptions::sse_customer_key), ...).
-    ///
-    /// ```
-    /// use ms_utils_communication::s3::{Encryption, UploadOptions};
-    /// let o = UploadOptions::new().encryption(Encryption::kms("alias/reports"));
-    /// # let _ = o;
-    /// ```
     pub fn encryption(mut self, encryption: Encryption) -> Self {
         self.args.encryption = Some(encryption);
         self
@@ -109,11 +81,6 @@ impl UploadOptions {
     /// The storage class (`STANDARD_IA`, `GLACIER_IR`, `ONEZONE_IA`,
     /// `INTELLIGENT_TIERING`, Scaleway's `ONEZONE_IA`/`GLACIER`, ...); the
     /// store's default (`STANDARD`) when unset.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::UploadOptions::new().storage_class("STANDARD_IA");
-    /// # let _ = o;
-    /// ```
     pub fn storage_class(mut self, class: impl Into<String>) -> Self {
         self.args.storage_class = Some(class.into());
         self
@@ -121,12 +88,6 @@ impl UploadOptions {
 
     /// Tags of the object (`ExtraArgs={'Tagging': 'k=v&...'}`), in this
     /// order; keys and values are encoded by the client.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::UploadOptions::new()
-    ///     .tags([("team", "search"), ("retention", "30 days")]);
-    /// # let _ = o;
-    /// ```
     pub fn tags<K: Into<String>, V: Into<String>>(
         mut self,
         tags: impl IntoIterator<Item = (K, V)>,
@@ -140,23 +101,12 @@ impl UploadOptions {
     }
 
     /// `Cache-Control`, returned with every GET of the object.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::UploadOptions::new().cache_control("max-age=3600");
-    /// # let _ = o;
-    /// ```
     pub fn cache_control(mut self, value: impl Into<String>) -> Self {
         self.args.cache_control = Some(value.into());
         self
     }
 
     /// `Content-Disposition` (e.g. `attachment; filename="report.pdf"`).
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::UploadOptions::new()
-    ///     .content_disposition("attachment; filename=\"report.pdf\"");
-    /// # let _ = o;
-    /// ```
     pub fn content_disposition(mut self, value: impl Into<String>) -> Self {
         self.args.content_disposition = Some(value.into());
         self
@@ -164,35 +114,18 @@ impl UploadOptions {
 
     /// `Content-Encoding` (e.g. `gzip` for data uploaded compressed). The
     /// client sends the bytes as given.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::UploadOptions::new().content_encoding("gzip");
-    /// # let _ = o;
-    /// ```
     pub fn content_encoding(mut self, value: impl Into<String>) -> Self {
         self.args.content_encoding = Some(value.into());
         self
     }
 
     /// `Content-Language` (e.g. `fr-FR`).
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::UploadOptions::new().content_language("fr-FR");
-    /// # let _ = o;
-    /// ```
     pub fn content_language(mut self, value: impl Into<String>) -> Self {
         self.args.content_language = Some(value.into());
         self
     }
 
     /// `Expires`: when caches should consider the object stale.
-    ///
-    /// ```
-    /// use std::time::{Duration, SystemTime};
-    /// let o = ms_utils_communication::s3::UploadOptions::new()
-    ///     .expires(SystemTime::now() + Duration::from_secs(86_400));
-    /// # let _ = o;
-    /// ```
     pub fn expires(mut self, at: SystemTime) -> Self {
         self.args.expires = Some(at);
         self
@@ -202,11 +135,6 @@ impl UploadOptions {
     /// ...), as [`set_file_permission`](super::S3BucketClient::set_file_permission)
     /// sets afterwards. Buckets with ACLs disabled (the AWS default since
     /// 2023) refuse any but `private` / `bucket-owner-full-control`.
-    ///
-    /// ```
-    /// let o = ms_utils_communication::s3::UploadOptions::new().acl("public-read");
-    /// # let _ = o;
-    /// ```
     pub fn acl(mut self, acl: impl Into<String>) -> Self {
         self.args.acl = Some(acl.into());
         self

@@ -27,7 +27,9 @@ impl S3BucketClient {
     /// [`download_bytes`](Self::download_bytes) when that matters.
     ///
     /// # Errors
-    /// [`Error::NotFound`]; an [`Error::Service`] with code `InvalidRange`
+    /// [`Error::NotFound`]; [`Error::SseCustomerKey`] when the object is
+    /// SSE-C and [`DownloadOptions::sse_customer_key`] was not given, or is
+    /// not its key; an [`Error::Service`] with code `InvalidRange`
     /// (HTTP 416) when the range starts at or past the end of the object
     /// (also any range of an empty object); [`Error::Integrity`] when the
     /// answer is not the range asked for or is cut short. An empty range
@@ -72,14 +74,24 @@ impl S3BucketClient {
                 Some(last) => format!("bytes={start}-{last}"),
                 None => format!("bytes={start}-"),
             };
-            let out = with_sse_c!(self.sdk.get_object(), options.customer_key.as_ref())
+            let customer_key = options.customer_key.as_ref();
+            let out = match with_sse_c!(self.sdk.get_object(), customer_key)
                 .bucket(bucket)
                 .key(key)
                 .set_version_id(options.version_id.clone())
                 .range(header)
                 .send()
                 .await
-                .map_err(|e| Error::from_sdk(&self.target, "GetObject", bucket, Some(key), e))?;
+            {
+                Ok(out) => out,
+                Err(e) => {
+                    let err = Error::from_sdk(&self.target, "GetObject", bucket, Some(key), e);
+                    let version_id = options.version_id.as_deref();
+                    return Err(self
+                        .sse_c_refusal(err, bucket, key, version_id, customer_key)
+                        .await);
+                }
+            };
             let wrong = |detail: String| Error::Integrity {
                 bucket: bucket.to_owned(),
                 key: key.to_owned(),

@@ -12,7 +12,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use crate::error_chain::find;
-use crate::s3::error::{At, BoxError, Error};
+use crate::s3::error::{BoxError, Error, RequestContext};
 
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, error: io::Error) -> Self {
@@ -44,10 +44,7 @@ impl Error {
         cause: BoxError,
     ) -> Self {
         Error::Transport {
-            operation,
-            bucket: non_empty(bucket),
-            key: key.map(Into::into),
-            endpoint: Arc::clone(endpoint),
+            request: RequestContext::new(endpoint, operation, bucket, key),
             cause,
         }
     }
@@ -67,16 +64,12 @@ impl Error {
         let status = err.raw_response().map(|r| r.status().as_u16());
         let code: Option<Box<str>> = err.code().map(Into::into);
         let message = err.message().map(Into::into);
-        let (bucket, key, endpoint) =
-            (non_empty(bucket), key.map(Into::into), Arc::clone(endpoint));
+        let request = RequestContext::new(endpoint, operation, bucket, key);
         // Missing credentials surface as a dispatch failure (the identity
         // resolver runs just before sending): look for them first.
         if !matches!(err, SdkError::ServiceError(_)) && find::<CredentialsError>(&err).is_some() {
             return Error::Credentials {
-                operation,
-                bucket,
-                key,
-                endpoint,
+                request,
                 cause: Box::new(err),
             };
         }
@@ -87,31 +80,19 @@ impl Error {
         };
         if timeout {
             return Error::Timeout {
-                operation,
-                bucket,
-                key,
-                endpoint,
+                request,
                 cause: Box::new(err),
             };
         }
         match &err {
             SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
                 return Error::Transport {
-                    operation,
-                    bucket,
-                    key,
-                    endpoint,
+                    request,
                     cause: Box::new(err),
                 };
             }
             SdkError::ConstructionFailure(_) => {
-                let at = At {
-                    operation,
-                    bucket: bucket.as_deref(),
-                    key: key.as_deref(),
-                    endpoint: &endpoint,
-                };
-                return Error::config(format!("{at}: request not built"), Some(Box::new(err)));
+                return Error::config(format!("{request}: request not built"), Some(Box::new(err)));
             }
             _ => {}
         }
@@ -121,10 +102,7 @@ impl Error {
         ) || status == Some(404);
         if not_found {
             return Error::NotFound {
-                operation,
-                bucket,
-                key,
-                endpoint,
+                request,
                 code,
                 message,
                 cause: Box::new(err),
@@ -142,20 +120,14 @@ impl Error {
         ) || status == Some(403);
         if denied {
             return Error::AccessDenied {
-                operation,
-                bucket,
-                key,
-                endpoint,
+                request,
                 code,
                 message,
                 cause: Box::new(err),
             };
         }
         Error::Service {
-            operation,
-            bucket,
-            key,
-            endpoint,
+            request,
             code,
             status,
             message,
@@ -170,29 +142,13 @@ impl Error {
     /// key); any other error unchanged.
     pub(crate) fn into_sse_customer_key(self, given: bool) -> Self {
         match self {
-            Error::Service {
-                operation,
-                bucket,
-                key,
-                endpoint,
-                cause,
-                ..
+            Error::Service { request, cause, .. } | Error::AccessDenied { request, cause, .. } => {
+                Error::SseCustomerKey {
+                    request,
+                    given,
+                    cause,
+                }
             }
-            | Error::AccessDenied {
-                operation,
-                bucket,
-                key,
-                endpoint,
-                cause,
-                ..
-            } => Error::SseCustomerKey {
-                operation,
-                bucket,
-                key,
-                endpoint,
-                given,
-                cause,
-            },
             other => other,
         }
     }
@@ -208,10 +164,6 @@ impl Error {
             }
         )
     }
-}
-
-fn non_empty(s: &str) -> Option<Box<str>> {
-    (!s.is_empty()).then(|| s.into())
 }
 
 /// The endpoint errors name: the configured one, or AWS's regional endpoint.

@@ -22,10 +22,7 @@ fn predicates_match_their_variant_only() {
     let io = Error::io("/nope", io::Error::from(io::ErrorKind::PermissionDenied));
     assert!(io.is_io());
     let svc = Error::Service {
-        operation: "PutObjectAcl",
-        bucket: Some("b".into()),
-        key: Some("k".into()),
-        endpoint: ENDPOINT.into(),
+        request: RequestContext::new(&ENDPOINT.into(), "PutObjectAcl", "b", Some("k")),
         code: Some("NotImplemented".into()),
         status: Some(501),
         message: None,
@@ -123,5 +120,56 @@ fn the_error_stays_small() {
         std::mem::size_of::<Error>() <= 128,
         "{}",
         std::mem::size_of::<Error>()
+    );
+}
+
+/// The message of a request's error reads as before the context was shared:
+/// one line, operation, key, bucket, endpoint, reason.
+#[test]
+fn the_request_context_starts_the_message() {
+    let err = Error::NotFound {
+        request: RequestContext::new(&endpoint(), "GetObject", "b", Some("k")),
+        code: Some("NoSuchKey".into()),
+        message: Some("The specified key does not exist.".into()),
+        cause: "x".into(),
+    };
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "GetObject of key `k` in bucket `b` at {ENDPOINT}: not found: NoSuchKey: The \
+             specified key does not exist."
+        )
+    );
+    let request = err.request().expect("a request's error");
+    assert_eq!(
+        (request.operation(), request.bucket(), request.key()),
+        ("GetObject", Some("b"), Some("k"))
+    );
+    assert_eq!(request.endpoint(), ENDPOINT);
+    let bucket_only = RequestContext::new(&endpoint(), "HeadBucket", "b", None);
+    assert_eq!(
+        bucket_only.to_string(),
+        format!("HeadBucket on bucket `b` at {ENDPOINT}")
+    );
+    assert!(Error::InvalidInput("x".into()).request().is_none());
+}
+
+#[test]
+fn the_request_context_debug_shows_no_password() {
+    let request = RequestContext::new(
+        &"http://user:s3cr3t@store.example:9000/x".into(),
+        "GetObject",
+        "b",
+        Some("k"),
+    );
+    let debug = format!("{request:?}");
+    assert!(
+        !debug.contains("s3cr3t") && !debug.contains("user"),
+        "{debug}"
+    );
+    assert!(debug.contains("http://store.example:9000/x"), "{debug}");
+    assert!(
+        debug.contains("GetObject") && debug.contains("\"k\""),
+        "{debug}"
     );
 }

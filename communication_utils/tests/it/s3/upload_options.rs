@@ -275,6 +275,38 @@ fn sse_c_objects_are_written_and_read_with_their_key() {
                         .contains("not the one the object is encrypted with"),
                     "{err}"
                 );
+                // A range as well, refused alike (GetObject, not HeadObject).
+                let err = t
+                    .client
+                    .download_range(&t.bucket, name, 10..20, DownloadOptions::new())
+                    .await
+                    .unwrap_err();
+                assert!(err.is_sse_customer_key(), "{err:?}");
+                assert!(
+                    matches!(err, Error::SseCustomerKey { given: false, .. }),
+                    "{err:?}"
+                );
+                assert_eq!(err.operation(), Some("GetObject"), "{err}");
+                let err = t
+                    .client
+                    .download_range(
+                        &t.bucket,
+                        name,
+                        10..20,
+                        DownloadOptions::new().sse_customer_key(other.clone()),
+                    )
+                    .await
+                    .unwrap_err();
+                assert!(
+                    matches!(err, Error::SseCustomerKey { given: true, .. }),
+                    "{err:?}"
+                );
+                let got = t
+                    .client
+                    .download_range(&t.bucket, name, 10..20, with_key())
+                    .await
+                    .unwrap();
+                assert!(got.as_ref() == &data(len, 4)[10..20], "{name}");
                 // Metadata needs the key as well.
                 let err = t
                     .client
