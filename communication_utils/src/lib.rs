@@ -15,6 +15,8 @@
 mod error_chain;
 #[cfg(any(feature = "ws", feature = "s3"))]
 mod lock;
+#[cfg(any(feature = "ws", feature = "s3"))]
+mod percent;
 
 #[cfg(feature = "ws")]
 pub mod ws;

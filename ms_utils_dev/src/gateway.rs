@@ -40,6 +40,7 @@ use tracing::{debug, info, warn};
 
 mod faults;
 mod http;
+mod lock;
 mod record;
 mod session;
 mod socket;

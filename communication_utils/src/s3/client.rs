@@ -24,6 +24,7 @@ use super::error::{Error, endpoint_label};
 use super::http_client::S3HttpClient;
 use super::metadata::ObjectMetadata;
 use super::object_args::with_sse_c;
+use crate::percent::percent_encode;
 
 /// The bucket client: every operation of the original `S3BucketClient`, with
 /// typed errors instead of `False`/`None`.
@@ -490,8 +491,8 @@ impl S3BucketClient {
     /// (a multipart copy) the source's tags are not copied: give them.
     ///
     /// # Errors
-    /// As for [`copy`](Self::copy); a 400 [`Error::Service`] when the source
-    /// is SSE-C and its key is missing or wrong.
+    /// As for [`copy`](Self::copy); [`Error::SseCustomerKey`] when the
+    /// source is SSE-C and its key is missing or wrong.
     ///
     /// ```no_run
     /// # async fn f(c: ms_utils_communication::s3::S3BucketClient) -> Result<(), ms_utils_communication::s3::Error> {
@@ -508,13 +509,8 @@ impl S3BucketClient {
         dst_key: &str,
         options: CopyOptions,
     ) -> Result<(), Error> {
-        self.copy_with_limit(
-            (src_bucket, src_key, None),
-            (dst_bucket, dst_key),
-            super::fix_size::COPY_OBJECT_LIMIT,
-            &options,
-        )
-        .await
+        self.copy_object((src_bucket, src_key, None), (dst_bucket, dst_key), &options)
+            .await
     }
 
     /// A URL anyone can GET the object with, until `expires_in` has passed (max 7 days).
@@ -613,21 +609,6 @@ pub(crate) fn copy_source(bucket: &str, key: &str, version_id: Option<&str>) -> 
         ),
         None => format!("{bucket}/{}", encode_key(key)),
     }
-}
-
-/// Percent-encodes all but the unreserved characters and `keep`: the one
-/// encoder of the S3 client (copy sources, versions, tag sets).
-pub(crate) fn percent_encode(text: &str, keep: &[u8]) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || keep.contains(&b)
-        {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

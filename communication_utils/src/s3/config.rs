@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use super::error::Error;
 use super::proxy::{Proxy, ProxySetting};
-use super::upload_checksum::UploadChecksum;
 
 /// The region the original client always used (Scaleway Paris).
 pub const DEFAULT_REGION: &str = "fr-par";
@@ -498,6 +497,29 @@ impl S3ConfigBuilder {
             s3_key_variables_read,
         })
     }
+}
+
+/// Whether uploads store a full-object checksum (CRC64NVME) that later
+/// downloads check (see `S3BucketClient::download_file`).
+///
+/// ```
+/// use ms_utils_communication::s3::{TransferConfig, UploadChecksum};
+/// let mut t = TransferConfig::default();
+/// assert_eq!(t.upload_checksum, UploadChecksum::Auto);
+/// t.upload_checksum = UploadChecksum::Off;
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UploadChecksum {
+    /// Send one with every upload; when the store refuses checksum headers,
+    /// upload again without, and send none to that store from then on
+    /// (logged once at INFO). The default.
+    #[default]
+    Auto,
+    /// Send one with every upload; a store that refuses it fails the upload.
+    Required,
+    /// Send none (downloads then check the ETag where they can).
+    Off,
 }
 
 #[cfg(test)]

@@ -1,16 +1,70 @@
 //! Server-side copies of any size: one `CopyObject` up to S3's 5 GiB limit,
-//! the multipart copy of `fix_size.rs` (`UploadPartCopy`) above it.
+//! a multipart copy (`UploadPartCopy` ranges) above it, which also rewrites
+//! large objects' metadata (`fix_size.rs`).
 
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
-use aws_sdk_s3::types::{MetadataDirective, TaggingDirective};
+use std::collections::HashMap;
+
+use aws_sdk_s3::types::{
+    CompletedMultipartUpload, CompletedPart, MetadataDirective, TaggingDirective,
+};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
+use futures_util::{StreamExt, stream};
 
+use super::abort::AbortGuard;
 use super::client::{S3BucketClient, copy_source};
 use super::copy_options::CopyOptions;
+use super::encryption::SseCustomerKey;
 use super::error::Error;
-use super::fix_size::{CopyJob, Headers};
-use super::object_args::{ObjectArgs, with_copy_source_sse_c, with_object_args};
+use super::object_args::{ObjectArgs, with_copy_source_sse_c, with_object_args, with_sse_c};
+
+/// The largest object a single `CopyObject` may copy.
+pub(crate) const COPY_OBJECT_LIMIT: u64 = 5 * 1024 * 1024 * 1024;
+
+/// Size of each `UploadPartCopy` range when copying objects over the limit
+/// (S3 allows up to 5 GiB per part; 1 GiB keeps a retried part cheap).
+const COPY_PART_SIZE: u64 = 1024 * 1024 * 1024;
+
+/// S3's smallest part (every part but the last).
+const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+
+/// The headers a multipart copy gives its destination (a multipart copy
+/// copies only the bytes: everything else is sent with
+/// `CreateMultipartUpload`), and the SSE-C key of its source.
+#[derive(Default)]
+pub(crate) struct Headers {
+    pub(crate) content_type: Option<String>,
+    pub(crate) metadata: Option<HashMap<String, String>>,
+    /// Standard headers, encryption, class, tags, ACL of the destination.
+    pub(crate) args: ObjectArgs,
+    /// The SSE-C key the source was written with.
+    pub(crate) source_key: Option<SseCustomerKey>,
+}
+
+/// One server-side multipart copy of `size` bytes, pinned to the source's
+/// `e_tag` when known.
+pub(crate) struct CopyJob<'a> {
+    pub(crate) src_bucket: &'a str,
+    pub(crate) src_key: &'a str,
+    /// The source's version, when a version is copied.
+    pub(crate) src_version: Option<&'a str>,
+    pub(crate) dst_bucket: &'a str,
+    pub(crate) dst_key: &'a str,
+    pub(crate) size: u64,
+    pub(crate) e_tag: Option<&'a str>,
+    pub(crate) headers: Headers,
+}
+
+/// The part size of a multipart copy of `size` bytes done because the object
+/// is over `copy_limit`: at most [`COPY_PART_SIZE`] (less when the limit is
+/// smaller, which is how tests get several parts out of a few MiB), at least
+/// S3's minimum part and whatever keeps the parts within 10,000.
+fn copy_part_size(size: u64, copy_limit: u64) -> u64 {
+    COPY_PART_SIZE
+        .min(copy_limit.max(MIN_PART_SIZE))
+        .max(size.div_ceil(10_000))
+}
 
 fn size_of(head: &HeadObjectOutput) -> u64 {
     head.content_length
@@ -43,6 +97,17 @@ fn destination_args(options: &CopyOptions, head: &HeadObjectOutput) -> ObjectArg
 }
 
 impl S3BucketClient {
+    /// A copy of any size with S3's single-copy limit.
+    pub(crate) async fn copy_object(
+        &self,
+        src: (&str, &str, Option<&str>),
+        dst: (&str, &str),
+        options: &CopyOptions,
+    ) -> Result<(), Error> {
+        self.copy_with_limit(src, dst, COPY_OBJECT_LIMIT, options)
+            .await
+    }
+
     /// [`copy_with`](Self::copy_with) with the single-copy limit as a
     /// parameter, so that tests can run the multipart path on a few MiB.
     pub(crate) async fn copy_with_limit(
@@ -127,6 +192,126 @@ impl S3BucketClient {
             });
         }
         Ok(())
+    }
+
+    /// Copies `job.size` bytes of the source to the destination with
+    /// `UploadPartCopy` ranges (see [`copy_part_size`]); returns the new
+    /// object's ETag. A failure aborts the upload.
+    pub(crate) async fn multipart_copy(
+        &self,
+        job: &CopyJob<'_>,
+        copy_limit: u64,
+    ) -> Result<Option<String>, Error> {
+        let (bucket, key) = (job.dst_bucket, job.dst_key);
+        let source = copy_source(job.src_bucket, job.src_key, job.src_version);
+        let h = &job.headers;
+        let create = with_object_args!(self.sdk.create_multipart_upload(), &h.args, headers: true);
+        let created = create
+            .bucket(bucket)
+            .key(key)
+            .set_content_type(h.content_type.clone())
+            .set_metadata(h.metadata.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                Error::from_sdk(&self.target, "CreateMultipartUpload", bucket, Some(key), e)
+            })?;
+        let upload_id = created
+            .upload_id
+            .ok_or_else(|| Error::InvalidInput("server returned no upload id".into()))?;
+        let mut guard = AbortGuard::new(
+            self.sdk.clone(),
+            self.target.clone(),
+            bucket,
+            key,
+            &upload_id,
+        );
+
+        // Futures built in a loop (not by a closure over borrowed data) keep
+        // the whole future `Send`.
+        let part_size = copy_part_size(job.size, copy_limit);
+        let mut pending = Vec::new();
+        let mut start = 0u64;
+        let mut number = 0i32;
+        while start < job.size {
+            let end = (start + part_size).min(job.size) - 1;
+            number += 1;
+            pending.push(self.copy_part(job, &source, &upload_id, number, (start, end)));
+            start = end + 1;
+        }
+        // Every part copy is let end, also after one failed, so that none
+        // is still being stored when the upload is aborted.
+        let results = stream::iter(pending)
+            .buffer_unordered(self.transfer.concurrency.max(1))
+            .collect::<Vec<Result<CompletedPart, Error>>>()
+            .await;
+        let mut parts = match results.into_iter().collect::<Result<Vec<_>, Error>>() {
+            Ok(p) => p,
+            Err(e) => return Err(guard.abort_now(e).await),
+        };
+        parts.sort_by_key(|p| p.part_number);
+        let out = with_sse_c!(self.sdk.complete_multipart_upload(), h.args.customer_key())
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await;
+        match out {
+            Ok(o) => {
+                guard.disarm();
+                Ok(o.e_tag)
+            }
+            Err(e) => {
+                let e = Error::from_sdk(
+                    &self.target,
+                    "CompleteMultipartUpload",
+                    bucket,
+                    Some(key),
+                    e,
+                );
+                Err(guard.abort_now(e).await)
+            }
+        }
+    }
+
+    async fn copy_part(
+        &self,
+        job: &CopyJob<'_>,
+        source: &str,
+        upload_id: &str,
+        number: i32,
+        (start, end): (u64, u64),
+    ) -> Result<CompletedPart, Error> {
+        let dst_key = job.headers.args.customer_key();
+        let part = with_sse_c!(self.sdk.upload_part_copy(), dst_key);
+        let out = with_copy_source_sse_c!(part, job.headers.source_key.as_ref())
+            .bucket(job.dst_bucket)
+            .key(job.dst_key)
+            .upload_id(upload_id)
+            .part_number(number)
+            .copy_source(source)
+            .copy_source_range(format!("bytes={start}-{end}"))
+            .set_copy_source_if_match(job.e_tag.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| {
+                Error::from_sdk(
+                    &self.target,
+                    "UploadPartCopy",
+                    job.dst_bucket,
+                    Some(job.dst_key),
+                    e,
+                )
+            })?;
+        Ok(CompletedPart::builder()
+            .part_number(number)
+            .set_e_tag(out.copy_part_result.and_then(|r| r.e_tag))
+            .build())
     }
 }
 

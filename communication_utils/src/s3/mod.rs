@@ -131,7 +131,7 @@ pub use bulk::{
     DEFAULT_BULK_CONCURRENCY,
 };
 pub use client::S3BucketClient;
-pub use config::{DEFAULT_REGION, S3Config, S3ConfigBuilder, TransferConfig};
+pub use config::{DEFAULT_REGION, S3Config, S3ConfigBuilder, TransferConfig, UploadChecksum};
 pub use copy_options::{CopyOptions, MetadataOptions};
 pub use delete::{DELETE_BATCH, DeleteFailure, DeleteSummary, DeletedObject, ObjectId};
 pub use download::{DownloadOptions, DownloadOutput};
@@ -143,7 +143,6 @@ pub use listing::{ListPages, ObjectInfo};
 pub use metadata::ObjectMetadata;
 pub use progress::{Direction, Progress, ProgressBarListener, ProgressListener};
 pub use sync::{SyncCompare, SyncEntry, SyncOptions, SyncReason, SyncSummary};
-pub use upload_checksum::UploadChecksum;
 pub use upload_options::{UploadOptions, UploadOutput};
 pub use verification::{ChecksumAlgorithm, FullChecksum, NotVerified, Verification};
 pub use versions::{ObjectVersion, VersionPages};

@@ -9,8 +9,8 @@ use std::time::SystemTime;
 use aws_sdk_s3::types::{ObjectCannedAcl, ServerSideEncryption, StorageClass};
 use aws_smithy_types::DateTime;
 
-use super::client::percent_encode;
 use super::encryption::{Encryption, SSE_C_ALGORITHM, SseCustomerKey};
+use crate::percent::percent_encode;
 
 /// Headers, encryption, class, tags and ACL of an object being written.
 #[derive(Clone, Default, PartialEq, Eq)]

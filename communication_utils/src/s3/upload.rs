@@ -19,8 +19,9 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::abort::{AbortGuard, PartTasks};
 use super::client::S3BucketClient;
+use super::copy::COPY_OBJECT_LIMIT;
 use super::error::Error;
-use super::fix_size::{COPY_OBJECT_LIMIT, Stored};
+use super::fix_size::Stored;
 use super::metadata::{self, OCTET_STREAM};
 use super::object_args::{ObjectArgs, with_object_args, with_sse_c};
 use super::progress::{Direction, Tracker};

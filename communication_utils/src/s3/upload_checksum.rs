@@ -15,32 +15,10 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::client::S3BucketClient;
+use super::config::UploadChecksum;
 use super::crc::CrcKind;
 use super::error::Error;
 use super::verification::FullChecksum;
-
-/// Whether uploads store a full-object checksum (CRC64NVME) that later
-/// downloads check (see `S3BucketClient::download_file`).
-///
-/// ```
-/// use ms_utils_communication::s3::{TransferConfig, UploadChecksum};
-/// let mut t = TransferConfig::default();
-/// assert_eq!(t.upload_checksum, UploadChecksum::Auto);
-/// t.upload_checksum = UploadChecksum::Off;
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum UploadChecksum {
-    /// Send one with every upload; when the store refuses checksum headers,
-    /// upload again without, and send none to that store from then on
-    /// (logged once at INFO). The default.
-    #[default]
-    Auto,
-    /// Send one with every upload; a store that refuses it fails the upload.
-    Required,
-    /// Send none (downloads then check the ETag where they can).
-    Off,
-}
 
 /// The algorithm uploads store.
 pub(crate) const UPLOAD_CRC: CrcKind = CrcKind::Crc64Nvme;

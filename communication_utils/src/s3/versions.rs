@@ -289,10 +289,9 @@ impl S3BucketClient {
         dst_bucket: &str,
         dst_key: &str,
     ) -> Result<(), Error> {
-        self.copy_with_limit(
+        self.copy_object(
             (src_bucket, src_key, Some(src_version_id)),
             (dst_bucket, dst_key),
-            super::fix_size::COPY_OBJECT_LIMIT,
             &super::CopyOptions::new(),
         )
         .await

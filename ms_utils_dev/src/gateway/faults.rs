@@ -10,9 +10,10 @@ use bytes::Bytes;
 use serde_json::Value;
 use tracing::info;
 
+use super::lock::lock;
 use super::record::RecordedConnection;
 use super::session::outbound_for;
-use super::state::{GatewayCounters, Outbound, Shared, lock};
+use super::state::{GatewayCounters, Outbound, Shared};
 
 /// A grace period like a real gateway's on shutdown, for
 /// [`FaultControl::close_user_with_grace`] and

@@ -15,9 +15,10 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tracing::{debug, info, warn};
 
+use super::lock::lock;
 use super::session;
 use super::socket::ConnIo;
-use super::state::{Shared, lock};
+use super::state::Shared;
 
 /// Login bodies are two short strings; anything bigger is not a login.
 const MAX_LOGIN_BODY: usize = 64 * 1024;

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::state::lock;
+use super::lock::lock;
 
 /// How a recorded connection ended, as the gateway saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

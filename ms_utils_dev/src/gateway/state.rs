@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::lock::lock;
 use super::record::{ConnectionEnd, Recorder};
 use super::tokens::TokenTable;
 
@@ -172,12 +173,6 @@ pub(super) struct Shared {
     pub(super) counters: watch::Sender<GatewayCounters>,
     pub(super) cancel: CancellationToken,
     pub(super) tracker: TaskTracker,
-}
-
-/// Locks a mutex even if a panicking thread poisoned it: every critical
-/// section here leaves the data consistent.
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Shared {

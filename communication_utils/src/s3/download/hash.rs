@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 
-use super::plan::Plan;
+use super::plan::{Plan, UnitDigest};
 use crate::s3::crc::CrcDigest;
 use crate::s3::error::Error;
 use crate::s3::in_order::Frontier;
@@ -66,30 +66,5 @@ impl<'a> UnitHash<'a> {
             UnitHash::Lane(lane) => UnitDigest::Md5(lane.finish().await?),
             UnitHash::Off | UnitHash::InOrder(..) => UnitDigest::None,
         })
-    }
-}
-
-/// What one GET's bytes hashed to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum UnitDigest {
-    /// Not hashed on its own.
-    None,
-    Md5([u8; 16]),
-    Crc(u64),
-}
-
-impl UnitDigest {
-    pub(super) fn md5(self) -> Option<[u8; 16]> {
-        match self {
-            UnitDigest::Md5(m) => Some(m),
-            _ => None,
-        }
-    }
-
-    pub(super) fn crc(self) -> Option<u64> {
-        match self {
-            UnitDigest::Crc(c) => Some(c),
-            _ => None,
-        }
     }
 }

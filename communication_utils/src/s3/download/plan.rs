@@ -4,7 +4,6 @@
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::types::{ChecksumMode, ChecksumType, ServerSideEncryption};
 
-use super::hash::UnitDigest;
 use crate::s3::ChecksumAlgorithm;
 use crate::s3::client::S3BucketClient;
 use crate::s3::crc::CrcKind;
@@ -42,6 +41,31 @@ pub(super) struct Piece {
     pub(super) digest: UnitDigest,
     /// Part number (1-based) or range index.
     pub(super) index: usize,
+}
+
+/// What one GET's bytes hashed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum UnitDigest {
+    /// Not hashed on its own.
+    None,
+    Md5([u8; 16]),
+    Crc(u64),
+}
+
+impl UnitDigest {
+    pub(super) fn md5(self) -> Option<[u8; 16]> {
+        match self {
+            UnitDigest::Md5(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub(super) fn crc(self) -> Option<u64> {
+        match self {
+            UnitDigest::Crc(c) => Some(c),
+            _ => None,
+        }
+    }
 }
 
 impl S3BucketClient {

@@ -10,10 +10,9 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncReadExt as _;
 use tokio::time::{Instant, timeout};
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
+use super::close_frame::{is_our_close, our_close};
 use super::io::{Got, deliver_late, take_frame};
 use super::{Actor, Conn, DRAIN_LIMIT, Exit};
 use crate::ws::connection::dial::WsStream;
@@ -155,27 +154,6 @@ impl Actor {
         }
         Exit::Close
     }
-}
-
-/// The reason our close frames carry. A gateway answers a close frame by
-/// echoing it, so a close frame with this reason is the answer to ours, not
-/// one the gateway sent on its own (a deploy's 1001 "going away").
-const CLOSE_REASON: &str = "ms_utils client closing";
-
-pub(super) fn our_close() -> CloseFrame {
-    our_close_with(CloseCode::Normal)
-}
-
-/// Our close frame with another code (1009 after a message too big).
-pub(super) fn our_close_with(code: CloseCode) -> CloseFrame {
-    CloseFrame {
-        code,
-        reason: CLOSE_REASON.into(),
-    }
-}
-
-pub(super) fn is_our_close(frame: Option<&CloseFrame>) -> bool {
-    frame.is_some_and(|f| f.reason.as_str() == CLOSE_REASON)
 }
 
 /// How a connection that saw a closing handshake ended, for delivery.

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
-use super::closing::is_our_close;
+use super::close_frame::is_our_close;
 use super::pending::Pending;
 use super::{Conn, Exit, INLINE_FROM, IoEvent, READ_BATCH};
 use crate::ws::connection::outbound::Ledger;

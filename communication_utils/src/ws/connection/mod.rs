@@ -33,6 +33,7 @@ use crate::ws::shared::Shared;
 use crate::ws::state::{ConnectionState, Counters, DisconnectReason, Event};
 
 pub(crate) mod auth;
+mod close_frame;
 mod closing;
 mod commands;
 pub(crate) mod dial;
@@ -44,7 +45,7 @@ pub(crate) mod outbound;
 mod pending;
 pub(crate) mod retry;
 
-use closing::{our_close, our_close_with};
+use close_frame::{our_close, our_close_with};
 use io::poll_io;
 
 /// Frames read per turn of the loop before the other branches get a look.

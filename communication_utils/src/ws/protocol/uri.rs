@@ -1,5 +1,7 @@
 //! The URLs of [protocol: login](crate::protocol#login) and [connecting](crate::protocol#connecting), built by pure functions.
 
+use crate::percent::percent_encode;
+
 /// The websocket URI: `{ws|wss}://{host}{path}/?token={token}`, or without the
 /// query when `token` is `None` ([protocol: connecting](crate::protocol#connecting)). The token is percent-encoded.
 ///
@@ -48,15 +50,7 @@ pub fn login_url(tls: bool, host: &str) -> String {
 /// Percent-encodes everything outside RFC 3986's unreserved set. JWTs are
 /// already URL-safe, so for them this is the identity (as in the original).
 fn encode_query(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encode(s, b"")
 }
 
 #[cfg(test)]
