@@ -5,7 +5,7 @@
 //! credential is the error's to say, not a `WARN` block before it).
 
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use aws_config::Region;
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
@@ -14,6 +14,8 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, future};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use tracing::instrument::WithSubscriber as _;
+
+use crate::lock::lock;
 
 /// The default chain, its failures naming the sources read.
 #[derive(Debug)]
@@ -133,7 +135,7 @@ impl std::error::Error for NoCredentials {}
 
 /// What the chain said, logged again at `DEBUG`.
 fn relog(said: &Mutex<Vec<String>>) {
-    let said = std::mem::take(&mut *said.lock().unwrap_or_else(PoisonError::into_inner));
+    let said = std::mem::take(&mut *lock(said));
     for line in &said {
         tracing::debug!(target: "ms_utils_communication::s3", "credential chain: {line}");
     }
@@ -163,10 +165,7 @@ impl tracing::Subscriber for Collect {
             event.metadata().target()
         );
         event.record(&mut Fields(&mut text));
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(text);
+        lock(&self.0).push(text);
     }
 
     fn enter(&self, _: &tracing::span::Id) {}

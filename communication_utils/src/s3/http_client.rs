@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_smithy_http_client::proxy::ProxyConfig;
@@ -21,6 +21,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 use super::error::Error;
 use super::proxy::Proxy;
+use crate::lock::lock;
 
 /// Builds (and keeps) one connector per timeout setting, as the SDK's own
 /// client does.
@@ -81,10 +82,7 @@ impl HttpClient for S3HttpClient {
         components: &RuntimeComponents,
     ) -> SharedHttpConnector {
         let key = (settings.connect_timeout(), settings.read_timeout());
-        let mut connectors = self
-            .connectors
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut connectors = lock(&self.connectors);
         connectors
             .entry(key)
             .or_insert_with(|| {
