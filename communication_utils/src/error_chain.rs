@@ -42,9 +42,27 @@ fn root_cause<'a>(err: &'a (dyn StdError + 'static)) -> &'a (dyn StdError + 'sta
 
 /// The first `E` in `err`'s chain (stepping into `io::Error`s as above).
 pub(crate) fn find<'a, E: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a E> {
+    first(err, |e| e.downcast_ref::<E>())
+}
+
+/// Whether an error of `err`'s chain (stepping into `io::Error`s as above)
+/// answers `test`.
+#[cfg(feature = "ws")]
+pub(crate) fn any(
+    err: &(dyn StdError + 'static),
+    test: impl Fn(&(dyn StdError + 'static)) -> bool,
+) -> bool {
+    first(err, |e| test(e).then_some(())).is_some()
+}
+
+/// The first answer `f` gives along `err`'s chain.
+fn first<'a, T>(
+    err: &'a (dyn StdError + 'static),
+    f: impl Fn(&'a (dyn StdError + 'static)) -> Option<T>,
+) -> Option<T> {
     let mut current = Some(err);
     while let Some(e) = current {
-        if let Some(found) = e.downcast_ref::<E>() {
+        if let Some(found) = f(e) {
             return Some(found);
         }
         current = step(e);

@@ -92,22 +92,13 @@ impl StdError for CaUsedAsServerCertificate {}
 /// For a TLS failure anywhere in `err`'s chain caused by a CA certificate
 /// presented as the server's, the [`Error::Tls`] that says what to do.
 pub(crate) fn self_signed_hint(url: &str, err: &(dyn StdError + 'static)) -> Option<Error> {
-    let mut current = Some(err);
-    while let Some(e) = current {
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return is_ca_used_as_end_entity(tls).then(|| Error::Tls {
-                url: Some(url.to_owned()),
-                cause: Box::new(CaUsedAsServerCertificate {
-                    rustls: tls.clone(),
-                }),
-            });
-        }
-        current = match e.downcast_ref::<std::io::Error>() {
-            Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
-            None => e.source(),
-        };
-    }
-    None
+    let tls = crate::error_chain::find::<rustls::Error>(err)?;
+    is_ca_used_as_end_entity(tls).then(|| Error::Tls {
+        url: Some(url.to_owned()),
+        cause: Box::new(CaUsedAsServerCertificate {
+            rustls: tls.clone(),
+        }),
+    })
 }
 
 /// rustls passes this webpki error on as an opaque `CertificateError::Other`;

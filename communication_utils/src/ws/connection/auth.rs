@@ -71,14 +71,9 @@ fn proxy_credentials_error(proxy: &str, url: &str) -> Error {
 /// (hyper-util's `TunnelError`, "tunnel error: proxy authorization required")
 /// is not a dependency of ours; its text is the way to tell it.
 fn asks_for_proxy_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current = Some(err);
-    while let Some(e) = current {
-        if e.to_string().ends_with("proxy authorization required") {
-            return true;
-        }
-        current = e.source();
-    }
-    false
+    crate::error_chain::any(err, |e| {
+        e.to_string().ends_with("proxy authorization required")
+    })
 }
 
 impl Authenticator {
