@@ -14,6 +14,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_sdk_s3::operation::create_multipart_upload::builders::CreateMultipartUploadFluentBuilder;
 use aws_sdk_s3::types::CompletedPart;
 use tokio::task::JoinSet;
 
@@ -41,7 +42,38 @@ pub(crate) struct AbortGuard {
 }
 
 impl AbortGuard {
-    pub(crate) fn new(
+    /// The one way a multipart upload is opened: sends `create` (a
+    /// `CreateMultipartUpload` whose options the caller set) for `bucket`
+    /// and `key`, and returns the guard of the upload it opened, armed.
+    pub(crate) async fn open(
+        sdk: &aws_sdk_s3::Client,
+        target: &Arc<str>,
+        create: CreateMultipartUploadFluentBuilder,
+        bucket: &str,
+        key: &str,
+    ) -> Result<AbortGuard, Error> {
+        let created =
+            create.bucket(bucket).key(key).send().await.map_err(|e| {
+                Error::from_sdk(target, "CreateMultipartUpload", bucket, Some(key), e)
+            })?;
+        let upload_id = created
+            .upload_id
+            .ok_or_else(|| Error::InvalidInput("server returned no upload id".into()))?;
+        Ok(AbortGuard::new(
+            sdk.clone(),
+            target.clone(),
+            bucket,
+            key,
+            &upload_id,
+        ))
+    }
+
+    /// The id of the upload guarded.
+    pub(crate) fn upload_id(&self) -> &str {
+        &self.upload_id
+    }
+
+    fn new(
         sdk: aws_sdk_s3::Client,
         target: Arc<str>,
         bucket: &str,

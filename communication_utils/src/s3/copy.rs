@@ -205,27 +205,11 @@ impl S3BucketClient {
         let (bucket, key) = (job.dst_bucket, job.dst_key);
         let source = copy_source(job.src_bucket, job.src_key, job.src_version);
         let h = &job.headers;
-        let create = with_object_args!(self.sdk.create_multipart_upload(), &h.args, headers: true);
-        let created = create
-            .bucket(bucket)
-            .key(key)
+        let create = with_object_args!(self.sdk.create_multipart_upload(), &h.args, headers: true)
             .set_content_type(h.content_type.clone())
-            .set_metadata(h.metadata.clone())
-            .send()
-            .await
-            .map_err(|e| {
-                Error::from_sdk(&self.target, "CreateMultipartUpload", bucket, Some(key), e)
-            })?;
-        let upload_id = created
-            .upload_id
-            .ok_or_else(|| Error::InvalidInput("server returned no upload id".into()))?;
-        let mut guard = AbortGuard::new(
-            self.sdk.clone(),
-            self.target.clone(),
-            bucket,
-            key,
-            &upload_id,
-        );
+            .set_metadata(h.metadata.clone());
+        let mut guard = AbortGuard::open(&self.sdk, &self.target, create, bucket, key).await?;
+        let upload_id = guard.upload_id().to_owned();
 
         // Futures built in a loop (not by a closure over borrowed data) keep
         // the whole future `Send`.

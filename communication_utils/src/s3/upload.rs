@@ -349,29 +349,15 @@ impl S3BucketClient {
             .map_err(|e| Error::from_sdk(&self.target, "PutObject", &p.bucket, Some(&p.key), e))
     }
 
-    /// `CreateMultipartUpload`, asking for a full-object CRC64NVME if `crc`.
-    async fn create_once(&self, p: &Prepared, crc: bool) -> Result<String, Error> {
-        let created = with_object_args!(self.sdk.create_multipart_upload(), &p.args, headers: true)
-            .bucket(&p.bucket)
-            .key(&p.key)
+    /// `CreateMultipartUpload`, asking for a full-object CRC64NVME if `crc`;
+    /// from then on, dropping the guard (or failing) aborts the upload.
+    async fn create_once(&self, p: &Prepared, crc: bool) -> Result<AbortGuard, Error> {
+        let create = with_object_args!(self.sdk.create_multipart_upload(), &p.args, headers: true)
             .content_type(&p.content_type)
             .set_metadata(Some(p.metadata.clone()))
             .set_checksum_algorithm(crc.then_some(SdkChecksumAlgorithm::Crc64Nvme))
-            .set_checksum_type(crc.then_some(ChecksumType::FullObject))
-            .send()
-            .await
-            .map_err(|e| {
-                Error::from_sdk(
-                    &self.target,
-                    "CreateMultipartUpload",
-                    &p.bucket,
-                    Some(&p.key),
-                    e,
-                )
-            })?;
-        created
-            .upload_id
-            .ok_or_else(|| Error::InvalidInput("server returned no upload id".into()))
+            .set_checksum_type(crc.then_some(ChecksumType::FullObject));
+        AbortGuard::open(&self.sdk, &self.target, create, &p.bucket, &p.key).await
     }
 
     async fn multipart(
@@ -381,22 +367,16 @@ impl S3BucketClient {
         first: Option<Bytes>,
         size: Option<u64>,
     ) -> Result<UploadOutput, Error> {
-        let upload_id = match self.create_once(&p, p.crc).await {
+        // From here until completion, dropping this future (or failing)
+        // aborts the upload: the guard owns the part tasks.
+        let mut guard = match self.create_once(&p, p.crc).await {
             Err(e) if p.crc && self.checksum_refused(&e, "CreateMultipartUpload") => {
                 p.crc = false;
                 self.create_once(&p, false).await?
             }
             other => other?,
         };
-        // From here until completion, dropping this future (or failing)
-        // aborts the upload: the guard owns the part tasks.
-        let mut guard = AbortGuard::new(
-            self.sdk.clone(),
-            self.target.clone(),
-            &p.bucket,
-            &p.key,
-            &upload_id,
-        );
+        let upload_id = guard.upload_id().to_owned();
         let result = self
             .upload_parts(&p, &upload_id, &mut source, first, size, &mut guard.tasks)
             .await;
