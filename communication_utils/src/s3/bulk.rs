@@ -21,7 +21,7 @@ use super::upload_options::UploadOptions;
 
 pub(crate) mod paths;
 
-use paths::{Item, failed, folder, safe_join, walk};
+use paths::{Item, failed, folder, safe_join, walk_folder};
 
 /// Files transferred at once unless [`BulkOptions::concurrency`] says otherwise.
 pub const DEFAULT_BULK_CONCURRENCY: usize = 8;
@@ -287,20 +287,7 @@ impl S3BucketClient {
         prefix: &str,
         options: BulkOptions,
     ) -> Result<BulkSummary, Error> {
-        let root = local_dir.as_ref().to_owned();
-        let meta = tokio::fs::metadata(&root)
-            .await
-            .map_err(|e| Error::io(&root, e))?;
-        if !meta.is_dir() {
-            return Err(Error::io(
-                &root,
-                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a folder"),
-            ));
-        }
-        let prefix = folder(prefix);
-        let items = tokio::task::spawn_blocking(move || walk(&root, &prefix))
-            .await
-            .map_err(Error::task)?;
+        let items = walk_folder(local_dir.as_ref(), &folder(prefix)).await?;
         let bucket: Arc<str> = bucket.into();
         self.run_batch(
             items,

@@ -40,6 +40,24 @@ pub(crate) fn safe_join(dir: &Path, rel: &str) -> Option<PathBuf> {
     Some(out)
 }
 
+/// The files under the folder `root` (which must be one), as [`walk`]
+/// lists them for the key prefix `prefix`, walked on a blocking thread.
+pub(crate) async fn walk_folder(root: &Path, prefix: &str) -> Result<Vec<Item>, Error> {
+    let meta = tokio::fs::metadata(root)
+        .await
+        .map_err(|e| Error::io(root, e))?;
+    if !meta.is_dir() {
+        return Err(Error::io(
+            root,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a folder"),
+        ));
+    }
+    let (root, prefix) = (root.to_owned(), prefix.to_owned());
+    tokio::task::spawn_blocking(move || walk(&root, &prefix))
+        .await
+        .map_err(Error::task)
+}
+
 /// Walks `root` (blocking): regular files and symlinks to files become
 /// items; unreadable folders, symlinks to folders and names that are not
 /// UTF-8 become failed items.

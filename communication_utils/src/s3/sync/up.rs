@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::decide::{Facts, Way, decide};
 use super::filter::selected;
 use super::{SyncCompare, SyncEntry, SyncOptions, SyncReason, SyncSummary, object_facts};
-use crate::s3::bulk::paths::{Item, folder, walk};
+use crate::s3::bulk::paths::{Item, folder, walk_folder};
 use crate::s3::bulk::{BulkFailure, BulkSummary};
 use crate::s3::client::S3BucketClient;
 use crate::s3::delete::ObjectId;
@@ -53,20 +53,8 @@ impl S3BucketClient {
         options: SyncOptions,
     ) -> Result<SyncSummary, Error> {
         let root = local_dir.as_ref().to_owned();
-        let meta = tokio::fs::metadata(&root)
-            .await
-            .map_err(|e| Error::io(&root, e))?;
-        if !meta.is_dir() {
-            return Err(Error::io(
-                &root,
-                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a folder"),
-            ));
-        }
         let prefix = folder(prefix);
-        let (walk_root, walk_prefix) = (root.clone(), prefix.clone());
-        let items = tokio::task::spawn_blocking(move || walk(&walk_root, &walk_prefix))
-            .await
-            .map_err(Error::task)?;
+        let items = walk_folder(&root, &prefix).await?;
         let remote = self.objects_under(bucket, &prefix).await?;
         let rel = |key: &str| key.get(prefix.len()..).unwrap_or_default().to_owned();
 
