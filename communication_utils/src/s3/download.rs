@@ -237,15 +237,7 @@ impl S3BucketClient {
         // sit inside every future that awaits this one.
         Box::pin(async move {
             let dest = dest.as_ref();
-            let plan = self
-                .plan(
-                    bucket,
-                    key,
-                    options.version_id.as_deref(),
-                    options.customer_key.as_ref(),
-                )
-                .await?;
-            plan.required(&options)?;
+            let plan = self.plan(bucket, key, &options).await?;
             let tracker = Tracker::new(
                 options.progress.as_ref(),
                 Direction::Download,
@@ -400,15 +392,7 @@ impl S3BucketClient {
         // Boxed: the transfer's state is large, and would otherwise
         // sit inside every future that awaits this one.
         Box::pin(async move {
-            let plan = self
-                .plan(
-                    bucket,
-                    key,
-                    options.version_id.as_deref(),
-                    options.customer_key.as_ref(),
-                )
-                .await?;
-            plan.required(&options)?;
+            let plan = self.plan(bucket, key, &options).await?;
             let tracker = Tracker::new(
                 options.progress.as_ref(),
                 Direction::Download,

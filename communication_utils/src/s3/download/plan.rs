@@ -70,8 +70,29 @@ impl UnitDigest {
 
 impl S3BucketClient {
     /// HEAD first: the size decides single GET or ranges, the ETag pins the
-    /// ranges, the ETag, stored checksums and encryption decide the check.
+    /// ranges, the ETag, stored checksums and encryption decide the check
+    /// (the version and SSE-C key come from `options`); a download that
+    /// requires verification fails here when it cannot have one
+    /// ([`Plan::required`]).
     pub(super) async fn plan(
+        &self,
+        bucket: &str,
+        key: &str,
+        options: &super::DownloadOptions,
+    ) -> Result<Plan, Error> {
+        let plan = self
+            .head_plan(
+                bucket,
+                key,
+                options.version_id.as_deref(),
+                options.customer_key.as_ref(),
+            )
+            .await?;
+        plan.required(options)?;
+        Ok(plan)
+    }
+
+    async fn head_plan(
         &self,
         bucket: &str,
         key: &str,
@@ -225,7 +246,7 @@ impl S3BucketClient {
 impl Plan {
     /// With [`DownloadOptions::require_verified`](super::DownloadOptions::require_verified),
     /// an object that cannot be verified is an error, before any GET.
-    pub(super) fn required(&self, options: &super::DownloadOptions) -> Result<(), Error> {
+    fn required(&self, options: &super::DownloadOptions) -> Result<(), Error> {
         match &self.check {
             Check::Skip(reason) if options.requires_verified() => Err(Error::Unverifiable {
                 bucket: self.bucket.clone(),

@@ -79,15 +79,7 @@ impl S3BucketClient {
             // steps below take it as a trait object.
             let mut writer = writer;
             let writer: &mut (dyn AsyncWrite + Unpin + Send) = &mut writer;
-            let plan = self
-                .plan(
-                    bucket,
-                    key,
-                    options.version_id.as_deref(),
-                    options.customer_key.as_ref(),
-                )
-                .await?;
-            plan.required(&options)?;
+            let plan = self.plan(bucket, key, &options).await?;
             let tracker = Tracker::new(
                 options.progress.as_ref(),
                 Direction::Download,
