@@ -16,6 +16,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::ws::command::Command;
 use crate::ws::config::WsConfig;
+use crate::ws::delivery::Undelivered;
 use crate::ws::error::Error;
 use crate::ws::in_flight::InFlight;
 use crate::ws::inbound::Pipeline;
@@ -62,6 +63,10 @@ pub(crate) struct Lifecycle {
     pub(crate) tasks: TaskTracker,
     /// The run loops and their handler tasks.
     pub(crate) handlers: TaskTracker,
+    /// What the connection task could not deliver when it ended with no
+    /// `close()` waiting (it gave up reconnecting): set once as it ends,
+    /// for the first `close()` after it, which returns it.
+    pub(crate) left_behind: Mutex<Option<Undelivered>>,
 }
 
 impl Lifecycle {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use crate::lock::lock;
 use crate::ws::client::MicroServiceWs;
 use crate::ws::command::Command;
 use crate::ws::error::Error;
@@ -60,7 +61,10 @@ impl MicroServiceWs {
     /// calls were still running at the deadline (they are left to finish on
     /// their own; what they send then is refused), with the messages not
     /// delivered too, if any. Every error `close()` returns hands them back
-    /// ([`Error::undelivered`]).
+    /// ([`Error::undelivered`]). A client that gave up reconnecting
+    /// ([`ReconnectPolicy::max_attempts`](crate::ws::ReconnectPolicy::max_attempts))
+    /// is closed already, and keeps what it could not deliver for the first
+    /// `close()` after it, which returns them in [`Error::Undelivered`].
     ///
     /// # Cancellation safety
     /// Cancelling stops the waiting, not the closing: the client still closes.
@@ -129,6 +133,9 @@ impl MicroServiceWs {
         life.shutdown.cancel();
         life.tasks.close();
         life.tasks.wait().await;
+        // The task ended before this call (it gave up reconnecting): what
+        // it left behind is handed back to the first `close()` after it.
+        let undelivered = undelivered.or_else(|| lock(&life.left_behind).take());
         if !handlers_done {
             let running = shared.calls.count().saturating_sub(usize::from(inside));
             tracing::warn!(running, "handler calls still running at the close deadline");

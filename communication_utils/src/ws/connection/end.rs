@@ -10,6 +10,7 @@ use tokio::time::{timeout, timeout_at};
 use super::Actor;
 use super::io::hand_over_at_end;
 use super::outbound::Leftover;
+use crate::lock::lock;
 use crate::ws::state::{ConnectionState, Event};
 
 /// How long the end waits for sends that hold a place in the queue to put
@@ -60,24 +61,34 @@ impl Actor {
         } else {
             let count = undelivered.len();
             let written = undelivered.written();
-            let kept = match first {
+            let unclaimed = match first {
                 Some(first) => {
                     tracing::warn!(
                         count,
                         written_unconfirmed = written,
                         "client closed with messages not delivered; close() returns them"
                     );
-                    first.send(Some(undelivered)).is_ok()
+                    first.send(Some(undelivered)).err().flatten()
                 }
-                None => false,
+                None => Some(undelivered),
             };
-            if !kept {
-                let why = if gave_up {
-                    "client gave up reconnecting with messages not delivered: they are lost"
-                } else {
+            match unclaimed {
+                // Nobody asked yet: the client stopped on its own. The
+                // first `close()` after it gets them.
+                Some(undelivered) if gave_up => {
+                    tracing::error!(
+                        count,
+                        written_unconfirmed = written,
+                        "client gave up reconnecting with messages not delivered; close() returns them"
+                    );
+                    *lock(&self.shared.lifecycle.left_behind) = Some(undelivered);
+                }
+                Some(_) => tracing::error!(
+                    count,
+                    written_unconfirmed = written,
                     "client dropped with messages not delivered: they are lost"
-                };
-                tracing::error!(count, written_unconfirmed = written, "{why}");
+                ),
+                None => {}
             }
         }
         // Waiting requests fail now with Closed instead of waiting for their deadline.

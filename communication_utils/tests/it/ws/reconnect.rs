@@ -103,7 +103,7 @@ async fn a_dead_gateway_is_detected_by_keepalive() {
 }
 
 /// Backoff under paused time: the delays published on the state watch follow
-/// the policy (full jitter under a doubling ceiling), and the attempts are
+/// the policy (full jitter under a growing ceiling), and the attempts are
 /// spaced by them.
 #[tokio::test]
 async fn reconnect_delays_follow_the_backoff_policy() {
@@ -156,7 +156,6 @@ async fn reconnect_delays_follow_the_backoff_policy() {
     for w in seen.windows(2) {
         assert!(w[1].2 - w[0].2 >= w[0].1, "{:?} then {:?}", w[0], w[1]);
     }
-    // The ceilings doubled: with full jitter the later delays reach past the first ceiling.
     assert!(ms.send(1).await.unwrap_err().is_closed());
 }
 
@@ -404,7 +403,7 @@ async fn every_change_is_reported_on_the_event_stream_in_order() {
 
 /// The scenario in one: the gateway closes every socket, logins fail
 /// for a while, and under paused time the attempts follow the default
-/// backoff (full jitter under 0.5 s doubling), each started no sooner than
+/// backoff (full jitter under a ceiling growing from 0.5 s), each started no sooner than
 /// its announced delay, until the client is back.
 #[tokio::test]
 async fn after_the_gateway_closes_every_socket_reconnects_follow_the_default_backoff() {
@@ -456,7 +455,62 @@ async fn after_the_gateway_closes_every_socket_reconnects_follow_the_default_bac
         // The attempt ran (and failed) only once its delay had passed.
         assert!(failed[i] - *at >= *delay, "attempt {attempt}");
     }
-    // Full jitter under a doubling ceiling: not every wait is the same.
+    // Full jitter under a growing ceiling: not every wait is the same.
     let delays: Vec<Duration> = scheduled.iter().take(5).map(|s| s.1).collect();
     assert!(delays.windows(2).any(|w| w[0] != w[1]), "{delays:?}");
+}
+
+/// A client that gives up reconnecting closes itself; what it could not
+/// deliver is not only logged: the first `close()` after it returns it in
+/// `Error::Undelivered`, oldest first, and a second `close()` has nothing.
+#[tokio::test]
+async fn close_after_giving_up_hands_back_what_was_not_delivered() {
+    let gw = ms_utils_dev::gateway::DevGateway::builder()
+        .allow_anonymous(true)
+        .start()
+        .await
+        .unwrap();
+    let policy = ReconnectPolicy::new(Duration::from_millis(5), Duration::from_millis(20))
+        .with_max_attempts(Some(2));
+    let ms = within(
+        "connect",
+        MicroServiceWs::builder(gw.host())
+            .tls(false)
+            .need_token(false)
+            .reconnect(policy)
+            .connect(),
+    )
+    .await
+    .unwrap();
+    let mut state = ms.state();
+    // Nothing listens any more: the client is disconnected for good.
+    gw.shutdown().await;
+    within("disconnected", ms.disconnected()).await;
+    // Paused: the backoff cannot run out before the sends below are queued.
+    tokio::time::pause();
+    for n in 0..3 {
+        // Accepted while disconnected (at least once: queued for later).
+        ms.send(serde_json::json!({"event": "kept", "data": n}))
+            .await
+            .unwrap();
+    }
+    wait_state(&mut state, |s| *s == ConnectionState::Closed).await;
+    assert!(ms.send(9).await.unwrap_err().is_closed());
+
+    let err = within("close", ms.close()).await.unwrap_err();
+    assert!(
+        matches!(err, ms_utils_communication::ws::Error::Undelivered(_)),
+        "{err:?}"
+    );
+    let back = err.undelivered().expect("the messages come back");
+    let data: Vec<serde_json::Value> = back
+        .frames()
+        .iter()
+        .map(|f| {
+            serde_json::from_str::<serde_json::Value>(f.as_text().unwrap()).unwrap()["data"].clone()
+        })
+        .collect();
+    assert_eq!(data, [0, 1, 2]);
+    // Only the first close gets them.
+    within("second close", ms.close()).await.unwrap();
 }
