@@ -9,7 +9,8 @@
 //! length and run: the gateway is shut down (its connections end and the
 //! port refuses), stays down for the outage, then a new gateway starts on
 //! the same port; the figure is the time from that start to the client's
-//! `Connected` state, with the attempts it made meanwhile. One JSON line
+//! `Connected` state, with the attempts it made meanwhile and when each
+//! started (`attempt_starts_s`, seconds after the outage began). One JSON line
 //! per run, then one per outage length with the median and the worst.
 
 use std::error::Error;
@@ -79,21 +80,38 @@ async fn main() -> Result<(), Box<dyn Error>> {
             let mut events = ms.events();
             gw.shutdown().await;
             ms.disconnected().await;
+            let down = Instant::now();
+            // Each attempt's start, seconds after the outage began.
+            let starts = tokio::spawn(async move {
+                let mut starts = Vec::new();
+                while let Ok(event) = events.recv().await {
+                    match event {
+                        Event::Reconnecting { delay, .. } => {
+                            let at = down.elapsed() + delay;
+                            starts.push((at.as_secs_f64() * 100.0).round() / 100.0);
+                        }
+                        Event::Connected => break,
+                        _ => {}
+                    }
+                }
+                starts
+            });
             tokio::time::sleep(Duration::from_secs(secs)).await;
             gw = gateway(port).await?;
             let up = Instant::now();
             let mut state = ms.state();
             state.wait_for(|s| s.is_connected()).await?;
             let back = up.elapsed().as_secs_f64();
-            let mut attempts = 0u32;
-            while let Ok(event) = events.try_recv() {
-                if let Event::Reconnecting { attempt, .. } = event {
-                    attempts = attempts.max(attempt);
-                }
-            }
+            let starts = starts.await?;
             println!(
                 "{}",
-                json!({"outage_s": secs, "run": run, "back_after_s": back, "attempts": attempts})
+                json!({
+                    "outage_s": secs,
+                    "run": run,
+                    "back_after_s": back,
+                    "attempts": starts.len(),
+                    "attempt_starts_s": starts,
+                })
             );
             backs.push(back);
         }

@@ -4,15 +4,21 @@ use std::time::Duration;
 
 use rand::Rng;
 
+/// How much each ceiling grows over the one before it.
+const GROWTH: f64 = 1.5;
+
 /// When and how often to reconnect after the connection is lost.
 ///
 /// The delay before attempt `n` (1-based) is drawn uniformly from
-/// `[0, min(max_delay, initial_delay * 2^(n-1)))` ("full jitter"), so that many
-/// services cut off by the same gateway restart do not come back in lockstep.
-/// The default ceiling grows from 0.5 s to 5 s: a gateway back after a
-/// deploy of a few seconds (or a minute) finds its services back within
-/// about 2 s on average (the mean wait from its return to the next attempt
-/// is a third of the ceiling), 5 s at most.
+/// `[0, min(max_delay, initial_delay * 1.5^(n-1)))` ("full jitter"), so that
+/// many services cut off by the same gateway restart do not come back in
+/// lockstep. The default ceiling grows from 0.5 s to 5 s (0.5, 0.75, 1.125,
+/// 1.69, 2.53, 3.8, then 5 s): a gateway back after a deploy of a few
+/// seconds (or a minute) finds its services back within about 1.5 s at the
+/// median, 5 s at most. The growth is 1.5 rather than the usual 2 so that a
+/// short outage (3 s) does not end in the middle of a long wait: with
+/// doubling, the fifth ceiling is 4 s already (`examples/BENCHMARKS.md`,
+/// "Back after a gateway outage").
 ///
 /// ```
 /// use std::time::Duration;
@@ -20,10 +26,10 @@ use rand::Rng;
 ///
 /// let policy = ReconnectPolicy::default();
 /// assert_eq!(policy.ceiling(1), Duration::from_millis(500));
-/// assert_eq!(policy.ceiling(3), Duration::from_secs(2));
+/// assert_eq!(policy.ceiling(3), Duration::from_millis(1125));
 /// assert_eq!(policy.ceiling(50), Duration::from_secs(5));
 /// let d = policy.delay(3);
-/// assert!(d <= Duration::from_secs(2));
+/// assert!(d <= Duration::from_millis(1125));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -54,7 +60,7 @@ impl ReconnectPolicy {
     /// # use std::time::Duration;
     /// # use ms_utils_communication::ws::ReconnectPolicy;
     /// let p = ReconnectPolicy::new(Duration::from_millis(10), Duration::from_secs(1));
-    /// assert_eq!(p.ceiling(2), Duration::from_millis(20));
+    /// assert_eq!(p.ceiling(2), Duration::from_millis(15));
     /// ```
     pub fn new(initial_delay: Duration, max_delay: Duration) -> Self {
         Self {
@@ -78,22 +84,23 @@ impl ReconnectPolicy {
     }
 
     /// The upper bound of the delay before attempt `attempt` (1-based; 0 is
-    /// treated as 1): `min(max_delay, initial_delay * 2^(attempt-1))`.
+    /// treated as 1): `min(max_delay, initial_delay * 1.5^(attempt-1))`.
     ///
     /// ```
     /// # use std::time::Duration;
     /// # use ms_utils_communication::ws::ReconnectPolicy;
-    /// assert_eq!(ReconnectPolicy::default().ceiling(2), Duration::from_secs(1));
+    /// assert_eq!(ReconnectPolicy::default().ceiling(2), Duration::from_millis(750));
     /// ```
     pub fn ceiling(&self, attempt: u32) -> Duration {
-        let shift = attempt.saturating_sub(1).min(32);
-        let factor = 1u64 << shift;
-        let nanos = self
-            .initial_delay
-            .as_nanos()
-            .saturating_mul(u128::from(factor));
-        let capped = nanos.min(self.max_delay.as_nanos());
-        Duration::from_nanos(u64::try_from(capped).unwrap_or(u64::MAX))
+        // Past 1.5^200 every ceiling is the cap; the float stays finite.
+        let exponent = attempt.saturating_sub(1).min(200);
+        let grown = self.initial_delay.as_secs_f64() * GROWTH.powi(exponent as i32);
+        if grown >= self.max_delay.as_secs_f64() {
+            self.max_delay
+        } else {
+            // Whole nanoseconds, so that the ceilings are exact.
+            Duration::from_nanos((grown * 1e9).round() as u64)
+        }
     }
 
     /// The delay before attempt `attempt`: uniform in `[0, ceiling(attempt))`,
@@ -140,37 +147,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ceiling_doubles_from_half_a_second_to_five() {
+    fn ceiling_grows_by_half_from_half_a_second_to_five() {
         let p = ReconnectPolicy::default();
-        let got: Vec<u64> = (1..=6).map(|a| p.ceiling(a).as_millis() as u64).collect();
-        assert_eq!(got, [500, 1000, 2000, 4000, 5000, 5000]);
+        let got: Vec<u64> = (1..=8).map(|a| p.ceiling(a).as_micros() as u64).collect();
+        assert_eq!(
+            got,
+            [
+                500_000, 750_000, 1_125_000, 1_687_500, 2_531_250, 3_796_875, 5_000_000, 5_000_000
+            ]
+        );
         assert_eq!(p.ceiling(0), p.ceiling(1));
         assert_eq!(p.ceiling(u32::MAX), Duration::from_secs(5));
     }
 
     #[test]
     fn the_jitter_scales_the_ceiling() {
-        let p = ReconnectPolicy::default();
-        assert_eq!(p.jittered(4, 0.0), Duration::ZERO);
-        assert_eq!(p.jittered(4, 0.25), Duration::from_secs(1));
-        assert_eq!(p.jittered(4, 0.5), Duration::from_secs(2));
-        assert!(p.jittered(4, 0.999_999) < Duration::from_secs(4));
+        // A first ceiling of 4 s.
+        let p = ReconnectPolicy::new(Duration::from_secs(4), Duration::from_secs(5));
+        assert_eq!(p.jittered(1, 0.0), Duration::ZERO);
+        assert_eq!(p.jittered(1, 0.25), Duration::from_secs(1));
+        assert_eq!(p.jittered(1, 0.5), Duration::from_secs(2));
+        assert!(p.jittered(1, 0.999_999) < Duration::from_secs(4));
         // Out-of-range draws cannot leave [0, ceiling].
-        assert_eq!(p.jittered(4, 7.0), Duration::from_secs(4));
-        assert_eq!(p.jittered(4, -1.0), Duration::ZERO);
-        assert_eq!(p.jittered(4, f64::NAN), Duration::ZERO);
+        assert_eq!(p.jittered(1, 7.0), Duration::from_secs(4));
+        assert_eq!(p.jittered(1, -1.0), Duration::ZERO);
+        assert_eq!(p.jittered(1, f64::NAN), Duration::ZERO);
         assert_eq!(p.jittered(50, 1.0), Duration::from_secs(5));
     }
 
     #[test]
     fn delay_is_full_jitter_within_the_ceiling() {
         let p = ReconnectPolicy::default();
-        let delays: Vec<Duration> = (0..1000).map(|_| p.delay(4)).collect();
-        assert!(delays.iter().all(|d| *d <= Duration::from_secs(4)));
+        // The seventh ceiling is the 5 s cap.
+        let delays: Vec<Duration> = (0..1000).map(|_| p.delay(7)).collect();
+        assert!(delays.iter().all(|d| *d <= Duration::from_secs(5)));
         // Full jitter spreads over the whole range, not just near the ceiling
         // (each of these fails with probability 0.75^1000).
-        assert!(delays.iter().any(|d| *d < Duration::from_secs(1)));
-        assert!(delays.iter().any(|d| *d > Duration::from_secs(3)));
+        assert!(delays.iter().any(|d| *d < Duration::from_millis(1250)));
+        assert!(delays.iter().any(|d| *d > Duration::from_millis(3750)));
     }
 
     #[test]

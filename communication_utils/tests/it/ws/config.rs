@@ -17,12 +17,13 @@ fn the_defaults_are_the_documented_ones() {
     // TLS on (system/webpki roots), 64 MiB messages.
     assert!(config.tls());
     assert_eq!(config.max_message_size(), 64 << 20);
-    // Backoff: 0.5 s doubling to 5 s, never giving up.
+    // Backoff: 0.5 s growing by half to 5 s, never giving up.
     let policy = config.reconnect();
     assert_eq!(policy.ceiling(1), Duration::from_millis(500));
-    assert_eq!(policy.ceiling(2), Duration::from_secs(1));
-    assert_eq!(policy.ceiling(4), Duration::from_secs(4));
-    assert_eq!(policy.ceiling(5), Duration::from_secs(5));
+    assert_eq!(policy.ceiling(2), Duration::from_millis(750));
+    assert_eq!(policy.ceiling(4), Duration::from_micros(1_687_500));
+    assert_eq!(policy.ceiling(6), Duration::from_micros(3_796_875));
+    assert_eq!(policy.ceiling(7), Duration::from_secs(5));
     assert_eq!(policy.ceiling(1000), Duration::from_secs(5));
     assert!(!policy.gives_up_after(u32::MAX));
     // The rest is visible in Debug (the password is not: see ws_secrets).

@@ -277,7 +277,7 @@ async fn a_transport_failure_is_retried_with_backoff_by_default() {
     );
     assert_eq!(err.url(), Some(login_url(false, &host).as_str()));
     // Four waits between five attempts, each under its ceiling
-    // (0.5 + 1 + 2 + 4 s), and not all of them nothing (full jitter).
+    // (0.5 + 0.75 + 1.125 + 1.6875 s), and not all of them nothing (full jitter).
     let waited = started.elapsed();
     let most: Duration = (1..=4).map(|a| policy.ceiling(a)).sum();
     assert!(
