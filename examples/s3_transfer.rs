@@ -24,12 +24,14 @@
 //! on stdout and exits 0. A progress bar goes to stderr when stderr is a
 //! terminal; logs go to stderr (level `warn`, `RUST_LOG` to change it).
 //!
-//! `upload` and `copy` take the upload options (`--sse AES256|aws:kms`,
-//! `--sse-kms-key-id`, `--sse-c-key-file`, `--storage-class`, `--tag k=v`,
-//! `--acl`, `--content-type`, `--cache-control`, `--content-disposition`,
-//! `--content-encoding`, `--content-language`); `download`, `cat`, `range`
-//! and `meta` read an SSE-C object with `--sse-c-key-file`, `copy` its
-//! source with `--source-sse-c-key-file`. A key file holds the 32 bytes of
+//! `upload`, `upload-dir`, `sync-up` (for every file) and `copy` take the
+//! upload options (`--sse AES256|aws:kms`, `--sse-kms-key-id`,
+//! `--sse-c-key-file`, `--storage-class`, `--tag k=v`, `--acl`,
+//! `--content-type`, `--cache-control`, `--content-disposition`,
+//! `--content-encoding`, `--content-language`, `--expires` RFC 3339);
+//! `download`, `cat`, `range` and `meta` read an SSE-C object with
+//! `--sse-c-key-file`, `copy` its source with `--source-sse-c-key-file`
+//! (both also for an old version, with `--version-id`). A key file holds the 32 bytes of
 //! the key, or their base64; the key is never printed or logged.
 
 use std::io::IsTerminal;
@@ -80,7 +82,7 @@ multipart uploads left open
   incomplete BUCKET [PREFIX]                list_incomplete_uploads
   abort-incomplete BUCKET [PREFIX]          abort_incomplete_uploads [--older-than SECONDS]
 
-upload options (upload, copy: the copy's own)
+upload options (upload, upload-dir and sync-up: every file; copy: the copy's own)
   --sse AES256|aws:kms                      server-side encryption: SSE-S3 or SSE-KMS
   --sse-kms-key-id ID                       the KMS key (id, ARN or alias; implies aws:kms)
   --sse-c-key-file PATH                     SSE-C: encrypt with this key (a file of its 32
@@ -93,6 +95,8 @@ upload options (upload, copy: the copy's own)
   --content-type T  --cache-control V  --content-disposition V
   --content-encoding V  --content-language V
                                             the object's standard headers
+  --expires TIME                            the Expires header, RFC 3339
+                                            (e.g. 2030-01-01T00:00:00Z)
 
   -h, --help                                this text
 
@@ -110,7 +114,7 @@ const VALUE_FLAGS: [&str; 6] = [
     "--compare",
 ];
 /// The upload options' flags (a value each), for `upload` and `copy`.
-const UPLOAD_FLAGS: [&str; 11] = [
+const UPLOAD_FLAGS: [&str; 12] = [
     "--sse",
     "--sse-kms-key-id",
     "--storage-class",
@@ -121,10 +125,22 @@ const UPLOAD_FLAGS: [&str; 11] = [
     "--content-disposition",
     "--content-encoding",
     "--content-language",
+    "--expires",
     "--source-sse-c-key-file",
 ];
 /// The commands that read or write an object with `--sse-c-key-file`.
-const SSE_C_COMMANDS: [&str; 6] = ["upload", "copy", "download", "cat", "range", "meta"];
+const SSE_C_COMMANDS: [&str; 8] = [
+    "upload",
+    "upload-dir",
+    "sync-up",
+    "copy",
+    "download",
+    "cat",
+    "range",
+    "meta",
+];
+/// The commands that write objects, and take the upload options.
+const UPLOAD_COMMANDS: [&str; 4] = ["upload", "upload-dir", "sync-up", "copy"];
 /// Flags on their own.
 const SWITCHES: [&str; 2] = ["--delete", "--dry-run"];
 /// The commands (their arguments are checked when they run).
@@ -283,9 +299,9 @@ impl Command {
         }
         // Options a command would not use are refused, not ignored.
         let name = cmd.name.as_str();
-        if (!cmd.upload_flags.is_empty() && !matches!(name, "upload" | "copy"))
+        if (!cmd.upload_flags.is_empty() && !UPLOAD_COMMANDS.contains(&name))
             || (cmd.sse_c_key_file.is_some() && !SSE_C_COMMANDS.contains(&name))
-            || (name == "upload" && cmd.flag("--source-sse-c-key-file").is_some())
+            || (name != "copy" && cmd.flag("--source-sse-c-key-file").is_some())
         {
             return Err(Failure::Usage);
         }
@@ -313,10 +329,21 @@ impl Command {
             .upload_flags
             .iter()
             .any(|(f, v)| f == "--tag" && !v.contains('='));
-        if bad_sse || bad_tag {
+        if bad_sse || bad_tag || self.expires().is_err() {
             return Err(Failure::Usage);
         }
         Ok(())
+    }
+
+    /// `--expires`, an RFC 3339 time (`2030-01-01T00:00:00Z`).
+    fn expires(&self) -> Result<Option<std::time::SystemTime>, Failure> {
+        self.flag("--expires")
+            .map(|v| {
+                chrono::DateTime::parse_from_rfc3339(v)
+                    .map(std::time::SystemTime::from)
+                    .map_err(|_| Failure::Usage)
+            })
+            .transpose()
     }
 
     /// The encryption of the object written: `--sse`, `--sse-kms-key-id`,
@@ -350,10 +377,13 @@ impl Command {
         }
     }
 
+    /// The upload options of the flags (`upload` adds its progress bar;
+    /// `upload-dir` and `sync-up` give them to every file, with the
+    /// batch's bar).
     async fn upload_options(&self) -> Result<UploadOptions, Failure> {
         let mut opts = UploadOptions::new();
-        if let Some(p) = progress() {
-            opts = opts.progress(p);
+        if let Some(at) = self.expires()? {
+            opts = opts.expires(at);
         }
         if let Some(e) = self.encryption().await? {
             opts = opts.encryption(e);
@@ -382,6 +412,12 @@ impl Command {
         if let Some(path) = self.flag("--source-sse-c-key-file") {
             opts = opts.source_sse_customer_key(read_key(path).await?);
         }
+        if let Some(v) = &self.version_id {
+            opts = opts.source_version_id(v);
+        }
+        if let Some(at) = self.expires()? {
+            opts = opts.expires(at);
+        }
         if let Some(e) = self.encryption().await? {
             opts = opts.encryption(e);
         }
@@ -405,10 +441,14 @@ impl Command {
     }
 
     async fn metadata_options(&self) -> Result<MetadataOptions, Failure> {
-        Ok(match self.sse_c_key().await? {
-            Some(key) => MetadataOptions::new().sse_customer_key(key),
-            None => MetadataOptions::new(),
-        })
+        let mut opts = MetadataOptions::new();
+        if let Some(key) = self.sse_c_key().await? {
+            opts = opts.sse_customer_key(key);
+        }
+        if let Some(v) = &self.version_id {
+            opts = opts.version_id(v);
+        }
+        Ok(opts)
     }
 
     async fn download_options(&self) -> Result<DownloadOptions, Failure> {
@@ -626,7 +666,10 @@ async fn run(
     let started = std::time::Instant::now();
     let mut out = match (cmd.name.as_str(), a.as_slice()) {
         ("upload", [file, bucket, rest @ ..]) if rest.len() <= 1 => {
-            let opts = cmd.upload_options().await?;
+            let mut opts = cmd.upload_options().await?;
+            if let Some(p) = progress() {
+                opts = opts.progress(p);
+            }
             let up = client
                 .upload_file(file, bucket, rest.first().copied(), opts)
                 .await?;
@@ -668,37 +711,18 @@ async fn run(
                    "version_id": version, "start": start, "size": bytes.len()})
         }
         ("meta", [bucket, key]) => {
-            let m = match version {
-                Some(_) if cmd.sse_c_key_file.is_some() => return Err(Failure::Usage),
-                Some(v) => client.get_file_metadata_version(bucket, key, v).await?,
-                None => {
-                    client
-                        .get_file_metadata_with(bucket, key, cmd.metadata_options().await?)
-                        .await?
-                }
-            };
+            let m = client
+                .get_file_metadata_with(bucket, key, cmd.metadata_options().await?)
+                .await?;
             json!({"ok": true, "command": "meta", "bucket": bucket, "key": key,
                    "version_id": m.version_id, "size": m.content_length,
                    "content_type": m.content_type, "etag": m.e_tag, "metadata": m.user})
         }
         ("copy", [src_bucket, src_key, dst_bucket, dst_key]) => {
             let options = cmd.copy_options().await?;
-            match version {
-                // copy_version takes no options.
-                Some(_) if !cmd.upload_flags.is_empty() || cmd.sse_c_key_file.is_some() => {
-                    return Err(Failure::Usage);
-                }
-                Some(v) => {
-                    client
-                        .copy_version(src_bucket, src_key, v, dst_bucket, dst_key)
-                        .await?
-                }
-                None => {
-                    client
-                        .copy_with(src_bucket, src_key, dst_bucket, dst_key, options)
-                        .await?
-                }
-            }
+            client
+                .copy_with(src_bucket, src_key, dst_bucket, dst_key, options)
+                .await?;
             json!({"ok": true, "command": "copy", "src_bucket": src_bucket, "src_key": src_key,
                    "src_version_id": version, "dst_bucket": dst_bucket, "dst_key": dst_key})
         }
@@ -753,9 +777,8 @@ async fn run(
                    "count": versions.len(), "versions": versions})
         }
         ("upload-dir", [dir, bucket, prefix]) => {
-            let s = client
-                .upload_dir(dir, bucket, prefix, bulk_options())
-                .await?;
+            let options = bulk_options().upload_options(cmd.upload_options().await?);
+            let s = client.upload_dir(dir, bucket, prefix, options).await?;
             bulk_json("upload-dir", bucket, prefix, dir, &s)
         }
         ("download-prefix", [bucket, prefix, dir]) => {
@@ -765,9 +788,10 @@ async fn run(
             bulk_json("download-prefix", bucket, prefix, dir, &s)
         }
         ("sync-up", [dir, bucket, prefix]) => {
-            let s = client
-                .sync_up(dir, bucket, prefix, cmd.sync_options()?)
-                .await?;
+            let options = cmd
+                .sync_options()?
+                .upload_options(cmd.upload_options().await?);
+            let s = client.sync_up(dir, bucket, prefix, options).await?;
             sync_json("sync-up", bucket, prefix, dir, &s)
         }
         ("sync-down", [bucket, prefix, dir]) => {

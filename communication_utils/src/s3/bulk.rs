@@ -109,6 +109,8 @@ impl BulkProgressListener for ProgressBarListener {
 pub struct BulkOptions {
     pub(crate) concurrency: usize,
     progress: Option<Arc<dyn BulkProgressListener>>,
+    /// What each file of an upload batch gets (its listener aside).
+    pub(crate) upload: UploadOptions,
 }
 
 impl Default for BulkOptions {
@@ -116,6 +118,7 @@ impl Default for BulkOptions {
         BulkOptions {
             concurrency: DEFAULT_BULK_CONCURRENCY,
             progress: None,
+            upload: UploadOptions::new(),
         }
     }
 }
@@ -125,6 +128,7 @@ impl fmt::Debug for BulkOptions {
         f.debug_struct("BulkOptions")
             .field("concurrency", &self.concurrency)
             .field("progress", &self.progress.is_some())
+            .field("upload", &self.upload)
             .finish()
     }
 }
@@ -146,6 +150,26 @@ impl BulkOptions {
     /// Aggregate progress reports go to this listener.
     pub fn progress(mut self, listener: Arc<dyn BulkProgressListener>) -> Self {
         self.progress = Some(listener);
+        self
+    }
+
+    /// What every file of an upload batch gets ([`UploadOptions`]:
+    /// encryption, storage class, tags, metadata, standard headers, ACL),
+    /// as [`upload_file`](super::S3BucketClient::upload_file) gives it to
+    /// one file (boto3's `ExtraArgs`, `aws s3 cp --recursive --sse ...`).
+    /// Without a content type in them, each file's is guessed from its
+    /// name. Their progress listener is not used: a batch reports through
+    /// [`progress`](Self::progress). Downloads ignore them.
+    ///
+    /// ```
+    /// use ms_utils_communication::s3::{BulkOptions, Encryption, UploadOptions};
+    /// let o = BulkOptions::new().upload_options(
+    ///     UploadOptions::new().encryption(Encryption::S3).storage_class("STANDARD_IA"),
+    /// );
+    /// # let _ = o;
+    /// ```
+    pub fn upload_options(mut self, options: UploadOptions) -> Self {
+        self.upload = options;
         self
     }
 }
@@ -289,21 +313,18 @@ impl S3BucketClient {
     ) -> Result<BulkSummary, Error> {
         let items = walk_folder(local_dir.as_ref(), &folder(prefix)).await?;
         let bucket: Arc<str> = bucket.into();
+        let each = options.upload.clone();
         self.run_batch(
             items,
             Direction::Upload,
             options,
             move |this, item, listener| {
                 let bucket = Arc::clone(&bucket);
+                let file_options = each.clone().progress(listener);
                 async move {
-                    this.upload_file(
-                        &item.path,
-                        &bucket,
-                        Some(&item.key),
-                        UploadOptions::new().progress(listener),
-                    )
-                    .await
-                    .map(|out| out.size)
+                    this.upload_file(&item.path, &bucket, Some(&item.key), file_options)
+                        .await
+                        .map(|out| out.size)
                 }
             },
         )

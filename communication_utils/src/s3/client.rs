@@ -322,7 +322,12 @@ impl S3BucketClient {
         options: MetadataOptions,
     ) -> Result<ObjectMetadata, Error> {
         let out = self
-            .head_object_with(bucket, key, options.customer_key.as_ref())
+            .head_object_full(
+                bucket,
+                key,
+                options.version_id.as_deref(),
+                options.customer_key.as_ref(),
+            )
             .await?;
         Ok(metadata_of(out))
     }
@@ -345,16 +350,6 @@ impl S3BucketClient {
             Err(e) if e.is_not_found() && !e.is_bucket_not_found() => Ok(false),
             Err(e) => Err(e),
         }
-    }
-
-    /// [`head_object_full`](Self::head_object_full) of a version of the object.
-    pub(crate) async fn head_object_version(
-        &self,
-        bucket: &str,
-        key: &str,
-        version_id: Option<&str>,
-    ) -> Result<HeadObjectOutput, Error> {
-        self.head_object_full(bucket, key, version_id, None).await
     }
 
     /// [`head_object_full`](Self::head_object_full) of an object written
@@ -509,8 +504,13 @@ impl S3BucketClient {
         dst_key: &str,
         options: CopyOptions,
     ) -> Result<(), Error> {
-        self.copy_object((src_bucket, src_key, None), (dst_bucket, dst_key), &options)
-            .await
+        let version = options.source_version.as_deref();
+        self.copy_object(
+            (src_bucket, src_key, version),
+            (dst_bucket, dst_key),
+            &options,
+        )
+        .await
     }
 
     /// A URL anyone can GET the object with, until `expires_in` has passed (max 7 days).

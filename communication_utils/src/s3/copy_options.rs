@@ -29,6 +29,7 @@ pub struct CopyOptions {
     pub(crate) args: ObjectArgs,
     pub(crate) content_type: Option<String>,
     pub(crate) source_key: Option<SseCustomerKey>,
+    pub(crate) source_version: Option<String>,
 }
 
 impl CopyOptions {
@@ -41,6 +42,14 @@ impl CopyOptions {
     /// SSE-C object without it).
     pub fn source_sse_customer_key(mut self, key: SseCustomerKey) -> Self {
         self.source_key = Some(key);
+        self
+    }
+
+    /// Copy this version of the source instead of its current one (boto3's
+    /// `CopySource={..., "VersionId": ...}`; see
+    /// [`copy_version`](super::S3BucketClient::copy_version)).
+    pub fn source_version_id(mut self, version_id: impl Into<String>) -> Self {
+        self.source_version = Some(version_id.into());
         self
     }
 
@@ -118,13 +127,16 @@ impl CopyOptions {
 ///
 /// ```
 /// use ms_utils_communication::s3::{MetadataOptions, SseCustomerKey};
-/// let o = MetadataOptions::new().sse_customer_key(SseCustomerKey::new([1u8; 32]));
+/// let o = MetadataOptions::new()
+///     .sse_customer_key(SseCustomerKey::new([1u8; 32]))
+///     .version_id("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY");
 /// # let _ = o;
 /// ```
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct MetadataOptions {
     pub(crate) customer_key: Option<SseCustomerKey>,
+    pub(crate) version_id: Option<String>,
 }
 
 impl MetadataOptions {
@@ -137,6 +149,13 @@ impl MetadataOptions {
     /// SSE-C object without it with 400).
     pub fn sse_customer_key(mut self, key: SseCustomerKey) -> Self {
         self.customer_key = Some(key);
+        self
+    }
+
+    /// Read this version of the object instead of its current one (see
+    /// [`get_file_metadata_version`](super::S3BucketClient::get_file_metadata_version)).
+    pub fn version_id(mut self, version_id: impl Into<String>) -> Self {
+        self.version_id = Some(version_id.into());
         self
     }
 }

@@ -48,6 +48,7 @@ use super::client::S3BucketClient;
 use super::delete::DeleteFailure;
 use super::error::Error;
 use super::listing::ObjectInfo;
+use super::upload_options::UploadOptions;
 use super::verify;
 
 mod decide;
@@ -189,6 +190,20 @@ impl SyncOptions {
             include: true,
             pattern: pattern.into(),
         });
+        self
+    }
+
+    /// What every file `sync_up` uploads gets (encryption, storage class,
+    /// tags, ...): see [`BulkOptions::upload_options`]. `sync_down`
+    /// ignores them.
+    ///
+    /// ```
+    /// use ms_utils_communication::s3::{SyncOptions, UploadOptions};
+    /// let o = SyncOptions::new().upload_options(UploadOptions::new().cache_control("max-age=60"));
+    /// # let _ = o;
+    /// ```
+    pub fn upload_options(mut self, options: UploadOptions) -> Self {
+        self.bulk = self.bulk.upload_options(options);
         self
     }
 

@@ -8,7 +8,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::client::{S3BucketClient, metadata_of};
+use super::client::S3BucketClient;
+use super::copy_options::{CopyOptions, MetadataOptions};
 use super::error::Error;
 use super::metadata::ObjectMetadata;
 
@@ -207,7 +208,9 @@ impl S3BucketClient {
     }
 
     /// [`get_file_metadata`](Self::get_file_metadata) of one version of
-    /// the object.
+    /// the object. For a version written with an SSE-C key, use
+    /// [`get_file_metadata_with`](Self::get_file_metadata_with) and
+    /// [`MetadataOptions::version_id`] beside the key.
     ///
     /// # Errors
     /// [`Error::NotFound`] (code `NoSuchVersion`) for an unknown version of
@@ -226,10 +229,8 @@ impl S3BucketClient {
         key: &str,
         version_id: &str,
     ) -> Result<ObjectMetadata, Error> {
-        let out = self
-            .head_object_version(bucket, key, Some(version_id))
-            .await?;
-        Ok(metadata_of(out))
+        self.get_file_metadata_with(bucket, key, MetadataOptions::new().version_id(version_id))
+            .await
     }
 
     /// Deletes one version of an object (or a delete marker, which brings
@@ -266,7 +267,9 @@ impl S3BucketClient {
 
     /// [`copy`](Self::copy) of one version of the source (boto3's
     /// `CopySource={"Bucket": ..., "Key": ..., "VersionId": ...}`): how an
-    /// old version is restored, copied onto its own key.
+    /// old version is restored, copied onto its own key. With options (an
+    /// SSE-C source key, the copy's encryption, ...), use
+    /// [`copy_with`](Self::copy_with) and [`CopyOptions::source_version_id`].
     ///
     /// # Errors
     /// As for [`copy`](Self::copy); [`Error::NotFound`] (code
@@ -289,11 +292,8 @@ impl S3BucketClient {
         dst_bucket: &str,
         dst_key: &str,
     ) -> Result<(), Error> {
-        self.copy_object(
-            (src_bucket, src_key, Some(src_version_id)),
-            (dst_bucket, dst_key),
-            &super::CopyOptions::new(),
-        )
-        .await
+        let options = CopyOptions::new().source_version_id(src_version_id);
+        self.copy_with(src_bucket, src_key, dst_bucket, dst_key, options)
+            .await
     }
 }

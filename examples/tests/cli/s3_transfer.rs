@@ -117,6 +117,7 @@ async fn help_goes_to_stdout_and_usage_errors_exit_2() {
             "--content-disposition",
             "--content-encoding",
             "--content-language",
+            "--expires TIME",
         ] {
             assert!(text.contains(flag), "{flag} in --help");
         }
@@ -366,6 +367,8 @@ async fn upload_options_and_sse_c_keys_from_flags() {
         "identity",
         "--content-language",
         "fr-FR",
+        "--expires",
+        "2030-01-01T00:00:00Z",
     ];
     ok(&server, &args).await;
     let head = sdk
@@ -391,6 +394,11 @@ async fn upload_options_and_sse_c_keys_from_flags() {
     );
     assert_eq!(head.content_encoding(), Some("identity"));
     assert_eq!(head.content_language(), Some("fr-FR"));
+    assert!(
+        head.expires_string().is_some_and(|e| e.contains("2030")),
+        "{:?}",
+        head.expires_string()
+    );
     let tagging = sdk
         .get_object_tagging()
         .bucket("bkt")
@@ -614,17 +622,61 @@ async fn upload_options_and_sse_c_keys_from_flags() {
             "GLACIER",
         ],
         &["list", "bkt", "--sse-c-key-file", raw_key],
+        &["download-prefix", "bkt", "p", dest, "--tag", "a=b"],
+        &["upload", file, "bkt", "--expires", "next tuesday"],
         &[
-            "upload-dir",
+            "sync-up",
             dir.to_str().unwrap(),
             "bkt",
             "p",
-            "--tag",
-            "a=b",
+            "--source-sse-c-key-file",
+            raw_key,
         ],
     ] {
         let out = run(Some(&server), args).await;
         assert_eq!(out.code, 2, "{args:?}");
+    }
+
+    // Folder uploads and syncs give the options to every file.
+    write(&dir, "tree/a.txt", b"a");
+    write(&dir, "tree/sub/b.txt", b"b");
+    let tree = dir.join("tree");
+    let tree = tree.to_str().unwrap();
+    let flags = [
+        "--storage-class",
+        "STANDARD_IA",
+        "--cache-control",
+        "max-age=5",
+    ];
+    ok(
+        &server,
+        &[&["upload-dir", tree, "bkt", "batch"][..], &flags].concat(),
+    )
+    .await;
+    ok(
+        &server,
+        &[&["sync-up", tree, "bkt", "mirror"][..], &flags].concat(),
+    )
+    .await;
+    for key in [
+        "batch/a.txt",
+        "batch/sub/b.txt",
+        "mirror/a.txt",
+        "mirror/sub/b.txt",
+    ] {
+        let head = sdk
+            .head_object()
+            .bucket("bkt")
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            head.storage_class().map(|s| s.as_str()),
+            Some("STANDARD_IA"),
+            "{key}"
+        );
+        assert_eq!(head.cache_control(), Some("max-age=5"), "{key}");
     }
     let _ = std::fs::remove_dir_all(dir);
 }

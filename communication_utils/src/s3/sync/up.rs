@@ -13,7 +13,6 @@ use crate::s3::client::S3BucketClient;
 use crate::s3::delete::ObjectId;
 use crate::s3::error::Error;
 use crate::s3::progress::Direction;
-use crate::s3::upload_options::UploadOptions;
 
 impl S3BucketClient {
     /// Uploads what is new or changed under `local_dir` to `prefix` (`aws s3
@@ -155,6 +154,7 @@ impl S3BucketClient {
         }
         let (items, entries): (Vec<Item>, Vec<SyncEntry>) = to_copy.into_iter().unzip();
         let bucket_arc: Arc<str> = bucket.into();
+        let each = options.bulk.upload.clone();
         let copied = self
             .run_batch(
                 items,
@@ -162,15 +162,11 @@ impl S3BucketClient {
                 options.bulk.clone(),
                 move |this, item, listener| {
                     let bucket = Arc::clone(&bucket_arc);
+                    let file_options = each.clone().progress(listener);
                     async move {
-                        this.upload_file(
-                            &item.path,
-                            &bucket,
-                            Some(&item.key),
-                            UploadOptions::new().progress(listener),
-                        )
-                        .await
-                        .map(|out| out.size)
+                        this.upload_file(&item.path, &bucket, Some(&item.key), file_options)
+                            .await
+                            .map(|out| out.size)
                     }
                 },
             )

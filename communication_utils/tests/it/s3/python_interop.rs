@@ -160,3 +160,74 @@ async fn rust_upload_is_read_by_python() {
     assert_eq!(out["sha256"], hex(&sha256(&bytes)), "{out}");
     assert_eq!(out["metadata"]["filesize"], "9.00 MB", "{out}");
 }
+
+/// Upload options written by the Rust client (standard headers, class,
+/// encryption, tags, ACL, metadata) are what boto3 reads back, on a single
+/// PUT and on a multipart upload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Python original: set MS_UTILS_PYTHON to a python with msutils-lib 1.0.7 (see .ci/run)"]
+async fn rust_upload_options_are_read_by_boto3() {
+    use ms_utils_communication::s3::{Encryption, TransferConfig};
+    use std::time::{Duration, UNIX_EPOCH};
+    let py = python();
+    let mut transfer = TransferConfig::default();
+    transfer.multipart_threshold = 5 * 1024 * 1024;
+    transfer.part_size = 5 * 1024 * 1024;
+    let t = TestS3::with_transfer(transfer).await;
+    let dir = tempfile::tempdir().unwrap();
+    let options = |encryption: Encryption| {
+        let mut mine = std::collections::HashMap::new();
+        mine.insert("origin".to_owned(), "rust".to_owned());
+        UploadOptions::new()
+            .metadata(mine)
+            .content_type("text/csv")
+            .cache_control("max-age=60")
+            .content_disposition("attachment; filename=\"r.csv\"")
+            .content_encoding("identity")
+            .content_language("fr-FR")
+            .expires(UNIX_EPOCH + Duration::from_secs(1_900_000_000))
+            .storage_class("STANDARD_IA")
+            .tags([("team", "search"), ("note", "a b/c+d=e")])
+            .acl("public-read")
+            .encryption(encryption)
+    };
+    for (key, len, encryption) in [
+        ("one.csv", 1000, Encryption::S3),
+        (
+            "multi.csv",
+            11 * 1024 * 1024,
+            Encryption::kms("alias/reports"),
+        ),
+    ] {
+        t.client
+            .upload_bytes(data(len, 5), &t.bucket, key, options(encryption.clone()))
+            .await
+            .unwrap();
+        let out = run_python(&py, &t, dir.path(), &["head", key]);
+        assert_eq!(out["ok"], true, "{out}");
+        assert_eq!(out["ContentType"], "text/csv", "{key}: {out}");
+        assert_eq!(out["CacheControl"], "max-age=60", "{key}: {out}");
+        assert_eq!(
+            out["ContentDisposition"], "attachment; filename=\"r.csv\"",
+            "{key}: {out}"
+        );
+        assert_eq!(out["ContentEncoding"], "identity", "{key}: {out}");
+        assert_eq!(out["ContentLanguage"], "fr-FR", "{key}: {out}");
+        assert!(
+            out["Expires"].as_str().is_some_and(|e| e.contains("2030")),
+            "{key}: {out}"
+        );
+        assert_eq!(out["StorageClass"], "STANDARD_IA", "{key}: {out}");
+        assert_eq!(out["Metadata"]["origin"], "rust", "{key}: {out}");
+        assert_eq!(out["Tags"]["team"], "search", "{key}: {out}");
+        assert_eq!(out["Tags"]["note"], "a b/c+d=e", "{key}: {out}");
+        assert_eq!(out["PublicRead"], true, "{key}: {out}");
+        match encryption {
+            Encryption::S3 => assert_eq!(out["ServerSideEncryption"], "AES256", "{out}"),
+            _ => {
+                assert_eq!(out["ServerSideEncryption"], "aws:kms", "{out}");
+                assert_eq!(out["SSEKMSKeyId"], "alias/reports", "{out}");
+            }
+        }
+    }
+}

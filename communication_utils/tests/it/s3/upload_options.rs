@@ -493,3 +493,58 @@ async fn copies_keep_or_replace_what_they_are_told() {
         .collect();
     assert_eq!(tags, [("copy", "yes")]);
 }
+
+/// A folder upload and a sync give every file the batch's upload options,
+/// as `upload_file` gives them to one file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn folder_uploads_and_syncs_give_every_file_the_options() {
+    use ms_utils_communication::s3::{BulkOptions, SyncOptions};
+    let t = TestS3::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("a.csv"), data(100, 1)).unwrap();
+    std::fs::write(dir.path().join("sub/b.csv"), data(200, 2)).unwrap();
+
+    let summary = t
+        .client
+        .upload_dir(
+            dir.path(),
+            &t.bucket,
+            "batch",
+            BulkOptions::new().upload_options(all_options()),
+        )
+        .await
+        .unwrap();
+    assert_eq!((summary.files_done, summary.failures.len()), (2, 0));
+    let synced = t
+        .client
+        .sync_up(
+            dir.path(),
+            &t.bucket,
+            "mirror",
+            SyncOptions::new().upload_options(all_options()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(synced.copied.len(), 2, "{synced:?}");
+    for key in [
+        "batch/a.csv",
+        "batch/sub/b.csv",
+        "mirror/a.csv",
+        "mirror/sub/b.csv",
+    ] {
+        assert_options_kept(&t, key).await;
+    }
+    // Without options, the type is each file's own guess, as before.
+    std::fs::write(dir.path().join("c.json"), b"{}").unwrap();
+    t.client
+        .upload_dir(dir.path(), &t.bucket, "plain", BulkOptions::new())
+        .await
+        .unwrap();
+    let meta = t
+        .client
+        .get_file_metadata(&t.bucket, "plain/c.json")
+        .await
+        .unwrap();
+    assert_eq!(meta.content_type.as_deref(), Some("application/json"));
+}

@@ -343,3 +343,65 @@ async fn put_plain(t: &TestS3) {
         .await
         .unwrap();
 }
+
+/// An old version of an SSE-C object: its metadata read with the version
+/// and the key together, and restored by a copy naming both (the source's
+/// key, and the copy's own encryption).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs an S3 server with versioning: set MS_UTILS_S3_TEST_ENDPOINT (moto in .ci/run)"]
+async fn old_versions_of_sse_c_objects_are_read_and_restored_with_their_key() {
+    use ms_utils_communication::s3::{CopyOptions, Encryption, MetadataOptions, SseCustomerKey};
+    let t = versioned(TransferConfig::default()).await;
+    let key = SseCustomerKey::new([7u8; 32]);
+    let sse_c = || UploadOptions::new().encryption(Encryption::Customer(key.clone()));
+    let (one, two) = (data(1000, 1), data(2000, 2));
+    t.client
+        .upload_bytes(one.clone(), &t.bucket, "secret.bin", sse_c())
+        .await
+        .unwrap();
+    let meta = |version: Option<&str>| {
+        let mut o = MetadataOptions::new().sse_customer_key(key.clone());
+        if let Some(v) = version {
+            o = o.version_id(v);
+        }
+        t.client.get_file_metadata_with(&t.bucket, "secret.bin", o)
+    };
+    let v1 = meta(None).await.unwrap().version_id.expect("versioned");
+    t.client
+        .upload_bytes(two.clone(), &t.bucket, "secret.bin", sse_c())
+        .await
+        .unwrap();
+    assert_eq!(meta(None).await.unwrap().content_length, 2000);
+    let old = meta(Some(&v1)).await.unwrap();
+    assert_eq!(
+        (old.content_length, old.version_id.as_deref()),
+        (1000, Some(v1.as_str()))
+    );
+
+    let restore = CopyOptions::new()
+        .source_version_id(&v1)
+        .source_sse_customer_key(key.clone())
+        .encryption(Encryption::Customer(key.clone()));
+    t.client
+        .copy_with(&t.bucket, "secret.bin", &t.bucket, "secret.bin", restore)
+        .await
+        .unwrap();
+    let back = t
+        .client
+        .download_bytes(
+            &t.bucket,
+            "secret.bin",
+            DownloadOptions::new().sse_customer_key(key.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(back, one);
+    assert_eq!(
+        t.client
+            .list_versions(&t.bucket, "secret")
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+}
