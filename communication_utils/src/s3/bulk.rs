@@ -414,30 +414,37 @@ impl S3BucketClient {
             options,
             move |this, item, listener| {
                 let bucket = Arc::clone(&bucket);
-                async move {
-                    if item.key.ends_with('/') {
-                        tokio::fs::create_dir_all(&item.path)
-                            .await
-                            .map_err(|e| Error::io(&item.path, e))?;
-                        return Ok(0);
-                    }
-                    if let Some(parent) = item.path.parent() {
-                        tokio::fs::create_dir_all(parent)
-                            .await
-                            .map_err(|e| Error::io(parent, e))?;
-                    }
-                    this.download_file(
-                        &bucket,
-                        &item.key,
-                        &item.path,
-                        DownloadOptions::new().progress(listener),
-                    )
-                    .await
-                    .map(|out| out.size)
-                }
+                async move { this.download_item(&bucket, &item, listener).await }
             },
         )
         .await
+    }
+
+    /// One object of a batch download, at its path: a key ending in `/`
+    /// (a folder marker) makes the folder; any other is downloaded, its
+    /// folders made first. Returns the bytes written.
+    pub(crate) async fn download_item(
+        &self,
+        bucket: &str,
+        item: &Item,
+        listener: Arc<dyn ProgressListener>,
+    ) -> Result<u64, Error> {
+        if item.key.ends_with('/') {
+            tokio::fs::create_dir_all(&item.path)
+                .await
+                .map_err(|e| Error::io(&item.path, e))?;
+            return Ok(0);
+        }
+        if let Some(parent) = item.path.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|e| Error::io(parent, e))?;
+        }
+        let options = DownloadOptions::new().progress(listener);
+        let out = self
+            .download_file(bucket, &item.key, &item.path, options)
+            .await?;
+        Ok(out.size)
     }
 
     /// Runs `transfer` on every item, at most `options.concurrency` at once.

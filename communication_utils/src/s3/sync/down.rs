@@ -12,7 +12,6 @@ use super::{SyncCompare, SyncEntry, SyncOptions, SyncReason, SyncSummary, object
 use crate::s3::bulk::BulkFailure;
 use crate::s3::bulk::paths::{Item, folder, safe_join, walk};
 use crate::s3::client::S3BucketClient;
-use crate::s3::download::DownloadOptions;
 use crate::s3::error::Error;
 use crate::s3::progress::Direction;
 
@@ -228,29 +227,12 @@ impl S3BucketClient {
                 move |this, item, listener| {
                     let bucket = Arc::clone(&bucket_arc);
                     async move {
-                        if item.key.ends_with('/') {
-                            tokio::fs::create_dir_all(&item.path)
-                                .await
-                                .map_err(|e| Error::io(&item.path, e))?;
-                            return Ok(0);
-                        }
-                        if let Some(parent) = item.path.parent() {
-                            tokio::fs::create_dir_all(parent)
-                                .await
-                                .map_err(|e| Error::io(parent, e))?;
-                        }
-                        let out = this
-                            .download_file(
-                                &bucket,
-                                &item.key,
-                                &item.path,
-                                DownloadOptions::new().progress(listener),
-                            )
-                            .await?;
-                        if let Some(time) = item.modified {
+                        let size = this.download_item(&bucket, &item, listener).await?;
+                        // A file gets its object's time (a folder marker, none).
+                        if let Some(time) = item.modified.filter(|_| !item.key.ends_with('/')) {
                             set_modified(item.path.clone(), time).await?;
                         }
-                        Ok(out.size)
+                        Ok(size)
                     }
                 },
             )
