@@ -178,6 +178,23 @@ pub(crate) fn md5(data: &[u8]) -> [u8; 16] {
     h.finish()
 }
 
+/// The MD5 of the file at `path`, read from its start to its end.
+/// Blocking.
+pub(crate) fn md5_file(path: &std::path::Path) -> std::io::Result<[u8; 16]> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut h = Md5::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return Ok(h.finalize().into()),
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// The multipart ETag digest: MD5 of the concatenated binary part MD5s.
 pub(crate) fn combine_parts(part_md5s: &[[u8; 16]]) -> [u8; 16] {
     let mut h = Md5::new();
