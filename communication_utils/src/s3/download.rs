@@ -178,14 +178,13 @@ impl S3BucketClient {
     ///   it is written. When the object is fetched as parallel ranges (also
     ///   when it has a stored checksum: the SDK checks those on whole-object
     ///   GETs only), an MD5 cannot be combined from the ranges' own hashes:
-    ///   one thread reads the file back in order as the ranges land and
-    ///   hashes it, overlapping the download, with no memory beyond a read
-    ///   buffer; the first ranges are staggered in size so that they finish
-    ///   in order. This costs the MD5 itself, about 1.5–2 ms of CPU per MiB;
+    ///   once every range landed, the file is read back in one pass and
+    ///   hashed (on the blocking pool, with no memory beyond a read buffer).
+    ///   This costs the MD5 itself, about 1.5–2 ms of CPU per MiB;
     /// - a multipart ETag (`"<md5>-N"`): the object is fetched by part number
-    ///   (GET `partNumber`, the parts in parallel, hashed as they arrive on
-    ///   one thread, four parts side by side: about 0.5–0.8 ms of CPU per MiB)
-    ///   and the MD5 of the concatenated part MD5s must equal the ETag.
+    ///   (GET `partNumber`, the parts in parallel, each hashed as it arrives
+    ///   on its own task, about 1.5–2 ms of CPU per MiB) and the MD5 of the
+    ///   concatenated part MD5s must equal the ETag.
     ///   Composite (per-part) checksums are not used.
     ///
     /// A mismatch is an [`Error::Integrity`] and leaves no file (neither
