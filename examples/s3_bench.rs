@@ -38,8 +38,17 @@
 //! clients, was the limit (the clients are measured while they are >= 2).
 //!
 //! `rust-single-put` uploads with one PUT and downloads that object: at this
-//! size it is fetched as parallel ranges and, having no stored checksum, is
-//! verified by an MD5 computed in order as the ranges land (its ETag).
+//! size it is fetched as parallel ranges, verified by the CRC64NVME the
+//! upload stored.
+//!
+//! `rust-md5` and `rust-single-put-md5` upload without a stored checksum
+//! (`UploadChecksum::Off`, as an object written by another client may be),
+//! so that their downloads are verified by MD5: the multipart object by its
+//! part MD5s (each part hashed as it arrives), the single-PUT object, fetched
+//! as ranges, by the MD5 of the whole against its ETag.
+//!
+//! `--only NAME,NAME` runs only the named variants (e.g.
+//! `--only rust-md5,rust-single-put-md5 --big-mib 0`), to compare builds.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -47,7 +56,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use ms_utils::communication_utils::s3::{
-    DownloadOptions, S3BucketClient, S3Config, TransferConfig, UploadOptions,
+    DownloadOptions, S3BucketClient, S3Config, TransferConfig, UploadChecksum, UploadOptions,
 };
 use ms_utils::dev::s3::DevS3Server;
 use serde_json::{Value, json};
@@ -69,6 +78,8 @@ struct Args {
     runs: usize,
     big_mib: u64,
     python: bool,
+    /// Variants to run (all when empty).
+    only: Vec<String>,
 }
 
 fn parse_args() -> Args {
@@ -77,6 +88,7 @@ fn parse_args() -> Args {
         runs: 3,
         big_mib: 1024,
         python: true,
+        only: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -86,6 +98,12 @@ fn parse_args() -> Args {
             "--runs" => a.runs = num().max(1) as usize,
             "--big-mib" => a.big_mib = num(),
             "--no-python" => a.python = false,
+            "--only" => {
+                a.only = it
+                    .next()
+                    .map(|v| v.split(',').map(str::to_owned).collect())
+                    .unwrap_or_default();
+            }
             other => panic!("unknown flag {other}"),
         }
     }
@@ -429,9 +447,14 @@ async fn bench(args: Args) {
     let mut configs = vec![Config::rust("rust", &server, default.clone(), true, true).await];
     let mut single = default.clone();
     single.multipart_threshold = u64::MAX;
-    // Also downloaded: a single-PUT object of this size is fetched as ranges,
-    // its MD5 (the ETag) computed in order while the ranges land.
+    // Also downloaded: a single-PUT object of this size is fetched as ranges.
     configs.push(Config::rust("rust-single-put", &server, single.clone(), true, true).await);
+    // Without a stored checksum: downloads verified by MD5.
+    for (name, base) in [("rust-md5", &default), ("rust-single-put-md5", &single)] {
+        let mut t = base.clone();
+        t.upload_checksum = UploadChecksum::Off;
+        configs.push(Config::rust(name, &server, t, true, true).await);
+    }
     for (conc, part) in [(8, 8), (4, 16), (8, 16)] {
         let mut t = default.clone();
         t.concurrency = conc;
@@ -466,6 +489,9 @@ async fn bench(args: Args) {
         configs.push(Config::python("boto3"));
         configs.push(Config::python("original"));
         configs.push(Config::python_download_only("boto3-dl"));
+    }
+    if !args.only.is_empty() {
+        configs.retain(|c| args.only.contains(&c.name));
     }
     // Download-only variants read one object uploaded once, untimed; so do
     // the bare GETs (the server's own speed: one GET of the whole object, and

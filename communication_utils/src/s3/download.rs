@@ -14,8 +14,6 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use super::client::S3BucketClient;
 use super::encryption::SseCustomerKey;
 use super::error::Error;
-use super::in_order::{self, Frontier, StopOnDrop};
-use super::md5_lanes::LaneHasher;
 use super::progress::{Direction, ProgressListener, Tracker};
 use super::verification::Verification;
 use super::verify;
@@ -29,7 +27,6 @@ mod to_writer;
 
 use check::{check_md5, verify_pieces};
 use fetch::join_piece;
-use hash::UnitHash;
 use plan::Piece;
 
 /// Options of a download.
@@ -181,14 +178,13 @@ impl S3BucketClient {
     ///   it is written. When the object is fetched as parallel ranges (also
     ///   when it has a stored checksum: the SDK checks those on whole-object
     ///   GETs only), an MD5 cannot be combined from the ranges' own hashes:
-    ///   one thread reads the file back in order as the ranges land and
-    ///   hashes it, overlapping the download, with no memory beyond a read
-    ///   buffer; the first ranges are staggered in size so that they finish
-    ///   in order. This costs the MD5 itself, about 1.5–2 ms of CPU per MiB;
+    ///   once every range landed, the file is read back in one pass and
+    ///   hashed (on the blocking pool, with no memory beyond a read buffer).
+    ///   This costs the MD5 itself, about 1.5–2 ms of CPU per MiB;
     /// - a multipart ETag (`"<md5>-N"`): the object is fetched by part number
-    ///   (GET `partNumber`, the parts in parallel, hashed as they arrive on
-    ///   one thread, four parts side by side: about 0.5–0.8 ms of CPU per MiB)
-    ///   and the MD5 of the concatenated part MD5s must equal the ETag.
+    ///   (GET `partNumber`, the parts in parallel, each hashed as it arrives
+    ///   on its own task, about 1.5–2 ms of CPU per MiB) and the MD5 of the
+    ///   concatenated part MD5s must equal the ETag.
     ///   Composite (per-part) checksums are not used.
     ///
     /// A mismatch is an [`Error::Integrity`] and leaves no file (neither
@@ -276,20 +272,6 @@ impl S3BucketClient {
 
             let plan = Arc::new(plan);
             let single = plan.ranges.len() <= 1 && plan.parts.is_none();
-            // A single-PUT object fetched as ranges: its MD5 is computed by a
-            // thread reading the file back in order as the ranges land (see
-            // `in_order`). Dropping `_stop` (error or cancellation) ends it.
-            let frontier = plan
-                .md5_in_order(single)
-                .then(|| Arc::new(Frontier::new(plan.ranges.len())));
-            let _stop = frontier.clone().map(StopOnDrop);
-            let hasher = frontier
-                .clone()
-                .map(|frontier| in_order::spawn(temp.path.clone(), plan.ranges.clone(), frontier))
-                .transpose()?;
-            // The parts of a multipart object are hashed side by side on one
-            // thread (see `md5_lanes`).
-            let lanes = plan.hashes_parts().then(LaneHasher::spawn).transpose()?;
             // Each range (or part) runs in its own task: the bodies arrive in
             // small frames (4 KiB from s3s-fs), and draining them on one task
             // caps throughput at one core. Dropping the set (error or
@@ -301,21 +283,14 @@ impl S3BucketClient {
                 while tasks.len() >= self.transfer.download_concurrency {
                     pieces.extend(join_piece(&mut tasks).await?);
                 }
-                let (this, plan, tracker, path, frontier) = (
+                let (this, plan, tracker, path) = (
                     self.clone(),
                     Arc::clone(&plan),
                     tracker.clone(),
                     temp.path.clone(),
-                    frontier.clone(),
                 );
-                let lane = lanes.as_ref().map(|lanes| lanes.lane(index));
                 tasks.spawn(async move {
-                    let hash = match (frontier.as_deref(), lane) {
-                        (Some(frontier), _) => UnitHash::InOrder(frontier, index),
-                        (None, Some(lane)) => UnitHash::Lane(lane),
-                        (None, None) => UnitHash::new(&plan, single),
-                    };
-                    this.unit_to_file(&plan, index, single, &path, hash, &tracker)
+                    this.unit_to_file(&plan, index, single, &path, &tracker)
                         .await
                 });
             }
@@ -323,12 +298,13 @@ impl S3BucketClient {
                 pieces.extend(join_piece(&mut tasks).await?);
             }
             verify_pieces(&plan, single, &mut pieces)?;
-            if let Some(hasher) = hasher {
-                let computed = hasher
+            if plan.md5_after_ranges(single) {
+                // A single-PUT object fetched as ranges: one pass over the
+                // file once every range landed, on the blocking pool.
+                let path = temp.path.clone();
+                let computed = tokio::task::spawn_blocking(move || verify::md5_file(&path))
                     .await
-                    .map_err(|_| Error::Task {
-                        cause: Box::new(std::io::Error::other("the in-order MD5 thread stopped")),
-                    })?
+                    .map_err(Error::task)?
                     .map_err(|e| Error::io(&temp.path, e))?;
                 check_md5(&plan, "GetObject (ranges)", computed)?;
             }
@@ -425,7 +401,7 @@ impl S3BucketClient {
                 stream::iter(pending).buffer_unordered(self.transfer.download_concurrency);
             let mut pieces = results.try_collect::<Vec<Piece>>().await?;
             verify_pieces(&plan, single, &mut pieces)?;
-            if plan.md5_in_order(single) {
+            if plan.md5_after_ranges(single) {
                 // A single-PUT object fetched as ranges: one pass over the
                 // buffer once it is whole, on the blocking pool (the ranges
                 // filled it on this task, which hashing in between would slow).

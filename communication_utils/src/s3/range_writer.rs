@@ -8,21 +8,16 @@ use bytes::Bytes;
 use tokio::task::JoinHandle;
 
 use super::error::Error;
-use super::in_order::Frontier;
 
 /// Bytes gathered from the network before one write: large writes keep the
 /// blocking-pool round trips few.
 const WRITE_BUFFER: usize = 512 * 1024;
 
-/// A write that returned: the bytes it wrote, or why not.
-type Landed = (u64, std::io::Result<()>);
-
 /// The bytes of one range, from `offset` on, written in runs of
 /// [`WRITE_BUFFER`] by the blocking pool: one write in flight while the next
 /// run gathers, as `tokio::fs::File` does, but the network's buffers are
 /// written as they are (one vectored write of the frames, no copy into a
-/// buffer of our own), and the writer knows when a write has returned, so
-/// that it can tell a [`Frontier`] how many of its bytes are in the file.
+/// buffer of our own).
 pub(crate) struct RangeWriter<'a> {
     path: &'a Path,
     file: Arc<std::fs::File>,
@@ -31,21 +26,13 @@ pub(crate) struct RangeWriter<'a> {
     /// Frames gathered for the next write, and their length.
     run: Vec<Bytes>,
     run_len: usize,
-    in_flight: Option<JoinHandle<Landed>>,
-    /// Bytes of this range in the file (writes returned).
-    landed: u64,
-    /// Told of every write that returned: the frontier and this range's index.
-    frontier: Option<(&'a Frontier, usize)>,
+    in_flight: Option<JoinHandle<std::io::Result<()>>>,
 }
 
 impl<'a> RangeWriter<'a> {
     /// Opens `path` (which must exist: a download that was dropped must not
     /// bring its removed temporary file back) to write from `offset` on.
-    pub(crate) async fn open(
-        path: &'a Path,
-        offset: u64,
-        frontier: Option<(&'a Frontier, usize)>,
-    ) -> Result<Self, Error> {
+    pub(crate) async fn open(path: &'a Path, offset: u64) -> Result<Self, Error> {
         let file = tokio::fs::OpenOptions::new()
             .write(true)
             .open(path)
@@ -60,8 +47,6 @@ impl<'a> RangeWriter<'a> {
             run: Vec::new(),
             run_len: 0,
             in_flight: None,
-            landed: 0,
-            frontier,
         })
     }
 
@@ -98,23 +83,20 @@ impl<'a> RangeWriter<'a> {
         let (file, offset) = (Arc::clone(&self.file), self.offset);
         self.offset += len;
         self.in_flight = Some(tokio::task::spawn_blocking(move || {
-            (len, write_run_at(&file, offset, &run))
+            write_run_at(&file, offset, &run)
         }));
         Ok(())
     }
 
-    /// Waits for the write in flight, if any, and reports its bytes landed.
+    /// Waits for the write in flight, if any.
     async fn settle(&mut self) -> Result<(), Error> {
         let Some(write) = self.in_flight.take() else {
             return Ok(());
         };
-        let (len, done) = write.await.map_err(Error::task)?;
-        done.map_err(|e| Error::io(self.path, e))?;
-        self.landed += len;
-        if let Some((frontier, index)) = self.frontier {
-            frontier.landed(index, self.landed);
-        }
-        Ok(())
+        write
+            .await
+            .map_err(Error::task)?
+            .map_err(|e| Error::io(self.path, e))
     }
 }
 
@@ -154,7 +136,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("range");
         std::fs::write(&path, vec![0u8; 10 + 2 * WRITE_BUFFER + 3]).unwrap();
-        let mut out = RangeWriter::open(&path, 10, None).await.unwrap();
+        let mut out = RangeWriter::open(&path, 10).await.unwrap();
         let full: Vec<u8> = (0..WRITE_BUFFER).map(|i| (i % 251) as u8).collect();
         let half = WRITE_BUFFER / 2;
         out.write(Bytes::from(full[..half].to_vec())).await.unwrap();
@@ -164,7 +146,7 @@ mod tests {
         out.write(Bytes::from_static(b"end")).await.unwrap();
         out.finish().await.unwrap();
         // A range whose last frame is empty, after a full run was written.
-        let mut tail = RangeWriter::open(&path, 10, None).await.unwrap();
+        let mut tail = RangeWriter::open(&path, 10).await.unwrap();
         tail.write(Bytes::from(full.clone())).await.unwrap();
         tail.write(Bytes::new()).await.unwrap();
         tail.finish().await.unwrap();

@@ -15,7 +15,6 @@ use super::hash::UnitHash;
 use super::plan::{Piece, Plan, parse_content_range};
 use crate::s3::client::S3BucketClient;
 use crate::s3::error::Error;
-use crate::s3::md5_lanes::LaneHasher;
 use crate::s3::object_args::with_sse_c;
 use crate::s3::progress::Tracker;
 use crate::s3::range_writer::RangeWriter;
@@ -23,8 +22,7 @@ use crate::s3::verify::Check;
 
 impl S3BucketClient {
     /// A multipart object into memory, its parts fetched in parallel by
-    /// part number, each hashed as it arrives (on the lane hasher, with the
-    /// other parts in flight) and written straight to its
+    /// part number, each hashed as it arrives and written straight to its
     /// offset in one buffer of the object's size: the peak is the object
     /// once, not the parts plus their concatenation. A part's offset is
     /// known only from its answer (parts need not be of one size), so the
@@ -37,16 +35,8 @@ impl S3BucketClient {
         tracker: &Tracker,
     ) -> Result<Bytes, Error> {
         let buf = Mutex::new(vec![0u8; size]);
-        let lanes = LaneHasher::spawn()?;
-        let pending = (0..plan.units()).map(|index| {
-            self.unit_to_buffer(
-                plan,
-                index,
-                &buf,
-                UnitHash::Lane(lanes.lane(index)),
-                tracker,
-            )
-        });
+        let pending =
+            (0..plan.units()).map(|index| self.unit_to_buffer(plan, index, &buf, tracker));
         let results = stream::iter(pending).buffer_unordered(self.transfer.download_concurrency);
         let mut pieces = results.try_collect::<Vec<Piece>>().await?;
         // The parts must tile the object: no byte left out or written twice.
@@ -145,39 +135,39 @@ impl S3BucketClient {
         Ok((out.body, start, len))
     }
 
-    /// Unit `index` into the file at `path`, hashed as `hash` says (when
-    /// hashed in order, every buffer written is reported to its frontier).
+    /// Unit `index` into the file at `path`, hashed as the plan's check
+    /// needs.
     pub(super) async fn unit_to_file(
         &self,
         plan: &Plan,
         index: usize,
         whole: bool,
         path: &Path,
-        mut hash: UnitHash<'_>,
         tracker: &Tracker,
     ) -> Result<Piece, Error> {
+        let mut hash = UnitHash::new(plan, whole);
         if plan.size == 0 {
-            return Ok(Piece::new(0, 0, index, hash.finish().await?));
+            return Ok(Piece::new(0, 0, index, hash.finish()));
         }
         let (body, start, expected) = self.get_unit(plan, index, whole).await?;
-        let mut sink = Sink::File(RangeWriter::open(path, start, hash.frontier()).await?);
+        let mut sink = Sink::File(RangeWriter::open(path, start).await?);
         let got = self
             .drain(plan, body, expected, &mut hash, tracker, &mut sink)
             .await?;
         sink.finish().await?;
-        Ok(Piece::new(start, got, index, hash.finish().await?))
+        Ok(Piece::new(start, got, index, hash.finish()))
     }
 
-    /// One part of a multipart object, hashed as `hash` says and copied to
-    /// its offset in `buf` as its frames arrive.
+    /// One part of a multipart object, hashed as it arrives and copied to
+    /// its offset in `buf`.
     pub(super) async fn unit_to_buffer(
         &self,
         plan: &Plan,
         index: usize,
         buf: &Mutex<Vec<u8>>,
-        mut hash: UnitHash<'_>,
         tracker: &Tracker,
     ) -> Result<Piece, Error> {
+        let mut hash = UnitHash::new(plan, false);
         let (body, start, expected) = self.get_unit(plan, index, false).await?;
         // `get_unit` checked that the part ends within the object.
         let at = usize::try_from(start).unwrap_or(usize::MAX);
@@ -186,7 +176,7 @@ impl S3BucketClient {
             .drain(plan, body, expected, &mut hash, tracker, &mut sink)
             .await?;
         sink.finish().await?;
-        Ok(Piece::new(start, got, index, hash.finish().await?))
+        Ok(Piece::new(start, got, index, hash.finish()))
     }
 
     /// Reads `body` to its end, each frame hashed, counted for progress and
@@ -197,7 +187,7 @@ impl S3BucketClient {
         plan: &Plan,
         mut body: ByteStream,
         expected: u64,
-        hash: &mut UnitHash<'_>,
+        hash: &mut UnitHash,
         tracker: &Tracker,
         sink: &mut Sink<'_>,
     ) -> Result<u64, Error> {
@@ -208,7 +198,7 @@ impl S3BucketClient {
             if got > expected {
                 break;
             }
-            hash.update(&chunk).await?;
+            hash.update(&chunk);
             tracker.add(chunk.len() as u64);
             sink.put(plan, chunk).await?;
         }
@@ -229,7 +219,7 @@ impl S3BucketClient {
         let mut hash = UnitHash::new(plan, whole);
         let range = plan.ranges[index];
         if plan.size == 0 {
-            return Ok(Piece::new(0, 0, index, hash.finish().await?));
+            return Ok(Piece::new(0, 0, index, hash.finish()));
         }
         let (body, expected) = self.get_range(plan, range, whole).await?;
         let mut sink = Sink::Slice { slice, at: 0 };
@@ -237,7 +227,7 @@ impl S3BucketClient {
             .drain(plan, body, expected, &mut hash, tracker, &mut sink)
             .await?;
         sink.finish().await?;
-        Ok(Piece::new(range.0, got, index, hash.finish().await?))
+        Ok(Piece::new(range.0, got, index, hash.finish()))
     }
 }
 

@@ -120,15 +120,15 @@ impl S3BucketClient {
             .and_then(|n| u64::try_from(n).ok())
             .unwrap_or(0);
         let t = &self.transfer;
-        let mut ranges: Vec<(u64, u64)> =
-            if size >= t.download_threshold && size > t.download_part_size {
-                (0..size)
-                    .step_by(usize::try_from(t.download_part_size).unwrap_or(usize::MAX))
-                    .map(|s| (s, (s + t.download_part_size).min(size) - 1))
-                    .collect()
-            } else {
-                vec![(0, size.saturating_sub(1))]
-            };
+        let ranges: Vec<(u64, u64)> = if size >= t.download_threshold && size > t.download_part_size
+        {
+            (0..size)
+                .step_by(usize::try_from(t.download_part_size).unwrap_or(usize::MAX))
+                .map(|s| (s, (s + t.download_part_size).min(size) - 1))
+                .collect()
+        } else {
+            vec![(0, size.saturating_sub(1))]
+        };
         let single = ranges.len() <= 1;
         let (crc, full_sha) = stored_checksums(&head);
         let facts = ObjectFacts {
@@ -149,9 +149,6 @@ impl S3BucketClient {
         };
         let mut parts = None;
         match check {
-            Check::Md5(_) if !single => {
-                ranges = staggered_ranges(size, t.download_part_size, t.download_concurrency);
-            }
             Check::Parts { parts: n, .. } if size > 0 => {
                 parts = self
                     .part_layout(
@@ -266,16 +263,11 @@ impl Plan {
     }
 
     /// Whether the content is checked against a single-PUT ETag while it is
-    /// fetched as ranges (`single`: a single GET), so that its MD5 must be
-    /// computed over the ranges in order.
-    pub(super) fn md5_in_order(&self, single: bool) -> bool {
+    /// fetched as ranges (`single`: a single GET): an MD5 cannot be combined
+    /// from the ranges' own, so the whole content is hashed in one pass once
+    /// every range arrived.
+    pub(super) fn md5_after_ranges(&self, single: bool) -> bool {
         matches!(self.check, Check::Md5(_)) && !single && self.parts.is_none()
-    }
-
-    /// Whether the object is fetched by part number and each part's MD5
-    /// checked against the multipart ETag.
-    pub(super) fn hashes_parts(&self) -> bool {
-        matches!(self.check, Check::Parts { .. }) && self.parts.is_some()
     }
 
     /// Whether a GET of this plan hashes its bytes (`whole`: a single GET).
@@ -341,34 +333,6 @@ fn stored_checksums(
     (crc, sha)
 }
 
-/// The ranges of an object whose MD5 is computed in order as they land:
-/// the first `concurrency` ranges grow from `part / concurrency` to `part`,
-/// the rest are `part` long. Ranges of one size started together finish
-/// together, and the in-order hasher, which can only follow the lowest of
-/// them, would be left with nearly all of the last round to hash once the
-/// network is done (about 0.2 s per 128 MiB). Staggered, they finish one
-/// after the other, in order, and the hasher keeps up with them. It costs
-/// about `concurrency / 2` GETs more.
-pub(super) fn staggered_ranges(size: u64, part: u64, concurrency: usize) -> Vec<(u64, u64)> {
-    let part = part.max(1);
-    let n = u64::try_from(concurrency.max(1)).unwrap_or(u64::MAX);
-    let mut ranges = Vec::new();
-    let mut start = 0u64;
-    let mut k = 1u64;
-    while start < size {
-        let len = if k <= n {
-            (part.saturating_mul(k) / n).max(1)
-        } else {
-            part
-        };
-        k += 1;
-        let end = start.saturating_add(len).min(size);
-        ranges.push((start, end - 1));
-        start = end;
-    }
-    ranges
-}
-
 /// `bytes A-B/TOTAL` → (A, B, TOTAL).
 pub(super) fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
     let rest = v.trim().strip_prefix("bytes")?.trim_start();
@@ -384,23 +348,7 @@ pub(super) fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_content_range, staggered_ranges};
-
-    #[test]
-    fn staggered_ranges_tile_the_object() {
-        let r = staggered_ranges(100, 16, 4);
-        assert_eq!(&r[..5], &[(0, 3), (4, 11), (12, 23), (24, 39), (40, 55)]);
-        assert_eq!(r.last(), Some(&(88, 99)));
-        for size in [1u64, 5, 17, 1000] {
-            let r = staggered_ranges(size, 7, 3);
-            assert_eq!(r.first().map(|x| x.0), Some(0));
-            assert_eq!(r.last().map(|x| x.1), Some(size - 1));
-            assert!(
-                r.windows(2)
-                    .all(|w| w[1].0 == w[0].1 + 1 && w[0].0 <= w[0].1)
-            );
-        }
-    }
+    use super::parse_content_range;
 
     #[test]
     fn content_ranges_parse() {

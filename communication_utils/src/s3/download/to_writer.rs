@@ -13,7 +13,6 @@ use super::plan::{Piece, Plan};
 use super::{DownloadOptions, DownloadOutput};
 use crate::s3::client::S3BucketClient;
 use crate::s3::error::Error;
-use crate::s3::md5_lanes::LaneHasher;
 use crate::s3::progress::{Direction, Tracker};
 use crate::s3::verify::{Check, Md5Hasher};
 
@@ -98,7 +97,7 @@ impl S3BucketClient {
                     let got = self
                         .drain(&plan, body, expected, &mut hash, &tracker, &mut sink)
                         .await?;
-                    let mut pieces = [Piece::new(0, got, 0, hash.finish().await?)];
+                    let mut pieces = [Piece::new(0, got, 0, hash.finish())];
                     verify_pieces(&plan, true, &mut pieces)?;
                 }
             }
@@ -158,7 +157,7 @@ impl S3BucketClient {
     }
 
     /// The parts of a multipart object, fetched in parallel by part number,
-    /// hashed on the lane hasher and written in order; a part that does not
+    /// each hashed as it arrives, and written in order; a part that does not
     /// start where the one before ended stops the download before it is
     /// written.
     async fn parts_to_writer(
@@ -167,12 +166,9 @@ impl S3BucketClient {
         writer: &mut (dyn AsyncWrite + Unpin + Send),
         tracker: &Tracker,
     ) -> Result<(), Error> {
-        let lanes = LaneHasher::spawn()?;
         let first = plan.parts.map_or(1, |(_, first)| first);
         let mut parts = stream::iter(0..plan.units())
-            .map(|index| {
-                self.unit_to_frames(plan, index, UnitHash::Lane(lanes.lane(index)), tracker)
-            })
+            .map(|index| self.unit_to_frames(plan, index, UnitHash::new(plan, false), tracker))
             .buffered(self.window((0, first.saturating_sub(1))));
         let mut pieces = Vec::with_capacity(plan.units());
         let mut at = 0u64;
@@ -202,7 +198,7 @@ impl S3BucketClient {
         &self,
         plan: &Plan,
         index: usize,
-        mut hash: UnitHash<'_>,
+        mut hash: UnitHash,
         tracker: &Tracker,
     ) -> Result<(Piece, Vec<Bytes>), Error> {
         let (body, start, expected) = self.get_unit(plan, index, false).await?;
@@ -211,7 +207,7 @@ impl S3BucketClient {
         let got = self
             .drain(plan, body, expected, &mut hash, tracker, &mut sink)
             .await?;
-        let piece = Piece::new(start, got, index, hash.finish().await?);
+        let piece = Piece::new(start, got, index, hash.finish());
         Ok((piece, frames))
     }
 
