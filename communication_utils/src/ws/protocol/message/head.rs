@@ -7,7 +7,9 @@
 //! A frame the struct does not fit (a field of another type, an escaped
 //! string, a duplicate key, not an object) is parsed into its `Value`
 //! instead, and its fields are read from there, so that a message's head and
-//! its value never disagree.
+//! its value never disagree. `IgnoredAny` checks the syntax of what it skips,
+//! not what a `Value` refuses besides (a number out of range, nesting past
+//! 128 levels, a lone surrogate): such a frame is read, its value `null`.
 
 use std::fmt;
 
