@@ -7,4 +7,6 @@ pub(crate) mod jwt;
 pub(crate) mod message;
 pub(crate) mod outcome;
 pub(crate) mod python_json;
+#[cfg(test)]
+pub(crate) mod random_json;
 pub(crate) mod uri;

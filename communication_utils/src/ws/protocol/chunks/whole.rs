@@ -31,7 +31,13 @@ const MIN_REUSE: usize = 1 << 20;
 /// it (at least [`MIN_REUSE`] bytes, with no escapes) reuses the allocation
 /// of `text`.
 pub(super) fn parse(text: String) -> Result<Value, serde_json::Error> {
-    let Some((start, end)) = large_string(text.as_bytes()) else {
+    parse_reusing(text, MIN_REUSE)
+}
+
+/// [`parse`], reusing the allocation of `text` for a string of at least
+/// `min` bytes.
+fn parse_reusing(text: String, min: usize) -> Result<Value, serde_json::Error> {
+    let Some((start, end)) = large_string(text.as_bytes(), min) else {
         return serde_json::from_str(&text);
     };
     // The text with `""` where the string stood (both ends lie next to a
@@ -94,16 +100,17 @@ pub(super) fn parse(text: String) -> Result<Value, serde_json::Error> {
 
 /// Where the string that makes up at least half of `text` would lie: the
 /// run of bytes that may stand in a JSON string as they are, across the
-/// middle of the text, when it is that long and a quote stands at each end.
-fn large_string(text: &[u8]) -> Option<(usize, usize)> {
-    if text.len() < MIN_REUSE {
+/// middle of the text, when it is that long (and at least `min` bytes) and
+/// a quote stands at each end.
+fn large_string(text: &[u8], min: usize) -> Option<(usize, usize)> {
+    if text.len() < min {
         return None;
     }
     let mid = text.len() / 2;
     let (left, right) = text.split_at(mid);
     let start = mid - plain_suffix(left);
     let end = mid + plain_prefix(right);
-    let long = end - start >= MIN_REUSE && (end - start) * 2 >= text.len();
+    let long = end - start >= min && (end - start) * 2 >= text.len();
     let opened = start.checked_sub(1).and_then(|i| text.get(i)) == Some(&b'"');
     let closed = text.get(end) == Some(&b'"');
     (long && opened && closed).then_some((start, end))

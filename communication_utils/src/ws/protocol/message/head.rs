@@ -1,445 +1,178 @@
 //! [`Head`]: what the client reads of every text frame before a handler sees
 //! it — the envelope fields that route, key, correlate and label a message
-//! (`event`, the job id, the sender, whether it is a chunk) — in one pass
-//! that validates the whole frame as JSON but builds no tree.
+//! (`event`, the job id, the sender, the chunk fields) — read by a derived
+//! struct that borrows its strings from the frame text and skips every
+//! other value unparsed (`IgnoredAny`): no tree is built.
 //!
-//! The pass accepts exactly the texts `serde_json::from_str::<Value>` accepts
-//! (the same tokenizer, the same number and nesting checks), and reads each
-//! field the way the [`Message`](super::Message) accessors read it from a
-//! `Value` (a duplicate key: the last one counts, as in a `Value` map), so
-//! that a message's head and its lazily parsed value never disagree.
+//! A frame the struct does not fit (a field of another type, an escaped
+//! string, a duplicate key, not an object) is parsed into its `Value`
+//! instead, and its fields are read from there, so that a message's head and
+//! its value never disagree. `IgnoredAny` checks the syntax of what it skips,
+//! not what a `Value` refuses besides (a number out of range, nesting past
+//! 128 levels, a lone surrogate): such a frame is read, its value `null`.
 
 use std::fmt;
-use std::marker::PhantomData;
 
 use serde::Deserialize;
-use serde::de::{
-    self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
-    Visitor,
-};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::Value;
 
-/// Answers every scalar a JSON tokenizer can hand over with `$value`.
-macro_rules! scalars_as {
-    ($value:expr) => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok($value)
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok($value)
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok($value)
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok($value)
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Ok($value)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok($value)
-        }
-    };
+/// What reading a frame gives.
+pub(crate) enum Read {
+    /// The envelope fields, read from the text without a tree.
+    Head(Head),
+    /// The value, when the frame needed it to be read.
+    Value(Value),
 }
 
-/// A string field: where it lies in the frame text when it has no escapes
-/// (no copy), else its unescaped text.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) enum Field {
-    /// Absent, or not a string.
-    #[default]
-    Missing,
-    /// `text[start..end]`.
-    At(u32, u32),
-    /// Unescaped (the frame text has escapes there).
-    Owned(Box<str>),
-}
-
-impl Field {
-    /// The field's text, given the frame text it was read from.
-    pub(crate) fn get<'t>(&'t self, text: &'t str) -> Option<&'t str> {
-        match self {
-            Field::Missing => None,
-            Field::At(start, end) => text.get(*start as usize..*end as usize),
-            Field::Owned(s) => Some(s),
-        }
-    }
-}
-
-/// The envelope fields of one JSON text frame.
+/// The envelope fields of one text frame, as places in its text.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Head {
     /// Top-level `event`.
-    pub(crate) event: Field,
-    /// `data.jobId` when `data` is an object with that key (string or not:
-    /// a present non-string hides the top-level one, as in
-    /// [`Message::job_id`](super::Message::job_id)), else the top-level `jobId`.
-    pub(crate) job_id: Field,
+    pub(crate) event: Option<Span>,
+    /// `data.jobId` when `data` is an object with that key, else the
+    /// top-level `jobId`.
+    pub(crate) job_id: Option<Span>,
     /// `data.from`.
-    pub(crate) sender: Field,
-    /// When a top-level `chunk` is there and not `null` (a chunk of a larger
-    /// message), the chunk's own fields.
+    pub(crate) sender: Option<Span>,
+    /// When the top-level `chunk` is a string (a chunk of a larger message),
+    /// the chunk's own fields.
     pub(crate) chunk: Option<Box<ChunkFields>>,
 }
 
-/// The fields of a chunk ([protocol: chunking](crate::protocol#chunking)),
-/// read in the same pass, so that a base64 piece is decoded straight from
-/// the frame text and never copied into a `Value`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ChunkFields {
-    /// The top-level `jobId` when it is a string.
-    pub(crate) job_id_text: Field,
-    /// The top-level `jobId` when it is a number.
-    pub(crate) job_id_number: Option<serde_json::Value>,
-    pub(crate) index: Option<serde_json::Value>,
-    pub(crate) max_index: Option<serde_json::Value>,
-    /// The piece when it is a string; [`Field::Missing`] for any other
-    /// piece (a Node `Buffer` object), which is read from the parsed value.
-    pub(crate) piece: Field,
+/// Where a string lies in the frame text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    start: usize,
+    end: usize,
 }
 
-/// A value as the envelope reads it: a string (where it stands in the
-/// text), a number, `null`, or anything else (skipped).
-enum Scalar {
-    Null,
-    Str(Field),
-    Num(serde_json::Number),
-    Other,
-}
-
-impl Scalar {
-    /// The value as a string field: [`Field::Missing`] unless it is one.
-    fn into_str(self) -> Field {
-        match self {
-            Scalar::Str(f) => f,
-            _ => Field::Missing,
+impl Span {
+    /// The place of `part`, a slice of `text`.
+    fn of(text: &str, part: &str) -> Span {
+        let start = (part.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+        Span {
+            start,
+            end: start.wrapping_add(part.len()),
         }
     }
+
+    /// The string, given the frame text it was read from.
+    pub(crate) fn get(self, text: &str) -> Option<&str> {
+        text.get(self.start..self.end)
+    }
+}
+
+/// The fields of a chunk ([protocol: chunking](crate::protocol#chunking)),
+/// so that its base64 piece is decoded straight from the frame text and
+/// never copied into a `Value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChunkFields {
+    /// The top-level `jobId`.
+    pub(crate) job_id: Option<Span>,
+    pub(crate) index: Option<Value>,
+    pub(crate) max_index: Option<Value>,
+    /// The piece.
+    pub(crate) piece: Span,
+}
+
+/// The top level of a frame, as far as the head reads it.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(default)]
+    event: Option<&'a str>,
+    #[serde(rename = "jobId", default)]
+    job_id: Option<&'a str>,
+    #[serde(borrow, default)]
+    data: Option<DataHead<'a>>,
+    #[serde(default)]
+    chunk: Option<&'a str>,
+    #[serde(default)]
+    index: Option<Value>,
+    #[serde(default)]
+    max_index: Option<Value>,
 }
 
 impl Head {
-    /// Reads the head of `text`, validating all of it as JSON.
-    pub(crate) fn read(text: &str) -> Result<Head, serde_json::Error> {
-        let base = text.as_ptr() as usize;
-        let mut de = serde_json::Deserializer::from_str(text);
-        let head = de.deserialize_any(TopVisitor { base })?;
-        de.end()?;
-        Ok(head)
-    }
-}
-
-/// A string as the tokenizer handed it over: borrowed from the frame text
-/// (no escapes) or unescaped into a scratch buffer.
-fn field_of(base: usize, s: Str<'_>) -> Field {
-    match s {
-        Str::Borrowed(b) => {
-            let start = b.as_ptr() as usize - base;
-            match (u32::try_from(start), u32::try_from(start + b.len())) {
-                (Ok(start), Ok(end)) => Field::At(start, end),
-                _ => Field::Owned(b.into()),
-            }
+    /// Reads `text`: its head, or its value when the head cannot be read
+    /// without it; `Err` when it is not JSON.
+    pub(crate) fn read(text: &str) -> Result<Read, serde_json::Error> {
+        // A derived struct also reads an array, as its fields in order.
+        let object = text
+            .trim_start_matches([' ', '\t', '\n', '\r'])
+            .starts_with('{');
+        if let Some(envelope) = object
+            .then(|| serde_json::from_str::<Envelope<'_>>(text).ok())
+            .flatten()
+        {
+            return Ok(Read::Head(envelope.head(text)));
         }
-        Str::Owned(s) => Field::Owned(s.into()),
+        serde_json::from_str(text).map(Read::Value)
     }
 }
 
-enum Str<'de> {
-    Borrowed(&'de str),
-    Owned(String),
-}
-
-/// The top level: an object's envelope fields, or nothing for any other value.
-struct TopVisitor {
-    base: usize,
-}
-
-impl<'de> Visitor<'de> for TopVisitor {
-    type Value = Head;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Head, A::Error> {
-        let base = self.base;
-        let mut head = Head::default();
-        let mut data_job_id: Option<Field> = None;
-        let (mut top_job_id, mut piece) = (Scalar::Other, Scalar::Null);
-        let (mut index, mut max_index) = (None, None);
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            match key.as_ref() {
-                "event" => head.event = map.next_value_seed(ScalarSeed { base })?.into_str(),
-                "jobId" => top_job_id = map.next_value_seed(ScalarSeed { base })?,
-                "data" => {
-                    let data = map.next_value_seed(DataSeed { base })?;
-                    data_job_id = data.job_id;
-                    head.sender = data.from;
-                }
-                "chunk" => piece = map.next_value_seed(ScalarSeed { base })?,
-                "index" => index = Some(map.next_value()?),
-                "max_index" => max_index = Some(map.next_value()?),
-                _ => map.next_value_seed(SkipSeed)?,
-            }
-        }
-        let (top_str, top_any) = match top_job_id {
-            Scalar::Str(f) => (f, None),
-            Scalar::Num(n) => (Field::Missing, Some(serde_json::Value::Number(n))),
-            Scalar::Null | Scalar::Other => (Field::Missing, None),
+impl Envelope<'_> {
+    fn head(self, text: &str) -> Head {
+        let span = |s: Option<&str>| s.map(|s| Span::of(text, s));
+        let (data_job_id, sender) = match self.data {
+            Some(data) => (data.job_id, data.from),
+            None => (None, None),
         };
-        let piece = match piece {
-            Scalar::Null => None,
-            Scalar::Str(f) => Some(f),
-            Scalar::Num(_) | Scalar::Other => Some(Field::Missing),
-        };
-        if let Some(piece) = piece {
-            head.chunk = Some(Box::new(ChunkFields {
-                job_id_text: top_str.clone(),
-                job_id_number: top_any,
-                index,
-                max_index,
-                piece,
-            }));
+        Head {
+            event: span(self.event),
+            job_id: match data_job_id {
+                Some(inner) => span(inner),
+                None => span(self.job_id),
+            },
+            sender: span(sender),
+            chunk: self.chunk.map(|piece| {
+                Box::new(ChunkFields {
+                    job_id: span(self.job_id),
+                    index: self.index,
+                    max_index: self.max_index,
+                    piece: Span::of(text, piece),
+                })
+            }),
         }
-        head.job_id = data_job_id.unwrap_or(top_str);
-        Ok(head)
     }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Head, A::Error> {
-        SkipVisitor.visit_seq(seq).map(|()| Head::default())
-    }
-
-    scalars_as!(Head::default());
 }
 
-/// What `data` contributes: its `jobId` (`Some` when the key is present,
-/// whatever its type) and its `from`.
+/// What `data` contributes: its `jobId` (`Some` when the key is there: a
+/// `null` hides the top-level one, as in a `Value`) and its `from`. Only an
+/// object is read (a derived struct would take an array too).
 #[derive(Default)]
-struct Data {
-    job_id: Option<Field>,
-    from: Field,
+struct DataHead<'a> {
+    job_id: Option<Option<&'a str>>,
+    from: Option<&'a str>,
 }
 
-struct DataSeed {
-    base: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for DataSeed {
-    type Value = Data;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Data, D::Error> {
-        d.deserialize_any(self)
+impl<'de: 'a, 'a> Deserialize<'de> for DataHead<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(DataVisitor)
     }
 }
 
-impl<'de> Visitor<'de> for DataSeed {
-    type Value = Data;
+struct DataVisitor;
+
+impl<'de> Visitor<'de> for DataVisitor {
+    type Value = DataHead<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
+        f.write_str("an object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
-        let mut data = Data::default();
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            match key.as_ref() {
-                "jobId" => {
-                    data.job_id = Some(
-                        map.next_value_seed(ScalarSeed { base: self.base })?
-                            .into_str(),
-                    )
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DataHead<'de>, A::Error> {
+        let mut data = DataHead::default();
+        while let Some(key) = map.next_key::<&'de str>()? {
+            match key {
+                "jobId" => data.job_id = Some(map.next_value()?),
+                "from" => data.from = map.next_value()?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
                 }
-                "from" => {
-                    data.from = map
-                        .next_value_seed(ScalarSeed { base: self.base })?
-                        .into_str()
-                }
-                _ => map.next_value_seed(SkipSeed)?,
             }
         }
         Ok(data)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Data, A::Error> {
-        SkipVisitor.visit_seq(seq).map(|()| Data::default())
-    }
-
-    scalars_as!(Data::default());
-}
-
-/// An object's `data` as `T` (an absent `data` reads as `null`), the rest
-/// of it skipped; only an object is accepted (a derived struct would also
-/// take an array).
-pub(crate) struct DataOf<T>(pub(crate) T);
-
-impl<'de, T: DeserializeOwned> Deserialize<'de> for DataOf<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(DataOfVisitor(PhantomData))
-    }
-}
-
-struct DataOfVisitor<T>(PhantomData<T>);
-
-impl<'de, T: DeserializeOwned> Visitor<'de> for DataOfVisitor<T> {
-    type Value = DataOf<T>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DataOf<T>, A::Error> {
-        let mut data = None;
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            if key.as_ref() == "data" {
-                data = Some(map.next_value::<T>()?);
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        match data {
-            Some(data) => Ok(DataOf(data)),
-            None => T::deserialize(serde_json::Value::Null)
-                .map(DataOf)
-                .map_err(de::Error::custom),
-        }
-    }
-}
-
-/// An object key, borrowed when it has no escapes.
-struct KeySeed;
-
-struct Key<'de>(Str<'de>);
-
-impl AsRef<str> for Key<'_> {
-    fn as_ref(&self) -> &str {
-        match &self.0 {
-            Str::Borrowed(s) => s,
-            Str::Owned(s) => s,
-        }
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Key<'de>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key<'de>, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Key<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object key")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Key<'de>, E> {
-        Ok(Key(Str::Borrowed(s)))
-    }
-
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Key<'de>, E> {
-        Ok(Key(Str::Owned(s.to_owned())))
-    }
-}
-
-/// A value read as a [`Scalar`].
-struct ScalarSeed {
-    base: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for ScalarSeed {
-    type Value = Scalar;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ScalarSeed {
-    type Value = Scalar;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Scalar, E> {
-        Ok(Scalar::Str(field_of(self.base, Str::Borrowed(s))))
-    }
-
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Scalar, E> {
-        Ok(Scalar::Str(field_of(self.base, Str::Owned(s.to_owned()))))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar, A::Error> {
-        SkipVisitor.visit_map(map).map(|()| Scalar::Other)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Scalar, A::Error> {
-        SkipVisitor.visit_seq(seq).map(|()| Scalar::Other)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
-        Ok(Scalar::Null)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Scalar, E> {
-        Ok(Scalar::Other)
-    }
-    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Scalar, E> {
-        Ok(Scalar::Num(n.into()))
-    }
-    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Scalar, E> {
-        Ok(Scalar::Num(n.into()))
-    }
-    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Scalar, E> {
-        Ok(serde_json::Number::from_f64(n).map_or(Scalar::Other, Scalar::Num))
-    }
-}
-
-/// Consumes a value through `deserialize_any`, so that the tokenizer checks
-/// it exactly as it does for a `Value` (numbers in range, nesting depth),
-/// without building anything. (`IgnoredAny` would skip those checks.)
-struct SkipSeed;
-
-impl<'de> DeserializeSeed<'de> for SkipSeed {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(SkipVisitor)
-    }
-}
-
-struct SkipVisitor;
-
-impl<'de> Visitor<'de> for SkipVisitor {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_key_seed(SkipKey)?.is_some() {
-            map.next_value_seed(SkipSeed)?;
-        }
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(SkipSeed)?.is_some() {}
-        Ok(())
-    }
-
-    scalars_as!(());
-}
-
-/// An object key that is not looked at.
-struct SkipKey;
-
-impl<'de> DeserializeSeed<'de> for SkipKey {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_str(SkipVisitor)
     }
 }
 

@@ -18,9 +18,11 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use crate::ws::chunks::{ChunkAssembler, ChunkDrop, Piece};
 use crate::ws::error::Error;
 
+mod data_of;
 mod head;
 
-use head::{DataOf, Head};
+use data_of::DataOf;
+use head::{Head, Read};
 
 /// Objects up to this many keys are searched by a scan: gateway messages have
 /// a handful of keys, and a scan comparing lengths first is several times
@@ -43,7 +45,10 @@ pub(crate) fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
 /// defined meaning in the protocol.
 ///
 /// Reading is lazy: a text frame arrives checked as JSON (a frame that is not
-/// JSON never becomes a `Message`) with its `event`, job id and sender read
+/// JSON never becomes a `Message`; one whose JSON a [`Value`] cannot hold — a
+/// number out of range, nesting past 128 levels, a lone surrogate, in a value
+/// the envelope does not read — does, and its value reads as `null`) with
+/// its `event`, job id and sender read
 /// ([`event`](Self::event), [`job_id`](Self::job_id), [`sender`](Self::sender)
 /// cost nothing more), while the [`Value`] tree is built on the first call to
 /// [`as_json`](Self::as_json), [`data`](Self::data) or
@@ -72,10 +77,11 @@ pub struct Message(Repr);
 
 #[derive(Clone)]
 enum Repr {
-    /// A text frame as received, its envelope read, its tree built on demand.
+    /// A text frame as received, its envelope read (`None`: read from the
+    /// value), its tree built on demand.
     Text {
         text: Utf8Bytes,
-        head: Head,
+        head: Option<Head>,
         value: OnceLock<Value>,
     },
     /// A value (built by the caller, or a reassembled chunked message).
@@ -112,10 +118,15 @@ impl Message {
     /// frame back, for the log) when it is not JSON.
     pub(crate) fn from_frame(text: Utf8Bytes) -> Result<Self, (Utf8Bytes, serde_json::Error)> {
         match Head::read(text.as_str()) {
-            Ok(head) => Ok(Self(Repr::Text {
+            Ok(Read::Head(head)) => Ok(Self(Repr::Text {
                 text,
-                head,
+                head: Some(head),
                 value: OnceLock::new(),
+            })),
+            Ok(Read::Value(value)) => Ok(Self(Repr::Text {
+                text,
+                head: None,
+                value: OnceLock::from(value),
             })),
             Err(error) => Err((text, error)),
         }
@@ -125,9 +136,13 @@ impl Message {
     /// that is not `null`, [protocol: chunking](crate::protocol#chunking)).
     pub(crate) fn is_chunk(&self) -> bool {
         match &self.0 {
-            Repr::Text { head, .. } => head.chunk.is_some(),
-            Repr::Json(v) => field(v, "chunk").is_some_and(|c| !c.is_null()),
-            Repr::Binary(_) => false,
+            Repr::Text {
+                head: Some(head), ..
+            } => head.chunk.is_some(),
+            _ => self
+                .as_json()
+                .and_then(|v| field(v, "chunk"))
+                .is_some_and(|c| !c.is_null()),
         }
     }
 
@@ -139,15 +154,20 @@ impl Message {
         assembler: &mut ChunkAssembler,
         now: Instant,
     ) -> Option<Result<Option<Value>, ChunkDrop>> {
-        let Repr::Text { text, head, .. } = &self.0 else {
+        let Repr::Text {
+            text,
+            head: Some(head),
+            ..
+        } = &self.0
+        else {
             return None;
         };
         let c = head.chunk.as_deref()?;
         let piece = c.piece.get(text.as_str())?;
-        let job_id = match c.job_id_text.get(text.as_str()) {
-            Some(id) => Some(Value::String(id.to_owned())),
-            None => c.job_id_number.clone(),
-        };
+        let job_id = c
+            .job_id
+            .and_then(|id| id.get(text.as_str()))
+            .map(|id| Value::String(id.to_owned()));
         Some(assembler.push_parts(
             job_id.as_ref(),
             c.index.as_ref(),
@@ -263,9 +283,12 @@ impl Message {
     /// ```
     pub fn event(&self) -> Option<&str> {
         match &self.0 {
-            Repr::Text { text, head, .. } => head.event.get(text.as_str()),
-            Repr::Json(v) => field(v, "event")?.as_str(),
-            Repr::Binary(_) => None,
+            Repr::Text {
+                text,
+                head: Some(head),
+                ..
+            } => head.event?.get(text.as_str()),
+            _ => field(self.as_json()?, "event")?.as_str(),
         }
     }
 
@@ -290,9 +313,12 @@ impl Message {
     /// ```
     pub fn job_id(&self) -> Option<&str> {
         match &self.0 {
-            Repr::Text { text, head, .. } => head.job_id.get(text.as_str()),
-            Repr::Json(v) => value_job_id(v),
-            Repr::Binary(_) => None,
+            Repr::Text {
+                text,
+                head: Some(head),
+                ..
+            } => head.job_id?.get(text.as_str()),
+            _ => value_job_id(self.as_json()?),
         }
     }
 
@@ -306,9 +332,12 @@ impl Message {
     /// ```
     pub fn sender(&self) -> Option<&str> {
         match &self.0 {
-            Repr::Text { text, head, .. } => head.sender.get(text.as_str()),
-            Repr::Json(v) => field(field(v, "data")?, "from")?.as_str(),
-            Repr::Binary(_) => None,
+            Repr::Text {
+                text,
+                head: Some(head),
+                ..
+            } => head.sender?.get(text.as_str()),
+            _ => field(field(self.as_json()?, "data")?, "from")?.as_str(),
         }
     }
 
@@ -392,13 +421,13 @@ fn value_job_id(value: &Value) -> Option<&str> {
         .and_then(Value::as_str)
 }
 
-/// The value tree of a text already checked as JSON by [`Head::read`],
-/// which accepts exactly what this parse accepts.
+/// The value tree of a text already read by [`Head::read`]: `null` for
+/// one of the few texts the head takes and a `Value` refuses (a number out
+/// of range, nesting past 128 levels or a lone surrogate, in a value the
+/// head skips).
 fn tree(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|error| {
-        // Unreachable by construction (same tokenizer, same checks); never
-        // a panic on a peer's input all the same.
-        tracing::error!(%error, len = text.len(), "a frame read as JSON failed to parse again");
+        tracing::warn!(%error, len = text.len(), "a frame's value does not parse; it reads as null");
         Value::Null
     })
 }

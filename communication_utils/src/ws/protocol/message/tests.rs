@@ -227,3 +227,16 @@ fn duplicate_keys_read_as_the_value_reads_them() {
     .unwrap();
     assert_eq!(task.from, "b");
 }
+
+/// A frame whose JSON a `Value` cannot hold in a value the envelope skips
+/// (here a number out of range) is still a message, its envelope read, its
+/// value `null`; one that is not JSON at all is not.
+#[test]
+fn a_frame_a_value_cannot_hold_keeps_its_envelope() {
+    let m: Message = r#"{"event":"e","data":{"jobId":"j","n":1e400}}"#.parse().unwrap();
+    assert_eq!((m.event(), m.job_id()), (Some("e"), Some("j")));
+    assert_eq!(m.as_json(), Some(&Value::Null));
+    for text in [r#"{"event":"e","n":1e400"#, r#"{"event":"e",}"#] {
+        assert!(matches!(text.parse::<Message>(), Err(Error::Json { .. })));
+    }
+}
