@@ -81,6 +81,7 @@ mod error;
 mod in_flight;
 mod inbound;
 #[cfg(feature = "metrics")]
+mod measure;
 mod metrics;
 mod protocol;
 mod receipt;

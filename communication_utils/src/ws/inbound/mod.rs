@@ -20,6 +20,7 @@ use crate::ws::protocol::message::Message;
 use crate::ws::state::{Counters, Event};
 
 mod frame;
+mod plain_queue;
 pub(crate) mod queue;
 
 pub(crate) use frame::Inbound;
