@@ -80,8 +80,8 @@ mod dispatch;
 mod error;
 mod in_flight;
 mod inbound;
-#[cfg(feature = "metrics")]
 mod measure;
+#[cfg(feature = "metrics")]
 mod metrics;
 mod protocol;
 mod receipt;
