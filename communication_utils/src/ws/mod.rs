@@ -80,7 +80,6 @@ mod dispatch;
 mod error;
 mod in_flight;
 mod inbound;
-mod measure;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod protocol;

@@ -173,14 +173,6 @@ impl Dialer {
                 }
                 None => MaybeTlsStream::Plain(tcp),
             };
-            if crate::ws::measure::plain("handshake") {
-                let stream = FrameGuard::new(stream, Vec::new(), limit);
-                let (ws, _) =
-                    tokio_tungstenite::client_async_with_config(request, stream, Some(ws_config))
-                        .await
-                        .map_err(|e| handshake_error(url, e))?;
-                return Ok(ws);
-            }
             let mut stream = BufReader::with_capacity(READ_BUFFER, stream);
             client_handshake(&mut stream, &request)
                 .await

@@ -76,8 +76,6 @@ pub(crate) struct FrameGuard<S> {
     /// The current data message is being emptied.
     dropping: bool,
     oversized: VecDeque<Oversized>,
-    /// TEMPORARY measurement: pass bytes through untouched (no guard).
-    pass: bool,
 }
 
 /// What to do with a whole header.
@@ -97,13 +95,7 @@ impl<S> FrameGuard<S> {
     /// Guards `inner`, positioned right after the HTTP upgrade response;
     /// `early` holds the bytes read past that response (the first frames).
     pub(crate) fn new(inner: S, early: Vec<u8>, limit: usize) -> Self {
-        let pass = crate::ws::measure::plain("guard") || crate::ws::measure::plain("handshake");
-        let size = if pass {
-            early.len()
-        } else {
-            READ_SIZE.max(early.len())
-        };
-        let mut input = vec![0; size];
+        let mut input = vec![0; READ_SIZE.max(early.len())];
         input[..early.len()].copy_from_slice(&early);
         Self {
             inner,
@@ -117,7 +109,6 @@ impl<S> FrameGuard<S> {
             message_bytes: 0,
             dropping: false,
             oversized: VecDeque::new(),
-            pass,
         }
     }
 
@@ -344,15 +335,6 @@ impl<S: AsyncRead + Unpin> AsyncRead for FrameGuard<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.pass {
-            if this.pos < this.filled {
-                let n = (this.filled - this.pos).min(buf.remaining());
-                buf.put_slice(&this.input[this.pos..this.pos + n]);
-                this.pos += n;
-                return Poll::Ready(Ok(()));
-            }
-            return Pin::new(&mut this.inner).poll_read(cx, buf);
-        }
         if this.ready.is_empty() && buf.remaining() >= MAX_HEADER {
             return this.poll_read_walked(cx, buf);
         }

@@ -12,19 +12,14 @@ pub(crate) struct Gate {
     in_flight: AtomicUsize,
     limit: usize,
     freed: Notify,
-    /// TEMPORARY measurement: the plain alternative.
-    sem: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 /// One place under the bound; leaving it frees the place.
 #[derive(Debug)]
-pub(crate) struct GatePermit(Arc<Gate>, Option<tokio::sync::OwnedSemaphorePermit>);
+pub(crate) struct GatePermit(Arc<Gate>);
 
 impl Drop for GatePermit {
     fn drop(&mut self) {
-        if self.1.is_some() {
-            return;
-        }
         let before = self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
         if before == self.0.limit {
             // Only a full gate can have a waiter.
@@ -39,19 +34,10 @@ impl Gate {
             in_flight: AtomicUsize::new(0),
             limit: limit.max(1),
             freed: Notify::new(),
-            sem: crate::ws::measure::plain("gate")
-                .then(|| Arc::new(tokio::sync::Semaphore::new(limit.max(1)))),
         })
     }
 
     pub(crate) fn try_acquire(self: &Arc<Self>) -> Option<GatePermit> {
-        if let Some(sem) = &self.sem {
-            return sem
-                .clone()
-                .try_acquire_owned()
-                .ok()
-                .map(|p| GatePermit(self.clone(), Some(p)));
-        }
         let mut current = self.in_flight.load(Ordering::Acquire);
         loop {
             if current >= self.limit {
@@ -63,7 +49,7 @@ impl Gate {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return Some(GatePermit(self.clone(), None)),
+                Ok(_) => return Some(GatePermit(self.clone())),
                 Err(now) => current = now,
             }
         }
@@ -71,11 +57,6 @@ impl Gate {
 
     /// Waits for a place. Cancel-safe.
     pub(crate) async fn acquire(self: &Arc<Self>) -> GatePermit {
-        if let Some(sem) = &self.sem {
-            if let Ok(p) = sem.clone().acquire_owned().await {
-                return GatePermit(self.clone(), Some(p));
-            }
-        }
         loop {
             if let Some(p) = self.try_acquire() {
                 return p;

@@ -20,7 +20,6 @@ use crate::ws::protocol::message::Message;
 use crate::ws::state::{Counters, Event};
 
 mod frame;
-mod plain_queue;
 pub(crate) mod queue;
 
 pub(crate) use frame::Inbound;

@@ -17,7 +17,6 @@ use tokio::sync::Notify;
 
 use crate::lock::lock;
 use crate::ws::inbound::Inbound;
-use crate::ws::inbound::plain_queue::{PlainQueue, Refused};
 
 #[derive(Debug)]
 pub(crate) struct InboundQueue {
@@ -33,8 +32,6 @@ pub(crate) struct InboundQueue {
     arrived: Notify,
     /// Signalled when a full queue gets room (or closes).
     room: Notify,
-    /// TEMPORARY measurement: the plain alternative.
-    plain: Option<PlainQueue>,
 }
 
 #[derive(Debug)]
@@ -83,14 +80,6 @@ impl InboundQueue {
             held: AtomicUsize::new(0),
             arrived: Notify::new(),
             room: Notify::new(),
-            plain: crate::ws::measure::plain("queue").then(|| PlainQueue::new(cap, max_bytes)),
-        }
-    }
-
-    fn refused(r: Refused) -> PushError {
-        match r {
-            Refused::Full => PushError::Full,
-            Refused::Closed => PushError::Closed,
         }
     }
 
@@ -99,9 +88,6 @@ impl InboundQueue {
     }
 
     pub(crate) fn try_push(&self, frame: Inbound) -> Result<(), PushError> {
-        if let Some(p) = &self.plain {
-            return p.try_push(frame).map_err(Self::refused);
-        }
         if self.closed.load(Ordering::Acquire) {
             return Err(PushError::Closed);
         }
@@ -128,9 +114,6 @@ impl InboundQueue {
     /// Moves frames from the front of `frames` while there is room, under one
     /// lock. Errors only when closed.
     pub(crate) fn push_many(&self, frames: &mut VecDeque<Inbound>) -> Result<(), PushError> {
-        if let Some(p) = &self.plain {
-            return p.push_many(frames).map_err(Self::refused);
-        }
         if self.closed.load(Ordering::Acquire) {
             return Err(PushError::Closed);
         }
@@ -156,9 +139,6 @@ impl InboundQueue {
     /// in their order, for the other consumers. Never refused: they were
     /// admitted once (the buffer may briefly hold more than its bounds).
     pub(crate) fn put_back(&self, frames: &mut VecDeque<Inbound>) {
-        if let Some(p) = &self.plain {
-            return p.put_back(frames);
-        }
         if frames.is_empty() {
             return;
         }
@@ -177,17 +157,11 @@ impl InboundQueue {
 
     /// True when no frame waits for a consumer.
     pub(crate) fn is_empty(&self) -> bool {
-        if let Some(p) = &self.plain {
-            return p.is_empty();
-        }
         self.lock().items.is_empty()
     }
 
     /// Resolves when there is room (or the queue is closed). Cancel-safe.
     pub(crate) async fn room(&self) {
-        if let Some(p) = &self.plain {
-            return p.room().await;
-        }
         loop {
             let notified = self.room.notified();
             tokio::pin!(notified);
@@ -288,12 +262,6 @@ impl InboundQueue {
     /// closed and drained, else whether a waiting consumer was woken for the
     /// rest (see the worker in `dispatch`). Cancel-safe.
     pub(crate) async fn pop_batch(&self, out: &mut VecDeque<Inbound>) -> Option<bool> {
-        if let Some(p) = &self.plain {
-            let before = out.len();
-            p.pop_into(out, true).await?;
-            self.held.fetch_add(out.len() - before, Ordering::Relaxed);
-            return Some(false);
-        }
         loop {
             if let Some(woke_peer) = self.try_pop_batch(out) {
                 return Some(woke_peer);
@@ -307,11 +275,6 @@ impl InboundQueue {
 
     /// The next frame; `None` once closed and drained. Cancel-safe.
     pub(crate) async fn pop(&self) -> Option<Inbound> {
-        if let Some(p) = &self.plain {
-            let mut one = VecDeque::with_capacity(1);
-            p.pop_into(&mut one, false).await?;
-            return one.pop_front();
-        }
         loop {
             if let Some(frame) = self.try_pop() {
                 return Some(frame);
@@ -348,9 +311,6 @@ impl InboundQueue {
 
     /// No more pushes; waiting consumers see the rest, then `None`.
     pub(crate) fn close(&self) {
-        if let Some(p) = &self.plain {
-            p.close();
-        }
         self.closed.store(true, Ordering::Release);
         self.arrived.notify_waiters();
         self.room.notify_waiters();
