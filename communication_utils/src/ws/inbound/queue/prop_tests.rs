@@ -144,7 +144,7 @@ fn case(rng: &mut StdRng) -> Result<(), String> {
                     m.items.push_back(x);
                 }
                 let left: Vec<_> = frames.iter().map(number).collect();
-                if left != Vec::from(staged) {
+                if staged != left {
                     return Err(at(format!("push_many left {left:?}")));
                 }
             }
@@ -163,7 +163,7 @@ fn case(rng: &mut StdRng) -> Result<(), String> {
                     m.batch()
                 };
                 let got: Vec<_> = out.iter().map(number).collect();
-                if got != want || r.is_some() != !want.is_empty() || r == Some(true) {
+                if got != want || r.is_some() == want.is_empty() || r == Some(true) {
                     return Err(at(format!(
                         "pop_batch gave {got:?} ({r:?}), model {want:?}"
                     )));
