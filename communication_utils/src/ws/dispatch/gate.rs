@@ -147,7 +147,7 @@ mod tests {
                     }
                 } else {
                     let i = rng.random_range(0..held.len());
-                    held.swap_remove(i);
+                    drop(held.swap_remove(i));
                 }
                 assert_eq!(
                     gate.in_flight(),
