@@ -253,6 +253,13 @@ impl<S> FrameGuard<S> {
                 if at > start {
                     return Poll::Ready(Ok(()));
                 }
+                if self.filled - self.pos > end - at {
+                    // Cut by the end of `buf`, not of what was read (the
+                    // payload skipped before it made room): walk on. Reading
+                    // the socket instead would wait for bytes the codec
+                    // does not need, and at its end hand over unwalked ones.
+                    continue;
+                }
             } else {
                 buf.set_filled(end);
                 if end > start {
@@ -377,5 +384,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FrameGuard<S> {
     }
 }
 
+#[cfg(test)]
+mod prop_tests;
 #[cfg(test)]
 mod tests;

@@ -277,3 +277,6 @@ mod tests {
         assert!(result.is_err(), "{result:?}");
     }
 }
+
+#[cfg(test)]
+mod prop_tests;

@@ -112,4 +112,49 @@ mod tests {
         drop(p);
         assert_eq!(gate.in_flight(), 0);
     }
+
+    /// Property test: on random sequences of entries and leavings, the
+    /// gate admits exactly when a `tokio::sync::Semaphore` of as many
+    /// permits does, and counts the same places taken. The seed is random
+    /// per run and printed on failure; `GATE_SEED=<seed>` replays one.
+    #[test]
+    fn admits_as_a_semaphore_of_as_many_permits_does() {
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        use tokio::sync::Semaphore;
+
+        let seed = std::env::var("GATE_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(rand::random::<u64>);
+        let mut rng = StdRng::seed_from_u64(seed);
+        for case in 0..5000 {
+            let limit = rng.random_range(0..=8);
+            let gate = Gate::new(limit);
+            let sem = Arc::new(Semaphore::new(limit.max(1)));
+            let mut held = Vec::new();
+            for step in 0..100 {
+                if held.is_empty() || rng.random_bool(0.55) {
+                    let ours = gate.try_acquire();
+                    let plain = sem.clone().try_acquire_owned().ok();
+                    assert_eq!(
+                        ours.is_some(),
+                        plain.is_some(),
+                        "seed {seed} case {case} step {step} (limit {limit})"
+                    );
+                    if let (Some(o), Some(p)) = (ours, plain) {
+                        held.push((o, p));
+                    }
+                } else {
+                    let i = rng.random_range(0..held.len());
+                    drop(held.swap_remove(i));
+                }
+                assert_eq!(
+                    gate.in_flight(),
+                    limit.max(1) - sem.available_permits(),
+                    "seed {seed} case {case} step {step} (limit {limit})"
+                );
+            }
+        }
+    }
 }

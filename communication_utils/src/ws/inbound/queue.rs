@@ -392,3 +392,6 @@ mod tests {
         assert!(matches!(q.try_push(text("late")), Err(PushError::Closed)));
     }
 }
+
+#[cfg(test)]
+mod prop_tests;

@@ -2,6 +2,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use futures_util::FutureExt;
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 
 use super::*;
@@ -221,4 +222,62 @@ async fn early_bytes_and_any_buffer_size_change_nothing() {
             }
         }
     }
+}
+
+/// Hands out all its bytes at the first read, then has nothing more (an
+/// open socket gone quiet): `Pending` for ever.
+struct Quiet(Option<Vec<u8>>);
+
+impl AsyncRead for Quiet {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.0.take() {
+            Some(data) => {
+                buf.put_slice(&data);
+                Poll::Ready(Ok(()))
+            }
+            None => Poll::Pending,
+        }
+    }
+}
+
+#[test]
+fn a_header_cut_by_the_end_of_the_buffer_after_a_skip_is_walked_without_more_socket_bytes() {
+    // Read 100 bytes at a time: the first read hands over the stand-in of
+    // the first frame (its 4-byte header rewritten to 2) and skips 96 bytes
+    // of its payload; later ones skip the other 898, and the last of them
+    // ends 2 bytes into the next header, with the rest of the stream
+    // already read from the socket, which then stays quiet. The rest must
+    // be walked and handed over without waiting for the socket.
+    let mut input = frame(true, OP_TEXT, &[b'a'; 994]);
+    input.extend(frame(true, OP_TEXT, &[b'b'; 2000]));
+    input.extend(frame(true, OP_TEXT, b"after"));
+    let mut expected = frame(true, OP_TEXT, b"");
+    expected.extend(frame(true, OP_TEXT, b""));
+    expected.extend(frame(true, OP_TEXT, b"after"));
+    let mut guard = FrameGuard::new(Quiet(Some(input)), Vec::new(), 250);
+    let mut out = Vec::new();
+    let mut piece = [0u8; 100];
+    while out.len() < expected.len() {
+        // Whatever it needs is at hand: each read is ready at once.
+        let n = guard
+            .read(&mut piece)
+            .now_or_never()
+            .expect("the rest was at hand: no wait for the socket")
+            .unwrap();
+        assert!(n > 0);
+        out.extend_from_slice(&piece[..n]);
+    }
+    assert_eq!(out, expected);
+    assert_eq!(
+        guard.take_oversized(),
+        Some(Oversized { seq: 0, size: 994 })
+    );
+    assert_eq!(
+        guard.take_oversized(),
+        Some(Oversized { seq: 1, size: 2000 })
+    );
 }
