@@ -95,7 +95,11 @@ async fn send_under_drops(
             }
         })
     };
-    within("sender", sender).await.unwrap();
+    // 10,000 sends through a close every 50 ms: seconds on an idle
+    // machine, more under a loaded CI runner's parallel tests.
+    within_for("sender", Duration::from_secs(90), sender)
+        .await
+        .unwrap();
     stop.cancel();
     let drops = dropper.await.unwrap();
     // An end marker, sent once the drops have stopped. The last cut may
