@@ -17,6 +17,8 @@ mod error_chain;
 mod lock;
 #[cfg(any(feature = "ws", feature = "s3"))]
 mod percent;
+#[cfg(all(test, any(feature = "ws", feature = "s3")))]
+mod prop_seed;
 
 #[cfg(feature = "ws")]
 pub mod ws;

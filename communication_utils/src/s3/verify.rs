@@ -245,14 +245,12 @@ mod tests {
     /// The two ways a download computes an MD5, on random content: fed in
     /// random pieces as a GET's frames arrive, and read back from a file in
     /// one pass; both equal `md-5`'s digest of the whole. Thousands of
-    /// cases; the seed is printed on a failure.
+    /// cases; the seed is printed on a failure (`MS_UTILS_PROP_SEED` replays it).
     #[test]
     fn random_content_hashes_as_md5_does_in_pieces_and_from_a_file() {
-        use rand::rngs::StdRng;
-        use rand::{Rng, SeedableRng};
+        use rand::Rng;
 
-        let seed: u64 = rand::random();
-        let mut rng = StdRng::seed_from_u64(seed);
+        let (mut rng, seed) = crate::prop_seed::rng();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("content");
         for n in 0..3_000 {

@@ -116,18 +116,13 @@ mod tests {
     /// Property test: on random sequences of entries and leavings, the
     /// gate admits exactly when a `tokio::sync::Semaphore` of as many
     /// permits does, and counts the same places taken. The seed is random
-    /// per run and printed on failure; `GATE_SEED=<seed>` replays one.
+    /// per run and printed on failure; `MS_UTILS_PROP_SEED=<seed>` replays one.
     #[test]
     fn admits_as_a_semaphore_of_as_many_permits_does() {
-        use rand::rngs::StdRng;
-        use rand::{Rng, SeedableRng};
+        use rand::Rng;
         use tokio::sync::Semaphore;
 
-        let seed = std::env::var("GATE_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(rand::random::<u64>);
-        let mut rng = StdRng::seed_from_u64(seed);
+        let (mut rng, seed) = crate::prop_seed::rng();
         for case in 0..5000 {
             let limit = rng.random_range(0..=8);
             let gate = Gate::new(limit);

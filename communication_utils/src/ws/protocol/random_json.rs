@@ -3,8 +3,8 @@
 //! numbers of every form (and out of range), duplicate and escaped keys,
 //! whitespace, and mutated or cut texts that are no longer JSON.
 
+use rand::Rng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 
 /// A generator of random texts, seeded from `MS_UTILS_PROP_SEED` when set
 /// (to replay a failure), else at random; [`seed`](Self::seed) is what a
@@ -98,14 +98,8 @@ const SPACES: &[&str] = &["", "", "", " ", "\n", "\t ", "\r\n  "];
 impl Gen {
     /// A generator with a fresh seed (or `MS_UTILS_PROP_SEED`).
     pub(crate) fn new() -> Gen {
-        let seed = std::env::var("MS_UTILS_PROP_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(rand::random);
-        Gen {
-            rng: StdRng::seed_from_u64(seed),
-            seed,
-        }
+        let (rng, seed) = crate::prop_seed::rng();
+        Gen { rng, seed }
     }
 
     /// The seed, to replay a run with `MS_UTILS_PROP_SEED`.

@@ -10,7 +10,7 @@
 //! 16- and 64-bit length encodings, some over the limit), handed to the
 //! guard in pieces cut at random points (random early bytes, random read
 //! sizes, random `Pending`s). The seed is random per run and printed on
-//! failure; `FRAME_GUARD_SEED=<seed>` replays one.
+//! failure; `MS_UTILS_PROP_SEED=<seed>` replays one.
 
 use std::io::{self, Cursor, Read, Write};
 use std::pin::Pin;
@@ -292,11 +292,7 @@ fn compare(
 
 #[test]
 fn the_guard_under_the_codec_reads_what_tungstenite_reads_with_oversized_messages_replaced() {
-    let seed = std::env::var("FRAME_GUARD_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand::random::<u64>);
-    let mut rng = StdRng::seed_from_u64(seed);
+    let (mut rng, seed) = crate::prop_seed::rng();
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a runtime");

@@ -7,7 +7,7 @@
 //! frames tungstenite reads behind its own handshake). One known
 //! difference: a `Connection` header listing tokens (see
 //! [`Kind::ValidListed`]). The seed is random
-//! per run and printed on failure; `HANDSHAKE_SEED=<seed>` replays one.
+//! per run and printed on failure; `MS_UTILS_PROP_SEED=<seed>` replays one.
 
 use futures_util::StreamExt;
 use rand::rngs::StdRng;
@@ -263,11 +263,7 @@ impl AsyncWrite for Early {
 
 #[test]
 fn the_handshake_agrees_with_tungstenites_on_answers_cut_anywhere() {
-    let seed = std::env::var("HANDSHAKE_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand::random::<u64>);
-    let mut rng = StdRng::seed_from_u64(seed);
+    let (mut rng, seed) = crate::prop_seed::rng();
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a runtime");

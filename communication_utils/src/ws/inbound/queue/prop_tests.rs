@@ -1,14 +1,14 @@
 //! Property test: the buffer against a `VecDeque` model, on random
 //! sequences of pushes (one or many, of random sizes), pops (one or a
 //! group), put-backs and releases, under random frame and byte bounds. The
-//! seed is random per run and printed on failure; `INBOUND_QUEUE_SEED=<seed>`
+//! seed is random per run and printed on failure; `MS_UTILS_PROP_SEED=<seed>`
 //! replays one.
 
 use std::collections::VecDeque;
 
 use bytes::Bytes;
+use rand::Rng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 
 use super::*;
 use crate::ws::protocol::message::Message;
@@ -203,11 +203,7 @@ fn case(rng: &mut StdRng) -> Result<(), String> {
 
 #[test]
 fn the_buffer_behaves_as_a_bounded_fifo_model() {
-    let seed = std::env::var("INBOUND_QUEUE_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand::random::<u64>);
-    let mut rng = StdRng::seed_from_u64(seed);
+    let (mut rng, seed) = crate::prop_seed::rng();
     for n in 0..CASES {
         if let Err(e) = case(&mut rng) {
             panic!("seed {seed} case {n}: {e}");
