@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use ms_utils::communication_utils::s3::{
     BulkOptions, BulkProgressListener, CopyOptions, DownloadOptions, Encryption, Error,
@@ -224,11 +225,11 @@ impl Command {
     }
 
     /// `--expires`, an RFC 3339 time (`2030-01-01T00:00:00Z`).
-    pub(crate) fn expires(&self) -> Result<Option<std::time::SystemTime>, Failure> {
+    pub(crate) fn expires(&self) -> Result<Option<SystemTime>, Failure> {
         self.flag("--expires")
             .map(|v| {
                 chrono::DateTime::parse_from_rfc3339(v)
-                    .map(std::time::SystemTime::from)
+                    .map(SystemTime::from)
                     .map_err(|_| Failure::Usage)
             })
             .transpose()
@@ -269,30 +270,7 @@ impl Command {
     /// `upload-dir` and `sync-up` give them to every file, with the
     /// batch's bar).
     pub(crate) async fn upload_options(&self) -> Result<UploadOptions, Failure> {
-        let mut opts = UploadOptions::new();
-        if let Some(at) = self.expires()? {
-            opts = opts.expires(at);
-        }
-        if let Some(e) = self.encryption().await? {
-            opts = opts.encryption(e);
-        }
-        let tags = self.tags();
-        if !tags.is_empty() {
-            opts = opts.tags(tags);
-        }
-        for (flag, v) in &self.upload_flags {
-            opts = match flag.as_str() {
-                "--storage-class" => opts.storage_class(v),
-                "--acl" => opts.acl(v),
-                "--content-type" => opts.content_type(v),
-                "--cache-control" => opts.cache_control(v),
-                "--content-disposition" => opts.content_disposition(v),
-                "--content-encoding" => opts.content_encoding(v),
-                "--content-language" => opts.content_language(v),
-                _ => opts,
-            };
-        }
-        Ok(opts)
+        self.object_flags(UploadOptions::new()).await
     }
 
     pub(crate) async fn copy_options(&self) -> Result<CopyOptions, Failure> {
@@ -303,27 +281,25 @@ impl Command {
         if let Some(v) = &self.version_id {
             opts = opts.source_version_id(v);
         }
+        self.object_flags(opts).await
+    }
+
+    /// What the flags set on the object an `upload` or a `copy` writes:
+    /// `--expires`, the encryption, the tags, then the other headers in
+    /// the order given.
+    async fn object_flags<O: WrittenObject>(&self, mut opts: O) -> Result<O, Failure> {
         if let Some(at) = self.expires()? {
-            opts = opts.expires(at);
+            opts = opts.with_expires(at);
         }
         if let Some(e) = self.encryption().await? {
-            opts = opts.encryption(e);
+            opts = opts.with_encryption(e);
         }
         let tags = self.tags();
         if !tags.is_empty() {
-            opts = opts.tags(tags);
+            opts = opts.with_tags(tags);
         }
         for (flag, v) in &self.upload_flags {
-            opts = match flag.as_str() {
-                "--storage-class" => opts.storage_class(v),
-                "--acl" => opts.acl(v),
-                "--content-type" => opts.content_type(v),
-                "--cache-control" => opts.cache_control(v),
-                "--content-disposition" => opts.content_disposition(v),
-                "--content-encoding" => opts.content_encoding(v),
-                "--content-language" => opts.content_language(v),
-                _ => opts,
-            };
+            opts = opts.with_flag(flag, v);
         }
         Ok(opts)
     }
@@ -415,3 +391,45 @@ pub(crate) fn bulk_options() -> BulkOptions {
         opts
     }
 }
+
+/// The options of an object being written that `UploadOptions` and
+/// `CopyOptions` both have, so that the flags set them in one place.
+pub(crate) trait WrittenObject: Sized {
+    fn with_expires(self, at: SystemTime) -> Self;
+    fn with_encryption(self, encryption: Encryption) -> Self;
+    fn with_tags(self, tags: Vec<(String, String)>) -> Self;
+    /// `--storage-class`, `--acl` and the standard headers; other flags
+    /// leave the options as they are.
+    fn with_flag(self, flag: &str, value: &str) -> Self;
+}
+
+macro_rules! written_object {
+    ($options:ty) => {
+        impl WrittenObject for $options {
+            fn with_expires(self, at: SystemTime) -> Self {
+                self.expires(at)
+            }
+            fn with_encryption(self, encryption: Encryption) -> Self {
+                self.encryption(encryption)
+            }
+            fn with_tags(self, tags: Vec<(String, String)>) -> Self {
+                self.tags(tags)
+            }
+            fn with_flag(self, flag: &str, v: &str) -> Self {
+                match flag {
+                    "--storage-class" => self.storage_class(v),
+                    "--acl" => self.acl(v),
+                    "--content-type" => self.content_type(v),
+                    "--cache-control" => self.cache_control(v),
+                    "--content-disposition" => self.content_disposition(v),
+                    "--content-encoding" => self.content_encoding(v),
+                    "--content-language" => self.content_language(v),
+                    _ => self,
+                }
+            }
+        }
+    };
+}
+
+written_object!(UploadOptions);
+written_object!(CopyOptions);
