@@ -217,8 +217,9 @@ async fn parts_and_ranges_are_transferred_in_parallel() {
         eprintln!("concurrency {concurrency}: {up_max} up, {down_max} down");
         // Connections are a proxy for requests in flight, off by one at
         // most: hyper may open a new connection while the last one is still
-        // on its way back to the pool, and moto (HTTP/1.0) closes each one
-        // after a response, so a closing and an opening one can overlap.
+        // on its way back to the pool. (A connection the server closed
+        // after its answer, as moto's HTTP/1.0 does, stops counting then,
+        // not when the client notices.)
         if concurrency == 1 {
             assert!(up_max <= 2 && down_max <= 2, "{up_max} up, {down_max} down");
         } else {

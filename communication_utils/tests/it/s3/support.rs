@@ -298,8 +298,21 @@ impl Relay {
                         let _ = tokio::io::copy(&mut sr, &mut cw).await;
                         let _ = cw.shutdown().await;
                     };
-                    tokio::join!(up, down);
-                    open.fetch_sub(1, Ordering::SeqCst);
+                    // In use until either side ends: a server that closes
+                    // after its answer (moto, HTTP/1.0) has ended the
+                    // connection's use, even while the client has not
+                    // noticed yet and the socket still counts as open.
+                    tokio::pin!(up, down);
+                    tokio::select! {
+                        () = &mut up => {
+                            open.fetch_sub(1, Ordering::SeqCst);
+                            down.await;
+                        }
+                        () = &mut down => {
+                            open.fetch_sub(1, Ordering::SeqCst);
+                            up.await;
+                        }
+                    }
                 });
             }
         });
